@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfiod: host inventory for VFIO device assignment.
+ *
+ * All functions return 0 (or a positive count) on success and a negative
+ * errno on failure. Output parameters are named ret_*, come last and are
+ * left untouched on failure. Destructors accept NULL and return NULL.
+ * The library never prints.
+ *
+ * Every /sys and /dev access goes through a vfd_context, whose root
+ * directory is "/" in production and a fixture tree in tests.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfd-util.h"
+
+/* ---- context and root-relative filesystem layer (lib/root.c) ---- */
+
+typedef struct vfd_context vfd_context;
+
+/* root: NULL or "/" for the real system, else a directory holding sys/ and dev/ */
+int vfd_context_new(const char *root, vfd_context **ret);
+vfd_context *vfd_context_free(vfd_context *ctx);
+VFD_DEFINE_CLEANUP(vfd_context, vfd_context_free)
+const char *vfd_context_root(const vfd_context *ctx);
+
+/*
+ * Paths below are relative to the root ("sys/bus/pci/devices/..."), never
+ * absolute, never containing "..". Reads strip one trailing newline.
+ */
+int vfd_root_open(vfd_context *ctx, const char *path, int flags);
+int vfd_root_read_string(vfd_context *ctx, const char *path, char **ret);
+int vfd_root_read_u64(vfd_context *ctx, const char *path, uint64_t *ret); /* decimal or 0x hex */
+int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret);
+int vfd_root_write_string(vfd_context *ctx, const char *path, const char *value);
+/* basename of the symlink target, e.g. driver -> ../../bus/pci/drivers/e1000e gives "e1000e" */
+int vfd_root_readlink_basename(vfd_context *ctx, const char *path, char **ret);
+int vfd_root_exists(vfd_context *ctx, const char *path); /* 1, 0 or -errno */
+/* sorted list of entries (no . and ..), NULL-terminated; free with vfd_strv_free */
+int vfd_root_list_dir(vfd_context *ctx, const char *path, char ***ret);
+
+char **vfd_strv_free(char **l);
+VFD_DEFINE_CLEANUP(char *, vfd_strv_free)
+size_t vfd_strv_length(char *const *l);
+
+/* ---- PCI addresses (lib/pci-address.c) ---- */
+
+typedef struct vfd_pci_address {
+	uint16_t domain;
+	uint8_t bus;
+	uint8_t slot;     /* 0..31 */
+	uint8_t function; /* 0..7 */
+} vfd_pci_address;
+
+#define VFD_PCI_ADDRESS_STRLEN 13 /* "dddd:bb:ss.f" + NUL */
+
+/*
+ * Strict: exactly DDDD:BB:SS.F in hex (either case), slot <= 0x1f,
+ * function <= 7. Rejects everything else (short forms, whitespace,
+ * newlines, path characters, overlong input) with -EINVAL.
+ */
+int vfd_pci_address_parse(const char *s, vfd_pci_address *ret);
+/* lower-case canonical form; buf must hold VFD_PCI_ADDRESS_STRLEN bytes */
+char *vfd_pci_address_format(const vfd_pci_address *a, char *buf);
+int vfd_pci_address_compare(const vfd_pci_address *a, const vfd_pci_address *b);
+
+/* ---- PCI functions (lib/pci-device.c) ---- */
+
+typedef struct vfd_pci_device {
+	vfd_pci_address address;
+	char name[VFD_PCI_ADDRESS_STRLEN]; /* canonical address string */
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint16_t subsystem_vendor_id;
+	uint16_t subsystem_device_id;
+	uint32_t class_code;   /* 24 bits: base class, subclass, prog-if */
+	char *driver;          /* bound driver name, NULL when unbound */
+	char *driver_override; /* NULL when not set */
+	int numa_node;         /* -1 when unknown */
+	int iommu_group;       /* -1 when the function has no IOMMU group */
+	bool is_bridge;        /* header type 1/2 or class 0x0604/0x0607 */
+
+	/* SR-IOV: a PF has totalvfs > 0; a VF has is_virtfn and physfn. */
+	unsigned sriov_totalvfs;
+	unsigned sriov_numvfs;
+	bool is_virtfn;
+	vfd_pci_address physfn;
+	vfd_pci_address *virtfns; /* the PF's current VFs, sorted */
+	size_t n_virtfns;
+} vfd_pci_device;
+
+/* -ENODEV when the address does not exist under sys/bus/pci/devices */
+int vfd_pci_device_load(vfd_context *ctx, const vfd_pci_address *addr, vfd_pci_device **ret);
+vfd_pci_device *vfd_pci_device_free(vfd_pci_device *d);
+VFD_DEFINE_CLEANUP(vfd_pci_device, vfd_pci_device_free)
+/* all functions, sorted by address */
+int vfd_pci_device_enumerate(vfd_context *ctx, vfd_pci_device ***ret, size_t *ret_n);
+void vfd_pci_device_array_free(vfd_pci_device **a, size_t n);
+
+/* A driver is a VFIO driver when it is vfio-pci or a variant driver built on vfio-pci-core. */
+int vfd_driver_is_vfio(vfd_context *ctx, const char *driver); /* 1, 0 or -errno */
+
+/* ---- IOMMU groups (lib/iommu-group.c) ---- */
+
+typedef enum vfd_member_state {
+	VFD_MEMBER_VFIO,           /* bound to vfio-pci or a variant driver: viable */
+	VFD_MEMBER_UNBOUND,        /* no driver: viable */
+	VFD_MEMBER_DMA_MANAGED,    /* e.g. pcieport, pci-stub (driver_managed_dma): viable */
+	VFD_MEMBER_HOST_DRIVER,    /* bound to a host driver that uses DMA: not viable */
+	_VFD_MEMBER_STATE_MAX,
+} vfd_member_state;
+
+const char *vfd_member_state_to_string(vfd_member_state s); /* "vfio", "unbound", ... */
+
+typedef struct vfd_group_member {
+	char *name;    /* device name, e.g. "0000:00:1f.2" or an mdev UUID */
+	char *bus;     /* "pci", "mdev", ... */
+	char *driver;  /* NULL when unbound */
+	bool is_bridge;
+	vfd_member_state state;
+	bool viable;
+	char *reason;  /* human sentence saying why (not) viable */
+} vfd_group_member;
+
+typedef struct vfd_iommu_group {
+	unsigned id;
+	vfd_group_member *members; /* sorted by name */
+	size_t n_members;
+	bool viable;               /* every member viable */
+} vfd_iommu_group;
+
+int vfd_iommu_group_load(vfd_context *ctx, unsigned id, vfd_iommu_group **ret);
+vfd_iommu_group *vfd_iommu_group_free(vfd_iommu_group *g);
+VFD_DEFINE_CLEANUP(vfd_iommu_group, vfd_iommu_group_free)
+int vfd_iommu_group_enumerate(vfd_context *ctx, vfd_iommu_group ***ret, size_t *ret_n);
+void vfd_iommu_group_array_free(vfd_iommu_group **a, size_t n);
+
+/* ---- mediated devices (lib/mdev.c) ---- */
+
+typedef struct vfd_mdev_type {
+	char *id;          /* directory name, e.g. "mtty-2" */
+	char *parent;      /* parent device name */
+	char *name;        /* NULL when the type has no name attribute */
+	char *description; /* NULL when absent */
+	char *device_api;  /* "vfio-pci", "vfio-ccw", ... */
+	unsigned available_instances;
+} vfd_mdev_type;
+
+typedef struct vfd_mdev_parent {
+	char *name;        /* device name under /sys/class/mdev_bus */
+	char *bus;         /* bus of the parent device, e.g. "pci" or "" for virtual */
+	char *driver;      /* NULL when unbound */
+	vfd_mdev_type **types;
+	size_t n_types;
+} vfd_mdev_parent;
+
+typedef struct vfd_mdev {
+	char uuid[37];
+	char *type_id;
+	char *parent;
+	char *driver;      /* e.g. "vfio_mdev" or NULL */
+	int iommu_group;   /* -1 when none */
+} vfd_mdev;
+
+int vfd_mdev_parent_enumerate(vfd_context *ctx, vfd_mdev_parent ***ret, size_t *ret_n);
+vfd_mdev_parent *vfd_mdev_parent_free(vfd_mdev_parent *p);
+void vfd_mdev_parent_array_free(vfd_mdev_parent **a, size_t n);
+int vfd_mdev_enumerate(vfd_context *ctx, vfd_mdev ***ret, size_t *ret_n);
+vfd_mdev *vfd_mdev_free(vfd_mdev *m);
+void vfd_mdev_array_free(vfd_mdev **a, size_t n);
+/* strict canonical UUID: 8-4-4-4-12 hex, -EINVAL otherwise */
+int vfd_uuid_validate(const char *s);

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install everything vfiod's build, tests and lab need on Debian 12.
+# Idempotent and non-interactive: packages already present are skipped.
+set -eu
+
+PKGS="build-essential meson ninja-build pkg-config gcc clang
+libsystemd-dev libudev-dev libvirt-dev libjson-c-dev libnl-3-dev
+libnl-genl-3-dev libxml2-dev dbus-daemon
+qemu-system-x86 busybox-static cpio xz-utils zstd kmod
+bc bison flex libelf-dev libssl-dev dwarves linux-source-6.12"
+
+missing=""
+for p in $PKGS; do
+	# dpkg-query prints nothing useful for absent packages; test the status
+	if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
