@@ -18,6 +18,8 @@
 
 #include "vfd-util.h"
 
+struct stat;
+
 /* ---- context and root-relative filesystem layer (lib/root.c) ---- */
 
 typedef struct vfd_context vfd_context;
@@ -30,15 +32,27 @@ const char *vfd_context_root(const vfd_context *ctx);
 
 /*
  * Paths below are relative to the root ("sys/bus/pci/devices/..."), never
- * absolute, never containing "..". Reads strip one trailing newline.
+ * absolute, never containing ".." (-EINVAL). Symlinks are followed only
+ * while they stay inside the root; an absolute symlink, or a relative one
+ * climbing above the root, fails with -EXDEV (openat2 RESOLVE_BENEATH,
+ * Linux >= 5.6). Reads strip one trailing newline; files larger than
+ * 64 KiB give -EFBIG, text with a NUL byte -EBADMSG. Nothing is created:
+ * O_CREAT is refused.
  */
-int vfd_root_open(vfd_context *ctx, const char *path, int flags);
+int vfd_root_open(vfd_context *ctx, const char *path, int flags); /* fd, always O_CLOEXEC */
 int vfd_root_read_string(vfd_context *ctx, const char *path, char **ret);
 int vfd_root_read_u64(vfd_context *ctx, const char *path, uint64_t *ret); /* decimal or 0x hex */
-int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret);
+int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret); /* also "-1" */
+/* binary read, e.g. PCI config space: returns the bytes read (short at EOF) */
+int vfd_root_pread(vfd_context *ctx, const char *path, void *buf, size_t size, uint64_t offset);
+/* value in one write(), as sysfs wants it; the file is opened O_TRUNC like ">" */
 int vfd_root_write_string(vfd_context *ctx, const char *path, const char *value);
 /* basename of the symlink target, e.g. driver -> ../../bus/pci/drivers/e1000e gives "e1000e" */
 int vfd_root_readlink_basename(vfd_context *ctx, const char *path, char **ret);
+/* the link text itself, unresolved */
+int vfd_root_readlink(vfd_context *ctx, const char *path, char **ret);
+/* stat() following symlinks inside the root */
+int vfd_root_stat(vfd_context *ctx, const char *path, struct stat *ret);
 int vfd_root_exists(vfd_context *ctx, const char *path); /* 1, 0 or -errno */
 /* sorted list of entries (no . and ..), NULL-terminated; free with vfd_strv_free */
 int vfd_root_list_dir(vfd_context *ctx, const char *path, char ***ret);
@@ -97,7 +111,11 @@ typedef struct vfd_pci_device {
 int vfd_pci_device_load(vfd_context *ctx, const vfd_pci_address *addr, vfd_pci_device **ret);
 vfd_pci_device *vfd_pci_device_free(vfd_pci_device *d);
 VFD_DEFINE_CLEANUP(vfd_pci_device, vfd_pci_device_free)
-/* all functions, sorted by address */
+/*
+ * All functions, sorted by address. The array has a spare NULL slot at the
+ * end and is never NULL on success; an absent sys/bus/pci gives 0 entries.
+ * The same holds for the other *_enumerate() functions below.
+ */
 int vfd_pci_device_enumerate(vfd_context *ctx, vfd_pci_device ***ret, size_t *ret_n);
 void vfd_pci_device_array_free(vfd_pci_device **a, size_t n);
 
@@ -133,6 +151,7 @@ typedef struct vfd_iommu_group {
 	bool viable;               /* every member viable */
 } vfd_iommu_group;
 
+/* -ENODEV when there is no such group */
 int vfd_iommu_group_load(vfd_context *ctx, unsigned id, vfd_iommu_group **ret);
 vfd_iommu_group *vfd_iommu_group_free(vfd_iommu_group *g);
 VFD_DEFINE_CLEANUP(vfd_iommu_group, vfd_iommu_group_free)
@@ -166,11 +185,19 @@ typedef struct vfd_mdev {
 	int iommu_group;   /* -1 when none */
 } vfd_mdev;
 
+/* parents sorted by name, each with its types sorted by id */
 int vfd_mdev_parent_enumerate(vfd_context *ctx, vfd_mdev_parent ***ret, size_t *ret_n);
+/* -ENODEV when name is not an mdev parent, -EINVAL when not a plain name */
+int vfd_mdev_parent_load(vfd_context *ctx, const char *name, vfd_mdev_parent **ret);
 vfd_mdev_parent *vfd_mdev_parent_free(vfd_mdev_parent *p);
+VFD_DEFINE_CLEANUP(vfd_mdev_parent, vfd_mdev_parent_free)
 void vfd_mdev_parent_array_free(vfd_mdev_parent **a, size_t n);
+/* instances sorted by UUID */
 int vfd_mdev_enumerate(vfd_context *ctx, vfd_mdev ***ret, size_t *ret_n);
+/* -ENODEV when no instance has that UUID, -EINVAL when uuid is malformed */
+int vfd_mdev_load(vfd_context *ctx, const char *uuid, vfd_mdev **ret);
 vfd_mdev *vfd_mdev_free(vfd_mdev *m);
+VFD_DEFINE_CLEANUP(vfd_mdev, vfd_mdev_free)
 void vfd_mdev_array_free(vfd_mdev **a, size_t n);
-/* strict canonical UUID: 8-4-4-4-12 hex, -EINVAL otherwise */
+/* strict UUID: 8-4-4-4-12 hex digits (either case), -EINVAL otherwise */
 int vfd_uuid_validate(const char *s);
