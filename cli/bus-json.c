@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bus-json.h"
+
+static int read_value(sd_bus_message *m, const char *const *fields, json_object **ret);
+
+static int read_basic(sd_bus_message *m, char type, json_object **ret)
+{
+	union {
+		uint8_t u8;
+		uint16_t u16;
+		int16_t i16;
+		uint32_t u32;
+		int32_t i32;
+		uint64_t u64;
+		int64_t i64;
+		int b;
+		double d;
+		const char *s;
+	} v;
+	json_object *o;
+	int r;
+
+	r = sd_bus_message_read_basic(m, type, &v);
+	if (r < 0)
+		return r;
+
+	switch (type) {
+	case SD_BUS_TYPE_BYTE:        o = json_object_new_int64(v.u8); break;
+	case SD_BUS_TYPE_UINT16:      o = json_object_new_int64(v.u16); break;
+	case SD_BUS_TYPE_INT16:       o = json_object_new_int64(v.i16); break;
+	case SD_BUS_TYPE_UINT32:      o = json_object_new_int64(v.u32); break;
+	case SD_BUS_TYPE_INT32:       o = json_object_new_int64(v.i32); break;
+	case SD_BUS_TYPE_UINT64:      o = json_object_new_uint64(v.u64); break;
+	case SD_BUS_TYPE_INT64:       o = json_object_new_int64(v.i64); break;
+	case SD_BUS_TYPE_BOOLEAN:     o = json_object_new_boolean(v.b); break;
+	case SD_BUS_TYPE_DOUBLE:      o = json_object_new_double(v.d); break;
+	case SD_BUS_TYPE_STRING:
+	case SD_BUS_TYPE_OBJECT_PATH:
+	case SD_BUS_TYPE_SIGNATURE:   o = json_object_new_string(v.s); break;
+	default:
+		return -EBADMSG; /* unix fds: never in a record */
+	}
+	if (!o)
+		return -ENOMEM;
+
+	*ret = o;
+	return 0;
+}
+
+/* the struct's fields become an object when named, else an array */
+static int read_struct(sd_bus_message *m, const char *contents, const char *const *fields,
+		       json_object **ret)
+{
+	_cleanup_(json_object_putp) json_object *o = NULL;
+	size_t i = 0;
+	int r;
+
+	o = fields ? json_object_new_object() : json_object_new_array();
+	if (!o)
+		return -ENOMEM;
+
+	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, contents);
+	if (r < 0)
+		return r;
+
+	for (;; i++) {
+		_cleanup_(json_object_putp) json_object *v = NULL;
+
+		r = sd_bus_message_peek_type(m, NULL, NULL);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+
+		r = read_value(m, NULL, &v);
+		if (r < 0)
+			return r;
+
+		if (fields) {
+			if (!fields[i])
+				return -EBADMSG; /* more fields than the caller named */
+			r = json_object_object_add(o, fields[i], TAKE_PTR(v));
+		} else
+			r = json_object_array_add(o, TAKE_PTR(v));
+		if (r < 0)
+			return -ENOMEM;
+	}
+
+	if (fields && fields[i])
+		return -EBADMSG; /* fewer fields than named */
+
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static int read_array(sd_bus_message *m, const char *contents, const char *const *fields,
+		      json_object **ret)
+{
+	_cleanup_(json_object_putp) json_object *a = NULL;
+	int r;
+
+	a = json_object_new_array();
+	if (!a)
+		return -ENOMEM;
+
+	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, contents);
+	if (r < 0)
+		return r;
+
+	for (;;) {
+		_cleanup_(json_object_putp) json_object *v = NULL;
+
+		r = sd_bus_message_peek_type(m, NULL, NULL);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+
+		r = read_value(m, fields, &v);
+		if (r < 0)
+			return r;
+
+		if (json_object_array_add(a, TAKE_PTR(v)) < 0)
+			return -ENOMEM;
+	}
+
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(a);
+	return 0;
+}
+
+static int read_value(sd_bus_message *m, const char *const *fields, json_object **ret)
+{
+	const char *contents;
+	char type;
+	int r;
+
+	r = sd_bus_message_peek_type(m, &type, &contents);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -EBADMSG;
+
+	switch (type) {
+	case SD_BUS_TYPE_ARRAY:
+		if (strcmp(contents, "{sv}") == 0)
+			return bus_json_read_record(m, NULL, ret);
+		return read_array(m, contents, fields, ret);
+
+	case SD_BUS_TYPE_STRUCT:
+		return read_struct(m, contents, fields, ret);
+
+	case SD_BUS_TYPE_VARIANT:
+		r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
+		if (r < 0)
+			return r;
+		r = read_value(m, fields, ret);
+		if (r < 0)
+			return r;
+		return sd_bus_message_exit_container(m);
+
+	case SD_BUS_TYPE_DICT_ENTRY:
+		return -EBADMSG; /* only inside a{sv}, handled there */
+
+	default:
+		return read_basic(m, type, ret);
+	}
+}
+
+static const char *const *struct_fields(const BusJsonStruct *structs, const char *key)
+{
+	for (; structs && structs->key; structs++)
+		if (strcmp(structs->key, key) == 0)
+			return structs->fields;
+	return NULL;
+}
+
+int bus_json_read_record(sd_bus_message *m, const BusJsonStruct *structs, json_object **ret)
+{
+	_cleanup_(json_object_putp) json_object *o = NULL;
+	int r;
+
+	o = json_object_new_object();
+	if (!o)
+		return -ENOMEM;
+
+	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+
+	for (;;) {
+		_cleanup_(json_object_putp) json_object *v = NULL;
+		const char *key;
+
+		r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+
+		r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &key);
+		if (r < 0)
+			return r;
+
+		r = read_value(m, struct_fields(structs, key), &v);
+		if (r < 0)
+			return r;
+
+		/* json-c keeps insertion order: the daemon's key order is kept */
+		if (json_object_object_add(o, key, TAKE_PTR(v)) < 0)
+			return -ENOMEM;
+
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+int bus_json_read_records(sd_bus_message *m, const BusJsonStruct *structs, json_object **ret)
+{
+	_cleanup_(json_object_putp) json_object *a = NULL;
+	int r;
+
+	a = json_object_new_array();
+	if (!a)
+		return -ENOMEM;
+
+	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "a{sv}");
+	if (r < 0)
+		return r;
+
+	for (;;) {
+		_cleanup_(json_object_putp) json_object *rec = NULL;
+
+		r = sd_bus_message_peek_type(m, NULL, NULL);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+
+		r = bus_json_read_record(m, structs, &rec);
+		if (r < 0)
+			return r;
+
+		if (json_object_array_add(a, TAKE_PTR(rec)) < 0)
+			return -ENOMEM;
+	}
+
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(a);
+	return 0;
+}

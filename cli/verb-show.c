@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfioctl show DEVICE: one PCI function, and the IOMMU group it must be assigned with. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bus-client.h"
+#include "bus-errors.h"
+#include "output.h"
+#include "vfioctl.h"
+#include "vfiod.h"
+
+/* label, key, format: the same cells the tables use; absent keys are skipped */
+static const Column device_fields[] = {
+	{ "Address",          "address",             COLUMN_TEXT  },
+	{ "Vendor",           "vendor_id",           COLUMN_HEX16 },
+	{ "Device",           "device_id",           COLUMN_HEX16 },
+	{ "Subsystem vendor", "subsystem_vendor_id", COLUMN_HEX16 },
+	{ "Subsystem device", "subsystem_device_id", COLUMN_HEX16 },
+	{ "Class",            "class",               COLUMN_HEX24 },
+	{ "Driver",           "driver",              COLUMN_TEXT  },
+	{ "Driver override",  "driver_override",     COLUMN_TEXT  },
+	{ "NUMA node",        "numa_node",           COLUMN_GROUP },
+	{ "IOMMU group",      "iommu_group",         COLUMN_GROUP },
+	{ "Bridge",           "is_bridge",           COLUMN_YES_NO },
+	{ "SR-IOV total VFs", "sriov_totalvfs",      COLUMN_TEXT  },
+	{ "SR-IOV VFs",       "sriov_numvfs",        COLUMN_TEXT  },
+	{ "VF addresses",     "virtfns",             COLUMN_LIST  },
+	{ "Physical function", "physfn",             COLUMN_TEXT  },
+};
+
+/* driver and driver override are shown as "-" when absent; the SR-IOV keys only when present */
+static bool always_shown(const char *key)
+{
+	return strcmp(key, "driver") == 0 || strcmp(key, "driver_override") == 0;
+}
+
+static void print_device(json_object *device)
+{
+	char buf[512];
+
+	for (size_t i = 0; i < ELEMENTSOF(device_fields); i++) {
+		const Column *c = &device_fields[i];
+
+		if (!json_object_object_get_ex(device, c->key, NULL) && !always_shown(c->key))
+			continue;
+
+		printf("%17s: %s\n", c->header, output_format_cell(device, c, buf, sizeof(buf)));
+	}
+}
+
+static int print_group(json_object *group)
+{
+	json_object *id = NULL, *viable = NULL, *members = NULL;
+
+	json_object_object_get_ex(group, "group", &id);
+	json_object_object_get_ex(group, "viable", &viable);
+	json_object_object_get_ex(group, "members", &members);
+
+	printf("\nIOMMU group %s: %s\n", json_object_get_string(id),
+	       json_object_get_boolean(viable) ? "viable (every member can be used by VFIO)"
+					       : "not viable (see the reasons below)");
+
+	if (!members)
+		return 0;
+
+	return output_table(members, group_member_columns, group_member_columns_n);
+}
+
+int verb_show(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(json_object_putp) json_object *device = NULL, *group = NULL, *both = NULL;
+	char canonical[VFD_PCI_ADDRESS_STRLEN];
+	vfd_pci_address addr;
+	json_object *gid;
+	int r;
+
+	if (vfd_pci_address_parse(argv[1], &addr) < 0)
+		return usage_error("invalid DEVICE '%s': expected a PCI address DDDD:BB:SS.F "
+				   "in hexadecimal, e.g. 0000:00:02.0", argv[1]);
+	vfd_pci_address_format(&addr, canonical);
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = bus_client_fetch_record(bus, "GetDevice", &error, NULL, &device, "s", canonical);
+	if (sd_bus_error_has_name(&error, VFD_ERROR_NO_SUCH_DEVICE))
+		return runtime_error("no PCI device %s", canonical);
+	if (r < 0)
+		return bus_client_report_error("cannot read the PCI device", &error, r);
+
+	/* a function without a group has nothing to show there */
+	if (json_object_object_get_ex(device, "iommu_group", &gid) && json_object_get_int64(gid) >= 0) {
+		r = bus_client_fetch_record(bus, "GetGroup", &error, group_record_structs, &group,
+					    "u", (uint32_t) json_object_get_int64(gid));
+		/* the group can vanish between the two calls; the device alone is still an answer */
+		if (r < 0 && !sd_bus_error_has_name(&error, VFD_ERROR_NO_SUCH_GROUP))
+			return bus_client_report_error("cannot read the IOMMU group", &error, r);
+	}
+
+	if (arg_json) {
+		both = json_object_new_object();
+		if (!both)
+			return runtime_error("out of memory");
+		json_object_object_add(both, "device", TAKE_PTR(device));
+		if (group)
+			json_object_object_add(both, "group", TAKE_PTR(group));
+		r = output_json(both);
+	} else {
+		print_device(device);
+		r = group ? print_group(group) : 0;
+	}
+	if (r < 0)
+		return runtime_error("cannot write the output");
+
+	return 0;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfioctl: the command line client of vfiod. Global options, then one verb. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfd-config.h"
+#include "vfd-util.h"
+#include "vfioctl.h"
+
+bool arg_json;
+const char *arg_bus_address;
+
+typedef struct Verb {
+	const char *name;
+	unsigned min_args; /* not counting the verb */
+	unsigned max_args;
+	const char *args;  /* for messages: "DEVICE", "[PARENT]" */
+	int (*run)(int argc, char *argv[]);
+	/*
+	 * The verb parses options of its own: global options must come before
+	 * it, and everything after it is the verb's. Other verbs accept global
+	 * options anywhere ("vfioctl devices --json").
+	 */
+	bool own_options;
+} Verb;
+
+static const Verb verbs[] = {
+	{ "devices",      0, 0, "",         verb_devices      },
+	{ "groups",       0, 0, "",         verb_groups       },
+	{ "show",         1, 1, "DEVICE",   verb_show         },
+	{ "mdev-parents", 0, 0, "",         verb_mdev_parents },
+	{ "mdev-types",   0, 1, "[PARENT]", verb_mdev_types   },
+	{ "mdevs",        0, 0, "",         verb_mdevs        },
+	{ "memlock",      1, 64, "plan --domain-xml FILE", verb_memlock, true }, /* memlock helper: verb-memlock.c */
+};
+
+/*
+ * One line, always: messages quote arguments and daemon replies, which
+ * may hold newlines or escape sequences; control bytes are escaped.
+ */
+static int print_line(int status, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static int print_line(int status, const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("vfioctl: out of memory\n", stderr);
+		return status;
+	}
+
+	fputs("vfioctl: ", stderr);
+	for (const char *p = msg; *p; p++) {
+		unsigned char ch = (unsigned char) *p;
+
+		if (ch < ' ' || ch == 0x7f)
+			fprintf(stderr, "\\x%02x", ch);
+		else
+			fputc(ch, stderr);
+	}
+	fputc('\n', stderr);
+	return status;
+}
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = print_line(VFIOCTL_EXIT_USAGE, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int runtime_error(const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = print_line(VFIOCTL_EXIT_FAILURE, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static void help(void)
+{
+	printf("Usage: vfioctl [OPTIONS] VERB [ARGS]\n"
+	       "\n"
+	       "Show the host's VFIO inventory as vfiod sees it.\n"
+	       "\n"
+	       "Verbs:\n"
+	       "  devices              List PCI functions with driver and IOMMU group\n"
+	       "  groups               List IOMMU groups, their viability and each member's\n"
+	       "                       state with the reason\n"
+	       "  show DEVICE          Show one PCI function (DDDD:BB:SS.F) and its group\n"
+	       "  mdev-parents         List devices that offer mediated device types\n"
+	       "  mdev-types [PARENT]  List mdev types, of every parent or of PARENT\n"
+	       "  mdevs                List mediated devices\n"
+	       "\n"
+	       "Options:\n"
+	       "  -h --help            Show this help and exit\n"
+	       "     --version         Show the version and exit\n"
+	       "     --json            Print JSON (fields: see docs/json-fields.md)\n"
+	       "     --bus-address=ADDR Talk to vfiod on the bus at ADDR, not the system bus\n"
+	       "\n"
+	       "Exit status: 0 success; 1 failure (vfiod not running, no such device,\n"
+	       "error from vfiod); 2 bad usage (unknown verb or option, wrong number of\n"
+	       "arguments, malformed argument), detected before vfiod is asked anything.\n");
+}
+
+/*
+ * Returns 1 to go on with the verb at argv[optind], 0 when done (--help,
+ * --version), or VFIOCTL_EXIT_USAGE.
+ */
+static int parse_argv(int argc, char *argv[])
+{
+	enum {
+		ARG_VERSION = 0x100,
+		ARG_JSON,
+		ARG_BUS_ADDRESS,
+	};
+	static const struct option options[] = {
+		{ "help",        no_argument,       NULL, 'h'             },
+		{ "version",     no_argument,       NULL, ARG_VERSION     },
+		{ "json",        no_argument,       NULL, ARG_JSON        },
+		{ "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
+		{}
+	};
+	int c;
+
+	/* our own one-line messages instead of getopt's */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("vfioctl %s\n", VFD_VERSION);
+			return 0;
+		case ARG_JSON:
+			arg_json = true;
+			break;
+		case ARG_BUS_ADDRESS:
+			if (!*optarg)
+				return usage_error("--bus-address needs a D-Bus address, got ''");
+			arg_bus_address = optarg;
+			break;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		case '?':
+			/* optopt: 0 for an unknown long option, the letter of an unknown
+			 * short one, a long option's value when it got an argument it does not take */
+			if (optopt == 0)
+				return usage_error("unknown option '%s'; see 'vfioctl --help'", argv[optind - 1]);
+			if (optopt < 0x80)
+				return usage_error("unknown option '-%c'; see 'vfioctl --help'", optopt);
+			return usage_error("option '%s' takes no argument", argv[optind - 1]);
+		default:
+			abort();
+		}
+
+	return 1;
+}
+
+static const Verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+/*
+ * The index of the verb in argv: the first argument that is neither an
+ * option nor the value of one (argc when there is none).
+ */
+static int verb_index(int argc, char *argv[])
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return i + 1;
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			return i;
+		/* the only global option whose value may be a separate argument */
+		if (strcmp(argv[i], "--bus-address") == 0)
+			i++;
+	}
+	return argc;
+}
+
+static int dispatch(int argc, char *argv[])
+{
+	const Verb *v;
+	unsigned n_args;
+
+	if (argc <= 0)
+		return usage_error("missing verb; see 'vfioctl --help'");
+
+	v = find_verb(argv[0]);
+	if (!v)
+		return usage_error("unknown verb '%s'; see 'vfioctl --help'", argv[0]);
+
+	n_args = (unsigned) argc - 1;
+	if (n_args < v->min_args)
+		return usage_error("'%s' needs %s", v->name, v->args);
+	if (n_args > v->max_args) {
+		if (v->max_args == 0)
+			return usage_error("'%s' takes no arguments, got '%s'", v->name, argv[1]);
+		return usage_error("'%s' takes %s, got extra argument '%s'",
+				   v->name, v->args, argv[v->max_args + 1]);
+	}
+
+	return v->run(argc, argv);
+}
+
+int main(int argc, char *argv[])
+{
+	const Verb *v;
+	int vi, r;
+
+	/* a verb with options of its own gets every argument after it untouched */
+	vi = verb_index(argc, argv);
+	v = vi < argc ? find_verb(argv[vi]) : NULL;
+	if (v && v->own_options) {
+		r = parse_argv(vi, argv);
+		if (r != 1)
+			return r;
+		if (optind < vi)
+			return usage_error("unexpected argument '%s' before the verb", argv[optind]);
+		return dispatch(argc - vi, argv + vi);
+	}
+
+	r = parse_argv(argc, argv);
+	if (r != 1)
+		return r; /* 0 or VFIOCTL_EXIT_USAGE */
+
+	return dispatch(argc - optind, argv + optind);
+}

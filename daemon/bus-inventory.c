@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-inventory.h"
+#include "bus-record.h"
+
+static int append_address_array(sd_bus_message *m, const char *key,
+				const vfd_pci_address *a, size_t n)
+{
+	char buf[VFD_PCI_ADDRESS_STRLEN];
+	int r;
+
+	r = bus_record_open_entry(m, key, "as");
+	if (r < 0)
+		return r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "s");
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < n; i++) {
+		r = sd_bus_message_append_basic(m, SD_BUS_TYPE_STRING,
+						vfd_pci_address_format(&a[i], buf));
+		if (r < 0)
+			return r;
+	}
+
+	r = sd_bus_message_close_container(m);
+	if (r < 0)
+		return r;
+
+	return bus_record_close_entry(m);
+}
+
+int bus_append_device_record(sd_bus_message *m, const vfd_pci_device *d)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+
+	if ((r = bus_record_append_string(m, "address", d->name)) < 0 ||
+	    (r = bus_record_append_u16(m, "vendor_id", d->vendor_id)) < 0 ||
+	    (r = bus_record_append_u16(m, "device_id", d->device_id)) < 0 ||
+	    (r = bus_record_append_u16(m, "subsystem_vendor_id", d->subsystem_vendor_id)) < 0 ||
+	    (r = bus_record_append_u16(m, "subsystem_device_id", d->subsystem_device_id)) < 0 ||
+	    (r = bus_record_append_u32(m, "class", d->class_code)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "driver", d->driver)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "driver_override", d->driver_override)) < 0 ||
+	    (r = bus_record_append_i32(m, "numa_node", d->numa_node)) < 0 ||
+	    (r = bus_record_append_i32(m, "iommu_group", d->iommu_group)) < 0 ||
+	    (r = bus_record_append_bool(m, "is_bridge", d->is_bridge)) < 0)
+		return r;
+
+	/* the SR-IOV keys exist only where they mean something */
+	if (d->sriov_totalvfs > 0) {
+		if ((r = bus_record_append_u32(m, "sriov_totalvfs", d->sriov_totalvfs)) < 0 ||
+		    (r = bus_record_append_u32(m, "sriov_numvfs", d->sriov_numvfs)) < 0 ||
+		    (r = append_address_array(m, "virtfns", d->virtfns, d->n_virtfns)) < 0)
+			return r;
+	}
+
+	if (d->is_virtfn) {
+		char buf[VFD_PCI_ADDRESS_STRLEN];
+
+		r = bus_record_append_string(m, "physfn", vfd_pci_address_format(&d->physfn, buf));
+		if (r < 0)
+			return r;
+	}
+
+	return sd_bus_message_close_container(m);
+}
+
+static int append_members(sd_bus_message *m, const vfd_iommu_group *g)
+{
+	int r;
+
+	r = bus_record_open_entry(m, "members", "a(sssbsbs)");
+	if (r < 0)
+		return r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(sssbsbs)");
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < g->n_members; i++) {
+		const vfd_group_member *mb = &g->members[i];
+		const char *state = vfd_member_state_to_string(mb->state);
+
+		/* a tuple cannot omit a field: "" stands for "none" here */
+		r = sd_bus_message_append(m, "(sssbsbs)",
+					  mb->name,
+					  mb->bus ? mb->bus : "",
+					  mb->driver ? mb->driver : "",
+					  (int) mb->is_bridge,
+					  state ? state : "",
+					  (int) mb->viable,
+					  mb->reason ? mb->reason : "");
+		if (r < 0)
+			return r;
+	}
+
+	r = sd_bus_message_close_container(m);
+	if (r < 0)
+		return r;
+
+	return bus_record_close_entry(m);
+}
+
+int bus_append_group_record(sd_bus_message *m, const vfd_iommu_group *g)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+
+	if ((r = bus_record_append_u32(m, "group", g->id)) < 0 ||
+	    (r = bus_record_append_bool(m, "viable", g->viable)) < 0 ||
+	    (r = append_members(m, g)) < 0)
+		return r;
+
+	return sd_bus_message_close_container(m);
+}
+
+int bus_append_mdev_parent_record(sd_bus_message *m, const vfd_mdev_parent *p)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+
+	if ((r = bus_record_append_string(m, "parent", p->name)) < 0 ||
+	    (r = bus_record_append_string(m, "bus", p->bus ? p->bus : "")) < 0 ||
+	    (r = bus_record_append_string_optional(m, "driver", p->driver)) < 0)
+		return r;
+
+	r = bus_record_open_entry(m, "types", "as");
+	if (r < 0)
+		return r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "s");
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < p->n_types; i++) {
+		r = sd_bus_message_append_basic(m, SD_BUS_TYPE_STRING, p->types[i]->id);
+		if (r < 0)
+			return r;
+	}
+
+	r = sd_bus_message_close_container(m);
+	if (r < 0)
+		return r;
+
+	r = bus_record_close_entry(m);
+	if (r < 0)
+		return r;
+
+	return sd_bus_message_close_container(m);
+}
+
+int bus_append_mdev_type_record(sd_bus_message *m, const vfd_mdev_type *t)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+
+	if ((r = bus_record_append_string(m, "parent", t->parent)) < 0 ||
+	    (r = bus_record_append_string(m, "type", t->id)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "name", t->name)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "description", t->description)) < 0 ||
+	    (r = bus_record_append_string(m, "device_api", t->device_api ? t->device_api : "")) < 0 ||
+	    (r = bus_record_append_u32(m, "available_instances", t->available_instances)) < 0)
+		return r;
+
+	return sd_bus_message_close_container(m);
+}
+
+int bus_append_mdev_record(sd_bus_message *m, const vfd_mdev *mdev)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+
+	if ((r = bus_record_append_string(m, "uuid", mdev->uuid)) < 0 ||
+	    (r = bus_record_append_string(m, "parent", mdev->parent)) < 0 ||
+	    (r = bus_record_append_string(m, "type", mdev->type_id)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "driver", mdev->driver)) < 0 ||
+	    (r = bus_record_append_i32(m, "iommu_group", mdev->iommu_group)) < 0)
+		return r;
+
+	return sd_bus_message_close_container(m);
+}

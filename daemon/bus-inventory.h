@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * How libvfiod's inventory objects become D-Bus records: one a{sv} per
+ * object, with exactly the keys documented in docs/org.vfiod1.Manager.xml
+ * (vfioctl's JSON uses the same keys). Each function appends one whole
+ * a{sv} container.
+ */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "vfiod.h"
+
+int bus_append_device_record(sd_bus_message *m, const vfd_pci_device *d);
+int bus_append_group_record(sd_bus_message *m, const vfd_iommu_group *g);
+int bus_append_mdev_parent_record(sd_bus_message *m, const vfd_mdev_parent *p);
+int bus_append_mdev_type_record(sd_bus_message *m, const vfd_mdev_type *t);
+int bus_append_mdev_record(sd_bus_message *m, const vfd_mdev *mdev);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfiod: parse the command line, set up the manager, run its event loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "manager.h"
+#include "vfd-config.h"
+
+static const char *arg_bus_address;
+static const char *arg_root;
+
+static void help(void)
+{
+	printf("Usage: vfiod [OPTIONS]\n"
+	       "\n"
+	       "Host manager for VFIO device assignment: serves " VFD_BUS_NAME " on the\n"
+	       "system bus.\n"
+	       "\n"
+	       "  -h --help              Show this help and exit\n"
+	       "     --version           Show the version and exit\n"
+	       "     --bus-address=ADDR  Serve on the bus at ADDR instead of the system bus\n"
+	       "     --root=DIR          Read sys/ and dev/ below DIR instead of / (tests);\n"
+	       "                         udev is not watched then\n"
+	       "  -v --verbose           Log debug messages\n"
+	       "\n"
+	       "Exit status: 0 after SIGTERM or SIGINT, 1 on failure, 2 on bad usage.\n");
+}
+
+/* 1: go on, 0: exit successfully (--help), <0: usage error */
+static int parse_argv(int argc, char *argv[])
+{
+	enum {
+		ARG_VERSION = 0x100,
+		ARG_BUS_ADDRESS,
+		ARG_ROOT,
+	};
+	static const struct option options[] = {
+		{ "help",        no_argument,       NULL, 'h'             },
+		{ "version",     no_argument,       NULL, ARG_VERSION     },
+		{ "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
+		{ "root",        required_argument, NULL, ARG_ROOT        },
+		{ "verbose",     no_argument,       NULL, 'v'             },
+		{}
+	};
+	int c;
+
+	/* getopt's own messages name the bad option on one line */
+	while ((c = getopt_long(argc, argv, "hv", options, NULL)) >= 0)
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("vfiod %s\n", VFD_VERSION);
+			return 0;
+		case ARG_BUS_ADDRESS:
+			if (!*optarg)
+				return log_error_errno(EINVAL, "--bus-address= needs an address.");
+			arg_bus_address = optarg;
+			break;
+		case ARG_ROOT:
+			if (!*optarg)
+				return log_error_errno(EINVAL, "--root= needs a directory.");
+			arg_root = optarg;
+			break;
+		case 'v':
+			log_set_max_level(LOG_DEBUG);
+			break;
+		case '?':
+			return -EINVAL;
+		default:
+			abort();
+		}
+
+	if (optind < argc)
+		return log_error_errno(EINVAL, "Unexpected argument '%s'; see --help.", argv[optind]);
+
+	return 1;
+}
+
+int main(int argc, char *argv[])
+{
+	_cleanup_(manager_freep) Manager *m = NULL;
+	int r;
+
+	r = parse_argv(argc, argv);
+	if (r <= 0)
+		return r < 0 ? 2 : EXIT_SUCCESS;
+
+	r = manager_new(arg_root, arg_bus_address, &m);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up the manager (root %s): %m",
+				arg_root ? arg_root : "/");
+		return EXIT_FAILURE;
+	}
+
+	r = manager_startup(m);
+	if (r < 0)
+		return EXIT_FAILURE; /* logged where it failed */
+
+	r = manager_run(m);
+	if (r < 0) {
+		/* fatal errors were logged before the loop ended; this names the cause once more */
+		log_debug_errno(r, "Event loop ended: %m");
+		return EXIT_FAILURE;
+	}
+	if (r > 0) {
+		log_error("Lost the bus connection.");
+		return EXIT_FAILURE;
+	}
+
+	log_info("Exiting.");
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Every method handler has the same spine: read the arguments, validate
+ * them (InvalidArgs with a precise message), call the core, reply. The
+ * methods only read the inventory, so anyone on the bus may call them
+ * (SD_BUS_VTABLE_UNPRIVILEGED); methods that change the host will be
+ * authorized separately.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-errors.h"
+#include "bus-inventory.h"
+#include "device-name.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "vfd-config.h"
+
+/* sets the stable error name for a domain errno (see bus-errors.c) */
+static int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
+{
+	const char *name = vfd_bus_error_name_from_errno(r);
+	va_list ap;
+
+	if (!name)
+		return sd_bus_error_set_errno(error, r);
+
+	va_start(ap, fmt);
+	r = sd_bus_error_setfv(error, name, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* replies with aa{sv}: n records, each appended by append(m, item[i]) */
+#define REPLY_RECORDS(message, items, n, append)                                \
+	({                                                                      \
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *_reply = NULL; \
+		int _r;                                                         \
+		_r = sd_bus_message_new_method_return((message), &_reply);      \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_message_open_container(_reply, SD_BUS_TYPE_ARRAY, "a{sv}"); \
+		for (size_t _i = 0; _r >= 0 && _i < (n); _i++)                  \
+			_r = append(_reply, (items)[_i]);                       \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_message_close_container(_reply);            \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_send(NULL, _reply, NULL);                   \
+		_r;                                                             \
+	})
+
+static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	vfd_pci_device **devices = NULL;
+	size_t n = 0;
+	int r;
+
+	r = vfd_pci_device_enumerate(m->ctx, &devices, &n);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to enumerate PCI devices: %m");
+
+	r = REPLY_RECORDS(message, devices, n, bus_append_device_record);
+	vfd_pci_device_array_free(devices, n);
+	return r;
+}
+
+static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(vfd_pci_device_freep) vfd_pci_device *device = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	vfd_pci_address addr;
+	const char *address;
+	char canonical[VFD_PCI_ADDRESS_STRLEN];
+	int r;
+
+	r = sd_bus_message_read(message, "s", &address);
+	if (r < 0)
+		return r;
+
+	if (vfd_pci_address_parse(address, &addr) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid PCI address '%.64s': expected DDDD:BB:SS.F in hexadecimal "
+					 "(slot at most 1f, function at most 7)", address);
+
+	vfd_pci_address_format(&addr, canonical);
+
+	r = manager_get_device(m, &addr, &device);
+	if (r == -ENODEV)
+		return bus_error_domain(error, r, "No PCI device %s", canonical);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to read PCI device %s: %m", canonical);
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r < 0)
+		return r;
+
+	r = bus_append_device_record(reply, device);
+	if (r < 0)
+		return r;
+
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	vfd_iommu_group **groups = NULL;
+	size_t n = 0;
+	int r;
+
+	r = vfd_iommu_group_enumerate(m->ctx, &groups, &n);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to enumerate IOMMU groups: %m");
+
+	r = REPLY_RECORDS(message, groups, n, bus_append_group_record);
+	vfd_iommu_group_array_free(groups, n);
+	return r;
+}
+
+static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(vfd_iommu_group_freep) vfd_iommu_group *group = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	char number[16];
+	uint32_t id;
+	int r;
+
+	r = sd_bus_message_read(message, "u", &id);
+	if (r < 0)
+		return r;
+
+	/* every u32 is a well-formed group number; the kernel's are ints */
+	snprintf(number, sizeof(number), "%" PRIu32, id);
+	if (id > INT32_MAX)
+		return bus_error_domain(error, -ENOENT, "No IOMMU group %s", number);
+
+	r = manager_get_group(m, id, &group);
+	if (r == -ENOENT)
+		return bus_error_domain(error, r, "No IOMMU group %s", number);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to read IOMMU group %s: %m", number);
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r < 0)
+		return r;
+
+	r = bus_append_group_record(reply, group);
+	if (r < 0)
+		return r;
+
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_mdev_parents(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	vfd_mdev_parent **parents = NULL;
+	size_t n = 0;
+	int r;
+
+	r = manager_get_mdev_parents(m, NULL, &parents, &n);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to enumerate mdev parents: %m");
+
+	r = REPLY_RECORDS(message, parents, n, bus_append_mdev_parent_record);
+	vfd_mdev_parent_array_free(parents, n);
+	return r;
+}
+
+static int append_types(sd_bus_message *reply, vfd_mdev_parent **parents, size_t n)
+{
+	int r;
+
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < parents[i]->n_types; j++) {
+			r = bus_append_mdev_type_record(reply, parents[i]->types[j]);
+			if (r < 0)
+				return r;
+		}
+
+	return sd_bus_message_close_container(reply);
+}
+
+static int method_list_mdev_types(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	vfd_mdev_parent **parents = NULL;
+	const char *parent;
+	size_t n = 0;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &parent);
+	if (r < 0)
+		return r;
+
+	if (*parent && !vfd_device_name_is_valid(parent))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid mdev parent name '%.64s': expected a device name "
+					 "(one path component, no whitespace) or \"\" for all parents",
+					 parent);
+
+	r = manager_get_mdev_parents(m, parent, &parents, &n);
+	if (r == -ENXIO)
+		return bus_error_domain(error, r, "No mdev parent %s", parent);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to enumerate mdev parents: %m");
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r >= 0)
+		r = append_types(reply, parents, n);
+	vfd_mdev_parent_array_free(parents, n);
+	if (r < 0)
+		return r;
+
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_mdevs(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	vfd_mdev **mdevs = NULL;
+	size_t n = 0;
+	int r;
+
+	r = vfd_mdev_enumerate(m->ctx, &mdevs, &n);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to enumerate mdevs: %m");
+
+	r = REPLY_RECORDS(message, mdevs, n, bus_append_mdev_record);
+	vfd_mdev_array_free(mdevs, n);
+	return r;
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply,
+				void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", VFD_VERSION);
+}
+
+/* in the order of docs/org.vfiod1.Manager.xml, which introspection reproduces */
+const sd_bus_vtable manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_ARGS("ListDevices",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", devices),
+				method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetDevice",
+				SD_BUS_ARGS("s", address),
+				SD_BUS_RESULT("a{sv}", device),
+				method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListGroups",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", groups),
+				method_list_groups, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetGroup",
+				SD_BUS_ARGS("u", group),
+				SD_BUS_RESULT("a{sv}", group),
+				method_get_group, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListMdevParents",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", parents),
+				method_list_mdev_parents, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListMdevTypes",
+				SD_BUS_ARGS("s", parent),
+				SD_BUS_RESULT("aa{sv}", types),
+				method_list_mdev_types, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListMdevs",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", mdevs),
+				method_list_mdevs, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("InventoryChanged",
+				SD_BUS_ARGS("s", kind, "s", action, "s", name),
+				0),
+	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_VTABLE_END
+};
+
+void manager_send_inventory_changed(Manager *m, const char *kind,
+				    const char *action, const char *name)
+{
+	int r;
+
+	if (!m->bus)
+		return;
+
+	r = sd_bus_emit_signal(m->bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "InventoryChanged",
+			       "sss", kind, action, name);
+	if (r < 0)
+		log_warning_errno(r, "Failed to emit InventoryChanged(%s, %s, %s): %m",
+				  kind, action, name);
+}
+
+static int on_name_request(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	Manager *m = userdata;
+	const sd_bus_error *e;
+	uint32_t result;
+	int r;
+
+	e = sd_bus_message_get_error(reply);
+	if (e) {
+		r = log_error_errno(sd_bus_message_get_errno(reply),
+				    "Failed to request bus name " VFD_BUS_NAME ": %s",
+				    e->message ? e->message : e->name);
+		sd_event_exit(m->event, r);
+		return 0;
+	}
+
+	r = sd_bus_message_read(reply, "u", &result);
+	if (r < 0) {
+		sd_event_exit(m->event, log_error_errno(r, "Failed to parse RequestName reply: %m"));
+		return 0;
+	}
+
+	/* 1: primary owner, 4: already owner; 2 (queued) cannot happen without the queue flag */
+	if (result != 1 && result != 4) {
+		r = log_error_errno(EEXIST, "Bus name " VFD_BUS_NAME " is owned by another process.");
+		sd_event_exit(m->event, r);
+		return 0;
+	}
+
+	log_info("Acquired bus name " VFD_BUS_NAME ", serving requests.");
+	(void) sd_notify(false, "READY=1\nSTATUS=Serving requests.");
+	return 0;
+}
+
+static int bus_open(Manager *m, sd_bus **ret)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	int r;
+
+	if (!m->bus_address)
+		return sd_bus_open_system_with_description(ret, "vfiod");
+
+	r = sd_bus_new(&bus);
+	if (r < 0)
+		return r;
+
+	(void) sd_bus_set_description(bus, "vfiod");
+
+	r = sd_bus_set_address(bus, m->bus_address);
+	if (r < 0)
+		return r;
+
+	r = sd_bus_set_bus_client(bus, true);
+	if (r < 0)
+		return r;
+
+	r = sd_bus_start(bus);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
+int manager_connect_bus(Manager *m)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	int r;
+
+	r = vfd_bus_errors_register();
+	if (r < 0)
+		return log_error_errno(r, "Failed to register bus error names: %m");
+
+	r = bus_open(m, &bus);
+	if (r < 0)
+		return log_error_errno(r, "Failed to connect to %s: %m",
+				       m->bus_address ? m->bus_address : "the system bus");
+
+	r = sd_bus_add_object_vtable(bus, NULL, VFD_BUS_PATH, VFD_BUS_INTERFACE,
+				     manager_vtable, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to export " VFD_BUS_PATH ": %m");
+
+	r = sd_bus_request_name_async(bus, NULL, VFD_BUS_NAME, 0, on_name_request, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to request bus name " VFD_BUS_NAME ": %m");
+
+	r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+	/* losing the bus leaves nothing to serve: end the loop */
+	r = sd_bus_set_exit_on_disconnect(bus, true);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set exit-on-disconnect: %m");
+
+	m->bus = TAKE_PTR(bus);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bus side of the manager: the org.vfiod1.Manager object at
+ * /org/vfiod1 (docs/org.vfiod1.Manager.xml is its contract).
+ */
+#pragma once
+
+#include "manager.h"
+
+#define VFD_BUS_PATH      "/org/vfiod1"
+#define VFD_BUS_INTERFACE "org.vfiod1.Manager"
+
+extern const sd_bus_vtable manager_vtable[];
+
+/*
+ * Opens the bus (m->bus_address or the system bus), exports the object,
+ * requests org.vfiod1 asynchronously and notifies READY=1 once the name
+ * is ours.
+ */
+int manager_connect_bus(Manager *m);
+
+/* Emits InventoryChanged; failures are logged, not fatal. */
+void manager_send_inventory_changed(Manager *m, const char *kind,
+				    const char *action, const char *name);

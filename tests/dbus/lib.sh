@@ -1,0 +1,274 @@
+# shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Shared by the tests of the `dbus` suite. Each test gets its own private
+# dbus-daemon (a generated config, a socket in a temporary directory), the
+# synthetic host fixture (tests/fixtures/make-synthetic-host.sh), the real
+# vfiod on that bus reading the fixture, and drives it with the real
+# vfioctl. Output is TAP: one "ok N"/"not ok N" line per check.
+#
+# meson passes: VFIOD, VFIOCTL, XML_CANON (built programs), SOURCE_ROOT.
+#
+#   check DESC FUNC [ARGS]  run FUNC in a subshell with set -e; ok/not ok
+#   fail MSG                end the current check as failed
+#   assert_eq EXPECTED ACTUAL MSG
+#   vfioctl ARGS            run vfioctl on the private bus; stdout in $OUT,
+#                           stderr in $ERR, exit status in $RC
+#   assert_vfioctl_ok       RC 0 and nothing on stderr
+#   assert_one_line_error RC  RC as given, exactly one "vfioctl: " line on stderr
+#   start_bus / start_policy_bus POLICY / stop_bus, start_vfiod [ARGS] / stop_vfiod
+#   bus_call DEST PATH METHOD ARGS (dbus-send syntax), output in $OUT/$ERR/$RC
+#   done_testing            the TAP plan; the test's exit status
+set -eu
+
+: "${VFIOD:?VFIOD must name the vfiod binary}"
+: "${VFIOCTL:?VFIOCTL must name the vfioctl binary}"
+: "${SOURCE_ROOT:?SOURCE_ROOT must name the source tree}"
+
+# Every command a check uses, resolved once: a missing tool skips the test.
+for tool in dbus-daemon dbus-send jq; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "1..0 # SKIP $tool is not installed (tests/setup.sh installs it)"
+		exit 0
+	fi
+done
+
+T=$(mktemp -d -t vfiod-dbus.XXXXXX)
+ROOT=$T/root
+OUT=$T/stdout
+ERR=$T/stderr
+RC=0
+BUS=
+BUS_PID=
+VFIOD_PID=
+TAP_N=0
+TAP_FAILED=0
+
+cleanup() {
+	if [ -n "$VFIOD_PID" ]; then
+		kill -TERM "$VFIOD_PID" 2>/dev/null || :
+		wait "$VFIOD_PID" 2>/dev/null || :
+	fi
+	if [ -n "$BUS_PID" ]; then
+		kill -TERM "$BUS_PID" 2>/dev/null || :
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+bail_out() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+# check DESC FUNC [ARGS]: one TAP test point; FUNC's output becomes diagnostics on failure
+check() {
+	_desc=$1
+	shift
+	TAP_N=$((TAP_N + 1))
+	# not in an if/|| context, so that set -e really applies inside
+	set +e
+	(set -e; "$@") >"$T/check.log" 2>&1
+	_rc=$?
+	set -e
+	if [ "$_rc" -eq 0 ]; then
+		echo "ok $TAP_N - $_desc"
+	else
+		TAP_FAILED=$((TAP_FAILED + 1))
+		echo "not ok $TAP_N - $_desc"
+		sed 's/^/# /' "$T/check.log"
+		if [ -s "$T/vfiod.log" ]; then
+			echo "# vfiod log:"
+			sed 's/^/#   /' "$T/vfiod.log"
+		fi
+	fi
+}
+
+done_testing() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+}
+
+# ---- the private bus ----
+
+# start_bus [SERVICEDIR]: a bus that only this test uses; SERVICEDIR holds
+# activatable services (to prove that vfioctl never activates one)
+start_bus() {
+	_servicedir=
+	[ $# -eq 0 ] || _servicedir="<servicedir>$1</servicedir>"
+	cat >"$T/bus.conf" <<-EOF
+	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+	<busconfig>
+	  <type>session</type>
+	  <listen>unix:path=$T/bus.sock</listen>
+	  <auth>EXTERNAL</auth>
+	  $_servicedir
+	  <policy context="default">
+	    <allow send_destination="*" eavesdrop="true"/>
+	    <allow eavesdrop="true"/>
+	    <allow own="*"/>
+	  </policy>
+	</busconfig>
+	EOF
+	# --fork returns once the bus listens: no waiting needed
+	dbus-daemon --config-file="$T/bus.conf" --fork --nopidfile \
+		--print-address=1 --print-pid=1 >"$T/bus.info" ||
+		bail_out "cannot start dbus-daemon"
+	BUS=$(sed -n 1p "$T/bus.info")
+	BUS_PID=$(sed -n 2p "$T/bus.info")
+	[ -n "$BUS" ] && [ -n "$BUS_PID" ] || bail_out "dbus-daemon printed no address/pid"
+}
+
+# start_policy_bus POLICY: a bus with the system bus's deny-by-default rules
+# (as in dbus-daemon's system.conf) plus the policy file POLICY, which is
+# then the only thing that lets anyone own or call org.vfiod1
+start_policy_bus() {
+	cat >"$T/bus.conf" <<-EOF
+	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+	<busconfig>
+	  <type>system</type>
+	  <listen>unix:path=$T/bus.sock</listen>
+	  <auth>EXTERNAL</auth>
+	  <policy context="default">
+	    <allow user="*"/>
+	    <deny own="*"/>
+	    <deny send_type="method_call"/>
+	    <allow send_type="signal"/>
+	    <allow send_requested_reply="true" send_type="method_return"/>
+	    <allow send_requested_reply="true" send_type="error"/>
+	    <allow receive_type="method_call"/>
+	    <allow receive_type="method_return"/>
+	    <allow receive_type="error"/>
+	    <allow receive_type="signal"/>
+	    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+	    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+	    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+	  </policy>
+	  <include>$1</include>
+	</busconfig>
+	EOF
+	dbus-daemon --config-file="$T/bus.conf" --fork --nopidfile \
+		--print-address=1 --print-pid=1 >"$T/bus.info" ||
+		bail_out "cannot start dbus-daemon with $1"
+	BUS=$(sed -n 1p "$T/bus.info")
+	BUS_PID=$(sed -n 2p "$T/bus.info")
+	[ -n "$BUS" ] && [ -n "$BUS_PID" ] || bail_out "dbus-daemon printed no address/pid"
+}
+
+stop_bus() {
+	[ -n "$BUS_PID" ] || return 0
+	kill -TERM "$BUS_PID"
+	# not our child (it forked): wait for the socket to be gone instead
+	_i=0
+	while kill -0 "$BUS_PID" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 200 ] || bail_out "dbus-daemon $BUS_PID ignores SIGTERM"
+		sleep 0.05
+	done
+	BUS_PID=
+}
+
+# bus_call DEST PATH INTERFACE.METHOD [ARGS]: dbus-send with the reply in $OUT, error in $ERR
+bus_call() {
+	RC=0
+	dbus-send --bus="$BUS" --print-reply=literal --dest="$1" "$2" "$3" \
+		${4+"$4"} ${5+"$5"} >"$OUT" 2>"$ERR" || RC=$?
+}
+
+bus_has_name() {
+	dbus-send --bus="$BUS" --print-reply --dest=org.freedesktop.DBus \
+		/org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner "string:$1" \
+		2>/dev/null | grep -q 'boolean true'
+}
+
+# ---- the fixture and the daemon ----
+
+make_fixture() {
+	sh "$SOURCE_ROOT/tests/fixtures/make-synthetic-host.sh" "$ROOT" >/dev/null ||
+		bail_out "cannot build the synthetic host fixture"
+}
+
+# start_vfiod [ARGS]: vfiod on the private bus with the fixture root; waits
+# (bounded) until it owns org.vfiod1, which it takes right before READY=1
+start_vfiod() {
+	"$VFIOD" --bus-address="$BUS" --root="$ROOT" "$@" 2>>"$T/vfiod.log" &
+	VFIOD_PID=$!
+	_i=0
+	while ! bus_has_name org.vfiod1; do
+		if ! kill -0 "$VFIOD_PID" 2>/dev/null; then
+			cat "$T/vfiod.log" >&2
+			bail_out "vfiod exited before taking org.vfiod1"
+		fi
+		_i=$((_i + 1))
+		[ "$_i" -lt 200 ] || bail_out "vfiod did not take org.vfiod1 within 10 s"
+		sleep 0.05
+	done
+}
+
+# stop_vfiod: SIGTERM; returns vfiod's exit status. Call it outside
+# check: a check's subshell cannot wait for its parent's children.
+stop_vfiod() {
+	_pid=$VFIOD_PID
+	VFIOD_PID=
+	kill -TERM "$_pid"
+	_rc=0
+	wait "$_pid" || _rc=$?
+	return "$_rc"
+}
+
+# ---- vfioctl ----
+
+vfioctl() {
+	RC=0
+	"$VFIOCTL" --bus-address="$BUS" "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+assert_vfioctl_ok() {
+	[ "$RC" -eq 0 ] || fail "vfioctl exited $RC: $(cat "$ERR")"
+	[ ! -s "$ERR" ] || fail "vfioctl succeeded but wrote to stderr: $(cat "$ERR")"
+}
+
+# assert_one_line_error RC [TEXT]: exit status RC, stdout empty, stderr one
+# "vfioctl: " line (containing TEXT if given)
+assert_one_line_error() {
+	[ "$RC" -eq "$1" ] || fail "vfioctl exited $RC, expected $1; stderr: $(cat "$ERR")"
+	[ ! -s "$OUT" ] || fail "vfioctl wrote to stdout on error: $(cat "$OUT")"
+	_lines=$(wc -l <"$ERR")
+	[ "$_lines" -eq 1 ] || fail "expected one line on stderr, got $_lines: $(cat "$ERR")"
+	case "$(cat "$ERR")" in
+	"vfioctl: "*) ;;
+	*) fail "stderr does not start with 'vfioctl: ': $(cat "$ERR")" ;;
+	esac
+	if [ $# -ge 2 ]; then
+		case "$(cat "$ERR")" in
+		*"$2"*) ;;
+		*) fail "stderr lacks '$2': $(cat "$ERR")" ;;
+		esac
+	fi
+}
+
+# ---- reading the fixture like the kernel's sysfs ----
+
+# link_name PATH: basename of a symlink's target, empty when PATH is no link
+link_name() {
+	if [ -L "$1" ]; then
+		basename "$(readlink "$1")"
+	fi
+}
+
+# number FILE: a sysfs number (decimal or 0x hex) in decimal
+number() {
+	printf '%d' "$(cat "$1")"
+}
