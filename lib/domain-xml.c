@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The memory-locking-relevant parts of a libvirt domain XML. The document
+ * is untrusted and parsed by lib/xml-untrusted.c (size cap, no DOCTYPE or
+ * entities, no network, depth limit); here we only pick values out of the
+ * tree, the way libvirt reads them (units, defaults, what counts as a
+ * VFIO device), because the libvirt memlock policy must give libvirt's
+ * numbers for the same document.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "domain-xml.h"
+#include "error-message.h"
+#include "xml-untrusted.h"
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+
+vfd_domain *vfd_domain_free(vfd_domain *d)
+{
+	size_t i;
+
+	if (!d)
+		return NULL;
+	free(d->name);
+	free(d->virt_type);
+	free(d->arch);
+	free(d->machine);
+	free(d->iommu_model);
+	free(d->pci_root_indexes);
+	for (i = 0; i < d->n_hostdevs; i++) {
+		free(d->hostdevs[i].mdev_uuid);
+		free(d->hostdevs[i].mdev_model);
+	}
+	free(d->hostdevs);
+	for (i = 0; i < d->n_nvme_disks; i++)
+		free(d->nvme_disks[i].target);
+	free(d->nvme_disks);
+	for (i = 0; i < d->n_vdpa_devices; i++)
+		free(d->vdpa_devices[i].device);
+	free(d->vdpa_devices);
+	free(d);
+	return NULL;
+}
+
+/* ---- numbers ---- */
+
+static const char *skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	return s;
+}
+
+static int parse_number_base0(const char *s, uint64_t max, uint64_t *ret)
+{
+	uint64_t v = 0, base = 10;
+	const char *p = skip_space(s);
+	bool any = false;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	} else if (p[0] == '0' && p[1] >= '0' && p[1] <= '9') {
+		base = 8;
+		p++;
+	}
+	for (;; p++) {
+		uint64_t d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (uint64_t)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (uint64_t)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (uint64_t)(*p - 'A' + 10);
+		else
+			break;
+		if (d >= base)
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+		any = true;
+	}
+	if (!any || *skip_space(p))
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static void free_doc(xmlDoc **doc)
+{
+	if (*doc)
+		xmlFreeDoc(*doc);
+}
+
+/* ---- tree helpers: plain (namespace-less) elements only, like libvirt ---- */
+
+static bool is_element(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && !n->ns && streq((const char *)n->name, name);
+}
+
+static xmlNode *first_child(const xmlNode *n, const char *name)
+{
+	for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
+		if (is_element(c, name))
+			return c;
+	return NULL;
+}
+
+/* A copy of the attribute (malloc'ed, NULL when absent); -ENOMEM on failure. */
+static int get_attr(const xmlNode *n, const char *name, char **ret)
+{
+	xmlChar *v;
+	char *s;
+
+	v = xmlGetNoNsProp(n, (const xmlChar *)name);
+	if (!v) {
+		*ret = NULL;
+		return 0;
+	}
+	s = strdup((const char *)v);
+	xmlFree(v);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 1;
+}
+
+static int get_text(const xmlNode *n, char **ret)
+{
+	xmlChar *v;
+	char *s;
+
+	v = xmlNodeGetContent(n);
+	if (!v)
+		return -ENOMEM;
+	s = strdup((const char *)v);
+	xmlFree(v);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+/* Appends one zeroed element to a malloc'ed array; returns it or NULL. */
+static void *grow(void **array, size_t *n, size_t elsize)
+{
+	void *a;
+
+	if (*n >= SIZE_MAX / elsize - 1)
+		return NULL;
+	a = realloc(*array, (*n + 1) * elsize);
+	if (!a)
+		return NULL;
+	*array = a;
+	memset((char *)a + *n * elsize, 0, elsize);
+	return (char *)a + (*n)++ * elsize;
+}
+
+/* ---- memory ---- */
+
+/* libvirt's virMemoryMaxValue(capped) on a 64-bit host: off_t's range */
+#define MEMORY_MAX_BYTES ((uint64_t)LLONG_MAX)
+
+static int read_scaled(const char *what, const char *value, const char *unit, uint64_t max_bytes,
+		       uint64_t *ret_kib, char **error_message)
+{
+	int r;
+
+	r = vfd_domain_scale_to_kib(value, unit, max_bytes, ret_kib);
+	if (r == -ERANGE)
+		return vfd_error_setf(error_message, r, "%s: '%s %s' is too large", what, value, unit ? unit : "KiB");
+	if (r < 0) {
+		if (unit && *unit && vfd_domain_scale_to_kib(value, NULL, UINT64_MAX, &(uint64_t){ 0 }) == 0)
+			return vfd_error_setf(error_message, r, "%s: unknown unit '%s'", what, unit);
+		return vfd_error_setf(error_message, r, "%s: '%s' is not a decimal size", what, value);
+	}
+	return 0;
+}
+
+/* <memory>-like element: text value with a unit attribute; 0 when absent. */
+static int read_memory_element(const xmlNode *n, const char *what, uint64_t max_bytes,
+			       uint64_t *ret_kib, bool *ret_present, char **error_message)
+{
+	_cleanup_free_ char *text = NULL, *unit = NULL;
+	int r;
+
+	*ret_present = false;
+	if (!n)
+		return 0;
+	r = get_text(n, &text);
+	if (r < 0)
+		return vfd_error_setf(error_message, r, "out of memory");
+	r = get_attr(n, "unit", &unit);
+	if (r < 0)
+		return vfd_error_setf(error_message, r, "out of memory");
+	r = read_scaled(what, text, unit, max_bytes, ret_kib, error_message);
+	if (r < 0)
+		return r;
+	*ret_present = true;
+	return 0;
+}
+
+static int read_memory(vfd_domain *d, const xmlNode *root, char **error_message)
+{
+	const xmlNode *memtune, *backing, *cpu, *numa, *devices;
+	uint64_t kib, total = 0, numa_kib = 0, hotplug_kib = 0;
+	bool present;
+	int r;
+
+	r = read_memory_element(first_child(root, "memory"), "<memory>", MEMORY_MAX_BYTES,
+				&total, &present, error_message);
+	if (r < 0)
+		return r;
+	/* libvirt: a size must be below max/1024 KiB */
+	if (present && total >= MEMORY_MAX_BYTES / 1024 + 1)
+		return vfd_error_setf(error_message, -ERANGE, "<memory>: size value too large");
+
+	r = read_memory_element(first_child(root, "maxMemory"), "<maxMemory>", MEMORY_MAX_BYTES,
+				&d->max_memory_kib, &present, error_message);
+	if (r < 0)
+		return r;
+
+	/* memory devices (DIMMs, virtio-mem, ...) are part of the total */
+	devices = first_child(root, "devices");
+	for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
+		if (!is_element(c, "memory"))
+			continue;
+		r = read_memory_element(first_child(first_child(c, "target"), "size"),
+					"<memory><target><size>", MEMORY_MAX_BYTES, &kib, &present,
+					error_message);
+		if (r < 0)
+			return r;
+		if (kib > UINT64_MAX - hotplug_kib)
+			return vfd_error_setf(error_message, -ERANGE, "memory devices: total size too large");
+		hotplug_kib += kib;
+	}
+
+	/* libvirt infers the size from the NUMA cells only when <memory> is absent or 0 */
+	if (total == 0) {
+		cpu = first_child(root, "cpu");
+		numa = first_child(cpu, "numa");
+		for (xmlNode *c = numa ? numa->children : NULL; c; c = c->next) {
+			_cleanup_free_ char *mem = NULL, *unit = NULL;
+
+			if (!is_element(c, "cell"))
+				continue;
+			if (get_attr(c, "memory", &mem) < 0 || get_attr(c, "unit", &unit) < 0)
+				return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+			if (!mem)
+				return vfd_error_setf(error_message, -EINVAL, "<numa><cell> without a memory attribute");
+			r = read_scaled("<numa><cell memory>", mem, unit, MEMORY_MAX_BYTES, &kib, error_message);
+			if (r < 0)
+				return r;
+			if (kib > UINT64_MAX - numa_kib)
+				return vfd_error_setf(error_message, -ERANGE, "NUMA cells: total size too large");
+			numa_kib += kib;
+		}
+		if (numa_kib > 0) {
+			if (hotplug_kib > UINT64_MAX - numa_kib)
+				return vfd_error_setf(error_message, -ERANGE, "memory: total size too large");
+			total = numa_kib + hotplug_kib;
+		}
+	}
+	if (total == 0)
+		return vfd_error_setf(error_message, -EINVAL,
+			    "memory size must be given by <memory> or the NUMA cells");
+	if (hotplug_kib > total)
+		return vfd_error_setf(error_message, -EINVAL,
+			    "memory devices (%llu KiB) exceed the total memory (%llu KiB)",
+			    (unsigned long long)hotplug_kib, (unsigned long long)total);
+	d->memory_kib = total;
+
+	/* hard_limit: absent or >= libvirt's "unlimited" means not set */
+	memtune = first_child(root, "memtune");
+	r = read_memory_element(first_child(memtune, "hard_limit"), "<memtune><hard_limit>",
+				VFD_LIBVIRT_MEMORY_UNLIMITED_KIB << 10, &kib, &present, error_message);
+	if (r < 0)
+		return r;
+	d->has_hard_limit = present && kib < VFD_LIBVIRT_MEMORY_UNLIMITED_KIB;
+	d->hard_limit_kib = d->has_hard_limit ? kib : 0;
+
+	backing = first_child(root, "memoryBacking");
+	d->memory_locked = first_child(backing, "locked") != NULL;
+	return 0;
+}
+
+/* ---- devices ---- */
+
+static int read_pci_address(const xmlNode *n, const char *what, vfd_pci_address *ret, char **error_message)
+{
+	static const struct {
+		const char *attr;
+		uint64_t max;
+	} parts[] = {
+		{ "domain", 0xffff }, { "bus", 0xff }, { "slot", 0x1f }, { "function", 7 },
+	};
+	uint64_t v[ELEMENTSOF(parts)] = { 0 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < ELEMENTSOF(parts); i++) {
+		_cleanup_free_ char *s = NULL;
+
+		/* libvirt defaults a missing part to 0 */
+		if (get_attr(n, parts[i].attr, &s) < 0)
+			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+		if (!s)
+			continue;
+		r = parse_number_base0(s, parts[i].max, &v[i]);
+		if (r < 0)
+			return vfd_error_setf(error_message, -EINVAL, "%s: bad PCI %s '%s'", what, parts[i].attr, s);
+	}
+	*ret = (vfd_pci_address){
+		.domain = (uint16_t)v[0], .bus = (uint8_t)v[1], .slot = (uint8_t)v[2], .function = (uint8_t)v[3],
+	};
+	return 0;
+}
+
+/* A direct <address type='pci' bus=.../> child: the device's place in the guest. */
+static int read_guest_bus(vfd_domain *d, const xmlNode *dev, bool *ret_has, unsigned *ret_bus,
+			  char **error_message)
+{
+	const xmlNode *a = first_child(dev, "address");
+	_cleanup_free_ char *type = NULL, *bus = NULL;
+	uint64_t v = 0;
+
+	*ret_has = false;
+	if (!a)
+		return 0;
+	if (get_attr(a, "type", &type) < 0 || get_attr(a, "bus", &bus) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (!type || !streq(type, "pci"))
+		return 0;
+	if (bus && parse_number_base0(bus, 0xff, &v) < 0)
+		return vfd_error_setf(error_message, -EINVAL, "<%s><address>: bad PCI bus '%s'",
+			    (const char *)dev->name, bus);
+	d->guest_bus_used[v / 8] |= (uint8_t)(1u << (v % 8));
+	*ret_has = true;
+	*ret_bus = (unsigned)v;
+	return 0;
+}
+
+static int add_pci_hostdev(vfd_domain *d, const xmlNode *dev, const xmlNode *source_address,
+			   bool from_interface, char **error_message)
+{
+	_cleanup_free_ char *driver = NULL;
+	vfd_domain_hostdev *h;
+	int r;
+
+	if (!source_address)
+		return vfd_error_setf(error_message, -EINVAL, "<%s>: PCI host device without <source><address>",
+			    (const char *)dev->name);
+	h = grow((void **)&d->hostdevs, &d->n_hostdevs, sizeof(*h));
+	if (!h)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	h->kind = VFD_DOMAIN_HOSTDEV_PCI;
+	h->from_interface = from_interface;
+
+	/* the QEMU driver assigns PCI hostdevs through VFIO unless told otherwise */
+	if (get_attr(first_child(dev, "driver"), "name", &driver) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	h->vfio = !driver || streq(driver, "vfio") || streq(driver, "default");
+
+	r = read_pci_address(source_address, "<hostdev><source><address>", &h->source, error_message);
+	if (r < 0)
+		return r;
+	return read_guest_bus(d, dev, &h->has_guest_pci_address, &h->guest_pci_bus, error_message);
+}
+
+static int read_hostdev(vfd_domain *d, const xmlNode *dev, char **error_message)
+{
+	_cleanup_free_ char *mode = NULL, *type = NULL, *uuid = NULL;
+	vfd_domain_hostdev *h;
+	const xmlNode *addr;
+	int r;
+
+	if (get_attr(dev, "mode", &mode) < 0 || get_attr(dev, "type", &type) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	/* mode='capabilities' (LXC) pins nothing */
+	if (mode && !streq(mode, "subsystem"))
+		return 0;
+	if (!type)
+		return vfd_error_setf(error_message, -EINVAL, "<hostdev> without a type");
+
+	addr = first_child(first_child(dev, "source"), "address");
+	if (streq(type, "pci"))
+		return add_pci_hostdev(d, dev, addr, false, error_message);
+	if (!streq(type, "mdev"))
+		return 0; /* usb, scsi, scsi_host: no VFIO */
+
+	if (addr && get_attr(addr, "uuid", &uuid) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (!uuid)
+		return vfd_error_setf(error_message, -EINVAL, "<hostdev type='mdev'> without <source><address uuid=...>");
+	if (vfd_uuid_validate(uuid) < 0)
+		return vfd_error_setf(error_message, -EINVAL, "<hostdev type='mdev'>: '%s' is not a UUID", uuid);
+	for (char *p = uuid; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+
+	h = grow((void **)&d->hostdevs, &d->n_hostdevs, sizeof(*h));
+	if (!h)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	h->kind = VFD_DOMAIN_HOSTDEV_MDEV;
+	h->mdev_uuid = TAKE_PTR(uuid);
+	if (get_attr(dev, "model", &h->mdev_model) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	r = read_guest_bus(d, dev, &h->has_guest_pci_address, &h->guest_pci_bus, error_message);
+	return r;
+}
+
+static int add_vdpa(vfd_domain *d, const xmlNode *source, bool is_disk, char **error_message)
+{
+	vfd_domain_vdpa *v;
+
+	v = grow((void **)&d->vdpa_devices, &d->n_vdpa_devices, sizeof(*v));
+	if (!v)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	v->is_disk = is_disk;
+	if (source && get_attr(source, "dev", &v->device) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int read_interface(vfd_domain *d, const xmlNode *dev, char **error_message)
+{
+	_cleanup_free_ char *type = NULL;
+	bool has;
+	unsigned bus;
+
+	if (get_attr(dev, "type", &type) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (type && streq(type, "hostdev"))
+		/* libvirt adds these to the domain's hostdevs when parsing */
+		return add_pci_hostdev(d, dev, first_child(first_child(dev, "source"), "address"),
+				       true, error_message);
+	if (type && streq(type, "vdpa"))
+		return add_vdpa(d, first_child(dev, "source"), false, error_message);
+	return read_guest_bus(d, dev, &has, &bus, error_message);
+}
+
+static int read_disk(vfd_domain *d, const xmlNode *dev, char **error_message)
+{
+	bool nvme = false, has;
+	vfd_pci_address nvme_source = { 0 };
+	unsigned bus;
+	int r;
+
+	/* the disk itself and its <backingStore> chain, like libvirt's chain walks */
+	for (const xmlNode *s = dev; s; s = first_child(s, "backingStore")) {
+		_cleanup_free_ char *type = NULL;
+
+		if (get_attr(s, "type", &type) < 0)
+			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+		if (!type)
+			continue;
+		if (streq(type, "nvme") && !nvme) {
+			const xmlNode *a = first_child(first_child(s, "source"), "address");
+
+			if (!a)
+				return vfd_error_setf(error_message, -EINVAL, "<disk type='nvme'> without <source><address>");
+			r = read_pci_address(a, "<disk type='nvme'><source><address>", &nvme_source, error_message);
+			if (r < 0)
+				return r;
+			nvme = true;
+		} else if (streq(type, "vhostvdpa")) {
+			r = add_vdpa(d, first_child(s, "source"), true, error_message);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	if (nvme) {
+		vfd_domain_nvme_disk *n = grow((void **)&d->nvme_disks, &d->n_nvme_disks, sizeof(*n));
+
+		if (!n)
+			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+		n->source = nvme_source;
+		if (get_attr(first_child(dev, "target"), "dev", &n->target) < 0)
+			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	}
+	return read_guest_bus(d, dev, &has, &bus, error_message);
+}
+
+static int read_controller(vfd_domain *d, const xmlNode *dev, char **error_message)
+{
+	_cleanup_free_ char *type = NULL, *model = NULL, *index = NULL;
+	uint64_t v = 0;
+	unsigned *slot;
+	bool has;
+	unsigned bus;
+
+	if (get_attr(dev, "type", &type) < 0 || get_attr(dev, "model", &model) < 0 ||
+	    get_attr(dev, "index", &index) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+
+	if (type && model && streq(type, "pci") && streq(model, "pci-root")) {
+		if (index && parse_number_base0(index, UINT_MAX, &v) < 0)
+			return vfd_error_setf(error_message, -EINVAL, "<controller type='pci'>: bad index '%s'", index);
+		for (size_t i = 0; i < d->n_pci_root_indexes; i++)
+			if (d->pci_root_indexes[i] == v)
+				return vfd_error_setf(error_message, -EINVAL,
+					    "two PCI root controllers with index %llu", (unsigned long long)v);
+		slot = grow((void **)&d->pci_root_indexes, &d->n_pci_root_indexes, sizeof(*slot));
+		if (!slot)
+			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+		*slot = (unsigned)v;
+	}
+	return read_guest_bus(d, dev, &has, &bus, error_message);
+}
+
+static int read_devices(vfd_domain *d, const xmlNode *root, char **error_message)
+{
+	const xmlNode *devices = first_child(root, "devices");
+	bool has;
+	unsigned bus;
+	int r;
+
+	for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || c->ns)
+			continue;
+
+		if (is_element(c, "hostdev"))
+			r = read_hostdev(d, c, error_message);
+		else if (is_element(c, "interface"))
+			r = read_interface(d, c, error_message);
+		else if (is_element(c, "disk"))
+			r = read_disk(d, c, error_message);
+		else if (is_element(c, "controller"))
+			r = read_controller(d, c, error_message);
+		else if (is_element(c, "iommu")) {
+			free(d->iommu_model);
+			d->iommu_model = NULL;
+			r = get_attr(c, "model", &d->iommu_model);
+			if (r >= 0 && !d->iommu_model)
+				r = vfd_error_setf(error_message, -EINVAL, "<iommu> without a model");
+			else if (r < 0)
+				r = vfd_error_setf(error_message, r, "out of memory");
+		} else
+			r = read_guest_bus(d, c, &has, &bus, error_message);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int read_os(vfd_domain *d, const xmlNode *root, char **error_message)
+{
+	const xmlNode *type = first_child(first_child(root, "os"), "type");
+
+	if (get_attr(type, "arch", &d->arch) < 0 || get_attr(type, "machine", &d->machine) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	return 0;
+}
+
+int vfd_domain_parse_xml(const char *xml, size_t size, vfd_domain **ret, char **error_message)
+{
+	_cleanup_(free_doc) xmlDoc *doc = NULL;
+	_cleanup_(vfd_domain_freep) vfd_domain *d = NULL;
+	const xmlNode *root, *name;
+	int r;
+
+	if (!ret)
+		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
+	r = vfd_xml_parse_untrusted(xml, size, VFD_DOMAIN_XML_MAX_BYTES, VFD_DOMAIN_XML_MAX_DEPTH, &doc,
+				    error_message);
+	if (r < 0)
+		return r;
+
+	root = xmlDocGetRootElement(doc);
+	if (!is_element(root, "domain"))
+		return vfd_error_setf(error_message, -EINVAL, "the root element is <%s>, not <domain>",
+				      (const char *)root->name);
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (get_attr(root, "type", &d->virt_type) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (!d->virt_type)
+		return vfd_error_setf(error_message, -EINVAL, "<domain> without a type attribute");
+	name = first_child(root, "name");
+	if (name && get_text(name, &d->name) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+
+	r = read_os(d, root, error_message);
+	if (r < 0)
+		return r;
+	r = read_memory(d, root, error_message);
+	if (r < 0)
+		return r;
+	r = read_devices(d, root, error_message);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+int vfd_domain_parse_file(const char *path, vfd_domain **ret, char **error_message)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0;
+	int r;
+
+	if (!ret)
+		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
+	r = vfd_xml_read_bounded(path, VFD_DOMAIN_XML_MAX_BYTES, &buf, &size, error_message);
+	if (r < 0)
+		return r;
+	return vfd_domain_parse_xml(buf, size, ret, error_message);
+}

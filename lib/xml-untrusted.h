@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Parsing XML that a user handed us (lib/xml-untrusted.c): size-capped,
+ * UTF-8 only, no DOCTYPE and so no entities, no network, no includes,
+ * depth-limited, and libxml2 never prints. Not part of the library contract.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include <libxml/tree.h>
+
+/*
+ * Parses size bytes into a document (free with xmlFreeDoc). Errors, each
+ * with a sentence in *error_message: -ENODATA empty, -EFBIG larger than
+ * max_bytes, -EPERM a DOCTYPE, entity or include, -ELOOP elements nested
+ * deeper than max_depth, -EBADMSG not well-formed or not UTF-8, -ENOMEM.
+ */
+int vfd_xml_parse_untrusted(const char *xml, size_t size, size_t max_bytes, unsigned max_depth,
+			    xmlDoc **ret, char **error_message);
+
+/*
+ * Reads path ("-": standard input) into memory, never more than
+ * max_bytes + 1 bytes: a regular file larger than max_bytes is refused by
+ * its size before reading, anything else once one byte too many arrived
+ * (-EFBIG). Opening errors are passed on (-ENOENT, -EACCES, -EISDIR, ...).
+ */
+int vfd_xml_read_bounded(const char *path, size_t max_bytes, char **ret, size_t *ret_size,
+			 char **error_message);

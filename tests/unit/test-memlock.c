@@ -1,0 +1,705 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The memlock model (lib/memlock*.c) on domains read from
+ * tests/fixtures/domains (VFD_DOMAIN_FIXTURES, set by meson).
+ *
+ * The libvirt policy must give libvirt's own numbers: the fixtures named
+ * like libvirt's tests/qemumemlockdata/qemumemlock-NAME.xml describe the
+ * same situations (our own XML, same memory, limits, locking, devices and
+ * architecture) and the expected values are the ones tests/qemumemlocktest.c
+ * asserts for NAME in libvirt 9.0.0, and for pc-hostdev-nvme in later libvirt.
+ * The precise policy's numbers follow from the kernel rules in
+ * docs/memlock.md: guest memory + headroom per IOMMU-backed address space.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfiod-memlock.h"
+#include "vfd-test.h"
+
+/* the harness's ASSERT_EQ prints signed; sizes read better unsigned */
+#define ASSERT_EQ_U64(a, b)                                                         \
+	do {                                                                        \
+		unsigned long long a_ = (a), b_ = (b);                              \
+		if (a_ != b_)                                                       \
+			vfd_test_fail(__FILE__, __LINE__, "%s == %s: %llu != %llu",  \
+				      #a, #b, a_, b_);                              \
+	} while (0)
+
+#define KiB 1024ULL
+#define MiB (1024ULL * KiB)
+#define GiB (1024ULL * MiB)
+#define HEADROOM VFD_MEMLOCK_DEFAULT_HEADROOM_BYTES
+#define BUDGET VFD_MEMLOCK_DEFAULT_MDEV_BUDGET_BYTES
+
+static const char *fixtures(void)
+{
+	const char *p = getenv("VFD_DOMAIN_FIXTURES");
+
+	if (!p)
+		vfd_test_skip("VFD_DOMAIN_FIXTURES is not set");
+	return p;
+}
+
+/* ---- host facts the fixtures need: IOMMU groups and mdev types ---- */
+
+static int fake_iommu_group(const vfd_pci_address *a, void *userdata)
+{
+	/* the hostdev of libvirt's single-hostdev cases */
+	if (a->domain == 2 && a->bus == 3 && a->slot == 0 && a->function == 1)
+		return 7;
+	/* pseries-two-groups: two functions of one group, one of another, one fixed */
+	if (a->domain == 1 && a->bus == 1)
+		return 11;
+	if (a->domain == 2 && a->bus == 1)
+		return 12;
+	if (a->domain == 3)
+		return 13;
+	return -ENODEV;
+}
+
+static int fake_mdev_type(const char *uuid, char **ret, void *userdata)
+{
+	if (strcmp(uuid, "b1e2c3d4-0000-4000-8000-00000000a0a0") != 0)
+		return -ENODEV;
+	*ret = strdup("nvidia-63");
+	return *ret ? 0 : -ENOMEM;
+}
+
+static const vfd_memlock_host_lookup host = {
+	.pci_iommu_group = fake_iommu_group,
+	.mdev_type = fake_mdev_type,
+};
+
+static vfd_memlock_spec *spec_for(const char *name, const vfd_memlock_host_lookup *lookup,
+				  vfd_memlock_backend backend)
+{
+	vfd_domain *d = NULL;
+	vfd_memlock_spec *spec = NULL;
+	char path[PATH_MAX];
+	char *err = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.xml", fixtures(), name);
+	if (vfd_domain_parse_file(path, &d, &err) < 0 ||
+	    vfd_memlock_spec_from_domain(d, lookup, backend, &spec, &err) < 0)
+		vfd_test_fail(__FILE__, __LINE__, "%s: %s", name, err ? err : "?");
+	free(err);
+	vfd_domain_free(d);
+	return spec;
+}
+
+/* The counted entries add up to the limit: the breakdown explains all of it. */
+static void check_breakdown(const char *name, const vfd_memlock_plan *plan)
+{
+	uint64_t sum = 0;
+
+	ASSERT_TRUE(plan->n_entries > 0);
+	for (size_t i = 0; i < plan->n_entries; i++) {
+		ASSERT_TRUE(plan->entries[i].rule && *plan->entries[i].rule);
+		ASSERT_TRUE(plan->entries[i].detail && *plan->entries[i].detail);
+		if (plan->entries[i].counted && plan->limit_bytes != VFD_MEMLOCK_UNLIMITED)
+			sum += plan->entries[i].bytes;
+	}
+	if (plan->limit_bytes != VFD_MEMLOCK_UNLIMITED && sum != plan->limit_bytes)
+		vfd_test_fail(__FILE__, __LINE__, "%s: counted entries add up to %llu, limit %llu", name,
+			      (unsigned long long)sum, (unsigned long long)plan->limit_bytes);
+}
+
+static uint64_t plan_limit(const vfd_memlock_spec *spec, const vfd_memlock_config *cfg,
+			   vfd_memlock_policy policy, const char *name, vfd_memlock_plan **ret)
+{
+	vfd_memlock_plan *plan = NULL;
+	char *err = NULL;
+	uint64_t limit;
+
+	if (!spec || vfd_memlock_plan_compute(spec, cfg, policy, &plan, &err) < 0)
+		vfd_test_fail(__FILE__, __LINE__, "%s: %s", name, err ? err : "no spec");
+	check_breakdown(name, plan);
+	limit = plan->limit_bytes;
+	if (ret)
+		*ret = plan;
+	else
+		vfd_memlock_plan_free(plan);
+	return limit;
+}
+
+static uint64_t fixture_limit(const char *name, vfd_memlock_policy policy, vfd_memlock_libvirt_compat compat,
+			      const vfd_memlock_host_lookup *lookup)
+{
+	vfd_memlock_config *cfg = NULL;
+	vfd_memlock_spec *spec;
+	uint64_t limit;
+
+	ASSERT_TRUE(vfd_memlock_config_new(&cfg) == 0);
+	cfg->libvirt_compat = compat;
+	spec = spec_for(name, lookup, VFD_MEMLOCK_BACKEND_TYPE1);
+	limit = plan_limit(spec, cfg, policy, name, NULL);
+	vfd_memlock_spec_free(spec);
+	vfd_memlock_config_free(cfg);
+	return limit;
+}
+
+static const vfd_memlock_entry *find_entry(const vfd_memlock_plan *plan, const char *rule)
+{
+	for (size_t i = 0; i < plan->n_entries; i++)
+		if (strcmp(plan->entries[i].rule, rule) == 0)
+			return &plan->entries[i];
+	return NULL;
+}
+
+/* ---- libvirt policy: libvirt's own test cases ---- */
+
+static void test_libvirt_testsuite(void)
+{
+	/*
+	 * libvirt 9.0.0 tests/qemumemlocktest.c, DO_TEST(name, memlock):
+	 * VIR_DOMAIN_MEMORY_PARAM_UNLIMITED there is RLIM_INFINITY once libvirt
+	 * sets it (virProcessSetMaxMemLock), VFD_MEMLOCK_UNLIMITED here.
+	 */
+	static const struct {
+		const char *name;
+		uint64_t memlock;
+	} cases[] = {
+		{ "pc-kvm", 0 },
+		{ "pc-tcg", 0 },
+		{ "pc-hardlimit", 2147483648ULL },
+		{ "pc-locked", VFD_MEMLOCK_UNLIMITED },
+		{ "pc-hostdev", 2147483648ULL },
+		{ "pc-hardlimit+locked", 2147483648ULL },
+		{ "pc-hardlimit+hostdev", 2147483648ULL },
+		{ "pc-hardlimit+locked+hostdev", 2147483648ULL },
+		{ "pc-locked+hostdev", VFD_MEMLOCK_UNLIMITED },
+		{ "pseries-kvm", 20971520ULL },
+		{ "pseries-tcg", 0 },
+		{ "pseries-hardlimit", 2147483648ULL },
+		{ "pseries-locked", VFD_MEMLOCK_UNLIMITED },
+		{ "pseries-hostdev", 4320133120ULL },
+		{ "pseries-hardlimit+locked", 2147483648ULL },
+		{ "pseries-hardlimit+hostdev", 2147483648ULL },
+		{ "pseries-hardlimit+locked+hostdev", 2147483648ULL },
+		{ "pseries-locked+hostdev", VFD_MEMLOCK_UNLIMITED },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t got = fixture_limit(cases[i].name, VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host);
+
+		if (got != cases[i].memlock)
+			vfd_test_fail(__FILE__, __LINE__, "QEMU MEMLOCK %s: %llu, libvirt 9.0 asserts %llu",
+				      cases[i].name, (unsigned long long)got, (unsigned long long)cases[i].memlock);
+		/* the later formula agrees on all of these */
+		ASSERT_EQ_U64(fixture_limit(cases[i].name, VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_LATER, &host),
+			     cases[i].memlock);
+	}
+
+	/*
+	 * pc-hostdev-nvme: later libvirt's qemumemlocktest.c asserts 3221225472
+	 * (1 GiB per NVMe disk + 1 GiB for the VFIO hostdev + 1 GiB). libvirt
+	 * 9.0 counts the NVMe disk as one more VFIO device, and without a vIOMMU
+	 * all VFIO devices share one copy: 2147483648.
+	 */
+	ASSERT_EQ_U64(fixture_limit("pc-hostdev-nvme", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_LATER, &host),
+		     3221225472ULL);
+	ASSERT_EQ_U64(fixture_limit("pc-hostdev-nvme", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     2147483648ULL);
+
+	/*
+	 * pseries-hostdev without the host's IOMMU group: libvirt cannot
+	 * isolate the hostdev, it shares the default PHB, one PHB in all:
+	 * 1 GiB/128 + 4 MiB + 8 MiB + max(2 GiB, 1 GiB + 2 MiB + 8 MiB)
+	 * = 2117632 KiB (the value libvirt's test had before its mocks gave
+	 * the hostdev an IOMMU group).
+	 */
+	ASSERT_EQ_U64(fixture_limit("pseries-hostdev", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, NULL),
+		     2168455168ULL);
+}
+
+static void test_libvirt_breakdown(void)
+{
+	vfd_memlock_spec *spec = spec_for("pseries-hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	vfd_memlock_plan *plan = NULL;
+	const vfd_memlock_entry *e;
+
+	ASSERT_TRUE(spec && spec->n_phbs == 2);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_LIBVIRT, "pseries-hostdev", &plan), 4320133120ULL);
+	if (plan) {
+		ASSERT_TRUE(plan->policy == VFD_MEMLOCK_POLICY_LIBVIRT);
+		e = find_entry(plan, "ppc64-hash-table");
+		ASSERT_TRUE(e && e->bytes == 8192 * KiB && e->counted);
+		e = find_entry(plan, "ppc64-dma-windows");
+		ASSERT_TRUE(e && e->bytes == 2 * 4 * MiB);
+		e = find_entry(plan, "ppc64-tce-index");
+		ASSERT_TRUE(e && e->bytes == 8 * MiB);
+		/* 2 GiB per PHB beats 1 GiB + 1/512 per PHB + 8 MiB */
+		e = find_entry(plan, "ppc64-passthrough");
+		ASSERT_TRUE(e && e->bytes == 4 * GiB && strstr(e->detail, "2 GiB"));
+	}
+	plan = vfd_memlock_plan_free(plan);
+	spec = vfd_memlock_spec_free(spec);
+
+	spec = spec_for("pc-hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_LIBVIRT, "pc-hostdev", &plan), 2 * GiB);
+	if (plan) {
+		e = find_entry(plan, "vfio-devices");
+		ASSERT_TRUE(e && e->bytes == 1 * GiB);
+		e = find_entry(plan, "mmio-window");
+		ASSERT_TRUE(e && e->bytes == 1 * GiB);
+	}
+	plan = vfd_memlock_plan_free(plan);
+	spec = vfd_memlock_spec_free(spec);
+
+	spec = spec_for("pc-hardlimit+locked+hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_LIBVIRT, "pc-hardlimit+locked+hostdev", &plan);
+	if (plan) {
+		/* the hard limit decides alone */
+		ASSERT_TRUE(plan->n_entries == 1 && find_entry(plan, "hard-limit"));
+	}
+	vfd_memlock_plan_free(plan);
+	vfd_memlock_spec_free(spec);
+}
+
+static void test_libvirt_viommu_mdev_vdpa(void)
+{
+	/* vIOMMU: one copy of the 4 GiB per VFIO device (two here), + 1 GiB */
+	ASSERT_EQ_U64(fixture_limit("q35-viommu-hostdevs", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     2 * 4 * GiB + 1 * GiB);
+	/*
+	 * vIOMMU with two hostdevs and an NVMe disk, 2 GiB: 9.0 has three VFIO
+	 * devices behind the vIOMMU; later has two plus one NVMe disk: 3 copies.
+	 */
+	ASSERT_EQ_U64(fixture_limit("virt-viommu-hostdevs-nvme", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0,
+				   &host), 3 * 2 * GiB + 1 * GiB);
+	ASSERT_EQ_U64(fixture_limit("virt-viommu-hostdevs-nvme", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_LATER,
+				   &host), 3 * 2 * GiB + 1 * GiB);
+	/* an mdev counts as a VFIO device (qemuDomainGetNumVFIODevices) */
+	ASSERT_EQ_U64(fixture_limit("q35-mdev", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     2 * GiB + 1 * GiB);
+	/* mdev and PCI hostdev without vIOMMU: one shared copy */
+	ASSERT_EQ_U64(fixture_limit("q35-mdev+hostdev", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     2 * GiB + 1 * GiB);
+	/* vDPA: one copy per device, on top of the VFIO copy */
+	ASSERT_EQ_U64(fixture_limit("q35-vdpa", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     2 * GiB + 1 * GiB);
+	ASSERT_EQ_U64(fixture_limit("q35-vdpa+hostdev", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     2 * 2 * GiB + 1 * GiB);
+	/* a vhost-vdpa disk: not looked at by 9.0, a copy of its own later */
+	ASSERT_EQ_U64(fixture_limit("q35-vhostvdpa-disk", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     0);
+	ASSERT_EQ_U64(fixture_limit("q35-vhostvdpa-disk", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_LATER,
+				   &host), 2 * GiB + 1 * GiB);
+	/* memory from NUMA cells and a DIMM: 1.5 GiB + 1 GiB */
+	ASSERT_EQ_U64(fixture_limit("pc-numa-dimm", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     1536 * MiB + 1 * GiB);
+	/* no VFIO backend: nothing */
+	ASSERT_EQ_U64(fixture_limit("pc-legacy-kvm-assign", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0,
+				   &host), 0);
+	/*
+	 * pSeries, 4 GiB, explicit empty PHB 1, isolation groups 11 (two
+	 * functions) and 12, one hostdev with a fixed address on PHB 0: group
+	 * 11 takes PHB 1, group 12 a new PHB 2: three PHBs.
+	 * 4 GiB/128 + 3 * 4 MiB + 8 MiB + max(3 * 2 GiB, 4 GiB + 3 * 8 MiB + 8 MiB)
+	 */
+	ASSERT_EQ_U64(fixture_limit("pseries-two-groups", VFD_MEMLOCK_POLICY_LIBVIRT, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     (32768ULL + 12288 + 8192 + 6291456) * KiB);
+}
+
+static void test_libvirt_force_vfio(void)
+{
+	vfd_memlock_spec *spec = spec_for("pc-kvm", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	vfd_memlock_config *cfg = NULL;
+
+	ASSERT_TRUE(vfd_memlock_config_new(&cfg) == 0);
+	if (!spec || !cfg)
+		return;
+	/* 9.0's hotplug of an NVMe disk: forceVFIO before the disk is in the definition */
+	spec->libvirt_force_vfio = true;
+	ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_LIBVIRT, "pc-kvm forced", NULL), 2 * GiB);
+	cfg->libvirt_compat = VFD_MEMLOCK_LIBVIRT_LATER;
+	ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_LIBVIRT, "pc-kvm forced, later", NULL), 0);
+	vfd_memlock_spec_free(spec);
+	vfd_memlock_config_free(cfg);
+}
+
+/* ---- precise policy ---- */
+
+static void test_precise_basic(void)
+{
+	vfd_memlock_spec *spec;
+	vfd_memlock_plan *plan = NULL;
+	const vfd_memlock_entry *e;
+
+	/* no devices: leave alone, whatever the hard limit */
+	ASSERT_EQ_U64(fixture_limit("pc-kvm", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0, &host), 0);
+	ASSERT_EQ_U64(fixture_limit("pc-hardlimit", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0, &host), 0);
+	ASSERT_EQ_U64(fixture_limit("pc-legacy-kvm-assign", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0,
+				   &host), 0);
+	/* mlock()ed memory: unlimited, as libvirt */
+	ASSERT_EQ_U64(fixture_limit("pc-locked+hostdev", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     VFD_MEMLOCK_UNLIMITED);
+	/* one passthrough device: guest memory once + headroom */
+	ASSERT_EQ_U64(fixture_limit("pc-hostdev", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     1 * GiB + HEADROOM);
+
+	/* the hard limit does not cap the pin charge, and says so */
+	spec = spec_for("pc-hardlimit+hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "pc-hardlimit+hostdev", &plan),
+		     1 * GiB + HEADROOM);
+	if (plan) {
+		ASSERT_TRUE(plan->binding_counter && strcmp(plan->binding_counter, "locked_vm") == 0);
+		e = find_entry(plan, "hard-limit-ignored");
+		ASSERT_TRUE(e && !e->counted && e->bytes == 2 * GiB);
+		e = find_entry(plan, "type1-container");
+		ASSERT_TRUE(e && e->counted && e->bytes == 1 * GiB && strstr(e->detail, "0000:02:03.0") == NULL &&
+		      strstr(e->detail, "0002:03:00.1"));
+		e = find_entry(plan, "headroom");
+		ASSERT_TRUE(e && e->counted && e->bytes == HEADROOM);
+	}
+	vfd_memlock_plan_free(plan);
+	vfd_memlock_spec_free(spec);
+
+	/* the NVMe disk has its own container: a second copy */
+	ASSERT_EQ_U64(fixture_limit("pc-hostdev-nvme", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     2 * (1 * GiB + HEADROOM));
+	/* ppc64 KVM follows libvirt's pSeries formula */
+	ASSERT_EQ_U64(fixture_limit("pseries-hostdev", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     4320133120ULL);
+	ASSERT_EQ_U64(fixture_limit("pseries-kvm", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0, &host),
+		     20971520ULL);
+}
+
+static void test_precise_viommu(void)
+{
+	vfd_memlock_spec *spec;
+	vfd_memlock_plan *plan = NULL;
+	size_t n = 0;
+
+	/* a container per device behind the vIOMMU: two copies */
+	spec = spec_for("q35-viommu-hostdevs", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "q35-viommu-hostdevs", &plan),
+		     2 * (4 * GiB + HEADROOM));
+	for (size_t i = 0; plan && i < plan->n_entries; i++)
+		if (strcmp(plan->entries[i].rule, "type1-container") == 0)
+			n++;
+	ASSERT_EQ_U64(n, 2);
+	plan = vfd_memlock_plan_free(plan);
+
+	/* the same devices declared to share one address space: one copy */
+	if (spec) {
+		for (size_t i = 0; i < spec->n_devices; i++)
+			spec->devices[i].address_space = 5;
+		ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "shared space", NULL),
+			     4 * GiB + HEADROOM);
+		/* and two explicit spaces without a vIOMMU: two copies */
+		spec->viommu = false;
+		spec->devices[0].address_space = 0;
+		spec->devices[1].address_space = 1;
+		ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "two spaces", NULL),
+			     2 * (4 * GiB + HEADROOM));
+	}
+	vfd_memlock_spec_free(spec);
+
+	/* two PCI spaces + the NVMe container */
+	ASSERT_EQ_U64(fixture_limit("virt-viommu-hostdevs-nvme", VFD_MEMLOCK_POLICY_PRECISE, VFD_MEMLOCK_LIBVIRT_9_0,
+				   &host), 3 * (2 * GiB + HEADROOM));
+}
+
+static void test_precise_mdev(void)
+{
+	vfd_memlock_config *cfg = NULL;
+	vfd_memlock_spec *spec;
+	vfd_memlock_plan *plan = NULL;
+	const vfd_memlock_entry *e;
+
+	ASSERT_TRUE(vfd_memlock_config_new(&cfg) == 0);
+	if (!cfg)
+		return;
+
+	/* mdev only, type unknown: the default budget */
+	spec = spec_for("q35-mdev", NULL, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_TRUE(spec && spec->n_devices == 1 && spec->devices[0].mdev_type == NULL);
+	ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_PRECISE, "q35-mdev", &plan), BUDGET);
+	if (plan) {
+		e = find_entry(plan, "mdev-pins");
+		ASSERT_TRUE(e && e->counted && e->bytes == BUDGET);
+		ASSERT_TRUE(find_entry(plan, "headroom") == NULL);
+	}
+	plan = vfd_memlock_plan_free(plan);
+	spec = vfd_memlock_spec_free(spec);
+
+	/* type known from the host, budget configured for it */
+	ASSERT_TRUE(vfd_memlock_config_set_mdev_budget(cfg, "nvidia-63", 512 * MiB) == 0);
+	spec = spec_for("q35-mdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_TRUE(spec && spec->devices[0].mdev_type && strcmp(spec->devices[0].mdev_type, "nvidia-63") == 0);
+	ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_PRECISE, "q35-mdev typed", NULL), 512 * MiB);
+
+	/* a budget beyond what is mapped is capped at guest memory + headroom */
+	ASSERT_TRUE(vfd_memlock_config_set_mdev_budget(cfg, "nvidia-63", 64 * GiB) == 0);
+	ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_PRECISE, "q35-mdev capped", NULL),
+		     2 * GiB + HEADROOM);
+	spec = vfd_memlock_spec_free(spec);
+	ASSERT_TRUE(vfd_memlock_config_set_mdev_budget(cfg, "nvidia-63", 512 * MiB) == 0);
+
+	/* sharing a container with a passthrough device: pins are not charged again */
+	spec = spec_for("q35-mdev+hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_PRECISE, "q35-mdev+hostdev", &plan),
+		     2 * GiB + HEADROOM);
+	if (plan)
+		ASSERT_TRUE(find_entry(plan, "mdev-pins") == NULL);
+	plan = vfd_memlock_plan_free(plan);
+	/* behind a vIOMMU the mdev gets a space of its own: its budget adds up */
+	if (spec) {
+		spec->viommu = true;
+		ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_PRECISE, "mdev+hostdev viommu", NULL),
+			     2 * GiB + HEADROOM + 512 * MiB);
+	}
+	vfd_memlock_spec_free(spec);
+	vfd_memlock_config_free(cfg);
+}
+
+static void test_precise_vdpa_iommufd(void)
+{
+	vfd_memlock_spec *spec;
+	vfd_memlock_plan *plan = NULL;
+
+	/* vhost-vdpa pins into mm->pinned_vm */
+	spec = spec_for("q35-vdpa", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "q35-vdpa", &plan), 2 * GiB + HEADROOM);
+	if (plan)
+		ASSERT_TRUE(plan->binding_counter && strcmp(plan->binding_counter, "pinned_vm") == 0);
+	plan = vfd_memlock_plan_free(plan);
+	spec = vfd_memlock_spec_free(spec);
+
+	/* type1 charges locked_vm, vDPA pinned_vm: separate counters, one copy each */
+	spec = spec_for("q35-vdpa+hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "vdpa+hostdev type1", &plan),
+		     2 * GiB + HEADROOM);
+	if (plan) {
+		size_t counted = 0, uncounted = 0;
+
+		for (size_t i = 0; i < plan->n_entries; i++) {
+			if (plan->entries[i].counted)
+				counted++;
+			else
+				uncounted++;
+		}
+		/* the other counter's entries are shown, not counted */
+		ASSERT_TRUE(counted == 2 && uncounted == 2);
+	}
+	plan = vfd_memlock_plan_free(plan);
+	spec = vfd_memlock_spec_free(spec);
+
+	/* iommufd adds its pins to pinned_vm as well: vDPA's check sees both */
+	spec = spec_for("q35-vdpa+hostdev", &host, VFD_MEMLOCK_BACKEND_IOMMUFD);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "vdpa+hostdev iommufd", &plan),
+		     2 * (2 * GiB + HEADROOM));
+	if (plan)
+		ASSERT_TRUE(plan->binding_counter && strcmp(plan->binding_counter, "pinned_vm") == 0);
+	plan = vfd_memlock_plan_free(plan);
+	spec = vfd_memlock_spec_free(spec);
+
+	/* iommufd per user: the user's other pins count against this limit */
+	spec = spec_for("pc-hostdev", &host, VFD_MEMLOCK_BACKEND_IOMMUFD);
+	if (spec) {
+		ASSERT_TRUE(spec->iommufd_accounting == VFD_MEMLOCK_IOMMUFD_PER_USER);
+		spec->same_user_locked_bytes = 3 * GiB;
+		ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "iommufd per user", &plan),
+			     1 * GiB + HEADROOM + 3 * GiB);
+		if (plan) {
+			ASSERT_STREQ(plan->binding_counter, "user_locked_vm");
+			ASSERT_TRUE(find_entry(plan, "iommufd-ioas") && find_entry(plan, "same-user-pins"));
+		}
+		plan = vfd_memlock_plan_free(plan);
+		/* per process: the other processes do not matter */
+		spec->iommufd_accounting = VFD_MEMLOCK_IOMMUFD_PER_PROCESS;
+		ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "iommufd per process", &plan),
+			     1 * GiB + HEADROOM);
+		if (plan)
+			ASSERT_STREQ(plan->binding_counter, "locked_vm");
+		plan = vfd_memlock_plan_free(plan);
+	}
+	vfd_memlock_spec_free(spec);
+}
+
+static void test_precise_observed(void)
+{
+	static const char status[] =
+		"Name:\tqemu-system-x86\n"
+		"VmPeak:\t 5000000 kB\n"
+		"VmLck:\t 2097152 kB\n"
+		"VmPin:\t  262144 kB\n"
+		"VmHWM:\t 1000 kB\n";
+	vfd_memlock_spec *spec = spec_for("pc-hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	vfd_memlock_plan *plan = NULL;
+	const vfd_memlock_entry *e;
+
+	if (!spec)
+		return;
+	ASSERT_TRUE(vfd_memlock_spec_observe_status(spec, status) == 0);
+	ASSERT_TRUE(spec->has_observed && spec->observed_locked_bytes == 2 * GiB &&
+	      spec->observed_pinned_bytes == 256 * MiB);
+	/* never below what is pinned now */
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "observed", &plan), 2 * GiB);
+	if (plan) {
+		e = find_entry(plan, "observed-pins");
+		ASSERT_TRUE(e && e->counted && e->bytes == 2 * GiB - (1 * GiB + HEADROOM));
+	}
+	plan = vfd_memlock_plan_free(plan);
+	/* below the computed charge, observations change nothing */
+	spec->observed_locked_bytes = 512 * MiB;
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "observed low", NULL), 1 * GiB + HEADROOM);
+
+	ASSERT_ERRNO(vfd_memlock_spec_observe_status(spec, "Name:\tx\nVmLck:\t 1 kB\n"), -EBADMSG);
+	ASSERT_ERRNO(vfd_memlock_spec_observe_status(spec, "VmLck:\t lots kB\nVmPin:\t 0 kB\n"), -EBADMSG);
+	ASSERT_ERRNO(vfd_memlock_spec_observe_status(spec, "VmLck:\t 99999999999999999999 kB\nVmPin:\t 0 kB\n"), -EBADMSG);
+	vfd_memlock_spec_free(spec);
+}
+
+static void test_config(void)
+{
+	static const char text[] =
+		"# memlock settings\n"
+		"headroom = 0\n"
+		"\n"
+		"mdev-default-budget = 128 MiB\n"
+		"mdev-budget nvidia-63 = 1G\n"
+		"  mdev-budget\ti915-GVTg_V5_4 = 300000000\n"
+		"libvirt-compat = later\n";
+	vfd_memlock_config *cfg = NULL;
+	vfd_memlock_spec *spec;
+	char *err = NULL;
+	uint64_t v;
+
+	ASSERT_TRUE(vfd_memlock_config_new(&cfg) == 0);
+	if (!cfg)
+		return;
+	ASSERT_TRUE(cfg->headroom_bytes == HEADROOM && cfg->libvirt_compat == VFD_MEMLOCK_LIBVIRT_9_0);
+	ASSERT_TRUE(vfd_memlock_config_parse(cfg, text, strlen(text), &err) == 0);
+	ASSERT_TRUE(cfg->headroom_bytes == 0);
+	ASSERT_TRUE(cfg->mdev_default_budget_bytes == 128 * MiB);
+	ASSERT_TRUE(vfd_memlock_config_mdev_budget(cfg, "nvidia-63") == 1 * GiB);
+	ASSERT_TRUE(vfd_memlock_config_mdev_budget(cfg, "i915-GVTg_V5_4") == 300000000);
+	ASSERT_TRUE(vfd_memlock_config_mdev_budget(cfg, "mtty-1") == 128 * MiB);
+	ASSERT_TRUE(vfd_memlock_config_mdev_budget(cfg, NULL) == 128 * MiB);
+	ASSERT_TRUE(cfg->libvirt_compat == VFD_MEMLOCK_LIBVIRT_LATER);
+
+	/* headroom 0: exactly the guest memory */
+	spec = spec_for("pc-hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, cfg, VFD_MEMLOCK_POLICY_PRECISE, "headroom 0", NULL), 1 * GiB);
+	vfd_memlock_spec_free(spec);
+
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "headroom 5\n", 11, &err), -EINVAL);
+	ASSERT_TRUE(err && strstr(err, "line 1"));
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "\nfrobnicate = 1\n", 16, &err), -EINVAL);
+	ASSERT_TRUE(err && strstr(err, "line 2") && strstr(err, "frobnicate"));
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "headroom = 5 parsecs\n", 21, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "headroom = 20 EiB\n", 18, &err), -ERANGE);
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "mdev-budget = 5\n", 16, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "mdev-budget a b = 5\n", 20, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "libvirt-compat = 8.0\n", 21, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_config_parse(cfg, "headroom = 1\0x\n", 15, &err), -EBADMSG);
+	free(err);
+
+	ASSERT_TRUE(vfd_memlock_parse_size("65536", &v) == 0 && v == 65536);
+	ASSERT_TRUE(vfd_memlock_parse_size("64M", &v) == 0 && v == 64 * MiB);
+	ASSERT_TRUE(vfd_memlock_parse_size(" 2 GiB ", &v) == 0 && v == 2 * GiB);
+	ASSERT_TRUE(vfd_memlock_parse_size("1KB", &v) == 0 && v == 1000);
+	ASSERT_ERRNO(vfd_memlock_parse_size("16 EiB", &v), -ERANGE);
+	ASSERT_ERRNO(vfd_memlock_parse_size("-1", &v), -EINVAL);
+	ASSERT_ERRNO(vfd_memlock_parse_size("", &v), -EINVAL);
+	vfd_memlock_config_free(cfg);
+}
+
+static void test_spec_errors(void)
+{
+	vfd_memlock_spec *spec = NULL;
+	vfd_memlock_plan *plan = NULL;
+	char *err = NULL;
+
+	ASSERT_TRUE(vfd_memlock_spec_new(&spec) == 0);
+	if (!spec)
+		return;
+	/* no memory */
+	ASSERT_ERRNO(vfd_memlock_plan_compute(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, &plan, &err), -EINVAL);
+	ASSERT_TRUE(plan == NULL && err && strstr(err, "memory"));
+	free(err);
+	err = NULL;
+
+	spec->memory_kib = 1024;
+	ASSERT_ERRNO(vfd_memlock_spec_add_device(spec, _VFD_MEMLOCK_DEVICE_MAX, "x", NULL, -1), -EINVAL);
+	ASSERT_ERRNO(vfd_memlock_spec_add_device(spec, VFD_MEMLOCK_DEVICE_PCI, "x", NULL, -2), -EINVAL);
+	ASSERT_ERRNO(vfd_memlock_plan_compute(spec, NULL, _VFD_MEMLOCK_POLICY_MAX, &plan, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	spec->backend = _VFD_MEMLOCK_BACKEND_MAX;
+	ASSERT_ERRNO(vfd_memlock_plan_compute(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, &plan, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	spec->backend = VFD_MEMLOCK_BACKEND_TYPE1;
+
+	/* sums beyond 64 bits are errors, not wrapped numbers */
+	spec->memory_kib = UINT64_MAX / 1024;
+	spec->viommu = true;
+	for (int i = 0; i < 3; i++)
+		ASSERT_TRUE(vfd_memlock_spec_add_device(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:00:01.0", NULL, -1) == 0);
+	ASSERT_ERRNO(vfd_memlock_plan_compute(spec, NULL, VFD_MEMLOCK_POLICY_LIBVIRT, &plan, &err), -EOVERFLOW);
+	free(err);
+	err = NULL;
+	ASSERT_ERRNO(vfd_memlock_plan_compute(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, &plan, &err), -EOVERFLOW);
+	free(err);
+	err = NULL;
+	spec->memory_kib = UINT64_MAX / 1024 + 1;
+	ASSERT_ERRNO(vfd_memlock_plan_compute(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, &plan, &err), -EINVAL);
+	free(err);
+	ASSERT_TRUE(plan == NULL);
+	vfd_memlock_spec_free(spec);
+}
+
+static void test_names(void)
+{
+	for (int i = 0; i < _VFD_MEMLOCK_POLICY_MAX; i++)
+		ASSERT_TRUE(vfd_memlock_policy_from_string(vfd_memlock_policy_to_string(i)) == i);
+	for (int i = 0; i < _VFD_MEMLOCK_LIBVIRT_MAX; i++)
+		ASSERT_TRUE(vfd_memlock_libvirt_compat_from_string(vfd_memlock_libvirt_compat_to_string(i)) == i);
+	for (int i = 0; i < _VFD_MEMLOCK_BACKEND_MAX; i++)
+		ASSERT_TRUE(vfd_memlock_backend_from_string(vfd_memlock_backend_to_string(i)) == i);
+	for (int i = 0; i < _VFD_MEMLOCK_IOMMUFD_MAX; i++)
+		ASSERT_TRUE(vfd_memlock_iommufd_accounting_from_string(vfd_memlock_iommufd_accounting_to_string(i)) == i);
+	for (int i = 0; i < _VFD_MEMLOCK_DEVICE_MAX; i++)
+		ASSERT_TRUE(vfd_memlock_device_kind_from_string(vfd_memlock_device_kind_to_string(i)) == i);
+	ASSERT_STREQ(vfd_memlock_policy_to_string(VFD_MEMLOCK_POLICY_PRECISE), "precise");
+	ASSERT_ERRNO(vfd_memlock_policy_from_string("Libvirt"), -EINVAL);
+	ASSERT_ERRNO(vfd_memlock_policy_from_string(NULL), -EINVAL);
+	ASSERT_TRUE(vfd_memlock_policy_to_string(_VFD_MEMLOCK_POLICY_MAX) == NULL);
+	ASSERT_ERRNO(vfd_memlock_device_kind_from_string("usb"), -EINVAL);
+}
+
+VFD_TEST_MAIN(
+	VFD_TEST(test_libvirt_testsuite),
+	VFD_TEST(test_libvirt_breakdown),
+	VFD_TEST(test_libvirt_viommu_mdev_vdpa),
+	VFD_TEST(test_libvirt_force_vfio),
+	VFD_TEST(test_precise_basic),
+	VFD_TEST(test_precise_viommu),
+	VFD_TEST(test_precise_mdev),
+	VFD_TEST(test_precise_vdpa_iommufd),
+	VFD_TEST(test_precise_observed),
+	VFD_TEST(test_config),
+	VFD_TEST(test_spec_errors),
+	VFD_TEST(test_names),
+)
