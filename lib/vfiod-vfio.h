@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Opening VFIO for a VM: the two IOMMU backends.
+ *
+ * type1 (lib/vfio-type1.c), the legacy container: vfiod opens
+ * /dev/vfio/vfio and the VM's groups /dev/vfio/<N>, attaches the groups
+ * and sets the type1v2 IOMMU, then hands the VMM the container and the
+ * group or device descriptors. For VMMs that open groups themselves
+ * (QEMU), vfiod only gives the VM's user the group nodes.
+ *
+ * The type1 attach rule: when a group joins a container that already
+ * has DMA mappings, the kernel replays them (vfio_iommu_replay()) pinning
+ * with the attaching process's mm while charging the mapper's. A group
+ * must therefore never be attached by vfiod once the VMM may have mapped
+ * anything: a vfd_type1 is sealed when its container is handed out, and
+ * after that vfd_type1_add_group() refuses; the VMM attaches later groups
+ * itself.
+ *
+ * iommufd (lib/vfio-iommufd.c), kernels with /dev/iommu: vfiod opens
+ * /dev/iommu for the VM and switches it to per-process memory accounting
+ * (IOMMU_OPTION_RLIMIT_MODE = 1) before any object exists, so the VMM's
+ * pins are charged to its own mm and checked against its own
+ * RLIMIT_MEMLOCK rather than summed over every VM of one user. It opens
+ * the VFIO device cdev of each device (/dev/vfio/devices/vfioN, named by
+ * the device's sysfs vfio-dev/ directory). The VMM binds the device fds to
+ * the iommufd itself (QEMU: -object iommufd,id=ID,fd=N and
+ * -device vfio-pci,iommufd=ID,fd=M); vfiod keeps its own descriptors.
+ *
+ * Every node is opened through the root layer (vfd_root_open), so tests
+ * can point a context at a fixture tree. The ioctl wrappers are thin:
+ * they return the ioctl's negative errno.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "vfiod.h"
+
+/* ---- type1: single steps (lib/vfio-type1.c) ---- */
+
+/*
+ * Opens dev/vfio/vfio and checks the API version and the type1v2
+ * extension: -EPROTO for another API version, -ENOTSUP without type1v2.
+ */
+int vfd_type1_container_open(vfd_context *ctx, int *ret_fd);
+/*
+ * Opens dev/vfio/<group> and checks VFIO_GROUP_FLAGS_VIABLE: -EBUSY when a
+ * member is still bound to a host driver, -ENODEV when the node is missing
+ * (group not bound to VFIO). The kernel itself answers -EBUSY when the
+ * group is open elsewhere.
+ */
+int vfd_type1_group_open(vfd_context *ctx, unsigned group, int *ret_fd);
+int vfd_type1_group_set_container(int group_fd, int container_fd);
+/* VFIO_SET_IOMMU with VFIO_TYPE1v2_IOMMU; needs a group attached first */
+int vfd_type1_container_set_iommu(int container_fd);
+/* VFIO_GROUP_GET_DEVICE_FD; the group must be attached and the IOMMU set */
+int vfd_type1_group_get_device_fd(int group_fd, const char *device, int *ret_fd);
+
+/* ---- type1: the VM's container, enforcing the attach rule ---- */
+
+typedef struct vfd_type1 vfd_type1;
+
+int vfd_type1_new(vfd_context *ctx, vfd_type1 **ret);
+vfd_type1 *vfd_type1_free(vfd_type1 *t);
+VFD_DEFINE_CLEANUP(vfd_type1, vfd_type1_free)
+/*
+ * Opens group, attaches it and, for the first group, sets the IOMMU type.
+ * Adding a group twice is a no-op. -EPERM once sealed.
+ */
+int vfd_type1_add_group(vfd_type1 *t, unsigned group);
+int vfd_type1_container_fd(const vfd_type1 *t);
+/* -ENOENT when group was not added */
+int vfd_type1_group_fd(const vfd_type1 *t, unsigned group);
+/* Call before handing the container to the VMM (see the attach rule). */
+void vfd_type1_seal(vfd_type1 *t);
+bool vfd_type1_is_sealed(const vfd_type1 *t);
+
+/* ---- type1: group node access for VMMs that open groups themselves ---- */
+
+typedef struct vfd_node_owner {
+	uid_t uid;
+	gid_t gid;
+} vfd_node_owner;
+
+/*
+ * Gives dev/vfio/<group> to uid:gid (the node keeps its mode, 0600 from
+ * the kernel) and returns the previous owner for vfd_type1_group_revoke().
+ * -ENODEV when the node is missing, -ENOTTY when it is not a character
+ * device.
+ */
+int vfd_type1_group_grant(vfd_context *ctx, unsigned group, uid_t uid, gid_t gid,
+			  vfd_node_owner *ret_previous);
+int vfd_type1_group_revoke(vfd_context *ctx, unsigned group, const vfd_node_owner *previous);
+
+/* ---- iommufd (lib/vfio-iommufd.c) ---- */
+
+/* 1 when dev/iommu exists, 0 when not */
+int vfd_iommufd_available(vfd_context *ctx);
+/*
+ * Opens dev/iommu and sets per-process accounting on it (needs
+ * CAP_SYS_RESOURCE). -ENODEV without iommufd.
+ */
+int vfd_iommufd_open(vfd_context *ctx, int *ret_fd);
+/* IOMMU_OPTION_RLIMIT_MODE; the kernel answers -EBUSY once objects exist */
+int vfd_iommufd_set_rlimit_mode(int iommufd, bool per_process);
+int vfd_iommufd_get_rlimit_mode(int iommufd, bool *ret_per_process);
+
+/*
+ * The device cdev of bus/device ("pci", "0000:01:00.0"; "mdev", UUID) as a
+ * root-relative path "dev/vfio/devices/vfioN", from its sysfs vfio-dev/
+ * directory. -ENODEV when the device has no cdev (not bound to a VFIO
+ * driver, or a kernel without VFIO_DEVICE_CDEV).
+ */
+int vfd_vfio_cdev_path(vfd_context *ctx, const char *bus, const char *device, char **ret);
+/*
+ * Opens the cdev read-write and checks that the node is the character
+ * device sysfs names (vfio-dev/vfioN/dev), -ENODEV otherwise.
+ */
+int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, int *ret_fd);
