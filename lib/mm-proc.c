@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The process behind a pidfd, as the vfiod_mm helper needs it named: a pid
+ * and a start time. The kernel does not export pidfd_pid() to modules, so
+ * the pidfd itself cannot travel in the request; these helpers turn it
+ * into a (pid, start time) pair that cannot name a recycled pid (see
+ * vfd_mm_track_pidfd()).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfd-internal.h"
+#include "vfiod-mm.h"
+
+/* Largest /proc/PID/stat: 52 numeric fields plus a 64-byte comm, with margin. */
+#define STAT_MAX 2048
+/* fdinfo of a pidfd is a few short lines. */
+#define FDINFO_MAX 4096
+
+static int read_small_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	for (;;) {
+		if (len == size - 1)
+			return -EFBIG;
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+int vfd_mm_pidfd_get_pid(int pidfd, pid_t *ret)
+{
+	char path[64], buf[FDINFO_MAX];
+	const char *line;
+	long long v;
+	char *end;
+	int r;
+
+	if (pidfd < 0)
+		return -EBADF;
+	r = vfd_pathf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (r < 0)
+		return r;
+	r = read_small_file(path, buf, sizeof(buf));
+	if (r == -ENOENT)
+		return -EBADF; /* no such descriptor */
+	if (r < 0)
+		return r;
+
+	/* Only pidfds have a "Pid:" line. */
+	line = buf;
+	while (strncmp(line, "Pid:", 4) != 0) {
+		line = strchr(line, '\n');
+		if (!line)
+			return -EBADF;
+		line++;
+	}
+
+	errno = 0;
+	v = strtoll(line + 4, &end, 10);
+	if (errno || end == line + 4 || (*end != '\n' && *end != '\0'))
+		return -EBADF;
+	/* -1: reaped; 0: lives in a pid namespace we cannot see into */
+	if (v <= 0)
+		return -ESRCH;
+	if (v > INT32_MAX)
+		return -EBADF;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+int vfd_mm_parse_stat_start_time(const char *stat, uint64_t *ret)
+{
+	const char *p;
+	unsigned long long v;
+	char *end;
+
+	if (!stat)
+		return -EINVAL;
+	/* The comm is in parentheses and may contain both: the last ')' ends it. */
+	p = strrchr(stat, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	/* After the comm: field 3 (state) ... field 22 (starttime). */
+	for (int field = 3; field < 22; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			return -EINVAL;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int vfd_mm_process_start_time(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[STAT_MAX];
+	int r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	r = vfd_pathf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (r < 0)
+		return r;
+	r = read_small_file(path, buf, sizeof(buf));
+	if (r == -ENOENT)
+		return -ESRCH;
+	if (r < 0)
+		return r;
+	return vfd_mm_parse_stat_start_time(buf, ret);
+}
+
+int vfd_mm_pidfd_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int n;
+
+	do
+		n = poll(&p, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	if (p.revents & POLLNVAL)
+		return -EBADF;
+	/* A pidfd becomes readable when its process has exited. */
+	return n > 0 && (p.revents & POLLIN);
+}

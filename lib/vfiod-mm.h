@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Client of the vfiod_mm kernel helper (kernel/, docs/vfiod-mm.md).
+ *
+ * When a VMM exits, its address space is torn down before its files are
+ * closed; while vfiod still holds VFIO file references, the guest pages
+ * stay pinned and charged to an mm that /proc no longer shows. The helper
+ * keeps that mm_struct (not the address space) and reports its counters,
+ * its exit, and when nothing but the helper references it any more.
+ *
+ * The client owns two netlink sockets: one for requests, which owns the
+ * handles it creates (they die with it, see vfd_mm_client_free()), and one
+ * for events, joined on request. Requests are synchronous kernel round
+ * trips (TRACK takes the VMM's mmap_lock briefly); events are read
+ * without blocking, from an sd-event io source or by hand.
+ *
+ * Errors are negative errno values. The kernel's own text for the last
+ * failed request is kept (vfd_mm_client_last_error()). Documented errors:
+ *   vfd_mm_client_new():
+ *     -ENOENT           the vfiod_mm family is not registered: the module
+ *                       is not loaded, or this is not the initial network
+ *                       namespace (the family exists there only)
+ *     -EPROTONOSUPPORT  the module speaks another family version
+ *   every request:
+ *     -EPERM            the caller lacks CAP_NET_ADMIN
+ *     -ENOENT           no such handle (get, untrack)
+ *     -EACCES           untrack of a handle another socket owns
+ *     -EINVAL, -ERANGE  a malformed request (the policy's verdict)
+ *   vfd_mm_track_pidfd() / vfd_mm_track_pid():
+ *     -EBADF            not a pidfd (or a closed descriptor)
+ *     -ESRCH            no such process, or it has exited (a zombie counts)
+ *     -ESTALE           the start time does not match: the pid was reused
+ *     -ENXIO            a kernel thread: no user address space
+ *     -EEXIST           this client tracks that mm already
+ *     -ENOSPC           the module's max_handles is reached
+ *   vfd_mm_client_subscribe(): -EPERM without CAP_NET_ADMIN
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <systemd/sd-event.h>
+
+#include "vfd-util.h"
+
+typedef struct vfd_mm_client vfd_mm_client;
+
+typedef enum vfd_mm_state {
+	VFD_MM_STATE_ALIVE = 1,  /* the address space exists */
+	VFD_MM_STATE_EXITED,     /* torn down; other kernel objects still hold the mm */
+	VFD_MM_STATE_RELEASED,   /* torn down; only the helper holds it: no pin remains */
+} vfd_mm_state;
+
+const char *vfd_mm_state_to_string(vfd_mm_state s); /* "alive", "exited", "released" */
+
+#define VFD_MM_COMM_MAX 16
+
+typedef struct vfd_mm_info {
+	uint32_t handle;
+	pid_t pid;               /* 0 in events, or when not visible in our pid namespace */
+	uint64_t start_time;     /* clock ticks since boot; 0 in events */
+	char comm[VFD_MM_COMM_MAX];
+	vfd_mm_state state;
+	/*
+	 * The mm's counters in bytes. After exit they are what the kernel
+	 * left in the mm_struct: see docs/vfiod-mm.md for which of them can
+	 * still go down (and which are stale once the state is RELEASED).
+	 */
+	uint64_t locked_bytes;   /* mm->locked_vm */
+	uint64_t pinned_bytes;   /* mm->pinned_vm */
+	uint64_t total_bytes;    /* mm->total_vm, frozen after exit */
+	uint64_t exit_time_ns;   /* CLOCK_BOOTTIME of the exit; 0 while alive */
+	bool has_rlimit;         /* replies while alive only */
+	uint64_t rlimit_memlock; /* bytes, UINT64_MAX = unlimited */
+	uint32_t mm_refs;        /* references to the mm by anything but the helper */
+	bool owned;              /* a handle of this client */
+} vfd_mm_info;
+
+/* Connects and checks the family; see the errors above. */
+int vfd_mm_client_new(vfd_mm_client **ret);
+/*
+ * Closes both sockets: every handle this client tracks goes with them.
+ * The sockets are close-on-exec, but a child forked without exec holds
+ * copies, and the handles then live until the last copy is closed.
+ */
+vfd_mm_client *vfd_mm_client_free(vfd_mm_client *c);
+VFD_DEFINE_CLEANUP(vfd_mm_client, vfd_mm_client_free)
+
+uint32_t vfd_mm_client_family_version(const vfd_mm_client *c);
+/* The kernel's message about the last failed request, or NULL. */
+const char *vfd_mm_client_last_error(const vfd_mm_client *c);
+
+/*
+ * Tracks the process behind pidfd. Its start time is read from
+ * /proc/PID/stat while the pidfd is checked to still name a live process
+ * afterwards, so a recycled pid cannot slip in.
+ */
+int vfd_mm_track_pidfd(vfd_mm_client *c, int pidfd, vfd_mm_info *ret);
+/* The raw request: pid in our pid namespace, start time as in /proc/PID/stat. */
+int vfd_mm_track_pid(vfd_mm_client *c, pid_t pid, uint64_t start_time, vfd_mm_info *ret);
+int vfd_mm_get(vfd_mm_client *c, uint32_t handle, vfd_mm_info *ret);
+/* Every handle of every client, sorted by handle; free with free(). */
+int vfd_mm_list(vfd_mm_client *c, vfd_mm_info **ret, size_t *ret_n);
+int vfd_mm_untrack(vfd_mm_client *c, uint32_t handle);
+/* Live handles and mm watches in the module (leak checks). */
+int vfd_mm_stats(vfd_mm_client *c, uint32_t *ret_handles, uint32_t *ret_watches);
+
+/* ---- events ---- */
+
+typedef enum vfd_mm_event_type {
+	VFD_MM_EVENT_EXITED,   /* counters as they were at the exit */
+	VFD_MM_EVENT_ZERO,     /* locked and pinned both read 0 after the exit */
+	VFD_MM_EVENT_RELEASED, /* nothing but the helper references the mm */
+	/* the event socket overflowed (info is NULL): re-read with vfd_mm_list() */
+	VFD_MM_EVENT_LOST,
+	_VFD_MM_EVENT_MAX,
+} vfd_mm_event_type;
+
+const char *vfd_mm_event_type_to_string(vfd_mm_event_type t);
+
+typedef void (*vfd_mm_event_handler_t)(vfd_mm_client *c, vfd_mm_event_type type,
+				       const vfd_mm_info *info, void *userdata);
+
+/*
+ * Joins the events group (for every handle of every client: filter on
+ * info->handle). Must be called before the events of interest happen.
+ */
+int vfd_mm_client_subscribe(vfd_mm_client *c, vfd_mm_event_handler_t handler, void *userdata);
+/* The event socket (non-blocking), readable when events are pending. */
+int vfd_mm_client_event_fd(const vfd_mm_client *c);
+/* Reads every pending event and calls the handler; returns how many, 0 if none. */
+int vfd_mm_client_process_events(vfd_mm_client *c);
+/* Processes events from e's loop; detached again by vfd_mm_client_free(). */
+int vfd_mm_client_attach_event(vfd_mm_client *c, sd_event *e, int64_t priority);
+
+/* ---- the process behind a pidfd (lib/mm-proc.c) ---- */
+
+/* Pid of pidfd in our pid namespace; -EBADF not a pidfd, -ESRCH reaped or invisible. */
+int vfd_mm_pidfd_get_pid(int pidfd, pid_t *ret);
+/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
+int vfd_mm_process_start_time(pid_t pid, uint64_t *ret);
+/* The same from the text of a stat file (the comm may hold spaces and parentheses). */
+int vfd_mm_parse_stat_start_time(const char *stat, uint64_t *ret);
+/* 1 when the process behind pidfd has exited (zombie or reaped), 0 if it runs. */
+int vfd_mm_pidfd_exited(int pidfd);
