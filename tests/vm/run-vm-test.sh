@@ -1,0 +1,143 @@
+#!/bin/sh
+# Host side of a nested-VM test (meson suite `vm`).
+#
+# Usage: run-vm-test.sh BUILD_ROOT SOURCE_ROOT TEST_NAME
+# For every kernel named on the `# vfiod-kernels:` line of
+# tests/vm/cases/TEST_NAME.sh (distro, test), restricted by
+# $VFIOD_LAB_KERNELS if set: prepare the kernel (cached), build the
+# out-of-tree modules and the initramfs for it, boot the lab under QEMU TCG,
+# and read the guest's markers. Exit 0 pass, 1 fail (guest log printed),
+# 77 skip (no kernel available, or every testcase skipped).
+#
+# Guest logs: BUILD_ROOT/meson-logs/vm/TEST_NAME-KERNEL.log
+set -u
+
+[ $# -eq 3 ] || { echo "usage: $0 BUILD_ROOT SOURCE_ROOT TEST_NAME" >&2; exit 2; }
+build_root=$(cd "$1" && pwd)
+source_root=$(cd "$2" && pwd)
+name=$3
+lab=$source_root/tests/lab
+case_file=$source_root/tests/vm/cases/$name.sh
+
+say() {
+	echo "run-vm-test: $*"
+}
+
+[ -f "$case_file" ] || { say "no case file $case_file"; exit 1; }
+for tool in qemu-system-x86_64 cpio timeout flock; do
+	command -v "$tool" >/dev/null 2>&1 || { say "SKIP: $tool not installed (tests/setup.sh)"; exit 77; }
+done
+[ -x /bin/busybox ] || { say "SKIP: busybox-static not installed (tests/setup.sh)"; exit 77; }
+
+# Optional `# vfiod-boot:` words: no-iommu (boot without the vIOMMU and with
+# intel_iommu=off, e.g. for the kernel's iommufd selftest mock domains).
+qemu_opts=""
+for w in $(sed -n 's/^#[[:space:]]*vfiod-boot:[[:space:]]*//p' "$case_file" | head -n1); do
+	case "$w" in
+	no-iommu) qemu_opts="$qemu_opts --no-iommu" ;;
+	*) say "unknown vfiod-boot word '$w' in $case_file"; exit 1 ;;
+	esac
+done
+
+kernels=$(sed -n 's/^#[[:space:]]*vfiod-kernels:[[:space:]]*//p' "$case_file" | head -n1)
+[ -n "$kernels" ] || kernels="distro test"
+if [ -n "${VFIOD_LAB_KERNELS:-}" ]; then
+	sel=""
+	for k in $kernels; do
+		case " $(echo "$VFIOD_LAB_KERNELS" | tr ',' ' ') " in
+		*" $k "*) sel="$sel $k" ;;
+		esac
+	done
+	kernels=$sel
+fi
+if [ -z "$(echo "$kernels" | tr -d ' ')" ]; then
+	say "SKIP: none of the case's kernels selected (VFIOD_LAB_KERNELS=${VFIOD_LAB_KERNELS:-})"
+	exit 77
+fi
+
+logdir=$build_root/meson-logs/vm
+work=$build_root/vm-lab
+mkdir -p "$logdir" "$work"
+
+npass=0 nfail=0 nskip=0
+overall=0
+for k in $kernels; do
+	case "$k" in
+	distro | test) ;;
+	*) say "unknown kernel '$k' in $case_file"; overall=1; continue ;;
+	esac
+	log=$logdir/$name-$k.log
+	t0=$(date +%s)
+
+	kenv=$work/$k.env
+	if ! "$lab/kernel-$k.sh" >"$kenv.$$"; then
+		rm -f "$kenv.$$"
+		say "preparing the $k kernel failed"
+		overall=1
+		continue
+	fi
+	t1=$(date +%s)
+
+	# Modules and initramfs are per kernel, shared by every vm test of this
+	# build: the lock makes parallel tests wait for one builder, and the
+	# fingerprint in make-initramfs.sh makes the later ones free.
+	(
+		flock 8
+		mv "$kenv.$$" "$kenv"
+		"$lab/build-modules.sh" "$kenv" "$source_root" "$work/$k-modules" &&
+			"$lab/make-initramfs.sh" "$kenv" "$build_root" "$source_root" \
+				"$work/$k-initramfs.img" "$work/$k-modules"
+	) 8>"$work/$k.lock"
+	if [ $? -ne 0 ]; then
+		say "building modules/initramfs for $k failed"
+		overall=1
+		continue
+	fi
+	t2=$(date +%s)
+
+	BZIMAGE=
+	. "$kenv"
+	# shellcheck disable=SC2086
+	"$lab/qemu.sh" $qemu_opts --timeout "${VFIOD_LAB_TIMEOUT:-600}" --append "vfiod.case=$name vfiod.case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-300}" \
+		"$BZIMAGE" "$work/$k-initramfs.img" >"$log" 2>&1
+	qrc=$?
+	t3=$(date +%s)
+
+	# Markers may carry a stray \r from the serial line.
+	markers=$(tr -d '\r' <"$log" | grep -o '@@VFIOD-[A-Z]*[^@]*@@')
+	done_rc=$(echo "$markers" | sed -n 's/^@@VFIOD-DONE \([0-9]*\)@@$/\1/p' | tail -n1)
+	ready=$(echo "$markers" | sed -n 's/^@@VFIOD-READY \([0-9.]*\)@@$/\1/p' | tail -n1)
+	p=$(echo "$markers" | grep -c " PASS@@$")
+	f=$(echo "$markers" | grep -c " FAIL@@$")
+	s=$(echo "$markers" | grep -c " SKIP@@$")
+	echo "$markers" | sed -n 's/^@@VFIOD-CASE \(.*\)@@$/  \1/p'
+	say "$k: kernel ${KVER:-?}: prepare $((t1 - t0)) s, modules+initramfs $((t2 - t1)) s," \
+		"boot to ready ${ready:-?} s (guest clock), qemu total $((t3 - t2)) s; $p pass, $f fail, $s skip"
+
+	bad=""
+	case "$qrc" in
+	0) ;;
+	124 | 137) bad="qemu killed after ${VFIOD_LAB_TIMEOUT:-600} s" ;;
+	*) bad="qemu exited with $qrc" ;;
+	esac
+	[ -n "$done_rc" ] || bad="${bad:+$bad; }guest did not finish (no DONE marker)"
+	[ -z "$done_rc" ] || [ "$done_rc" = 0 ] || [ "$f" -gt 0 ] || bad="${bad:+$bad; }guest reported rc $done_rc"
+	[ "$f" -eq 0 ] || bad="${bad:+$bad; }$f testcase(s) failed"
+	if [ -n "$bad" ]; then
+		say "FAIL on $k: $bad; guest log $log:"
+		cat "$log"
+		overall=1
+	fi
+	npass=$((npass + p))
+	nfail=$((nfail + f))
+	nskip=$((nskip + s))
+done
+
+if [ "$overall" -ne 0 ]; then
+	exit 1
+fi
+if [ "$npass" -eq 0 ] && [ "$nskip" -gt 0 ]; then
+	say "every testcase skipped"
+	exit 77
+fi
+exit 0
