@@ -79,14 +79,14 @@ bool bus_client_error_is_not_running(const sd_bus_error *error)
 	       sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER);
 }
 
-static int bus_client_callv(sd_bus *bus, const char *member, sd_bus_error *error,
-			    sd_bus_message **ret_reply, const char *types, va_list ap)
+static int bus_client_call_objectv(sd_bus *bus, const char *path, const char *interface,
+				   const char *member, sd_bus_error *error,
+				   sd_bus_message **ret_reply, const char *types, va_list ap)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, VFD_BUS_NAME, VFD_BUS_PATH,
-					   VFD_BUS_INTERFACE, member);
+	r = sd_bus_message_new_method_call(bus, &m, VFD_BUS_NAME, path, interface, member);
 	if (r < 0)
 		return sd_bus_error_set_errno(error, r);
 
@@ -105,6 +105,26 @@ static int bus_client_callv(sd_bus *bus, const char *member, sd_bus_error *error
 	if (r < 0 && bus_client_error_is_not_running(error))
 		print_not_running(VFD_BUS_NAME " not on", 0);
 
+	return r;
+}
+
+static int bus_client_callv(sd_bus *bus, const char *member, sd_bus_error *error,
+			    sd_bus_message **ret_reply, const char *types, va_list ap)
+{
+	return bus_client_call_objectv(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, member, error,
+				       ret_reply, types, ap);
+}
+
+int bus_client_call_object(sd_bus *bus, const char *path, const char *interface,
+			   const char *member, sd_bus_error *error, sd_bus_message **ret_reply,
+			   const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = bus_client_call_objectv(bus, path, interface, member, error, ret_reply, types, ap);
+	va_end(ap);
 	return r;
 }
 

@@ -23,6 +23,11 @@ int bus_client_open(sd_bus **ret);
 int bus_client_call(sd_bus *bus, const char *member, sd_bus_error *error,
 		    sd_bus_message **ret_reply, const char *types, ...);
 
+/* The same for any object and interface of org.vfiod1 (the VM objects). */
+int bus_client_call_object(sd_bus *bus, const char *path, const char *interface,
+			   const char *member, sd_bus_error *error, sd_bus_message **ret_reply,
+			   const char *types, ...);
+
 /*
  * Calls member like bus_client_call() and reads the reply, an aa{sv}
  * (fetch_records) or an a{sv} (fetch_record), into JSON (see bus-json.h).

@@ -36,6 +36,10 @@ static const Verb verbs[] = {
 	{ "mdev-types",   0, 1, "[PARENT]", verb_mdev_types   },
 	{ "mdevs",        0, 0, "",         verb_mdevs        },
 	{ "memlock",      1, 64, "plan --domain-xml FILE", verb_memlock, true }, /* memlock helper: verb-memlock.c */
+	{ "vm",           1, 64, "COMMAND [ARGS]", verb_vm,     true },
+	{ "bind",         1, 64, "ADDRESS [--unbind-host-members]", verb_bind, true },
+	{ "unbind",       1, 64, "ADDRESS", verb_unbind, true },
+	{ "mdev",         1, 64, "create|remove ARGS", verb_mdev, true },
 };
 
 /*
@@ -91,7 +95,7 @@ static void help(void)
 {
 	printf("Usage: vfioctl [OPTIONS] VERB [ARGS]\n"
 	       "\n"
-	       "Show the host's VFIO inventory as vfiod sees it.\n"
+	       "Show the host's VFIO inventory as vfiod sees it; assign devices to VMs.\n"
 	       "\n"
 	       "Verbs:\n"
 	       "  devices              List PCI functions with driver and IOMMU group\n"
@@ -101,6 +105,22 @@ static void help(void)
 	       "  mdev-parents         List devices that offer mediated device types\n"
 	       "  mdev-types [PARENT]  List mdev types, of every parent or of PARENT\n"
 	       "  mdevs                List mediated devices\n"
+	       "\n"
+	       "  vm register NAME --pid PID --backend iommufd|type1 [--uuid UUID]\n"
+	       "     [--memory BYTES] [--viommu] [--vmm-opens-groups]\n"
+	       "                       Register a VM whose VMM is process PID\n"
+	       "  vm list              List registered VMs\n"
+	       "  vm show NAME         Show one VM's properties\n"
+	       "  vm add-device NAME DEVICE      Assign a PCI function or an existing mdev\n"
+	       "  vm create-mdev NAME PARENT TYPE [--uuid UUID] [--attr NAME=VALUE]...\n"
+	       "                       Create an mdev for the VM (removed at release)\n"
+	       "  vm remove-device NAME DEVICE   Give a device back (before GetFds)\n"
+	       "  vm release NAME      Give every device of the VM back\n"
+	       "  bind ADDRESS [--unbind-host-members]\n"
+	       "                       Bind ADDRESS's IOMMU group to vfio-pci outside any VM\n"
+	       "  unbind ADDRESS       Undo 'bind': the original drivers come back\n"
+	       "  mdev create PARENT TYPE [--uuid UUID] [--attr NAME=VALUE]...\n"
+	       "  mdev remove UUID     Create or remove a mediated device""\n"
 	       "\n"
 	       "Options:\n"
 	       "  -h --help            Show this help and exit\n"

@@ -35,4 +35,9 @@ int verb_mdev_parents(int argc, char *argv[]);
 int verb_mdev_types(int argc, char *argv[]);
 int verb_mdevs(int argc, char *argv[]);
 int verb_show(int argc, char *argv[]);
-int verb_memlock(int argc, char *argv[]); /* memlock helper: verb-memlock.c, parses its own options */
+int verb_memlock(int argc, char *argv[]);
+/* VM ownership: verb-vm.c, verb-host.c; each parses its own sub-commands */
+int verb_vm(int argc, char *argv[]);
+int verb_bind(int argc, char *argv[]);
+int verb_unbind(int argc, char *argv[]);
+int verb_mdev(int argc, char *argv[]); /* memlock helper: verb-memlock.c, parses its own options */

@@ -13,6 +13,28 @@
 #define VFD_ERROR_NO_SUCH_GROUP  "org.vfiod1.Error.NoSuchGroup"
 #define VFD_ERROR_NO_SUCH_PARENT "org.vfiod1.Error.NoSuchParent"
 
+/* VM ownership (docs/org.vfiod1.VM.xml) */
+#define VFD_ERROR_NO_SUCH_VM              "org.vfiod1.Error.NoSuchVM"
+#define VFD_ERROR_NO_SUCH_MDEV_TYPE       "org.vfiod1.Error.NoSuchMdevType"
+#define VFD_ERROR_NO_IOMMU_GROUP          "org.vfiod1.Error.NoIOMMUGroup"
+#define VFD_ERROR_VM_EXISTS               "org.vfiod1.Error.VMExists"
+#define VFD_ERROR_DEVICE_BUSY             "org.vfiod1.Error.DeviceBusy"
+#define VFD_ERROR_NOT_ENDPOINT            "org.vfiod1.Error.NotEndpoint"
+#define VFD_ERROR_OWNED_BY_OTHER_VM       "org.vfiod1.Error.OwnedByOtherVM"
+#define VFD_ERROR_MDEV_CLAIMED            "org.vfiod1.Error.MdevClaimed"
+#define VFD_ERROR_ALREADY_IN_VM           "org.vfiod1.Error.AlreadyInVM"
+#define VFD_ERROR_MDEV_EXISTS             "org.vfiod1.Error.MdevExists"
+#define VFD_ERROR_NO_AVAILABLE_INSTANCES  "org.vfiod1.Error.NoAvailableInstances"
+#define VFD_ERROR_DRIVER_NOT_LOADED       "org.vfiod1.Error.DriverNotLoaded"
+#define VFD_ERROR_BACKEND_UNAVAILABLE     "org.vfiod1.Error.BackendUnavailable"
+#define VFD_ERROR_NOT_VMM                 "org.vfiod1.Error.NotVMM"
+#define VFD_ERROR_VMM_EXITED              "org.vfiod1.Error.VMMExited"
+#define VFD_ERROR_CONTAINER_SEALED        "org.vfiod1.Error.ContainerSealed"
+#define VFD_ERROR_VM_NOT_ACTIVE           "org.vfiod1.Error.VMNotActive"
+#define VFD_ERROR_NOT_BOUND               "org.vfiod1.Error.NotBound"
+#define VFD_ERROR_HOST_CHANGED            "org.vfiod1.Error.HostChanged"
+#define VFD_ERROR_NOT_SUPPORTED           "org.vfiod1.Error.NotSupported"
+
 extern const sd_bus_error_map vfd_bus_errors[];
 
 /* Makes sd-bus translate the names above to errno; idempotent. */

@@ -11,6 +11,7 @@
 
 static const char *arg_bus_address;
 static const char *arg_root;
+static const char *arg_test_fault;
 
 static void help(void)
 {
@@ -25,6 +26,9 @@ static void help(void)
 	       "     --root=DIR          Read sys/ and dev/ below DIR instead of / (tests);\n"
 	       "                         udev is not watched then\n"
 	       "  -v --verbose           Log debug messages\n"
+	       "     --test-fault=SPEC   TESTS ONLY: make libvfiod fail one step, e.g.\n"
+	       "                         bind-member:2 (the 2nd group member moved to\n"
+	       "                         vfio-pci fails); also $VFIOD_TEST_FAULT\n"
 	       "\n"
 	       "Exit status: 0 after SIGTERM or SIGINT, 1 on failure, 2 on bad usage.\n");
 }
@@ -36,6 +40,7 @@ static int parse_argv(int argc, char *argv[])
 		ARG_VERSION = 0x100,
 		ARG_BUS_ADDRESS,
 		ARG_ROOT,
+		ARG_TEST_FAULT,
 	};
 	static const struct option options[] = {
 		{ "help",        no_argument,       NULL, 'h'             },
@@ -43,6 +48,7 @@ static int parse_argv(int argc, char *argv[])
 		{ "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
 		{ "root",        required_argument, NULL, ARG_ROOT        },
 		{ "verbose",     no_argument,       NULL, 'v'             },
+		{ "test-fault",  required_argument, NULL, ARG_TEST_FAULT  },
 		{}
 	};
 	int c;
@@ -65,6 +71,9 @@ static int parse_argv(int argc, char *argv[])
 			if (!*optarg)
 				return log_error_errno(EINVAL, "--root= needs a directory.");
 			arg_root = optarg;
+			break;
+		case ARG_TEST_FAULT:
+			arg_test_fault = optarg;
 			break;
 		case 'v':
 			log_set_max_level(LOG_DEBUG);
@@ -95,6 +104,19 @@ int main(int argc, char *argv[])
 		log_error_errno(r, "Failed to set up the manager (root %s): %m",
 				arg_root ? arg_root : "/");
 		return EXIT_FAILURE;
+	}
+
+	/* test-only fault injection (lib/vfiod-fault.h); never set in production */
+	if (!arg_test_fault)
+		arg_test_fault = getenv("VFIOD_TEST_FAULT");
+	if (arg_test_fault && *arg_test_fault) {
+		r = manager_arm_test_fault(m, arg_test_fault);
+		if (r < 0) {
+			log_error_errno(r, "Invalid test fault '%s': expected KIND:N[:ERRNO], "
+					"KIND bind-member or mdev-attr.", arg_test_fault);
+			return 2;
+		}
+		log_warning("TEST FAULT armed: %s. This daemon is for tests only.", arg_test_fault);
 	}
 
 	r = manager_startup(m);

@@ -2,9 +2,9 @@
 /*
  * Every method handler has the same spine: read the arguments, validate
  * them (InvalidArgs with a precise message), call the core, reply. The
- * methods only read the inventory, so anyone on the bus may call them
- * (SD_BUS_VTABLE_UNPRIVILEGED); methods that change the host will be
- * authorized separately.
+ * inventory methods here only read, so anyone on the bus may call them
+ * (SD_BUS_VTABLE_UNPRIVILEGED). The methods that change the host live in
+ * manager-dbus-vm.c and authorize their callers (polkit.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,27 +15,12 @@
 
 #include "bus-errors.h"
 #include "bus-inventory.h"
+#include "bus-op-error.h"
 #include "device-name.h"
 #include "log.h"
 #include "manager-dbus.h"
+#include "vm-dbus.h"
 #include "vfd-config.h"
-
-/* sets the stable error name for a domain errno (see bus-errors.c) */
-static int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
-{
-	const char *name = vfd_bus_error_name_from_errno(r);
-	va_list ap;
-
-	if (!name)
-		return sd_bus_error_set_errno(error, r);
-
-	va_start(ap, fmt);
-	r = sd_bus_error_setfv(error, name, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 /* replies with aa{sv}: n records, each appended by append(m, item[i]) */
 #define REPLY_RECORDS(message, items, n, append)                                \
@@ -282,6 +267,40 @@ const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("aa{sv}", mdevs),
 				method_list_mdevs, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("RegisterVM",
+				SD_BUS_ARGS("s", name, "s", uuid, "h", vmm_pidfd, "t", memory_bytes,
+					    "b", viommu, "s", backend, "a{sv}", options),
+				SD_BUS_RESULT("o", vm),
+				method_register_vm, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("RegisterVMWithPid",
+				SD_BUS_ARGS("s", name, "s", uuid, "u", vmm_pid, "t", memory_bytes,
+					    "b", viommu, "s", backend, "a{sv}", options),
+				SD_BUS_RESULT("o", vm),
+				method_register_vm_with_pid, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListVMs",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", vms),
+				method_list_vms, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetVM",
+				SD_BUS_ARGS("s", name),
+				SD_BUS_RESULT("o", vm),
+				method_get_vm, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Bind",
+				SD_BUS_ARGS("s", address, "a{sv}", options),
+				SD_BUS_RESULT("aa{sv}", members),
+				method_bind, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Unbind",
+				SD_BUS_ARGS("s", address),
+				SD_BUS_RESULT("aa{sv}", members),
+				method_unbind, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("CreateMdev",
+				SD_BUS_ARGS("s", parent, "s", type, "s", uuid, "a(ss)", attributes),
+				SD_BUS_RESULT("s", mdev),
+				method_create_mdev, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("RemoveMdev",
+				SD_BUS_ARGS("s", uuid),
+				SD_BUS_NO_RESULT,
+				method_remove_mdev, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("InventoryChanged",
 				SD_BUS_ARGS("s", kind, "s", action, "s", name),
 				0),
@@ -386,6 +405,10 @@ int manager_connect_bus(Manager *m)
 				     manager_vtable, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to export " VFD_BUS_PATH ": %m");
+
+	r = vm_dbus_register(bus, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to export the VM objects: %m");
 
 	r = sd_bus_request_name_async(bus, NULL, VFD_BUS_NAME, 0, on_name_request, m);
 	if (r < 0)

@@ -1,17 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <signal.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "vfiod-fault.h"
+#include "vm-dbus.h"
+#include "vm.h"
 
 Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
+
+	/*
+	 * VMs still registered keep their devices bound: their VMMs may
+	 * run on. Only vfiod's own descriptors close with it.
+	 */
+	if (m->n_vms > 0)
+		log_warning("Exiting with %zu VM(s) registered; their devices stay assigned.", m->n_vms);
+	for (size_t i = 0; i < m->n_vms; i++)
+		vm_free(m->vms[i]);
+	free(m->vms);
+	for (size_t i = 0; i < m->n_adhoc; i++)
+		vfd_bind_record_free(m->adhoc[i]);
+	free(m->adhoc);
 
 	inventory_monitor_free(m->monitor);
 	sd_bus_flush_close_unref(m->bus);
@@ -51,6 +68,8 @@ int manager_new(const char *root, const char *bus_address, Manager **ret)
 	r = sd_event_default(&m->event);
 	if (r < 0)
 		return r;
+
+	m->next_vm_id = 1;
 
 	*ret = TAKE_PTR(m);
 	return 0;
@@ -165,4 +184,185 @@ int manager_get_mdev_parents(Manager *m, const char *name,
 	*ret = parents;
 	*ret_n = n;
 	return 0;
+}
+
+int manager_arm_test_fault(Manager *m, const char *spec)
+{
+	return vfd_fault_arm_from_string(m->ctx, spec);
+}
+
+/* ---- VMs ---- */
+
+VM *manager_find_vm(Manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (strcmp(m->vms[i]->name, name) == 0)
+			return m->vms[i];
+	return NULL;
+}
+
+VM *manager_find_vm_by_id(Manager *m, unsigned id)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (m->vms[i]->id == id)
+			return m->vms[i];
+	return NULL;
+}
+
+int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM **ret)
+{
+	_cleanup_(vm_freep) VM *vm = NULL;
+	VM **n;
+	int r;
+
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (strcmp(m->vms[i]->name, config->name) == 0 ||
+		    strcasecmp(m->vms[i]->uuid, config->uuid) == 0)
+			return -ENOTUNIQ;
+
+	n = realloc(m->vms, (m->n_vms + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	m->vms = n;
+
+	r = vm_new(m, m->next_vm_id, config, vmm, &vm);
+	if (r < 0)
+		return r;
+
+	m->next_vm_id++;
+	m->vms[m->n_vms++] = vm;
+	log_info("VM %s registered as %s (VMM pid %d, uid %u, backend %s).", vm->name, vm->path,
+		 (int) vm->vmm.pid, (unsigned) vm->vmm.uid, vm_backend_to_string(vm->backend));
+	*ret = TAKE_PTR(vm);
+	return 0;
+}
+
+void manager_vm_gone(Manager *m, VM *vm)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (m->vms[i] == vm) {
+			memmove(&m->vms[i], &m->vms[i + 1], (m->n_vms - i - 1) * sizeof(VM *));
+			m->n_vms--;
+			break;
+		}
+	log_info("VM %s is gone.", vm->name);
+	vm_free(vm);
+}
+
+static bool record_has(const vfd_bind_record *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_members; i++)
+		if (strcmp(r->members[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+int manager_device_owned_elsewhere(Manager *m, const char *name, const VM *except)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (m->vms[i] != except && vm_holds(m->vms[i], name))
+			return 1;
+	for (size_t i = 0; i < m->n_adhoc; i++)
+		if (record_has(m->adhoc[i], name))
+			return 1;
+	return 0;
+}
+
+VM *manager_mdev_owner(Manager *m, const char *uuid)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (vm_holds(m->vms[i], uuid))
+			return m->vms[i];
+	return NULL;
+}
+
+/* ---- ad-hoc host changes ---- */
+
+static int adhoc_owned_elsewhere(const char *name, void *userdata)
+{
+	return manager_device_owned_elsewhere(userdata, name, NULL);
+}
+
+int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
+		 vfd_op_error *error, const vfd_bind_record **ret)
+{
+	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
+	vfd_bind_options opts = {
+		.unbind_host_members = unbind_host_members,
+		.owned_elsewhere = adhoc_owned_elsewhere,
+		.userdata = m,
+	};
+	vfd_bind_record **n;
+	int r;
+
+	n = realloc(m->adhoc, (m->n_adhoc + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	m->adhoc = n;
+
+	r = vfd_bind_claim(m->ctx, addr, 1, &opts, error, &rec);
+	if (r == -ENXIO) {
+		if (error)
+			error->error = -ENOTBLK;
+		return -ENOTBLK;
+	}
+	if (r < 0)
+		return r;
+
+	m->adhoc[m->n_adhoc++] = rec;
+	*ret = TAKE_PTR(rec);
+	return 0;
+}
+
+int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
+		   vfd_bind_record **ret)
+{
+	char name[VFD_PCI_ADDRESS_STRLEN];
+	int r;
+
+	vfd_pci_address_format(addr, name);
+
+	for (size_t i = 0; i < m->n_adhoc; i++) {
+		vfd_bind_record *rec = m->adhoc[i];
+
+		if (!record_has(rec, name))
+			continue;
+
+		r = vfd_bind_release(m->ctx, rec, error);
+		if (r < 0)
+			return r; /* the record keeps what is left; Unbind again retries */
+
+		memmove(&m->adhoc[i], &m->adhoc[i + 1], (m->n_adhoc - i - 1) * sizeof(*m->adhoc));
+		m->n_adhoc--;
+		*ret = rec;
+		return 0;
+	}
+
+	return vfd_op_error_set(error, -ENOLINK, name, "not bound by vfiod outside a VM");
+}
+
+int manager_create_mdev(Manager *m, const char *parent, const char *type_id, const char *uuid,
+			const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,
+			char ret_uuid[VFD_UUID_STRLEN])
+{
+	int r;
+
+	r = vfd_mdev_create(m->ctx, parent, type_id, uuid, attrs, n_attrs, error, ret_uuid);
+	/* the library's "not found" errnos, as the bus table names them */
+	if (r == -ENODEV)
+		r = -ENXIO;
+	else if (r == -ENOENT)
+		r = -EDOM;
+	if (r < 0 && error)
+		error->error = r;
+	return r;
+}
+
+int manager_remove_mdev(Manager *m, const char *uuid, vfd_op_error *error)
+{
+	VM *owner = manager_mdev_owner(m, uuid);
+
+	if (owner)
+		return vfd_op_error_set(error, -EALREADY, uuid, "the mdev belongs to VM %s", owner->name);
+	return vfd_mdev_remove(m->ctx, uuid, error);
 }

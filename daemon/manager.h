@@ -12,7 +12,14 @@
 #include <systemd/sd-event.h>
 
 #include "inventory-monitor.h"
+#include "vfiod-bind.h"
+#include "vfiod-mdev-ctl.h"
+#include "vfiod-op-error.h"
 #include "vfiod.h"
+
+typedef struct VM VM;
+typedef struct VMConfig VMConfig;
+typedef struct VMMProcess VMMProcess;
 
 typedef struct Manager {
 	sd_event *event;
@@ -22,6 +29,15 @@ typedef struct Manager {
 
 	char *root;        /* NULL: the real system */
 	char *bus_address; /* NULL: the system bus */
+
+	/* registered VMs, by id; ids are never reused while the daemon runs */
+	VM **vms;
+	size_t n_vms;
+	unsigned next_vm_id;
+
+	/* ad-hoc claims (Bind outside any VM), in claim order */
+	vfd_bind_record **adhoc;
+	size_t n_adhoc;
 } Manager;
 
 /* root: fixture tree or NULL; bus_address: a private bus or NULL */
@@ -33,6 +49,12 @@ VFD_DEFINE_CLEANUP(Manager, manager_free)
 int manager_startup(Manager *m);
 /* runs until SIGTERM/SIGINT or a fatal error; returns the exit code's errno */
 int manager_run(Manager *m);
+
+/*
+ * Test only: arms libvfiod's fault injection (lib/vfiod-fault.h), e.g.
+ * "bind-member:2". -EINVAL for a malformed spec.
+ */
+int manager_arm_test_fault(Manager *m, const char *spec);
 
 /* ---- queries: the core the bus handlers call ---- */
 
@@ -46,3 +68,45 @@ int manager_get_group(Manager *m, unsigned id, vfd_iommu_group **ret);
  */
 int manager_get_mdev_parents(Manager *m, const char *name,
 			     vfd_mdev_parent ***ret, size_t *ret_n);
+
+/* ---- VMs (vm.c holds the per-VM logic) ---- */
+
+/*
+ * Registers a VM; takes vmm on success. -ENOTUNIQ when the name or UUID
+ * is taken, -EPROTONOSUPPORT when the backend is not available here, and
+ * what vm_new() returns.
+ */
+int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM **ret);
+VM *manager_find_vm(Manager *m, const char *name);
+VM *manager_find_vm_by_id(Manager *m, unsigned id);
+/* drops a released VM (frees it) */
+void manager_vm_gone(Manager *m, VM *vm);
+
+/* 1 when a VM other than except, or an ad-hoc claim, holds PCI function name */
+int manager_device_owned_elsewhere(Manager *m, const char *name, const VM *except);
+/* the VM holding mdev uuid, or NULL */
+VM *manager_mdev_owner(Manager *m, const char *uuid);
+
+/* ---- ad-hoc host changes (Bind, Unbind, CreateMdev, RemoveMdev) ---- */
+
+/*
+ * Claims the group of addr outside any VM (see vfd_bind_claim()); the
+ * record stays with the manager for manager_unbind(). ret points into it.
+ */
+int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
+		 vfd_op_error *error, const vfd_bind_record **ret);
+/*
+ * Gives back the ad-hoc claim holding addr; ret (caller frees) is what
+ * was restored. -ENOLINK when no ad-hoc claim holds addr.
+ */
+int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
+		   vfd_bind_record **ret);
+/*
+ * vfd_mdev_create() with the errnos of the bus table: -ENXIO no such
+ * parent, -EDOM no such type, -EEXIST, -ENOSPC, -EINVAL.
+ */
+int manager_create_mdev(Manager *m, const char *parent, const char *type_id, const char *uuid,
+			const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,
+			char ret_uuid[VFD_UUID_STRLEN]);
+/* -EALREADY when a VM holds the mdev, else vfd_mdev_remove() */
+int manager_remove_mdev(Manager *m, const char *uuid, vfd_op_error *error);

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfioctl bind ADDRESS, unbind ADDRESS: ad-hoc binding to vfio-pci outside
+ * any VM; vfioctl mdev create|remove: mediated devices.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus-client.h"
+#include "bus-errors.h"
+#include "device-name.h"
+#include "vfd-config.h"
+#include "verb-host.h"
+#include "vfiod.h"
+#include "vfioctl.h"
+
+static const Column member_columns[] = {
+	{ "NAME",      "name",            COLUMN_TEXT   },
+	{ "GROUP",     "group",           COLUMN_TEXT   },
+	{ "REQUESTED", "requested",       COLUMN_YES_NO },
+	{ "CHANGED",   "changed",         COLUMN_YES_NO },
+	{ "ORIGINAL",  "original_driver", COLUMN_TEXT   },
+};
+
+int host_report_error(const char *what, const sd_bus_error *error, int r)
+{
+	if (bus_client_error_is_not_running(error))
+		return VFIOCTL_EXIT_FAILURE;
+	/* the stable name lets scripts tell refusals apart */
+	if (sd_bus_error_is_set(error))
+		return runtime_error("%s: %s (%s)", what, error->message ? error->message : "",
+				     error->name);
+	errno = r < 0 ? -r : r;
+	return runtime_error("%s: %m", what);
+}
+
+/* strips a --json anywhere in argv */
+static int take_json(int argc, char *argv[])
+{
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			arg_json = true;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+static int print_members(sd_bus_message *reply)
+{
+	_cleanup_(json_object_putp) json_object *rows = NULL;
+
+	if (bus_json_read_records(reply, NULL, &rows) < 0)
+		return runtime_error("cannot parse the reply");
+	if (output_rows(rows, member_columns, ELEMENTSOF(member_columns)) < 0)
+		return runtime_error("cannot write the output");
+	return 0;
+}
+
+int verb_bind(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+	vfd_pci_address addr;
+	const char *address = NULL;
+	bool unbind_host = false;
+	int r;
+
+	argc = take_json(argc, argv);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--unbind-host-members") == 0)
+			unbind_host = true;
+		else if (argv[i][0] == '-')
+			return usage_error("unknown option '%s' for 'bind'", argv[i]);
+		else if (address)
+			return usage_error("'bind' takes one ADDRESS, got extra argument '%s'", argv[i]);
+		else
+			address = argv[i];
+	}
+	if (!address)
+		return usage_error("'bind' needs ADDRESS");
+	if (vfd_pci_address_parse(address, &addr) < 0)
+		return usage_error("invalid ADDRESS '%s': expected DDDD:BB:SS.F in hexadecimal", address);
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
+					   "org.vfiod1.Manager", "Bind");
+	if (r >= 0)
+		r = sd_bus_message_set_auto_start(call, false);
+	if (r >= 0)
+		r = sd_bus_message_append(call, "s", address);
+	if (r >= 0)
+		r = unbind_host ? sd_bus_message_append(call, "a{sv}", 1, "unbind_host_members", "b", 1)
+				: sd_bus_message_append(call, "a{sv}", 0);
+	if (r < 0)
+		return runtime_error("cannot build the Bind call: %s", strerror(-r));
+
+	r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r < 0) {
+		if (bus_client_error_is_not_running(&error))
+			return runtime_error("vfiod is not running");
+		return host_report_error("cannot bind", &error, r);
+	}
+	return print_members(reply);
+}
+
+int verb_unbind(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	vfd_pci_address addr;
+	int r;
+
+	argc = take_json(argc, argv);
+	if (argc != 2)
+		return usage_error("'unbind' needs ADDRESS");
+	if (vfd_pci_address_parse(argv[1], &addr) < 0)
+		return usage_error("invalid ADDRESS '%s': expected DDDD:BB:SS.F in hexadecimal", argv[1]);
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	r = bus_client_call(bus, "Unbind", &error, &reply, "s", argv[1]);
+	if (r < 0)
+		return host_report_error("cannot unbind", &error, r);
+	return print_members(reply);
+}
+
+/* ---- mdev create|remove ---- */
+
+int mdev_args_parse(int argc, char *argv[], unsigned n_leading, MdevArgs *a)
+{
+	size_t n_pos = 0;
+
+	*a = (MdevArgs) { .uuid = "" };
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--uuid") == 0 || strcmp(argv[i], "--attr") == 0) {
+			if (i + 1 >= argc)
+				return usage_error("option '%s' needs an argument", argv[i]);
+			if (strcmp(argv[i], "--uuid") == 0) {
+				if (vfd_uuid_validate(argv[i + 1]) < 0)
+					return usage_error("invalid --uuid '%s': expected 8-4-4-4-12 hex digits",
+							   argv[i + 1]);
+				a->uuid = argv[i + 1];
+			} else {
+				const char *eq = strchr(argv[i + 1], '=');
+				size_t len;
+
+				if (!eq || eq == argv[i + 1])
+					return usage_error("invalid --attr '%s': expected NAME=VALUE", argv[i + 1]);
+				if (a->n_attrs == MDEV_ATTRS_MAX)
+					return usage_error("too many --attr options (at most %d)", MDEV_ATTRS_MAX);
+				len = (size_t) (eq - argv[i + 1]);
+				if (len >= sizeof(a->storage[0]))
+					return usage_error("--attr name too long: '%s'", argv[i + 1]);
+				memcpy(a->storage[a->n_attrs], argv[i + 1], len);
+				a->storage[a->n_attrs][len] = '\0';
+				a->attr_names[a->n_attrs] = a->storage[a->n_attrs];
+				a->attr_values[a->n_attrs] = eq + 1;
+				a->n_attrs++;
+			}
+			i++;
+		} else if (argv[i][0] == '-')
+			return usage_error("unknown option '%s' for '%s'", argv[i], argv[0]);
+		else if (n_pos == n_leading + 2)
+			return usage_error("'%s' takes %s PARENT TYPE, got extra argument '%s'", argv[0],
+					   n_leading ? "NAME" : "", argv[i]);
+		else
+			a->positional[n_pos++] = argv[i];
+	}
+	if (n_pos != n_leading + 2)
+		return usage_error("'%s' needs %sPARENT TYPE", argv[0], n_leading ? "NAME " : "");
+	if (!vfd_device_name_is_valid(a->positional[n_leading]))
+		return usage_error("invalid PARENT '%s': expected a device name", a->positional[n_leading]);
+	if (!vfd_device_name_is_valid(a->positional[n_leading + 1]))
+		return usage_error("invalid TYPE '%s': expected a type id such as mtty-2",
+				   a->positional[n_leading + 1]);
+	a->first = n_leading;
+	return 0;
+}
+
+int mdev_args_append(sd_bus_message *call, const MdevArgs *a)
+{
+	unsigned first = a->first;
+	int r;
+
+	r = sd_bus_message_set_auto_start(call, false);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(call, "sss", a->positional[first], a->positional[first + 1], a->uuid);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(call, SD_BUS_TYPE_ARRAY, "(ss)");
+	for (size_t i = 0; r >= 0 && i < a->n_attrs; i++)
+		r = sd_bus_message_append(call, "(ss)", a->attr_names[i], a->attr_values[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	return r;
+}
+
+int mdev_call_and_print(sd_bus *bus, sd_bus_message *call, const char *what)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *uuid;
+	int r;
+
+	r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r < 0) {
+		if (bus_client_error_is_not_running(&error))
+			return runtime_error("vfiod is not running");
+		return host_report_error(what, &error, r);
+	}
+	r = sd_bus_message_read(reply, "s", &uuid);
+	if (r < 0)
+		return runtime_error("cannot parse the reply");
+
+	if (arg_json) {
+		_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+		if (!o || json_object_object_add(o, "uuid", json_object_new_string(uuid)) < 0)
+			return runtime_error("out of memory");
+		return output_json(o) < 0 ? runtime_error("cannot write the output") : 0;
+	}
+	printf("%s\n", uuid);
+	return 0;
+}
+
+int verb_mdev(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+	MdevArgs a;
+	int r;
+
+	argc = take_json(argc, argv);
+	if (argc < 2)
+		return usage_error("'mdev' needs a command: create or remove");
+
+	if (strcmp(argv[1], "create") == 0) {
+		r = mdev_args_parse(argc - 1, argv + 1, 0, &a);
+		if (r != 0)
+			return r;
+		if (bus_client_open(&bus) < 0)
+			return VFIOCTL_EXIT_FAILURE;
+		r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
+						   "org.vfiod1.Manager", "CreateMdev");
+		if (r >= 0)
+			r = mdev_args_append(call, &a);
+		if (r < 0)
+			return runtime_error("cannot build the CreateMdev call: %s", strerror(-r));
+		return mdev_call_and_print(bus, call, "cannot create the mdev");
+	}
+
+	if (strcmp(argv[1], "remove") == 0) {
+		if (argc != 3)
+			return usage_error("'mdev remove' needs UUID");
+		if (vfd_uuid_validate(argv[2]) < 0)
+			return usage_error("invalid UUID '%s': expected 8-4-4-4-12 hex digits", argv[2]);
+		if (bus_client_open(&bus) < 0)
+			return VFIOCTL_EXIT_FAILURE;
+		r = bus_client_call(bus, "RemoveMdev", &error, NULL, "s", argv[2]);
+		if (r < 0)
+			return host_report_error("cannot remove the mdev", &error, r);
+		return 0;
+	}
+
+	return usage_error("unknown command 'mdev %s'; see 'vfioctl --help'", argv[1]);
+}

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfioctl vm register|list|show|add-device|create-mdev|remove-device|release:
+ * VMs and the devices vfiod assigns to them (org.vfiod1.VM).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bus-client.h"
+#include "bus-errors.h"
+#include "device-name.h"
+#include "vfd-config.h"
+#include "verb-host.h"
+#include "vfiod-mdev-ctl.h"
+#include "vfiod.h"
+#include "vfioctl.h"
+
+#define VM_INTERFACE "org.vfiod1.VM"
+
+static const Column vm_columns[] = {
+	{ "NAME",    "name",    COLUMN_TEXT },
+	{ "ID",      "id",      COLUMN_TEXT },
+	{ "STATE",   "state",   COLUMN_TEXT },
+	{ "BACKEND", "backend", COLUMN_TEXT },
+	{ "VMM",     "vmm_pid", COLUMN_TEXT },
+	{ "DEVICES", "devices", COLUMN_LIST },
+};
+
+static const char *const vm_device_fields[] = { "name", "bus", "iommu_group", "created", NULL };
+static const BusJsonStruct vm_structs[] = {
+	{ "Devices", vm_device_fields },
+	{}
+};
+
+/* "64M", "1G", "4096": bytes with an optional binary suffix */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case '\0': break;
+	case 'K': mult = UINT64_C(1) << 10; end++; break;
+	case 'M': mult = UINT64_C(1) << 20; end++; break;
+	case 'G': mult = UINT64_C(1) << 30; end++; break;
+	default: return -EINVAL;
+	}
+	if (*end || v > UINT64_MAX / mult)
+		return -EINVAL;
+	*ret = v * mult;
+	return 0;
+}
+
+/* the VM's object path by name; prints the failure */
+static int vm_path(sd_bus *bus, const char *name, char **ret)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	const char *path;
+	int r;
+
+	r = bus_client_call(bus, "GetVM", &error, &reply, "s", name);
+	if (sd_bus_error_has_name(&error, VFD_ERROR_NO_SUCH_VM)) {
+		runtime_error("no VM %s", name);
+		return r;
+	}
+	if (r < 0) {
+		(void) host_report_error("cannot find the VM", &error, r);
+		return r;
+	}
+	r = sd_bus_message_read(reply, "o", &path);
+	if (r < 0) {
+		runtime_error("cannot parse the reply of GetVM");
+		return r;
+	}
+	*ret = strdup(path);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int vm_register(int argc, char *argv[])
+{
+	enum { ARG_PID = 0x100, ARG_UUID, ARG_MEMORY, ARG_VIOMMU, ARG_BACKEND, ARG_VMM_OPENS_GROUPS, ARG_JSON };
+	static const struct option options[] = {
+		{ "pid",              required_argument, NULL, ARG_PID              },
+		{ "uuid",             required_argument, NULL, ARG_UUID             },
+		{ "memory",           required_argument, NULL, ARG_MEMORY           },
+		{ "viommu",           no_argument,       NULL, ARG_VIOMMU           },
+		{ "backend",          required_argument, NULL, ARG_BACKEND          },
+		{ "vmm-opens-groups", no_argument,       NULL, ARG_VMM_OPENS_GROUPS },
+		{ "json",             no_argument,       NULL, ARG_JSON             },
+		{}
+	};
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+	_cleanup_close_ int pidfd = -1;
+	char uuid[VFD_UUID_STRLEN] = "";
+	const char *backend = NULL, *name, *path;
+	uint64_t memory = UINT64_C(1) << 30;
+	bool viommu = false, vmm_opens_groups = false;
+	long pid = 0;
+	char *end;
+	int c, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0)
+		switch (c) {
+		case ARG_PID:
+			errno = 0;
+			pid = strtol(optarg, &end, 10);
+			if (errno || *end || pid <= 0 || pid > INT32_MAX)
+				return usage_error("invalid --pid '%s': expected a process id", optarg);
+			break;
+		case ARG_UUID:
+			if (vfd_uuid_validate(optarg) < 0)
+				return usage_error("invalid --uuid '%s': expected 8-4-4-4-12 hex digits", optarg);
+			snprintf(uuid, sizeof(uuid), "%s", optarg);
+			break;
+		case ARG_MEMORY:
+			if (parse_size(optarg, &memory) < 0 || memory == 0)
+				return usage_error("invalid --memory '%s': expected bytes, e.g. 4G or 512M", optarg);
+			break;
+		case ARG_VIOMMU:
+			viommu = true;
+			break;
+		case ARG_BACKEND:
+			if (strcmp(optarg, "iommufd") != 0 && strcmp(optarg, "type1") != 0)
+				return usage_error("invalid --backend '%s': expected iommufd or type1", optarg);
+			backend = optarg;
+			break;
+		case ARG_VMM_OPENS_GROUPS:
+			vmm_opens_groups = true;
+			break;
+		case ARG_JSON:
+			arg_json = true;
+			break;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s' for 'vm register'", argv[optind - 1]);
+		}
+
+	if (optind + 1 != argc)
+		return usage_error("'vm register' needs NAME --pid PID --backend iommufd|type1");
+	name = argv[optind];
+	if (pid == 0)
+		return usage_error("'vm register' needs --pid PID (the VMM's process)");
+	if (!backend)
+		return usage_error("'vm register' needs --backend iommufd or --backend type1");
+	if (!*uuid && vfd_mdev_uuid_generate(uuid) < 0)
+		return runtime_error("cannot generate a UUID");
+
+	/* a pidfd names the process for good; the daemon cannot be fooled by a reused pid */
+	pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+	if (pidfd < 0)
+		return runtime_error("cannot open process %ld: %m", pid);
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
+					   "org.vfiod1.Manager", "RegisterVM");
+	if (r >= 0)
+		r = sd_bus_message_set_auto_start(call, false);
+	if (r >= 0)
+		r = sd_bus_message_append(call, "sshtbs", name, uuid, pidfd, memory, viommu, backend);
+	if (r >= 0)
+		r = sd_bus_message_open_container(call, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r >= 0 && vmm_opens_groups)
+		r = sd_bus_message_append(call, "{sv}", "vmm_opens_groups", "b", 1);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	if (r < 0)
+		return runtime_error("cannot build the RegisterVM call: %s", strerror(-r));
+
+	r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r < 0) {
+		if (bus_client_error_is_not_running(&error))
+			return runtime_error("vfiod is not running");
+		return host_report_error("cannot register the VM", &error, r);
+	}
+	r = sd_bus_message_read(reply, "o", &path);
+	if (r < 0)
+		return runtime_error("cannot parse the reply of RegisterVM");
+
+	if (arg_json) {
+		_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+		if (!o || json_object_object_add(o, "name", json_object_new_string(name)) < 0 ||
+		    json_object_object_add(o, "uuid", json_object_new_string(uuid)) < 0 ||
+		    json_object_object_add(o, "path", json_object_new_string(path)) < 0)
+			return runtime_error("out of memory");
+		return output_json(o) < 0 ? runtime_error("cannot write the output") : 0;
+	}
+	printf("%s\n", path);
+	return 0;
+}
+
+static int vm_list(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(json_object_putp) json_object *rows = NULL;
+	int r;
+
+	if (argc > 1)
+		return usage_error("'vm list' takes no arguments, got '%s'", argv[1]);
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = bus_client_fetch_records(bus, "ListVMs", &error, NULL, &rows, NULL);
+	if (r < 0)
+		return bus_client_report_error("cannot list VMs", &error, r);
+
+	if (output_rows(rows, vm_columns, ELEMENTSOF(vm_columns)) < 0)
+		return runtime_error("cannot write the output");
+	return 0;
+}
+
+static int vm_show(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(json_object_putp) json_object *o = NULL;
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (argc != 2)
+		return usage_error("'vm show' needs NAME");
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = bus_client_call_object(bus, path, "org.freedesktop.DBus.Properties", "GetAll", &error,
+				   &reply, "s", VM_INTERFACE);
+	if (r < 0)
+		return host_report_error("cannot read the VM", &error, r);
+	r = bus_json_read_record(reply, vm_structs, &o);
+	if (r < 0)
+		return runtime_error("cannot parse the VM's properties");
+
+	if (arg_json)
+		return output_json(o) < 0 ? runtime_error("cannot write the output") : 0;
+
+	json_object_object_foreach(o, key, value) {
+		if (strcmp(key, "Devices") == 0) {
+			printf("%-13s", "Devices:");
+			if (json_object_array_length(value) == 0)
+				printf(" -");
+			for (size_t i = 0; i < json_object_array_length(value); i++) {
+				json_object *d = json_object_array_get_idx(value, i), *n, *b;
+
+				json_object_object_get_ex(d, "name", &n);
+				json_object_object_get_ex(d, "bus", &b);
+				printf(" %s (%s)", json_object_get_string(n), json_object_get_string(b));
+			}
+			printf("\n");
+		} else
+			printf("%-13s %s\n", key, json_object_get_string(value));
+	}
+	return 0;
+}
+
+/* vm add-device|remove-device NAME DEVICE */
+static int vm_device_verb(int argc, char *argv[], const char *member, const char *what)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *path = NULL;
+	vfd_pci_address addr;
+	int r;
+
+	if (argc != 3)
+		return usage_error("'vm %s' needs NAME DEVICE", argv[0]);
+	if (vfd_pci_address_parse(argv[2], &addr) < 0 && vfd_uuid_validate(argv[2]) < 0)
+		return usage_error("invalid DEVICE '%s': expected a PCI address DDDD:BB:SS.F or an mdev UUID",
+				   argv[2]);
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = bus_client_call_object(bus, path, VM_INTERFACE, member, &error, NULL, "s", argv[2]);
+	if (r < 0)
+		return host_report_error(what, &error, r);
+	return 0;
+}
+
+static int vm_create_mdev(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+	_cleanup_free_ char *path = NULL;
+	MdevArgs a;
+	int r;
+
+	r = mdev_args_parse(argc, argv, 1, &a);
+	if (r != 0)
+		return r;
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, a.positional[0], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, path, VM_INTERFACE, "CreateMdev");
+	if (r >= 0)
+		r = mdev_args_append(call, &a);
+	if (r < 0)
+		return runtime_error("cannot build the CreateMdev call: %s", strerror(-r));
+	return mdev_call_and_print(bus, call, "cannot create the mdev");
+}
+
+static int vm_release(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *state;
+	int r;
+
+	if (argc != 2)
+		return usage_error("'vm release' needs NAME");
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = bus_client_call_object(bus, path, VM_INTERFACE, "Release", &error, &reply, NULL);
+	if (r < 0)
+		return host_report_error("cannot release the VM", &error, r);
+	r = sd_bus_message_read(reply, "s", &state);
+	if (r < 0)
+		return runtime_error("cannot parse the reply of Release");
+
+	if (arg_json) {
+		_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+		if (!o || json_object_object_add(o, "state", json_object_new_string(state)) < 0)
+			return runtime_error("out of memory");
+		return output_json(o) < 0 ? runtime_error("cannot write the output") : 0;
+	}
+	printf("%s\n", state);
+	return 0;
+}
+
+/* strips a --json anywhere after the sub-verb (global options come before "vm") */
+static int take_json(int argc, char *argv[])
+{
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			arg_json = true;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+int verb_vm(int argc, char *argv[])
+{
+	const char *sub;
+
+	if (argc < 2)
+		return usage_error("'vm' needs a command: register, list, show, add-device, "
+				   "create-mdev, remove-device, release");
+	sub = argv[1];
+	argc--;
+	argv++;
+
+	if (strcmp(sub, "register") == 0)
+		return vm_register(argc, argv);
+	argc = take_json(argc, argv);
+	if (strcmp(sub, "list") == 0)
+		return vm_list(argc, argv);
+	if (strcmp(sub, "show") == 0)
+		return vm_show(argc, argv);
+	if (strcmp(sub, "add-device") == 0)
+		return vm_device_verb(argc, argv, "AddDevice", "cannot add the device");
+	if (strcmp(sub, "remove-device") == 0)
+		return vm_device_verb(argc, argv, "RemoveDevice", "cannot remove the device");
+	if (strcmp(sub, "create-mdev") == 0)
+		return vm_create_mdev(argc, argv);
+	if (strcmp(sub, "release") == 0)
+		return vm_release(argc, argv);
+	return usage_error("unknown command 'vm %s'; see 'vfioctl --help'", sub);
+}

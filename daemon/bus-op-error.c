@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-op-error.h"
+#include "vfd-util.h"
+
+int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
+{
+	const char *name = vfd_bus_error_name_from_errno(r);
+	va_list ap;
+
+	if (r > 0)
+		r = -r;
+
+	va_start(ap, fmt);
+	if (name)
+		(void) sd_bus_error_setfv(error, name, fmt, ap);
+	else {
+		/* the errno's generic name, with our message */
+		_cleanup_(sd_bus_error_free) sd_bus_error generic = SD_BUS_ERROR_NULL;
+
+		(void) sd_bus_error_set_errno(&generic, r);
+		(void) sd_bus_error_setfv(error, generic.name, fmt, ap);
+	}
+	va_end(ap);
+	return r;
+}
+
+int bus_error_from_op(sd_bus_error *error, int r, const vfd_op_error *op, const char *what)
+{
+	/* the op error's errno may be more precise than the return (set by the core) */
+	if (op && op->error < 0)
+		r = op->error;
+	if (r > 0)
+		r = -r;
+
+	if (op && op->error != 0 && *op->message) {
+		if (*op->subject)
+			return bus_error_domain(error, r, "%s: %s: %s", what, op->subject, op->message);
+		return bus_error_domain(error, r, "%s: %s", what, op->message);
+	}
+	return bus_error_domain(error, r, "%s: %s", what, strerror(-r));
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Turning a failed core operation (negative errno + vfd_op_error) into a
+ * D-Bus error: the stable name from bus-errors.c when the errno has one,
+ * the errno's generic name otherwise; the message names the object and
+ * says why.
+ */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "vfiod-op-error.h"
+
+/* sets error and returns r (negative) for a method handler to return */
+int bus_error_from_op(sd_bus_error *error, int r, const vfd_op_error *op, const char *what);
+
+/* sets the stable name for a domain errno (printf-style message) */
+int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));

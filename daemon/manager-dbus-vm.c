@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The Manager methods that change the host: registering VMs, binding
+ * outside VMs, creating and removing mdevs (docs/org.vfiod1.Manager.xml).
+ * Same spine as the inventory methods, plus authorization: root at once,
+ * anyone else through polkit (polkit.c), failing closed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-op-error.h"
+#include "bus-record.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "pidfd-watch.h"
+#include "polkit.h"
+#include "vm-dbus.h"
+#include "vm.h"
+
+#define VM_NAME_MAX 64
+
+/* 1..64 of [A-Za-z0-9_.-], starting with a letter or digit: safe in paths, logs and tables */
+static bool vm_name_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > VM_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+/* ---- RegisterVM ---- */
+
+typedef struct RegisterRequest {
+	Manager *manager;
+	char *name;
+	char *uuid;
+	VMConfig config;
+	VMMProcess vmm;
+} RegisterRequest;
+
+static void register_request_free(void *p)
+{
+	RegisterRequest *q = p;
+
+	if (!q)
+		return;
+	free(q->name);
+	free(q->uuid);
+	vmm_process_done(&q->vmm);
+	free(q);
+}
+
+static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	RegisterRequest *q = request;
+	VM *vm;
+	int r;
+
+	q->config.name = q->name;
+	q->config.uuid = q->uuid;
+
+	r = manager_register_vm(q->manager, &q->config, &q->vmm, &vm);
+	if (r == -ENOTUNIQ)
+		return bus_error_domain(error, r, "A VM named %s or with UUID %s is registered already",
+					q->name, q->uuid);
+	if (r == -EPROTONOSUPPORT)
+		return bus_error_domain(error, r, "The %s backend is not available on this host%s",
+					vm_backend_to_string(q->config.backend),
+					q->config.backend == VM_BACKEND_IOMMUFD ? " (no /dev/iommu)" :
+					" (no /dev/vfio/vfio)");
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot register VM %s: %m", q->name);
+
+	return sd_bus_reply_method_return(message, "o", vm->path);
+}
+
+/* reads the options dictionary: only keys vfiod knows, with their types */
+static int read_register_options(sd_bus_message *message, VMConfig *config, sd_bus_error *error)
+{
+	const char *key;
+	int r;
+
+	r = sd_bus_message_enter_container(message, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(message, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
+		r = sd_bus_message_read(message, "s", &key);
+		if (r < 0)
+			return r;
+		if (strcmp(key, "vmm_opens_groups") == 0) {
+			int b;
+
+			if (sd_bus_message_read(message, "v", "b", &b) < 0)
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option vmm_opens_groups must be a boolean");
+			config->vmm_opens_groups = b;
+		} else
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Unknown option '%.64s' (known: vmm_opens_groups)", key);
+		r = sd_bus_message_exit_container(message);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(message);
+}
+
+/* everything but the VMM argument (pidfd or pid), which the callers read between */
+static int read_register_args(sd_bus_message *message, RegisterRequest *q, bool by_pid,
+			      uint32_t *ret_pid, int *ret_fd, sd_bus_error *error)
+{
+	const char *name, *uuid, *backend;
+	uint64_t memory;
+	int viommu, r;
+
+	r = sd_bus_message_read(message, "ss", &name, &uuid);
+	if (r < 0)
+		return r;
+	r = by_pid ? sd_bus_message_read(message, "u", ret_pid) : sd_bus_message_read(message, "h", ret_fd);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(message, "tbs", &memory, &viommu, &backend);
+	if (r < 0)
+		return r;
+
+	if (!vm_name_is_valid(name))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid VM name '%.64s': 1-64 letters, digits, '_', '.' or '-', "
+					 "starting with a letter or digit", name);
+	if (vfd_uuid_validate(uuid) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid UUID '%.64s': expected 8-4-4-4-12 hex digits", uuid);
+	if (vm_backend_from_string(backend, &q->config.backend) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid backend '%.64s': expected iommufd or type1", backend);
+	if (memory == 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid memory size 0: the VM's guest memory in bytes");
+	q->config.memory_bytes = memory;
+	q->config.viommu = viommu;
+
+	r = read_register_options(message, &q->config, error);
+	if (r < 0)
+		return r;
+	if (q->config.vmm_opens_groups && q->config.backend != VM_BACKEND_TYPE1)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option vmm_opens_groups needs the type1 backend");
+
+	q->name = strdup(name);
+	q->uuid = strdup(uuid);
+	if (!q->name || !q->uuid)
+		return -ENOMEM;
+	return 0;
+}
+
+static int vmm_error(sd_bus_error *error, int r)
+{
+	if (r == -ESRCH)
+		return bus_error_domain(error, r, "The VMM process has exited");
+	if (r == -EBADF || r == -EINVAL)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "The VMM argument is not a pidfd of a live process");
+	return sd_bus_error_set_errnof(error, r, "Cannot identify the VMM process: %m");
+}
+
+static int register_common(sd_bus_message *message, Manager *m, bool by_pid, sd_bus_error *error)
+{
+	RegisterRequest *q;
+	uint32_t pid = 0;
+	uid_t caller;
+	int fd = -1, r;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->manager = m;
+	q->vmm = (VMMProcess) VMM_PROCESS_NULL;
+
+	r = read_register_args(message, q, by_pid, &pid, &fd, error);
+	if (r < 0)
+		goto fail;
+
+	r = bus_sender_identity(message, NULL, &caller);
+	if (r < 0) {
+		r = sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+		goto fail;
+	}
+	/* a plain pid can name a recycled process: only root may take that risk */
+	if (by_pid && caller != 0) {
+		r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+				      "Only root may name the VMM by pid; pass a pidfd to RegisterVM");
+		goto fail;
+	}
+
+	r = by_pid ? vmm_process_from_pid((pid_t) pid, &q->vmm) : vmm_process_from_pidfd(fd, &q->vmm);
+	if (r < 0) {
+		r = vmm_error(error, r);
+		goto fail;
+	}
+	/* a user may only register a VMM running as themselves */
+	if (caller != 0 && q->vmm.uid != caller) {
+		r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+				      "The VMM (pid %d) runs as uid %u, not as the caller",
+				      (int) q->vmm.pid, (unsigned) q->vmm.uid);
+		goto fail;
+	}
+
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_register_vm, q,
+				register_request_free, error);
+fail:
+	register_request_free(q);
+	return r;
+}
+
+int method_register_vm(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	return register_common(message, userdata, false, error);
+}
+
+int method_register_vm_with_pid(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	return register_common(message, userdata, true, error);
+}
+
+/* ---- ListVMs, GetVM ---- */
+
+static int append_vm_record(sd_bus_message *reply, const VM *vm)
+{
+	int r;
+
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+
+	r = bus_record_append_u32(reply, "id", vm->id);
+	if (r >= 0)
+		r = bus_record_append_string(reply, "name", vm->name);
+	if (r >= 0)
+		r = bus_record_append_string(reply, "uuid", vm->uuid);
+	if (r >= 0)
+		r = bus_record_append_string(reply, "path", vm->path);
+	if (r >= 0)
+		r = bus_record_append_string(reply, "backend", vm_backend_to_string(vm->backend));
+	if (r >= 0)
+		r = bus_record_append_string(reply, "state", vm_state_to_string(vm->state));
+	if (r >= 0)
+		r = bus_record_append_u32(reply, "vmm_pid", (uint32_t) vm->vmm.pid);
+	if (r >= 0)
+		r = bus_record_open_entry(reply, "memory_bytes", "t");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "t", vm->memory_bytes);
+	if (r >= 0)
+		r = bus_record_close_entry(reply);
+	if (r >= 0)
+		r = bus_record_open_entry(reply, "devices", "as");
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "s");
+	for (size_t i = 0; r >= 0 && i < vm->n_devices; i++)
+		r = sd_bus_message_append(reply, "s", vm->devices[i].name);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = bus_record_close_entry(reply);
+	if (r < 0)
+		return r;
+
+	return sd_bus_message_close_container(reply);
+}
+
+int method_list_vms(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	int r;
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
+	for (size_t i = 0; r >= 0 && i < m->n_vms; i++)
+		r = append_vm_record(reply, m->vms[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+int method_get_vm(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	const char *name;
+	VM *vm;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &name);
+	if (r < 0)
+		return r;
+	if (!vm_name_is_valid(name))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid VM name '%.64s'", name);
+
+	vm = manager_find_vm(m, name);
+	if (!vm)
+		return bus_error_domain(error, -ENOMEDIUM, "No VM %s", name);
+
+	return sd_bus_reply_method_return(message, "o", vm->path);
+}
+
+/* ---- Bind, Unbind ---- */
+
+typedef struct HostRequest {
+	Manager *manager;
+	vfd_pci_address addr;
+	bool unbind_host_members;
+	char *parent, *type_id, *uuid;
+	vfd_mdev_attr *attrs;
+	size_t n_attrs;
+} HostRequest;
+
+static void host_request_free(void *p)
+{
+	HostRequest *q = p;
+
+	if (!q)
+		return;
+	free(q->parent);
+	free(q->type_id);
+	free(q->uuid);
+	for (size_t i = 0; i < q->n_attrs; i++) {
+		free((char *) q->attrs[i].name);
+		free((char *) q->attrs[i].value);
+	}
+	free(q->attrs);
+	free(q);
+}
+
+static int append_member_records(sd_bus_message *reply, const vfd_bind_record *rec)
+{
+	int r;
+
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
+	for (size_t i = 0; r >= 0 && i < rec->n_members; i++) {
+		const vfd_bind_member *mb = &rec->members[i];
+
+		r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
+		if (r >= 0)
+			r = bus_record_append_string(reply, "name", mb->name);
+		if (r >= 0)
+			r = bus_record_append_u32(reply, "group", mb->group);
+		if (r >= 0)
+			r = bus_record_append_bool(reply, "requested", mb->requested);
+		if (r >= 0)
+			r = bus_record_append_string_optional(reply, "original_driver", mb->original_driver);
+		if (r >= 0)
+			r = bus_record_append_string_optional(reply, "original_driver_override",
+							      mb->original_override);
+		if (r >= 0)
+			r = bus_record_append_bool(reply, "changed", mb->changed);
+		if (r >= 0)
+			r = sd_bus_message_close_container(reply);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
+static int reply_members(sd_bus_message *message, const vfd_bind_record *rec)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r >= 0)
+		r = append_member_records(reply, rec);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int run_bind(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	HostRequest *q = request;
+	const vfd_bind_record *rec;
+	vfd_op_error op;
+	int r;
+
+	vfd_op_error_clear(&op);
+	r = manager_bind(q->manager, &q->addr, q->unbind_host_members, &op, &rec);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot bind");
+	return reply_members(message, rec);
+}
+
+static int read_address(sd_bus_message *message, vfd_pci_address *ret, sd_bus_error *error)
+{
+	const char *address;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &address);
+	if (r < 0)
+		return r;
+	if (vfd_pci_address_parse(address, ret) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid PCI address '%.64s': expected DDDD:BB:SS.F in hexadecimal "
+					 "(slot at most 1f, function at most 7)", address);
+	return 0;
+}
+
+int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	HostRequest *q;
+	const char *key;
+	int r;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->manager = userdata;
+
+	r = read_address(message, &q->addr, error);
+	if (r < 0)
+		goto fail;
+
+	r = sd_bus_message_enter_container(message, SD_BUS_TYPE_ARRAY, "{sv}");
+	while (r >= 0 && (r = sd_bus_message_enter_container(message, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
+		int b;
+
+		r = sd_bus_message_read(message, "s", &key);
+		if (r < 0)
+			break;
+		if (strcmp(key, "unbind_host_members") != 0) {
+			r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					      "Unknown option '%.64s' (known: unbind_host_members)", key);
+			goto fail;
+		}
+		if (sd_bus_message_read(message, "v", "b", &b) < 0) {
+			r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					      "Option unbind_host_members must be a boolean");
+			goto fail;
+		}
+		q->unbind_host_members = b;
+		r = sd_bus_message_exit_container(message);
+	}
+	if (r >= 0)
+		r = sd_bus_message_exit_container(message);
+	if (r < 0)
+		goto fail;
+
+	return polkit_authorize(message, POLKIT_ACTION_BIND, run_bind, q, host_request_free, error);
+fail:
+	host_request_free(q);
+	return r;
+}
+
+static int run_unbind(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
+	HostRequest *q = request;
+	vfd_op_error op;
+	int r;
+
+	vfd_op_error_clear(&op);
+	r = manager_unbind(q->manager, &q->addr, &op, &rec);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot unbind");
+	return reply_members(message, rec);
+}
+
+int method_unbind(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	HostRequest *q;
+	int r;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->manager = userdata;
+
+	r = read_address(message, &q->addr, error);
+	if (r < 0) {
+		host_request_free(q);
+		return r;
+	}
+	return polkit_authorize(message, POLKIT_ACTION_BIND, run_unbind, q, host_request_free, error);
+}
+
+/* ---- CreateMdev, RemoveMdev ---- */
+
+static int run_create_mdev(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	HostRequest *q = request;
+	char uuid[VFD_UUID_STRLEN];
+	vfd_op_error op;
+	int r;
+
+	vfd_op_error_clear(&op);
+	r = manager_create_mdev(q->manager, q->parent, q->type_id, *q->uuid ? q->uuid : NULL,
+				q->attrs, q->n_attrs, &op, uuid);
+	if (r == -EINVAL)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot create the mdev: %s%s%s",
+					 op.subject, *op.subject ? ": " : "", op.message);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot create the mdev");
+	return sd_bus_reply_method_return(message, "s", uuid);
+}
+
+int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	HostRequest *q;
+	int r;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->manager = userdata;
+
+	r = bus_read_mdev_request(message, &q->parent, &q->type_id, &q->uuid, &q->attrs,
+				  &q->n_attrs, error);
+	if (r < 0) {
+		host_request_free(q);
+		return r;
+	}
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_MDEV, run_create_mdev, q,
+				host_request_free, error);
+}
+
+static int run_remove_mdev(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	HostRequest *q = request;
+	vfd_op_error op;
+	int r;
+
+	vfd_op_error_clear(&op);
+	r = manager_remove_mdev(q->manager, q->uuid, &op);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot remove the mdev");
+	return sd_bus_reply_method_return(message, NULL);
+}
+
+int method_remove_mdev(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	HostRequest *q;
+	const char *uuid;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &uuid);
+	if (r < 0)
+		return r;
+	if (vfd_uuid_validate(uuid) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid UUID '%.64s': expected 8-4-4-4-12 hex digits", uuid);
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->manager = userdata;
+	q->uuid = strdup(uuid);
+	if (!q->uuid) {
+		host_request_free(q);
+		return -ENOMEM;
+	}
+	for (char *p = q->uuid; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char) (*p - 'A' + 'a');
+
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_MDEV, run_remove_mdev, q,
+				host_request_free, error);
+}

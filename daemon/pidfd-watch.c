@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pidfd-watch.h"
+#include "vfd-util.h"
+#include "vfiod-mm.h"
+
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK O_NONBLOCK
+#endif
+
+/* fills uid/gid from /proc/PID, then checks the pidfd still names a live process */
+static int identify(VMMProcess *p)
+{
+	char path[32];
+	struct stat st;
+	int r;
+
+	r = vfd_mm_pidfd_get_pid(p->pidfd, &p->pid);
+	if (r < 0)
+		return r;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int) p->pid);
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+
+	/*
+	 * The pid could have been reused between reading it and the stat:
+	 * as long as the pidfd's process has not exited, the pid is still
+	 * its own, so what we read belongs to it.
+	 */
+	r = vfd_mm_pidfd_exited(p->pidfd);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return -ESRCH;
+
+	p->uid = st.st_uid;
+	p->gid = st.st_gid;
+	return 0;
+}
+
+int vmm_process_from_pidfd(int pidfd, VMMProcess *ret)
+{
+	VMMProcess p = VMM_PROCESS_NULL;
+	int r;
+
+	if (pidfd < 0)
+		return -EBADF;
+
+	p.pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+	if (p.pidfd < 0)
+		return negative_errno();
+
+	r = identify(&p);
+	if (r < 0) {
+		vmm_process_done(&p);
+		return r;
+	}
+
+	*ret = p;
+	return 0;
+}
+
+int vmm_process_from_pid(pid_t pid, VMMProcess *ret)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (pid <= 0)
+		return -EINVAL;
+
+	fd = (int) syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return negative_errno();
+
+	return vmm_process_from_pidfd(fd, ret);
+}
+
+void vmm_process_done(VMMProcess *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	*p = (VMMProcess) VMM_PROCESS_NULL;
+}
+
+int vmm_process_exited(const VMMProcess *p)
+{
+	return vfd_mm_pidfd_exited(p->pidfd);
+}
+
+/* "Name:   123 kB" in the text of a status file, in bytes */
+static int status_field_bytes(const char *status, const char *name, uint64_t *ret)
+{
+	size_t len = strlen(name);
+	const char *line = status;
+	unsigned long long kb;
+
+	while (line && *line) {
+		if (strncmp(line, name, len) == 0 && line[len] == ':') {
+			if (sscanf(line + len + 1, " %llu kB", &kb) != 1)
+				return -EBADMSG;
+			*ret = (uint64_t) kb * 1024;
+			return 0;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -ENODATA;
+}
+
+int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t *ret_pinned)
+{
+	char path[32], buf[4096];
+	uint64_t locked, pinned;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int) p->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return negative_errno();
+	buf[n] = '\0';
+
+	/* a zombie has no VmLck line any more; and the pid may be reused later */
+	r = vmm_process_exited(p);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return -ESRCH;
+
+	r = status_field_bytes(buf, "VmLck", &locked);
+	if (r < 0)
+		return r == -ENODATA ? -ESRCH : r;
+	r = status_field_bytes(buf, "VmPin", &pinned);
+	if (r < 0)
+		return r == -ENODATA ? -ESRCH : r;
+
+	*ret_locked = locked;
+	*ret_pinned = pinned;
+	return 0;
+}
+
+int vmm_process_memlock_limit(const VMMProcess *p, uint64_t *ret)
+{
+	struct rlimit rl;
+	int r;
+
+	if (prlimit(p->pid, RLIMIT_MEMLOCK, NULL, &rl) < 0)
+		return negative_errno();
+	r = vmm_process_exited(p);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return -ESRCH;
+
+	*ret = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t) rl.rlim_cur;
+	return 0;
+}
+
+int pidfd_watch_add(sd_event *e, const VMMProcess *p, sd_event_io_handler_t handler,
+		    void *userdata, sd_event_source **ret)
+{
+	sd_event_source *s = NULL;
+	int r;
+
+	r = sd_event_add_io(e, &s, p->pidfd, EPOLLIN, handler, userdata);
+	if (r < 0)
+		return r;
+
+	/* POLLIN stays set after the exit: once is enough */
+	r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	if (r < 0) {
+		sd_event_source_unref(s);
+		return r;
+	}
+
+	(void) sd_event_source_set_description(s, "vmm-exit");
+	*ret = s;
+	return 0;
+}

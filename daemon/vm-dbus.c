@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.vfiod1.VM. Handlers follow the manager's spine: read the
+ * arguments, validate them (InvalidArgs with a precise message),
+ * authorize (root, or polkit asked asynchronously; the VMM itself for
+ * its own descriptors and release), call vm.c, reply. The work runs from
+ * a request holding the VM's id, not a pointer: the VM may be gone by
+ * the time polkit answers.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-op-error.h"
+#include "device-name.h"
+#include "log.h"
+#include "polkit.h"
+#include "vm-dbus.h"
+
+/* ---- requests that wait for authorization ---- */
+
+typedef struct VMRequest {
+	Manager *manager;
+	unsigned vm_id;
+	char *device; /* AddDevice, RemoveDevice: a PCI address or an mdev UUID */
+	char *parent; /* CreateMdev */
+	char *type_id;
+	char *uuid;
+	vfd_mdev_attr *attrs;
+	size_t n_attrs;
+} VMRequest;
+
+static void vm_request_free(void *p)
+{
+	VMRequest *q = p;
+
+	if (!q)
+		return;
+	free(q->device);
+	free(q->parent);
+	free(q->type_id);
+	free(q->uuid);
+	for (size_t i = 0; i < q->n_attrs; i++) {
+		free((char *) q->attrs[i].name);
+		free((char *) q->attrs[i].value);
+	}
+	free(q->attrs);
+	free(q);
+}
+
+static VMRequest *vm_request_new(VM *vm)
+{
+	VMRequest *q = calloc(1, sizeof(*q));
+
+	if (q) {
+		q->manager = vm->manager;
+		q->vm_id = vm->id;
+	}
+	return q;
+}
+
+/* the VM of a request, or NoSuchVM when it went away meanwhile */
+static VM *request_vm(VMRequest *q, sd_bus_error *error)
+{
+	VM *vm = manager_find_vm_by_id(q->manager, q->vm_id);
+
+	if (!vm)
+		bus_error_domain(error, -ENOMEDIUM, "VM %u is gone", q->vm_id);
+	return vm;
+}
+
+/* ---- object lookup ---- */
+
+static int vm_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+			  void **found, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	const char *p;
+	unsigned id;
+	char *end;
+	VM *vm;
+
+	p = strncmp(path, VFD_VM_PATH_PREFIX "/", strlen(VFD_VM_PATH_PREFIX "/")) == 0 ?
+		    path + strlen(VFD_VM_PATH_PREFIX "/") : NULL;
+	if (!p || *p < '1' || *p > '9')
+		return 0;
+	errno = 0;
+	id = (unsigned) strtoul(p, &end, 10);
+	if (errno || *end)
+		return 0;
+
+	vm = manager_find_vm_by_id(m, id);
+	if (!vm)
+		return 0;
+	*found = vm;
+	return 1;
+}
+
+static int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+			      sd_bus_error *error)
+{
+	Manager *m = userdata;
+	char **l;
+
+	l = calloc(m->n_vms + 1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_vms; i++) {
+		l[i] = strdup(m->vms[i]->path);
+		if (!l[i]) {
+			vfd_strv_free(l);
+			return -ENOMEM;
+		}
+	}
+	*nodes = l;
+	return 1;
+}
+
+/* ---- properties ---- */
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface,
+			      const char *property, sd_bus_message *reply, void *userdata,
+			      sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "s", vm_state_to_string(vm->state));
+}
+
+static int property_get_backend(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "s", vm_backend_to_string(vm->backend));
+}
+
+static int property_get_name(sd_bus *bus, const char *path, const char *interface,
+			     const char *property, sd_bus_message *reply, void *userdata,
+			     sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "s", vm->name);
+}
+
+static int property_get_viommu(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply, void *userdata,
+			       sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	/* D-Bus booleans are ints on the wire side of sd-bus */
+	return sd_bus_message_append(reply, "b", (int) vm->viommu);
+}
+
+static int property_get_uuid(sd_bus *bus, const char *path, const char *interface,
+			     const char *property, sd_bus_message *reply, void *userdata,
+			     sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "s", vm->uuid);
+}
+
+static int property_get_vmm_pid(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "u", (uint32_t) vm->vmm.pid);
+}
+
+static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	VM *vm = userdata;
+	int r;
+
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "(ssib)");
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		const VMDevice *d = &vm->devices[i];
+
+		r = sd_bus_message_append(reply, "(ssib)", d->name, d->is_mdev ? "mdev" : "pci",
+					  (int32_t) d->iommu_group, (int) d->created);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int property_get_memory(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply, void *userdata,
+			       sd_bus_error *error)
+{
+	VM *vm = userdata;
+	uint64_t locked, pinned;
+
+	vm_observed_memory(vm, &locked, &pinned);
+	return sd_bus_message_append(reply, "t", strcmp(property, "LockedBytes") == 0 ? locked : pinned);
+}
+
+static int property_get_memlock_limit(sd_bus *bus, const char *path, const char *interface,
+				      const char *property, sd_bus_message *reply, void *userdata,
+				      sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "t", vm_memlock_limit(vm));
+}
+
+/* ---- methods ---- */
+
+/* "0000:00:02.0" or an mdev UUID; InvalidArgs for anything else */
+static int validate_device(const char *device, sd_bus_error *error)
+{
+	vfd_pci_address addr;
+
+	if (vfd_pci_address_parse(device, &addr) == 0 || vfd_uuid_validate(device) == 0)
+		return 0;
+	return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+				 "Invalid device '%.64s': expected a PCI address DDDD:BB:SS.F in "
+				 "hexadecimal or an mdev UUID", device);
+}
+
+static int run_add_device(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	vfd_pci_address addr;
+	vfd_op_error op;
+	VM *vm;
+	int r;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+
+	vfd_op_error_clear(&op);
+	if (vfd_pci_address_parse(q->device, &addr) == 0)
+		r = vm_add_pci(vm, &addr, &op);
+	else
+		r = vm_add_mdev(vm, q->device, &op);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot add the device");
+
+	return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_add_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	VMRequest *q;
+	const char *device;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &device);
+	if (r < 0)
+		return r;
+	r = validate_device(device, error);
+	if (r < 0)
+		return r;
+
+	q = vm_request_new(vm);
+	if (!q || !(q->device = strdup(device))) {
+		vm_request_free(q);
+		return -ENOMEM;
+	}
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_add_device, q,
+				vm_request_free, error);
+}
+
+static int run_create_mdev(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	char uuid[VFD_UUID_STRLEN];
+	vfd_op_error op;
+	VM *vm;
+	int r;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+
+	vfd_op_error_clear(&op);
+	r = vm_create_mdev(vm, q->parent, q->type_id, *q->uuid ? q->uuid : NULL, q->attrs,
+			   q->n_attrs, &op, uuid);
+	if (r == -EINVAL)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot create the mdev: %s%s%s",
+					 op.subject, *op.subject ? ": " : "", op.message);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot create the mdev");
+
+	return sd_bus_reply_method_return(message, "s", uuid);
+}
+
+int bus_read_mdev_request(sd_bus_message *message, char **ret_parent, char **ret_type,
+			  char **ret_uuid, vfd_mdev_attr **ret_attrs, size_t *ret_n,
+			  sd_bus_error *error)
+{
+	const char *parent, *type_id, *uuid, *name, *value;
+	vfd_mdev_attr *attrs = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sd_bus_message_read(message, "sss", &parent, &type_id, &uuid);
+	if (r < 0)
+		return r;
+	if (!vfd_device_name_is_valid(parent))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid mdev parent name '%.64s': expected a device name", parent);
+	if (!vfd_device_name_is_valid(type_id))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid mdev type '%.64s': expected a type id such as mtty-2", type_id);
+	if (*uuid && vfd_uuid_validate(uuid) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid UUID '%.64s': expected 8-4-4-4-12 hex digits, or \"\" "
+					 "for a new one", uuid);
+
+	r = sd_bus_message_enter_container(message, SD_BUS_TYPE_ARRAY, "(ss)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(message, "(ss)", &name, &value)) > 0) {
+		vfd_mdev_attr *na = realloc(attrs, (n + 1) * sizeof(*na));
+
+		if (!na)
+			goto oom;
+		attrs = na;
+		attrs[n].name = strdup(name);
+		attrs[n].value = strdup(value);
+		n++;
+		if (!attrs[n - 1].name || !attrs[n - 1].value)
+			goto oom;
+	}
+	if (r < 0)
+		goto fail;
+	r = sd_bus_message_exit_container(message);
+	if (r < 0)
+		goto fail;
+
+	*ret_parent = strdup(parent);
+	*ret_type = strdup(type_id);
+	*ret_uuid = strdup(uuid);
+	*ret_attrs = attrs;
+	*ret_n = n;
+	if (!*ret_parent || !*ret_type || !*ret_uuid)
+		return -ENOMEM; /* the caller frees what it got */
+	return 0;
+oom:
+	r = -ENOMEM;
+fail:
+	for (size_t i = 0; i < n; i++) {
+		free((char *) attrs[i].name);
+		free((char *) attrs[i].value);
+	}
+	free(attrs);
+	return r;
+}
+
+static int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	VMRequest *q;
+	int r;
+
+	q = vm_request_new(vm);
+	if (!q)
+		return -ENOMEM;
+	r = bus_read_mdev_request(message, &q->parent, &q->type_id, &q->uuid, &q->attrs,
+				  &q->n_attrs, error);
+	if (r < 0) {
+		vm_request_free(q);
+		return r;
+	}
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_create_mdev, q,
+				vm_request_free, error);
+}
+
+static int run_remove_device(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	vfd_op_error op;
+	VM *vm;
+	int r;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+
+	vfd_op_error_clear(&op);
+	r = vm_remove_device(vm, q->device, &op);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot remove the device");
+
+	return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	vfd_pci_address addr;
+	char canonical[VFD_UUID_STRLEN];
+	const char *device;
+	VMRequest *q;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &device);
+	if (r < 0)
+		return r;
+	r = validate_device(device, error);
+	if (r < 0)
+		return r;
+
+	/* devices are kept by canonical name: lower-case address or UUID */
+	if (vfd_pci_address_parse(device, &addr) == 0)
+		vfd_pci_address_format(&addr, canonical);
+	else {
+		snprintf(canonical, sizeof(canonical), "%s", device);
+		for (char *p = canonical; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char) (*p - 'A' + 'a');
+	}
+
+	q = vm_request_new(vm);
+	if (!q || !(q->device = strdup(canonical))) {
+		vm_request_free(q);
+		return -ENOMEM;
+	}
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_remove_device, q,
+				vm_request_free, error);
+}
+
+/* the sender is the VM's VMM; sets NotVMM otherwise (root passes too when allow_root) */
+static int check_vmm(sd_bus_message *message, VM *vm, bool allow_root, sd_bus_error *error)
+{
+	pid_t pid;
+	uid_t uid;
+	int r;
+
+	r = bus_sender_identity(message, &pid, &uid);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+	if (vm_is_vmm(vm, pid))
+		return 1;
+	if (allow_root && uid == 0)
+		return 1;
+	return 0;
+}
+
+static int append_fds(sd_bus_message *reply, const VMFds *f)
+{
+	int r;
+
+	r = sd_bus_message_append(reply, "h", f->iommu_fd);
+	if (r < 0)
+		return r;
+
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "(uh)");
+	for (size_t i = 0; r >= 0 && i < f->n_groups; i++)
+		r = sd_bus_message_append(reply, "(uh)", (uint32_t) f->groups[i].group, f->groups[i].fd);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "(sih)");
+	for (size_t i = 0; r >= 0 && i < f->n_devices; i++)
+		r = sd_bus_message_append(reply, "(sih)", f->devices[i].name,
+					  (int32_t) f->devices[i].group, f->devices[i].fd);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
+static int method_get_fds(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	VMFds f = { .iommu_fd = -1 };
+	VM *vm = userdata;
+	pid_t pid;
+	uid_t uid;
+	int r;
+
+	/* no arguments to validate; only the VMM (or root) may have the descriptors */
+	r = check_vmm(message, vm, true, error);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return bus_error_domain(error, -EPERM,
+					"Only the VMM of VM %s (pid %d) or root may have its descriptors",
+					vm->name, (int) vm->vmm.pid);
+	if (bus_sender_identity(message, &pid, &uid) >= 0)
+		log_info("VM %s: descriptors to pid %d (uid %u).", vm->name, (int) pid, (unsigned) uid);
+
+	r = vm_get_fds(vm, &f);
+	if (r == -ESHUTDOWN)
+		return bus_error_domain(error, r, "VM %s is %s", vm->name, vm_state_to_string(vm->state));
+	if (r == -EMEDIUMTYPE)
+		return bus_error_domain(error, r, "VM %s: the VMM opens its groups itself "
+					"(vmm_opens_groups); vfiod holds no descriptors", vm->name);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot open the descriptors of VM %s: %m", vm->name);
+
+	/* sd-bus duplicates each descriptor it appends; ours close below */
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r >= 0)
+		r = append_fds(reply, &f);
+	vm_fds_done(&f);
+	if (r < 0)
+		return r;
+
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int run_release(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	vfd_op_error op;
+	VMState s;
+	VM *vm;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+
+	vfd_op_error_clear(&op);
+	s = (VMState) vm_release(vm, &op);
+	if (s == VM_STATE_FAILED)
+		return bus_error_from_op(error, op.error ? op.error : -EIO, &op, "Release failed; "
+					 "call Release again to retry");
+	if (s == VM_STATE_RELEASED)
+		manager_vm_gone(q->manager, vm);
+
+	return sd_bus_reply_method_return(message, "s", vm_state_to_string(s));
+}
+
+static int method_release(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	VMRequest *q;
+	int r;
+
+	q = vm_request_new(vm);
+	if (!q)
+		return -ENOMEM;
+
+	/* the VMM may give its own VM back without asking polkit */
+	r = check_vmm(message, vm, false, error);
+	if (r != 0) {
+		if (r > 0)
+			r = run_release(message, q, error);
+		vm_request_free(q);
+		return r < 0 ? r : 1;
+	}
+
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_release, q,
+				vm_request_free, error);
+}
+
+/* in the order of docs/org.vfiod1.VM.xml, which introspection reproduces */
+const sd_bus_vtable vm_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Id", "u", NULL, offsetof(VM, id), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("UUID", "s", property_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("VIOMMU", "b", property_get_viommu, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("VMMPid", "u", property_get_vmm_pid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Devices", "a(ssib)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("MemoryBytes", "t", NULL, offsetof(VM, memory_bytes), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("MemlockLimit", "t", property_get_memlock_limit, 0, 0),
+	SD_BUS_PROPERTY("LockedBytes", "t", property_get_memory, 0, 0),
+	SD_BUS_PROPERTY("PinnedBytes", "t", property_get_memory, 0, 0),
+	SD_BUS_METHOD_WITH_ARGS("AddDevice",
+				SD_BUS_ARGS("s", device),
+				SD_BUS_NO_RESULT,
+				method_add_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("CreateMdev",
+				SD_BUS_ARGS("s", parent, "s", type, "s", uuid, "a(ss)", attributes),
+				SD_BUS_RESULT("s", mdev),
+				method_create_mdev, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("RemoveDevice",
+				SD_BUS_ARGS("s", device),
+				SD_BUS_NO_RESULT,
+				method_remove_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetFds",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("h", iommu, "a(uh)", groups, "a(sih)", devices),
+				method_get_fds, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Release",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("s", state),
+				method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("StateChanged",
+				SD_BUS_ARGS("s", state),
+				0),
+	SD_BUS_VTABLE_END
+};
+
+int vm_dbus_register(sd_bus *bus, Manager *m)
+{
+	int r;
+
+	r = sd_bus_add_fallback_vtable(bus, NULL, VFD_VM_PATH_PREFIX, VFD_VM_INTERFACE, vm_vtable,
+				       vm_object_find, m);
+	if (r < 0)
+		return r;
+
+	return sd_bus_add_node_enumerator(bus, NULL, VFD_VM_PATH_PREFIX, vm_node_enumerator, m);
+}
+
+void vm_send_state_changed(VM *vm)
+{
+	sd_bus *bus = vm->manager->bus;
+	int r;
+
+	if (!bus)
+		return;
+
+	r = sd_bus_emit_signal(bus, vm->path, VFD_VM_INTERFACE, "StateChanged", "s",
+			       vm_state_to_string(vm->state));
+	if (r >= 0)
+		r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "State", NULL);
+	if (r < 0)
+		log_warning_errno(r, "Failed to signal the state of VM %s: %m", vm->name);
+}
+
+void vm_send_devices_changed(VM *vm)
+{
+	sd_bus *bus = vm->manager->bus;
+	int r;
+
+	if (!bus)
+		return;
+
+	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "Devices", NULL);
+	if (r < 0)
+		log_warning_errno(r, "Failed to signal the devices of VM %s: %m", vm->name);
+}

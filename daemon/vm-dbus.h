@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bus side of VMs: the org.vfiod1.VM objects at /org/vfiod1/vm/<id>
+ * (docs/org.vfiod1.VM.xml is their contract), served from one fallback
+ * vtable with an object enumerator, like machined's machine objects.
+ */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+#include "vm.h"
+
+#define VFD_VM_PATH_PREFIX "/org/vfiod1/vm"
+#define VFD_VM_INTERFACE   "org.vfiod1.VM"
+
+extern const sd_bus_vtable vm_vtable[];
+
+/* exports the VM objects of m on bus */
+int vm_dbus_register(sd_bus *bus, Manager *m);
+
+/*
+ * Reads the (parent, type, uuid, attributes) arguments of a CreateMdev
+ * call (VM and Manager), validated; uuid "" asks for a new one. On
+ * failure the ret_* strings may be set: the caller frees them.
+ */
+int bus_read_mdev_request(sd_bus_message *message, char **ret_parent, char **ret_type,
+			  char **ret_uuid, vfd_mdev_attr **ret_attrs, size_t *ret_n,
+			  sd_bus_error *error);
+
+/* StateChanged and PropertiesChanged(State); failures are logged */
+void vm_send_state_changed(VM *vm);
+/* PropertiesChanged(Devices) */
+void vm_send_devices_changed(VM *vm);

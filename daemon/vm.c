@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "manager.h"
+#include "vm-dbus.h"
+#include "vm.h"
+
+static const char *const vm_state_names[_VM_STATE_MAX] = {
+	[VM_STATE_REGISTERED] = "registered",
+	[VM_STATE_ACTIVE]     = "active",
+	[VM_STATE_RELEASING]  = "releasing",
+	[VM_STATE_RELEASED]   = "released",
+	[VM_STATE_FAILED]     = "failed",
+};
+
+static const char *const vm_backend_names[_VM_BACKEND_MAX] = {
+	[VM_BACKEND_IOMMUFD] = "iommufd",
+	[VM_BACKEND_TYPE1]   = "type1",
+};
+
+const char *vm_state_to_string(VMState s)
+{
+	return s >= 0 && s < _VM_STATE_MAX ? vm_state_names[s] : NULL;
+}
+
+const char *vm_backend_to_string(VMBackend b)
+{
+	return b >= 0 && b < _VM_BACKEND_MAX ? vm_backend_names[b] : NULL;
+}
+
+int vm_backend_from_string(const char *s, VMBackend *ret)
+{
+	for (int i = 0; i < _VM_BACKEND_MAX; i++)
+		if (s && strcmp(s, vm_backend_names[i]) == 0) {
+			*ret = (VMBackend) i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static void vm_set_state(VM *vm, VMState s)
+{
+	if (vm->state == s)
+		return;
+	log_info("VM %s: %s -> %s.", vm->name, vm_state_to_string(vm->state), vm_state_to_string(s));
+	vm->state = s;
+	vm_send_state_changed(vm);
+}
+
+static bool vm_accepts_devices(const VM *vm)
+{
+	return vm->state == VM_STATE_REGISTERED || vm->state == VM_STATE_ACTIVE;
+}
+
+/* ---- the VMM's exit ---- */
+
+static int on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	VM *vm = userdata;
+	vfd_op_error error;
+	int r;
+
+	vm->vmm_exited = true;
+	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+	log_info("VM %s: VMM (pid %d) exited; releasing.", vm->name, (int) vm->vmm.pid);
+
+	vfd_op_error_clear(&error);
+	r = vm_release(vm, &error);
+	if (r == VM_STATE_FAILED)
+		log_error("VM %s: release after the VMM's exit failed: %s%s%s", vm->name,
+			  error.subject, *error.subject ? ": " : "", error.message);
+	if (r == VM_STATE_RELEASED)
+		manager_vm_gone(vm->manager, vm);
+	return 0;
+}
+
+/* ---- object ---- */
+
+int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM **ret)
+{
+	_cleanup_(vm_freep) VM *vm = NULL;
+	int r;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->manager = m;
+	vm->id = id;
+	vm->iommufd = -1;
+	vm->vmm = (VMMProcess) VMM_PROCESS_NULL;
+	vm->state = VM_STATE_REGISTERED;
+	vm->memory_bytes = config->memory_bytes;
+	vm->viommu = config->viommu;
+	vm->backend = config->backend;
+	vm->vmm_opens_groups = config->vmm_opens_groups;
+
+	vm->name = strdup(config->name);
+	if (!vm->name)
+		return -ENOMEM;
+	if (asprintf(&vm->path, "/org/vfiod1/vm/%u", id) < 0) {
+		vm->path = NULL;
+		return -ENOMEM;
+	}
+	snprintf(vm->uuid, sizeof(vm->uuid), "%s", config->uuid);
+	for (char *p = vm->uuid; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char) (*p - 'A' + 'a');
+
+	switch (vm->backend) {
+	case VM_BACKEND_IOMMUFD:
+		/* per-process accounting is set here, before any object exists */
+		r = vfd_iommufd_open(m->ctx, &vm->iommufd);
+		if (r == -ENODEV)
+			return -EPROTONOSUPPORT;
+		if (r < 0)
+			return r;
+		break;
+	case VM_BACKEND_TYPE1:
+		if (!vm->vmm_opens_groups) {
+			r = vfd_type1_new(m->ctx, &vm->type1);
+			if (r == -ENOENT || r == -ENODEV)
+				return -EPROTONOSUPPORT;
+			if (r < 0)
+				return r;
+		}
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	r = pidfd_watch_add(m->event, vmm, on_vmm_exit, vm, &vm->vmm_exit);
+	if (r < 0)
+		return r;
+	vm->vmm = *vmm;
+	*vmm = (VMMProcess) VMM_PROCESS_NULL;
+
+	*ret = TAKE_PTR(vm);
+	return 0;
+}
+
+static void vm_device_close(VMDevice *d)
+{
+	if (d->cdev_fd >= 0)
+		close(d->cdev_fd);
+	d->cdev_fd = -1;
+}
+
+VM *vm_free(VM *vm)
+{
+	if (!vm)
+		return NULL;
+
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		vm_device_close(&vm->devices[i]);
+		vfd_bind_record_free(vm->devices[i].bind);
+	}
+	free(vm->devices);
+	vfd_type1_free(vm->type1);
+	if (vm->iommufd >= 0)
+		close(vm->iommufd);
+	sd_event_source_disable_unref(vm->vmm_exit);
+	vmm_process_done(&vm->vmm);
+	free(vm->name);
+	free(vm->path);
+	free(vm);
+	return NULL;
+}
+
+/* ---- devices ---- */
+
+static VMDevice *vm_find_device(const VM *vm, const char *name)
+{
+	for (size_t i = 0; i < vm->n_devices; i++)
+		if (strcmp(vm->devices[i].name, name) == 0)
+			return &vm->devices[i];
+	return NULL;
+}
+
+bool vm_holds(const VM *vm, const char *name)
+{
+	if (vm_find_device(vm, name))
+		return true;
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		const vfd_bind_record *b = vm->devices[i].bind;
+
+		for (size_t j = 0; b && j < b->n_members; j++)
+			if (strcmp(b->members[j].name, name) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* another device of this VM in group (already prepared for the backend) */
+static bool vm_has_group(const VM *vm, int group, const VMDevice *except)
+{
+	for (size_t i = 0; i < vm->n_devices; i++)
+		if (&vm->devices[i] != except && vm->devices[i].iommu_group == group)
+			return true;
+	return false;
+}
+
+/*
+ * Opens what the backend needs for device d, whose group is bound to VFIO
+ * now. Undone by backend_unprepare().
+ */
+static int backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	vfd_context *ctx = vm->manager->ctx;
+	int r;
+
+	switch (vm->backend) {
+	case VM_BACKEND_IOMMUFD:
+		r = vfd_vfio_cdev_open(ctx, d->is_mdev ? "mdev" : "pci", d->name, &d->cdev_fd);
+		if (r < 0)
+			return vfd_op_error_set(error, r, d->name, "cannot open the device's VFIO cdev");
+		return 0;
+
+	case VM_BACKEND_TYPE1:
+		if (d->iommu_group < 0)
+			return vfd_op_error_set(error, -ENOTBLK, d->name, "the device has no IOMMU group");
+		if (vm->vmm_opens_groups) {
+			if (vm_has_group(vm, d->iommu_group, d))
+				return 0;
+			r = vfd_type1_group_grant(ctx, (unsigned) d->iommu_group, vm->vmm.uid,
+						  vm->vmm.gid, &d->previous_owner);
+			if (r < 0)
+				return vfd_op_error_set(error, r, d->name,
+							"cannot give group %d to uid %u", d->iommu_group,
+							(unsigned) vm->vmm.uid);
+			d->granted = true;
+			return 0;
+		}
+		r = vfd_type1_add_group(vm->type1, (unsigned) d->iommu_group);
+		if (r < 0)
+			return vfd_op_error_set(error, r, d->name,
+						"cannot attach group %d to the VM's container", d->iommu_group);
+		return 0;
+
+	default:
+		return -EINVAL;
+	}
+}
+
+static int backend_unprepare(VM *vm, VMDevice *d)
+{
+	int r = 0;
+
+	vm_device_close(d);
+	if (d->granted) {
+		r = vfd_type1_group_revoke(vm->manager->ctx, (unsigned) d->iommu_group, &d->previous_owner);
+		if (r >= 0)
+			d->granted = false;
+	}
+	/*
+	 * A type1 group stays in the container until the container is
+	 * closed: detaching one group from a container in use is not
+	 * something the VMM expects.
+	 */
+	return r;
+}
+
+static int vm_append_device(VM *vm, const VMDevice *d)
+{
+	VMDevice *n;
+
+	n = realloc(vm->devices, (vm->n_devices + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	vm->devices = n;
+	vm->devices[vm->n_devices++] = *d;
+	return 0;
+}
+
+static int check_can_add(VM *vm, const char *name, int group, vfd_op_error *error)
+{
+	if (!vm_accepts_devices(vm))
+		return vfd_op_error_set(error, -ESHUTDOWN, name, "VM %s is %s", vm->name,
+					vm_state_to_string(vm->state));
+	if (vm_find_device(vm, name))
+		return vfd_op_error_set(error, -EISCONN, name, "already a device of VM %s", vm->name);
+	/* the attach rule: no attaching by vfiod once the VMM may have mapped memory */
+	if (vm->type1 && vfd_type1_is_sealed(vm->type1) &&
+	    (group < 0 || vfd_type1_group_fd(vm->type1, (unsigned) group) < 0))
+		return vfd_op_error_set(error, -EROFS, name,
+					"the VMM has the VM's type1 container already; a new group "
+					"must be attached by the VMM itself");
+	return 0;
+}
+
+static int owned_elsewhere(const char *name, void *userdata)
+{
+	VM *vm = userdata;
+
+	return manager_device_owned_elsewhere(vm->manager, name, vm);
+}
+
+int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
+{
+	_cleanup_(vfd_pci_device_freep) vfd_pci_device *dev = NULL;
+	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
+	vfd_context *ctx = vm->manager->ctx;
+	VMDevice d = { .cdev_fd = -1, .iommu_group = -1 };
+	vfd_bind_options opts = { .owned_elsewhere = owned_elsewhere, .userdata = vm };
+	int r;
+
+	vfd_pci_address_format(addr, d.name);
+
+	r = vfd_pci_device_load(ctx, addr, &dev);
+	if (r < 0)
+		return vfd_op_error_set(error, r, d.name, r == -ENODEV ? "no such PCI function" :
+					"cannot read the PCI function");
+	d.iommu_group = dev->iommu_group;
+
+	r = check_can_add(vm, d.name, d.iommu_group, error);
+	if (r < 0)
+		return r;
+
+	r = vfd_bind_claim(ctx, addr, 1, &opts, error, &rec);
+	if (r == -ENXIO) {
+		/* no IOMMU group: its own name, -ENXIO is NoSuchParent on the bus */
+		if (error)
+			error->error = -ENOTBLK;
+		return -ENOTBLK;
+	}
+	if (r < 0)
+		return r;
+
+	d.bind = rec;
+	r = backend_prepare(vm, &d, error);
+	if (r < 0)
+		goto rollback;
+
+	r = vm_append_device(vm, &d);
+	if (r < 0)
+		goto rollback;
+
+	TAKE_PTR(rec);
+	log_info("VM %s: added PCI function %s (group %d).", vm->name, d.name, d.iommu_group);
+	vm_send_devices_changed(vm);
+	return 0;
+
+rollback:
+	(void) backend_unprepare(vm, &d);
+	if (vfd_bind_release(ctx, rec, NULL) < 0)
+		log_error("VM %s: could not give %s back after a failed add; see the kernel log.",
+			  vm->name, d.name);
+	return r;
+}
+
+static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
+{
+	_cleanup_(vfd_mdev_freep) vfd_mdev *mdev = NULL;
+	VMDevice d = { .cdev_fd = -1, .is_mdev = true, .created = created };
+	int r;
+
+	r = vfd_mdev_load(vm->manager->ctx, uuid, &mdev);
+	if (r < 0)
+		return vfd_op_error_set(error, r, uuid, r == -ENODEV ? "no such mdev" : "cannot read the mdev");
+	snprintf(d.name, sizeof(d.name), "%s", mdev->uuid);
+	d.iommu_group = mdev->iommu_group;
+
+	if (manager_mdev_owner(vm->manager, d.name))
+		return vfd_op_error_set(error, -EALREADY, d.name, "the mdev belongs to VM %s already",
+					manager_mdev_owner(vm->manager, d.name)->name);
+
+	r = check_can_add(vm, d.name, d.iommu_group, error);
+	if (r < 0)
+		return r;
+
+	r = backend_prepare(vm, &d, error);
+	if (r < 0) {
+		(void) backend_unprepare(vm, &d);
+		return r;
+	}
+
+	r = vm_append_device(vm, &d);
+	if (r < 0) {
+		(void) backend_unprepare(vm, &d);
+		return r;
+	}
+
+	log_info("VM %s: added mdev %s (group %d%s).", vm->name, d.name, d.iommu_group,
+		 created ? ", created" : "");
+	vm_send_devices_changed(vm);
+	return 0;
+}
+
+int vm_add_mdev(VM *vm, const char *uuid, vfd_op_error *error)
+{
+	return add_mdev(vm, uuid, false, error);
+}
+
+int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *uuid,
+		   const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,
+		   char ret_uuid[VFD_UUID_STRLEN])
+{
+	char created[VFD_UUID_STRLEN];
+	int r;
+
+	if (!vm_accepts_devices(vm))
+		return vfd_op_error_set(error, -ESHUTDOWN, vm->name, "VM %s is %s", vm->name,
+					vm_state_to_string(vm->state));
+
+	r = manager_create_mdev(vm->manager, parent, type_id, uuid, attrs, n_attrs, error, created);
+	if (r < 0)
+		return r;
+
+	r = add_mdev(vm, created, true, error);
+	if (r < 0) {
+		if (vfd_mdev_remove(vm->manager->ctx, created, NULL) < 0)
+			log_error("VM %s: could not remove mdev %s after a failed add.", vm->name, created);
+		return r;
+	}
+
+	memcpy(ret_uuid, created, VFD_UUID_STRLEN);
+	return 0;
+}
+
+/* gives device d back: its group's drivers, the mdev vfiod created */
+static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	vfd_context *ctx = vm->manager->ctx;
+	int r, first = 0;
+
+	r = backend_unprepare(vm, d);
+	if (r < 0 && first == 0)
+		first = vfd_op_error_set(error, r, d->name, "cannot give the group node back");
+
+	if (d->bind) {
+		r = vfd_bind_release(ctx, d->bind, error);
+		if (r < 0 && first == 0)
+			first = r;
+	}
+
+	if (d->created) {
+		r = vfd_mdev_remove(ctx, d->name, error);
+		if (r < 0 && r != -ENODEV && first == 0)
+			first = r;
+		if (r >= 0 || r == -ENODEV)
+			d->created = false;
+	}
+
+	return first;
+}
+
+static void vm_drop_device(VM *vm, VMDevice *d)
+{
+	size_t i = (size_t) (d - vm->devices);
+
+	vfd_bind_record_free(d->bind);
+	memmove(&vm->devices[i], &vm->devices[i + 1], (vm->n_devices - i - 1) * sizeof(*d));
+	vm->n_devices--;
+}
+
+int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
+{
+	VMDevice *d;
+	int r;
+
+	d = vm_find_device(vm, name);
+	if (!d)
+		return vfd_op_error_set(error, -ENODEV, name, "not a device of VM %s", vm->name);
+	if (!vm_accepts_devices(vm))
+		return vfd_op_error_set(error, -ESHUTDOWN, name, "VM %s is %s", vm->name,
+					vm_state_to_string(vm->state));
+	/* the kernel would block the unbind until the VMM closes the device */
+	if (vm->fds_handed_out && !vm->vmm_exited)
+		return vfd_op_error_set(error, -EBUSY, name,
+					"the VMM holds the device's descriptors; release the VM instead");
+	/* the other device still needs the group on vfio-pci */
+	if (d->bind && vm_has_group(vm, d->iommu_group, d))
+		return vfd_op_error_set(error, -EBUSY, name,
+					"another device of VM %s shares group %d", vm->name, d->iommu_group);
+
+	r = device_give_back(vm, d, error);
+	if (r < 0)
+		return r;
+
+	log_info("VM %s: removed device %s.", vm->name, name);
+	vm_drop_device(vm, d);
+	vm_send_devices_changed(vm);
+	return 0;
+}
+
+/* ---- descriptors ---- */
+
+void vm_fds_done(VMFds *f)
+{
+	if (f->iommu_fd >= 0)
+		close(f->iommu_fd);
+	for (size_t i = 0; i < f->n_groups; i++)
+		close(f->groups[i].fd);
+	for (size_t i = 0; i < f->n_devices; i++)
+		close(f->devices[i].fd);
+	free(f->groups);
+	free(f->devices);
+	*f = (VMFds) { .iommu_fd = -1 };
+}
+
+static int dup_fd(int fd)
+{
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	return n < 0 ? negative_errno() : n;
+}
+
+int vm_get_fds(VM *vm, VMFds *ret)
+{
+	VMFds f = { .iommu_fd = -1 };
+	int r;
+
+	if (!vm_accepts_devices(vm))
+		return -ESHUTDOWN;
+	if (vm->vmm_opens_groups)
+		return -EMEDIUMTYPE;
+
+	f.devices = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.devices));
+	f.groups = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.groups));
+	if (!f.devices || !f.groups) {
+		vm_fds_done(&f);
+		return -ENOMEM;
+	}
+
+	r = dup_fd(vm->backend == VM_BACKEND_IOMMUFD ? vm->iommufd : vfd_type1_container_fd(vm->type1));
+	if (r < 0)
+		goto fail;
+	f.iommu_fd = r;
+
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		const VMDevice *d = &vm->devices[i];
+		VMFd *out = &f.devices[f.n_devices];
+
+		snprintf(out->name, sizeof(out->name), "%s", d->name);
+		out->group = (unsigned) d->iommu_group;
+
+		if (vm->backend == VM_BACKEND_IOMMUFD) {
+			r = dup_fd(d->cdev_fd);
+			if (r < 0)
+				goto fail;
+			out->fd = r;
+			f.n_devices++;
+			continue;
+		}
+
+		/* type1: the group once, and a device descriptor opened from it */
+		int group_fd = vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group);
+		if (group_fd < 0) {
+			r = group_fd;
+			goto fail;
+		}
+		bool have_group = false;
+		for (size_t j = 0; j < f.n_groups; j++)
+			have_group = have_group || f.groups[j].group == (unsigned) d->iommu_group;
+		if (!have_group) {
+			r = dup_fd(group_fd);
+			if (r < 0)
+				goto fail;
+			f.groups[f.n_groups] = (VMFd) { .group = (unsigned) d->iommu_group, .fd = r };
+			snprintf(f.groups[f.n_groups].name, sizeof(f.groups[0].name), "%d", d->iommu_group);
+			f.n_groups++;
+		}
+		r = vfd_type1_group_get_device_fd(group_fd, d->name, &out->fd);
+		if (r < 0)
+			goto fail;
+		f.n_devices++;
+	}
+
+	if (vm->type1)
+		vfd_type1_seal(vm->type1);
+	vm->fds_handed_out = true;
+	vm_set_state(vm, VM_STATE_ACTIVE);
+
+	*ret = f;
+	return 0;
+fail:
+	vm_fds_done(&f);
+	return r;
+}
+
+bool vm_is_vmm(const VM *vm, pid_t pid)
+{
+	/* the pidfd keeps the pid from being reused while the process lives */
+	return !vm->vmm_exited && pid == vm->vmm.pid && vmm_process_exited(&vm->vmm) == 0;
+}
+
+/* ---- release ---- */
+
+static int vm_finish_release(VM *vm, vfd_op_error *error)
+{
+	int r, first = 0;
+
+	/* 1. our own VFIO descriptors: the kernel blocks unbinding while any is open */
+	for (size_t i = 0; i < vm->n_devices; i++)
+		vm_device_close(&vm->devices[i]);
+	vm->type1 = vfd_type1_free(vm->type1);
+	if (vm->iommufd >= 0) {
+		close(vm->iommufd);
+		vm->iommufd = -1;
+	}
+
+	/* 2.-4. each device given back, last added first */
+	for (size_t i = vm->n_devices; i-- > 0;) {
+		r = device_give_back(vm, &vm->devices[i], error);
+		if (r < 0) {
+			log_error("VM %s: giving back %s failed: %s", vm->name, vm->devices[i].name,
+				  error && error->error ? error->message : "see the kernel log");
+			if (first == 0)
+				first = r;
+			continue;
+		}
+		vm_drop_device(vm, &vm->devices[i]);
+	}
+
+	return first;
+}
+
+int vm_release(VM *vm, vfd_op_error *error)
+{
+	int r;
+
+	if (vm->state == VM_STATE_RELEASED)
+		return VM_STATE_RELEASED;
+
+	vm_set_state(vm, VM_STATE_RELEASING);
+
+	if (!vm->vmm_exited && vmm_process_exited(&vm->vmm) > 0)
+		vm->vmm_exited = true;
+
+	if (vm->fds_handed_out && !vm->vmm_exited) {
+		/* on_vmm_exit() finishes once the VMM has closed its descriptors */
+		log_info("VM %s: release waits for the VMM (pid %d) to exit.", vm->name, (int) vm->vmm.pid);
+		return VM_STATE_RELEASING;
+	}
+
+	r = vm_finish_release(vm, error);
+	if (r < 0) {
+		vm_set_state(vm, VM_STATE_FAILED);
+		return VM_STATE_FAILED;
+	}
+
+	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+	vm_set_state(vm, VM_STATE_RELEASED);
+	return VM_STATE_RELEASED;
+}
+
+void vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned)
+{
+	if (vm->vmm_exited || vmm_process_read_memory(&vm->vmm, ret_locked, ret_pinned) < 0) {
+		*ret_locked = 0;
+		*ret_pinned = 0;
+	}
+}
+
+uint64_t vm_memlock_limit(const VM *vm)
+{
+	uint64_t limit;
+
+	if (vm->vmm_exited || vmm_process_memlock_limit(&vm->vmm, &limit) < 0)
+		return UINT64_MAX;
+	return limit;
+}
