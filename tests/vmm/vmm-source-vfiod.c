@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Descriptors from vfiod: the VMM of a VM registered with vfiod asks for
+ * them over D-Bus (org.vfiod1.VM.GetFds) instead of opening /dev itself.
+ * vfiod checks that the caller is the VM's registered VMM (or root);
+ * vfd-vmm asks after dropping its privileges, so only the first holds.
+ *
+ * type1: vfiod hands over the container with every group of the VM
+ * attached and the type1v2 IOMMU set, the group descriptors, and a
+ * device descriptor per device; the VMM only maps memory.
+ * iommufd: vfiod hands over the iommufd (per-process accounting already
+ * set) and each device's cdev; the VMM binds and attaches them itself,
+ * as QEMU does with -object iommufd,fd=N and -device vfio-pci,fd=M.
+ *
+ * The descriptors of the VM's other devices (an mdev next to the device
+ * the VMM drives) are kept open until exit, as a VMM using them would.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "vfd-util.h"
+#include "vfio-compat.h"
+#include "vmm.h"
+
+#define HELD_MAX 16
+
+static int held[HELD_MAX];
+static size_t n_held;
+
+/* our own copy: the message's descriptors close with the message */
+static int dup_fd(int fd)
+{
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	return n < 0 ? negative_errno() : n;
+}
+
+static int hold(int fd)
+{
+	int n;
+
+	if (n_held == HELD_MAX)
+		return -ENOSPC;
+	n = dup_fd(fd);
+	if (n < 0)
+		return n;
+	held[n_held++] = n;
+	return 0;
+}
+
+static int vm_path(sd_bus *bus, const char *vm, char **ret)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *path;
+	int r;
+
+	r = sd_bus_call_method(bus, "org.vfiod1", "/org/vfiod1", "org.vfiod1.Manager", "GetVM",
+			       &error, &reply, "s", vm);
+	if (r < 0) {
+		fprintf(stderr, "vfd-vmm: GetVM %s: %s\n", vm, error.message ? error.message : strerror(-r));
+		return r;
+	}
+	r = sd_bus_message_read(reply, "o", &path);
+	if (r >= 0) {
+		*ret = strdup(path);
+		r = *ret ? 0 : -ENOMEM;
+	}
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *device,
+			  int *ret_iommu, int *ret_group, int *ret_device)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_close_ int iommu = -1, group = -1, dev = -1;
+	_cleanup_free_ char *path = NULL;
+	int device_group = -1, fd, r;
+	const char *name;
+	uint32_t gid;
+	int32_t g;
+
+	r = sd_bus_open_system(&bus);
+	if (r < 0)
+		return r;
+	r = vm_path(bus, vm, &path);
+	if (r < 0)
+		return r;
+
+	r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", "GetFds", &error, &reply, NULL);
+	if (r < 0) {
+		fprintf(stderr, "vfd-vmm: GetFds: %s (%s)\n", error.message ? error.message : strerror(-r),
+			error.name ? error.name : "");
+		return r;
+	}
+
+	r = sd_bus_message_read(reply, "h", &fd);
+	if (r < 0)
+		return r;
+	iommu = dup_fd(fd);
+	if (iommu < 0)
+		return iommu;
+
+	/* devices come after the groups: read them first to know the device's group */
+	r = sd_bus_message_skip(reply, "a(uh)");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "(sih)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(reply, "(sih)", &name, &g, &fd)) > 0) {
+		if (strcmp(name, device) == 0) {
+			dev = dup_fd(fd);
+			if (dev < 0)
+				return dev;
+			device_group = g;
+		} else {
+			r = hold(fd);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (r < 0)
+		return r;
+	if (dev < 0)
+		return -ENODEV; /* not a device of this VM */
+
+	r = sd_bus_message_rewind(reply, true);
+	if (r >= 0)
+		r = sd_bus_message_skip(reply, "h");
+	if (r >= 0)
+		r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "(uh)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(reply, "(uh)", &gid, &fd)) > 0) {
+		if ((int) gid == device_group && group < 0) {
+			group = dup_fd(fd);
+			if (group < 0)
+				return group;
+		} else {
+			r = hold(fd);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (r < 0)
+		return r;
+	if (backend == VMM_BACKEND_TYPE1 && group < 0)
+		return -EPROTO; /* a type1 VM without the device's group */
+
+	*ret_iommu = TAKE_FD(iommu);
+	*ret_group = TAKE_FD(group);
+	*ret_device = TAKE_FD(dev);
+	return 0;
+}
+
+int vmm_type1_adopt(vmm_iommu *io, int container, int group, int device)
+{
+	_cleanup_close_ int container_fd = container, group_fd = group, device_fd = device;
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+
+	/* vfiod attached the group and set the IOMMU: check, do not redo */
+	if (ioctl(group_fd, VFIO_GROUP_GET_STATUS, &status) < 0)
+		return negative_errno();
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EBUSY;
+	if (!(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
+		return -ENOTCONN;
+
+	*io = (vmm_iommu) VMM_IOMMU_INIT;
+	io->backend = VMM_BACKEND_TYPE1;
+	io->container = TAKE_FD(container_fd);
+	io->group = TAKE_FD(group_fd);
+	io->device = TAKE_FD(device_fd);
+	return 0;
+}

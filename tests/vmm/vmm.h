@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfd-vmm: the reference VMM of vfiod's nested-VM tests.
+ *
+ * It does what a VMM such as QEMU does with an assigned device, and nothing
+ * else: it runs unprivileged, owns guest memory, maps it for DMA through a
+ * type1 container or an iommufd IOAS, and drives the device. The tests read
+ * the kernel's accounting (VmLck, VmPin) from it.
+ *
+ * All functions return 0 or a negative errno; ret_* outputs come last and
+ * are left untouched on failure.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * ---- where VFIO file descriptors come from (vmm-source.c) ----
+ *
+ * The only place that touches /dev and /sys. Today it opens the nodes
+ * itself, as root, before the VMM drops its privileges; later vfiod hands
+ * the same descriptors over D-Bus and only this file changes.
+ * device: a canonical PCI address ("0000:01:00.0") or an mdev UUID.
+ */
+int vmm_source_open_type1(const char *device, int *ret_container, int *ret_group);
+int vmm_source_open_iommufd(const char *device, int *ret_iommufd, int *ret_device);
+
+/* ---- privileges and the process's own accounting (vmm-priv.c) ---- */
+
+int vmm_set_memlock(uint64_t bytes);
+/* "vmm", "1000" or "1000:1000"; a name takes its primary group */
+int vmm_lookup_user(const char *spec, uid_t *ret_uid, gid_t *ret_gid);
+/* switches uid/gid, clears every capability set; verified afterwards */
+int vmm_drop_privileges(uid_t uid, gid_t gid);
+
+typedef struct vmm_proc_status {
+	uint64_t vm_lck_kb;
+	uint64_t vm_pin_kb;
+	uint64_t cap_eff;
+	uint64_t cap_prm;
+	uid_t uid;
+} vmm_proc_status;
+
+int vmm_proc_status_read(vmm_proc_status *ret);
+
+/* ---- guest memory (vmm-memory.c) ---- */
+
+typedef struct vmm_memory {
+	uint8_t *base;
+	size_t size;
+	int memfd; /* -1 for anonymous memory */
+} vmm_memory;
+
+int vmm_memory_alloc(size_t size, bool use_memfd, vmm_memory *ret);
+void vmm_memory_free(vmm_memory *m);
+
+/* ---- DMA translation: type1 container or iommufd IOAS (vmm-type1.c, vmm-iommufd.c) ---- */
+
+typedef enum vmm_backend {
+	VMM_BACKEND_TYPE1,
+	VMM_BACKEND_IOMMUFD,
+} vmm_backend;
+
+typedef struct vmm_iommu {
+	vmm_backend backend;
+	int container;    /* type1 */
+	int group;        /* type1 */
+	int iommufd;      /* iommufd */
+	uint32_t ioas_id; /* iommufd */
+	uint32_t devid;   /* iommufd */
+	int device;       /* the VFIO device, both backends */
+} vmm_iommu;
+
+#define VMM_IOMMU_INIT                                                       \
+	{ .container = -1, .group = -1, .iommufd = -1, .device = -1 }
+
+/* Both take ownership of the descriptors, also on failure. */
+int vmm_type1_setup(vmm_iommu *io, int container, int group, const char *device);
+int vmm_iommufd_setup(vmm_iommu *io, int iommufd, int device);
+
+/* --- vfiod source (vmm-source-vfiod.c), VM ownership helper --- */
+/*
+ * The same descriptors from vfiod: GetFds of the registered VM named vm.
+ * type1: container (attached, IOMMU set), device's group, device;
+ * iommufd: iommufd, -1, device cdev. The VM's other descriptors are held.
+ */
+int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *device,
+			  int *ret_iommu, int *ret_group, int *ret_device);
+/* type1 descriptors that vfiod already attached: takes ownership, also on failure */
+int vmm_type1_adopt(vmm_iommu *io, int container, int group, int device);
+/* --- end vfiod source --- */
+
+/* Only valid before any object exists on the iommufd: call before setup. */
+int vmm_iommufd_set_rlimit_mode(int iommufd, uint64_t mode);
+int vmm_iommufd_get_rlimit_mode(int iommufd, uint64_t *ret);
+
+/* dispatch on io->backend (vmm-iommu.c) */
+int vmm_iommu_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size);
+int vmm_iommu_unmap(vmm_iommu *io, uint64_t iova, uint64_t size);
+void vmm_iommu_close(vmm_iommu *io);
+const char *vmm_backend_to_string(vmm_backend b);
+
+int vmm_type1_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size);
+int vmm_type1_unmap(vmm_iommu *io, uint64_t iova, uint64_t size);
+int vmm_iommufd_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size);
+int vmm_iommufd_unmap(vmm_iommu *io, uint64_t iova, uint64_t size);
+
+/* ---- the VFIO device's regions (vmm-device.c) ---- */
+
+int vmm_device_read32(int device, uint32_t region, uint64_t off, uint32_t *ret);
+int vmm_device_write32(int device, uint32_t region, uint64_t off, uint32_t val);
+/* sets Memory Space and Bus Master in the PCI command register */
+int vmm_device_enable(int device);
+
+/* ---- QEMU's edu device (vmm-edu.c) ---- */
+
+#define VMM_EDU_BUFFER 0x40000u /* device-side buffer address */
+#define VMM_EDU_BUFFER_SIZE 4096u
+
+int vmm_edu_check(int device);
+/* one transfer between IOVA and the edu buffer, waits for completion */
+int vmm_edu_dma(int device, uint64_t iova, uint32_t count, bool to_ram);
