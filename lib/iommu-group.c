@@ -32,16 +32,7 @@ vfd_iommu_group *vfd_iommu_group_free(vfd_iommu_group *g)
 	return NULL;
 }
 
-void vfd_iommu_group_array_free(vfd_iommu_group **a, size_t n)
-{
-	size_t i;
-
-	if (!a)
-		return;
-	for (i = 0; i < n; i++)
-		vfd_iommu_group_free(a[i]);
-	free(a);
-}
+VFD_DEFINE_ARRAY_FREE(vfd_iommu_group_array_free, vfd_iommu_group, vfd_iommu_group_free)
 
 static int member_load(vfd_context *ctx, const char *group_devices, const char *name,
 		       vfd_group_member *ret)

@@ -43,16 +43,7 @@ vfd_mdev_parent *vfd_mdev_parent_free(vfd_mdev_parent *p)
 	return NULL;
 }
 
-void vfd_mdev_parent_array_free(vfd_mdev_parent **a, size_t n)
-{
-	size_t i;
-
-	if (!a)
-		return;
-	for (i = 0; i < n; i++)
-		vfd_mdev_parent_free(a[i]);
-	free(a);
-}
+VFD_DEFINE_ARRAY_FREE(vfd_mdev_parent_array_free, vfd_mdev_parent, vfd_mdev_parent_free)
 
 vfd_mdev *vfd_mdev_free(vfd_mdev *m)
 {
@@ -65,16 +56,7 @@ vfd_mdev *vfd_mdev_free(vfd_mdev *m)
 	return NULL;
 }
 
-void vfd_mdev_array_free(vfd_mdev **a, size_t n)
-{
-	size_t i;
-
-	if (!a)
-		return;
-	for (i = 0; i < n; i++)
-		vfd_mdev_free(a[i]);
-	free(a);
-}
+VFD_DEFINE_ARRAY_FREE(vfd_mdev_array_free, vfd_mdev, vfd_mdev_free)
 
 static int read_string_optional(vfd_context *ctx, const char *dir, const char *attr, char **ret)
 {

@@ -28,16 +28,7 @@ vfd_pci_device *vfd_pci_device_free(vfd_pci_device *d)
 	return NULL;
 }
 
-void vfd_pci_device_array_free(vfd_pci_device **a, size_t n)
-{
-	size_t i;
-
-	if (!a)
-		return;
-	for (i = 0; i < n; i++)
-		vfd_pci_device_free(a[i]);
-	free(a);
-}
+VFD_DEFINE_ARRAY_FREE(vfd_pci_device_array_free, vfd_pci_device, vfd_pci_device_free)
 
 int vfd_pci_dir_is_bridge(vfd_context *ctx, const char *dir, uint32_t class_code, bool *ret)
 {

@@ -35,6 +35,20 @@ static inline void vfd_closep(int *fd)
 			func(*p);                       \
 	}
 
+/*
+ * Defines void name(type **a, size_t n): frees each of the n elements with
+ * elem_free and then the array itself. NULL is fine.
+ */
+#define VFD_DEFINE_ARRAY_FREE(name, type, elem_free)    \
+	void name(type **a, size_t n)                   \
+	{                                               \
+		if (!a)                                 \
+			return;                         \
+		for (size_t i_ = 0; i_ < n; i_++)       \
+			elem_free(a[i_]);               \
+		free(a);                                \
+	}
+
 /* Hands ownership on: returns the value and clears the variable. */
 #define TAKE_PTR(p)                                     \
 	({                                              \
