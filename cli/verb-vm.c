@@ -29,6 +29,9 @@ static const Column vm_columns[] = {
 	{ "STATE",   "state",   COLUMN_TEXT },
 	{ "BACKEND", "backend", COLUMN_TEXT },
 	{ "VMM",     "vmm_pid", COLUMN_TEXT },
+	{ "VMM-STATE", "vmm_state", COLUMN_TEXT },   /* alive, exited, released */
+	{ "LOCKED",  "locked_bytes", COLUMN_TEXT },  /* bytes; after the exit too with vfiod_mm */
+	{ "PINNED",  "pinned_bytes", COLUMN_TEXT },
 	{ "DEVICES", "devices", COLUMN_LIST },
 };
 
@@ -92,7 +95,8 @@ static int vm_path(sd_bus *bus, const char *name, char **ret)
 
 static int vm_register(int argc, char *argv[])
 {
-	enum { ARG_PID = 0x100, ARG_UUID, ARG_MEMORY, ARG_VIOMMU, ARG_BACKEND, ARG_VMM_OPENS_GROUPS, ARG_JSON };
+	enum { ARG_PID = 0x100, ARG_UUID, ARG_MEMORY, ARG_VIOMMU, ARG_BACKEND, ARG_VMM_OPENS_GROUPS, ARG_JSON,
+	       ARG_KEEP_AFTER_EXIT, ARG_MEMLOCK_POLICY, ARG_MEMLOCK_CAP };
 	static const struct option options[] = {
 		{ "pid",              required_argument, NULL, ARG_PID              },
 		{ "uuid",             required_argument, NULL, ARG_UUID             },
@@ -101,6 +105,9 @@ static int vm_register(int argc, char *argv[])
 		{ "backend",          required_argument, NULL, ARG_BACKEND          },
 		{ "vmm-opens-groups", no_argument,       NULL, ARG_VMM_OPENS_GROUPS },
 		{ "json",             no_argument,       NULL, ARG_JSON             },
+		{ "keep-after-exit",  no_argument,       NULL, ARG_KEEP_AFTER_EXIT  },
+		{ "memlock-policy",   required_argument, NULL, ARG_MEMLOCK_POLICY   },
+		{ "memlock-cap",      required_argument, NULL, ARG_MEMLOCK_CAP      },
 		{}
 	};
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -110,7 +117,9 @@ static int vm_register(int argc, char *argv[])
 	char uuid[VFD_UUID_STRLEN] = "";
 	const char *backend = NULL, *name, *path;
 	uint64_t memory = UINT64_C(1) << 30;
-	bool viommu = false, vmm_opens_groups = false;
+	bool viommu = false, vmm_opens_groups = false, keep_after_exit = false;
+	const char *memlock_policy = NULL;
+	uint64_t memlock_cap = 0;
 	long pid = 0;
 	char *end;
 	int c, r;
@@ -148,6 +157,20 @@ static int vm_register(int argc, char *argv[])
 		case ARG_JSON:
 			arg_json = true;
 			break;
+		case ARG_KEEP_AFTER_EXIT:
+			keep_after_exit = true;
+			break;
+		case ARG_MEMLOCK_POLICY:
+			if (strcmp(optarg, "precise") != 0 && strcmp(optarg, "libvirt") != 0 &&
+			    strcmp(optarg, "none") != 0)
+				return usage_error("invalid --memlock-policy '%s': expected precise, libvirt or none",
+						   optarg);
+			memlock_policy = optarg;
+			break;
+		case ARG_MEMLOCK_CAP:
+			if (parse_size(optarg, &memlock_cap) < 0 || memlock_cap == 0)
+				return usage_error("invalid --memlock-cap '%s': expected bytes, e.g. 512M", optarg);
+			break;
 		case ':':
 			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
@@ -182,6 +205,12 @@ static int vm_register(int argc, char *argv[])
 		r = sd_bus_message_open_container(call, SD_BUS_TYPE_ARRAY, "{sv}");
 	if (r >= 0 && vmm_opens_groups)
 		r = sd_bus_message_append(call, "{sv}", "vmm_opens_groups", "b", 1);
+	if (r >= 0 && keep_after_exit)
+		r = sd_bus_message_append(call, "{sv}", "release_on_exit", "b", 0);
+	if (r >= 0 && memlock_policy)
+		r = sd_bus_message_append(call, "{sv}", "memlock_policy", "s", memlock_policy);
+	if (r >= 0 && memlock_cap)
+		r = sd_bus_message_append(call, "{sv}", "memlock_cap_bytes", "t", memlock_cap);
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r < 0)
@@ -328,6 +357,46 @@ static int vm_create_mdev(int argc, char *argv[])
 	return mdev_call_and_print(bus, call, "cannot create the mdev");
 }
 
+/* vm check-charge NAME: expected vs observed charge now (CheckCharge); exit 1 on a mismatch */
+static int vm_check_charge(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	uint64_t expected, observed, limit;
+	int matches, r;
+
+	if (argc != 2)
+		return usage_error("'vm check-charge' needs NAME");
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = bus_client_call_object(bus, path, VM_INTERFACE, "CheckCharge", &error, &reply, NULL);
+	if (r < 0)
+		return host_report_error("cannot check the VM's charge", &error, r);
+	r = sd_bus_message_read(reply, "tttb", &expected, &observed, &limit, &matches);
+	if (r < 0)
+		return runtime_error("cannot parse the reply of CheckCharge");
+
+	if (arg_json) {
+		_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+		if (!o || json_object_object_add(o, "expected_bytes", json_object_new_uint64(expected)) < 0 ||
+		    json_object_object_add(o, "observed_bytes", json_object_new_uint64(observed)) < 0 ||
+		    json_object_object_add(o, "memlock_limit", json_object_new_uint64(limit)) < 0 ||
+		    json_object_object_add(o, "matches", json_object_new_boolean(matches)) < 0)
+			return runtime_error("out of memory");
+		if (output_json(o) < 0)
+			return runtime_error("cannot write the output");
+	} else
+		printf("expected %" PRIu64 " observed %" PRIu64 " limit %" PRIu64 " %s\n", expected,
+		       observed, limit, matches ? "match" : "MISMATCH");
+	return matches ? 0 : VFIOCTL_EXIT_FAILURE;
+}
+
 static int vm_release(int argc, char *argv[])
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -404,5 +473,7 @@ int verb_vm(int argc, char *argv[])
 		return vm_create_mdev(argc, argv);
 	if (strcmp(sub, "release") == 0)
 		return vm_release(argc, argv);
+	if (strcmp(sub, "check-charge") == 0)
+		return vm_check_charge(argc, argv);
 	return usage_error("unknown command 'vm %s'; see 'vfioctl --help'", sub);
 }

@@ -40,6 +40,7 @@ static const Verb verbs[] = {
 	{ "bind",         1, 64, "ADDRESS [--unbind-host-members]", verb_bind, true },
 	{ "unbind",       1, 64, "ADDRESS", verb_unbind, true },
 	{ "mdev",         1, 64, "create|remove ARGS", verb_mdev, true },
+	{ "config",       1, 2, "apply|status", verb_config, true }, /* systemd/config: verb-config.c */
 };
 
 /*
@@ -108,6 +109,7 @@ static void help(void)
 	       "\n"
 	       "  vm register NAME --pid PID --backend iommufd|type1 [--uuid UUID]\n"
 	       "     [--memory BYTES] [--viommu] [--vmm-opens-groups]\n"
+	       "     [--keep-after-exit] [--memlock-policy precise|libvirt|none] [--memlock-cap BYTES]\n"
 	       "                       Register a VM whose VMM is process PID\n"
 	       "  vm list              List registered VMs\n"
 	       "  vm show NAME         Show one VM's properties\n"
@@ -116,11 +118,14 @@ static void help(void)
 	       "                       Create an mdev for the VM (removed at release)\n"
 	       "  vm remove-device NAME DEVICE   Give a device back (before GetFds)\n"
 	       "  vm release NAME      Give every device of the VM back\n"
+	       "  vm check-charge NAME Compare the expected and observed memlock charge\n"
 	       "  bind ADDRESS [--unbind-host-members]\n"
 	       "                       Bind ADDRESS's IOMMU group to vfio-pci outside any VM\n"
 	       "  unbind ADDRESS       Undo 'bind': the original drivers come back\n"
 	       "  mdev create PARENT TYPE [--uuid UUID] [--attr NAME=VALUE]...\n"
 	       "  mdev remove UUID     Create or remove a mediated device""\n"
+	       "  config apply|status  Apply the persistent configuration again, or show\n"
+	       "                       how each binding and mdev of it fared\n" /* systemd/config */
 	       "\n"
 	       "Options:\n"
 	       "  -h --help            Show this help and exit\n"

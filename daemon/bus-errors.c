@@ -40,6 +40,10 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_BOUND,              ENOLINK),
 	SD_BUS_ERROR_MAP(VFD_ERROR_HOST_CHANGED,           EAGAIN),
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_SUPPORTED,          EMEDIUMTYPE),
+	/* VM accounting: the limit a device needs is above the VM's cap */
+	SD_BUS_ERROR_MAP(VFD_ERROR_MEMLOCK_CAP_EXCEEDED,   EDQUOT),
+	/* type1 hot-add: ConfirmAttached of a group that is in no container */
+	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_ATTACHED,           ENOTCONN),
 	SD_BUS_ERROR_MAP_END
 };
 

@@ -34,6 +34,9 @@
 #define VFD_ERROR_NOT_BOUND               "org.vfiod1.Error.NotBound"
 #define VFD_ERROR_HOST_CHANGED            "org.vfiod1.Error.HostChanged"
 #define VFD_ERROR_NOT_SUPPORTED           "org.vfiod1.Error.NotSupported"
+/* memlock limits (vm-memlock.c) */
+#define VFD_ERROR_MEMLOCK_CAP_EXCEEDED    "org.vfiod1.Error.MemlockCapExceeded"
+#define VFD_ERROR_NOT_ATTACHED            "org.vfiod1.Error.NotAttached"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

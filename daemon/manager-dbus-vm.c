@@ -105,9 +105,43 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 							 "Option vmm_opens_groups must be a boolean");
 			config->vmm_opens_groups = b;
+		} else if (strcmp(key, "release_on_exit") == 0) {
+			int b;
+
+			if (sd_bus_message_read(message, "v", "b", &b) < 0)
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option release_on_exit must be a boolean");
+			config->release_on_exit = b;
+		} else if (strcmp(key, "memlock_policy") == 0) {
+			const char *policy;
+			int p;
+
+			if (sd_bus_message_read(message, "v", "s", &policy) < 0)
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option memlock_policy must be a string");
+			if (strcmp(policy, "none") == 0)
+				config->apply_memlock = false;
+			else if ((p = vfd_memlock_policy_from_string(policy)) >= 0) {
+				config->apply_memlock = true;
+				config->memlock_policy = (vfd_memlock_policy) p;
+			} else
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Invalid memlock_policy '%.64s': expected precise, "
+							 "libvirt or none", policy);
+		} else if (strcmp(key, "memlock_cap_bytes") == 0) {
+			uint64_t cap;
+
+			if (sd_bus_message_read(message, "v", "t", &cap) < 0)
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option memlock_cap_bytes must be a uint64 (t)");
+			if (cap == 0)
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option memlock_cap_bytes must not be 0");
+			config->memlock_cap = cap;
 		} else
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Unknown option '%.64s' (known: vmm_opens_groups)", key);
+						 "Unknown option '%.64s' (known: vmm_opens_groups, "
+						 "release_on_exit, memlock_policy, memlock_cap_bytes)", key);
 		r = sd_bus_message_exit_container(message);
 		if (r < 0)
 			return r;
@@ -187,6 +221,10 @@ static int register_common(sd_bus_message *message, Manager *m, bool by_pid, sd_
 		return -ENOMEM;
 	q->manager = m;
 	q->vmm = (VMMProcess) VMM_PROCESS_NULL;
+	q->config.release_on_exit = true;
+	q->config.apply_memlock = true;
+	q->config.memlock_policy = VFD_MEMLOCK_POLICY_PRECISE;
+	q->config.memlock_cap = VFD_MEMLOCK_UNLIMITED;
 
 	r = read_register_args(message, q, by_pid, &pid, &fd, error);
 	if (r < 0)
@@ -257,6 +295,26 @@ static int append_vm_record(sd_bus_message *reply, const VM *vm)
 		r = bus_record_append_string(reply, "state", vm_state_to_string(vm->state));
 	if (r >= 0)
 		r = bus_record_append_u32(reply, "vmm_pid", (uint32_t) vm->vmm.pid);
+	if (r >= 0)
+		r = bus_record_append_string(reply, "vmm_state", vm_vmm_state(vm));
+	if (r >= 0) {
+		uint64_t locked, pinned;
+		const char *source = vm_observed_memory(vm, &locked, &pinned);
+
+		r = bus_record_open_entry(reply, "locked_bytes", "t");
+		if (r >= 0)
+			r = sd_bus_message_append(reply, "t", locked);
+		if (r >= 0)
+			r = bus_record_close_entry(reply);
+		if (r >= 0)
+			r = bus_record_open_entry(reply, "pinned_bytes", "t");
+		if (r >= 0)
+			r = sd_bus_message_append(reply, "t", pinned);
+		if (r >= 0)
+			r = bus_record_close_entry(reply);
+		if (r >= 0)
+			r = bus_record_append_string(reply, "memory_source", source);
+	}
 	if (r >= 0)
 		r = bus_record_open_entry(reply, "memory_bytes", "t");
 	if (r >= 0)

@@ -18,6 +18,7 @@
 #include "bus-op-error.h"
 #include "device-name.h"
 #include "log.h"
+#include "manager-dbus-config.h" /* systemd/config */
 #include "manager-dbus.h"
 #include "vm-dbus.h"
 #include "vfd-config.h"
@@ -236,6 +237,15 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
 	return sd_bus_message_append(reply, "s", VFD_VERSION);
 }
 
+static int property_get_mm_helper(sd_bus *bus, const char *path, const char *interface,
+				  const char *property, sd_bus_message *reply,
+				  void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+
+	return sd_bus_message_append(reply, "s", mm_helper_status_to_string(m->mm_status));
+}
+
 /* in the order of docs/org.vfiod1.Manager.xml, which introspection reproduces */
 const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
@@ -305,6 +315,7 @@ const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_ARGS("s", kind, "s", action, "s", name),
 				0),
 	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("MmHelper", "s", property_get_mm_helper, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_VTABLE_END
 };
 
@@ -409,6 +420,10 @@ int manager_connect_bus(Manager *m)
 	r = vm_dbus_register(bus, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to export the VM objects: %m");
+
+	r = manager_dbus_config_register(bus, m); /* systemd/config: ApplyConfig, GetConfigStatus */
+	if (r < 0)
+		return log_error_errno(r, "Failed to export the config methods: %m");
 
 	r = sd_bus_request_name_async(bus, NULL, VFD_BUS_NAME, 0, on_name_request, m);
 	if (r < 0)

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config-apply.h" /* systemd/config */
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
 #include "vfiod-fault.h"
 #include "vm-dbus.h"
+#include "vm-memlock.h"
 #include "vm.h"
 
 Manager *manager_free(Manager *m)
@@ -26,10 +28,12 @@ Manager *manager_free(Manager *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(m->vms[i]);
 	free(m->vms);
+	manager_mm_stop(m);
 	for (size_t i = 0; i < m->n_adhoc; i++)
 		vfd_bind_record_free(m->adhoc[i]);
 	free(m->adhoc);
 
+	config_apply_free(m->config); /* systemd/config */
 	inventory_monitor_free(m->monitor);
 	sd_bus_flush_close_unref(m->bus);
 	vfd_context_free(m->ctx);
@@ -114,6 +118,16 @@ int manager_startup(Manager *m)
 			return log_error_errno(r, "Failed to start the udev monitor: %m");
 	} else
 		log_info("Using root %s; not watching udev.", m->root);
+
+	/* optional: without it, VMM memory is only known while the VMM lives */
+	manager_mm_start(m);
+
+	/* --- systemd/config: bindings and autostart mdevs before READY=1 (config-apply.h) --- */
+	r = config_apply_new(m, !m->root, &m->config);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the configuration: %m");
+	(void) config_apply_reload(m->config, NULL); /* a bad file is logged and reported, not fatal */
+	/* --- end systemd/config --- */
 
 	/* last: once the name is requested, callers may come */
 	return manager_connect_bus(m);
@@ -233,6 +247,8 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 	m->vms[m->n_vms++] = vm;
 	log_info("VM %s registered as %s (VMM pid %d, uid %u, backend %s).", vm->name, vm->path,
 		 (int) vm->vmm.pid, (unsigned) vm->vmm.uid, vm_backend_to_string(vm->backend));
+	manager_mm_track_vm(m, vm);
+	vm_memlock_register(vm);
 	*ret = TAKE_PTR(vm);
 	return 0;
 }
@@ -246,6 +262,7 @@ void manager_vm_gone(Manager *m, VM *vm)
 			break;
 		}
 	log_info("VM %s is gone.", vm->name);
+	manager_mm_forget_vm(m, vm);
 	vm_free(vm);
 }
 

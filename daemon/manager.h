@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "inventory-monitor.h"
+#include "manager-mm.h"
 #include "vfiod-bind.h"
 #include "vfiod-mdev-ctl.h"
 #include "vfiod-op-error.h"
@@ -20,6 +21,12 @@
 typedef struct VM VM;
 typedef struct VMConfig VMConfig;
 typedef struct VMMProcess VMMProcess;
+
+/* a released VM's VMM mm that a pin holder still references (manager-mm.h) */
+typedef struct MmDraining {
+	uint32_t handle;
+	char *vm_name;
+} MmDraining;
 
 typedef struct Manager {
 	sd_event *event;
@@ -38,6 +45,14 @@ typedef struct Manager {
 	/* ad-hoc claims (Bind outside any VM), in claim order */
 	vfd_bind_record **adhoc;
 	size_t n_adhoc;
+
+	struct ConfigApply *config; /* persistent configuration (config-apply.c), owner: systemd/config */
+
+	/* the vfiod_mm helper (manager-mm.c); mm is NULL unless AVAILABLE */
+	vfd_mm_client *mm;
+	MmHelperStatus mm_status;
+	MmDraining *mm_draining;
+	size_t n_mm_draining;
 } Manager;
 
 /* root: fixture tree or NULL; bus_address: a private bus or NULL */

@@ -20,7 +20,7 @@
 
 #define POLKIT_TIMEOUT_USEC (5ULL * 1000 * 1000)
 
-/* the polkit actions of daemon/org.vfiod1.policy */
+/* the polkit actions of systemd/org.vfiod1.policy */
 #define POLKIT_ACTION_MANAGE_VMS  "org.vfiod1.manage-vms"
 #define POLKIT_ACTION_BIND        "org.vfiod1.bind-devices"
 #define POLKIT_ACTION_MANAGE_MDEV "org.vfiod1.manage-mdevs"

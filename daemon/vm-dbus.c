@@ -19,6 +19,7 @@
 #include "log.h"
 #include "polkit.h"
 #include "vm-dbus.h"
+#include "vm-memlock.h"
 
 /* ---- requests that wait for authorization ---- */
 
@@ -206,6 +207,34 @@ static int property_get_memory(sd_bus *bus, const char *path, const char *interf
 
 	vm_observed_memory(vm, &locked, &pinned);
 	return sd_bus_message_append(reply, "t", strcmp(property, "LockedBytes") == 0 ? locked : pinned);
+}
+
+static int property_get_vmm_state(sd_bus *bus, const char *path, const char *interface,
+				  const char *property, sd_bus_message *reply, void *userdata,
+				  sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "s", vm_vmm_state(vm));
+}
+
+static int property_get_exit_memory(sd_bus *bus, const char *path, const char *interface,
+				    const char *property, sd_bus_message *reply, void *userdata,
+				    sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "t", strcmp(property, "ExitLockedBytes") == 0 ?
+				     vm->exit_locked_bytes : vm->exit_pinned_bytes);
+}
+
+static int property_get_charge_matches(sd_bus *bus, const char *path, const char *interface,
+				       const char *property, sd_bus_message *reply, void *userdata,
+				       sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "b", (int) vm->charge_matches);
 }
 
 static int property_get_memlock_limit(sd_bus *bus, const char *path, const char *interface,
@@ -519,6 +548,116 @@ static int method_get_fds(sd_bus_message *message, void *userdata, sd_bus_error 
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+/* GetDeviceFds and ConfirmAttached: the device argument, canonical; 0 or InvalidArgs */
+static int read_device(sd_bus_message *message, char canonical[VFD_UUID_STRLEN], sd_bus_error *error)
+{
+	vfd_pci_address addr;
+	const char *device;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &device);
+	if (r < 0)
+		return r;
+	r = validate_device(device, error);
+	if (r < 0)
+		return r;
+	if (vfd_pci_address_parse(device, &addr) == 0)
+		vfd_pci_address_format(&addr, canonical);
+	else {
+		snprintf(canonical, VFD_UUID_STRLEN, "%s", device);
+		for (char *p = canonical; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char) (*p - 'A' + 'a');
+	}
+	return 0;
+}
+
+static int method_get_device_fds(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	char device[VFD_UUID_STRLEN];
+	VMFds f = { .iommu_fd = -1 };
+	VM *vm = userdata;
+	int r;
+
+	r = read_device(message, device, error);
+	if (r < 0)
+		return r;
+	r = check_vmm(message, vm, true, error);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return bus_error_domain(error, -EPERM,
+					"Only the VMM of VM %s (pid %d) or root may have its descriptors",
+					vm->name, (int) vm->vmm.pid);
+
+	r = vm_get_device_fds(vm, device, &f);
+	if (r == -ENODEV)
+		return bus_error_domain(error, r, "%s is not a device of VM %s", device, vm->name);
+	if (r == -ESHUTDOWN)
+		return bus_error_domain(error, r, "VM %s is %s", vm->name, vm_state_to_string(vm->state));
+	if (r == -EMEDIUMTYPE)
+		return bus_error_domain(error, r, "VM %s: the VMM opens its groups itself "
+					"(vmm_opens_groups); vfiod holds no descriptors", vm->name);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot open the descriptors of %s: %m", device);
+	log_info("VM %s: descriptors of %s to its VMM.", vm->name, device);
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "(uh)");
+	for (size_t i = 0; r >= 0 && i < f.n_groups; i++)
+		r = sd_bus_message_append(reply, "(uh)", (uint32_t) f.groups[i].group, f.groups[i].fd);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "(sih)");
+	for (size_t i = 0; r >= 0 && i < f.n_devices; i++)
+		r = sd_bus_message_append(reply, "(sih)", f.devices[i].name, (int32_t) f.devices[i].group,
+					  f.devices[i].fd);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	vm_fds_done(&f);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_confirm_attached(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	char device[VFD_UUID_STRLEN];
+	vfd_op_error op;
+	VM *vm = userdata;
+	int r;
+
+	r = read_device(message, device, error);
+	if (r < 0)
+		return r;
+	r = check_vmm(message, vm, true, error);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return bus_error_domain(error, -EPERM, "Only the VMM of VM %s (pid %d) or root may "
+					"confirm an attach", vm->name, (int) vm->vmm.pid);
+
+	vfd_op_error_clear(&op);
+	r = vm_confirm_attached(vm, device, &op);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot confirm the attach");
+	return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_check_charge(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	int match;
+
+	/* reads counters only: anyone who may read the properties may ask */
+	match = vm_memlock_check(vm, "check");
+	return sd_bus_reply_method_return(message, "tttb", vm->expected_charge, vm->observed_charge,
+					  vm_memlock_limit(vm), match > 0);
+}
+
 static int run_release(sd_bus_message *message, void *request, sd_bus_error *error)
 {
 	VMRequest *q = request;
@@ -579,6 +718,15 @@ const sd_bus_vtable vm_vtable[] = {
 	SD_BUS_PROPERTY("MemlockLimit", "t", property_get_memlock_limit, 0, 0),
 	SD_BUS_PROPERTY("LockedBytes", "t", property_get_memory, 0, 0),
 	SD_BUS_PROPERTY("PinnedBytes", "t", property_get_memory, 0, 0),
+	SD_BUS_PROPERTY("VMMState", "s", property_get_vmm_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("ExitLockedBytes", "t", property_get_exit_memory, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("ExitPinnedBytes", "t", property_get_exit_memory, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("ExpectedChargeBytes", "t", NULL, offsetof(VM, expected_charge),
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("ObservedChargeBytes", "t", NULL, offsetof(VM, observed_charge),
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("ChargeMatches", "b", property_get_charge_matches, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("AddDevice",
 				SD_BUS_ARGS("s", device),
 				SD_BUS_NO_RESULT,
@@ -599,8 +747,23 @@ const sd_bus_vtable vm_vtable[] = {
 				SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("s", state),
 				method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetDeviceFds",
+				SD_BUS_ARGS("s", device),
+				SD_BUS_RESULT("a(uh)", groups, "a(sih)", devices),
+				method_get_device_fds, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ConfirmAttached",
+				SD_BUS_ARGS("s", device),
+				SD_BUS_NO_RESULT,
+				method_confirm_attached, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("CheckCharge",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("t", expected, "t", observed, "t", limit, "b", matches),
+				method_check_charge, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("StateChanged",
 				SD_BUS_ARGS("s", state),
+				0),
+	SD_BUS_SIGNAL_WITH_ARGS("ChargeChecked",
+				SD_BUS_ARGS("s", step, "t", expected, "t", observed, "t", limit, "b", matches),
 				0),
 	SD_BUS_VTABLE_END
 };
@@ -644,4 +807,37 @@ void vm_send_devices_changed(VM *vm)
 	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "Devices", NULL);
 	if (r < 0)
 		log_warning_errno(r, "Failed to signal the devices of VM %s: %m", vm->name);
+}
+
+void vm_send_memory_changed(VM *vm)
+{
+	sd_bus *bus = vm->manager->bus;
+	int r;
+
+	if (!bus)
+		return;
+
+	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "VMMState",
+					   "ExitLockedBytes", "ExitPinnedBytes", NULL);
+	if (r < 0)
+		log_warning_errno(r, "Failed to signal the VMM state of VM %s: %m", vm->name);
+}
+
+void vm_send_charge_checked(VM *vm, const char *step)
+{
+	sd_bus *bus = vm->manager->bus;
+	int r;
+
+	if (!bus)
+		return;
+
+	r = sd_bus_emit_signal(bus, vm->path, VFD_VM_INTERFACE, "ChargeChecked", "stttb", step,
+			       vm->expected_charge, vm->observed_charge, vm_memlock_limit(vm),
+			       (int) vm->charge_matches);
+	if (r >= 0)
+		r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE,
+						   "ExpectedChargeBytes", "ObservedChargeBytes",
+						   "ChargeMatches", NULL);
+	if (r < 0)
+		log_warning_errno(r, "Failed to signal the charge check of VM %s: %m", vm->name);
 }

@@ -32,3 +32,7 @@ int bus_read_mdev_request(sd_bus_message *message, char **ret_parent, char **ret
 void vm_send_state_changed(VM *vm);
 /* PropertiesChanged(Devices) */
 void vm_send_devices_changed(VM *vm);
+/* PropertiesChanged(VMMState, ExitLockedBytes, ExitPinnedBytes) */
+void vm_send_memory_changed(VM *vm);
+/* ChargeChecked and PropertiesChanged(ExpectedChargeBytes, ObservedChargeBytes, ChargeMatches) */
+void vm_send_charge_checked(VM *vm, const char *step);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "manager.h"
 #include "vm-dbus.h"
+#include "vm-memlock.h"
 #include "vm.h"
 
 static const char *const vm_state_names[_VM_STATE_MAX] = {
@@ -68,6 +70,17 @@ static int on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userd
 
 	vm->vmm_exited = true;
 	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+	vm_send_memory_changed(vm);
+	if (!vm->release_on_exit) {
+		uint64_t locked = 0, pinned = 0;
+		const char *source = vm_observed_memory(vm, &locked, &pinned);
+
+		/* post-mortem: vfiod keeps its references (and the pins) until Release */
+		log_info("VM %s: VMM (pid %d) exited; kept until Release (release_on_exit off): "
+			 "%" PRIu64 " bytes locked, %" PRIu64 " bytes pinned (%s).", vm->name,
+			 (int) vm->vmm.pid, locked, pinned, source);
+		return 0;
+	}
 	log_info("VM %s: VMM (pid %d) exited; releasing.", vm->name, (int) vm->vmm.pid);
 
 	vfd_op_error_clear(&error);
@@ -99,6 +112,11 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	vm->viommu = config->viommu;
 	vm->backend = config->backend;
 	vm->vmm_opens_groups = config->vmm_opens_groups;
+	vm->release_on_exit = config->release_on_exit;
+	vm->apply_memlock = config->apply_memlock;
+	vm->memlock_policy = config->memlock_policy;
+	vm->memlock_cap = config->memlock_cap;
+	vm->charge_matches = true;
 
 	vm->name = strdup(config->name);
 	if (!vm->name)
@@ -236,6 +254,16 @@ static int backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 			d->granted = true;
 			return 0;
 		}
+		if (vfd_type1_is_sealed(vm->type1) &&
+		    vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) < 0) {
+			/* the attach rule: the VMM attaches a group joining a container in use */
+			r = vfd_type1_add_group_detached(vm->type1, (unsigned) d->iommu_group);
+			if (r < 0)
+				return vfd_op_error_set(error, r, d->name, "cannot open group %d",
+							d->iommu_group);
+			d->vmm_attaches = true;
+			return 0;
+		}
 		r = vfd_type1_add_group(vm->type1, (unsigned) d->iommu_group);
 		if (r < 0)
 			return vfd_op_error_set(error, r, d->name,
@@ -258,10 +286,14 @@ static int backend_unprepare(VM *vm, VMDevice *d)
 			d->granted = false;
 	}
 	/*
-	 * A type1 group stays in the container until the container is
-	 * closed: detaching one group from a container in use is not
-	 * something the VMM expects.
+	 * The group leaves the VM's container with its last device (the VMM
+	 * does not have the container yet, is gone, or detached the group
+	 * itself: vm_remove_device() checks): a descriptor kept across the
+	 * unbind of its last device would name a dead vfio_group, and adding
+	 * the device again would fail.
 	 */
+	if (vm->type1 && d->iommu_group >= 0 && !vm_has_group(vm, d->iommu_group, d))
+		(void) vfd_type1_remove_group(vm->type1, (unsigned) d->iommu_group);
 	return r;
 }
 
@@ -277,19 +309,13 @@ static int vm_append_device(VM *vm, const VMDevice *d)
 	return 0;
 }
 
-static int check_can_add(VM *vm, const char *name, int group, vfd_op_error *error)
+static int check_can_add(VM *vm, const char *name, vfd_op_error *error)
 {
 	if (!vm_accepts_devices(vm))
 		return vfd_op_error_set(error, -ESHUTDOWN, name, "VM %s is %s", vm->name,
 					vm_state_to_string(vm->state));
 	if (vm_find_device(vm, name))
 		return vfd_op_error_set(error, -EISCONN, name, "already a device of VM %s", vm->name);
-	/* the attach rule: no attaching by vfiod once the VMM may have mapped memory */
-	if (vm->type1 && vfd_type1_is_sealed(vm->type1) &&
-	    (group < 0 || vfd_type1_group_fd(vm->type1, (unsigned) group) < 0))
-		return vfd_op_error_set(error, -EROFS, name,
-					"the VMM has the VM's type1 container already; a new group "
-					"must be attached by the VMM itself");
 	return 0;
 }
 
@@ -317,7 +343,12 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 					"cannot read the PCI function");
 	d.iommu_group = dev->iommu_group;
 
-	r = check_can_add(vm, d.name, d.iommu_group, error);
+	r = check_can_add(vm, d.name, error);
+	if (r < 0)
+		return r;
+
+	/* a cap refuses before anything changes */
+	r = vm_memlock_before_add(vm, &d, error);
 	if (r < 0)
 		return r;
 
@@ -343,6 +374,8 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	TAKE_PTR(rec);
 	log_info("VM %s: added PCI function %s (group %d).", vm->name, d.name, d.iommu_group);
 	vm_send_devices_changed(vm);
+	/* raised before the VMM can have the device's descriptor */
+	vm_memlock_after_add(vm);
 	return 0;
 
 rollback:
@@ -369,17 +402,17 @@ static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 		return vfd_op_error_set(error, -EALREADY, d.name, "the mdev belongs to VM %s already",
 					manager_mdev_owner(vm->manager, d.name)->name);
 
-	r = check_can_add(vm, d.name, d.iommu_group, error);
+	r = check_can_add(vm, d.name, error);
+	if (r < 0)
+		return r;
+
+	r = vm_memlock_before_add(vm, &d, error);
 	if (r < 0)
 		return r;
 
 	r = backend_prepare(vm, &d, error);
-	if (r < 0) {
-		(void) backend_unprepare(vm, &d);
-		return r;
-	}
-
-	r = vm_append_device(vm, &d);
+	if (r >= 0)
+		r = vm_append_device(vm, &d);
 	if (r < 0) {
 		(void) backend_unprepare(vm, &d);
 		return r;
@@ -388,6 +421,7 @@ static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 	log_info("VM %s: added mdev %s (group %d%s).", vm->name, d.name, d.iommu_group,
 		 created ? ", created" : "");
 	vm_send_devices_changed(vm);
+	vm_memlock_after_add(vm);
 	return 0;
 }
 
@@ -469,10 +503,24 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 	if (!vm_accepts_devices(vm))
 		return vfd_op_error_set(error, -ESHUTDOWN, name, "VM %s is %s", vm->name,
 					vm_state_to_string(vm->state));
-	/* the kernel would block the unbind until the VMM closes the device */
-	if (vm->fds_handed_out && !vm->vmm_exited)
-		return vfd_op_error_set(error, -EBUSY, name,
-					"the VMM holds the device's descriptors; release the VM instead");
+	/*
+	 * The kernel would block the unbind (and vfiod with it) until the VMM
+	 * closes the device. A type1 group that is in no container proves it
+	 * did: VFIO_GROUP_UNSET_CONTAINER fails while a device is open.
+	 */
+	if (vm->fds_handed_out && !vm->vmm_exited) {
+		int fd = vm->type1 && d->iommu_group >= 0 ?
+			vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) : -1;
+
+		if (fd < 0)
+			return vfd_op_error_set(error, -EBUSY, name,
+						"the VMM holds the device's descriptors; release the VM instead");
+		if (vfd_type1_group_in_container(fd) != 0)
+			return vfd_op_error_set(error, -EBUSY, name,
+						"the VMM still has group %d attached; it closes the device "
+						"and detaches the group (VFIO_GROUP_UNSET_CONTAINER) first",
+						d->iommu_group);
+	}
 	/* the other device still needs the group on vfio-pci */
 	if (d->bind && vm_has_group(vm, d->iommu_group, d))
 		return vfd_op_error_set(error, -EBUSY, name,
@@ -485,6 +533,8 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 	log_info("VM %s: removed device %s.", vm->name, name);
 	vm_drop_device(vm, d);
 	vm_send_devices_changed(vm);
+	/* lowered only now that the device is gone, never below what is charged */
+	vm_memlock_after_change(vm, "remove");
 	return 0;
 }
 
@@ -550,6 +600,7 @@ int vm_get_fds(VM *vm, VMFds *ret)
 
 		/* type1: the group once, and a device descriptor opened from it */
 		int group_fd = vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group);
+		bool attached = group_fd >= 0 && vfd_type1_group_in_container(group_fd) > 0;
 		if (group_fd < 0) {
 			r = group_fd;
 			goto fail;
@@ -565,11 +616,16 @@ int vm_get_fds(VM *vm, VMFds *ret)
 			snprintf(f.groups[f.n_groups].name, sizeof(f.groups[0].name), "%d", d->iommu_group);
 			f.n_groups++;
 		}
+		if (!attached)
+			continue; /* hot-added: the VMM attaches the group, then opens the device */
 		r = vfd_type1_group_get_device_fd(group_fd, d->name, &out->fd);
 		if (r < 0)
 			goto fail;
 		f.n_devices++;
 	}
+	for (size_t i = 0; i < vm->n_devices; i++)
+		if (!vm->devices[i].vmm_attaches)
+			vm->devices[i].in_use = true;
 
 	if (vm->type1)
 		vfd_type1_seal(vm->type1);
@@ -581,6 +637,90 @@ int vm_get_fds(VM *vm, VMFds *ret)
 fail:
 	vm_fds_done(&f);
 	return r;
+}
+
+int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
+{
+	VMFds f = { .iommu_fd = -1 };
+	VMDevice *d;
+	int r, group_fd;
+
+	d = vm_find_device(vm, name);
+	if (!d)
+		return -ENODEV;
+	if (!vm_accepts_devices(vm))
+		return -ESHUTDOWN;
+	if (vm->vmm_opens_groups)
+		return -EMEDIUMTYPE;
+
+	f.devices = calloc(1, sizeof(*f.devices));
+	f.groups = calloc(1, sizeof(*f.groups));
+	if (!f.devices || !f.groups) {
+		vm_fds_done(&f);
+		return -ENOMEM;
+	}
+	snprintf(f.devices[0].name, sizeof(f.devices[0].name), "%s", d->name);
+	f.devices[0].group = (unsigned) d->iommu_group;
+
+	if (vm->backend == VM_BACKEND_IOMMUFD) {
+		r = dup_fd(d->cdev_fd);
+		if (r < 0)
+			goto fail;
+		f.devices[0].fd = r;
+		f.n_devices = 1;
+		*ret = f;
+		return 0;
+	}
+
+	group_fd = vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group);
+	if (group_fd < 0) {
+		r = group_fd;
+		goto fail;
+	}
+	r = dup_fd(group_fd);
+	if (r < 0)
+		goto fail;
+	f.groups[0] = (VMFd) { .group = (unsigned) d->iommu_group, .fd = r };
+	snprintf(f.groups[0].name, sizeof(f.groups[0].name), "%d", d->iommu_group);
+	f.n_groups = 1;
+	/* attached by vfiod before GetFds: the device too; else the VMM opens it after attaching */
+	if (vfd_type1_group_in_container(group_fd) > 0) {
+		r = vfd_type1_group_get_device_fd(group_fd, d->name, &f.devices[0].fd);
+		if (r < 0)
+			goto fail;
+		f.n_devices = 1;
+	}
+	*ret = f;
+	return 0;
+fail:
+	vm_fds_done(&f);
+	return r;
+}
+
+int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
+{
+	VMDevice *d;
+	int r;
+
+	d = vm_find_device(vm, name);
+	if (!d)
+		return vfd_op_error_set(error, -ENODEV, name, "not a device of VM %s", vm->name);
+	if (!vm_accepts_devices(vm))
+		return vfd_op_error_set(error, -ESHUTDOWN, name, "VM %s is %s", vm->name,
+					vm_state_to_string(vm->state));
+	if (vm->type1 && d->iommu_group >= 0) {
+		r = vfd_type1_group_in_container(vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group));
+		if (r < 0)
+			return vfd_op_error_set(error, r, name, "cannot read the status of group %d",
+						d->iommu_group);
+		if (r == 0)
+			return vfd_op_error_set(error, -ENOTCONN, name,
+						"group %d is in no container: not attached", d->iommu_group);
+	}
+	d->in_use = true;
+	log_info("VM %s: the VMM attached %s.", vm->name, name);
+	(void) vm_memlock_check(vm, "attach");
+	return 0;
 }
 
 bool vm_is_vmm(const VM *vm, pid_t pid)
@@ -649,12 +789,58 @@ int vm_release(VM *vm, vfd_op_error *error)
 	return VM_STATE_RELEASED;
 }
 
-void vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned)
+const char *vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned)
 {
-	if (vm->vmm_exited || vmm_process_read_memory(&vm->vmm, ret_locked, ret_pinned) < 0) {
-		*ret_locked = 0;
-		*ret_pinned = 0;
+	vfd_mm_info info;
+
+	if (manager_mm_get(vm->manager, vm, &info) >= 0) {
+		*ret_locked = info.locked_bytes;
+		*ret_pinned = info.pinned_bytes;
+		return "vfiod_mm";
 	}
+	if (vm->have_exit_counters) {
+		/* the helper lost the handle (unloaded): the last counters it reported */
+		*ret_locked = vm->exit_locked_bytes;
+		*ret_pinned = vm->exit_pinned_bytes;
+		return "vfiod_mm at exit";
+	}
+	if (!vm->vmm_exited && vmm_process_read_memory(&vm->vmm, ret_locked, ret_pinned) >= 0)
+		return "proc";
+	*ret_locked = 0;
+	*ret_pinned = 0;
+	return "none";
+}
+
+const char *vm_vmm_state(const VM *vm)
+{
+	if (vm->mm_handle != 0 && vm->mm_state == VFD_MM_STATE_RELEASED)
+		return "released";
+	if (vm->vmm_exited || (vm->mm_handle != 0 && vm->mm_state == VFD_MM_STATE_EXITED))
+		return "exited";
+	return "alive";
+}
+
+void vm_mm_update(VM *vm, vfd_mm_event_type type, const vfd_mm_info *info)
+{
+	vfd_mm_state old = vm->mm_state;
+
+	vm->mm_state = info->state;
+	if (info->state != VFD_MM_STATE_ALIVE && !vm->have_exit_counters) {
+		/* an EXITED event carries the counters of the exit; a resync those of now */
+		vm->have_exit_counters = true;
+		vm->exit_locked_bytes = info->locked_bytes;
+		vm->exit_pinned_bytes = info->pinned_bytes;
+		log_info("VM %s: the VMM's address space is gone; %" PRIu64 " bytes locked, %" PRIu64
+			 " bytes pinned at its exit (vfiod_mm handle %u, %u reference(s) held).",
+			 vm->name, info->locked_bytes, info->pinned_bytes, info->handle, info->mm_refs);
+	}
+	if (type == VFD_MM_EVENT_ZERO)
+		log_info("VM %s: the dead VMM's locked and pinned counters reached 0.", vm->name);
+	if (info->state == VFD_MM_STATE_RELEASED && old != VFD_MM_STATE_RELEASED)
+		log_info("VM %s: vfiod_mm reports RELEASED: no pin holder of the VMM's memory is left "
+			 "(locked %" PRIu64 ", pinned %" PRIu64 " bytes stay charged to the dead mm: stale).",
+			 vm->name, info->locked_bytes, info->pinned_bytes);
+	vm_send_memory_changed(vm);
 }
 
 uint64_t vm_memlock_limit(const VM *vm)

@@ -26,6 +26,17 @@
  *            device descriptors. The container is sealed when handed out:
  *            a group attached later by vfiod would have the VMM's
  *            mappings replayed with vfiod's mm (see lib/vfiod-vfio.h).
+ *            A device added after that (hot-add) has its group claimed
+ *            and opened, unattached: the VMM gets it (GetDeviceFds),
+ *            attaches it to its container itself and says so
+ *            (ConfirmAttached, checked with the kernel). For a hot-remove
+ *            the VMM closes the device and detaches the group
+ *            (VFIO_GROUP_UNSET_CONTAINER, refused by the kernel while a
+ *            device of the group is open): a group in no container is
+ *            the proof vfiod needs before it unbinds.
+ *
+ * Memory: vm-memlock.c sets and verifies the VMM's RLIMIT_MEMLOCK;
+ * manager-mm.c follows the VMM's mm through the vfiod_mm helper.
  *   type1 with vmm_opens_groups (QEMU): vfiod only gives the group nodes
  *            to the VMM's uid and holds nothing open.
  */
@@ -38,6 +49,8 @@
 #include "pidfd-watch.h"
 #include "vfiod-bind.h"
 #include "vfiod-mdev-ctl.h"
+#include "vfiod-memlock.h"
+#include "vfiod-mm.h"
 #include "vfiod-op-error.h"
 #include "vfiod-vfio.h"
 #include "vfiod.h"
@@ -72,6 +85,13 @@ typedef struct VMDevice {
 	int cdev_fd;           /* iommufd: vfiod's own open of the device cdev */
 	bool granted;          /* type1 + vmm_opens_groups: this device's grant */
 	vfd_node_owner previous_owner;
+	/*
+	 * type1 hot-add after GetFds: vfiod holds the group unattached and the
+	 * VMM attaches it to its container (the attach rule), then calls
+	 * ConfirmAttached.
+	 */
+	bool vmm_attaches;
+	bool in_use;           /* the VMM has it attached: counted in the expected charge */
 } VMDevice;
 
 typedef struct VMConfig {
@@ -81,6 +101,12 @@ typedef struct VMConfig {
 	bool viommu;
 	VMBackend backend;
 	bool vmm_opens_groups;
+	/* false: the VM outlives its VMM's exit until Release (post-mortem accounting) */
+	bool release_on_exit;
+	/* RLIMIT_MEMLOCK policy (vm-memlock.c); apply_memlock false: leave the limit alone */
+	bool apply_memlock;
+	vfd_memlock_policy memlock_policy;
+	uint64_t memlock_cap; /* VFD_MEMLOCK_UNLIMITED: no cap */
 } VMConfig;
 
 typedef struct VM {
@@ -97,6 +123,30 @@ typedef struct VM {
 	VMMProcess vmm;
 	sd_event_source *vmm_exit;
 	bool vmm_exited;
+	bool release_on_exit;
+
+	/*
+	 * The vfiod_mm helper's view of the VMM's mm (manager-mm.c): handle 0
+	 * when not tracked. After the exit the counters of that moment stay.
+	 */
+	uint32_t mm_handle;
+	vfd_mm_state mm_state;
+	bool have_exit_counters;
+	uint64_t exit_locked_bytes;
+	uint64_t exit_pinned_bytes;
+
+	/* RLIMIT_MEMLOCK (vm-memlock.c) */
+	bool apply_memlock;
+	vfd_memlock_policy memlock_policy;
+	uint64_t memlock_cap;
+	bool memlock_original_known;
+	uint64_t memlock_original;  /* the VMM's limit before vfiod set one (soft, hard) */
+	uint64_t memlock_original_hard;
+	uint64_t memlock_applied;   /* the last limit vfiod set; 0: none yet */
+	uint64_t expected_charge;   /* after the last step */
+	uint64_t expected_slack;    /* vendor pins the model cannot predict, at most this */
+	uint64_t observed_charge;
+	bool charge_matches;
 
 	VMState state;
 	bool fds_handed_out;
@@ -120,15 +170,21 @@ VFD_DEFINE_CLEANUP(VM, vm_free)
  * (-ENODEV when there is none, -EALREADY when a VM holds it), or one
  * created here and removed again at release.
  * -EISCONN: the VM has the device already; -ESHUTDOWN: the VM is
- * releasing, released or failed; -EROFS: type1 after the container was
- * handed out.
+ * releasing, released or failed. type1 after the container was handed
+ * out: the group is claimed and opened but not attached; the VMM gets it
+ * with vm_get_device_fds() and attaches it itself.
  */
 int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error);
 int vm_add_mdev(VM *vm, const char *uuid, vfd_op_error *error);
 int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *uuid,
 		   const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,
 		   char ret_uuid[VFD_UUID_STRLEN]);
-/* -ENODEV: not a device of this VM; -EBUSY: the VMM has its descriptors */
+/*
+ * -ENODEV: not a device of this VM; -EBUSY: the VMM may still use it
+ * (iommufd, or a type1 group still in a container: the VMM detaches it
+ * first with VFIO_GROUP_UNSET_CONTAINER, which the kernel refuses while a
+ * device descriptor of the group is open).
+ */
 int vm_remove_device(VM *vm, const char *name, vfd_op_error *error);
 
 /* 1 when the VM holds name: one of its devices or a member of a group it claimed */
@@ -158,6 +214,18 @@ void vm_fds_done(VMFds *f);
  */
 int vm_get_fds(VM *vm, VMFds *ret);
 
+/*
+ * The descriptors of one device for a running VMM (hot-add): type1: its
+ * group (unattached when the VMM attaches it itself: then no device
+ * descriptor); iommufd: its cdev. -ENODEV: not a device of this VM.
+ */
+int vm_get_device_fds(VM *vm, const char *name, VMFds *ret);
+/*
+ * The VMM says it attached device name (hot-add). type1: checked with the
+ * kernel, -ENOTCONN when the group is in no container. Runs the charge check.
+ */
+int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
+
 /* 1 when the sender (pid, uid) may have the VM's descriptors: root or the VMM itself */
 bool vm_is_vmm(const VM *vm, pid_t pid);
 
@@ -170,7 +238,16 @@ bool vm_is_vmm(const VM *vm, pid_t pid);
  */
 int vm_release(VM *vm, vfd_op_error *error);
 
-/* The observed memory of the VMM; 0 once it has exited. */
-void vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned);
+/*
+ * The observed memory of the VMM: from the vfiod_mm helper when it tracks
+ * the VMM (also after the exit: what the kernel still charges to the dead
+ * mm), else /proc while it lives, else 0. Returns the source: "vfiod_mm",
+ * "proc" or "none".
+ */
+const char *vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned);
+/* "alive", "exited" or "released" (the last only with the helper: no pin holder left) */
+const char *vm_vmm_state(const VM *vm);
+/* news about the VMM's mm from the helper (manager-mm.c) */
+void vm_mm_update(VM *vm, vfd_mm_event_type type, const vfd_mm_info *info);
 /* the VMM's RLIMIT_MEMLOCK, UINT64_MAX when unlimited or unknown */
 uint64_t vm_memlock_limit(const VM *vm);

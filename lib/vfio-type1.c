@@ -230,6 +230,64 @@ int vfd_type1_add_group(vfd_type1 *t, unsigned group)
 	return 0;
 }
 
+/* --- VM accounting: a group given back before the container is closed --- */
+int vfd_type1_remove_group(vfd_type1 *t, unsigned group)
+{
+	size_t i;
+
+	if (!t)
+		return -EINVAL;
+	for (i = 0; i < t->n_groups; i++)
+		if (t->groups[i].id == group)
+			break;
+	if (i == t->n_groups)
+		return -ENOENT;
+	/*
+	 * Closing our only descriptor of the group detaches it; a group fd
+	 * kept across the unbind of its last device would name a dead
+	 * vfio_group (ENODEV for every device opened from it later).
+	 */
+	close(t->groups[i].fd);
+	memmove(&t->groups[i], &t->groups[i + 1], (t->n_groups - i - 1) * sizeof(*t->groups));
+	t->n_groups--;
+	/* the kernel drops the container's IOMMU with its last group */
+	if (t->n_groups == 0)
+		t->iommu_set = false;
+	return 0;
+}
+int vfd_type1_add_group_detached(vfd_type1 *t, unsigned group)
+{
+	_cleanup_close_ int fd = -1;
+	type1_group *ng;
+	int r;
+
+	if (!t)
+		return -EINVAL;
+	if (vfd_type1_group_fd(t, group) >= 0)
+		return 0;
+	ng = realloc(t->groups, (t->n_groups + 1) * sizeof(*ng));
+	if (!ng)
+		return -ENOMEM;
+	t->groups = ng;
+	r = vfd_type1_group_open(t->ctx, group, &fd);
+	if (r < 0)
+		return r;
+	t->groups[t->n_groups++] = (type1_group){ .id = group, .fd = TAKE_FD(fd) };
+	return 0;
+}
+
+int vfd_type1_group_in_container(int group_fd)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	int r;
+
+	r = ioctl_errno(group_fd, VFIO_GROUP_GET_STATUS, &status);
+	if (r < 0)
+		return r;
+	return !!(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET);
+}
+/* --- end VM accounting --- */
+
 int vfd_type1_container_fd(const vfd_type1 *t)
 {
 	return t ? t->container_fd : -EINVAL;

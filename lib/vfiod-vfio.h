@@ -69,6 +69,23 @@ VFD_DEFINE_CLEANUP(vfd_type1, vfd_type1_free)
  * Adding a group twice is a no-op. -EPERM once sealed.
  */
 int vfd_type1_add_group(vfd_type1 *t, unsigned group);
+/*
+ * VM accounting: closes vfiod's descriptor of group, which detaches it,
+ * for a device given back (no device descriptor of the group may be open).
+ * -ENOENT when the group is not in the container.
+ */
+int vfd_type1_remove_group(vfd_type1 *t, unsigned group);
+/*
+ * VM accounting, type1 hot-add: opens group for the VM without attaching
+ * it (the VMM attaches it to its container itself: the attach rule).
+ */
+int vfd_type1_add_group_detached(vfd_type1 *t, unsigned group);
+/*
+ * 1 when the group is in a container (VFIO_GROUP_GET_STATUS). 0 proves no
+ * device descriptor of the group is open: VFIO_GROUP_UNSET_CONTAINER
+ * refuses while one is, and none can be opened without a container.
+ */
+int vfd_type1_group_in_container(int group_fd);
 int vfd_type1_container_fd(const vfd_type1 *t);
 /* -ENOENT when group was not added */
 int vfd_type1_group_fd(const vfd_type1 *t, unsigned group);

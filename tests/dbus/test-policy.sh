@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# daemon/org.vfiod1.conf on a deny-by-default (system-like) bus: root owns
+# systemd/org.vfiod1.conf on a deny-by-default (system-like) bus: root owns
 # org.vfiod1, an unprivileged user can read the inventory with vfioctl but
 # can neither own the name nor call anything the policy does not list.
 . "$(dirname "$0")/lib.sh"
 
-POLICY=$SOURCE_ROOT/daemon/org.vfiod1.conf
+POLICY=$SOURCE_ROOT/systemd/org.vfiod1.conf
 
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1; then
 	echo "1..0 # SKIP needs root, setpriv and the user nobody"

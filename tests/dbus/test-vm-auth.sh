@@ -1,12 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Authorization of the methods that change the host, on a system-like bus
-# with daemon/org.vfiod1.conf and no polkit: an unprivileged caller is
+# with systemd/org.vfiod1.conf and no polkit: an unprivileged caller is
 # denied (fail closed) and changes nothing, root is allowed, and a VM's
 # descriptors go to its VMM or root only (NotVMM for anyone else).
 . "$(dirname "$0")/lib.sh"
 
-POLICY=$SOURCE_ROOT/daemon/org.vfiod1.conf
+POLICY=$SOURCE_ROOT/systemd/org.vfiod1.conf
 UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0011
 VMM=
 

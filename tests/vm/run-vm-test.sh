@@ -39,6 +39,18 @@ for w in $(sed -n 's/^#[[:space:]]*vfiod-boot:[[:space:]]*//p' "$case_file" | he
 	esac
 done
 
+# --- vfiod-extra (vm-ownership-qemu): `# vfiod-extra: qemu10` appends QEMU 10
+# (tests/lab/qemu10.sh, /opt/qemu10 in the guest) to this case's initramfs
+# only, so the image shared by the other cases does not grow. ---
+extras=$(sed -n 's/^#[[:space:]]*vfiod-extra:[[:space:]]*//p' "$case_file" | head -n1)
+for w in $extras; do
+	case "$w" in
+	qemu10) ;;
+	*) say "unknown vfiod-extra word '$w' in $case_file"; exit 1 ;;
+	esac
+done
+# --- end vfiod-extra ---
+
 kernels=$(sed -n 's/^#[[:space:]]*vfiod-kernels:[[:space:]]*//p' "$case_file" | head -n1)
 [ -n "$kernels" ] || kernels="distro test"
 if [ -n "${VFIOD_LAB_KERNELS:-}" ]; then
@@ -93,13 +105,35 @@ for k in $kernels; do
 		overall=1
 		continue
 	fi
+	# --- vfiod-extra: base image + one cpio per extra, concatenated (the
+	# kernel unpacks every archive of the initrd in turn) ---
+	initrd=$work/$k-initramfs.img
+	if [ -n "$extras" ]; then
+		combined=$work/$k-initramfs+$(echo "$extras" | tr ' ' '+').img
+		if ! (
+			flock 8
+			parts=$initrd
+			for w in $extras; do
+				"$lab/$w.sh" --cpio "$work/extra-$w.cpio" >/dev/null || exit 1
+				parts="$parts $work/extra-$w.cpio"
+			done
+			# shellcheck disable=SC2086 # paths without spaces
+			cat $parts >"$combined.tmp" && mv "$combined.tmp" "$combined"
+		) 8>"$work/extra.lock"; then
+			say "preparing the extra image parts ($extras) failed"
+			overall=1
+			continue
+		fi
+		initrd=$combined
+	fi
+	# --- end vfiod-extra ---
 	t2=$(date +%s)
 
 	BZIMAGE=
 	. "$kenv"
 	# shellcheck disable=SC2086
 	"$lab/qemu.sh" $qemu_opts --timeout "${VFIOD_LAB_TIMEOUT:-600}" --append "vfiod.case=$name vfiod.case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-300}" \
-		"$BZIMAGE" "$work/$k-initramfs.img" >"$log" 2>&1
+		"$BZIMAGE" "$initrd" >"$log" 2>&1 # vfiod-extra: was "$work/$k-initramfs.img"
 	qrc=$?
 	t3=$(date +%s)
 

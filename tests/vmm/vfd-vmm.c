@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "vfd-util.h"
+#include "vmm-exec.h" /* launcher: --exec (vmm-exec.c) */
 #include "vmm.h"
 
 /*
@@ -67,6 +68,7 @@ typedef struct vmm_options {
 	bool memfd;
 	const char *script;
 	const char *vfiod_vm; /* VM ownership: descriptors from vfiod (vmm-source-vfiod.c) */
+	char **exec_argv;     /* launcher: --exec -- PROGRAM ARGS (vmm-exec.c) */
 } vmm_options;
 
 typedef struct vmm {
@@ -79,6 +81,7 @@ typedef struct vmm {
 	uint64_t rlimit_mode;
 	unsigned dma_seq; /* varies the edu patterns between steps */
 	bool edu_ready;
+	const char *device; /* VM accounting: the setup device, for hotremove */
 } vmm;
 
 static const char *errno_name(int r)
@@ -484,6 +487,8 @@ static int run_step(vmm *v, char *line, bool *ret_quit)
 		return step_edu_blocked(v, argv, argc);
 	if (strcmp(argv[0], "wait") == 0)
 		return step_wait(v, argv, argc);
+	if (strcmp(argv[0], "hotadd") == 0 || strcmp(argv[0], "hotremove") == 0) /* VM accounting */
+		return vmm_hotplug_step(&v->io, v->device, argv, argc);
 	if (strcmp(argv[0], "quit") == 0) {
 		printf("quit ok\n");
 		*ret_quit = true;
@@ -572,6 +577,10 @@ static int vmm_setup(vmm *v, const vmm_options *o)
 			return setup_fail("drop-privileges", r);
 	}
 
+	/* launcher: GetFds as the VM's VMM, then become the real VMM (vmm-exec.c) */
+	if (o->exec_argv)
+		return setup_fail("exec", vmm_exec_vfiod(o->vfiod_vm, o->exec_argv));
+
 	/* 3. unprivileged: attach the device, allocate guest memory */
 	if (o->vfiod_vm) { /* VM ownership: vfiod hands the descriptors to its VM's VMM only */
 		r = vmm_source_open_vfiod(o->vfiod_vm, o->backend, o->device, &fd_a, &fd_b, &fd_dev);
@@ -616,15 +625,19 @@ static void usage(FILE *f)
 		"  --script STEPS       ';'-separated steps instead of reading stdin\n"
 		"  --vfiod VM           take the descriptors of DEVICE from vfiod (GetFds of VM),\n"
 		"                       after dropping privileges: as the VM's registered VMM\n"
+		"  --vfiod VM --exec -- PROGRAM ARGS...\n"
+		"                       launcher: GetFds, then exec PROGRAM with the descriptors;\n"
+		"                       @IOMMUFD@ and @DEVFD:<device>@ in ARGS become their numbers\n"
 		"Steps: status, map IOVA SIZE [OFFSET], unmap IOVA SIZE, read32 REGION OFFSET,\n"
-		"       edu-dma IOVA LEN, edu-blocked IOVA LEN, wait [TEXT], quit\n");
+		"       edu-dma IOVA LEN, edu-blocked IOVA LEN, wait [TEXT], quit,\n"
+		"       hotadd VM DEVICE, hotremove DEVICE (with vfiod; vmm-hotplug.c)\n");
 }
 
 static int parse_options(int argc, char **argv, vmm_options *o)
 {
 	enum { OPT_TYPE1 = 0x100, OPT_IOMMUFD, OPT_RLIMIT_MODE, OPT_MEMLOCK,
 	       OPT_USER, OPT_MEM, OPT_MEMFD, OPT_SCRIPT, OPT_HELP,
-	       OPT_VFIOD /* VM ownership */ };
+	       OPT_VFIOD /* VM ownership */, OPT_EXEC /* launcher */ };
 	static const struct option longopts[] = {
 		{ "type1", required_argument, NULL, OPT_TYPE1 },
 		{ "iommufd", required_argument, NULL, OPT_IOMMUFD },
@@ -636,6 +649,7 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 		{ "script", required_argument, NULL, OPT_SCRIPT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "vfiod", required_argument, NULL, OPT_VFIOD }, /* VM ownership */
+		{ "exec", no_argument, NULL, OPT_EXEC },          /* launcher */
 		{}
 	};
 	int c;
@@ -676,12 +690,22 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 		case OPT_VFIOD: /* VM ownership */
 			o->vfiod_vm = optarg;
 			break;
+		case OPT_EXEC: /* launcher: the command follows "--" */
+			o->exec_argv = argv; /* a flag until the options end, see below */
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(EXIT_SUCCESS);
 		default:
 			return -EINVAL;
 		}
+	}
+	if (o->exec_argv) { /* launcher: --vfiod VM --exec -- PROGRAM ARGS..., no DEVICE needed */
+		if (!o->vfiod_vm || o->set_rlimit_mode || optind == argc ||
+		    strcmp(argv[optind - 1], "--") != 0)
+			return -EINVAL;
+		o->exec_argv = argv + optind;
+		return 0;
 	}
 	if (optind != argc || !o->device)
 		return -EINVAL;
@@ -706,6 +730,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	v.script_mode = o.script != NULL;
+	v.device = o.device; /* VM accounting: hotremove of the setup device */
 
 	r = vmm_setup(&v, &o);
 	if (r >= 0)

@@ -123,3 +123,10 @@ int vmm_device_enable(int device);
 int vmm_edu_check(int device);
 /* one transfer between IOVA and the edu buffer, waits for completion */
 int vmm_edu_dma(int device, uint64_t iova, uint32_t count, bool to_ram);
+
+/*
+ * VM accounting (vmm-hotplug.c): the steps "hotadd VM DEVICE" and
+ * "hotremove DEVICE" with vfiod; setup_device is the device of the
+ * command line. Prints the step's reply line.
+ */
+int vmm_hotplug_step(vmm_iommu *io, const char *setup_device, char **argv, int argc);

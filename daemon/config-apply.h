@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Applying the persistent configuration (lib/vfiod-config.h): the
+ * bindings and the autostart mdevs, at startup before READY=1 and again on
+ * ApplyConfig. Each entry is an item with a state of its own:
+ *
+ *   applied  bound / created (or found so already)
+ *   waiting  not possible yet: the device, its mdev parent or vfio-pci is
+ *            missing, or the type has no free instance. Retried with
+ *            exponential backoff (1 s doubling to 60 s, CONFIG_MAX_TIMER_ATTEMPTS
+ *            timer attempts), and at once whenever udev reports a PCI
+ *            device, a module or an mdev parent (MDEV_STATE=registered)
+ *            appearing, however many attempts were made.
+ *   failed   refused for a reason waiting will not fix (a busy group, a
+ *            bridge, a kernel error); retried only on ApplyConfig
+ *   manual   an mdev definition without autostart: not created at boot
+ *
+ * Items are never undone: a binding dropped from the configuration stays
+ * bound until Unbind, like driverctl's unset-override without a reprobe.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "vfiod-config.h"
+
+typedef struct Manager Manager;
+typedef struct ConfigApply ConfigApply;
+
+#define CONFIG_MAX_TIMER_ATTEMPTS 10
+#define CONFIG_BACKOFF_MAX_USEC (60ULL * 1000 * 1000)
+
+/* watch_udev: follow device events (false with a fixture root, as the inventory monitor) */
+int config_apply_new(Manager *m, bool watch_udev, ConfigApply **ret);
+ConfigApply *config_apply_free(ConfigApply *ca);
+VFD_DEFINE_CLEANUP(ConfigApply, config_apply_free)
+
+/*
+ * Loads the configuration and applies every item once, now. On a load
+ * failure (-EINVAL: a malformed vfiod.json; error says where) the items
+ * in effect stay as they were.
+ */
+int config_apply_reload(ConfigApply *ca, vfd_op_error *error);
+
+/* Tries the waiting items again now (udev told something appeared). */
+void config_apply_retry_waiting(ConfigApply *ca);
+
+/*
+ * Appends the status as aa{sv}, one record per item plus one per config
+ * warning and one for a load failure (docs/org.vfiod1.Manager.xml).
+ */
+int config_apply_append_status(ConfigApply *ca, sd_bus_message *reply);
+
+/* counts by state, for the log line and tests */
+void config_apply_counts(ConfigApply *ca, unsigned *ret_applied, unsigned *ret_waiting,
+			 unsigned *ret_failed);

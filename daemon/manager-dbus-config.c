@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The configuration methods of org.vfiod1.Manager: ApplyConfig and
+ * GetConfigStatus (docs/org.vfiod1.Manager.xml). A vtable of its own on
+ * the Manager's path and interface; config-apply.c does the work.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "config-apply.h"
+#include "manager-dbus-config.h"
+#include "manager-dbus.h"
+#include "polkit.h"
+
+static int reply_status(sd_bus_message *message, ConfigApply *ca)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r < 0)
+		return r;
+	r = config_apply_append_status(ca, reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int run_apply_config(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	Manager *m = request;
+	vfd_op_error e = {};
+	int r;
+
+	r = config_apply_reload(m->config, &e);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		/* the items in effect stay; the caller sees why nothing changed */
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Configuration not applied: %s: %s", e.subject, e.message);
+	return reply_status(message, m->config);
+}
+
+static void no_free(void *p)
+{
+}
+
+static int method_apply_config(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+
+	if (!m->config)
+		return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "Configuration handling is not running");
+	/* binding devices and creating mdevs: what Bind and CreateMdev need */
+	return polkit_authorize(message, POLKIT_ACTION_APPLY_CONFIG, run_apply_config, m, no_free, error);
+}
+
+static int method_get_config_status(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+
+	if (!m->config)
+		return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "Configuration handling is not running");
+	return reply_status(message, m->config);
+}
+
+static const sd_bus_vtable manager_config_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_ARGS("ApplyConfig",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", items),
+				method_apply_config, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetConfigStatus",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", items),
+				method_get_config_status, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END
+};
+
+int manager_dbus_config_register(sd_bus *bus, Manager *m)
+{
+	return sd_bus_add_object_vtable(bus, NULL, VFD_BUS_PATH, VFD_BUS_INTERFACE,
+					manager_config_vtable, m);
+}

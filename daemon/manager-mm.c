@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager-mm.h"
+#include "manager.h"
+#include "vm-dbus.h"
+#include "vm.h"
+
+static const char *const mm_helper_status_names[_MM_HELPER_STATUS_MAX] = {
+	[MM_HELPER_ABSENT]           = "absent",
+	[MM_HELPER_AVAILABLE]        = "available",
+	[MM_HELPER_VERSION_MISMATCH] = "version-mismatch",
+	[MM_HELPER_FAILED]           = "failed",
+};
+
+const char *mm_helper_status_to_string(MmHelperStatus s)
+{
+	return s >= 0 && s < _MM_HELPER_STATUS_MAX ? mm_helper_status_names[s] : NULL;
+}
+
+#define MiB(b) ((double) (b) / (1024.0 * 1024.0))
+
+static VM *vm_by_handle(Manager *m, uint32_t handle)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (m->vms[i]->mm_handle == handle)
+			return m->vms[i];
+	return NULL;
+}
+
+static MmDraining *draining_by_handle(Manager *m, uint32_t handle)
+{
+	for (size_t i = 0; i < m->n_mm_draining; i++)
+		if (m->mm_draining[i].handle == handle)
+			return &m->mm_draining[i];
+	return NULL;
+}
+
+static void draining_drop(Manager *m, MmDraining *d)
+{
+	size_t i = (size_t) (d - m->mm_draining);
+	int r;
+
+	r = vfd_mm_untrack(m->mm, d->handle);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "vfiod_mm: cannot untrack handle %u of VM %s: %m", d->handle, d->vm_name);
+	free(d->vm_name);
+	memmove(&m->mm_draining[i], &m->mm_draining[i + 1], (m->n_mm_draining - i - 1) * sizeof(*d));
+	m->n_mm_draining--;
+}
+
+static bool retrack(Manager *m, VM *vm)
+{
+	uint32_t old = vm->mm_handle;
+	vfd_mm_info info;
+
+	if (vmm_process_exited(&vm->vmm) != 0)
+		return false;
+	if (vfd_mm_track_pidfd(m->mm, vm->vmm.pidfd, &info) < 0)
+		return false;
+	(void) vfd_mm_untrack(m->mm, old);
+	vm->mm_handle = info.handle;
+	vm->mm_state = info.state;
+	log_info("VM %s: the VMM (pid %d) exec'd; vfiod_mm tracks its new mm as handle %u.",
+		 vm->name, (int) vm->vmm.pid, info.handle);
+	return true;
+}
+
+/* one handle's news, from an event or a resync */
+static void on_mm_record(Manager *m, vfd_mm_event_type type, const vfd_mm_info *info)
+{
+	MmDraining *d;
+	VM *vm;
+
+	vm = vm_by_handle(m, info->handle);
+	if (vm) {
+		/*
+		 * An exec ends the address space too (the VMM may have been
+		 * registered before it exec'd, as a launcher does): the
+		 * process then still has an mm, the new one, and is tracked
+		 * again. After a real exit TRACK fails (ESRCH): exit_mm()
+		 * ran, even if the pidfd does not say so yet.
+		 */
+		if (info->state != VFD_MM_STATE_ALIVE && !vm->vmm_exited && retrack(m, vm))
+			return;
+		vm_mm_update(vm, type, info);
+		return;
+	}
+
+	d = draining_by_handle(m, info->handle);
+	if (!d || info->state != VFD_MM_STATE_RELEASED)
+		return;
+	/*
+	 * The proof that nothing pins for this VM any more. type1 and
+	 * iommufd per-process accounting never uncharge a dead mm: the
+	 * counters that still read non-zero here are stale, not pins.
+	 */
+	log_info("VM %s: vfiod_mm reports RELEASED: no pin holder of the VMM's memory is left "
+		 "(locked %.1f MiB, pinned %.1f MiB stay charged to the dead mm: stale).",
+		 d->vm_name, MiB(info->locked_bytes), MiB(info->pinned_bytes));
+	draining_drop(m, d);
+}
+
+static void resync(Manager *m)
+{
+	_cleanup_free_ vfd_mm_info *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = vfd_mm_list(m->mm, &list, &n);
+	if (r < 0) {
+		log_warning_errno(r, "vfiod_mm: cannot re-read the handles after lost events: %m");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (list[i].owned)
+			on_mm_record(m, list[i].state == VFD_MM_STATE_RELEASED ? VFD_MM_EVENT_RELEASED :
+				     list[i].state == VFD_MM_STATE_EXITED ? VFD_MM_EVENT_EXITED :
+				     VFD_MM_EVENT_LOST, &list[i]);
+}
+
+static void on_mm_event(vfd_mm_client *c, vfd_mm_event_type type, const vfd_mm_info *info,
+			void *userdata)
+{
+	Manager *m = userdata;
+
+	if (type == VFD_MM_EVENT_LOST) {
+		log_warning("vfiod_mm: events were lost (socket overflow); re-reading every handle.");
+		resync(m);
+		return;
+	}
+	if (!info)
+		return;
+	log_debug("vfiod_mm: %s for handle %u (locked %" PRIu64 ", pinned %" PRIu64 ", refs %u).",
+		  vfd_mm_event_type_to_string(type), info->handle, info->locked_bytes,
+		  info->pinned_bytes, info->mm_refs);
+	on_mm_record(m, type, info);
+}
+
+void manager_mm_start(Manager *m)
+{
+	_cleanup_(vfd_mm_client_freep) vfd_mm_client *c = NULL;
+	int r;
+
+	r = vfd_mm_client_new(&c);
+	if (r == -ENOENT) {
+		m->mm_status = MM_HELPER_ABSENT;
+		log_info("vfiod_mm: accounting after exit unavailable (vfiod_mm not loaded).");
+		return;
+	}
+	if (r == -EPROTONOSUPPORT) {
+		m->mm_status = MM_HELPER_VERSION_MISMATCH;
+		log_warning("vfiod_mm: accounting after exit unavailable (vfiod_mm speaks another "
+			    "version).");
+		return;
+	}
+	if (r < 0) {
+		m->mm_status = MM_HELPER_FAILED;
+		log_warning_errno(r, "vfiod_mm: accounting after exit unavailable (cannot connect: %m).");
+		return;
+	}
+
+	r = vfd_mm_client_subscribe(c, on_mm_event, m);
+	if (r >= 0)
+		r = vfd_mm_client_attach_event(c, m->event, 0);
+	if (r < 0) {
+		m->mm_status = MM_HELPER_FAILED;
+		log_warning_errno(r, "vfiod_mm: accounting after exit unavailable (cannot join the "
+				  "events: %m).");
+		return;
+	}
+
+	m->mm = TAKE_PTR(c);
+	m->mm_status = MM_HELPER_AVAILABLE;
+	log_info("vfiod_mm: connected (family version %u); VMM memory is accounted after exit.",
+		 vfd_mm_client_family_version(m->mm));
+}
+
+void manager_mm_stop(Manager *m)
+{
+	for (size_t i = 0; i < m->n_mm_draining; i++)
+		free(m->mm_draining[i].vm_name);
+	free(m->mm_draining);
+	m->mm_draining = NULL;
+	m->n_mm_draining = 0;
+	/* the handles die with the client's socket */
+	m->mm = vfd_mm_client_free(m->mm);
+}
+
+void manager_mm_track_vm(Manager *m, VM *vm)
+{
+	vfd_mm_info info;
+	int r;
+
+	if (!m->mm)
+		return;
+
+	r = vfd_mm_track_pidfd(m->mm, vm->vmm.pidfd, &info);
+	if (r < 0) {
+		const char *kmsg = vfd_mm_client_last_error(m->mm);
+
+		log_warning_errno(r, "VM %s: vfiod_mm cannot track the VMM (pid %d): %m%s%s; "
+				  "its memory is read from /proc while it lives.", vm->name,
+				  (int) vm->vmm.pid, kmsg ? ": " : "", kmsg ? kmsg : "");
+		return;
+	}
+	vm->mm_handle = info.handle;
+	vm->mm_state = info.state;
+	log_info("VM %s: vfiod_mm tracks the VMM's mm as handle %u.", vm->name, info.handle);
+}
+
+void manager_mm_forget_vm(Manager *m, VM *vm)
+{
+	MmDraining *n;
+	vfd_mm_info info;
+	int r;
+
+	if (!m->mm || vm->mm_handle == 0)
+		return;
+
+	r = vfd_mm_get(m->mm, vm->mm_handle, &info);
+	/*
+	 * A live VMM (vfiod lets go of a VM whose VMM runs on: vfiod exits, or
+	 * the VM was released before the VMM started) or a mm that is already
+	 * released: nothing to wait for.
+	 */
+	if (r < 0 || info.state != VFD_MM_STATE_EXITED) {
+		if (r >= 0 && info.state == VFD_MM_STATE_RELEASED)
+			log_info("VM %s: vfiod_mm reports RELEASED: no pin holder of the VMM's memory "
+				 "is left (locked %.1f MiB, pinned %.1f MiB stay charged to the dead mm: "
+				 "stale).", vm->name, MiB(info.locked_bytes), MiB(info.pinned_bytes));
+		(void) vfd_mm_untrack(m->mm, vm->mm_handle);
+		vm->mm_handle = 0;
+		return;
+	}
+
+	n = realloc(m->mm_draining, (m->n_mm_draining + 1) * sizeof(*n));
+	if (n) {
+		m->mm_draining = n;
+		n[m->n_mm_draining] = (MmDraining) { .handle = vm->mm_handle, .vm_name = strdup(vm->name) };
+		if (n[m->n_mm_draining].vm_name) {
+			m->n_mm_draining++;
+			log_info("VM %s: waiting for vfiod_mm to report the VMM's mm RELEASED "
+				 "(%u reference(s) left).", vm->name, info.mm_refs);
+			vm->mm_handle = 0;
+			return;
+		}
+	}
+	log_oom();
+	(void) vfd_mm_untrack(m->mm, vm->mm_handle);
+	vm->mm_handle = 0;
+}
+
+int manager_mm_get(Manager *m, const VM *vm, vfd_mm_info *ret)
+{
+	if (!m->mm || vm->mm_handle == 0)
+		return -ENOENT;
+	return vfd_mm_get(m->mm, vm->mm_handle, ret);
+}

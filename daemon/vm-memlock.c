@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "log.h"
+#include "manager.h"
+#include "vm-dbus.h"
+#include "vm-memlock.h"
+
+#define MiB(b) ((double) (b) / (1024.0 * 1024.0))
+
+static vfd_memlock_device_kind device_kind(const VMDevice *d)
+{
+	return d->is_mdev ? VFD_MEMLOCK_DEVICE_MDEV : VFD_MEMLOCK_DEVICE_PCI;
+}
+
+/*
+ * The model's spec of vm with extra added and without left out (either
+ * may be NULL), with the charge observed now as its floor.
+ */
+static int build_spec(const VM *vm, const VMDevice *extra, const VMDevice *without,
+		      vfd_memlock_spec **ret)
+{
+	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
+	int r;
+
+	r = vfd_memlock_spec_new(&spec);
+	if (r < 0)
+		return r;
+	spec->memory_kib = (vm->memory_bytes + 1023) / 1024;
+	spec->kvm = true;
+	spec->viommu = vm->viommu;
+	spec->backend = vm->backend == VM_BACKEND_IOMMUFD ? VFD_MEMLOCK_BACKEND_IOMMUFD :
+			VFD_MEMLOCK_BACKEND_TYPE1;
+	/* vfiod sets IOMMU_OPTION_RLIMIT_MODE 1 on the iommufds it opens */
+	spec->iommufd_accounting = VFD_MEMLOCK_IOMMUFD_PER_PROCESS;
+
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		const VMDevice *d = &vm->devices[i];
+
+		if (d == without)
+			continue;
+		r = vfd_memlock_spec_add_device(spec, device_kind(d), d->name, NULL, VFD_MEMLOCK_SPACE_AUTO);
+		if (r < 0)
+			return r;
+	}
+	if (extra) {
+		r = vfd_memlock_spec_add_device(spec, device_kind(extra), extra->name, NULL,
+						VFD_MEMLOCK_SPACE_AUTO);
+		if (r < 0)
+			return r;
+	}
+
+	if (!vm->vmm_exited) {
+		spec->has_observed = true;
+		(void) vm_observed_memory(vm, &spec->observed_locked_bytes, &spec->observed_pinned_bytes);
+	}
+
+	*ret = TAKE_PTR(spec);
+	return 0;
+}
+
+static int compute_limit(const VM *vm, const VMDevice *extra, const VMDevice *without,
+			 uint64_t *ret)
+{
+	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
+	_cleanup_(vfd_memlock_plan_freep) vfd_memlock_plan *plan = NULL;
+	_cleanup_free_ char *msg = NULL;
+	int r;
+
+	r = build_spec(vm, extra, without, &spec);
+	if (r < 0)
+		return r;
+	r = vfd_memlock_plan_compute(spec, NULL, vm->memlock_policy, &plan, &msg);
+	if (r < 0) {
+		log_warning_errno(r, "VM %s: the memlock model refused the VM: %s", vm->name,
+				  msg ? msg : "(no message)");
+		return r;
+	}
+	*ret = plan->limit_bytes;
+	return 0;
+}
+
+/*
+ * The charge the kernel should report for vm's devices now: guest memory
+ * per address space with an IOMMU-backed device (QEMU's layout: one space
+ * without a vIOMMU, one per device behind it); mdev-only spaces charge
+ * vendor pins, at most their budget: the slack.
+ */
+static void expected_charge(const VM *vm, uint64_t *ret_expected, uint64_t *ret_slack)
+{
+	uint64_t budget = VFD_MEMLOCK_DEFAULT_MDEV_BUDGET_BYTES;
+	uint64_t expected = 0, slack = 0;
+	size_t n_pci = 0, n_mdev = 0;
+
+	*ret_expected = 0;
+	*ret_slack = 0;
+
+	/*
+	 * Only devices the VMM has attached charge: nothing is mapped through
+	 * vfiod's descriptors before the VMM has them (GetFds), and a
+	 * hot-added device counts once the VMM confirmed its attach. A VMM
+	 * that opens its groups itself is trusted to use every device.
+	 */
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		if (!vm->devices[i].in_use && !vm->vmm_opens_groups)
+			continue;
+		if (vm->devices[i].is_mdev)
+			n_mdev++;
+		else
+			n_pci++;
+	}
+	if (budget > vm->memory_bytes)
+		budget = vm->memory_bytes;
+
+	if (vm->viommu) {
+		expected = vm->memory_bytes * n_pci;
+		slack = budget * n_mdev;
+	} else if (n_pci > 0)
+		expected = vm->memory_bytes; /* one container: mdev pins are free next to it */
+	else
+		slack = n_mdev > 0 ? budget : 0;
+
+	*ret_expected = expected;
+	*ret_slack = slack;
+}
+
+static rlim_t to_rlim(uint64_t v)
+{
+	return v == VFD_MEMLOCK_UNLIMITED ? RLIM_INFINITY : (rlim_t) v;
+}
+
+static uint64_t from_rlim(rlim_t v)
+{
+	return v == RLIM_INFINITY ? VFD_MEMLOCK_UNLIMITED : (uint64_t) v;
+}
+
+/*
+ * Sets soft and hard limit (hard = soft unless restoring the original);
+ * the pidfd, still open and not readable afterwards, proves the pid named
+ * the VMM at the time of the call.
+ */
+static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
+{
+	struct rlimit rl = { .rlim_cur = to_rlim(soft), .rlim_max = to_rlim(hard) };
+	int r;
+
+	if (prlimit(vm->vmm.pid, RLIMIT_MEMLOCK, &rl, NULL) < 0)
+		return negative_errno();
+	r = vmm_process_exited(&vm->vmm);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return -ESRCH;
+	vm->memlock_applied = soft;
+	return 0;
+}
+
+static void apply(VM *vm, uint64_t limit, const char *step)
+{
+	uint64_t hard = limit;
+	int r;
+
+	if (!vm->apply_memlock || vm->vmm_exited)
+		return;
+	if (limit == 0) {
+		/* no device: the model leaves the limit alone; undo ours */
+		if (vm->memlock_applied == 0 || !vm->memlock_original_known)
+			return;
+		limit = vm->memlock_original;
+		hard = vm->memlock_original_hard;
+		r = set_limit(vm, limit, hard);
+		if (r < 0) {
+			log_warning_errno(r, "VM %s (%s): cannot restore the VMM's RLIMIT_MEMLOCK: %m",
+					  vm->name, step);
+			return;
+		}
+		vm->memlock_applied = 0;
+		log_info("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) restored to %" PRIu64
+			 " bytes (no device left).", vm->name, step, (int) vm->vmm.pid, limit);
+		return;
+	}
+	if (limit == vm->memlock_applied)
+		return;
+
+	r = set_limit(vm, limit, hard);
+	if (r < 0) {
+		log_warning_errno(r, "VM %s (%s): cannot set the VMM's RLIMIT_MEMLOCK to %" PRIu64
+				  " bytes: %m", vm->name, step, limit);
+		return;
+	}
+	log_info("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) set to %" PRIu64 " bytes (%.1f MiB, "
+		 "policy %s).", vm->name, step, (int) vm->vmm.pid, limit, MiB(limit),
+		 vfd_memlock_policy_to_string(vm->memlock_policy));
+}
+
+void vm_memlock_register(VM *vm)
+{
+	uint64_t limit = 0;
+	struct rlimit rl;
+
+	/* read while the pidfd holds the process: kept to be restored */
+	if (prlimit(vm->vmm.pid, RLIMIT_MEMLOCK, NULL, &rl) >= 0 && vmm_process_exited(&vm->vmm) == 0) {
+		vm->memlock_original = from_rlim(rl.rlim_cur);
+		vm->memlock_original_hard = from_rlim(rl.rlim_max);
+		vm->memlock_original_known = true;
+	}
+	if (compute_limit(vm, NULL, NULL, &limit) >= 0)
+		apply(vm, limit, "register");
+	(void) vm_memlock_check(vm, "register");
+}
+
+int vm_memlock_before_add(VM *vm, const VMDevice *d, vfd_op_error *error)
+{
+	uint64_t limit;
+	int r;
+
+	r = compute_limit(vm, d, NULL, &limit);
+	if (r < 0)
+		return vfd_op_error_set(error, r, d->name, "cannot compute the VM's memlock limit");
+	if (limit != 0 && limit > vm->memlock_cap)
+		return vfd_op_error_set(error, -EDQUOT, d->name,
+					"with this device VM %s needs a memlock limit of %" PRIu64
+					" bytes, above its cap of %" PRIu64 " bytes", vm->name, limit,
+					vm->memlock_cap);
+	return 0;
+}
+
+void vm_memlock_after_add(VM *vm)
+{
+	uint64_t limit;
+
+	/* raise only: the device is in the VM's list, the VMM has no descriptor for it yet */
+	if (compute_limit(vm, NULL, NULL, &limit) >= 0 && limit > vm->memlock_applied)
+		apply(vm, limit, "add");
+	(void) vm_memlock_check(vm, "add");
+}
+
+void vm_memlock_after_change(VM *vm, const char *step)
+{
+	uint64_t limit;
+
+	if (compute_limit(vm, NULL, NULL, &limit) >= 0)
+		apply(vm, limit, step);
+	(void) vm_memlock_check(vm, step);
+}
+
+int vm_memlock_check(VM *vm, const char *step)
+{
+	uint64_t locked = 0, pinned = 0, expected, slack, limit;
+	const char *source;
+	bool match;
+
+	expected_charge(vm, &expected, &slack);
+	source = vm_observed_memory(vm, &locked, &pinned);
+	limit = vm_memlock_limit(vm);
+
+	vm->expected_charge = expected;
+	vm->expected_slack = slack;
+	/* type1 and per-process iommufd both charge mm->locked_vm */
+	vm->observed_charge = locked;
+	match = locked >= expected && locked - expected <= slack;
+	vm->charge_matches = match;
+
+	if (vm->vmm_exited)
+		log_info("VM %s (%s): VMM exited; %" PRIu64 " bytes still charged to its mm (%s).",
+			 vm->name, step, locked, source);
+	else if (!match)
+		log_warning("VM %s (%s): charge MISMATCH: expected %" PRIu64 " bytes%s, observed %"
+			    PRIu64 " bytes locked (%s); limit %" PRIu64 ".", vm->name, step, expected,
+			    slack ? " plus vendor pins" : "", locked, source, limit);
+	else
+		log_info("VM %s (%s): charge as expected: %" PRIu64 " bytes locked (%s), limit %" PRIu64
+			 ".", vm->name, step, locked, source, limit);
+	if (!vm->vmm_exited && limit != UINT64_MAX && limit < locked)
+		log_warning("VM %s (%s): the VMM's RLIMIT_MEMLOCK %" PRIu64 " is below its charge %"
+			    PRIu64 ".", vm->name, step, limit, locked);
+
+	vm_send_charge_checked(vm, step);
+	return match;
+}
