@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bus-client.h"
 #include "bus-errors.h"
@@ -29,9 +30,14 @@ int host_report_error(const char *what, const sd_bus_error *error, int r)
 	if (bus_client_error_is_not_running(error))
 		return VFIOCTL_EXIT_FAILURE;
 	/* the stable name lets scripts tell refusals apart */
-	if (sd_bus_error_is_set(error))
-		return runtime_error("%s: %s (%s)", what, error->message ? error->message : "",
-				     error->name);
+	if (sd_bus_error_is_set(error)) {
+		const char *msg = error->message ? error->message : "";
+
+		/* vfiod's messages already say what failed ("Cannot add the device: ...") */
+		if (strncasecmp(msg, what, strlen(what)) == 0)
+			return runtime_error("%s (%s)", msg, error->name);
+		return runtime_error("%s: %s (%s)", what, msg, error->name);
+	}
 	errno = r < 0 ? -r : r;
 	return runtime_error("%s: %m", what);
 }
