@@ -159,3 +159,18 @@ int output_rows(json_object *rows, const Column *columns, size_t n_columns)
 
 	return output_table(rows, columns, n_columns);
 }
+
+int output_take_json_option(int argc, char *argv[])
+{
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			arg_json = true;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}

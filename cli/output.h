@@ -37,3 +37,9 @@ int output_rows(json_object *rows, const Column *columns, size_t n_columns);
 
 /* Prints any JSON value pretty, with a newline (the --json view). */
 int output_json(json_object *value);
+
+/*
+ * Removes every "--json" from argv[0..argc) (sets arg_json) and returns the
+ * new argc; for verbs whose sub-verbs take --json anywhere after them.
+ */
+int output_take_json_option(int argc, char *argv[]);

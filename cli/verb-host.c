@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "bus-client.h"
+#include "output.h"
 #include "bus-errors.h"
 #include "device-name.h"
 #include "vfd-config.h"
@@ -42,21 +43,6 @@ int host_report_error(const char *what, const sd_bus_error *error, int r)
 	return runtime_error("%s: %m", what);
 }
 
-/* strips a --json anywhere in argv */
-static int take_json(int argc, char *argv[])
-{
-	int n = 0;
-
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			arg_json = true;
-			continue;
-		}
-		argv[n++] = argv[i];
-	}
-	argv[n] = NULL;
-	return n;
-}
 
 static int print_members(sd_bus_message *reply)
 {
@@ -79,7 +65,7 @@ int verb_bind(int argc, char *argv[])
 	bool unbind_host = false;
 	int r;
 
-	argc = take_json(argc, argv);
+	argc = output_take_json_option(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--unbind-host-members") == 0)
 			unbind_host = true;
@@ -127,7 +113,7 @@ int verb_unbind(int argc, char *argv[])
 	vfd_pci_address addr;
 	int r;
 
-	argc = take_json(argc, argv);
+	argc = output_take_json_option(argc, argv);
 	if (argc != 2)
 		return usage_error("'unbind' needs ADDRESS");
 	if (vfd_pci_address_parse(argv[1], &addr) < 0)
@@ -249,7 +235,7 @@ int verb_mdev(int argc, char *argv[])
 	MdevArgs a;
 	int r;
 
-	argc = take_json(argc, argv);
+	argc = output_take_json_option(argc, argv);
 	if (argc < 2)
 		return usage_error("'mdev' needs a command: create or remove");
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bus-client.h"
+#include "output.h"
 #include "bus-errors.h"
 #include "device-name.h"
 #include "vfd-config.h"
@@ -431,21 +432,6 @@ static int vm_release(int argc, char *argv[])
 	return 0;
 }
 
-/* strips a --json anywhere after the sub-verb (global options come before "vm") */
-static int take_json(int argc, char *argv[])
-{
-	int n = 0;
-
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			arg_json = true;
-			continue;
-		}
-		argv[n++] = argv[i];
-	}
-	argv[n] = NULL;
-	return n;
-}
 
 int verb_vm(int argc, char *argv[])
 {
@@ -460,7 +446,7 @@ int verb_vm(int argc, char *argv[])
 
 	if (strcmp(sub, "register") == 0)
 		return vm_register(argc, argv);
-	argc = take_json(argc, argv);
+	argc = output_take_json_option(argc, argv);
 	if (strcmp(sub, "list") == 0)
 		return vm_list(argc, argv);
 	if (strcmp(sub, "show") == 0)
