@@ -138,24 +138,13 @@ static int push_binding(vfd_config *c, vfd_config_binding *b)
 	return 0;
 }
 
-/* a directory listing; a missing directory is an empty one */
-static int list_dir(vfd_context *ctx, const char *path, char ***ret)
-{
-	int r = vfd_root_list_dir(ctx, path, ret);
-
-	if (r == -ENOENT) {
-		*ret = NULL;
-		return 0;
-	}
-	return r;
-}
 
 static int import_mdevctl(vfd_context *ctx, vfd_config *c)
 {
 	_cleanup_(vfd_strv_freep) char **parents = NULL;
 	int r;
 
-	r = list_dir(ctx, VFD_CONFIG_MDEVCTL, &parents);
+	r = vfd_root_list_dir_or_empty(ctx, VFD_CONFIG_MDEVCTL, &parents);
 	if (r < 0)
 		return warn(c, "%s: cannot list: %s", VFD_CONFIG_MDEVCTL, strerror(-r));
 
@@ -220,7 +209,7 @@ static int import_driverctl(vfd_context *ctx, vfd_config *c)
 	_cleanup_(vfd_strv_freep) char **files = NULL;
 	int r;
 
-	r = list_dir(ctx, VFD_CONFIG_DRIVERCTL, &files);
+	r = vfd_root_list_dir_or_empty(ctx, VFD_CONFIG_DRIVERCTL, &files);
 	if (r < 0)
 		return warn(c, "%s: cannot list: %s", VFD_CONFIG_DRIVERCTL, strerror(-r));
 

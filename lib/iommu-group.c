@@ -174,15 +174,10 @@ int vfd_iommu_group_enumerate(vfd_context *ctx, vfd_iommu_group ***ret, size_t *
 	if (!ctx || !ret || !ret_n)
 		return -EINVAL;
 
-	r = vfd_root_list_dir(ctx, IOMMU_GROUPS_DIR, &names);
-	if (r == -ENOENT) {
-		/* no IOMMU (or no iommu_groups support): no groups */
-		names = calloc(1, sizeof(char *));
-		if (!names)
-			return -ENOMEM;
-	} else if (r < 0) {
+	/* no IOMMU (or no iommu_groups support): no groups */
+	r = vfd_root_list_dir_or_empty(ctx, IOMMU_GROUPS_DIR, &names);
+	if (r < 0)
 		return r;
-	}
 
 	a = calloc(vfd_strv_length(names) + 1, sizeof(*a));
 	if (!a)

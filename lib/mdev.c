@@ -247,15 +247,10 @@ int vfd_mdev_parent_enumerate(vfd_context *ctx, vfd_mdev_parent ***ret, size_t *
 	if (!ctx || !ret || !ret_n)
 		return -EINVAL;
 
-	r = vfd_root_list_dir(ctx, MDEV_BUS_CLASS_DIR, &names);
-	if (r == -ENOENT) {
-		/* mdev module not loaded: no parents */
-		names = calloc(1, sizeof(char *));
-		if (!names)
-			return -ENOMEM;
-	} else if (r < 0) {
+	/* mdev module not loaded: no parents */
+	r = vfd_root_list_dir_or_empty(ctx, MDEV_BUS_CLASS_DIR, &names);
+	if (r < 0)
 		return r;
-	}
 
 	a = calloc(vfd_strv_length(names) + 1, sizeof(*a));
 	if (!a)
@@ -430,14 +425,9 @@ int vfd_mdev_enumerate(vfd_context *ctx, vfd_mdev ***ret, size_t *ret_n)
 	if (!ctx || !ret || !ret_n)
 		return -EINVAL;
 
-	r = vfd_root_list_dir(ctx, MDEV_DEVICES_DIR, &names);
-	if (r == -ENOENT) {
-		names = calloc(1, sizeof(char *));
-		if (!names)
-			return -ENOMEM;
-	} else if (r < 0) {
+	r = vfd_root_list_dir_or_empty(ctx, MDEV_DEVICES_DIR, &names);
+	if (r < 0)
 		return r;
-	}
 
 	a = calloc(vfd_strv_length(names) + 1, sizeof(*a));
 	if (!a)

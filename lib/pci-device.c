@@ -347,15 +347,10 @@ int vfd_pci_device_enumerate(vfd_context *ctx, vfd_pci_device ***ret, size_t *re
 	if (!ctx || !ret || !ret_n)
 		return -EINVAL;
 
-	r = vfd_root_list_dir(ctx, PCI_DEVICES_DIR, &names);
-	if (r == -ENOENT) {
-		/* no PCI bus at all: an empty inventory, not an error */
-		names = calloc(1, sizeof(char *));
-		if (!names)
-			return -ENOMEM;
-	} else if (r < 0) {
+	/* no PCI bus at all: an empty inventory, not an error */
+	r = vfd_root_list_dir_or_empty(ctx, PCI_DEVICES_DIR, &names);
+	if (r < 0)
 		return r;
-	}
 
 	/* one spare slot keeps the array NULL-terminated */
 	a = calloc(vfd_strv_length(names) + 1, sizeof(*a));

@@ -581,3 +581,19 @@ int vfd_root_list_dir(vfd_context *ctx, const char *path, char ***ret)
 	*ret = TAKE_PTR(l);
 	return 0;
 }
+
+int vfd_root_list_dir_or_empty(vfd_context *ctx, const char *path, char ***ret)
+{
+	char **l;
+	int r;
+
+	r = vfd_root_list_dir(ctx, path, ret);
+	if (r != -ENOENT)
+		return r;
+
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	*ret = l;
+	return 0;
+}

@@ -25,6 +25,9 @@ int vfd_pathf(char *buf, size_t size, const char *fmt, ...) __attribute__((forma
 /* A name that is safe as one path component: non-empty, no '/', not "." or "..". */
 bool vfd_name_is_component(const char *name);
 
+/* vfd_root_list_dir(), except that a missing directory is an empty list */
+int vfd_root_list_dir_or_empty(vfd_context *ctx, const char *path, char ***ret);
+
 /* Appends s (taken over, also on failure) to the NULL-terminated *l of length *n. */
 int vfd_strv_push(char ***l, size_t *n, char *s);
 void vfd_strv_sort(char **l);
