@@ -101,8 +101,12 @@ static int read_struct(sd_bus_message *m, const char *contents, const char *cons
 	return 0;
 }
 
-static int read_array(sd_bus_message *m, const char *contents, const char *const *fields,
-		      json_object **ret)
+/* reads one array element into *ret; userdata is what the caller passed on */
+typedef int (*read_element_fn)(sd_bus_message *m, const void *userdata, json_object **ret);
+
+/* an array of CONTENTS as a JSON array, each element read by read_element */
+static int read_array_with(sd_bus_message *m, const char *contents, read_element_fn read_element,
+			   const void *userdata, json_object **ret)
 {
 	_cleanup_(json_object_putp) json_object *a = NULL;
 	int r;
@@ -124,7 +128,7 @@ static int read_array(sd_bus_message *m, const char *contents, const char *const
 		if (r == 0)
 			break;
 
-		r = read_value(m, fields, &v);
+		r = read_element(m, userdata, &v);
 		if (r < 0)
 			return r;
 
@@ -138,6 +142,17 @@ static int read_array(sd_bus_message *m, const char *contents, const char *const
 
 	*ret = TAKE_PTR(a);
 	return 0;
+}
+
+static int read_value_element(sd_bus_message *m, const void *fields, json_object **ret)
+{
+	return read_value(m, fields, ret);
+}
+
+static int read_array(sd_bus_message *m, const char *contents, const char *const *fields,
+		      json_object **ret)
+{
+	return read_array_with(m, contents, read_value_element, fields, ret);
 }
 
 static int read_value(sd_bus_message *m, const char *const *fields, json_object **ret)
@@ -234,40 +249,12 @@ int bus_json_read_record(sd_bus_message *m, const BusJsonStruct *structs, json_o
 	return 0;
 }
 
+static int read_record_element(sd_bus_message *m, const void *structs, json_object **ret)
+{
+	return bus_json_read_record(m, structs, ret);
+}
+
 int bus_json_read_records(sd_bus_message *m, const BusJsonStruct *structs, json_object **ret)
 {
-	_cleanup_(json_object_putp) json_object *a = NULL;
-	int r;
-
-	a = json_object_new_array();
-	if (!a)
-		return -ENOMEM;
-
-	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "a{sv}");
-	if (r < 0)
-		return r;
-
-	for (;;) {
-		_cleanup_(json_object_putp) json_object *rec = NULL;
-
-		r = sd_bus_message_peek_type(m, NULL, NULL);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-
-		r = bus_json_read_record(m, structs, &rec);
-		if (r < 0)
-			return r;
-
-		if (json_object_array_add(a, TAKE_PTR(rec)) < 0)
-			return -ENOMEM;
-	}
-
-	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
-
-	*ret = TAKE_PTR(a);
-	return 0;
+	return read_array_with(m, "a{sv}", read_record_element, structs, ret);
 }
