@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfioctl mdev-parents, mdev-types [PARENT], mdevs: the mediated device inventory. */
 #include "bus-client.h"
+#include "list-verb.h"
 #include "bus-errors.h"
 #include "device-name.h"
 #include "output.h"
@@ -32,22 +33,8 @@ static const Column mdev_columns[] = {
 
 int verb_mdev_parents(int argc, char *argv[])
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(json_object_putp) json_object *rows = NULL;
-	int r;
-
-	if (bus_client_open(&bus) < 0)
-		return VFIOCTL_EXIT_FAILURE;
-
-	r = bus_client_fetch_records(bus, "ListMdevParents", &error, NULL, &rows, NULL);
-	if (r < 0)
-		return bus_client_report_error("cannot list mdev parents", &error, r);
-
-	if (output_rows(rows, parent_columns, ELEMENTSOF(parent_columns)) < 0)
-		return runtime_error("cannot write the output");
-
-	return 0;
+	return list_verb_run("ListMdevParents", "cannot list mdev parents",
+			     parent_columns, ELEMENTSOF(parent_columns));
 }
 
 int verb_mdev_types(int argc, char *argv[])
@@ -80,20 +67,6 @@ int verb_mdev_types(int argc, char *argv[])
 
 int verb_mdevs(int argc, char *argv[])
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(json_object_putp) json_object *rows = NULL;
-	int r;
-
-	if (bus_client_open(&bus) < 0)
-		return VFIOCTL_EXIT_FAILURE;
-
-	r = bus_client_fetch_records(bus, "ListMdevs", &error, NULL, &rows, NULL);
-	if (r < 0)
-		return bus_client_report_error("cannot list mdevs", &error, r);
-
-	if (output_rows(rows, mdev_columns, ELEMENTSOF(mdev_columns)) < 0)
-		return runtime_error("cannot write the output");
-
-	return 0;
+	return list_verb_run("ListMdevs", "cannot list mdevs",
+			     mdev_columns, ELEMENTSOF(mdev_columns));
 }
