@@ -94,10 +94,11 @@ static int vm_path(sd_bus *bus, const char *name, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int vm_register(int argc, char *argv[])
+/* vm register (a VMM named by --pid) and vm prepare (no VMM yet: PrepareVM) */
+static int vm_register(int argc, char *argv[], bool prepare)
 {
 	enum { ARG_PID = 0x100, ARG_UUID, ARG_MEMORY, ARG_VIOMMU, ARG_BACKEND, ARG_VMM_OPENS_GROUPS, ARG_JSON,
-	       ARG_KEEP_AFTER_EXIT, ARG_MEMLOCK_POLICY, ARG_MEMLOCK_CAP };
+	       ARG_KEEP_AFTER_EXIT, ARG_MEMLOCK_POLICY, ARG_MEMLOCK_CAP, ARG_NO_GRANT };
 	static const struct option options[] = {
 		{ "pid",              required_argument, NULL, ARG_PID              },
 		{ "uuid",             required_argument, NULL, ARG_UUID             },
@@ -109,6 +110,7 @@ static int vm_register(int argc, char *argv[])
 		{ "keep-after-exit",  no_argument,       NULL, ARG_KEEP_AFTER_EXIT  },
 		{ "memlock-policy",   required_argument, NULL, ARG_MEMLOCK_POLICY   },
 		{ "memlock-cap",      required_argument, NULL, ARG_MEMLOCK_CAP      },
+		{ "no-grant",         no_argument,       NULL, ARG_NO_GRANT         },
 		{}
 	};
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -118,7 +120,8 @@ static int vm_register(int argc, char *argv[])
 	char uuid[VFD_UUID_STRLEN] = "";
 	const char *backend = NULL, *name, *path;
 	uint64_t memory = UINT64_C(1) << 30;
-	bool viommu = false, vmm_opens_groups = false, keep_after_exit = false;
+	bool viommu = false, vmm_opens_groups = false, keep_after_exit = false, no_grant = false;
+	const char *verb = prepare ? "vm prepare" : "vm register";
 	const char *memlock_policy = NULL;
 	uint64_t memlock_cap = 0;
 	long pid = 0;
@@ -130,6 +133,8 @@ static int vm_register(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0)
 		switch (c) {
 		case ARG_PID:
+			if (prepare)
+				return usage_error("'vm prepare' takes no --pid: the VMM comes with 'vm attach-vmm'");
 			errno = 0;
 			pid = strtol(optarg, &end, 10);
 			if (errno || *end || pid <= 0 || pid > INT32_MAX)
@@ -168,6 +173,9 @@ static int vm_register(int argc, char *argv[])
 						   optarg);
 			memlock_policy = optarg;
 			break;
+		case ARG_NO_GRANT:
+			no_grant = true;
+			break;
 		case ARG_MEMLOCK_CAP:
 			if (parse_size(optarg, &memlock_cap) < 0 || memlock_cap == 0)
 				return usage_error("invalid --memlock-cap '%s': expected bytes, e.g. 512M", optarg);
@@ -175,37 +183,44 @@ static int vm_register(int argc, char *argv[])
 		case ':':
 			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s' for 'vm register'", argv[optind - 1]);
+			return usage_error("unknown option '%s' for '%s'", argv[optind - 1], verb);
 		}
 
 	if (optind + 1 != argc)
-		return usage_error("'vm register' needs NAME --pid PID --backend iommufd|type1");
+		return usage_error(prepare ? "'vm prepare' needs NAME --backend iommufd|type1" :
+				   "'vm register' needs NAME --pid PID --backend iommufd|type1");
 	name = argv[optind];
-	if (pid == 0)
+	if (pid == 0 && !prepare)
 		return usage_error("'vm register' needs --pid PID (the VMM's process)");
 	if (!backend)
-		return usage_error("'vm register' needs --backend iommufd or --backend type1");
+		return usage_error("'%s' needs --backend iommufd or --backend type1", verb);
 	if (!*uuid && vfd_mdev_uuid_generate(uuid) < 0)
 		return runtime_error("cannot generate a UUID");
 
 	/* a pidfd names the process for good; the daemon cannot be fooled by a reused pid */
-	pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
-	if (pidfd < 0)
-		return runtime_error("cannot open process %ld: %m", pid);
+	if (!prepare) {
+		pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+		if (pidfd < 0)
+			return runtime_error("cannot open process %ld: %m", pid);
+	}
 
 	if (bus_client_open(&bus) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
 	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
-					   "org.vfiod1.Manager", "RegisterVM");
+					   "org.vfiod1.Manager", prepare ? "PrepareVM" : "RegisterVM");
 	if (r >= 0)
 		r = sd_bus_message_set_auto_start(call, false);
-	if (r >= 0)
+	if (r >= 0 && prepare)
+		r = sd_bus_message_append(call, "sstbs", name, uuid, memory, viommu, backend);
+	else if (r >= 0)
 		r = sd_bus_message_append(call, "sshtbs", name, uuid, pidfd, memory, viommu, backend);
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, SD_BUS_TYPE_ARRAY, "{sv}");
 	if (r >= 0 && vmm_opens_groups)
 		r = sd_bus_message_append(call, "{sv}", "vmm_opens_groups", "b", 1);
+	if (r >= 0 && no_grant)
+		r = sd_bus_message_append(call, "{sv}", "grant_group_nodes", "b", 0);
 	if (r >= 0 && keep_after_exit)
 		r = sd_bus_message_append(call, "{sv}", "release_on_exit", "b", 0);
 	if (r >= 0 && memlock_policy)
@@ -215,17 +230,19 @@ static int vm_register(int argc, char *argv[])
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r < 0)
-		return runtime_error("cannot build the RegisterVM call: %s", strerror(-r));
+		return runtime_error("cannot build the %s call: %s", prepare ? "PrepareVM" : "RegisterVM",
+				     strerror(-r));
 
 	r = sd_bus_call(bus, call, 0, &error, &reply);
 	if (r < 0) {
 		if (bus_client_error_is_not_running(&error))
 			return runtime_error("vfiod is not running");
-		return host_report_error("cannot register the VM", &error, r);
+		return host_report_error(prepare ? "cannot prepare the VM" : "cannot register the VM",
+					 &error, r);
 	}
 	r = sd_bus_message_read(reply, "o", &path);
 	if (r < 0)
-		return runtime_error("cannot parse the reply of RegisterVM");
+		return runtime_error("cannot parse the reply");
 
 	if (arg_json) {
 		_cleanup_(json_object_putp) json_object *o = json_object_new_object();
@@ -398,6 +415,37 @@ static int vm_check_charge(int argc, char *argv[])
 	return matches ? 0 : VFIOCTL_EXIT_FAILURE;
 }
 
+/* vm attach-vmm NAME --pid PID: the VMM of a prepared VM, passed as a pidfd */
+static int vm_attach_vmm(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int pidfd = -1;
+	long pid;
+	char *end;
+	int r;
+
+	if (argc != 4 || strcmp(argv[2], "--pid") != 0)
+		return usage_error("'vm attach-vmm' needs NAME --pid PID");
+	errno = 0;
+	pid = strtol(argv[3], &end, 10);
+	if (errno || *end || pid <= 0 || pid > INT32_MAX)
+		return usage_error("invalid --pid '%s': expected a process id", argv[3]);
+	pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+	if (pidfd < 0)
+		return runtime_error("cannot open process %ld: %m", pid);
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	r = bus_client_call_object(bus, path, VM_INTERFACE, "AttachVMM", &error, NULL, "h", pidfd);
+	if (r < 0)
+		return host_report_error("cannot attach the VMM", &error, r);
+	return 0;
+}
+
 static int vm_release(int argc, char *argv[])
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -438,14 +486,16 @@ int verb_vm(int argc, char *argv[])
 	const char *sub;
 
 	if (argc < 2)
-		return usage_error("'vm' needs a command: register, list, show, add-device, "
-				   "create-mdev, remove-device, release");
+		return usage_error("'vm' needs a command: register, prepare, attach-vmm, list, show, "
+				   "add-device, create-mdev, remove-device, release, check-charge");
 	sub = argv[1];
 	argc--;
 	argv++;
 
 	if (strcmp(sub, "register") == 0)
-		return vm_register(argc, argv);
+		return vm_register(argc, argv, false);
+	if (strcmp(sub, "prepare") == 0)
+		return vm_register(argc, argv, true);
 	argc = output_take_json_option(argc, argv);
 	if (strcmp(sub, "list") == 0)
 		return vm_list(argc, argv);
@@ -461,5 +511,7 @@ int verb_vm(int argc, char *argv[])
 		return vm_release(argc, argv);
 	if (strcmp(sub, "check-charge") == 0)
 		return vm_check_charge(argc, argv);
+	if (strcmp(sub, "attach-vmm") == 0)
+		return vm_attach_vmm(argc, argv);
 	return usage_error("unknown command 'vm %s'; see 'vfioctl --help'", sub);
 }

@@ -44,6 +44,8 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_MEMLOCK_CAP_EXCEEDED,   EDQUOT),
 	/* type1 hot-add: ConfirmAttached of a group that is in no container */
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_ATTACHED,           ENOTCONN),
+	/* AttachVMM on a VM that has its VMM (not "prepared") */
+	SD_BUS_ERROR_MAP(VFD_ERROR_VMM_ATTACHED,           EBADFD),
 	SD_BUS_ERROR_MAP_END
 };
 

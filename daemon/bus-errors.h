@@ -37,6 +37,7 @@
 /* memlock limits (vm-memlock.c) */
 #define VFD_ERROR_MEMLOCK_CAP_EXCEEDED    "org.vfiod1.Error.MemlockCapExceeded"
 #define VFD_ERROR_NOT_ATTACHED            "org.vfiod1.Error.NotAttached"
+#define VFD_ERROR_VMM_ATTACHED            "org.vfiod1.Error.VMMAttached"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

@@ -44,3 +44,13 @@ int bus_error_from_op(sd_bus_error *error, int r, const vfd_op_error *op, const 
 	}
 	return bus_error_domain(error, r, "%s: %s", what, strerror(-r));
 }
+
+int bus_error_vmm_process(sd_bus_error *error, int r)
+{
+	if (r == -ESRCH)
+		return bus_error_domain(error, r, "The VMM process has exited");
+	if (r == -EBADF || r == -EINVAL)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "The VMM argument is not a pidfd of a live process");
+	return sd_bus_error_set_errnof(error, r, "Cannot identify the VMM process: %m");
+}

@@ -17,3 +17,6 @@ int bus_error_from_op(sd_bus_error *error, int r, const vfd_op_error *op, const 
 /* sets the stable name for a domain errno (printf-style message) */
 int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* a pidfd (or pid) naming a VMM that could not be identified (vmm_process_from_*()) */
+int bus_error_vmm_process(sd_bus_error *error, int r);

@@ -39,7 +39,14 @@ static bool vm_name_is_valid(const char *s)
 	return true;
 }
 
-/* ---- RegisterVM ---- */
+/* ---- RegisterVM, RegisterVMWithPid, PrepareVM ---- */
+
+/* how the VMM is named: a pidfd, a pid (root only), or not yet (PrepareVM) */
+typedef enum VMMArg {
+	VMM_ARG_PIDFD,
+	VMM_ARG_PID,
+	VMM_ARG_NONE,
+} VMMArg;
 
 typedef struct RegisterRequest {
 	Manager *manager;
@@ -70,7 +77,7 @@ static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error 
 	q->config.name = q->name;
 	q->config.uuid = q->uuid;
 
-	r = manager_register_vm(q->manager, &q->config, &q->vmm, &vm);
+	r = manager_register_vm(q->manager, &q->config, q->vmm.pidfd >= 0 ? &q->vmm : NULL, &vm);
 	if (r == -ENOTUNIQ)
 		return bus_error_domain(error, r, "A VM named %s or with UUID %s is registered already",
 					q->name, q->uuid);
@@ -105,6 +112,13 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 							 "Option vmm_opens_groups must be a boolean");
 			config->vmm_opens_groups = b;
+		} else if (strcmp(key, "grant_group_nodes") == 0) {
+			int b;
+
+			if (sd_bus_message_read(message, "v", "b", &b) < 0)
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option grant_group_nodes must be a boolean");
+			config->grant_group_nodes = b;
 		} else if (strcmp(key, "release_on_exit") == 0) {
 			int b;
 
@@ -141,7 +155,8 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 		} else
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 						 "Unknown option '%.64s' (known: vmm_opens_groups, "
-						 "release_on_exit, memlock_policy, memlock_cap_bytes)", key);
+						 "grant_group_nodes, release_on_exit, memlock_policy, "
+						 "memlock_cap_bytes)", key);
 		r = sd_bus_message_exit_container(message);
 		if (r < 0)
 			return r;
@@ -152,7 +167,7 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 }
 
 /* everything but the VMM argument (pidfd or pid), which the callers read between */
-static int read_register_args(sd_bus_message *message, RegisterRequest *q, bool by_pid,
+static int read_register_args(sd_bus_message *message, RegisterRequest *q, VMMArg how,
 			      uint32_t *ret_pid, int *ret_fd, sd_bus_error *error)
 {
 	const char *name, *uuid, *backend;
@@ -162,7 +177,11 @@ static int read_register_args(sd_bus_message *message, RegisterRequest *q, bool 
 	r = sd_bus_message_read(message, "ss", &name, &uuid);
 	if (r < 0)
 		return r;
-	r = by_pid ? sd_bus_message_read(message, "u", ret_pid) : sd_bus_message_read(message, "h", ret_fd);
+	r = 0;
+	if (how == VMM_ARG_PID)
+		r = sd_bus_message_read(message, "u", ret_pid);
+	else if (how == VMM_ARG_PIDFD)
+		r = sd_bus_message_read(message, "h", ret_fd);
 	if (r < 0)
 		return r;
 	r = sd_bus_message_read(message, "tbs", &memory, &viommu, &backend);
@@ -199,17 +218,7 @@ static int read_register_args(sd_bus_message *message, RegisterRequest *q, bool 
 	return 0;
 }
 
-static int vmm_error(sd_bus_error *error, int r)
-{
-	if (r == -ESRCH)
-		return bus_error_domain(error, r, "The VMM process has exited");
-	if (r == -EBADF || r == -EINVAL)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "The VMM argument is not a pidfd of a live process");
-	return sd_bus_error_set_errnof(error, r, "Cannot identify the VMM process: %m");
-}
-
-static int register_common(sd_bus_message *message, Manager *m, bool by_pid, sd_bus_error *error)
+static int register_common(sd_bus_message *message, Manager *m, VMMArg how, sd_bus_error *error)
 {
 	RegisterRequest *q;
 	uint32_t pid = 0;
@@ -222,11 +231,12 @@ static int register_common(sd_bus_message *message, Manager *m, bool by_pid, sd_
 	q->manager = m;
 	q->vmm = (VMMProcess) VMM_PROCESS_NULL;
 	q->config.release_on_exit = true;
+	q->config.grant_group_nodes = true;
 	q->config.apply_memlock = true;
 	q->config.memlock_policy = VFD_MEMLOCK_POLICY_PRECISE;
 	q->config.memlock_cap = VFD_MEMLOCK_UNLIMITED;
 
-	r = read_register_args(message, q, by_pid, &pid, &fd, error);
+	r = read_register_args(message, q, how, &pid, &fd, error);
 	if (r < 0)
 		goto fail;
 
@@ -236,15 +246,21 @@ static int register_common(sd_bus_message *message, Manager *m, bool by_pid, sd_
 		goto fail;
 	}
 	/* a plain pid can name a recycled process: only root may take that risk */
-	if (by_pid && caller != 0) {
+	if (how == VMM_ARG_PID && caller != 0) {
 		r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
 				      "Only root may name the VMM by pid; pass a pidfd to RegisterVM");
 		goto fail;
 	}
 
-	r = by_pid ? vmm_process_from_pid((pid_t) pid, &q->vmm) : vmm_process_from_pidfd(fd, &q->vmm);
+	if (how == VMM_ARG_NONE)
+		/* the VMM comes later (VM.AttachVMM), checked then */
+		return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_register_vm, q,
+					register_request_free, error);
+
+	r = how == VMM_ARG_PID ? vmm_process_from_pid((pid_t) pid, &q->vmm) :
+				 vmm_process_from_pidfd(fd, &q->vmm);
 	if (r < 0) {
-		r = vmm_error(error, r);
+		r = bus_error_vmm_process(error, r);
 		goto fail;
 	}
 	/* a user may only register a VMM running as themselves */
@@ -264,12 +280,17 @@ fail:
 
 int method_register_vm(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-	return register_common(message, userdata, false, error);
+	return register_common(message, userdata, VMM_ARG_PIDFD, error);
 }
 
 int method_register_vm_with_pid(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-	return register_common(message, userdata, true, error);
+	return register_common(message, userdata, VMM_ARG_PID, error);
+}
+
+int method_prepare_vm(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	return register_common(message, userdata, VMM_ARG_NONE, error);
 }
 
 /* ---- ListVMs, GetVM ---- */

@@ -15,6 +15,7 @@ extern const sd_bus_vtable manager_vtable[];
 /* the methods that change the host (manager-dbus-vm.c) */
 int method_register_vm(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_register_vm_with_pid(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_prepare_vm(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_list_vms(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_get_vm(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error);

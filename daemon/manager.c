@@ -245,11 +245,30 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 
 	m->next_vm_id++;
 	m->vms[m->n_vms++] = vm;
+	if (!vmm) {
+		log_info("VM %s prepared as %s (no VMM yet, backend %s).", vm->name, vm->path,
+			 vm_backend_to_string(vm->backend));
+		*ret = TAKE_PTR(vm);
+		return 0;
+	}
 	log_info("VM %s registered as %s (VMM pid %d, uid %u, backend %s).", vm->name, vm->path,
 		 (int) vm->vmm.pid, (unsigned) vm->vmm.uid, vm_backend_to_string(vm->backend));
 	manager_mm_track_vm(m, vm);
 	vm_memlock_register(vm);
 	*ret = TAKE_PTR(vm);
+	return 0;
+}
+
+int manager_attach_vmm(Manager *m, VM *vm, VMMProcess *vmm, vfd_op_error *error)
+{
+	int r;
+
+	r = vm_attach_vmm(vm, vmm, error);
+	if (r < 0)
+		return r;
+	/* as at registration: the helper follows the mm, then the limit is set and checked */
+	manager_mm_track_vm(m, vm);
+	vm_memlock_register(vm);
 	return 0;
 }
 

@@ -89,9 +89,12 @@ int manager_get_mdev_parents(Manager *m, const char *name,
 /*
  * Registers a VM; takes vmm on success. -ENOTUNIQ when the name or UUID
  * is taken, -EPROTONOSUPPORT when the backend is not available here, and
- * what vm_new() returns.
+ * what vm_new() returns. vmm NULL: a prepared VM (PrepareVM), whose VMM
+ * manager_attach_vmm() names later.
  */
 int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM **ret);
+/* vm_attach_vmm(), then the mm helper and the memlock limit as at registration */
+int manager_attach_vmm(Manager *m, VM *vm, VMMProcess *vmm, vfd_op_error *error);
 VM *manager_find_vm(Manager *m, const char *name);
 VM *manager_find_vm_by_id(Manager *m, unsigned id);
 /* drops a released VM (frees it) */

@@ -32,6 +32,7 @@ typedef struct VMRequest {
 	char *uuid;
 	vfd_mdev_attr *attrs;
 	size_t n_attrs;
+	VMMProcess vmm; /* AttachVMM */
 } VMRequest;
 
 static void vm_request_free(void *p)
@@ -49,6 +50,7 @@ static void vm_request_free(void *p)
 		free((char *) q->attrs[i].value);
 	}
 	free(q->attrs);
+	vmm_process_done(&q->vmm);
 	free(q);
 }
 
@@ -59,6 +61,7 @@ static VMRequest *vm_request_new(VM *vm)
 	if (q) {
 		q->manager = vm->manager;
 		q->vm_id = vm->id;
+		q->vmm = (VMMProcess) VMM_PROCESS_NULL;
 	}
 	return q;
 }
@@ -658,6 +661,58 @@ static int method_check_charge(sd_bus_message *message, void *userdata, sd_bus_e
 					  vm_memlock_limit(vm), match > 0);
 }
 
+static int run_attach_vmm(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	vfd_op_error op;
+	VM *vm;
+	int r;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+
+	vfd_op_error_clear(&op);
+	r = manager_attach_vmm(q->manager, vm, &q->vmm, &op);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot attach the VMM");
+	return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_attach_vmm(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	VMRequest *q;
+	uid_t caller;
+	int fd, r;
+
+	r = sd_bus_message_read(message, "h", &fd);
+	if (r < 0)
+		return r;
+	r = bus_sender_identity(message, NULL, &caller);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+
+	q = vm_request_new(vm);
+	if (!q)
+		return -ENOMEM;
+	r = vmm_process_from_pidfd(fd, &q->vmm);
+	if (r < 0) {
+		vm_request_free(q);
+		return bus_error_vmm_process(error, r);
+	}
+	/* as RegisterVM: a user may only name a VMM running as themselves */
+	if (caller != 0 && q->vmm.uid != caller) {
+		r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+				      "The VMM (pid %d) runs as uid %u, not as the caller",
+				      (int) q->vmm.pid, (unsigned) q->vmm.uid);
+		vm_request_free(q);
+		return r;
+	}
+	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_attach_vmm, q,
+				vm_request_free, error);
+}
+
 static int run_release(sd_bus_message *message, void *request, sd_bus_error *error)
 {
 	VMRequest *q = request;
@@ -711,7 +766,7 @@ const sd_bus_vtable vm_vtable[] = {
 	SD_BUS_PROPERTY("UUID", "s", property_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("VIOMMU", "b", property_get_viommu, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("VMMPid", "u", property_get_vmm_pid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("VMMPid", "u", property_get_vmm_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Devices", "a(ssib)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("MemoryBytes", "t", NULL, offsetof(VM, memory_bytes), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -759,6 +814,10 @@ const sd_bus_vtable vm_vtable[] = {
 				SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("t", expected, "t", observed, "t", limit, "b", matches),
 				method_check_charge, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("AttachVMM",
+				SD_BUS_ARGS("h", vmm_pidfd),
+				SD_BUS_NO_RESULT,
+				method_attach_vmm, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("StateChanged",
 				SD_BUS_ARGS("s", state),
 				0),
@@ -817,7 +876,7 @@ void vm_send_memory_changed(VM *vm)
 	if (!bus)
 		return;
 
-	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "VMMState",
+	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "VMMPid", "VMMState",
 					   "ExitLockedBytes", "ExitPinnedBytes", NULL);
 	if (r < 0)
 		log_warning_errno(r, "Failed to signal the VMM state of VM %s: %m", vm->name);

@@ -164,7 +164,7 @@ static void apply(VM *vm, uint64_t limit, const char *step)
 	uint64_t hard = limit;
 	int r;
 
-	if (!vm->apply_memlock || vm->vmm_exited)
+	if (!vm->apply_memlock || !vm_has_vmm(vm) || vm->vmm_exited)
 		return;
 	if (limit == 0) {
 		/* no device: the model leaves the limit alone; undo ours */

@@ -19,6 +19,7 @@ static const char *const vm_state_names[_VM_STATE_MAX] = {
 	[VM_STATE_RELEASING]  = "releasing",
 	[VM_STATE_RELEASED]   = "released",
 	[VM_STATE_FAILED]     = "failed",
+	[VM_STATE_PREPARED]   = "prepared",
 };
 
 static const char *const vm_backend_names[_VM_BACKEND_MAX] = {
@@ -57,7 +58,13 @@ static void vm_set_state(VM *vm, VMState s)
 
 static bool vm_accepts_devices(const VM *vm)
 {
-	return vm->state == VM_STATE_REGISTERED || vm->state == VM_STATE_ACTIVE;
+	return vm->state == VM_STATE_REGISTERED || vm->state == VM_STATE_ACTIVE ||
+	       vm->state == VM_STATE_PREPARED;
+}
+
+bool vm_has_vmm(const VM *vm)
+{
+	return vm->vmm.pidfd >= 0;
 }
 
 /* ---- the VMM's exit ---- */
@@ -107,11 +114,12 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	vm->id = id;
 	vm->iommufd = -1;
 	vm->vmm = (VMMProcess) VMM_PROCESS_NULL;
-	vm->state = VM_STATE_REGISTERED;
+	vm->state = vmm ? VM_STATE_REGISTERED : VM_STATE_PREPARED;
 	vm->memory_bytes = config->memory_bytes;
 	vm->viommu = config->viommu;
 	vm->backend = config->backend;
 	vm->vmm_opens_groups = config->vmm_opens_groups;
+	vm->grant_group_nodes = config->grant_group_nodes;
 	vm->release_on_exit = config->release_on_exit;
 	vm->apply_memlock = config->apply_memlock;
 	vm->memlock_policy = config->memlock_policy;
@@ -152,11 +160,13 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 		return -EINVAL;
 	}
 
-	r = pidfd_watch_add(m->event, vmm, on_vmm_exit, vm, &vm->vmm_exit);
-	if (r < 0)
-		return r;
-	vm->vmm = *vmm;
-	*vmm = (VMMProcess) VMM_PROCESS_NULL;
+	if (vmm) {
+		r = pidfd_watch_add(m->event, vmm, on_vmm_exit, vm, &vm->vmm_exit);
+		if (r < 0)
+			return r;
+		vm->vmm = *vmm;
+		*vmm = (VMMProcess) VMM_PROCESS_NULL;
+	}
 
 	*ret = TAKE_PTR(vm);
 	return 0;
@@ -243,7 +253,9 @@ static int backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 		if (d->iommu_group < 0)
 			return vfd_op_error_set(error, -ENOTBLK, d->name, "the device has no IOMMU group");
 		if (vm->vmm_opens_groups) {
-			if (vm_has_group(vm, d->iommu_group, d))
+			/* prepared: vm_attach_vmm() grants once the VMM's uid is known */
+			if (!vm->grant_group_nodes || !vm_has_vmm(vm) ||
+			    vm_has_group(vm, d->iommu_group, d))
 				return 0;
 			r = vfd_type1_group_grant(ctx, (unsigned) d->iommu_group, vm->vmm.uid,
 						  vm->vmm.gid, &d->previous_owner);
@@ -723,10 +735,60 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
 	return 0;
 }
 
+int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
+{
+	int r;
+
+	if (vm->state != VM_STATE_PREPARED)
+		return vfd_op_error_set(error, -EBADFD, vm->name, "VM %s is %s: its VMM is named already",
+					vm->name, vm_state_to_string(vm->state));
+
+	r = pidfd_watch_add(vm->manager->event, vmm, on_vmm_exit, vm, &vm->vmm_exit);
+	if (r < 0)
+		return vfd_op_error_set(error, r, vm->name, "cannot watch the VMM's exit");
+	vm->vmm = *vmm;
+	*vmm = (VMMProcess) VMM_PROCESS_NULL;
+
+	/* the group nodes the VMM will open, once per group */
+	for (size_t i = 0; vm->vmm_opens_groups && vm->grant_group_nodes && i < vm->n_devices; i++) {
+		VMDevice *d = &vm->devices[i];
+		bool done = false;
+
+		for (size_t j = 0; j < i; j++)
+			done = done || vm->devices[j].iommu_group == d->iommu_group;
+		if (done || d->iommu_group < 0)
+			continue;
+		r = vfd_type1_group_grant(vm->manager->ctx, (unsigned) d->iommu_group, vm->vmm.uid,
+					  vm->vmm.gid, &d->previous_owner);
+		if (r < 0) {
+			/* back to prepared: the grants so far are taken back */
+			for (size_t j = 0; j < i; j++)
+				if (vm->devices[j].granted &&
+				    vfd_type1_group_revoke(vm->manager->ctx,
+							   (unsigned) vm->devices[j].iommu_group,
+							   &vm->devices[j].previous_owner) >= 0)
+					vm->devices[j].granted = false;
+			vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+			*vmm = vm->vmm;
+			vm->vmm = (VMMProcess) VMM_PROCESS_NULL;
+			return vfd_op_error_set(error, r, d->name, "cannot give group %d to uid %u",
+						d->iommu_group, (unsigned) vmm->uid);
+		}
+		d->granted = true;
+	}
+
+	log_info("VM %s: VMM attached (pid %d, uid %u).", vm->name, (int) vm->vmm.pid,
+		 (unsigned) vm->vmm.uid);
+	vm_set_state(vm, VM_STATE_REGISTERED);
+	vm_send_memory_changed(vm);
+	return 0;
+}
+
 bool vm_is_vmm(const VM *vm, pid_t pid)
 {
 	/* the pidfd keeps the pid from being reused while the process lives */
-	return !vm->vmm_exited && pid == vm->vmm.pid && vmm_process_exited(&vm->vmm) == 0;
+	return vm_has_vmm(vm) && !vm->vmm_exited && pid == vm->vmm.pid &&
+	       vmm_process_exited(&vm->vmm) == 0;
 }
 
 /* ---- release ---- */
@@ -769,7 +831,7 @@ int vm_release(VM *vm, vfd_op_error *error)
 
 	vm_set_state(vm, VM_STATE_RELEASING);
 
-	if (!vm->vmm_exited && vmm_process_exited(&vm->vmm) > 0)
+	if (vm_has_vmm(vm) && !vm->vmm_exited && vmm_process_exited(&vm->vmm) > 0)
 		vm->vmm_exited = true;
 
 	if (vm->fds_handed_out && !vm->vmm_exited) {
@@ -804,7 +866,8 @@ const char *vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret
 		*ret_pinned = vm->exit_pinned_bytes;
 		return "vfiod_mm at exit";
 	}
-	if (!vm->vmm_exited && vmm_process_read_memory(&vm->vmm, ret_locked, ret_pinned) >= 0)
+	if (vm_has_vmm(vm) && !vm->vmm_exited &&
+	    vmm_process_read_memory(&vm->vmm, ret_locked, ret_pinned) >= 0)
 		return "proc";
 	*ret_locked = 0;
 	*ret_pinned = 0;
@@ -813,6 +876,8 @@ const char *vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret
 
 const char *vm_vmm_state(const VM *vm)
 {
+	if (!vm_has_vmm(vm))
+		return "none";
 	if (vm->mm_handle != 0 && vm->mm_state == VFD_MM_STATE_RELEASED)
 		return "released";
 	if (vm->vmm_exited || (vm->mm_handle != 0 && vm->mm_state == VFD_MM_STATE_EXITED))
@@ -847,7 +912,7 @@ uint64_t vm_memlock_limit(const VM *vm)
 {
 	uint64_t limit;
 
-	if (vm->vmm_exited || vmm_process_memlock_limit(&vm->vmm, &limit) < 0)
+	if (!vm_has_vmm(vm) || vm->vmm_exited || vmm_process_memlock_limit(&vm->vmm, &limit) < 0)
 		return UINT64_MAX;
 	return limit;
 }

@@ -6,6 +6,9 @@
  * machine-dbus.c).
  *
  * Lifecycle (State):
+ *   prepared    no VMM yet (PrepareVM: libvirt's prepare hook runs before
+ *               QEMU exists); devices can be added and removed; AttachVMM
+ *               names the VMM and makes it registered
  *   registered  devices can be added and removed; no descriptor handed out
  *   active      the VMM received its descriptors (GetFds)
  *   releasing   release asked while the VMM still holds descriptors: the
@@ -63,6 +66,7 @@ typedef enum VMState {
 	VM_STATE_RELEASING,
 	VM_STATE_RELEASED,
 	VM_STATE_FAILED,
+	VM_STATE_PREPARED,
 	_VM_STATE_MAX,
 } VMState;
 
@@ -101,6 +105,8 @@ typedef struct VMConfig {
 	bool viommu;
 	VMBackend backend;
 	bool vmm_opens_groups;
+	/* vmm_opens_groups: give the group nodes to the VMM's uid (false: libvirt's DAC driver does) */
+	bool grant_group_nodes;
 	/* false: the VM outlives its VMM's exit until Release (post-mortem accounting) */
 	bool release_on_exit;
 	/* RLIMIT_MEMLOCK policy (vm-memlock.c); apply_memlock false: leave the limit alone */
@@ -119,8 +125,9 @@ typedef struct VM {
 	bool viommu;
 	VMBackend backend;
 	bool vmm_opens_groups;
+	bool grant_group_nodes;
 
-	VMMProcess vmm;
+	VMMProcess vmm;   /* pidfd -1 while prepared */
 	sd_event_source *vmm_exit;
 	bool vmm_exited;
 	bool release_on_exit;
@@ -158,8 +165,20 @@ typedef struct VM {
 	vfd_type1 *type1; /* type1 backend, unless vmm_opens_groups */
 } VM;
 
-/* Takes vmm (cleared in *vmm on success). Name and UUID are checked by the caller. */
+/*
+ * Takes vmm (cleared in *vmm on success). Name and UUID are checked by the
+ * caller. vmm NULL: a prepared VM, whose VMM comes with vm_attach_vmm().
+ */
 int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM **ret);
+/*
+ * Names the VMM of a prepared VM (takes vmm, cleared on success): follows
+ * its exit and gives it the group nodes (vmm_opens_groups with
+ * grant_group_nodes). -EBADFD: the VM is not prepared. The caller then
+ * tracks the mm and applies the memlock limit (manager_attach_vmm()).
+ */
+int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error);
+/* the VM has a VMM (not prepared) */
+bool vm_has_vmm(const VM *vm);
 VM *vm_free(VM *vm);
 VFD_DEFINE_CLEANUP(VM, vm_free)
 

@@ -237,6 +237,62 @@ vmm_exit_releases_the_vm() {
 	grep -q "VMM (pid $VMM) exited" "$T/vfiod.log" || fail "no exit in the log"
 }
 
+# PrepareVM (libvirt's prepare hook: QEMU does not exist yet) then AttachVMM
+prepared_vm_gets_its_vmm_later() {
+	make_group_node 2
+	vfioctl vm prepare early --uuid "$UUID1" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
+	vfioctl --json vm show early
+	assert_vfioctl_ok
+	assert_eq "prepared 0 none" "$(jq -r '"\(.State) \(.VMMPid) \(.VMMState)"' "$OUT")" "a prepared VM"
+	vfioctl vm add-device early 0000:01:00.0
+	assert_vfioctl_ok
+	# no VMM, no uid: the group node stays root's until AttachVMM
+	assert_eq 0 "$(stat -c %u "$ROOT/dev/vfio/2")" "group node owner while prepared"
+	spawn_vmm
+	vfioctl vm attach-vmm early --pid "$VMM"
+	assert_vfioctl_ok
+	vfioctl --json vm show early
+	assert_eq "registered $VMM alive" "$(jq -r '"\(.State) \(.VMMPid) \(.VMMState)"' "$OUT")" "after AttachVMM"
+	assert_eq "$(stat -c %u /proc/$VMM)" "$(stat -c %u "$ROOT/dev/vfio/2")" "group node given at AttachVMM"
+	# once only
+	vfioctl vm attach-vmm early --pid "$VMM"
+	assert_one_line_error 1 "(org.vfiod1.Error.VMMAttached)"
+	vfioctl vm attach-vmm early --pid 0
+	assert_one_line_error 2 "invalid --pid"
+	# the attached VMM's exit releases it like a registered one
+	kill "$VMM"
+	i=0
+	while [ -n "$(vm_path early)" ]; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || fail "the VM outlived its attached VMM by 5 s"
+		sleep 0.05
+	done
+	assert_eq 0 "$(stat -c %u "$ROOT/dev/vfio/2")" "group node owner after the exit"
+
+	# grant_group_nodes false (libvirt's DAC driver owns the nodes), released while prepared
+	vfioctl vm prepare lv --uuid "$UUID2" --backend type1 --vmm-opens-groups --no-grant --memory 64M
+	assert_vfioctl_ok
+	vfioctl vm add-device lv 0000:01:00.0
+	assert_vfioctl_ok
+	spawn_vmm
+	vfioctl vm attach-vmm lv --pid "$VMM"
+	assert_vfioctl_ok
+	assert_eq 0 "$(stat -c %u "$ROOT/dev/vfio/2")" "no grant with grant_group_nodes false"
+	vfioctl vm prepare lv2 --uuid "$UUID1" --backend type1 --pid 1
+	assert_one_line_error 2 "takes no --pid"
+	vfioctl vm prepare lv2 --uuid "$UUID1" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
+	vfioctl vm add-device lv2 0000:01:00.0
+	assert_one_line_error 1 "(org.vfiod1.Error.OwnedByOtherVM)"
+	vfioctl vm release lv2
+	assert_vfioctl_ok
+	assert_eq released "$(cat "$OUT")" "release of a prepared VM"
+	vfioctl vm release lv
+	assert_vfioctl_ok
+	[ -z "$(vm_path lv)" ] || fail "lv still listed"
+}
+
 ad_hoc_bind_refusals() {
 	vfioctl bind 0000:00:1c.0
 	assert_one_line_error 1 "(org.vfiod1.Error.NotEndpoint)"
@@ -271,5 +327,6 @@ check "a VM's devices and mdevs are refused to every other VM until given back" 
 check "GetFds: the VMM or root only; nothing to hand out with vmm_opens_groups" fds_only_for_the_vmm_or_root
 check "the VMM's exit releases the VM (pidfd)" vmm_exit_releases_the_vm
 check "Bind, Unbind, CreateMdev refuse with stable names" ad_hoc_bind_refusals
+check "PrepareVM: devices first, AttachVMM names the VMM once, grants follow the option" prepared_vm_gets_its_vmm_later
 
 done_testing
