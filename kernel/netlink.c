@@ -39,6 +39,11 @@ static const struct nla_policy vfiod_mm_handle_policy[VFIOD_MM_A_HANDLE + 1] = {
 	[VFIOD_MM_A_HANDLE] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+static const struct nla_policy vfiod_mm_device_policy[VFIOD_MM_A_DEV_NAME + 1] = {
+	[VFIOD_MM_A_DEV_NAME] = { .type = NLA_NUL_STRING,
+				  .len = VFIOD_MM_DEV_NAME_MAX - 1 },
+};
+
 /*
  * For commands without attributes. Split ops without a policy would have
  * their attributes ignored, not rejected; strict validation refuses every
@@ -206,6 +211,41 @@ static int vfiod_mm_nl_stats(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+static int vfiod_mm_nl_device_users(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct vfiod_mm_device_users u;
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VFIOD_MM_A_DEV_NAME))
+		return -EINVAL;
+
+	err = vfiod_mm_device_users(nla_data(info->attrs[VFIOD_MM_A_DEV_NAME]),
+				    info->extack, &u);
+	if (err)
+		return err;
+
+	msg = genlmsg_new(3 * nla_total_size(VFIOD_MM_DEV_NAME_MAX) +
+			  2 * nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vfiod_mm_family, 0,
+				VFIOD_MM_CMD_DEVICE_USERS);
+	if (!hdr ||
+	    nla_put_string(msg, VFIOD_MM_A_DEV_NAME, u.name) ||
+	    nla_put_string(msg, VFIOD_MM_A_DEV_DRIVER, u.driver) ||
+	    nla_put_string(msg, VFIOD_MM_A_VFIO_DEV, u.vfio_dev) ||
+	    nla_put_u32(msg, VFIOD_MM_A_VFIO_REGISTRATIONS, u.registrations) ||
+	    nla_put_u32(msg, VFIOD_MM_A_VFIO_OPEN_COUNT, u.open_count)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static const struct genl_split_ops vfiod_mm_ops[] = {
 	{
 		.cmd		= VFIOD_MM_CMD_TRACK,
@@ -240,6 +280,13 @@ static const struct genl_split_ops vfiod_mm_ops[] = {
 		.doit		= vfiod_mm_nl_stats,
 		.policy		= vfiod_mm_no_attr_policy,
 		.maxattr	= VFIOD_MM_A_MAX,
+		.flags		= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= VFIOD_MM_CMD_DEVICE_USERS,
+		.doit		= vfiod_mm_nl_device_users,
+		.policy		= vfiod_mm_device_policy,
+		.maxattr	= VFIOD_MM_A_DEV_NAME,
 		.flags		= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 };

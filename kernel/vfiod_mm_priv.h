@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vfiod_mm internals: handles (handle.c), per-mm watches (watch.c) and the
- * generic netlink family (netlink.c).
+ * vfiod_mm internals: handles (handle.c), per-mm watches (watch.c), VFIO
+ * device users (device.c) and the generic netlink family (netlink.c).
  *
  * Locking: vfiod_mm_lock (a mutex) protects the handle table, every
  * watch's handle list and counters, and the per-handle event flags. The
@@ -86,6 +86,15 @@ struct vfiod_mm_record {
 	bool owned;
 };
 
+/* DEVICE_USERS: who holds the struct vfio_device of a PCI function. */
+struct vfiod_mm_device_users {
+	char name[VFIOD_MM_DEV_NAME_MAX];
+	char driver[VFIOD_MM_DEV_NAME_MAX];
+	char vfio_dev[VFIOD_MM_DEV_NAME_MAX];
+	u32 registrations;		/* vfio_device.refcount */
+	u32 open_count;			/* vfio_device.open_count */
+};
+
 extern struct mutex vfiod_mm_lock;
 extern unsigned int vfiod_mm_poll_ms;
 
@@ -112,6 +121,10 @@ struct vfiod_mm_watch *vfiod_mm_watch_get(struct mm_struct *mm);
 void vfiod_mm_watch_put(struct vfiod_mm_watch *w);
 u32 vfiod_mm_nr_watches(void);
 u32 vfiod_mm_foreign_refs(const struct vfiod_mm_watch *w);
+
+/* device.c */
+int vfiod_mm_device_users(const char *name, struct netlink_ext_ack *extack,
+			  struct vfiod_mm_device_users *ret);
 
 /* netlink.c */
 int vfiod_mm_netlink_init(void);

@@ -62,7 +62,14 @@ static struct nla_policy mm_policy[VFIOD_MM_A_MAX + 1] = {
 	[VFIOD_MM_A_OWNED] = { .type = NLA_FLAG },
 	[VFIOD_MM_A_NR_HANDLES] = { .type = NLA_U32 },
 	[VFIOD_MM_A_NR_WATCHES] = { .type = NLA_U32 },
+	[VFIOD_MM_A_DEV_NAME] = { .type = NLA_STRING, .maxlen = VFD_MM_DEV_NAME_MAX },
+	[VFIOD_MM_A_DEV_DRIVER] = { .type = NLA_STRING, .maxlen = VFD_MM_DEV_NAME_MAX },
+	[VFIOD_MM_A_VFIO_DEV] = { .type = NLA_STRING, .maxlen = VFD_MM_DEV_NAME_MAX },
+	[VFIOD_MM_A_VFIO_REGISTRATIONS] = { .type = NLA_U32 },
+	[VFIOD_MM_A_VFIO_OPEN_COUNT] = { .type = NLA_U32 },
 };
+
+_Static_assert(VFD_MM_DEV_NAME_MAX == VFIOD_MM_DEV_NAME_MAX, "the uAPI's device name size");
 
 static int nlerr_to_errno(int e)
 {
@@ -614,6 +621,75 @@ int vfd_mm_stats(vfd_mm_client *c, uint32_t *ret_handles, uint32_t *ret_watches)
 	*ret_handles = s.handles;
 	*ret_watches = s.watches;
 	return 0;
+}
+
+/* ---- VFIO device users ---- */
+
+typedef struct device_users_reply {
+	vfd_mm_device_users users;
+	bool valid;
+} device_users_reply;
+
+static void copy_string(char *dst, size_t size, struct nlattr *a)
+{
+	snprintf(dst, size, "%s", a ? nla_get_string(a) : "");
+}
+
+static int parse_device_users(struct nlmsghdr *nlh, void *userdata)
+{
+	struct nlattr *tb[VFIOD_MM_A_MAX + 1];
+	device_users_reply *d = userdata;
+	int r;
+
+	r = genlmsg_parse(nlh, 0, tb, VFIOD_MM_A_MAX, mm_policy);
+	if (r < 0)
+		return nlerr_to_errno(r);
+	if (!tb[VFIOD_MM_A_VFIO_REGISTRATIONS] || !tb[VFIOD_MM_A_VFIO_OPEN_COUNT])
+		return -EBADMSG;
+	memset(&d->users, 0, sizeof(d->users));
+	copy_string(d->users.name, sizeof(d->users.name), tb[VFIOD_MM_A_DEV_NAME]);
+	copy_string(d->users.driver, sizeof(d->users.driver), tb[VFIOD_MM_A_DEV_DRIVER]);
+	copy_string(d->users.vfio_dev, sizeof(d->users.vfio_dev), tb[VFIOD_MM_A_VFIO_DEV]);
+	d->users.registrations = nla_get_u32(tb[VFIOD_MM_A_VFIO_REGISTRATIONS]);
+	d->users.open_count = nla_get_u32(tb[VFIOD_MM_A_VFIO_OPEN_COUNT]);
+	/* a registered device has its own reference: 0 would be a broken reply */
+	if (d->users.registrations == 0)
+		return -EBADMSG;
+	d->valid = true;
+	return 0;
+}
+
+int vfd_mm_device_users_get(vfd_mm_client *c, const char *pci_name, vfd_mm_device_users *ret)
+{
+	device_users_reply d = { .valid = false };
+	struct nl_msg *msg;
+	size_t len;
+	int r;
+
+	if (!c || !pci_name || !ret)
+		return -EINVAL;
+	len = strlen(pci_name);
+	if (len == 0 || len >= VFD_MM_DEV_NAME_MAX)
+		return -EINVAL;
+	r = new_message(c, c->family, VFIOD_MM_CMD_DEVICE_USERS, 0, VFIOD_MM_FAMILY_VERSION, &msg);
+	if (r < 0)
+		return r;
+	if (nla_put_string(msg, VFIOD_MM_A_DEV_NAME, pci_name) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	r = run_request(c, msg, parse_device_users, &d);
+	if (r < 0)
+		return r;
+	if (!d.valid)
+		return -EBADMSG;
+	*ret = d.users;
+	return 0;
+}
+
+bool vfd_mm_device_users_none(const vfd_mm_device_users *u)
+{
+	return u->registrations == 1;
 }
 
 /* ---- events ---- */

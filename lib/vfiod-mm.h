@@ -34,6 +34,14 @@
  *     -EEXIST           this client tracks that mm already
  *     -ENOSPC           the module's max_handles is reached
  *   vfd_mm_client_subscribe(): -EPERM without CAP_NET_ADMIN
+ *   vfd_mm_device_users_get():
+ *     -ENODEV           no such PCI function
+ *     -EOPNOTSUPP       it has no driver, or its driver is not a VFIO
+ *                       driver; also from a module that predates the
+ *                       request
+ *     -EBUSY            the function is being probed or unbound right
+ *                       now (its device lock is held): ask again later
+ *     -EINVAL           not a PCI function name (empty, too long)
  */
 #pragma once
 
@@ -107,6 +115,31 @@ int vfd_mm_list(vfd_mm_client *c, vfd_mm_info **ret, size_t *ret_n);
 int vfd_mm_untrack(vfd_mm_client *c, uint32_t handle);
 /* Live handles and mm watches in the module (leak checks). */
 int vfd_mm_stats(vfd_mm_client *c, uint32_t *ret_handles, uint32_t *ret_watches);
+
+/*
+ * Who holds the struct vfio_device of a PCI function now (DEVICE_USERS,
+ * docs/vfiod-mm.md). Unbinding the function from its VFIO driver waits,
+ * blocking the caller, until only the registration's own reference is
+ * left: registrations == 1 is the proof that it would not wait.
+ */
+#define VFD_MM_DEV_NAME_MAX 64
+
+typedef struct vfd_mm_device_users {
+	char name[VFD_MM_DEV_NAME_MAX];     /* the function, "0000:01:00.0" */
+	char driver[VFD_MM_DEV_NAME_MAX];   /* "vfio-pci" or a variant driver */
+	char vfio_dev[VFD_MM_DEV_NAME_MAX]; /* "vfio3": /dev/vfio/devices/vfio3 */
+	/*
+	 * 1 for the registration itself, plus 1 for each open file of the
+	 * device (cdev opens, group VFIO_GROUP_GET_DEVICE_FD results) until
+	 * its last close
+	 */
+	uint32_t registrations;
+	uint32_t open_count; /* opened for use: bound to an iommufd, or through a group */
+} vfd_mm_device_users;
+
+int vfd_mm_device_users_get(vfd_mm_client *c, const char *pci_name, vfd_mm_device_users *ret);
+/* the proof: nothing but the registration holds the device */
+bool vfd_mm_device_users_none(const vfd_mm_device_users *u);
 
 /* ---- events ---- */
 

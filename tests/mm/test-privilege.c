@@ -24,11 +24,12 @@ enum {
 	OP_UNTRACK,
 	OP_STATS,
 	OP_SUBSCRIBE,
+	OP_DEVICE_USERS,
 	_OP_MAX,
 };
 
 static const char *const op_names[_OP_MAX] = {
-	"client_new", "track", "get", "list", "untrack", "stats", "subscribe",
+	"client_new", "track", "get", "list", "untrack", "stats", "subscribe", "device_users",
 };
 
 static void noop_handler(vfd_mm_client *c, vfd_mm_event_type type, const vfd_mm_info *info,
@@ -42,6 +43,7 @@ static void try_all_as_user(const mm_child *target, uint64_t start, uint32_t han
 	int results[_OP_MAX];
 	vfd_mm_client *c = NULL;
 	vfd_mm_info info, *all = NULL;
+	vfd_mm_device_users u;
 	uint32_t h, w;
 	size_t n;
 
@@ -57,6 +59,8 @@ static void try_all_as_user(const mm_child *target, uint64_t start, uint32_t han
 		results[OP_UNTRACK] = vfd_mm_untrack(c, handle);
 		results[OP_STATS] = vfd_mm_stats(c, &h, &w);
 		results[OP_SUBSCRIBE] = vfd_mm_client_subscribe(c, noop_handler, NULL);
+		/* the permission check comes first: any name, existing or not */
+		results[OP_DEVICE_USERS] = vfd_mm_device_users_get(c, "0000:00:00.0", &u);
 	}
 	if (write(out, results, sizeof(results)) != (ssize_t)sizeof(results))
 		_exit(3);

@@ -16,6 +16,7 @@
 #define VFIOD_MM_FAMILY_NAME		"vfiod_mm"
 #define VFIOD_MM_FAMILY_VERSION		1
 #define VFIOD_MM_MCGRP_EVENTS		"events"
+#define VFIOD_MM_DEV_NAME_MAX		64	/* DEV_NAME, with its NUL */
 
 /*
  * Commands. Every command needs CAP_NET_ADMIN (GENL_ADMIN_PERM), joining
@@ -27,6 +28,10 @@
  *          handles (of every socket).
  * UNTRACK  do: HANDLE, owned by the requesting socket -> empty reply.
  * STATS    do: no attribute -> NR_HANDLES, NR_WATCHES.
+ * DEVICE_USERS
+ *          do: DEV_NAME of a PCI function -> DEV_NAME, DEV_DRIVER, VFIO_DEV,
+ *          VFIO_REGISTRATIONS, VFIO_OPEN_COUNT: who still holds the
+ *          function's struct vfio_device (see VFIO_REGISTRATIONS).
  *
  * Events (multicast group "events"), one message per handle:
  * EXITED   the tracked address space was torn down (process exit or exec);
@@ -46,6 +51,7 @@ enum vfiod_mm_cmd {
 	VFIOD_MM_CMD_EXITED,
 	VFIOD_MM_CMD_ZERO,
 	VFIOD_MM_CMD_RELEASED,
+	VFIOD_MM_CMD_DEVICE_USERS,
 
 	__VFIOD_MM_CMD_MAX,
 	VFIOD_MM_CMD_MAX = __VFIOD_MM_CMD_MAX - 1
@@ -96,6 +102,30 @@ enum vfiod_mm_attr {
 	VFIOD_MM_A_OWNED,		/* flag: handle of the requesting socket */
 	VFIOD_MM_A_NR_HANDLES,		/* u32, STATS */
 	VFIOD_MM_A_NR_WATCHES,		/* u32, STATS: mm notifiers not yet freed */
+	/*
+	 * string: a PCI function ("0000:01:00.0"), at most
+	 * VFIOD_MM_DEV_NAME_MAX bytes with the terminating NUL
+	 */
+	VFIOD_MM_A_DEV_NAME,
+	VFIOD_MM_A_DEV_DRIVER,		/* string: the function's driver */
+	VFIOD_MM_A_VFIO_DEV,		/* string: its vfio-dev device, "vfio3" */
+	/*
+	 * u32: the registration references of the struct vfio_device: 1 for
+	 * the registration itself (dropped when the driver unbinds), plus 1
+	 * for every open file of the device (each open of its cdev
+	 * /dev/vfio/devices/vfioN, each VFIO_GROUP_GET_DEVICE_FD result),
+	 * held until that file is released (its last close), plus 1 for a
+	 * moment while the group path looks the device up. Unbinding waits
+	 * in vfio_unregister_group_dev() until only the registration's own
+	 * reference is left: 1 means an unbind now would not wait.
+	 */
+	VFIOD_MM_A_VFIO_REGISTRATIONS,
+	/*
+	 * u32: how often the device is open for use (bound to an iommufd
+	 * through a cdev file, or opened through a group): a cdev file that
+	 * is open but not bound counts in VFIO_REGISTRATIONS only.
+	 */
+	VFIOD_MM_A_VFIO_OPEN_COUNT,
 
 	__VFIOD_MM_A_MAX,
 	VFIOD_MM_A_MAX = __VFIOD_MM_A_MAX - 1
