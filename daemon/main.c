@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "vm-journal.h"
 #include "vfd-config.h"
 
 static const char *arg_bus_address;
@@ -117,6 +118,13 @@ int main(int argc, char *argv[])
 			return 2;
 		}
 		log_warning("TEST FAULT armed: %s. This daemon is for tests only.", arg_test_fault);
+	}
+
+	/* test-only crash points of device transactions (vm-journal.h) */
+	if (getenv("VFIOD_TEST_CRASH") && *getenv("VFIOD_TEST_CRASH")) {
+		vm_journal_set_test_crash(getenv("VFIOD_TEST_CRASH"));
+		log_warning("TEST CRASH armed at %s. This daemon is for tests only.",
+			    getenv("VFIOD_TEST_CRASH"));
 	}
 
 	r = manager_startup(m);

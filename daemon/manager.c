@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "vm-journal.h"
 #include "vfiod-fault.h"
 #include "vm-dbus.h"
 #include "vm-memlock.h"
@@ -18,6 +19,7 @@ Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
+
 
 	/*
 	 * VMs still registered keep their devices bound: their VMMs may
@@ -40,6 +42,7 @@ Manager *manager_free(Manager *m)
 	sd_event_unref(m->event);
 	free(m->root);
 	free(m->bus_address);
+	free(m->journal_dir);
 	free(m);
 	return NULL;
 }
@@ -74,6 +77,12 @@ int manager_new(const char *root, const char *bus_address, Manager **ret)
 		return r;
 
 	m->next_vm_id = 1;
+
+	/* below the fixture root in tests, so that they never touch the host's */
+	if (asprintf(&m->journal_dir, "%s/run/vfiod/vms", m->root ? m->root : "") < 0) {
+		m->journal_dir = NULL;
+		return -ENOMEM;
+	}
 
 	*ret = TAKE_PTR(m);
 	return 0;
@@ -248,6 +257,7 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 	if (!vmm) {
 		log_info("VM %s prepared as %s (no VMM yet, backend %s).", vm->name, vm->path,
 			 vm_backend_to_string(vm->backend));
+		(void) vm_journal_save(vm);
 		*ret = TAKE_PTR(vm);
 		return 0;
 	}
@@ -255,6 +265,30 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 		 (int) vm->vmm.pid, (unsigned) vm->vmm.uid, vm_backend_to_string(vm->backend));
 	manager_mm_track_vm(m, vm);
 	vm_memlock_register(vm);
+	(void) vm_journal_save(vm);
+	*ret = TAKE_PTR(vm);
+	return 0;
+}
+
+int manager_adopt_vm(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM **ret)
+{
+	_cleanup_(vm_freep) VM *vm = NULL;
+	VM **n;
+	int r;
+
+	n = realloc(m->vms, (m->n_vms + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	m->vms = n;
+
+	r = vm_new(m, id, config, vmm, &vm);
+	if (r < 0)
+		return r;
+	if (id >= m->next_vm_id)
+		m->next_vm_id = id + 1;
+	m->vms[m->n_vms++] = vm;
+	if (vm_has_vmm(vm))
+		manager_mm_track_vm(m, vm);
 	*ret = TAKE_PTR(vm);
 	return 0;
 }
@@ -269,6 +303,7 @@ int manager_attach_vmm(Manager *m, VM *vm, VMMProcess *vmm, vfd_op_error *error)
 	/* as at registration: the helper follows the mm, then the limit is set and checked */
 	manager_mm_track_vm(m, vm);
 	vm_memlock_register(vm);
+	(void) vm_journal_save(vm);
 	return 0;
 }
 
@@ -281,6 +316,7 @@ void manager_vm_gone(Manager *m, VM *vm)
 			break;
 		}
 	log_info("VM %s is gone.", vm->name);
+	vm_journal_remove(vm);
 	manager_mm_forget_vm(m, vm);
 	vm_free(vm);
 }

@@ -53,6 +53,9 @@ typedef struct Manager {
 	MmHelperStatus mm_status;
 	MmDraining *mm_draining;
 	size_t n_mm_draining;
+
+	char *journal_dir; /* the VM journal (vm-journal.h); NULL: none */
+
 } Manager;
 
 /* root: fixture tree or NULL; bus_address: a private bus or NULL */
@@ -93,6 +96,11 @@ int manager_get_mdev_parents(Manager *m, const char *name,
  * manager_attach_vmm() names later.
  */
 int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM **ret);
+/*
+ * A VM from the journal (vm-journal.c) under its old id: vmm NULL when
+ * its VMM is gone or was never named. The caller restores its devices.
+ */
+int manager_adopt_vm(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM **ret);
 /* vm_attach_vmm(), then the mm helper and the memlock limit as at registration */
 int manager_attach_vmm(Manager *m, VM *vm, VMMProcess *vmm, vfd_op_error *error);
 VM *manager_find_vm(Manager *m, const char *name);

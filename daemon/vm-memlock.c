@@ -18,10 +18,39 @@ static vfd_memlock_device_kind device_kind(const VMDevice *d)
 }
 
 /*
- * The model's spec of vm with extra added and without left out (either
- * may be NULL), with the charge observed now as its floor.
+ * The device's address space: behind a vIOMMU QEMU gives every device
+ * one of its own, but a group can be in one container (type1) or attached
+ * to one page table (iommufd) only, so it is one per IOMMU group; without
+ * a vIOMMU all devices share the system address space.
  */
-static int build_spec(const VM *vm, const VMDevice *extra, const VMDevice *without,
+static int device_space(const VM *vm, const VMDevice *d)
+{
+	return vm->viommu && d->iommu_group >= 0 ? d->iommu_group : VFD_MEMLOCK_SPACE_AUTO;
+}
+
+/*
+ * Only devices the VMM has attached charge: nothing is mapped through
+ * vfiod's descriptors before the VMM has them (GetFds), and a device it
+ * attaches itself (hot-add, a vIOMMU's further containers) counts once it
+ * confirmed the attach. A VMM that opens its groups itself is trusted to
+ * use every device.
+ */
+static bool device_charged(const VM *vm, const VMDevice *d)
+{
+	return d->in_use || vm->vmm_opens_groups;
+}
+
+static int spec_add(vfd_memlock_spec *spec, const VM *vm, const VMDevice *d)
+{
+	return vfd_memlock_spec_add_device(spec, device_kind(d), d->name, NULL, device_space(vm, d));
+}
+
+/*
+ * The model's spec of vm with extra added and without left out (either
+ * may be NULL), with the charge observed now as its floor; charged_only:
+ * the devices that charge now, no floor (the expected charge).
+ */
+static int build_spec(const VM *vm, const VMDevice *extra, const VMDevice *without, bool charged_only,
 		      vfd_memlock_spec **ret)
 {
 	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
@@ -41,20 +70,19 @@ static int build_spec(const VM *vm, const VMDevice *extra, const VMDevice *witho
 	for (size_t i = 0; i < vm->n_devices; i++) {
 		const VMDevice *d = &vm->devices[i];
 
-		if (d == without)
+		if (d == without || (charged_only && !device_charged(vm, d)))
 			continue;
-		r = vfd_memlock_spec_add_device(spec, device_kind(d), d->name, NULL, VFD_MEMLOCK_SPACE_AUTO);
+		r = spec_add(spec, vm, d);
 		if (r < 0)
 			return r;
 	}
 	if (extra) {
-		r = vfd_memlock_spec_add_device(spec, device_kind(extra), extra->name, NULL,
-						VFD_MEMLOCK_SPACE_AUTO);
+		r = spec_add(spec, vm, extra);
 		if (r < 0)
 			return r;
 	}
 
-	if (!vm->vmm_exited) {
+	if (!charged_only && !vm->vmm_exited) {
 		spec->has_observed = true;
 		(void) vm_observed_memory(vm, &spec->observed_locked_bytes, &spec->observed_pinned_bytes);
 	}
@@ -71,7 +99,7 @@ static int compute_limit(const VM *vm, const VMDevice *extra, const VMDevice *wi
 	_cleanup_free_ char *msg = NULL;
 	int r;
 
-	r = build_spec(vm, extra, without, &spec);
+	r = build_spec(vm, extra, without, false, &spec);
 	if (r < 0)
 		return r;
 	r = vfd_memlock_plan_compute(spec, NULL, vm->memlock_policy, &plan, &msg);
@@ -85,47 +113,21 @@ static int compute_limit(const VM *vm, const VMDevice *extra, const VMDevice *wi
 }
 
 /*
- * The charge the kernel should report for vm's devices now: guest memory
- * per address space with an IOMMU-backed device (QEMU's layout: one space
- * without a vIOMMU, one per device behind it); mdev-only spaces charge
- * vendor pins, at most their budget: the slack.
+ * The charge the kernel should report for vm's devices now, from the
+ * model's own address spaces (lib's vfd_memlock_expected_charge()): guest
+ * memory once per space with an IOMMU-backed device the VMM attached,
+ * e.g. twice for two passthrough devices behind a vIOMMU; mdev-only spaces
+ * charge vendor pins, at most their budget: the slack.
  */
-static void expected_charge(const VM *vm, uint64_t *ret_expected, uint64_t *ret_slack)
+static int expected_charge(const VM *vm, uint64_t *ret_expected, uint64_t *ret_slack)
 {
-	uint64_t budget = VFD_MEMLOCK_DEFAULT_MDEV_BUDGET_BYTES;
-	uint64_t expected = 0, slack = 0;
-	size_t n_pci = 0, n_mdev = 0;
+	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
+	int r;
 
-	*ret_expected = 0;
-	*ret_slack = 0;
-
-	/*
-	 * Only devices the VMM has attached charge: nothing is mapped through
-	 * vfiod's descriptors before the VMM has them (GetFds), and a
-	 * hot-added device counts once the VMM confirmed its attach. A VMM
-	 * that opens its groups itself is trusted to use every device.
-	 */
-	for (size_t i = 0; i < vm->n_devices; i++) {
-		if (!vm->devices[i].in_use && !vm->vmm_opens_groups)
-			continue;
-		if (vm->devices[i].is_mdev)
-			n_mdev++;
-		else
-			n_pci++;
-	}
-	if (budget > vm->memory_bytes)
-		budget = vm->memory_bytes;
-
-	if (vm->viommu) {
-		expected = vm->memory_bytes * n_pci;
-		slack = budget * n_mdev;
-	} else if (n_pci > 0)
-		expected = vm->memory_bytes; /* one container: mdev pins are free next to it */
-	else
-		slack = n_mdev > 0 ? budget : 0;
-
-	*ret_expected = expected;
-	*ret_slack = slack;
+	r = build_spec(vm, NULL, NULL, true, &spec);
+	if (r < 0)
+		return r;
+	return vfd_memlock_expected_charge(spec, NULL, ret_expected, ret_slack);
 }
 
 static rlim_t to_rlim(uint64_t v)
@@ -253,8 +255,13 @@ int vm_memlock_check(VM *vm, const char *step)
 	uint64_t locked = 0, pinned = 0, expected, slack, limit;
 	const char *source;
 	bool match;
+	int r;
 
-	expected_charge(vm, &expected, &slack);
+	r = expected_charge(vm, &expected, &slack);
+	if (r < 0) {
+		log_warning_errno(r, "VM %s (%s): cannot compute the expected charge: %m", vm->name, step);
+		expected = slack = 0;
+	}
 	source = vm_observed_memory(vm, &locked, &pinned);
 	limit = vm_memlock_limit(vm);
 

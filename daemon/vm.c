@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "manager.h"
 #include "vm-dbus.h"
+#include "vm-journal.h"
 #include "vm-memlock.h"
 #include "vm.h"
 
@@ -54,6 +56,9 @@ static void vm_set_state(VM *vm, VMState s)
 	log_info("VM %s: %s -> %s.", vm->name, vm_state_to_string(vm->state), vm_state_to_string(s));
 	vm->state = s;
 	vm_send_state_changed(vm);
+	/* released: the manager drops the VM and its journal */
+	if (s != VM_STATE_RELEASED)
+		(void) vm_journal_save(vm);
 }
 
 static bool vm_accepts_devices(const VM *vm)
@@ -189,6 +194,7 @@ VM *vm_free(VM *vm)
 		vfd_bind_record_free(vm->devices[i].bind);
 	}
 	free(vm->devices);
+	vfd_bind_record_free(vm->txn.planned);
 	vfd_type1_free(vm->type1);
 	if (vm->iommufd >= 0)
 		close(vm->iommufd);
@@ -234,6 +240,23 @@ static bool vm_has_group(const VM *vm, int group, const VMDevice *except)
 }
 
 /*
+ * type1 behind a vIOMMU: each group is an address space of its own (QEMU
+ * gives every device behind the vIOMMU its own container), so vfiod's
+ * container takes only one group; true when another group is in it
+ * already. Before GetFds only vfiod attaches: a device it prepared
+ * without vmm_attaches has its group in vfiod's container.
+ */
+static bool viommu_container_taken(const VM *vm, const VMDevice *d)
+{
+	if (!vm->viommu)
+		return false;
+	for (size_t i = 0; i < vm->n_devices; i++)
+		if (vm->devices[i].iommu_group != d->iommu_group && !vm->devices[i].vmm_attaches)
+			return true;
+	return false;
+}
+
+/*
  * Opens what the backend needs for device d, whose group is bound to VFIO
  * now. Undone by backend_unprepare().
  */
@@ -266,9 +289,13 @@ static int backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 			d->granted = true;
 			return 0;
 		}
-		if (vfd_type1_is_sealed(vm->type1) &&
+		if ((vfd_type1_is_sealed(vm->type1) || viommu_container_taken(vm, d)) &&
 		    vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) < 0) {
-			/* the attach rule: the VMM attaches a group joining a container in use */
+			/*
+			 * the attach rule: the VMM attaches a group joining a
+			 * container in use; behind a vIOMMU it attaches every
+			 * group but the first to a container of its own
+			 */
 			r = vfd_type1_add_group_detached(vm->type1, (unsigned) d->iommu_group);
 			if (r < 0)
 				return vfd_op_error_set(error, r, d->name, "cannot open group %d",
@@ -321,6 +348,48 @@ static int vm_append_device(VM *vm, const VMDevice *d)
 	return 0;
 }
 
+/* ---- transactions (journaled, see vm-journal.h) ---- */
+
+static void txn_begin(VM *vm, VMTxnOp op, const char *device)
+{
+	vm->txn.planned = vfd_bind_record_free(vm->txn.planned);
+	vm->txn = (VMTxn) { .op = op };
+	snprintf(vm->txn.device, sizeof(vm->txn.device), "%s", device);
+}
+
+static void txn_end(VM *vm)
+{
+	vfd_bind_record_free(vm->txn.planned);
+	vm->txn = (VMTxn) {};
+}
+
+static int copy_record(const vfd_bind_record *rec, vfd_bind_record **ret)
+{
+	struct json_object *j = NULL;
+	int r;
+
+	/* the record's own state-file form is its deep copy */
+	r = vfd_bind_record_to_json(rec, &j);
+	if (r < 0)
+		return r;
+	r = vfd_bind_record_from_json(j, ret);
+	json_object_put(j);
+	return r;
+}
+
+/* the claim's plan, journaled before its first change (vfd_bind_options.planned) */
+static int journal_plan(const vfd_bind_record *plan, void *userdata)
+{
+	VM *vm = userdata;
+	int r;
+
+	vm->txn.planned = vfd_bind_record_free(vm->txn.planned);
+	r = copy_record(plan, &vm->txn.planned);
+	if (r < 0)
+		return r;
+	return vm_journal_save(vm);
+}
+
 static int check_can_add(VM *vm, const char *name, vfd_op_error *error)
 {
 	if (!vm_accepts_devices(vm))
@@ -344,7 +413,8 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
 	vfd_context *ctx = vm->manager->ctx;
 	VMDevice d = { .cdev_fd = -1, .iommu_group = -1 };
-	vfd_bind_options opts = { .owned_elsewhere = owned_elsewhere, .userdata = vm };
+	vfd_bind_options opts = { .owned_elsewhere = owned_elsewhere, .planned = journal_plan,
+				  .userdata = vm };
 	int r;
 
 	vfd_pci_address_format(addr, d.name);
@@ -364,7 +434,12 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	if (r < 0)
 		return r;
 
+	txn_begin(vm, VM_TXN_ADD, d.name);
 	r = vfd_bind_claim(ctx, addr, 1, &opts, error, &rec);
+	if (r < 0) {
+		txn_end(vm);
+		(void) vm_journal_save(vm);
+	}
 	if (r == -ENXIO) {
 		/* no IOMMU group: its own name, -ENXIO is NoSuchParent on the bus */
 		if (error)
@@ -373,6 +448,7 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	}
 	if (r < 0)
 		return r;
+	vm_journal_crash_point("add-claimed");
 
 	d.bind = rec;
 	r = backend_prepare(vm, &d, error);
@@ -382,12 +458,17 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	r = vm_append_device(vm, &d);
 	if (r < 0)
 		goto rollback;
+	/* journaled with what backend_prepare() did (a grant), still as a transaction */
+	(void) vm_journal_save(vm);
 
 	TAKE_PTR(rec);
 	log_info("VM %s: added PCI function %s (group %d).", vm->name, d.name, d.iommu_group);
 	vm_send_devices_changed(vm);
 	/* raised before the VMM can have the device's descriptor */
 	vm_memlock_after_add(vm);
+	vm_journal_crash_point("add-raised");
+	txn_end(vm);
+	(void) vm_journal_save(vm);
 	return 0;
 
 rollback:
@@ -395,6 +476,8 @@ rollback:
 	if (vfd_bind_release(ctx, rec, NULL) < 0)
 		log_error("VM %s: could not give %s back after a failed add; see the kernel log.",
 			  vm->name, d.name);
+	txn_end(vm);
+	(void) vm_journal_save(vm);
 	return r;
 }
 
@@ -434,6 +517,7 @@ static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 		 created ? ", created" : "");
 	vm_send_devices_changed(vm);
 	vm_memlock_after_add(vm);
+	(void) vm_journal_save(vm);
 	return 0;
 }
 
@@ -446,26 +530,48 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 		   const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,
 		   char ret_uuid[VFD_UUID_STRLEN])
 {
-	char created[VFD_UUID_STRLEN];
+	char created[VFD_UUID_STRLEN], chosen[VFD_UUID_STRLEN];
 	int r;
 
 	if (!vm_accepts_devices(vm))
 		return vfd_op_error_set(error, -ESHUTDOWN, vm->name, "VM %s is %s", vm->name,
 					vm_state_to_string(vm->state));
 
-	r = manager_create_mdev(vm->manager, parent, type_id, uuid, attrs, n_attrs, error, created);
+	/* the UUID is chosen first, so that the journal names the mdev before it exists */
+	if (uuid && *uuid)
+		snprintf(chosen, sizeof(chosen), "%s", uuid);
+	else if ((r = vfd_mdev_uuid_generate(chosen)) < 0)
+		return vfd_op_error_set(error, r, parent, "cannot generate a UUID");
+	for (char *p = chosen; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char) (*p - 'A' + 'a');
+	if (vfd_uuid_validate(chosen) < 0)
+		return vfd_op_error_set(error, -EINVAL, chosen, "not a UUID");
+	txn_begin(vm, VM_TXN_ADD, chosen);
+	vm->txn.creates_mdev = true;
+	r = vm_journal_save(vm);
+	if (r < 0) {
+		txn_end(vm);
+		return vfd_op_error_set(error, r, chosen, "cannot journal the mdev; nothing changed");
+	}
+
+	r = manager_create_mdev(vm->manager, parent, type_id, chosen, attrs, n_attrs, error, created);
 	if (r < 0)
-		return r;
+		goto done;
+	vm_journal_crash_point("add-claimed");
 
 	r = add_mdev(vm, created, true, error);
 	if (r < 0) {
 		if (vfd_mdev_remove(vm->manager->ctx, created, NULL) < 0)
 			log_error("VM %s: could not remove mdev %s after a failed add.", vm->name, created);
-		return r;
+		goto done;
 	}
-
+	vm_journal_crash_point("add-raised");
 	memcpy(ret_uuid, created, VFD_UUID_STRLEN);
-	return 0;
+done:
+	txn_end(vm);
+	(void) vm_journal_save(vm);
+	return r;
 }
 
 /* gives device d back: its group's drivers, the mdev vfiod created */
@@ -504,6 +610,60 @@ static void vm_drop_device(VM *vm, VMDevice *d)
 	vm->n_devices--;
 }
 
+/*
+ * iommufd hot-remove with a live VMM: the unbind waits in the kernel (and
+ * vfiod with it, uninterruptibly after a signal) until every open file of
+ * the device is released, and nothing user space can see proves that the
+ * VMM closed its cdev. vfiod closes its own file and asks the vfiod_mm
+ * helper who else holds the struct vfio_device; only its registration
+ * left is the proof. Anything else: vfiod opens its own file again and
+ * nothing changed. The VMM cannot reopen the cdev by itself (the node is
+ * root's): between the proof and the unbind only a root process could.
+ * Also type1 when vfiod holds no group of the device (a VM adopted after
+ * a restart): no open device file is what an unbind needs.
+ */
+static int prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	vfd_context *ctx = vm->manager->ctx;
+	vfd_mm_device_users u;
+	bool had_cdev = d->cdev_fd >= 0;
+	int r, k;
+
+	if (d->is_mdev) {
+		/* an mdev vfiod did not create stays with its driver: nothing waits */
+		if (!d->created)
+			return 0;
+		return vfd_op_error_set(error, -EBUSY, d->name,
+					"removing the mdev vfiod created would wait until the VMM closes "
+					"it, and the vfiod_mm helper proves that for PCI functions only");
+	}
+	if (!vm->manager->mm)
+		return vfd_op_error_set(error, -EBUSY, d->name,
+					"vfiod cannot prove that the VMM closed the device's cdev: that "
+					"needs the vfiod_mm helper module, which is not loaded");
+
+	vm_device_close(d);
+	r = vfd_mm_device_users_get(vm->manager->mm, d->name, &u);
+	if (r >= 0 && vfd_mm_device_users_none(&u))
+		return 0;
+
+	k = had_cdev ? vfd_vfio_cdev_open(ctx, "pci", d->name, &d->cdev_fd) : 0;
+	if (k < 0)
+		log_error_errno(k, "VM %s: cannot reopen the cdev of %s after a refused remove: %m",
+				vm->name, d->name);
+	if (r < 0) {
+		const char *kmsg = vfd_mm_client_last_error(vm->manager->mm);
+
+		return vfd_op_error_set(error, -EBUSY, d->name,
+					"the vfiod_mm helper cannot tell who holds the device (%s%s%s)",
+					strerror(-r), kmsg ? ": " : "", kmsg ? kmsg : "");
+	}
+	return vfd_op_error_set(error, -EBUSY, d->name,
+				"the VMM still has the device open: %u open file(s) of %s, open count %u; "
+				"it closes the device's cdev first", u.registrations - 1, u.vfio_dev,
+				u.open_count);
+}
+
 int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 {
 	VMDevice *d;
@@ -519,15 +679,18 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 	 * The kernel would block the unbind (and vfiod with it) until the VMM
 	 * closes the device. A type1 group that is in no container proves it
 	 * did: VFIO_GROUP_UNSET_CONTAINER fails while a device is open.
+	 * iommufd: prove_closed_by_helper(), last.
 	 */
-	if (vm->fds_handed_out && !vm->vmm_exited) {
+	if (vm->fds_handed_out && !vm->vmm_exited && vm->backend != VM_BACKEND_IOMMUFD) {
 		int fd = vm->type1 && d->iommu_group >= 0 ?
 			vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) : -1;
 
-		if (fd < 0)
-			return vfd_op_error_set(error, -EBUSY, name,
-						"the VMM holds the device's descriptors; release the VM instead");
-		if (vfd_type1_group_in_container(fd) != 0)
+		if (fd < 0) {
+			/* vfiod holds no group of it (adopted after a restart): the helper proves */
+			r = prove_closed_by_helper(vm, d, error);
+			if (r < 0)
+				return r;
+		} else if (vfd_type1_group_in_container(fd) != 0)
 			return vfd_op_error_set(error, -EBUSY, name,
 						"the VMM still has group %d attached; it closes the device "
 						"and detaches the group (VFIO_GROUP_UNSET_CONTAINER) first",
@@ -537,16 +700,38 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 	if (d->bind && vm_has_group(vm, d->iommu_group, d))
 		return vfd_op_error_set(error, -EBUSY, name,
 					"another device of VM %s shares group %d", vm->name, d->iommu_group);
+	/* after every other check: it closes vfiod's own cdev file */
+	if (vm->fds_handed_out && !vm->vmm_exited && vm->backend == VM_BACKEND_IOMMUFD) {
+		r = prove_closed_by_helper(vm, d, error);
+		if (r < 0)
+			return r;
+	}
+
+	/* proven free: journaled, a vfiod that dies from here on finishes the remove */
+	txn_begin(vm, VM_TXN_REMOVE, name);
+	r = vm_journal_save(vm);
+	if (r < 0) {
+		txn_end(vm);
+		return vfd_op_error_set(error, r, name, "cannot journal the remove; nothing changed");
+	}
+	vm_journal_crash_point("remove-proved");
 
 	r = device_give_back(vm, d, error);
-	if (r < 0)
+	if (r < 0) {
+		/* the device stays with the VM; RemoveDevice or Release retries the rest */
+		txn_end(vm);
+		(void) vm_journal_save(vm);
 		return r;
+	}
+	vm_journal_crash_point("remove-given-back");
 
 	log_info("VM %s: removed device %s.", vm->name, name);
 	vm_drop_device(vm, d);
 	vm_send_devices_changed(vm);
 	/* lowered only now that the device is gone, never below what is charged */
 	vm_memlock_after_change(vm, "remove");
+	txn_end(vm);
+	(void) vm_journal_save(vm);
 	return 0;
 }
 
@@ -570,6 +755,17 @@ static int dup_fd(int fd)
 	int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 
 	return n < 0 ? negative_errno() : n;
+}
+
+/*
+ * iommufd: the VMM's own open of the device's cdev, a file separate from
+ * vfiod's (d->cdev_fd). A duplicate would share vfiod's file, and the
+ * VMM's close would then release nothing: the device would stay bound to
+ * the VMM's iommufd, and a hot-remove could never see it closed.
+ */
+static int vmm_cdev_open(VM *vm, const VMDevice *d, int *ret_fd)
+{
+	return vfd_vfio_cdev_open(vm->manager->ctx, d->is_mdev ? "mdev" : "pci", d->name, ret_fd);
 }
 
 int vm_get_fds(VM *vm, VMFds *ret)
@@ -602,10 +798,9 @@ int vm_get_fds(VM *vm, VMFds *ret)
 		out->group = (unsigned) d->iommu_group;
 
 		if (vm->backend == VM_BACKEND_IOMMUFD) {
-			r = dup_fd(d->cdev_fd);
+			r = vmm_cdev_open(vm, d, &out->fd);
 			if (r < 0)
 				goto fail;
-			out->fd = r;
 			f.n_devices++;
 			continue;
 		}
@@ -675,10 +870,9 @@ int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
 	f.devices[0].group = (unsigned) d->iommu_group;
 
 	if (vm->backend == VM_BACKEND_IOMMUFD) {
-		r = dup_fd(d->cdev_fd);
+		r = vmm_cdev_open(vm, d, &f.devices[0].fd);
 		if (r < 0)
 			goto fail;
-		f.devices[0].fd = r;
 		f.n_devices = 1;
 		*ret = f;
 		return 0;
@@ -730,6 +924,7 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
 						"group %d is in no container: not attached", d->iommu_group);
 	}
 	d->in_use = true;
+	(void) vm_journal_save(vm);
 	log_info("VM %s: the VMM attached %s.", vm->name, name);
 	(void) vm_memlock_check(vm, "attach");
 	return 0;
@@ -849,6 +1044,77 @@ int vm_release(VM *vm, vfd_op_error *error)
 	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
 	vm_set_state(vm, VM_STATE_RELEASED);
 	return VM_STATE_RELEASED;
+}
+
+int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
+{
+	vfd_context *ctx = vm->manager->ctx;
+	VMDevice *d;
+	int r = 0;
+
+	/* 1. the transaction the old process did not finish: an add undone, a remove finished */
+	d = vm->txn.op != VM_TXN_NONE ? vm_find_device(vm, vm->txn.device) : NULL;
+	if (d) {
+		r = device_give_back(vm, d, error);
+		if (r >= 0)
+			vm_drop_device(vm, d);
+	} else if (vm->txn.op == VM_TXN_ADD) {
+		if (vm->txn.planned)
+			r = vfd_bind_release(ctx, vm->txn.planned, error);
+		if (r >= 0 && vm->txn.creates_mdev) {
+			r = vfd_mdev_remove(ctx, vm->txn.device, error);
+			if (r == -ENODEV)
+				r = 0;
+		}
+	}
+	if (vm->txn.op != VM_TXN_NONE)
+		log_info("VM %s: the %s of %s was under way at vfiod's exit: %s%s.", vm->name,
+			 vm->txn.op == VM_TXN_ADD ? "add" : "remove", vm->txn.device,
+			 vm->txn.op == VM_TXN_ADD ? "undone" : "finished", r < 0 ? " (FAILED)" : "");
+	if (r < 0) {
+		/* the journal keeps the transaction: Release, or the next start, retries */
+		vm->state = VM_STATE_FAILED;
+		return VM_STATE_FAILED;
+	}
+	txn_end(vm);
+
+	/* 2. the VMM is gone: so are its descriptors and pins; everything goes back */
+	if (vm->vmm_exited)
+		return vm_release(vm, error);
+
+	/*
+	 * 3. what vfiod held open died with the old process. Before GetFds it
+	 * is opened again (the VMM gets it from this process); after, the
+	 * VMM has its own: a type1 container is sealed (a later group is
+	 * attached by the VMM), nothing else is reopened.
+	 */
+	for (size_t i = 0; !vm->fds_handed_out && !vm->vmm_opens_groups && i < vm->n_devices; i++) {
+		vfd_op_error ignored;
+
+		if (vm->devices[i].vmm_attaches)
+			continue;
+		if (backend_prepare(vm, &vm->devices[i], &ignored) < 0)
+			log_warning("VM %s: cannot open %s again: %s", vm->name, vm->devices[i].name,
+				    ignored.message);
+	}
+	if (vm->fds_handed_out && vm->type1)
+		vfd_type1_seal(vm->type1);
+
+	/*
+	 * 4. the limit for the devices there are now (lowered after an undone
+	 * add). A raise the old process made but did not journal shows in the
+	 * VMM's limit: that is the one vfiod set last.
+	 */
+	if (vm_has_vmm(vm) && vm->apply_memlock) {
+		uint64_t now = vm_memlock_limit(vm);
+		uint64_t journaled = vm->memlock_applied ? vm->memlock_applied : vm->memlock_original;
+
+		if (now != UINT64_MAX && now != journaled)
+			vm->memlock_applied = now;
+	}
+	if (vm_has_vmm(vm))
+		vm_memlock_after_change(vm, "recover");
+	return vm->state;
 }
 
 const char *vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned)

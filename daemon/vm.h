@@ -26,7 +26,11 @@
  *            cdev of each device; the VMM gets both and binds itself.
  *   type1    vfiod opens the container and each group, attaches them and
  *            sets the IOMMU type; the VMM gets container, groups and
- *            device descriptors. The container is sealed when handed out:
+ *            device descriptors. With a vIOMMU (QEMU: an address space,
+ *            so a container, per device) only the first group joins
+ *            vfiod's container; the others come unattached like a
+ *            hot-added one and the VMM attaches each to a container of
+ *            its own. The container is sealed when handed out:
  *            a group attached later by vfiod would have the VMM's
  *            mappings replayed with vfiod's mm (see lib/vfiod-vfio.h).
  *            A device added after that (hot-add) has its group claimed
@@ -98,6 +102,25 @@ typedef struct VMDevice {
 	bool in_use;           /* the VMM has it attached: counted in the expected charge */
 } VMDevice;
 
+/*
+ * A device change in progress, journaled (vm-journal.c) before its first
+ * host change, so that a vfiod that dies midway undoes it at its next
+ * start: an add is undone (the plan of the claim given back, an mdev vfiod
+ * was creating removed), a remove whose proof was given is finished.
+ */
+typedef enum VMTxnOp {
+	VM_TXN_NONE,
+	VM_TXN_ADD,
+	VM_TXN_REMOVE,
+} VMTxnOp;
+
+typedef struct VMTxn {
+	VMTxnOp op;
+	char device[VFD_UUID_STRLEN];
+	bool creates_mdev;         /* add: vfiod creates this mdev */
+	vfd_bind_record *planned;  /* add of a PCI function: the claim's plan */
+} VMTxn;
+
 typedef struct VMConfig {
 	const char *name;
 	const char *uuid;
@@ -161,6 +184,8 @@ typedef struct VM {
 	VMDevice *devices;
 	size_t n_devices;
 
+	VMTxn txn; /* the device change in progress (journaled) */
+
 	int iommufd;      /* iommufd backend */
 	vfd_type1 *type1; /* type1 backend, unless vmm_opens_groups */
 } VM;
@@ -199,10 +224,13 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 		   const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,
 		   char ret_uuid[VFD_UUID_STRLEN]);
 /*
- * -ENODEV: not a device of this VM; -EBUSY: the VMM may still use it
- * (iommufd, or a type1 group still in a container: the VMM detaches it
- * first with VFIO_GROUP_UNSET_CONTAINER, which the kernel refuses while a
- * device descriptor of the group is open).
+ * -ENODEV: not a device of this VM; -EBUSY: the VMM may still use it: a
+ * type1 group still in a container (the VMM detaches it first with
+ * VFIO_GROUP_UNSET_CONTAINER, which the kernel refuses while a device
+ * descriptor of the group is open); iommufd, or type1 when vfiod holds no
+ * group of the device (adopted after a restart): the vfiod_mm helper
+ * reports an open file of the device besides its registration, or is not
+ * loaded (no proof). The remove is journaled once proven (vm-journal.h).
  */
 int vm_remove_device(VM *vm, const char *name, vfd_op_error *error);
 
@@ -247,6 +275,16 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
 
 /* 1 when the sender (pid, uid) may have the VM's descriptors: root or the VMM itself */
 bool vm_is_vmm(const VM *vm, pid_t pid);
+
+/* ---- restart ---- */
+
+/*
+ * A VM adopted from its journal (vm-journal.c), devices and transaction
+ * restored: finishes or undoes the transaction, releases the VM when its
+ * VMM is gone (vmm_exited), else reopens what vfiod holds and sets the
+ * limit. Returns the state reached (RELEASED: the caller drops the VM).
+ */
+int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error);
 
 /* ---- release ---- */
 

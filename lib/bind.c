@@ -538,6 +538,21 @@ int vfd_bind_claim(vfd_context *ctx, const vfd_pci_address *devices, size_t n_de
 		}
 	}
 
+	if (opts->planned) {
+		vfd_bind_record view = { .members = plan.members, .n_members = plan.n };
+
+		for (i = 0; i < plan.n; i++)
+			plan.members[i].changed = plan.move[i];
+		r = opts->planned(&view, opts->userdata);
+		for (i = 0; i < plan.n; i++)
+			plan.members[i].changed = false;
+		if (r < 0) {
+			r = vfd_op_error_set(error, r, requested[0], "cannot record the claim before "
+					     "making it: %s", strerror(-r));
+			goto fail;
+		}
+	}
+
 	/* ---- move, undoing everything on the first failure ---- */
 	for (i = 0; i < plan.n; i++) {
 		if (!plan.move[i])

@@ -393,3 +393,52 @@ int vfd_memlock_precise_compute(const vfd_memlock_spec *spec, const vfd_memlock_
 	plan->binding_counter = counter_names[w.binding];
 	return 0;
 }
+
+int vfd_memlock_expected_charge(const vfd_memlock_spec *spec, const vfd_memlock_config *cfg,
+				uint64_t *ret_bytes, uint64_t *ret_slack)
+{
+	_cleanup_(vfd_memlock_config_freep) vfd_memlock_config *defaults = NULL;
+	_cleanup_free_ space *spaces = NULL;
+	_cleanup_free_ size_t *members = NULL;
+	uint64_t memory, bytes = 0, slack = 0;
+	size_t n_spaces = 0;
+	walk w = { .spec = spec };
+	int r;
+
+	if (!spec || !ret_bytes || !ret_slack)
+		return -EINVAL;
+	r = vfd_memlock_spec_validate(spec, NULL);
+	if (r < 0)
+		return r;
+	if (spec->memory_locked || (spec->ppc64 && spec->kvm))
+		return -EOPNOTSUPP;
+	if (!cfg) {
+		r = vfd_memlock_config_new(&defaults);
+		if (r < 0)
+			return r;
+		cfg = defaults;
+	}
+	w.cfg = cfg;
+	if (!mul_u64(spec->memory_kib, KIB, &memory))
+		return -EOVERFLOW;
+
+	/* the same spaces as the limit: the two cannot disagree on the factor */
+	r = build_spaces(&w, &spaces, &n_spaces, &members);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_spaces; i++) {
+		bool ok = spaces[i].n_pci > 0 ? add_u64(bytes, memory, &bytes) :
+			  add_u64(slack, spaces[i].mdev_budget < memory ? spaces[i].mdev_budget : memory,
+				  &slack);
+
+		if (!ok)
+			return -EOVERFLOW;
+	}
+	for (size_t i = 0; i < spec->n_devices; i++)
+		if (spec->devices[i].kind == VFD_MEMLOCK_DEVICE_NVME && !add_u64(bytes, memory, &bytes))
+			return -EOVERFLOW;
+
+	*ret_bytes = bytes;
+	*ret_slack = slack;
+	return 0;
+}

@@ -82,6 +82,15 @@ typedef struct vfd_bind_options {
 	bool unbind_host_members;
 	/* NULL: no member is owned elsewhere. */
 	vfd_bind_owner_fn owned_elsewhere;
+	/*
+	 * Called once everything is checked, before the first change, with
+	 * the plan as a record: every member with its original driver and
+	 * driver_override, changed set on those about to move. A caller that
+	 * journals it can undo a claim its process did not live to finish
+	 * (vfd_bind_release() of the plan also undoes a half-done move). A
+	 * negative return aborts the claim with nothing changed.
+	 */
+	int (*planned)(const vfd_bind_record *plan, void *userdata);
 	void *userdata;
 } vfd_bind_options;
 

@@ -189,6 +189,22 @@ VFD_DEFINE_CLEANUP(vfd_memlock_plan, vfd_memlock_plan_free)
 int vfd_memlock_plan_compute(const vfd_memlock_spec *spec, const vfd_memlock_config *cfg,
 			     vfd_memlock_policy policy, vfd_memlock_plan **ret, char **error_message);
 
+/*
+ * What the kernel charges for spec's devices once the VMM has mapped all
+ * of guest memory in each address space (the precise policy's spaces,
+ * without headroom or observed pins, which only pad the limit): guest
+ * memory once per container/IOAS with an IOMMU-backed device and once per
+ * NVMe disk (*ret_bytes); an mdev-only space charges only what the vendor
+ * driver pins, which no model predicts: up to the sum of its budgets, at
+ * most guest memory (*ret_slack). The counter is locked_vm (per-user
+ * iommufd accounting: the user's locked_vm); vDPA pins go to pinned_vm
+ * and are not included. cfg NULL: defaults. -EOPNOTSUPP for a VMM that
+ * mlock()s its memory and for ppc64 KVM, whose charges this does not
+ * model; -EINVAL bad spec, -EOVERFLOW a sum beyond 64 bits.
+ */
+int vfd_memlock_expected_charge(const vfd_memlock_spec *spec, const vfd_memlock_config *cfg,
+				uint64_t *ret_bytes, uint64_t *ret_slack);
+
 /* ---- from a libvirt domain ---- */
 
 /*

@@ -670,6 +670,136 @@ static void test_spec_errors(void)
 	vfd_memlock_spec_free(spec);
 }
 
+/* a spec built field by field, as the daemon does: memory in MiB, no device yet */
+static vfd_memlock_spec *spec_pci(uint64_t memory_mib, bool viommu, vfd_memlock_backend backend)
+{
+	vfd_memlock_spec *spec = NULL;
+
+	ASSERT_TRUE(vfd_memlock_spec_new(&spec) == 0);
+	if (!spec)
+		return NULL;
+	spec->memory_kib = memory_mib * 1024;
+	spec->kvm = true;
+	spec->viommu = viommu;
+	spec->backend = backend;
+	spec->iommufd_accounting = VFD_MEMLOCK_IOMMUFD_PER_PROCESS;
+	return spec;
+}
+
+static void add_dev(vfd_memlock_spec *spec, vfd_memlock_device_kind kind, const char *name, int space)
+{
+	if (spec)
+		ASSERT_TRUE(vfd_memlock_spec_add_device(spec, kind, name, NULL, space) == 0);
+}
+
+/* expected charge and slack; UINT64_MAX each on failure */
+static void expect_charge(const vfd_memlock_spec *spec, uint64_t *ret_bytes, uint64_t *ret_slack)
+{
+	*ret_bytes = *ret_slack = UINT64_MAX;
+	if (spec)
+		ASSERT_TRUE(vfd_memlock_expected_charge(spec, NULL, ret_bytes, ret_slack) == 0);
+}
+
+/*
+ * The expected charge (what vfiod checks the kernel's locked_vm against)
+ * counts the same address spaces as the limit: the limit is the charge
+ * plus one headroom per IOMMU-backed space, whatever the layout.
+ */
+static void test_expected_charge(void)
+{
+	const vfd_memlock_backend backends[] = { VFD_MEMLOCK_BACKEND_TYPE1, VFD_MEMLOCK_BACKEND_IOMMUFD };
+	vfd_memlock_spec *spec;
+	uint64_t bytes, slack;
+
+	for (size_t b = 0; b < 2; b++) {
+		/* vm-reaccount-viommu: two passthrough devices behind a vIOMMU: twice */
+		spec = spec_pci(256, true, backends[b]);
+		add_dev(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:01:00.0", VFD_MEMLOCK_SPACE_AUTO);
+		add_dev(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:03:00.0", VFD_MEMLOCK_SPACE_AUTO);
+		expect_charge(spec, &bytes, &slack);
+		ASSERT_EQ_U64(bytes, 2 * 256 * MiB);
+		ASSERT_EQ_U64(slack, 0);
+		ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "viommu 2 pci", NULL),
+			     bytes + 2 * HEADROOM);
+
+		/* the same two without a vIOMMU: one shared container/IOAS, once */
+		if (spec)
+			spec->viommu = false;
+		expect_charge(spec, &bytes, &slack);
+		ASSERT_EQ_U64(bytes, 256 * MiB);
+		ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "no viommu 2 pci", NULL),
+			     bytes + HEADROOM);
+		vfd_memlock_spec_free(spec);
+	}
+
+	/* behind a vIOMMU, two functions of one IOMMU group share a space (vfiod passes the group) */
+	spec = spec_pci(256, true, VFD_MEMLOCK_BACKEND_TYPE1);
+	add_dev(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:01:00.0", 7);
+	add_dev(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:01:00.1", 7);
+	add_dev(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:02:00.0", 9);
+	expect_charge(spec, &bytes, &slack);
+	ASSERT_EQ_U64(bytes, 2 * 256 * MiB);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "groups", NULL), bytes + 2 * HEADROOM);
+	vfd_memlock_spec_free(spec);
+
+	/* an mdev next to a passthrough device: free in the shared space, slack in its own */
+	spec = spec_pci(1024, false, VFD_MEMLOCK_BACKEND_TYPE1);
+	add_dev(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:01:00.0", VFD_MEMLOCK_SPACE_AUTO);
+	add_dev(spec, VFD_MEMLOCK_DEVICE_MDEV, "5e3b0d6f-6f1b-4f7e-9d3c-0a1b2c3d4e5f", VFD_MEMLOCK_SPACE_AUTO);
+	expect_charge(spec, &bytes, &slack);
+	ASSERT_EQ_U64(bytes, 1024 * MiB);
+	ASSERT_EQ_U64(slack, 0);
+	if (spec)
+		spec->viommu = true;
+	expect_charge(spec, &bytes, &slack);
+	ASSERT_EQ_U64(bytes, 1024 * MiB);
+	ASSERT_EQ_U64(slack, BUDGET);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "pci+mdev viommu", NULL),
+		     bytes + HEADROOM + slack);
+	/* an NVMe disk maps all of guest memory into a container of its own */
+	add_dev(spec, VFD_MEMLOCK_DEVICE_NVME, "nvme0", VFD_MEMLOCK_SPACE_AUTO);
+	expect_charge(spec, &bytes, &slack);
+	ASSERT_EQ_U64(bytes, 2 * 1024 * MiB);
+	vfd_memlock_spec_free(spec);
+
+	/* mdevs only, one shared container: their budgets, at most guest memory (not + headroom) */
+	spec = spec_pci(384, false, VFD_MEMLOCK_BACKEND_IOMMUFD);
+	add_dev(spec, VFD_MEMLOCK_DEVICE_MDEV, "5e3b0d6f-6f1b-4f7e-9d3c-0a1b2c3d4e5f", VFD_MEMLOCK_SPACE_AUTO);
+	expect_charge(spec, &bytes, &slack);
+	ASSERT_EQ_U64(bytes, 0);
+	ASSERT_EQ_U64(slack, BUDGET);
+	add_dev(spec, VFD_MEMLOCK_DEVICE_MDEV, "6e3b0d6f-6f1b-4f7e-9d3c-0a1b2c3d4e5f", VFD_MEMLOCK_SPACE_AUTO);
+	expect_charge(spec, &bytes, &slack);
+	ASSERT_EQ_U64(slack, 384 * MiB);
+	vfd_memlock_spec_free(spec);
+
+	/* no device: nothing */
+	spec = spec_pci(256, true, VFD_MEMLOCK_BACKEND_TYPE1);
+	expect_charge(spec, &bytes, &slack);
+	ASSERT_EQ_U64(bytes, 0);
+	ASSERT_EQ_U64(slack, 0);
+
+	/* refusals: outputs untouched */
+	bytes = slack = 42;
+	ASSERT_ERRNO(vfd_memlock_expected_charge(NULL, NULL, &bytes, &slack), -EINVAL);
+	ASSERT_ERRNO(vfd_memlock_expected_charge(spec, NULL, NULL, &slack), -EINVAL);
+	if (spec) {
+		spec->memory_locked = true;
+		ASSERT_ERRNO(vfd_memlock_expected_charge(spec, NULL, &bytes, &slack), -EOPNOTSUPP);
+		spec->memory_locked = false;
+		spec->memory_kib = 0;
+		ASSERT_ERRNO(vfd_memlock_expected_charge(spec, NULL, &bytes, &slack), -EINVAL);
+		/* three copies of nearly 2^64 bytes do not wrap */
+		spec->memory_kib = UINT64_MAX / 1024;
+		for (int i = 0; i < 3; i++)
+			add_dev(spec, VFD_MEMLOCK_DEVICE_PCI, "0000:00:01.0", VFD_MEMLOCK_SPACE_AUTO);
+		ASSERT_ERRNO(vfd_memlock_expected_charge(spec, NULL, &bytes, &slack), -EOVERFLOW);
+	}
+	ASSERT_EQ_U64(bytes, 42);
+	ASSERT_EQ_U64(slack, 42);
+	vfd_memlock_spec_free(spec);
+}
+
 static void test_names(void)
 {
 	for (int i = 0; i < _VFD_MEMLOCK_POLICY_MAX; i++)
@@ -699,6 +829,7 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_precise_mdev),
 	VFD_TEST(test_precise_vdpa_iommufd),
 	VFD_TEST(test_precise_observed),
+	VFD_TEST(test_expected_charge),
 	VFD_TEST(test_config),
 	VFD_TEST(test_spec_errors),
 	VFD_TEST(test_names),

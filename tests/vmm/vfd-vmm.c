@@ -69,6 +69,7 @@ typedef struct vmm_options {
 	const char *script;
 	const char *vfiod_vm; /* VM ownership: descriptors from vfiod (vmm-source-vfiod.c) */
 	char **exec_argv;     /* launcher: --exec -- PROGRAM ARGS (vmm-exec.c) */
+	bool viommu;          /* an address space per device (vmm-spaces.c) */
 } vmm_options;
 
 typedef struct vmm {
@@ -625,6 +626,9 @@ static void usage(FILE *f)
 		"  --script STEPS       ';'-separated steps instead of reading stdin\n"
 		"  --vfiod VM           take the descriptors of DEVICE from vfiod (GetFds of VM),\n"
 		"                       after dropping privileges: as the VM's registered VMM\n"
+		"  --viommu             each device in an address space of its own, as behind a\n"
+		"                       vIOMMU: a hot-added device gets a new container (type1)\n"
+		"                       or IOAS (iommufd); guest memory is mapped into each\n"
 		"  --vfiod VM --exec -- PROGRAM ARGS...\n"
 		"                       launcher: GetFds, then exec PROGRAM with the descriptors;\n"
 		"                       @IOMMUFD@ and @DEVFD:<device>@ in ARGS become their numbers\n"
@@ -637,7 +641,7 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 {
 	enum { OPT_TYPE1 = 0x100, OPT_IOMMUFD, OPT_RLIMIT_MODE, OPT_MEMLOCK,
 	       OPT_USER, OPT_MEM, OPT_MEMFD, OPT_SCRIPT, OPT_HELP,
-	       OPT_VFIOD /* VM ownership */, OPT_EXEC /* launcher */ };
+	       OPT_VFIOD /* VM ownership */, OPT_EXEC /* launcher */, OPT_VIOMMU };
 	static const struct option longopts[] = {
 		{ "type1", required_argument, NULL, OPT_TYPE1 },
 		{ "iommufd", required_argument, NULL, OPT_IOMMUFD },
@@ -650,6 +654,7 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "vfiod", required_argument, NULL, OPT_VFIOD }, /* VM ownership */
 		{ "exec", no_argument, NULL, OPT_EXEC },          /* launcher */
+		{ "viommu", no_argument, NULL, OPT_VIOMMU },      /* vmm-spaces.c */
 		{}
 	};
 	int c;
@@ -693,6 +698,9 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 		case OPT_EXEC: /* launcher: the command follows "--" */
 			o->exec_argv = argv; /* a flag until the options end, see below */
 			break;
+		case OPT_VIOMMU:
+			o->viommu = true;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -731,6 +739,8 @@ int main(int argc, char **argv)
 	}
 	v.script_mode = o.script != NULL;
 	v.device = o.device; /* VM accounting: hotremove of the setup device */
+	if (o.viommu)
+		vmm_spaces_enable();
 
 	r = vmm_setup(&v, &o);
 	if (r >= 0)

@@ -12,7 +12,9 @@
  *   hotremove DEVICE   type1: close the device, then
  *                      VFIO_GROUP_UNSET_CONTAINER (refused by the kernel
  *                      while a device of the group is open) and close the
- *                      group; works for the device given at setup as well.
+ *                      group; iommufd: close the device's cdev (the detach
+ *                      from the IOAS happens on close); works for the
+ *                      device given at setup as well.
  *
  * The hot-added devices are kept here until removed or the VMM exits.
  */
@@ -127,7 +129,11 @@ static int step_hotadd(vmm_iommu *io, const char *vm, const char *device)
 	if (r < 0)
 		return reply("hotadd", r, "stage=read");
 
-	if (io->backend == VMM_BACKEND_TYPE1) {
+	if (vmm_spaces_enabled()) { /* --viommu: an address space of its own (vmm-spaces.c) */
+		r = vmm_space_attach(io, device, group, &dev);
+		if (r < 0)
+			return reply("hotadd", r, "stage=own-space");
+	} else if (io->backend == VMM_BACKEND_TYPE1) {
 		if (group < 0)
 			return reply("hotadd", -EPROTO, "stage=no-group");
 		if (dev < 0) {
@@ -177,12 +183,42 @@ static int detach(int *group, int *device)
 	return 0;
 }
 
+/*
+ * iommufd: closing the device's cdev is the whole hot-remove. The release
+ * of our file detaches the device from its IOAS (or HWPT) and unbinds it
+ * from our iommufd; the IOAS keeps its mappings, and pins them only while
+ * a domain or an access still uses them.
+ */
+static int step_hotremove_iommufd(vmm_iommu *io, const char *device, bool is_setup_device)
+{
+	int *fd = NULL;
+
+	if (is_setup_device)
+		fd = &io->device;
+	for (size_t i = 0; !fd && i < n_hot; i++)
+		if (strcmp(hot[i].name, device) == 0)
+			fd = &hot[i].device;
+	if (!fd)
+		return reply("hotremove", -ENODEV, "not a device of this VMM");
+	if (*fd < 0)
+		return reply("hotremove", -EBADF, "closed already");
+	close(*fd);
+	*fd = -1;
+	vmm_space_forget(device); /* --viommu: its own IOAS, empty now */
+	for (size_t i = 0; i < n_hot; i++)
+		if (strcmp(hot[i].name, device) == 0) {
+			hot[i] = hot[--n_hot];
+			break;
+		}
+	return reply("hotremove", 0, NULL);
+}
+
 static int step_hotremove(vmm_iommu *io, const char *device, bool is_setup_device)
 {
 	int r;
 
-	if (io->backend != VMM_BACKEND_TYPE1)
-		return reply("hotremove", -EOPNOTSUPP, "type1 only");
+	if (io->backend == VMM_BACKEND_IOMMUFD)
+		return step_hotremove_iommufd(io, device, is_setup_device);
 	if (is_setup_device)
 		return reply("hotremove", detach(&io->group, &io->device), "stage=unset-container");
 	for (size_t i = 0; i < n_hot; i++)
@@ -190,6 +226,7 @@ static int step_hotremove(vmm_iommu *io, const char *device, bool is_setup_devic
 			r = detach(&hot[i].group, &hot[i].device);
 			if (r < 0)
 				return reply("hotremove", r, "stage=unset-container");
+			vmm_space_forget(device); /* --viommu: its container, empty now */
 			hot[i] = hot[--n_hot];
 			return reply("hotremove", 0, NULL);
 		}

@@ -5,7 +5,7 @@
 
 #include "vmm.h"
 
-int vmm_iommu_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
+int vmm_iommu_map_one(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
 {
 	switch (io->backend) {
 	case VMM_BACKEND_TYPE1:
@@ -16,7 +16,7 @@ int vmm_iommu_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
 	return -EINVAL;
 }
 
-int vmm_iommu_unmap(vmm_iommu *io, uint64_t iova, uint64_t size)
+int vmm_iommu_unmap_one(vmm_iommu *io, uint64_t iova, uint64_t size)
 {
 	switch (io->backend) {
 	case VMM_BACKEND_TYPE1:
@@ -25,6 +25,28 @@ int vmm_iommu_unmap(vmm_iommu *io, uint64_t iova, uint64_t size)
 		return vmm_iommufd_unmap(io, iova, size);
 	}
 	return -EINVAL;
+}
+
+/* --viommu: every address space maps the same guest memory (vmm-spaces.c) */
+int vmm_iommu_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
+{
+	int r = vmm_iommu_map_one(io, iova, vaddr, size);
+
+	if (r < 0 || !vmm_spaces_enabled())
+		return r;
+	r = vmm_spaces_map(iova, vaddr, size);
+	if (r < 0)
+		(void) vmm_iommu_unmap_one(io, iova, size);
+	return r;
+}
+
+int vmm_iommu_unmap(vmm_iommu *io, uint64_t iova, uint64_t size)
+{
+	int r = vmm_iommu_unmap_one(io, iova, size);
+
+	if (r < 0 || !vmm_spaces_enabled())
+		return r;
+	return vmm_spaces_unmap(iova, size);
 }
 
 static void close_fd(int *fd)
@@ -36,6 +58,8 @@ static void close_fd(int *fd)
 
 void vmm_iommu_close(vmm_iommu *io)
 {
+	/* --viommu: the other spaces first, they borrow the primary's iommufd */
+	vmm_spaces_close();
 	/*
 	 * The device goes first: its release unpins whatever an mdev driver
 	 * still holds, while the container or IOAS those pins live in exists.

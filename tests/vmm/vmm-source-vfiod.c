@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -159,6 +160,30 @@ int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *devic
 	*ret_group = TAKE_FD(group);
 	*ret_device = TAKE_FD(dev);
 	return 0;
+}
+
+/*
+ * --viommu (vmm-spaces.c): a device the VMM takes again with GetDeviceFds
+ * to give it an address space of its own. The copies held since GetFds
+ * name the same open files (vfiod hands out duplicates of its own), and
+ * an iommufd cdev is only released, unbound and detached, when its last
+ * descriptor closes: so the held ones go, and the VMM keeps one of each.
+ * A group node or device cdev is one character device: same st_rdev.
+ */
+void vmm_source_vfiod_release_same(int fd)
+{
+	struct stat st, held_st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+		return;
+	for (size_t i = 0; i < n_held;) {
+		if (fstat(held[i], &held_st) == 0 && S_ISCHR(held_st.st_mode) &&
+		    held_st.st_rdev == st.st_rdev) {
+			close(held[i]);
+			held[i] = held[--n_held];
+		} else
+			i++;
+	}
 }
 
 int vmm_type1_adopt(vmm_iommu *io, int container, int group, int device)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vfiod-vfio.h"
 #include "vfiod.h"
 #include "vmm.h"
 
@@ -119,4 +120,16 @@ int vmm_source_open_iommufd(const char *device, int *ret_iommufd, int *ret_devic
 	*ret_iommufd = TAKE_FD(iommufd);
 	*ret_device = TAKE_FD(device_fd);
 	return 0;
+}
+
+int vmm_source_open_container(int *ret_container)
+{
+	_cleanup_(vfd_context_freep) vfd_context *ctx = NULL;
+	int r;
+
+	/* /dev/vfio/vfio is open to everyone: the unprivileged VMM opens it itself, as QEMU does */
+	r = vfd_context_new(NULL, &ctx);
+	if (r < 0)
+		return r;
+	return vfd_type1_container_open(ctx, ret_container);
 }

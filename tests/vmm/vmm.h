@@ -89,6 +89,8 @@ int vmm_iommufd_setup(vmm_iommu *io, int iommufd, int device);
  */
 int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *device,
 			  int *ret_iommu, int *ret_group, int *ret_device);
+/* --viommu: closes the descriptors held since GetFds that name the same node as fd */
+void vmm_source_vfiod_release_same(int fd);
 /* type1 descriptors that vfiod already attached: takes ownership, also on failure */
 int vmm_type1_adopt(vmm_iommu *io, int container, int group, int device);
 /* --- end vfiod source --- */
@@ -97,9 +99,12 @@ int vmm_type1_adopt(vmm_iommu *io, int container, int group, int device);
 int vmm_iommufd_set_rlimit_mode(int iommufd, uint64_t mode);
 int vmm_iommufd_get_rlimit_mode(int iommufd, uint64_t *ret);
 
-/* dispatch on io->backend (vmm-iommu.c) */
+/* dispatch on io->backend (vmm-iommu.c); with --viommu into every address space */
 int vmm_iommu_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size);
 int vmm_iommu_unmap(vmm_iommu *io, uint64_t iova, uint64_t size);
+/* into io only */
+int vmm_iommu_map_one(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size);
+int vmm_iommu_unmap_one(vmm_iommu *io, uint64_t iova, uint64_t size);
 void vmm_iommu_close(vmm_iommu *io);
 const char *vmm_backend_to_string(vmm_backend b);
 
@@ -123,6 +128,27 @@ int vmm_device_enable(int device);
 int vmm_edu_check(int device);
 /* one transfer between IOVA and the edu buffer, waits for completion */
 int vmm_edu_dma(int device, uint64_t iova, uint32_t count, bool to_ram);
+
+/*
+ * --viommu (vmm-spaces.c): each device in an address space of its own, as
+ * QEMU does behind a vIOMMU. The setup device keeps the primary space;
+ * vmm_space_attach() gives a device a new one: type1, group (unattached)
+ * joins a new container and *device_fd (-1 on entry) is opened from it;
+ * iommufd, *device_fd (the cdev) is bound to the primary's iommufd and
+ * attached to a new IOAS. Every range mapped so far is mapped into it
+ * first. The caller keeps group and device; vmm_space_forget() closes the
+ * space once it detached them.
+ */
+void vmm_spaces_enable(void);
+bool vmm_spaces_enabled(void);
+int vmm_space_attach(const vmm_iommu *primary, const char *device, int group, int *device_fd);
+void vmm_space_forget(const char *device);
+/* from vmm_iommu_map/unmap: the other spaces, and the record of what is mapped */
+int vmm_spaces_map(uint64_t iova, void *vaddr, uint64_t size);
+int vmm_spaces_unmap(uint64_t iova, uint64_t size);
+void vmm_spaces_close(void);
+/* a new type1 container on dev/vfio/vfio, for the VMM's own address spaces (vmm-source.c) */
+int vmm_source_open_container(int *ret_container);
 
 /*
  * VM accounting (vmm-hotplug.c): the steps "hotadd VM DEVICE" and

@@ -1,14 +1,20 @@
 # vfiod-kernels: test
-# The seed scenario of the "Memlock limits" issue on iommufd, as far as
-# vfiod supports it: a VM with 256 MiB and one vGPU (tests/kernel's
-# vfiod_test_vgpu) pinning 1000 pages through an iommufd access; the
-# charge (per-process accounting, set by vfiod) is the 1000 pages.
-# Hot-adding edu raises the limit first; the VMM binds edu's cdev and
-# attaches it to its IOAS; the IOAS pins every page once, whoever uses it
-# (iopt_pages), so the charge becomes 256 MiB, not 256 MiB + 1000 pages.
-# Hot-removing a device from a running VMM is refused on iommufd
-# (DeviceBusy): vfiod cannot prove the VMM closed the cdev, and the
-# unbind would block until it does. The VMM's exit releases everything.
+# The seed scenario of the "Memlock limits" issue on iommufd: a VM with
+# 256 MiB and one vGPU (tests/kernel's vfiod_test_vgpu) pinning 1000 pages
+# through an iommufd access; the charge (per-process accounting, set by
+# vfiod) is the 1000 pages. Hot-adding edu raises the limit first; the
+# VMM binds its own file of edu's cdev and attaches it to its IOAS; the
+# IOAS pins every page once, whoever uses it (iopt_pages), so the charge
+# becomes 256 MiB, not 256 MiB + 1000 pages. Hot-removing edu: the VMM
+# closes its cdev file (the detach from the IOAS happens on close), vfiod
+# proves with the vfiod_mm helper that nothing but the registration holds
+# edu's struct vfio_device, gives edu back and lowers the limit; the charge
+# is exactly the vGPU's 1000 pages again. Hot-removing the vGPU: 0, and
+# the VMM's original limit is back. At every step vfiod's check matches
+# and the limit is never below the charge.
+# Failure paths: a RemoveDevice while the VMM still has the cdev open is
+# refused (DeviceBusy) and changes nothing; without the helper vfiod has
+# no proof and refuses every hot-remove of a PCI function.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
 . /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
@@ -26,6 +32,18 @@ vm_prop() {
 	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
 }
 
+vm_devices() {
+	"$VFIOCTL" --json vm show "$1" | jq -r '[.Devices[].name] | sort | join(" ")'
+}
+
+# the device cdev files vfiod itself holds open
+vfiod_cdev_files() {
+	for _vc in "/proc/$(cat "$VFIOD_PIDFILE")"/fd/*; do
+		readlink "$_vc"
+	done | grep -c '^/dev/vfio/devices/' || true
+}
+
+# step_check NAME EXPECTED OBSERVED LIMIT: vfiod's check agrees, the limit covers the charge
 step_check() {
 	vfioctl vm check-charge seed
 	assert_eq "expected $2 observed $3 limit $4 match" "$(cat "$OUT")" "CheckCharge: $1"
@@ -33,11 +51,12 @@ step_check() {
 	[ "$4" -ge "$3" ] || fail "the limit $4 is below the charge $3: $1"
 }
 
-testcase_seed_scenario_hot_add() {
+testcase_seed_scenario() {
 	has_iommufd || skip "no /dev/iommu on this kernel"
 	modprobe vfio-pci
 	modprobe mdev || fail "modprobe mdev"
 	load_test_module vfiod_test_vgpu
+	load_test_module vfiod_mm
 	EDU=$(lab_device edu)
 	BEFORE=$(device_snapshot "$EDU")
 	VGPU=$(mdev_create vfiod_vgpu vfiod_vgpu-1)
@@ -45,6 +64,7 @@ testcase_seed_scenario_hot_add() {
 	start_vfiod
 
 	vmm_spawn --iommufd "$VGPU" --vfiod seed --user vmm --mem 256M
+	orig=$(memlock_of "$VMM_PID")
 	vfioctl_ok vm register seed --pid "$VMM_PID" --backend iommufd --memory 256M
 	vfioctl_ok vm add-device seed "$VGPU"
 	vmm_go
@@ -53,6 +73,7 @@ testcase_seed_scenario_hot_add() {
 	echo "0x100000 1000" >"/sys/bus/mdev/devices/$VGPU/vgpu/pin" || fail "vGPU pin"
 	step_check "vGPU with 1000 pinned pages" 0 "$PINS" "$LIMIT_VGPU"
 
+	# hot-add edu: the limit first, before the VMM can attach anything
 	vfioctl_ok vm add-device seed "$EDU"
 	assert_eq "$LIMIT_EDU $LIMIT_EDU" "$(memlock_of "$VMM_PID")" "limit raised by AddDevice"
 	assert_eq "$PINS" "$(vm_prop seed LockedBytes)" "charge before the VMM attached edu"
@@ -60,15 +81,88 @@ testcase_seed_scenario_hot_add() {
 	step_check "edu attached by the VMM" "$MiB256" "$MiB256" "$LIMIT_EDU"
 	assert_eq "$MiB256" "$(vm_prop seed PinnedBytes)" "pinned_vm: each page once"
 
+	# refused while the VMM has edu's cdev open: nothing changes
+	own=$(vfiod_cdev_files)
+	assert_eq 2 "$own" "vfiod's own cdev files (vGPU, edu)"
 	vfioctl vm remove-device seed "$EDU"
 	assert_refused org.vfiod1.Error.DeviceBusy
-	assert_eq "$LIMIT_EDU $LIMIT_EDU" "$(memlock_of "$VMM_PID")" "limit after the refused remove"
+	assert_contains "$(cat "$ERR")" "the VMM still has the device open" "the refusal says why"
+	assert_contains "$(cat "$ERR")" "open count 1" "the VMM's bound file"
+	assert_eq vfio-pci "$(pci_driver "$EDU")" "edu stays on vfio-pci"
+	assert_eq "$(echo "$EDU $VGPU" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')" \
+		"$(vm_devices seed)" "edu stays in the VM"
+	assert_eq "$own" "$(vfiod_cdev_files)" "vfiod holds its own cdev file again"
+	step_check "refused remove" "$MiB256" "$MiB256" "$LIMIT_EDU"
+
+	# hot-remove edu: the VMM closes its cdev, vfiod proves it and gives edu back, then lowers
+	vmm_step hotremove "$EDU"
+	assert_eq "$PINS" "$(vm_prop seed LockedBytes)" "charge once the VMM closed edu"
+	assert_eq "$LIMIT_EDU $LIMIT_EDU" "$(memlock_of "$VMM_PID")" "limit before vfiod gave edu back"
+	vfioctl_ok vm remove-device seed "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	assert_eq "$VGPU" "$(vm_devices seed)" "only the vGPU is left"
+	step_check "edu removed" 0 "$PINS" "$LIMIT_VGPU"
+
+	# hot-remove the vGPU: nothing charged, the original limit back
+	vmm_step hotremove "$VGPU"
+	assert_eq 0 "$(vm_prop seed LockedBytes)" "charge once the VMM closed the vGPU"
+	vfioctl_ok vm remove-device seed "$VGPU"
+	vfioctl vm check-charge seed
+	assert_eq "expected 0 observed 0 limit ${orig%% *} match" "$(cat "$OUT")" "CheckCharge: no device"
+	assert_eq "$orig" "$(memlock_of "$VMM_PID")" "the VMM's original limit"
 
 	vfiod_log | grep "VM seed" >&2
 	vmm_stop
 	wait_until 60 vm_is_gone seed
-	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back after the VMM's exit"
 	mdev_remove "$VGPU"
 	stop_vfiod
 	kmsg_assert_clean
+}
+
+# the helper's DEVICE_USERS itself, on edu bound to vfio-pci with nobody
+# else around: tests/mm/test-device-users.c (opens, duplicates and closes
+# of the cdev, refusals)
+testcase_helper_device_users() {
+	has_iommufd || skip "no /dev/iommu on this kernel"
+	[ -x "$VFIOD_BIN/vfd-mm-test" ] || skip "vfd-mm-test is not built"
+	load_test_module vfiod_mm
+	EDU=$(lab_device edu)
+	BEFORE=$(device_snapshot "$EDU")
+	bind_vfio "$EDU"
+	kmsg_mark
+	VFD_MM_TEST_VFIO_PCI=$EDU "$VFIOD_BIN/vfd-mm-test" \
+		-r device_users.registration_alone \
+		-r device_users.every_open_file_counts_until_closed \
+		-r device_users.refusals \
+		-r device_users.policy_refusals >&2 || fail "vfd-mm-test device_users"
+	unbind_vfio "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu as before"
+	kmsg_assert_clean
+}
+
+# without the vfiod_mm helper nothing proves that the VMM closed the cdev:
+# refused, even after the VMM really closed it
+testcase_remove_refused_without_helper() {
+	has_iommufd || skip "no /dev/iommu on this kernel"
+	modprobe vfio-pci
+	if grep -q '^vfiod_mm ' /proc/modules; then
+		rmmod vfiod_mm || fail "rmmod vfiod_mm"
+	fi
+	EDU=$(lab_device edu)
+	start_vfiod
+	vmm_spawn --iommufd "$EDU" --vfiod nohelper --user vmm --mem 16M
+	vfioctl_ok vm register nohelper --pid "$VMM_PID" --backend iommufd --memory 16M
+	vfioctl_ok vm add-device nohelper "$EDU"
+	vmm_go
+	limit=$(memlock_of "$VMM_PID")
+	vmm_step hotremove "$EDU"
+	vfioctl vm remove-device nohelper "$EDU"
+	assert_refused org.vfiod1.Error.DeviceBusy
+	assert_contains "$(cat "$ERR")" "vfiod_mm helper" "the refusal names the missing helper"
+	assert_eq vfio-pci "$(pci_driver "$EDU")" "edu stays on vfio-pci"
+	assert_eq "$EDU" "$(vm_devices nohelper)" "edu stays in the VM"
+	assert_eq "$limit" "$(memlock_of "$VMM_PID")" "limit unchanged"
+	vmm_kill
+	wait_until 60 vm_is_gone nohelper
+	stop_vfiod
 }
