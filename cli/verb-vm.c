@@ -21,6 +21,7 @@
 #include "vfiod-mdev-ctl.h"
 #include "vfiod.h"
 #include "vfioctl.h"
+#include "vm-libvirt.h" /* libvirt-events */
 
 #define VM_INTERFACE "org.vfiod1.VM"
 
@@ -98,7 +99,7 @@ static int vm_path(sd_bus *bus, const char *name, char **ret)
 static int vm_register(int argc, char *argv[], bool prepare)
 {
 	enum { ARG_PID = 0x100, ARG_UUID, ARG_MEMORY, ARG_VIOMMU, ARG_BACKEND, ARG_VMM_OPENS_GROUPS, ARG_JSON,
-	       ARG_KEEP_AFTER_EXIT, ARG_MEMLOCK_POLICY, ARG_MEMLOCK_CAP, ARG_NO_GRANT };
+	       ARG_KEEP_AFTER_EXIT, ARG_MEMLOCK_POLICY, ARG_MEMLOCK_CAP, ARG_NO_GRANT, ARG_EXTRA_CHARGE };
 	static const struct option options[] = {
 		{ "pid",              required_argument, NULL, ARG_PID              },
 		{ "uuid",             required_argument, NULL, ARG_UUID             },
@@ -111,6 +112,7 @@ static int vm_register(int argc, char *argv[], bool prepare)
 		{ "memlock-policy",   required_argument, NULL, ARG_MEMLOCK_POLICY   },
 		{ "memlock-cap",      required_argument, NULL, ARG_MEMLOCK_CAP      },
 		{ "no-grant",         no_argument,       NULL, ARG_NO_GRANT         },
+		{ "extra-charge",     required_argument, NULL, ARG_EXTRA_CHARGE     },
 		{}
 	};
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -123,7 +125,7 @@ static int vm_register(int argc, char *argv[], bool prepare)
 	bool viommu = false, vmm_opens_groups = false, keep_after_exit = false, no_grant = false;
 	const char *verb = prepare ? "vm prepare" : "vm register";
 	const char *memlock_policy = NULL;
-	uint64_t memlock_cap = 0;
+	uint64_t memlock_cap = 0, extra_charge = 0;
 	long pid = 0;
 	char *end;
 	int c, r;
@@ -176,6 +178,10 @@ static int vm_register(int argc, char *argv[], bool prepare)
 		case ARG_NO_GRANT:
 			no_grant = true;
 			break;
+		case ARG_EXTRA_CHARGE:
+			if (parse_size(optarg, &extra_charge) < 0)
+				return usage_error("invalid --extra-charge '%s': expected bytes, e.g. 4M", optarg);
+			break;
 		case ARG_MEMLOCK_CAP:
 			if (parse_size(optarg, &memlock_cap) < 0 || memlock_cap == 0)
 				return usage_error("invalid --memlock-cap '%s': expected bytes, e.g. 512M", optarg);
@@ -219,6 +225,8 @@ static int vm_register(int argc, char *argv[], bool prepare)
 		r = sd_bus_message_open_container(call, SD_BUS_TYPE_ARRAY, "{sv}");
 	if (r >= 0 && vmm_opens_groups)
 		r = sd_bus_message_append(call, "{sv}", "vmm_opens_groups", "b", 1);
+	if (r >= 0 && extra_charge)
+		r = sd_bus_message_append(call, "{sv}", "extra_charge_bytes", "t", extra_charge);
 	if (r >= 0 && no_grant)
 		r = sd_bus_message_append(call, "{sv}", "grant_group_nodes", "b", 0);
 	if (r >= 0 && keep_after_exit)
@@ -324,14 +332,60 @@ static int vm_show(int argc, char *argv[])
 	return 0;
 }
 
-/* vm add-device|remove-device NAME DEVICE */
+/* vm add-device|remove-device NAME DEVICE [--libvirt [--libvirt-uri=URI] [--timeout=SEC]] */
 static int vm_device_verb(int argc, char *argv[], const char *member, const char *what)
 {
+	/* --- libvirt-events: the libvirt hotplug options (vm-libvirt.h) --- */
+	enum { ARG_LIBVIRT = 0x100, ARG_LIBVIRT_URI, ARG_TIMEOUT };
+	static const struct option options[] = {
+		{ "libvirt",     no_argument,       NULL, ARG_LIBVIRT     },
+		{ "libvirt-uri", required_argument, NULL, ARG_LIBVIRT_URI },
+		{ "timeout",     required_argument, NULL, ARG_TIMEOUT     },
+		{}
+	};
+	VmLibvirtOptions lv = { 0 };
+	bool libvirt = false;
+	char *end;
+	long v;
+	int c;
+	/* --- end libvirt-events --- */
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *path = NULL;
 	vfd_pci_address addr;
 	int r;
+
+	/* --- libvirt-events --- */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0)
+		switch (c) {
+		case ARG_LIBVIRT:
+			libvirt = true;
+			break;
+		case ARG_LIBVIRT_URI:
+			if (!*optarg)
+				return usage_error("--libvirt-uri needs a URI");
+			lv.uri = optarg;
+			libvirt = true;
+			break;
+		case ARG_TIMEOUT:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v <= 0 || v > 3600)
+				return usage_error("invalid --timeout '%s': expected seconds, 1 to 3600", optarg);
+			lv.timeout_sec = (unsigned) v;
+			break;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s' for 'vm %s'", argv[optind - 1], argv[0]);
+		}
+	if (lv.timeout_sec && (!libvirt || strcmp(member, "RemoveDevice") != 0))
+		return usage_error("--timeout is for 'vm remove-device --libvirt'");
+	argc -= optind - 1;
+	argv += optind - 1;
+	/* --- end libvirt-events --- */
 
 	if (argc != 3)
 		return usage_error("'vm %s' needs NAME DEVICE", argv[0]);
@@ -343,6 +397,13 @@ static int vm_device_verb(int argc, char *argv[], const char *member, const char
 		return VFIOCTL_EXIT_FAILURE;
 	if (vm_path(bus, argv[1], &path) < 0)
 		return VFIOCTL_EXIT_FAILURE;
+
+	/* --- libvirt-events: the hotplug orders of vm-libvirt.h --- */
+	if (libvirt && strcmp(member, "AddDevice") == 0)
+		return vm_libvirt_add_device(bus, path, argv[1], argv[2], &lv);
+	if (libvirt)
+		return vm_libvirt_remove_device(bus, path, argv[1], argv[2], &lv);
+	/* --- end libvirt-events --- */
 
 	r = bus_client_call_object(bus, path, VM_INTERFACE, member, &error, NULL, "s", argv[2]);
 	if (r < 0)

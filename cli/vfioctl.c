@@ -110,6 +110,7 @@ static void help(void)
 	       "  vm register NAME --pid PID --backend iommufd|type1 [--uuid UUID]\n"
 	       "     [--memory BYTES] [--viommu] [--vmm-opens-groups]\n"
 	       "     [--keep-after-exit] [--memlock-policy precise|libvirt|none] [--memlock-cap BYTES]\n"
+	       "     [--extra-charge BYTES]  (what the VMM maps besides guest memory: QEMU's ROMs)\n"
 	       "                       Register a VM whose VMM is process PID\n"
 	       "  vm prepare NAME --backend iommufd|type1 [the options of register] [--no-grant]\n"
 	       "                       A VM without VMM yet (libvirt's prepare): devices first\n"
@@ -120,6 +121,9 @@ static void help(void)
 	       "  vm create-mdev NAME PARENT TYPE [--uuid UUID] [--attr NAME=VALUE]...\n"
 	       "                       Create an mdev for the VM (removed at release)\n"
 	       "  vm remove-device NAME DEVICE   Give a device back (before GetFds)\n"
+	       "     add-device/remove-device ... --libvirt [--libvirt-uri URI] [--timeout SEC]\n" /* libvirt-events */
+	       "                       Hotplug into the running libvirt domain NAME, the limit\n" /* libvirt-events */
+	       "                       raised before libvirt's attach, lowered after its detach\n" /* libvirt-events */
 	       "  vm release NAME      Give every device of the VM back\n"
 	       "  vm check-charge NAME Compare the expected and observed memlock charge\n"
 	       "  bind ADDRESS [--unbind-host-members]\n"

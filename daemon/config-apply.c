@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "config-apply.h"
@@ -512,5 +513,13 @@ ConfigApply *config_apply_free(ConfigApply *ca)
 	vfd_config_free(ca->config);
 	free(ca->items);
 	free(ca);
+	return NULL;
+}
+
+const vfd_config_mdev *config_apply_find_mdev(ConfigApply *ca, const char *uuid)
+{
+	for (size_t i = 0; ca && ca->config && i < ca->config->n_mdevs; i++)
+		if (strcasecmp(ca->config->mdevs[i].uuid, uuid) == 0)
+			return &ca->config->mdevs[i];
 	return NULL;
 }

@@ -52,6 +52,9 @@ void config_apply_retry_waiting(ConfigApply *ca);
  */
 int config_apply_append_status(ConfigApply *ca, sd_bus_message *reply);
 
+/* the mdev definition with that UUID (any case), NULL when there is none */
+const vfd_config_mdev *config_apply_find_mdev(ConfigApply *ca, const char *uuid);
+
 /* counts by state, for the log line and tests */
 void config_apply_counts(ConfigApply *ca, unsigned *ret_applied, unsigned *ret_waiting,
 			 unsigned *ret_failed);

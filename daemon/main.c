@@ -4,7 +4,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h> /* libvirt-events */
 
+#include "libvirt-events.h" /* libvirt-events */
 #include "log.h"
 #include "manager.h"
 #include "vm-journal.h"
@@ -13,6 +15,7 @@
 static const char *arg_bus_address;
 static const char *arg_root;
 static const char *arg_test_fault;
+static const char *arg_libvirt_uri; /* libvirt-events */
 
 static void help(void)
 {
@@ -26,6 +29,9 @@ static void help(void)
 	       "     --bus-address=ADDR  Serve on the bus at ADDR instead of the system bus\n"
 	       "     --root=DIR          Read sys/ and dev/ below DIR instead of / (tests);\n"
 	       "                         udev is not watched then\n"
+	       "     --libvirt-uri=URI   Follow libvirt's device events at URI (default\n"
+	       "                         " LIBVIRT_EVENTS_DEFAULT_URI ", none with --root; also\n"
+	       "                         $VFIOD_LIBVIRT_URI); \"" LIBVIRT_EVENTS_URI_OFF "\" turns it off\n"
 	       "  -v --verbose           Log debug messages\n"
 	       "     --test-fault=SPEC   TESTS ONLY: make libvfiod fail one step, e.g.\n"
 	       "                         bind-member:2 (the 2nd group member moved to\n"
@@ -42,6 +48,7 @@ static int parse_argv(int argc, char *argv[])
 		ARG_BUS_ADDRESS,
 		ARG_ROOT,
 		ARG_TEST_FAULT,
+		ARG_LIBVIRT_URI, /* libvirt-events */
 	};
 	static const struct option options[] = {
 		{ "help",        no_argument,       NULL, 'h'             },
@@ -50,6 +57,7 @@ static int parse_argv(int argc, char *argv[])
 		{ "root",        required_argument, NULL, ARG_ROOT        },
 		{ "verbose",     no_argument,       NULL, 'v'             },
 		{ "test-fault",  required_argument, NULL, ARG_TEST_FAULT  },
+		{ "libvirt-uri", required_argument, NULL, ARG_LIBVIRT_URI }, /* libvirt-events */
 		{}
 	};
 	int c;
@@ -75,6 +83,12 @@ static int parse_argv(int argc, char *argv[])
 			break;
 		case ARG_TEST_FAULT:
 			arg_test_fault = optarg;
+			break;
+		case ARG_LIBVIRT_URI: /* libvirt-events */
+			if (!*optarg)
+				return log_error_errno(EINVAL, "--libvirt-uri= needs a URI, or \"%s\".",
+						       LIBVIRT_EVENTS_URI_OFF);
+			arg_libvirt_uri = optarg;
 			break;
 		case 'v':
 			log_set_max_level(LOG_DEBUG);
@@ -130,6 +144,21 @@ int main(int argc, char *argv[])
 	r = manager_startup(m);
 	if (r < 0)
 		return EXIT_FAILURE; /* logged where it failed */
+
+	/* --- libvirt-events: optional; a fixture root has no libvirt domains unless asked --- */
+	if (!arg_libvirt_uri)
+		arg_libvirt_uri = getenv("VFIOD_LIBVIRT_URI");
+	if (!arg_libvirt_uri || !*arg_libvirt_uri)
+		arg_libvirt_uri = arg_root ? LIBVIRT_EVENTS_URI_OFF : LIBVIRT_EVENTS_DEFAULT_URI;
+	if (strcmp(arg_libvirt_uri, LIBVIRT_EVENTS_URI_OFF) != 0) {
+		r = libvirt_events_new(m, arg_libvirt_uri, &m->libvirt);
+		if (r < 0) {
+			log_error_errno(r, "Failed to set up the libvirt client: %m");
+			return EXIT_FAILURE;
+		}
+	} else
+		log_debug("Not following libvirt's events (--libvirt-uri=%s).", LIBVIRT_EVENTS_URI_OFF);
+	/* --- end libvirt-events --- */
 
 	r = manager_run(m);
 	if (r < 0) {

@@ -142,6 +142,16 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 							 "Invalid memlock_policy '%.64s': expected precise, "
 							 "libvirt or none", policy);
+		} else if (strcmp(key, "extra_charge_bytes") == 0) {
+			uint64_t extra;
+
+			if (sd_bus_message_read(message, "v", "t", &extra) < 0)
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option extra_charge_bytes must be a uint64 (t)");
+			if (extra > (UINT64_C(1) << 40))
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Option extra_charge_bytes is above 1 TiB");
+			config->extra_charge_bytes = extra;
 		} else if (strcmp(key, "memlock_cap_bytes") == 0) {
 			uint64_t cap;
 
@@ -156,7 +166,7 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 						 "Unknown option '%.64s' (known: vmm_opens_groups, "
 						 "grant_group_nodes, release_on_exit, memlock_policy, "
-						 "memlock_cap_bytes)", key);
+						 "memlock_cap_bytes, extra_charge_bytes)", key);
 		r = sd_bus_message_exit_container(message);
 		if (r < 0)
 			return r;
@@ -604,7 +614,7 @@ int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_error *er
 		return -ENOMEM;
 	q->manager = userdata;
 
-	r = bus_read_mdev_request(message, &q->parent, &q->type_id, &q->uuid, &q->attrs,
+	r = bus_read_mdev_request(message, false, &q->parent, &q->type_id, &q->uuid, &q->attrs,
 				  &q->n_attrs, error);
 	if (r < 0) {
 		host_request_free(q);

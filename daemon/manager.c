@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config-apply.h" /* systemd/config */
+#include "libvirt-events.h" /* libvirt-events */
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
@@ -20,6 +21,7 @@ Manager *manager_free(Manager *m)
 	if (!m)
 		return NULL;
 
+	libvirt_events_free(m->libvirt); /* libvirt-events: before the VMs its callbacks name */
 
 	/*
 	 * VMs still registered keep their devices bound: their VMMs may
@@ -266,6 +268,7 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 	manager_mm_track_vm(m, vm);
 	vm_memlock_register(vm);
 	(void) vm_journal_save(vm);
+	libvirt_events_vm_ready(m->libvirt, vm); /* libvirt-events: a delayed catch-up only */
 	*ret = TAKE_PTR(vm);
 	return 0;
 }
@@ -304,6 +307,7 @@ int manager_attach_vmm(Manager *m, VM *vm, VMMProcess *vmm, vfd_op_error *error)
 	manager_mm_track_vm(m, vm);
 	vm_memlock_register(vm);
 	(void) vm_journal_save(vm);
+	libvirt_events_vm_ready(m->libvirt, vm); /* libvirt-events: a delayed catch-up only */
 	return 0;
 }
 

@@ -56,6 +56,7 @@ typedef struct Manager {
 
 	char *journal_dir; /* the VM journal (vm-journal.h); NULL: none */
 
+	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
 } Manager;
 
 /* root: fixture tree or NULL; bus_address: a private bus or NULL */

@@ -17,6 +17,7 @@
 #include "bus-op-error.h"
 #include "device-name.h"
 #include "log.h"
+#include "config-apply.h"
 #include "polkit.h"
 #include "vm-dbus.h"
 #include "vm-memlock.h"
@@ -322,8 +323,18 @@ static int run_create_mdev(sd_bus_message *message, void *request, sd_bus_error 
 		return -ENOMEDIUM;
 
 	vfd_op_error_clear(&op);
-	r = vm_create_mdev(vm, q->parent, q->type_id, *q->uuid ? q->uuid : NULL, q->attrs,
-			   q->n_attrs, &op, uuid);
+	if (!*q->parent) {
+		/* parent and type "": the definition of that UUID in vfiod's configuration */
+		const vfd_config_mdev *def = config_apply_find_mdev(q->manager->config, q->uuid);
+
+		if (!def)
+			return bus_error_domain(error, -ENODEV, "Cannot create the mdev: %s: vfiod's "
+						"configuration defines no mdev with this UUID", q->uuid);
+		r = vm_create_mdev(vm, def->parent, def->type, def->uuid, def->attrs, def->n_attrs,
+				   &op, uuid);
+	} else
+		r = vm_create_mdev(vm, q->parent, q->type_id, *q->uuid ? q->uuid : NULL, q->attrs,
+				   q->n_attrs, &op, uuid);
 	if (r == -EINVAL)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot create the mdev: %s%s%s",
 					 op.subject, *op.subject ? ": " : "", op.message);
@@ -333,22 +344,29 @@ static int run_create_mdev(sd_bus_message *message, void *request, sd_bus_error 
 	return sd_bus_reply_method_return(message, "s", uuid);
 }
 
-int bus_read_mdev_request(sd_bus_message *message, char **ret_parent, char **ret_type,
-			  char **ret_uuid, vfd_mdev_attr **ret_attrs, size_t *ret_n,
+int bus_read_mdev_request(sd_bus_message *message, bool from_config, char **ret_parent,
+			  char **ret_type, char **ret_uuid, vfd_mdev_attr **ret_attrs, size_t *ret_n,
 			  sd_bus_error *error)
 {
 	const char *parent, *type_id, *uuid, *name, *value;
 	vfd_mdev_attr *attrs = NULL;
+	bool configured;
 	size_t n = 0;
 	int r;
 
 	r = sd_bus_message_read(message, "sss", &parent, &type_id, &uuid);
 	if (r < 0)
 		return r;
-	if (!vfd_device_name_is_valid(parent))
+	configured = from_config && !*parent && !*type_id;
+	if (configured && vfd_uuid_validate(uuid) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid UUID '%.64s': an mdev from vfiod's configuration is "
+					 "named by its UUID", uuid);
+	/* configured: parent, type and attributes come from the configuration */
+	if (!configured && !vfd_device_name_is_valid(parent))
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Invalid mdev parent name '%.64s': expected a device name", parent);
-	if (!vfd_device_name_is_valid(type_id))
+	if (!configured && !vfd_device_name_is_valid(type_id))
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Invalid mdev type '%.64s': expected a type id such as mtty-2", type_id);
 	if (*uuid && vfd_uuid_validate(uuid) < 0)
@@ -376,6 +394,11 @@ int bus_read_mdev_request(sd_bus_message *message, char **ret_parent, char **ret
 	r = sd_bus_message_exit_container(message);
 	if (r < 0)
 		goto fail;
+	if (configured && n > 0) {
+		r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+				      "An mdev from vfiod's configuration takes its attributes from there");
+		goto fail;
+	}
 
 	*ret_parent = strdup(parent);
 	*ret_type = strdup(type_id);
@@ -405,7 +428,7 @@ static int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_er
 	q = vm_request_new(vm);
 	if (!q)
 		return -ENOMEM;
-	r = bus_read_mdev_request(message, &q->parent, &q->type_id, &q->uuid, &q->attrs,
+	r = bus_read_mdev_request(message, true, &q->parent, &q->type_id, &q->uuid, &q->attrs,
 				  &q->n_attrs, error);
 	if (r < 0) {
 		vm_request_free(q);

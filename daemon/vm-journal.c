@@ -186,7 +186,8 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	    add(memlock, "original_known", json_object_new_boolean(vm->memlock_original_known)) < 0 ||
 	    add(memlock, "original", u64(vm->memlock_original)) < 0 ||
 	    add(memlock, "original_hard", u64(vm->memlock_original_hard)) < 0 ||
-	    add(memlock, "applied", u64(vm->memlock_applied)) < 0)
+	    add(memlock, "applied", u64(vm->memlock_applied)) < 0 ||
+	    add(memlock, "extra_charge", u64(vm->extra_charge_bytes)) < 0)
 		return -ENOMEM;
 
 	devices = json_object_new_array();
@@ -515,7 +516,8 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 	    get_bool(memlock, "original_known", &j->memlock_original_known) < 0 ||
 	    get_u64(memlock, "original", &j->memlock_original) < 0 ||
 	    get_u64(memlock, "original_hard", &j->memlock_original_hard) < 0 ||
-	    get_u64(memlock, "applied", &j->memlock_applied) < 0)
+	    get_u64(memlock, "applied", &j->memlock_applied) < 0 ||
+	    get_u64(memlock, "extra_charge", &j->config.extra_charge_bytes) < 0)
 		return -EBADMSG;
 	p = vfd_memlock_policy_from_string(s);
 	if (p < 0)

@@ -262,6 +262,13 @@ int vm_memlock_check(VM *vm, const char *step)
 		log_warning_errno(r, "VM %s (%s): cannot compute the expected charge: %m", vm->name, step);
 		expected = slack = 0;
 	}
+	/*
+	 * What the VMM maps besides guest memory (QEMU: its firmware ROMs,
+	 * 256 KiB of SeaBIOS), per address space that charges guest memory:
+	 * a tolerance, declared at registration, not a guess of vfiod's.
+	 */
+	if (vm->memory_bytes > 0)
+		slack += vm->extra_charge_bytes * (expected / vm->memory_bytes);
 	source = vm_observed_memory(vm, &locked, &pinned);
 	limit = vm_memlock_limit(vm);
 

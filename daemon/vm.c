@@ -129,6 +129,7 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	vm->apply_memlock = config->apply_memlock;
 	vm->memlock_policy = config->memlock_policy;
 	vm->memlock_cap = config->memlock_cap;
+	vm->extra_charge_bytes = config->extra_charge_bytes;
 	vm->charge_matches = true;
 
 	vm->name = strdup(config->name);
@@ -700,6 +701,22 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 	if (d->bind && vm_has_group(vm, d->iommu_group, d))
 		return vfd_op_error_set(error, -EBUSY, name,
 					"another device of VM %s shares group %d", vm->name, d->iommu_group);
+	/*
+	 * A VMM that opens its groups itself (QEMU): a vfio group is open
+	 * once at a time (EBUSY while QEMU holds it), so vfiod's own open
+	 * proves QEMU let go of it, and with it of the group's devices.
+	 */
+	if (vm->vmm_opens_groups && vm_has_vmm(vm) && !vm->vmm_exited && d->iommu_group >= 0) {
+		int fd = -1;
+
+		r = vfd_type1_group_open(vm->manager->ctx, (unsigned) d->iommu_group, &fd);
+		if (r == -EBUSY)
+			return vfd_op_error_set(error, -EBUSY, name, "group %d is still open (by the "
+						"VMM); it closes the device and the group first",
+						d->iommu_group);
+		if (fd >= 0)
+			close(fd);
+	}
 	/* after every other check: it closes vfiod's own cdev file */
 	if (vm->fds_handed_out && !vm->vmm_exited && vm->backend == VM_BACKEND_IOMMUFD) {
 		r = prove_closed_by_helper(vm, d, error);

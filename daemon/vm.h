@@ -136,6 +136,8 @@ typedef struct VMConfig {
 	bool apply_memlock;
 	vfd_memlock_policy memlock_policy;
 	uint64_t memlock_cap; /* VFD_MEMLOCK_UNLIMITED: no cap */
+	/* the VMM maps this much besides guest memory per address space (QEMU's ROMs): tolerated */
+	uint64_t extra_charge_bytes;
 } VMConfig;
 
 typedef struct VM {
@@ -169,6 +171,7 @@ typedef struct VM {
 	bool apply_memlock;
 	vfd_memlock_policy memlock_policy;
 	uint64_t memlock_cap;
+	uint64_t extra_charge_bytes;
 	bool memlock_original_known;
 	uint64_t memlock_original;  /* the VMM's limit before vfiod set one (soft, hard) */
 	uint64_t memlock_original_hard;

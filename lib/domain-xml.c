@@ -26,6 +26,7 @@ vfd_domain *vfd_domain_free(vfd_domain *d)
 	if (!d)
 		return NULL;
 	free(d->name);
+	free(d->uuid);
 	free(d->virt_type);
 	free(d->arch);
 	free(d->machine);
@@ -293,7 +294,53 @@ static int read_memory(vfd_domain *d, const xmlNode *root, char **error_message)
 	return 0;
 }
 
+/* ---- identity ---- */
+
+/* s is a validated UUID: only its hex letters change */
+static void uuid_lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'F')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* libvirt formats <uuid> canonically; anything else did not come from it */
+static int read_uuid(vfd_domain *d, const xmlNode *root, char **error_message)
+{
+	const xmlNode *n = first_child(root, "uuid");
+	_cleanup_free_ char *text = NULL;
+
+	if (!n)
+		return 0;
+	if (get_text(n, &text) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (vfd_uuid_validate(text) < 0)
+		return vfd_error_setf(error_message, -EINVAL, "<uuid>: '%.64s' is not a UUID", text);
+	uuid_lower(text);
+	d->uuid = TAKE_PTR(text);
+	return 0;
+}
+
 /* ---- devices ---- */
+
+/* managed='yes'|'no' on <hostdev> or <interface type='hostdev'>; libvirt's default is no */
+static int read_managed(const xmlNode *dev, bool *ret, char **error_message)
+{
+	_cleanup_free_ char *v = NULL;
+
+	if (get_attr(dev, "managed", &v) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (!v || streq(v, "no")) {
+		*ret = false;
+		return 0;
+	}
+	if (streq(v, "yes")) {
+		*ret = true;
+		return 0;
+	}
+	return vfd_error_setf(error_message, -EINVAL, "<%s>: managed is 'yes' or 'no', not '%.32s'",
+			      (const char *)dev->name, v);
+}
 
 static int read_pci_address(const xmlNode *n, const char *what, vfd_pci_address *ret, char **error_message)
 {
@@ -364,6 +411,9 @@ static int add_pci_hostdev(vfd_domain *d, const xmlNode *dev, const xmlNode *sou
 		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
 	h->kind = VFD_DOMAIN_HOSTDEV_PCI;
 	h->from_interface = from_interface;
+	r = read_managed(dev, &h->managed, error_message);
+	if (r < 0)
+		return r;
 
 	/* the QEMU driver assigns PCI hostdevs through VFIO unless told otherwise */
 	if (get_attr(first_child(dev, "driver"), "name", &driver) < 0)
@@ -403,9 +453,7 @@ static int read_hostdev(vfd_domain *d, const xmlNode *dev, char **error_message)
 		return vfd_error_setf(error_message, -EINVAL, "<hostdev type='mdev'> without <source><address uuid=...>");
 	if (vfd_uuid_validate(uuid) < 0)
 		return vfd_error_setf(error_message, -EINVAL, "<hostdev type='mdev'>: '%s' is not a UUID", uuid);
-	for (char *p = uuid; *p; p++)
-		if (*p >= 'A' && *p <= 'F')
-			*p = (char)(*p - 'A' + 'a');
+	uuid_lower(uuid);
 
 	h = grow((void **)&d->hostdevs, &d->n_hostdevs, sizeof(*h));
 	if (!h)
@@ -592,6 +640,9 @@ int vfd_domain_parse_xml(const char *xml, size_t size, vfd_domain **ret, char **
 	if (name && get_text(name, &d->name) < 0)
 		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
 
+	r = read_uuid(d, root, error_message);
+	if (r < 0)
+		return r;
 	r = read_os(d, root, error_message);
 	if (r < 0)
 		return r;
@@ -618,4 +669,109 @@ int vfd_domain_parse_file(const char *path, vfd_domain **ret, char **error_messa
 	if (r < 0)
 		return r;
 	return vfd_domain_parse_xml(buf, size, ret, error_message);
+}
+
+/* ---- device aliases of a live domain (libvirt events), owner: libvirt-events ---- */
+
+void vfd_domain_aliases_free(vfd_domain_alias *aliases, size_t n)
+{
+	for (size_t i = 0; aliases && i < n; i++) {
+		free(aliases[i].alias);
+		free(aliases[i].mdev_uuid);
+	}
+	free(aliases);
+}
+
+/* One VFIO host device with its alias into *a; 0 when dev is none (or has no alias). */
+static int read_alias_entry(const xmlNode *dev, vfd_domain_alias *a, char **error_message)
+{
+	_cleanup_free_ char *type = NULL, *mode = NULL, *driver = NULL, *uuid = NULL, *managed = NULL;
+	const xmlNode *source_address;
+	bool interface = is_element(dev, "interface");
+	int r;
+
+	if (get_attr(dev, "type", &type) < 0 || get_attr(dev, "mode", &mode) < 0 ||
+	    get_attr(dev, "managed", &managed) < 0 ||
+	    get_attr(first_child(dev, "driver"), "name", &driver) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (!type || (interface ? !streq(type, "hostdev") : (mode && !streq(mode, "subsystem"))))
+		return 0;
+	/* a PCI host device through KVM's or Xen's legacy assignment has no VFIO group */
+	if (driver && !streq(driver, "vfio") && !streq(driver, "default"))
+		return 0;
+
+	source_address = first_child(first_child(dev, "source"), "address");
+	if (interface || streq(type, "pci")) {
+		if (!source_address)
+			return vfd_error_setf(error_message, -EINVAL, "<%s>: PCI host device without <source><address>",
+					      (const char *)dev->name);
+		a->kind = VFD_DOMAIN_HOSTDEV_PCI;
+		/* libvirt's default is 'no' for <hostdev>, and for <interface type='hostdev'> too */
+		a->managed = managed && streq(managed, "yes");
+		r = read_pci_address(source_address, "<hostdev><source><address>", &a->pci, error_message);
+		if (r < 0)
+			return r;
+	} else if (streq(type, "mdev")) {
+		if (source_address && get_attr(source_address, "uuid", &uuid) < 0)
+			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+		if (!uuid || vfd_uuid_validate(uuid) < 0)
+			return vfd_error_setf(error_message, -EINVAL, "<hostdev type='mdev'>: no valid <source><address uuid=...>");
+		for (char *p = uuid; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p - 'A' + 'a');
+		a->kind = VFD_DOMAIN_HOSTDEV_MDEV;
+		a->mdev_uuid = TAKE_PTR(uuid);
+	} else
+		return 0; /* usb, scsi: no VFIO */
+
+	/* libvirt names every device of a running domain; an inactive definition may not */
+	if (get_attr(first_child(dev, "alias"), "name", &a->alias) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	return a->alias ? 1 : 0;
+}
+
+int vfd_domain_hostdev_aliases(const char *xml, size_t size, vfd_domain_alias **ret, size_t *ret_n,
+			       char **error_message)
+{
+	_cleanup_(free_doc) xmlDoc *doc = NULL;
+	vfd_domain_alias *aliases = NULL;
+	const xmlNode *root;
+	size_t n = 0;
+	int r;
+
+	if (!ret || !ret_n)
+		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
+	r = vfd_xml_parse_untrusted(xml, size, VFD_DOMAIN_XML_MAX_BYTES, VFD_DOMAIN_XML_MAX_DEPTH, &doc,
+				    error_message);
+	if (r < 0)
+		return r;
+	root = xmlDocGetRootElement(doc);
+	if (!is_element(root, "domain"))
+		return vfd_error_setf(error_message, -EINVAL, "the root element is <%s>, not <domain>",
+				      (const char *)root->name);
+
+	for (xmlNode *c = first_child(root, "devices") ? first_child(root, "devices")->children : NULL; c;
+	     c = c->next) {
+		vfd_domain_alias a = { 0 };
+
+		if (!is_element(c, "hostdev") && !is_element(c, "interface"))
+			continue;
+		r = read_alias_entry(c, &a, error_message);
+		if (r > 0 && !grow((void **)&aliases, &n, sizeof(*aliases)))
+			r = vfd_error_setf(error_message, -ENOMEM, "out of memory");
+		if (r <= 0) {
+			free(a.alias);
+			free(a.mdev_uuid);
+			if (r < 0) {
+				vfd_domain_aliases_free(aliases, n);
+				return r;
+			}
+			continue;
+		}
+		aliases[n - 1] = a;
+	}
+
+	*ret = aliases;
+	*ret_n = n;
+	return 0;
 }

@@ -37,6 +37,9 @@ typedef struct vfd_domain_hostdev {
 	vfd_domain_hostdev_kind kind;
 	/* PCI: assigned through VFIO. libvirt's default backend; false for <driver name='kvm'|'xen'/>. */
 	bool vfio;
+	/* PCI: managed='yes' (libvirt moves it to vfio-pci and back itself);
+	 * libvirt's default is 'no': the device must be on vfio-pci already */
+	bool managed;
 	bool from_interface;          /* came from <interface type='hostdev'> */
 	vfd_pci_address source;       /* PCI: the host function */
 	char *mdev_uuid;              /* MDEV: canonical lower-case UUID */
@@ -57,6 +60,7 @@ typedef struct vfd_domain_vdpa {
 
 typedef struct vfd_domain {
 	char *name;                   /* NULL when absent */
+	char *uuid;                   /* <uuid>, canonical lower case; NULL when absent */
 	char *virt_type;              /* <domain type=...>: "kvm", "qemu", ... */
 	char *arch;                   /* <os><type arch=...>, NULL when absent */
 	char *machine;                /* <os><type machine=...>, NULL when absent */
@@ -112,3 +116,27 @@ int vfd_domain_scale_to_kib(const char *value, const char *unit, uint64_t max_by
 /* The same in bytes, with default_scale for a missing unit (1 for bytes, 1024 for KiB). */
 int vfd_domain_scale_to_bytes(const char *value, const char *unit, uint64_t default_scale,
 			      uint64_t max_bytes, uint64_t *ret_bytes);
+
+/* ---- device aliases of a live domain (libvirt events), owner: libvirt-events ---- */
+
+/*
+ * A VFIO host device of a running domain and the alias libvirt gave it
+ * (<alias name=...>): what VIR_DOMAIN_EVENT_ID_DEVICE_ADDED/REMOVED name.
+ */
+typedef struct vfd_domain_alias {
+	char *alias;
+	vfd_domain_hostdev_kind kind;
+	vfd_pci_address pci;  /* PCI (also <interface type='hostdev'>) */
+	bool managed;         /* PCI: managed='yes', libvirt moves it to vfio-pci and back itself */
+	char *mdev_uuid;      /* MDEV: canonical lower-case UUID */
+} vfd_domain_alias;
+
+void vfd_domain_aliases_free(vfd_domain_alias *aliases, size_t n);
+/*
+ * The VFIO host devices of a domain XML (untrusted, parsed like
+ * vfd_domain_parse_xml() with the same errors) that carry an alias, in
+ * document order. Devices without an alias (an inactive definition) and
+ * non-VFIO ones (USB, SCSI, <driver name='kvm'>) are left out.
+ */
+int vfd_domain_hostdev_aliases(const char *xml, size_t size, vfd_domain_alias **ret, size_t *ret_n,
+			       char **error_message);

@@ -389,6 +389,54 @@ static void test_bad_devices(void)
 	free(err);
 }
 
+/* ---- identity and managed (the libvirt hook, cli/libvirt-hook) ---- */
+
+static void test_read_uuid_and_managed(void)
+{
+	vfd_domain *d = NULL;
+	char *err = NULL;
+
+	ASSERT_OK(parse_string(DOMAIN_HEAD "<uuid>6B1B6A2C-0E6F-4B3A-9C1D-2E3F4A5B6C7D</uuid><memory>1</memory>"
+			       "<devices>"
+			       "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+			       "<address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"
+			       "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+			       "<address bus='0x02'/></source></hostdev>"
+			       "<hostdev mode='subsystem' type='pci'><source><address bus='0x03'/></source></hostdev>"
+			       "<interface type='hostdev' managed='yes'><source><address type='pci' bus='0x04'/>"
+			       "</source></interface>"
+			       "</devices>" DOMAIN_TAIL, &d, &err));
+	ASSERT_STREQ(d->uuid, "6b1b6a2c-0e6f-4b3a-9c1d-2e3f4a5b6c7d");
+	ASSERT_EQ_U64(d->n_hostdevs, 4);
+	if (d->n_hostdevs == 4) {
+		ASSERT_FALSE(d->hostdevs[0].managed);
+		ASSERT_TRUE(d->hostdevs[1].managed);
+		/* libvirt's default */
+		ASSERT_FALSE(d->hostdevs[2].managed);
+		ASSERT_TRUE(d->hostdevs[3].managed && d->hostdevs[3].from_interface);
+	}
+	d = vfd_domain_free(d);
+	free(err);
+
+	/* no <uuid>: NULL, not an error (libvirt always writes one; a file may not) */
+	ASSERT_OK(parse_string(DOMAIN_HEAD "<memory>1</memory>" DOMAIN_TAIL, &d, &err));
+	ASSERT_NULL(d->uuid);
+	d = vfd_domain_free(d);
+	free(err);
+
+	ASSERT_ERRNO(parse_error(DOMAIN_HEAD "<uuid>6b1b6a2c0e6f4b3a9c1d2e3f4a5b6c7d</uuid><memory>1</memory>"
+				 DOMAIN_TAIL, &err), -EINVAL);
+	ASSERT_TRUE(err && strstr(err, "<uuid>"));
+	free(err);
+	ASSERT_ERRNO(parse_error(DOMAIN_HEAD "<uuid/><memory>1</memory>" DOMAIN_TAIL, &err), -EINVAL);
+	free(err);
+	ASSERT_ERRNO(parse_error(DOMAIN_HEAD "<memory>1</memory><devices><hostdev mode='subsystem' type='pci' "
+				 "managed='maybe'><source><address bus='1'/></source></hostdev></devices>"
+				 DOMAIN_TAIL, &err), -EINVAL);
+	ASSERT_TRUE(err && strstr(err, "managed") && strstr(err, "maybe"));
+	free(err);
+}
+
 /* ---- hostile documents ---- */
 
 static void test_empty_and_size(void)
@@ -656,6 +704,7 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_units),
 	VFD_TEST(test_memory_values),
 	VFD_TEST(test_bad_devices),
+	VFD_TEST(test_read_uuid_and_managed),
 	VFD_TEST(test_empty_and_size),
 	VFD_TEST(test_depth),
 	VFD_TEST(test_billion_laughs),

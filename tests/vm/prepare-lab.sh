@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm-lab-prepare (meson suite `vm`): prepares every guest kernel and image
 # that the vm tests boot -- the distro kernel, the test kernel, the systemd
-# rootfs and QEMU 10 -- before any guest runs. meson starts it first and
+# and libvirt rootfs and QEMU 10 -- before any guest runs. meson starts it first and
 # alone (priority, is_parallel: false): a cold cache builds the test kernel
 # with both host cores, and a TCG guest booted next to that build loses timer
 # interrupts (RCU stalls, a hung task at VFIO release), so no guest may run
@@ -28,5 +28,7 @@ env=$("$lab/kernel-test.sh")
 check "$env" BZIMAGE kernel-test.sh
 env=$("$lab/rootfs-systemd.sh")
 check "$env" ROOTFS rootfs-systemd.sh
+env=$("$lab/rootfs-libvirt.sh") # libvirt guest tests, owner: libvirt-lab
+check "$env" ROOTFS rootfs-libvirt.sh
 env=$("$lab/qemu10.sh")
 check "$env" QEMU10_BIN qemu10.sh

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What one call of the libvirt QEMU hook asks for, decided before any bus
+ * call: the operation from argv, and from the domain XML on standard input
+ * the VM vfiod should hold (name, UUID, memory, vIOMMU, the host devices
+ * vfiod claims). No D-Bus here and no printing: errors are a negative errno
+ * plus one sentence in *error_message.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfd-util.h"
+
+/* libvirt's hook operations that concern vfiod; every other one is HOOK_OP_OTHER */
+typedef enum HookOp {
+	HOOK_OP_PREPARE,
+	HOOK_OP_STARTED,
+	HOOK_OP_STOPPED,
+	HOOK_OP_RELEASE,
+	HOOK_OP_RECONNECT,
+	HOOK_OP_OTHER,
+} HookOp;
+
+/* "prepare" -> HOOK_OP_PREPARE, ...; unknown or NULL -> HOOK_OP_OTHER */
+HookOp hook_op_from_string(const char *s);
+
+/* vfiod's rule for VM names: 1..64 of [A-Za-z0-9_.-], starting with a letter or digit */
+#define HOOK_VM_NAME_MAX 64
+bool hook_vm_name_is_valid(const char *s);
+
+/*
+ * The domain name libvirt passes as argv[1] is checked before reading
+ * anything: not empty, at most HOOK_ARG_NAME_MAX bytes, no control bytes.
+ * (libvirt allows more than vfiod does; a name vfiod cannot hold is only
+ * an error where vfiod must act.) -EINVAL with a message otherwise.
+ */
+#define HOOK_ARG_NAME_MAX 1024
+int hook_check_name_arg(const char *name, char **error_message);
+
+typedef struct HookVM {
+	char *name;
+	char *uuid;              /* canonical lower case */
+	uint64_t memory_bytes;
+	bool viommu;
+	char **pci_devices;      /* canonical addresses of unmanaged VFIO PCI hostdevs */
+	size_t n_pci_devices;
+	char **mdevs;            /* UUIDs of <hostdev type='mdev'> */
+	size_t n_mdevs;
+	size_t n_managed_skipped; /* managed='yes' PCI hostdevs: libvirt's own */
+} HookVM;
+
+HookVM *hook_vm_free(HookVM *vm);
+VFD_DEFINE_CLEANUP(HookVM, hook_vm_free)
+
+/* true when vfiod has something to hold for this domain */
+static inline bool hook_vm_has_devices(const HookVM *vm)
+{
+	return vm->n_pci_devices > 0 || vm->n_mdevs > 0;
+}
+
+/*
+ * Reads the domain XML (size bytes, untrusted: lib/domain-xml.c) for the
+ * domain libvirt named name_arg. Errors: those of vfd_domain_parse_xml(),
+ * and -EINVAL when the document names another domain or has no <name> or
+ * <uuid>.
+ */
+int hook_vm_from_xml(const char *name_arg, const char *xml, size_t size, HookVM **ret,
+		     char **error_message);

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "domain-xml.h"
+#include "libvirt-devices.h"
+#include "libvirt-events.h"
+#include "libvirt-loop.h"
+#include "log.h"
+#include "manager.h"
+#include "vm-memlock.h"
+#include "vm.h"
+
+#define USEC_PER_SEC UINT64_C(1000000)
+#define RETRY_FIRST_SEC 1u
+#define RETRY_MAX_SEC 60u
+/* a libvirtd that stops answering is given up after interval * count seconds */
+#define KEEPALIVE_INTERVAL_SEC 5
+#define KEEPALIVE_COUNT 3u
+/*
+ * The catch-up after a (re)connect waits this long. libvirtd runs its
+ * QEMU hooks (which call vfiod over the bus) with the domain locked, and
+ * vfiod's libvirt calls are synchronous on vfiod's one thread: a call that
+ * needs that domain while its hook waits for vfiod would hold both until
+ * the hook's bus call times out. Right after libvirtd (re)starts its
+ * "reconnect" hooks run; they are done by then.
+ */
+#define CATCH_UP_DELAY_SEC 5u
+
+/* the domain events vfiod follows, and the slot of each registration */
+enum {
+	EVENT_DEVICE_ADDED,
+	EVENT_DEVICE_REMOVED,
+	EVENT_DEVICE_REMOVAL_FAILED,
+	EVENT_LIFECYCLE,
+	_EVENT_MAX,
+};
+
+struct LibvirtEvents {
+	Manager *manager;
+	char *uri;
+	virConnectPtr conn;
+	int callback_ids[_EVENT_MAX];
+	bool close_registered;
+	sd_event_source *retry;      /* the next connection attempt */
+	sd_event_source *disconnect; /* tearing down a closed connection, outside libvirt's callback */
+	sd_event_source *catch_up;   /* reconcile_known_domains(), CATCH_UP_DELAY_SEC after a connect */
+	unsigned retry_sec;
+	bool logged_unreachable;
+	LibvirtDevices *devices;
+};
+
+static const char *libvirt_error(void)
+{
+	const char *msg = virGetLastErrorMessage();
+
+	return msg && *msg ? msg : "unknown libvirt error";
+}
+
+static VMDevice *vm_device(VM *vm, const char *name)
+{
+	for (size_t i = 0; i < vm->n_devices; i++)
+		if (strcmp(vm->devices[i].name, name) == 0)
+			return &vm->devices[i];
+	return NULL;
+}
+
+/* ---- what the events do to a VM ---- */
+
+/*
+ * libvirt sets QEMU's RLIMIT_MEMLOCK itself around every hostdev attach and
+ * detach (its own formula: guest memory + 1 GiB, or <hard_limit>), behind
+ * vfiod's back. vfiod's record of the limit it applied then no longer
+ * describes the process; taking the process's value makes the next
+ * vm_memlock_after_change() set vfiod's plan again.
+ */
+static void memlock_resync(VM *vm, const char *what)
+{
+	uint64_t now = vm_memlock_limit(vm);
+
+	if (now == UINT64_MAX || vm->memlock_applied == 0 || now == vm->memlock_applied)
+		return;
+	log_info("VM %s: libvirt changed the VMM's RLIMIT_MEMLOCK on %s from %" PRIu64 " to %" PRIu64
+		 " bytes; vfiod applies its plan again.", vm->name, what, vm->memlock_applied, now);
+	vm->memlock_applied = now;
+}
+
+static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
+{
+	vfd_op_error error;
+	int r;
+
+	vfd_op_error_clear(&error);
+	if (!vm_device(vm, dev->name) && dev->libvirt_managed) {
+		/*
+		 * libvirt moved it to vfio-pci and moves it back after the detach:
+		 * a claim by vfiod would put it on vfio-pci again at release
+		 */
+		log_info("VM %s: libvirt attached %s (alias %s) with managed='yes'; libvirt handles "
+			 "its drivers, vfiod leaves it alone (the memlock plan does not count it).",
+			 vm->name, dev->name, alias);
+		return;
+	}
+	if (!vm_device(vm, dev->name)) {
+		vfd_pci_address addr;
+
+		/* the unsafe order: the limit and the accounting can only follow */
+		log_notice("VM %s: libvirt attached %s (alias %s), which vfiod did not add first; QEMU "
+			   "uses it already, so vfiod claims and accounts it after the fact (use "
+			   "'vfioctl vm add-device --libvirt' to raise the limit before the attach).",
+			   vm->name, dev->name, alias);
+		if (dev->is_mdev)
+			r = vm_add_mdev(vm, dev->name, &error);
+		else {
+			r = vfd_pci_address_parse(dev->name, &addr);
+			if (r >= 0)
+				r = vm_add_pci(vm, &addr, &error);
+		}
+		if (r < 0) {
+			log_error("VM %s: cannot take %s, attached by libvirt, into account: %s%s%s", vm->name,
+				  dev->name, error.subject, *error.subject ? ": " : "",
+				  error.error ? error.message : strerror(-r));
+			return;
+		}
+	} else
+		log_info("VM %s: libvirt attached %s (alias %s), added through vfiod before: now in use.",
+			 vm->name, dev->name, alias);
+
+	vfd_op_error_clear(&error);
+	r = vm_confirm_attached(vm, dev->name, &error);
+	if (r < 0)
+		log_warning("VM %s: cannot mark %s attached: %s", vm->name, dev->name,
+			    error.error ? error.message : strerror(-r));
+	memlock_resync(vm, "attach");
+	vm_memlock_after_change(vm, "libvirt attach");
+}
+
+/*
+ * 1 when QEMU is proven to have closed the device's group. type1 with
+ * vmm_opens_groups: vfiod holds nothing of the group, and the kernel lets
+ * one process at a time open /dev/vfio/N (EBUSY otherwise), so an open
+ * that succeeds proves QEMU closed it. Other backends: vm_remove_device()
+ * has its own proof.
+ */
+static int group_closed_by_vmm(VM *vm, const VMDevice *d)
+{
+	int fd = -1, r;
+
+	if (vm->backend != VM_BACKEND_TYPE1 || !vm->vmm_opens_groups || d->iommu_group < 0)
+		return 1;
+	r = vfd_type1_group_open(vm->manager->ctx, (unsigned) d->iommu_group, &fd);
+	if (r >= 0) {
+		close(fd);
+		return 1;
+	}
+	if (r == -EBUSY)
+		return 0;
+	/* no node (group no longer on VFIO): nothing can hold it; vm_remove_device() says more */
+	log_debug_errno(r, "VM %s: probing group %d: %m", vm->name, d->iommu_group);
+	return 1;
+}
+
+static void device_detached(VM *vm, const LibvirtDevice *dev, const char *alias)
+{
+	vfd_op_error error;
+	VMDevice *d;
+	int r;
+
+	d = vm_device(vm, dev->name);
+	if (!d) {
+		log_debug("VM %s: libvirt detached %s (alias %s), not a device of the VM.", vm->name,
+			  dev->name, alias);
+		return;
+	}
+	if (group_closed_by_vmm(vm, d) == 0) {
+		log_warning("VM %s: libvirt detached %s (alias %s) but group %d is still open (by the VMM, "
+			    "or for another device of the group); vfiod keeps the device: "
+			    "'vfioctl vm remove-device' gives it back once the group is closed.",
+			    vm->name, dev->name, alias, d->iommu_group);
+		return;
+	}
+
+	memlock_resync(vm, "detach");
+	vfd_op_error_clear(&error);
+	r = vm_remove_device(vm, dev->name, &error);
+	if (r < 0) {
+		log_error("VM %s: libvirt detached %s (alias %s) but giving it back failed: %s", vm->name,
+			  dev->name, alias, error.error ? error.message : strerror(-r));
+		return;
+	}
+	log_info("VM %s: libvirt detached %s (alias %s): given back.", vm->name, dev->name, alias);
+}
+
+/* ---- libvirt's callbacks ---- */
+
+static VM *event_vm(LibvirtEvents *l, virDomainPtr dom, const char *what)
+{
+	const char *name = virDomainGetName(dom);
+	VM *vm = name ? manager_find_vm(l->manager, name) : NULL;
+
+	if (!vm)
+		log_debug("libvirt: %s in domain %s, not a VM of vfiod.", what, name ? name : "?");
+	return vm;
+}
+
+/* learns the domain's aliases from its live XML; ret what alias names (alias may be NULL) */
+static int learn_domain(LibvirtEvents *l, virDomainPtr dom, const char *alias, LibvirtDevice *ret)
+{
+	const char *name = virDomainGetName(dom);
+	_cleanup_free_ char *xml = NULL, *msg = NULL;
+	int r;
+
+	xml = virDomainGetXMLDesc(dom, 0);
+	if (!xml) {
+		log_warning("libvirt: cannot read the live XML of domain %s: %s", name, libvirt_error());
+		return -EIO;
+	}
+	r = libvirt_devices_learn(l->devices, name, xml, strlen(xml), alias, ret, &msg);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "libvirt: cannot read the devices of domain %s: %s", name,
+				  msg ? msg : "%m");
+	return r;
+}
+
+static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+	LibvirtEvents *l = opaque;
+	LibvirtDevice dev;
+	VM *vm;
+	int r;
+
+	vm = event_vm(l, dom, "device added");
+	if (!vm)
+		return;
+	/* vfioctl's attach (the safe order) names the device in its alias: no call to libvirt */
+	if (libvirt_device_from_vfiod_alias(alias, &dev) >= 0) {
+		if (libvirt_devices_set(l->devices, vm->name, alias, &dev) < 0)
+			log_oom();
+		device_attached(vm, &dev, alias);
+		return;
+	}
+	r = learn_domain(l, dom, alias, &dev);
+	if (r == -ENOENT)
+		log_debug("VM %s: libvirt added %s, not a VFIO host device.", vm->name, alias);
+	if (r < 0)
+		return;
+	device_attached(vm, &dev, alias);
+}
+
+static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+	LibvirtEvents *l = opaque;
+	const char *name = virDomainGetName(dom);
+	LibvirtDevice dev;
+	VM *vm;
+
+	if (!name || libvirt_devices_get(l->devices, name, alias, &dev) < 0) {
+		log_debug("libvirt: device %s removed from domain %s: not a known VFIO host device.", alias,
+			  name ? name : "?");
+		return;
+	}
+	libvirt_devices_forget(l->devices, name, alias);
+	vm = event_vm(l, dom, "device removed");
+	if (vm)
+		device_detached(vm, &dev, alias);
+}
+
+static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+	LibvirtEvents *l = opaque;
+	VM *vm = event_vm(l, dom, "device removal failed");
+
+	if (vm)
+		log_warning("VM %s: libvirt could not detach %s (the guest refused or did not answer); "
+			    "the device stays with the VM.", vm->name, alias);
+}
+
+static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	LibvirtEvents *l = opaque;
+	const char *name = virDomainGetName(dom);
+
+	if (!name)
+		return;
+	switch (event) {
+	case VIR_DOMAIN_EVENT_STOPPED:
+	case VIR_DOMAIN_EVENT_CRASHED:
+		/* the VM goes with its VMM's pidfd exit (vm.c), not with this event */
+		libvirt_devices_forget_domain(l->devices, name);
+		log_debug("libvirt: domain %s stopped or crashed (%d/%d).", name, event, detail);
+		break;
+	case VIR_DOMAIN_EVENT_STARTED:
+	case VIR_DOMAIN_EVENT_RESUMED: {
+		VM *vm = manager_find_vm(l->manager, name);
+
+		/*
+		 * Not while the VM waits for its VMM: libvirt emits RESUMED before
+		 * it runs the "started" hook (which calls AttachVMM) with the
+		 * domain locked, and reading the XML now would wait for that lock
+		 * while the hook waits for vfiod. STARTED comes after the hook.
+		 */
+		if (vm && vm_has_vmm(vm))
+			(void) learn_domain(l, dom, NULL, NULL);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ---- the connection ---- */
+
+static int schedule_retry(LibvirtEvents *l);
+static void log_unreachable(LibvirtEvents *l);
+static void on_connection_closed(virConnectPtr conn, int reason, void *opaque);
+
+static void disconnect(LibvirtEvents *l)
+{
+	if (!l->conn)
+		return;
+	for (size_t i = 0; i < _EVENT_MAX; i++)
+		if (l->callback_ids[i] >= 0) {
+			(void) virConnectDomainEventDeregisterAny(l->conn, l->callback_ids[i]);
+			l->callback_ids[i] = -1;
+		}
+	if (l->close_registered)
+		(void) virConnectUnregisterCloseCallback(l->conn, on_connection_closed);
+	l->close_registered = false;
+	(void) virConnectClose(l->conn);
+	l->conn = NULL;
+}
+
+static int on_disconnect(sd_event_source *s, void *userdata)
+{
+	LibvirtEvents *l = userdata;
+
+	l->disconnect = sd_event_source_disable_unref(l->disconnect);
+	disconnect(l);
+	/* libvirtd restarting: it is usually back within seconds */
+	l->retry_sec = RETRY_FIRST_SEC;
+	(void) schedule_retry(l);
+	return 0;
+}
+
+static void on_connection_closed(virConnectPtr conn, int reason, void *opaque)
+{
+	static const char *const reasons[] = {
+		[VIR_CONNECT_CLOSE_REASON_ERROR] = "I/O error",
+		[VIR_CONNECT_CLOSE_REASON_EOF] = "libvirtd went away",
+		[VIR_CONNECT_CLOSE_REASON_KEEPALIVE] = "libvirtd stopped answering",
+		[VIR_CONNECT_CLOSE_REASON_CLIENT] = "closed",
+	};
+	LibvirtEvents *l = opaque;
+	int r;
+
+	log_warning("Lost the connection to libvirt at %s (%s); reconnecting.", l->uri,
+		    reason >= 0 && (size_t) reason < ELEMENTSOF(reasons) ? reasons[reason] : "unknown reason");
+	if (l->disconnect)
+		return;
+	/* closing the connection from inside its own close callback is not allowed: next iteration */
+	r = sd_event_add_defer(l->manager->event, &l->disconnect, on_disconnect, l);
+	if (r < 0)
+		log_error_errno(r, "Cannot schedule the reconnection to libvirt: %m");
+}
+
+/*
+ * After a (re)connect. libvirt may have attached or detached devices while
+ * vfiod was not listening (libvirtd or vfiod restarting). A VFIO host
+ * device in the live XML that the VM lacks is in QEMU: taken into account
+ * after the fact, as on DEVICE_ADDED. A device of the VM that the XML
+ * lacks is only reported: it may be on its way in (vfioctl's AddDevice
+ * comes before libvirt's attach), and giving back a device QEMU might use
+ * is not a guess vfiod makes.
+ */
+static void reconcile_domain(LibvirtEvents *l, virDomainPtr dom, VM *vm)
+{
+	_cleanup_free_ char *xml = NULL, *msg = NULL;
+	vfd_domain_alias *aliases = NULL;
+	size_t n = 0;
+	int r;
+
+	xml = virDomainGetXMLDesc(dom, 0);
+	if (!xml) {
+		log_warning("VM %s: cannot read libvirt's live XML: %s", vm->name, libvirt_error());
+		return;
+	}
+	r = vfd_domain_hostdev_aliases(xml, strlen(xml), &aliases, &n, &msg);
+	if (r < 0) {
+		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain: %s", vm->name,
+				  msg ? msg : "%m");
+		return;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		LibvirtDevice dev;
+
+		libvirt_device_from_alias(&aliases[i], &dev);
+		if (libvirt_devices_set(l->devices, vm->name, aliases[i].alias, &dev) < 0)
+			log_oom();
+		if (vm_device(vm, dev.name) || dev.libvirt_managed)
+			continue;
+		log_notice("VM %s: libvirt's domain has %s (alias %s), attached while vfiod was not "
+			   "following libvirt.", vm->name, dev.name, aliases[i].alias);
+		device_attached(vm, &dev, aliases[i].alias);
+	}
+
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		bool in_xml = false;
+
+		for (size_t j = 0; j < n && !in_xml; j++) {
+			LibvirtDevice dev;
+
+			libvirt_device_from_alias(&aliases[j], &dev);
+			in_xml = strcmp(dev.name, vm->devices[i].name) == 0;
+		}
+		if (!in_xml)
+			log_notice("VM %s: %s is not in libvirt's domain: detached while vfiod was not "
+				   "following libvirt, or not attached yet; 'vfioctl vm remove-device' gives "
+				   "it back.", vm->name, vm->devices[i].name);
+	}
+	vfd_domain_aliases_free(aliases, n);
+}
+
+static void reconcile_known_domains(LibvirtEvents *l)
+{
+	Manager *m = l->manager;
+
+	for (size_t i = 0; i < m->n_vms; i++) {
+		virDomainPtr dom;
+
+		/* a prepared VM: its domain may be in libvirt's start hooks, see CATCH_UP_DELAY_SEC */
+		if (!vm_has_vmm(m->vms[i]))
+			continue;
+		dom = virDomainLookupByName(l->conn, m->vms[i]->name);
+		if (!dom)
+			continue;
+		if (virDomainIsActive(dom) == 1)
+			reconcile_domain(l, dom, m->vms[i]);
+		virDomainFree(dom);
+	}
+}
+
+static int on_catch_up(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	LibvirtEvents *l = userdata;
+
+	l->catch_up = sd_event_source_disable_unref(l->catch_up);
+	if (l->conn)
+		reconcile_known_domains(l);
+	return 0;
+}
+
+static void schedule_catch_up(LibvirtEvents *l)
+{
+	int r;
+
+	if (l->catch_up)
+		return; /* one pending catch-up covers every VM */
+	r = sd_event_add_time_relative(l->manager->event, &l->catch_up, CLOCK_MONOTONIC,
+				       (uint64_t) CATCH_UP_DELAY_SEC * USEC_PER_SEC, USEC_PER_SEC / 10,
+				       on_catch_up, l);
+	if (r < 0)
+		log_warning_errno(r, "Cannot schedule the catch-up with libvirt: %m");
+	else
+		(void) sd_event_source_set_description(l->catch_up, "libvirt-catch-up");
+}
+
+void libvirt_events_vm_ready(LibvirtEvents *l, VM *vm)
+{
+	/* called from a bus call that libvirt's "started" hook may be waiting for: later */
+	if (l && l->conn && vm_has_vmm(vm))
+		schedule_catch_up(l);
+}
+
+static int connect_now(LibvirtEvents *l)
+{
+	static const struct {
+		int id;
+		virConnectDomainEventGenericCallback cb;
+	} events[_EVENT_MAX] = {
+		[EVENT_DEVICE_ADDED] = { VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+					 VIR_DOMAIN_EVENT_CALLBACK(on_device_added) },
+		[EVENT_DEVICE_REMOVED] = { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+					   VIR_DOMAIN_EVENT_CALLBACK(on_device_removed) },
+		[EVENT_DEVICE_REMOVAL_FAILED] = { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
+						  VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed) },
+		[EVENT_LIFECYCLE] = { VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+				      VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle) },
+	};
+
+	/*
+	 * Blocking, but on a local socket: a libvirtd that is not there fails
+	 * at once (ENOENT, ECONNREFUSED). vfiod runs as root: a full connection.
+	 */
+	l->conn = virConnectOpen(l->uri);
+	if (!l->conn)
+		return -ECONNREFUSED;
+
+	if (virConnectRegisterCloseCallback(l->conn, on_connection_closed, l, NULL) < 0)
+		goto fail;
+	l->close_registered = true;
+	/* only with an event loop registered: a hung libvirtd is noticed, not waited for */
+	if (virConnectSetKeepAlive(l->conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
+		log_debug("libvirt: no keepalive: %s", libvirt_error());
+
+	for (size_t i = 0; i < _EVENT_MAX; i++) {
+		l->callback_ids[i] = virConnectDomainEventRegisterAny(l->conn, NULL, events[i].id,
+								      events[i].cb, l, NULL);
+		if (l->callback_ids[i] < 0)
+			goto fail;
+	}
+
+	log_info("Connected to libvirt at %s; following device and lifecycle events.", l->uri);
+	l->logged_unreachable = false;
+	l->retry_sec = RETRY_FIRST_SEC;
+	schedule_catch_up(l);
+	return 0;
+fail:
+	log_warning("libvirt at %s: cannot follow its events: %s", l->uri, libvirt_error());
+	disconnect(l);
+	return -EIO;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	LibvirtEvents *l = userdata;
+
+	l->retry = sd_event_source_disable_unref(l->retry);
+	if (connect_now(l) < 0) {
+		log_unreachable(l);
+		(void) schedule_retry(l);
+	}
+	return 0;
+}
+
+/* after a failed attempt: said once per outage at info level, then at debug level */
+static void log_unreachable(LibvirtEvents *l)
+{
+	if (!l->logged_unreachable)
+		log_info("libvirt at %s is not reachable (%s); retrying in %u s, then with a backoff up to %u s.",
+			 l->uri, libvirt_error(), l->retry_sec, RETRY_MAX_SEC);
+	else
+		log_debug("libvirt at %s is not reachable (%s); retrying in %u s.", l->uri, libvirt_error(),
+			  l->retry_sec);
+	l->logged_unreachable = true;
+}
+
+static int schedule_retry(LibvirtEvents *l)
+{
+	unsigned sec = l->retry_sec;
+	int r;
+
+	l->retry_sec = sec * 2 > RETRY_MAX_SEC ? RETRY_MAX_SEC : sec * 2;
+	r = sd_event_add_time_relative(l->manager->event, &l->retry, CLOCK_MONOTONIC,
+				       (uint64_t) sec * USEC_PER_SEC, USEC_PER_SEC / 10, on_retry, l);
+	if (r < 0)
+		return log_error_errno(r, "Cannot schedule the connection to libvirt: %m");
+	(void) sd_event_source_set_description(l->retry, "libvirt-retry");
+	return 0;
+}
+
+LibvirtEvents *libvirt_events_free(LibvirtEvents *l)
+{
+	if (!l)
+		return NULL;
+	disconnect(l);
+	sd_event_source_disable_unref(l->retry);
+	sd_event_source_disable_unref(l->disconnect);
+	sd_event_source_disable_unref(l->catch_up);
+	libvirt_devices_free(l->devices);
+	free(l->uri);
+	free(l);
+	/* libvirt's remaining watches and their data go with the loop */
+	libvirt_loop_set_event(NULL);
+	return NULL;
+}
+
+int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret)
+{
+	LibvirtEvents *l;
+	int r;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->manager = m;
+	l->retry_sec = RETRY_FIRST_SEC;
+	for (size_t i = 0; i < _EVENT_MAX; i++)
+		l->callback_ids[i] = -1;
+	l->uri = strdup(uri);
+	r = l->uri ? libvirt_devices_new(&l->devices) : -ENOMEM;
+	if (r >= 0)
+		r = libvirt_loop_install(m->event);
+	if (r < 0) {
+		libvirt_devices_free(l->devices);
+		free(l->uri);
+		free(l);
+		return r;
+	}
+
+	if (connect_now(l) < 0) {
+		log_unreachable(l);
+		r = schedule_retry(l);
+		if (r < 0) {
+			libvirt_events_free(l);
+			return r;
+		}
+	}
+	*ret = l;
+	return 0;
+}

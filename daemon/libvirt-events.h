@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiod as a libvirt client: what libvirt does to the devices of a VM
+ * vfiod knows, learnt from libvirt's domain events, since libvirt has no
+ * hook for device hotplug.
+ *
+ * Connection. libvirt is optional: vfiod starts and works without it.
+ * It connects to the URI (default qemu:///system) on its sd-event loop
+ * (libvirt-loop.h), retries with a backoff from 1 s up to 60 s while
+ * libvirtd is not there, and when the connection closes (libvirtd
+ * restarted: the close callback, or the keepalive timing out) it
+ * reconnects the same way. Events of the time in between are lost: on
+ * every connect the live XML of each running domain vfiod holds is
+ * compared with the VM (a device libvirt attached meanwhile is added
+ * after the fact, one the XML lacks is only reported) and its aliases
+ * are learnt.
+ *
+ * Events, for a domain whose name is a VM registered with vfiod (the
+ * libvirt hook registers libvirt-managed VMs):
+ *   DEVICE_ADDED    the alias is looked up in the live XML. A VFIO host
+ *                   device the VM has already (added through vfioctl
+ *                   first, the safe order) is now in use: counted in the
+ *                   expected charge, charge checked. One the VM does not
+ *                   have is added to it after the fact: QEMU already
+ *                   uses it, so the claim, the limit and the accounting
+ *                   follow the attach instead of preceding it (logged).
+ *   DEVICE_REMOVED  the VM's device for that alias is given back, once
+ *                   QEMU is proven to have closed its group (type1 with
+ *                   vmm_opens_groups: an exclusive open of /dev/vfio/N
+ *                   succeeds; the kernel allows one opener per group),
+ *                   and the limit lowered after.
+ *   DEVICE_REMOVAL_FAILED  logged; the device stays with the VM.
+ *   LIFECYCLE       a stopped or crashed domain forgets its aliases; the
+ *                   VM itself is released by its VMM's pidfd exit, as any
+ *                   VM. A started domain has its aliases learnt.
+ */
+#pragma once
+
+typedef struct Manager Manager;
+typedef struct LibvirtEvents LibvirtEvents;
+
+/* the default URI, and the value that turns the client off */
+#define LIBVIRT_EVENTS_DEFAULT_URI "qemu:///system"
+#define LIBVIRT_EVENTS_URI_OFF "none"
+
+/*
+ * Starts the client: installs the event loop bridge, connects now or
+ * schedules the retries. Fails only on resource errors (-ENOMEM, ...),
+ * never because libvirtd is absent.
+ */
+int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret);
+LibvirtEvents *libvirt_events_free(LibvirtEvents *l);
+
+/*
+ * A VM got its VMM (RegisterVM, AttachVMM): when it is a running libvirt
+ * domain, its device aliases are learnt now (a DEVICE_REMOVED names only
+ * the alias) and devices libvirt has that the VM lacks are added after the
+ * fact. l may be NULL (no libvirt client); nothing happens while
+ * disconnected (the connect does it).
+ */
+typedef struct VM VM;
+void libvirt_events_vm_ready(LibvirtEvents *l, VM *vm);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvirt's client library on vfiod's sd-event loop.
+ *
+ * The remote driver needs an event implementation for its socket, its
+ * keepalive timer and the dispatch of domain events. libvirt's own
+ * (virEventRegisterDefaultImpl) wants a thread spinning
+ * virEventRunDefaultImpl, and its callbacks would then run beside the
+ * manager's; here every libvirt watch and timer is an sd-event source
+ * instead, so libvirt's callbacks run on the one thread that owns the
+ * manager, between bus calls, like every other vfiod event.
+ *
+ * libvirt's contract (libvirt-event.h), as implemented here:
+ *   handles  fd + READABLE/WRITABLE; ERROR and HANGUP are always reported.
+ *            An update to no events disables the watch. One fd may be
+ *            watched twice (libvirt allows it; epoll does not: the second
+ *            watch is on a duplicate of the fd).
+ *   timers   a period in ms: -1 disabled, 0 fires on every loop
+ *            iteration, N > 0 fires every N ms until changed.
+ *   removal  may happen from inside the watch's own callback; the free
+ *            callback (ff) runs later from a clean stack (a defer source),
+ *            never inside the remove call: libvirt holds locks there.
+ *
+ * There is one event implementation per process (virEventRegisterImpl is
+ * global), so the loop is a process-wide setting as well.
+ */
+#pragma once
+
+#include <libvirt/libvirt.h>
+#include <systemd/sd-event.h>
+
+/*
+ * Makes event libvirt's event loop. Call once, before the first
+ * virConnectOpen(). Also silences libvirt's default error printer: vfiod
+ * logs libvirt's errors itself (virGetLastErrorMessage()).
+ */
+int libvirt_loop_install(sd_event *event);
+
+/*
+ * The implementation, as libvirt calls it. Exported for the unit test,
+ * which drives it like libvirt would (tests/unit/test-libvirt-loop.c).
+ * libvirt_loop_set_event() points it at a loop without registering it
+ * with libvirt; NULL drops every watch (their ff run at once).
+ */
+void libvirt_loop_set_event(sd_event *event);
+int libvirt_loop_add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
+			    virFreeCallback ff);
+void libvirt_loop_update_handle(int watch, int events);
+int libvirt_loop_remove_handle(int watch);
+int libvirt_loop_add_timeout(int interval_ms, virEventTimeoutCallback cb, void *opaque,
+			     virFreeCallback ff);
+void libvirt_loop_update_timeout(int timer, int interval_ms);
+int libvirt_loop_remove_timeout(int timer);
