@@ -20,25 +20,6 @@
 #include "vm-dbus.h"
 #include "vm.h"
 
-#define VM_NAME_MAX 64
-
-/* 1..64 of [A-Za-z0-9_.-], starting with a letter or digit: safe in paths, logs and tables */
-static bool vm_name_is_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > VM_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
 /* ---- RegisterVM, RegisterVMWithPid, PrepareVM ---- */
 
 /* how the VMM is named: a pidfd, a pid (root only), or not yet (PrepareVM) */
@@ -198,7 +179,7 @@ static int read_register_args(sd_bus_message *message, RegisterRequest *q, VMMAr
 	if (r < 0)
 		return r;
 
-	if (!vm_name_is_valid(name))
+	if (!vfd_vm_name_is_valid(name))
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Invalid VM name '%.64s': 1-64 letters, digits, '_', '.' or '-', "
 					 "starting with a letter or digit", name);
@@ -396,7 +377,7 @@ int method_get_vm(sd_bus_message *message, void *userdata, sd_bus_error *error)
 	r = sd_bus_message_read(message, "s", &name);
 	if (r < 0)
 		return r;
-	if (!vm_name_is_valid(name))
+	if (!vfd_vm_name_is_valid(name))
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid VM name '%.64s'", name);
 
 	vm = manager_find_vm(m, name);

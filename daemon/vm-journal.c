@@ -483,8 +483,8 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 	if (get_u64(o, "id", &u) < 0 || u == 0 || u > UINT32_MAX)
 		return -EBADMSG;
 	j->id = (unsigned) u;
-	if (get_string(o, "name", &j->config.name) < 0 || get_string(o, "uuid", &j->config.uuid) < 0 ||
-	    vfd_uuid_validate(j->config.uuid) < 0)
+	if (get_string(o, "name", &j->config.name) < 0 || !vfd_vm_name_is_valid(j->config.name) ||
+	    get_string(o, "uuid", &j->config.uuid) < 0 || vfd_uuid_validate(j->config.uuid) < 0)
 		return -EBADMSG;
 	if (get_string(o, "backend", &s) < 0 || vm_backend_from_string(s, &j->config.backend) < 0)
 		return -EBADMSG;

@@ -610,6 +610,25 @@ static int read_os(vfd_domain *d, const xmlNode *root, char **error_message)
 	return 0;
 }
 
+/* the hardened parse (lib/xml-untrusted.c) and a <domain> root */
+static int parse_domain_root(const char *xml, size_t size, xmlDoc **ret_doc, const xmlNode **ret_root,
+			     char **error_message)
+{
+	const xmlNode *root;
+	int r;
+
+	r = vfd_xml_parse_untrusted(xml, size, VFD_DOMAIN_XML_MAX_BYTES, VFD_DOMAIN_XML_MAX_DEPTH, ret_doc,
+				    error_message);
+	if (r < 0)
+		return r;
+	root = xmlDocGetRootElement(*ret_doc);
+	if (!is_element(root, "domain"))
+		return vfd_error_setf(error_message, -EINVAL, "the root element is <%s>, not <domain>",
+				      root ? (const char *)root->name : "(none)");
+	*ret_root = root;
+	return 0;
+}
+
 int vfd_domain_parse_xml(const char *xml, size_t size, vfd_domain **ret, char **error_message)
 {
 	_cleanup_(free_doc) xmlDoc *doc = NULL;
@@ -619,15 +638,9 @@ int vfd_domain_parse_xml(const char *xml, size_t size, vfd_domain **ret, char **
 
 	if (!ret)
 		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
-	r = vfd_xml_parse_untrusted(xml, size, VFD_DOMAIN_XML_MAX_BYTES, VFD_DOMAIN_XML_MAX_DEPTH, &doc,
-				    error_message);
+	r = parse_domain_root(xml, size, &doc, &root, error_message);
 	if (r < 0)
 		return r;
-
-	root = xmlDocGetRootElement(doc);
-	if (!is_element(root, "domain"))
-		return vfd_error_setf(error_message, -EINVAL, "the root element is <%s>, not <domain>",
-				      (const char *)root->name);
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -741,14 +754,9 @@ int vfd_domain_hostdev_aliases(const char *xml, size_t size, vfd_domain_alias **
 
 	if (!ret || !ret_n)
 		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
-	r = vfd_xml_parse_untrusted(xml, size, VFD_DOMAIN_XML_MAX_BYTES, VFD_DOMAIN_XML_MAX_DEPTH, &doc,
-				    error_message);
+	r = parse_domain_root(xml, size, &doc, &root, error_message);
 	if (r < 0)
 		return r;
-	root = xmlDocGetRootElement(doc);
-	if (!is_element(root, "domain"))
-		return vfd_error_setf(error_message, -EINVAL, "the root element is <%s>, not <domain>",
-				      (const char *)root->name);
 
 	for (xmlNode *c = first_child(root, "devices") ? first_child(root, "devices")->children : NULL; c;
 	     c = c->next) {

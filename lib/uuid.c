@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* UUIDs name mdev instances and become sysfs path components. */
+/* UUIDs name mdev instances and become sysfs path components; VM names become file names. */
 #include <string.h>
 
 #include "vfiod.h"
@@ -26,4 +26,20 @@ int vfd_uuid_validate(const char *s)
 		}
 	}
 	return 0;
+}
+
+bool vfd_vm_name_is_valid(const char *s)
+{
+	size_t n = s ? strnlen(s, VFD_VM_NAME_MAX + 1) : 0;
+
+	if (n == 0 || n > VFD_VM_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+			return false;
+	}
+	return true;
 }

@@ -201,3 +201,11 @@ VFD_DEFINE_CLEANUP(vfd_mdev, vfd_mdev_free)
 void vfd_mdev_array_free(vfd_mdev **a, size_t n);
 /* strict UUID: 8-4-4-4-12 hex digits (either case), -EINVAL otherwise */
 int vfd_uuid_validate(const char *s);
+
+/*
+ * VM names (vfiod's D-Bus API, the libvirt hook, the journal's file
+ * names): 1..64 of [A-Za-z0-9_.-], starting with a letter or digit, so
+ * safe in paths, logs and tables.
+ */
+#define VFD_VM_NAME_MAX 64
+bool vfd_vm_name_is_valid(const char *s);

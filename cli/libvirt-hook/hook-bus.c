@@ -334,7 +334,7 @@ static int read_qemu_pid(const char *state_dir, const char *name, pid_t *ret, ch
 	ssize_t n;
 	long v;
 
-	/* name passed hook_vm_name_is_valid(): one path component */
+	/* name passed vfd_vm_name_is_valid(): one path component */
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.pid", state_dir, name) >= sizeof(path))
 		return vfd_error_setf(error_message, -ENAMETOOLONG, "the pidfile path is too long");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);

@@ -35,6 +35,7 @@
 #include "domain-xml.h"
 #include "hook-bus.h"
 #include "hook-request.h"
+#include "vfiod.h"
 #include "xml-untrusted.h"
 
 #define EXIT_USAGE 2
@@ -107,12 +108,12 @@ int main(int argc, char *argv[])
 		return fail(op_name, message);
 	if (!hook_vm_has_devices(vm))
 		return EXIT_SUCCESS;
-	if (!hook_vm_name_is_valid(vm->name)) {
+	if (!vfd_vm_name_is_valid(vm->name)) {
 		/* such a VM was never prepared: nothing to give back */
 		if (op == HOOK_OP_RELEASE)
 			return EXIT_SUCCESS;
 		snprintf(line, sizeof(line), "vfiod cannot hold a VM named '%.80s': its names are 1-%d of "
-			 "[A-Za-z0-9_.-], starting with a letter or digit", vm->name, HOOK_VM_NAME_MAX);
+			 "[A-Za-z0-9_.-], starting with a letter or digit", vm->name, VFD_VM_NAME_MAX);
 		return fail(op_name, line);
 	}
 

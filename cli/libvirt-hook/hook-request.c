@@ -29,22 +29,6 @@ HookOp hook_op_from_string(const char *s)
 	return HOOK_OP_OTHER;
 }
 
-bool hook_vm_name_is_valid(const char *s)
-{
-	size_t n = s ? strnlen(s, HOOK_VM_NAME_MAX + 1) : 0;
-
-	if (n == 0 || n > HOOK_VM_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
 int hook_check_name_arg(const char *name, char **error_message)
 {
 	size_t n = name ? strnlen(name, HOOK_ARG_NAME_MAX + 1) : 0;

@@ -27,10 +27,6 @@ typedef enum HookOp {
 /* "prepare" -> HOOK_OP_PREPARE, ...; unknown or NULL -> HOOK_OP_OTHER */
 HookOp hook_op_from_string(const char *s);
 
-/* vfiod's rule for VM names: 1..64 of [A-Za-z0-9_.-], starting with a letter or digit */
-#define HOOK_VM_NAME_MAX 64
-bool hook_vm_name_is_valid(const char *s);
-
 /*
  * The domain name libvirt passes as argv[1] is checked before reading
  * anything: not empty, at most HOOK_ARG_NAME_MAX bytes, no control bytes.

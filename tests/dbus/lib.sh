@@ -272,3 +272,41 @@ link_name() {
 number() {
 	printf '%d' "$(cat "$1")"
 }
+
+# ---- VM tests: stand-in VMMs and the group nodes of the fixture ----
+
+VMMS=
+
+# spawn_vmm [UID]: a stand-in VMM (any process can be one), as UID when
+# given (so that a grant of the group node shows); its pid in VMM
+spawn_vmm() {
+	if [ -n "${1:-}" ]; then
+		setpriv --reuid="$1" --regid="$1" --clear-groups sleep 600 &
+		VMM=$!
+		_sv_i=0
+		until [ "$(stat -c %u "/proc/$VMM" 2>/dev/null)" = "$1" ]; do
+			_sv_i=$((_sv_i + 1)); [ "$_sv_i" -lt 100 ] || fail "the stand-in VMM did not start"
+			sleep 0.02
+		done
+	else
+		sleep 600 &
+		VMM=$!
+	fi
+	VMMS="$VMMS $VMM"
+}
+
+cleanup_vmms() {
+	for p in $VMMS; do kill "$p" 2>/dev/null || :; done
+}
+
+# a character device node where the kernel would create /dev/vfio/N (root's)
+make_group_node() {
+	mkdir -p "$ROOT/dev/vfio"
+	[ -e "$ROOT/dev/vfio/$1" ] || mknod "$ROOT/dev/vfio/$1" c 1 3
+	chown 0:0 "$ROOT/dev/vfio/$1"
+}
+
+# the object path of VM NAME, "" when there is none
+vm_path() {
+	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" '.[] | select(.name == $n) | .path'
+}

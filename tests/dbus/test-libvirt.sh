@@ -69,12 +69,6 @@ memlock_of() {
 	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
 }
 
-make_group_node() {
-	mkdir -p "$ROOT/dev/vfio"
-	[ -e "$ROOT/dev/vfio/$1" ] || mknod "$ROOT/dev/vfio/$1" c 1 3
-	chown 0:0 "$ROOT/dev/vfio/$1"
-}
-
 vm_devices() {
 	"$VFIOCTL" --bus-address="$BUS" --json vm show "$1" | jq -r '.Devices | map(.name) | join(",")'
 }

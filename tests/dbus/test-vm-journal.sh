@@ -11,29 +11,6 @@
 
 UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0011
 J=
-VMMS=
-
-spawn_vmm() {
-	# a stand-in VMM that runs as another uid, so that a grant shows
-	setpriv --reuid=4242 --regid=4242 --clear-groups sleep 600 &
-	VMM=$!
-	VMMS="$VMMS $VMM"
-	_i=0
-	until [ "$(stat -c %u "/proc/$VMM" 2>/dev/null)" = 4242 ]; do
-		_i=$((_i + 1)); [ "$_i" -lt 100 ] || fail "the stand-in VMM did not start"
-		sleep 0.02
-	done
-}
-
-cleanup_vmms() {
-	for p in $VMMS; do kill "$p" 2>/dev/null || :; done
-}
-
-make_group_node() {
-	mkdir -p "$ROOT/dev/vfio"
-	[ -e "$ROOT/dev/vfio/$1" ] || mknod "$ROOT/dev/vfio/$1" c 1 3
-	chown 0:0 "$ROOT/dev/vfio/$1"
-}
 
 vm_field() {
 	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
@@ -72,7 +49,7 @@ restart_vfiod() {
 
 a_vm_outlives_a_restart_while_its_vmm_runs() {
 	make_group_node 2
-	spawn_vmm
+	spawn_vmm 4242
 	vfioctl vm register keep --uuid "$UUID1" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
 	assert_vfioctl_ok
 	vfioctl vm add-device keep 0000:01:00.0
@@ -105,7 +82,7 @@ a_vm_outlives_a_restart_while_its_vmm_runs() {
 
 a_vm_whose_vmm_died_meanwhile_is_released() {
 	make_group_node 2
-	spawn_vmm
+	spawn_vmm 4242
 	vfioctl vm register gone --uuid "$UUID1" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
 	assert_vfioctl_ok
 	vfioctl vm add-device gone 0000:01:00.0
@@ -122,7 +99,7 @@ a_vm_whose_vmm_died_meanwhile_is_released() {
 
 a_crash_midway_through_an_add_is_undone() {
 	make_group_node 2
-	spawn_vmm
+	spawn_vmm 4242
 	vfioctl vm register cut --uuid "$UUID1" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
 	assert_vfioctl_ok
 	restart_vfiod_crashing add-raised

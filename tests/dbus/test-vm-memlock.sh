@@ -15,24 +15,7 @@ command -v prlimit >/dev/null 2>&1 || { echo "1..0 # SKIP prlimit is not install
 
 M=org.vfiod1.Manager
 UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0011
-VMMS=
 LIMIT_64M=134217728 # the precise policy: 64 MiB of guest memory + 64 MiB headroom
-
-spawn_vmm() {
-	sleep 600 &
-	VMM=$!
-	VMMS="$VMMS $VMM"
-}
-
-cleanup_vmms() {
-	for p in $VMMS; do kill "$p" 2>/dev/null || :; done
-}
-
-make_group_node() {
-	mkdir -p "$ROOT/dev/vfio"
-	[ -e "$ROOT/dev/vfio/$1" ] || mknod "$ROOT/dev/vfio/$1" c 1 3
-	chown 0:0 "$ROOT/dev/vfio/$1"
-}
 
 # "soft hard" RLIMIT_MEMLOCK of PID in bytes
 memlock_of() {
@@ -41,10 +24,6 @@ memlock_of() {
 
 vm_prop() {
 	busctl --address="$BUS" get-property org.vfiod1 "$(vm_path "$1")" org.vfiod1.VM "$2" | cut -d' ' -f2- | tr -d '"'
-}
-
-vm_path() {
-	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" '.[] | select(.name == $n) | .path'
 }
 
 # register_opts NAME OPTIONS...: RegisterVMWithPid through busctl, options as busctl a{sv} words

@@ -15,34 +15,11 @@ DOC=$SOURCE_ROOT/docs/org.vfiod1.VM.xml
 M=org.vfiod1.Manager
 UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0001
 UUID2=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0002
-VMMS=
-
-# spawn_vmm: a stand-in VMM process (any process can be one); its pid in VMM
-spawn_vmm() {
-	sleep 600 &
-	VMM=$!
-	VMMS="$VMMS $VMM"
-}
-
-cleanup_vmms() {
-	for p in $VMMS; do kill "$p" 2>/dev/null || :; done
-}
 
 # register NAME UUID [ARGS]: a type1 VM whose VMM opens its groups itself
 register() {
 	spawn_vmm
 	vfioctl vm register "$1" --uuid "$2" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
-}
-
-vm_path() {
-	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" '.[] | select(.name == $n) | .path'
-}
-
-# a character device node where the kernel would create /dev/vfio/N
-make_group_node() {
-	mkdir -p "$ROOT/dev/vfio"
-	[ -e "$ROOT/dev/vfio/$1" ] || mknod "$ROOT/dev/vfio/$1" c 1 3
-	chown 0:0 "$ROOT/dev/vfio/$1"
 }
 
 introspection_equals_the_documented_contract() {

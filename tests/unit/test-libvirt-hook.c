@@ -19,6 +19,7 @@
 
 #include "hook-request.h"
 #include "vfd-test.h"
+#include "vfiod.h"
 
 #define UUID "6b1b6a2c-0e6f-4b3a-9c1d-2e3f4a5b6c7d"
 #define HEAD(name) "<domain type='qemu'><name>" name "</name><uuid>" UUID "</uuid>" \
@@ -60,17 +61,17 @@ static void test_names(void)
 	n64[64] = '\0';
 	memset(n65, 'a', 65);
 	n65[65] = '\0';
-	ASSERT_TRUE(hook_vm_name_is_valid("vm1"));
-	ASSERT_TRUE(hook_vm_name_is_valid("0.a_b-c"));
-	ASSERT_TRUE(hook_vm_name_is_valid(n64));
-	ASSERT_FALSE(hook_vm_name_is_valid(n65));
-	ASSERT_FALSE(hook_vm_name_is_valid(""));
-	ASSERT_FALSE(hook_vm_name_is_valid(NULL));
-	ASSERT_FALSE(hook_vm_name_is_valid("-vm"));
-	ASSERT_FALSE(hook_vm_name_is_valid(".vm"));
-	ASSERT_FALSE(hook_vm_name_is_valid("a b"));
-	ASSERT_FALSE(hook_vm_name_is_valid("a/b"));
-	ASSERT_FALSE(hook_vm_name_is_valid("grüße"));
+	ASSERT_TRUE(vfd_vm_name_is_valid("vm1"));
+	ASSERT_TRUE(vfd_vm_name_is_valid("0.a_b-c"));
+	ASSERT_TRUE(vfd_vm_name_is_valid(n64));
+	ASSERT_FALSE(vfd_vm_name_is_valid(n65));
+	ASSERT_FALSE(vfd_vm_name_is_valid(""));
+	ASSERT_FALSE(vfd_vm_name_is_valid(NULL));
+	ASSERT_FALSE(vfd_vm_name_is_valid("-vm"));
+	ASSERT_FALSE(vfd_vm_name_is_valid(".vm"));
+	ASSERT_FALSE(vfd_vm_name_is_valid("a b"));
+	ASSERT_FALSE(vfd_vm_name_is_valid("a/b"));
+	ASSERT_FALSE(vfd_vm_name_is_valid("grüße"));
 
 	/* libvirt allows more than vfiod: only empty, huge and control bytes are refused outright */
 	ASSERT_OK(hook_check_name_arg("a b/c", &err));

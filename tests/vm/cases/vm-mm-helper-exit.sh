@@ -28,10 +28,6 @@ manager_property() {
 		sed -n 's/.*variant *string "\(.*\)"/\1/p'
 }
 
-vm_prop() {
-	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
-}
-
 vm_list_field() {
 	"$VFIOCTL" --json vm list | jq -r --arg n "$1" --arg f "$2" '.[] | select(.name == $n) | .[$f]'
 }

@@ -88,3 +88,13 @@ mdev_exists() {
 mdev_gone() {
 	[ ! -e "/sys/bus/mdev/devices/$1" ]
 }
+
+# the VMM's RLIMIT_MEMLOCK, "soft hard" in bytes (or "unlimited unlimited")
+memlock_of() {
+	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
+}
+
+# vm_prop VM PROPERTY: one org.vfiod1.VM property, through vfioctl
+vm_prop() {
+	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
+}

@@ -26,14 +26,6 @@ LIMIT_VGPU=268435456    # mdev-only: the mdev budget, 256 MiB
 LIMIT_EDU=335544320     # guest memory + 64 MiB headroom
 JOURNAL=/run/vfiod/vms
 
-memlock_of() {
-	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
-}
-
-vm_prop() {
-	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
-}
-
 vm_devices() {
 	"$VFIOCTL" --json vm show "$1" | jq -r '[.Devices[].name] | join(",")'
 }

@@ -18,13 +18,6 @@ MiB64=67108864
 LIMIT_64M=134217728 # 64 MiB guest memory + 64 MiB headroom
 
 # memlock_of PID: "soft hard" in bytes from /proc/PID/limits
-memlock_of() {
-	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
-}
-
-vm_prop() {
-	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
-}
 
 setup() {
 	modprobe vfio-pci

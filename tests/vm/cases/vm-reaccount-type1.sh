@@ -21,14 +21,6 @@ PINS=4096000            # 1000 pages of 4 KiB
 LIMIT_VGPU=268435456    # mdev-only: the mdev budget, 256 MiB
 LIMIT_EDU=335544320     # guest memory + 64 MiB headroom
 
-memlock_of() {
-	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
-}
-
-vm_prop() {
-	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
-}
-
 # step_check NAME EXPECTED OBSERVED LIMIT: vfiod's check agrees, the limit covers the charge
 step_check() {
 	vfioctl vm check-charge seed

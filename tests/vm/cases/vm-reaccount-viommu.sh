@@ -25,14 +25,6 @@ MiB512=536870912
 LIMIT_ONE=335544320     # one address space: 256 MiB + 64 MiB headroom
 LIMIT_TWO=671088640     # two address spaces: 2 x (256 MiB + 64 MiB)
 
-memlock_of() {
-	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
-}
-
-vm_prop() {
-	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
-}
-
 # step_check VM NAME EXPECTED OBSERVED LIMIT: vfiod's check agrees, the limit covers the charge
 step_check() {
 	vfioctl vm check-charge "$1"
