@@ -11,6 +11,7 @@
 #include "domain-xml.h"
 #include "libvirt-devices.h"
 #include "libvirt-events.h"
+#include "libvirt-fetch.h"
 #include "libvirt-loop.h"
 #include "log.h"
 #include "manager.h"
@@ -24,12 +25,11 @@
 #define KEEPALIVE_INTERVAL_SEC 5
 #define KEEPALIVE_COUNT 3u
 /*
- * The catch-up after a (re)connect waits this long. libvirtd runs its
- * QEMU hooks (which call vfiod over the bus) with the domain locked, and
- * vfiod's libvirt calls are synchronous on vfiod's one thread: a call that
- * needs that domain while its hook waits for vfiod would hold both until
- * the hook's bus call times out. Right after libvirtd (re)starts its
- * "reconnect" hooks run; they are done by then.
+ * The catch-up after a (re)connect waits this long, for libvirtd's
+ * "reconnect" hooks to be done. The calls that read a domain run on a
+ * thread of their own (libvirt-fetch.h): libvirtd runs its hooks with the
+ * domain locked and the hooks call vfiod, so vfiod's loop must not wait
+ * for a domain.
  */
 #define CATCH_UP_DELAY_SEC 5u
 
@@ -54,6 +54,7 @@ struct LibvirtEvents {
 	unsigned retry_sec;
 	bool logged_unreachable;
 	LibvirtDevices *devices;
+	LibvirtFetch *fetch; /* domain XML, read off the loop */
 };
 
 static const char *libvirt_error(void)
@@ -209,23 +210,16 @@ static VM *event_vm(LibvirtEvents *l, virDomainPtr dom, const char *what)
 	return vm;
 }
 
-/* learns the domain's aliases from its live XML; ret what alias names (alias may be NULL) */
-static int learn_domain(LibvirtEvents *l, virDomainPtr dom, const char *alias, LibvirtDevice *ret)
+/* reads domain name's live XML off the loop; on_fetched() goes on (alias NULL: reconcile) */
+static void fetch_domain(LibvirtEvents *l, const char *name, const char *alias)
 {
-	const char *name = virDomainGetName(dom);
-	_cleanup_free_ char *xml = NULL, *msg = NULL;
 	int r;
 
-	xml = virDomainGetXMLDesc(dom, 0);
-	if (!xml) {
-		log_warning("libvirt: cannot read the live XML of domain %s: %s", name, libvirt_error());
-		return -EIO;
-	}
-	r = libvirt_devices_learn(l->devices, name, xml, strlen(xml), alias, ret, &msg);
-	if (r < 0 && r != -ENOENT)
-		log_warning_errno(r, "libvirt: cannot read the devices of domain %s: %s", name,
-				  msg ? msg : "%m");
-	return r;
+	if (!l->conn)
+		return;
+	r = libvirt_fetch_xml(l->fetch, l->conn, name, alias);
+	if (r < 0)
+		log_warning_errno(r, "libvirt: cannot read the live XML of domain %s: %m", name);
 }
 
 static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
@@ -233,7 +227,6 @@ static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *al
 	LibvirtEvents *l = opaque;
 	LibvirtDevice dev;
 	VM *vm;
-	int r;
 
 	vm = event_vm(l, dom, "device added");
 	if (!vm)
@@ -245,9 +238,42 @@ static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *al
 		device_attached(vm, &dev, alias);
 		return;
 	}
-	r = learn_domain(l, dom, alias, &dev);
+	fetch_domain(l, vm->name, alias);
+}
+
+static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml);
+
+/* on the loop, once fetch_domain()'s thread has the XML */
+static void on_fetched(void *userdata, const char *name, const char *alias, char *fetched,
+		       const char *error)
+{
+	_cleanup_free_ char *xml = fetched, *msg = NULL;
+	LibvirtEvents *l = userdata;
+	LibvirtDevice dev;
+	VM *vm;
+	int r;
+
+	/* the VM may have gone while the thread waited */
+	vm = manager_find_vm(l->manager, name);
+	if (!vm)
+		return;
+	if (!xml) {
+		if (alias)
+			log_warning("VM %s: cannot read libvirt's live XML for %s: %s", name, alias, error);
+		else
+			log_debug("VM %s: no live XML from libvirt: %s", name, error);
+		return;
+	}
+	if (!alias) {
+		reconcile_domain(l, vm, xml);
+		return;
+	}
+	r = libvirt_devices_learn(l->devices, name, xml, strlen(xml), alias, &dev, &msg);
 	if (r == -ENOENT)
 		log_debug("VM %s: libvirt added %s, not a VFIO host device.", vm->name, alias);
+	else if (r < 0)
+		log_warning_errno(r, "libvirt: cannot read the devices of domain %s: %s", name,
+				  msg ? msg : "%m");
 	if (r < 0)
 		return;
 	device_attached(vm, &dev, alias);
@@ -306,7 +332,7 @@ static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int de
 		 * while the hook waits for vfiod. STARTED comes after the hook.
 		 */
 		if (vm && vm_has_vmm(vm))
-			(void) learn_domain(l, dom, NULL, NULL);
+			fetch_domain(l, vm->name, NULL);
 		break;
 	}
 	default:
@@ -378,18 +404,13 @@ static void on_connection_closed(virConnectPtr conn, int reason, void *opaque)
  * comes before libvirt's attach), and giving back a device QEMU might use
  * is not a guess vfiod makes.
  */
-static void reconcile_domain(LibvirtEvents *l, virDomainPtr dom, VM *vm)
+static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 {
-	_cleanup_free_ char *xml = NULL, *msg = NULL;
+	_cleanup_free_ char *msg = NULL;
 	vfd_domain_alias *aliases = NULL;
 	size_t n = 0;
 	int r;
 
-	xml = virDomainGetXMLDesc(dom, 0);
-	if (!xml) {
-		log_warning("VM %s: cannot read libvirt's live XML: %s", vm->name, libvirt_error());
-		return;
-	}
 	r = vfd_domain_hostdev_aliases(xml, strlen(xml), &aliases, &n, &msg);
 	if (r < 0) {
 		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain: %s", vm->name,
@@ -431,19 +452,10 @@ static void reconcile_known_domains(LibvirtEvents *l)
 {
 	Manager *m = l->manager;
 
-	for (size_t i = 0; i < m->n_vms; i++) {
-		virDomainPtr dom;
-
-		/* a prepared VM: its domain may be in libvirt's start hooks, see CATCH_UP_DELAY_SEC */
-		if (!vm_has_vmm(m->vms[i]))
-			continue;
-		dom = virDomainLookupByName(l->conn, m->vms[i]->name);
-		if (!dom)
-			continue;
-		if (virDomainIsActive(dom) == 1)
-			reconcile_domain(l, dom, m->vms[i]);
-		virDomainFree(dom);
-	}
+	/* a prepared VM's domain is in libvirt's start hooks: it comes with AttachVMM */
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (vm_has_vmm(m->vms[i]))
+			fetch_domain(l, m->vms[i]->name, NULL);
 }
 
 static int on_catch_up(sd_event_source *s, uint64_t usec, void *userdata)
@@ -573,6 +585,7 @@ LibvirtEvents *libvirt_events_free(LibvirtEvents *l)
 	sd_event_source_disable_unref(l->retry);
 	sd_event_source_disable_unref(l->disconnect);
 	sd_event_source_disable_unref(l->catch_up);
+	libvirt_fetch_free(l->fetch);
 	libvirt_devices_free(l->devices);
 	free(l->uri);
 	free(l);
@@ -595,9 +608,15 @@ int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret)
 		l->callback_ids[i] = -1;
 	l->uri = strdup(uri);
 	r = l->uri ? libvirt_devices_new(&l->devices) : -ENOMEM;
+	/* libvirt is used from more than one thread (libvirt-fetch.c) */
+	if (r >= 0 && virInitialize() < 0)
+		r = -EIO;
+	if (r >= 0)
+		r = libvirt_fetch_new(m->event, on_fetched, l, &l->fetch);
 	if (r >= 0)
 		r = libvirt_loop_install(m->event);
 	if (r < 0) {
+		libvirt_fetch_free(l->fetch);
 		libvirt_devices_free(l->devices);
 		free(l->uri);
 		free(l);
