@@ -73,6 +73,54 @@ static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error 
 	return sd_bus_reply_method_return(message, "o", vm->path);
 }
 
+/* the variant of an option as a boolean; InvalidArgs naming the option otherwise */
+static int read_bool_option(sd_bus_message *message, const char *key, bool *ret, sd_bus_error *error)
+{
+	int b;
+
+	if (sd_bus_message_read(message, "v", "b", &b) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s must be a boolean", key);
+	*ret = b;
+	return 0;
+}
+
+/* the same for a uint64 of at least min and at most max */
+static int read_u64_option(sd_bus_message *message, const char *key, uint64_t min, uint64_t max,
+			   uint64_t *ret, sd_bus_error *error)
+{
+	uint64_t v;
+
+	if (sd_bus_message_read(message, "v", "t", &v) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s must be a uint64 (t)",
+					 key);
+	if (v < min)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s must not be 0", key);
+	if (v > max)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s is above 1 TiB", key);
+	*ret = v;
+	return 0;
+}
+
+static int read_policy_option(sd_bus_message *message, VMConfig *config, sd_bus_error *error)
+{
+	const char *policy;
+	int p;
+
+	if (sd_bus_message_read(message, "v", "s", &policy) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option memlock_policy must be a string");
+	if (strcmp(policy, "none") == 0)
+		config->apply_memlock = false;
+	else if ((p = vfd_memlock_policy_from_string(policy)) >= 0) {
+		config->apply_memlock = true;
+		config->memlock_policy = (vfd_memlock_policy) p;
+	} else
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid memlock_policy '%.64s': expected precise, libvirt or none",
+					 policy);
+	return 0;
+}
+
 /* reads the options dictionary: only keys vfiod knows, with their types */
 static int read_register_options(sd_bus_message *message, VMConfig *config, sd_bus_error *error)
 {
@@ -86,68 +134,25 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 		r = sd_bus_message_read(message, "s", &key);
 		if (r < 0)
 			return r;
-		if (strcmp(key, "vmm_opens_groups") == 0) {
-			int b;
-
-			if (sd_bus_message_read(message, "v", "b", &b) < 0)
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option vmm_opens_groups must be a boolean");
-			config->vmm_opens_groups = b;
-		} else if (strcmp(key, "grant_group_nodes") == 0) {
-			int b;
-
-			if (sd_bus_message_read(message, "v", "b", &b) < 0)
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option grant_group_nodes must be a boolean");
-			config->grant_group_nodes = b;
-		} else if (strcmp(key, "release_on_exit") == 0) {
-			int b;
-
-			if (sd_bus_message_read(message, "v", "b", &b) < 0)
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option release_on_exit must be a boolean");
-			config->release_on_exit = b;
-		} else if (strcmp(key, "memlock_policy") == 0) {
-			const char *policy;
-			int p;
-
-			if (sd_bus_message_read(message, "v", "s", &policy) < 0)
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option memlock_policy must be a string");
-			if (strcmp(policy, "none") == 0)
-				config->apply_memlock = false;
-			else if ((p = vfd_memlock_policy_from_string(policy)) >= 0) {
-				config->apply_memlock = true;
-				config->memlock_policy = (vfd_memlock_policy) p;
-			} else
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Invalid memlock_policy '%.64s': expected precise, "
-							 "libvirt or none", policy);
-		} else if (strcmp(key, "extra_charge_bytes") == 0) {
-			uint64_t extra;
-
-			if (sd_bus_message_read(message, "v", "t", &extra) < 0)
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option extra_charge_bytes must be a uint64 (t)");
-			if (extra > (UINT64_C(1) << 40))
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option extra_charge_bytes is above 1 TiB");
-			config->extra_charge_bytes = extra;
-		} else if (strcmp(key, "memlock_cap_bytes") == 0) {
-			uint64_t cap;
-
-			if (sd_bus_message_read(message, "v", "t", &cap) < 0)
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option memlock_cap_bytes must be a uint64 (t)");
-			if (cap == 0)
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Option memlock_cap_bytes must not be 0");
-			config->memlock_cap = cap;
-		} else
+		if (strcmp(key, "vmm_opens_groups") == 0)
+			r = read_bool_option(message, key, &config->vmm_opens_groups, error);
+		else if (strcmp(key, "grant_group_nodes") == 0)
+			r = read_bool_option(message, key, &config->grant_group_nodes, error);
+		else if (strcmp(key, "release_on_exit") == 0)
+			r = read_bool_option(message, key, &config->release_on_exit, error);
+		else if (strcmp(key, "memlock_policy") == 0)
+			r = read_policy_option(message, config, error);
+		else if (strcmp(key, "extra_charge_bytes") == 0)
+			r = read_u64_option(message, key, 0, UINT64_C(1) << 40, &config->extra_charge_bytes, error);
+		else if (strcmp(key, "memlock_cap_bytes") == 0)
+			r = read_u64_option(message, key, 1, UINT64_MAX, &config->memlock_cap, error);
+		else
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 						 "Unknown option '%.64s' (known: vmm_opens_groups, "
 						 "grant_group_nodes, release_on_exit, memlock_policy, "
 						 "memlock_cap_bytes, extra_charge_bytes)", key);
+		if (r < 0)
+			return r;
 		r = sd_bus_message_exit_container(message);
 		if (r < 0)
 			return r;
@@ -407,11 +412,7 @@ static void host_request_free(void *p)
 	free(q->parent);
 	free(q->type_id);
 	free(q->uuid);
-	for (size_t i = 0; i < q->n_attrs; i++) {
-		free((char *) q->attrs[i].name);
-		free((char *) q->attrs[i].value);
-	}
-	free(q->attrs);
+	vfd_mdev_attrs_free(q->attrs, q->n_attrs);
 	free(q);
 }
 

@@ -359,6 +359,21 @@ static int adhoc_owned_elsewhere(const char *name, void *userdata)
 	return manager_device_owned_elsewhere(userdata, name, NULL);
 }
 
+int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_options *opts,
+		  vfd_op_error *error, vfd_bind_record **ret)
+{
+	int r;
+
+	r = vfd_bind_claim(m->ctx, addr, 1, opts, error, ret);
+	if (r == -ENXIO) {
+		/* no IOMMU group: its own name, -ENXIO is NoSuchParent on the bus */
+		if (error)
+			error->error = -ENOTBLK;
+		return -ENOTBLK;
+	}
+	return r;
+}
+
 int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
 		 vfd_op_error *error, const vfd_bind_record **ret)
 {
@@ -376,12 +391,7 @@ int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_membe
 		return -ENOMEM;
 	m->adhoc = n;
 
-	r = vfd_bind_claim(m->ctx, addr, 1, &opts, error, &rec);
-	if (r == -ENXIO) {
-		if (error)
-			error->error = -ENOTBLK;
-		return -ENOTBLK;
-	}
+	r = manager_claim(m, addr, &opts, error, &rec);
 	if (r < 0)
 		return r;
 

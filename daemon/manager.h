@@ -102,6 +102,13 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
  * its VMM is gone or was never named. The caller restores its devices.
  */
 int manager_adopt_vm(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM **ret);
+/*
+ * vfd_bind_claim() of one function, with the errno of a function without
+ * IOMMU group made -ENOTBLK (the library's -ENXIO is NoSuchParent on the
+ * bus). For Bind and for VMs' AddDevice.
+ */
+int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_options *opts,
+		  vfd_op_error *error, vfd_bind_record **ret);
 /* vm_attach_vmm(), then the mm helper and the memlock limit as at registration */
 int manager_attach_vmm(Manager *m, VM *vm, VMMProcess *vmm, vfd_op_error *error);
 VM *manager_find_vm(Manager *m, const char *name);

@@ -46,11 +46,7 @@ static void vm_request_free(void *p)
 	free(q->parent);
 	free(q->type_id);
 	free(q->uuid);
-	for (size_t i = 0; i < q->n_attrs; i++) {
-		free((char *) q->attrs[i].name);
-		free((char *) q->attrs[i].value);
-	}
-	free(q->attrs);
+	vfd_mdev_attrs_free(q->attrs, q->n_attrs);
 	vmm_process_done(&q->vmm);
 	free(q);
 }
@@ -411,11 +407,7 @@ int bus_read_mdev_request(sd_bus_message *message, bool from_config, char **ret_
 oom:
 	r = -ENOMEM;
 fail:
-	for (size_t i = 0; i < n; i++) {
-		free((char *) attrs[i].name);
-		free((char *) attrs[i].value);
-	}
-	free(attrs);
+	vfd_mdev_attrs_free(attrs, n);
 	return r;
 }
 

@@ -436,19 +436,12 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 		return r;
 
 	txn_begin(vm, VM_TXN_ADD, d.name);
-	r = vfd_bind_claim(ctx, addr, 1, &opts, error, &rec);
+	r = manager_claim(vm->manager, addr, &opts, error, &rec);
 	if (r < 0) {
 		txn_end(vm);
 		(void) vm_journal_save(vm);
-	}
-	if (r == -ENXIO) {
-		/* no IOMMU group: its own name, -ENXIO is NoSuchParent on the bus */
-		if (error)
-			error->error = -ENOTBLK;
-		return -ENOTBLK;
-	}
-	if (r < 0)
 		return r;
+	}
 	vm_journal_crash_point("add-claimed");
 
 	d.bind = rec;
@@ -665,17 +658,28 @@ static int prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 				u.open_count);
 }
 
-int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
+/* device name of vm, while the VM takes device changes: -ENODEV, -ESHUTDOWN otherwise */
+static int find_changeable_device(VM *vm, const char *name, vfd_op_error *error, VMDevice **ret)
 {
-	VMDevice *d;
-	int r;
+	VMDevice *d = vm_find_device(vm, name);
 
-	d = vm_find_device(vm, name);
 	if (!d)
 		return vfd_op_error_set(error, -ENODEV, name, "not a device of VM %s", vm->name);
 	if (!vm_accepts_devices(vm))
 		return vfd_op_error_set(error, -ESHUTDOWN, name, "VM %s is %s", vm->name,
 					vm_state_to_string(vm->state));
+	*ret = d;
+	return 0;
+}
+
+int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
+{
+	VMDevice *d;
+	int r;
+
+	r = find_changeable_device(vm, name, error, &d);
+	if (r < 0)
+		return r;
 	/*
 	 * The kernel would block the unbind (and vfiod with it) until the VMM
 	 * closes the device. A type1 group that is in no container proves it
@@ -925,12 +929,9 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
 	VMDevice *d;
 	int r;
 
-	d = vm_find_device(vm, name);
-	if (!d)
-		return vfd_op_error_set(error, -ENODEV, name, "not a device of VM %s", vm->name);
-	if (!vm_accepts_devices(vm))
-		return vfd_op_error_set(error, -ESHUTDOWN, name, "VM %s is %s", vm->name,
-					vm_state_to_string(vm->state));
+	r = find_changeable_device(vm, name, error, &d);
+	if (r < 0)
+		return r;
 	if (vm->type1 && d->iommu_group >= 0) {
 		r = vfd_type1_group_in_container(vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group));
 		if (r < 0)

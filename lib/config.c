@@ -24,11 +24,7 @@ void vfd_config_mdev_done(vfd_config_mdev *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->n_attrs; i++) {
-		free((char *)m->attrs[i].name);
-		free((char *)m->attrs[i].value);
-	}
-	free(m->attrs);
+	vfd_mdev_attrs_free(m->attrs, m->n_attrs);
 	free(m->parent);
 	free(m->type);
 	free(m->origin);

@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -316,4 +317,13 @@ int vfd_mdev_remove(vfd_context *ctx, const char *uuid, vfd_op_error *error)
 		return vfd_op_error_set(error, -EIO, id, "the kernel accepted the removal but the "
 					"mdev is still there");
 	return 0;
+}
+
+void vfd_mdev_attrs_free(vfd_mdev_attr *attrs, size_t n)
+{
+	for (size_t i = 0; attrs && i < n; i++) {
+		free((char *) attrs[i].name);
+		free((char *) attrs[i].value);
+	}
+	free(attrs);
 }

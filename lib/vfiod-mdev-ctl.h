@@ -34,6 +34,9 @@ typedef struct vfd_mdev_attr {
 	const char *value;
 } vfd_mdev_attr;
 
+/* frees the names and values of attrs[0..n) (owned by whoever built them) and attrs */
+void vfd_mdev_attrs_free(vfd_mdev_attr *attrs, size_t n);
+
 /* A random (version 4) UUID in lower case, from getrandom(2). */
 int vfd_mdev_uuid_generate(char ret[VFD_UUID_STRLEN]);
 
