@@ -541,6 +541,32 @@ static int vm_release(int argc, char *argv[])
 	return 0;
 }
 
+/* vm secret NAME: the secret that proves the VM's VMM (GetVMMSecret), for the owner to pass on */
+static int vm_secret(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *secret;
+	int r;
+
+	if (argc != 2)
+		return usage_error("'vm secret' needs NAME");
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	r = bus_client_call_object(bus, path, VM_INTERFACE, "GetVMMSecret", &error, &reply, NULL);
+	if (r < 0)
+		return host_report_error("cannot read the VM's secret", &error, r);
+	r = sd_bus_message_read(reply, "s", &secret);
+	if (r < 0)
+		return runtime_error("cannot parse the reply of GetVMMSecret");
+	printf("%s\n", secret);
+	return 0;
+}
 
 int verb_vm(int argc, char *argv[])
 {
@@ -548,7 +574,7 @@ int verb_vm(int argc, char *argv[])
 
 	if (argc < 2)
 		return usage_error("'vm' needs a command: register, prepare, attach-vmm, list, show, "
-				   "add-device, create-mdev, remove-device, release, check-charge");
+				   "add-device, create-mdev, remove-device, release, check-charge, secret");
 	sub = argv[1];
 	argc--;
 	argv++;
@@ -574,5 +600,7 @@ int verb_vm(int argc, char *argv[])
 		return vm_check_charge(argc, argv);
 	if (strcmp(sub, "attach-vmm") == 0)
 		return vm_attach_vmm(argc, argv);
+	if (strcmp(sub, "secret") == 0)
+		return vm_secret(argc, argv);
 	return usage_error("unknown command 'vm %s'; see 'vfioctl --help'", sub);
 }

@@ -126,6 +126,8 @@ static void help(void)
 	       "                       raised before libvirt's attach, lowered after its detach\n" /* libvirt-events */
 	       "  vm release NAME      Give every device of the VM back\n"
 	       "  vm check-charge NAME Compare the expected and observed memlock charge\n"
+	       "  vm secret NAME       Print the secret the VM's VMM proves itself with\n"
+	       "                       (AuthenticateVMM); for root and the VM's owner\n"
 	       "  bind ADDRESS [--unbind-host-members]\n"
 	       "                       Bind ADDRESS's IOMMU group to vfio-pci outside any VM\n"
 	       "  unbind ADDRESS       Undo 'bind': the original drivers come back\n"

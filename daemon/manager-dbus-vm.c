@@ -6,9 +6,11 @@
  * anyone else through polkit (polkit.c), failing closed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #include "bus-errors.h"
 #include "bus-op-error.h"
@@ -84,11 +86,25 @@ static int read_bool_option(sd_bus_message *message, const char *key, bool *ret,
 	return 0;
 }
 
-/* the same for a uint64 of at least min and at most max */
-static int read_u64_option(sd_bus_message *message, const char *key, uint64_t min, uint64_t max,
-			   uint64_t *ret, sd_bus_error *error)
+/*
+ * The host's memory in bytes: no VM can pin more guest memory than this,
+ * so no size a caller gives may exceed it (a larger one would only lift
+ * the VMM's RLIMIT_MEMLOCK beyond anything real).
+ */
+static uint64_t host_memory_bytes(void)
 {
-	uint64_t v;
+	struct sysinfo si;
+
+	if (sysinfo(&si) < 0 || si.totalram == 0)
+		return UINT64_C(1) << 40; /* cannot tell: 1 TiB */
+	return (uint64_t) si.totalram * (si.mem_unit ? si.mem_unit : 1);
+}
+
+/* the same for a uint64 of at least min and at most the host's memory */
+static int read_u64_option(sd_bus_message *message, const char *key, uint64_t min, uint64_t *ret,
+			   sd_bus_error *error)
+{
+	uint64_t v, max = host_memory_bytes();
 
 	if (sd_bus_message_read(message, "v", "t", &v) < 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s must be a uint64 (t)",
@@ -96,7 +112,9 @@ static int read_u64_option(sd_bus_message *message, const char *key, uint64_t mi
 	if (v < min)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s must not be 0", key);
 	if (v > max)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s is above 1 TiB", key);
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option %s (%" PRIu64 " bytes) is above the host's memory (%" PRIu64
+					 " bytes)", key, v, max);
 	*ret = v;
 	return 0;
 }
@@ -143,9 +161,9 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 		else if (strcmp(key, "memlock_policy") == 0)
 			r = read_policy_option(message, config, error);
 		else if (strcmp(key, "extra_charge_bytes") == 0)
-			r = read_u64_option(message, key, 0, UINT64_C(1) << 40, &config->extra_charge_bytes, error);
+			r = read_u64_option(message, key, 0, &config->extra_charge_bytes, error);
 		else if (strcmp(key, "memlock_cap_bytes") == 0)
-			r = read_u64_option(message, key, 1, UINT64_MAX, &config->memlock_cap, error);
+			r = read_u64_option(message, key, 1, &config->memlock_cap, error);
 		else
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 						 "Unknown option '%.64s' (known: vmm_opens_groups, "
@@ -197,6 +215,10 @@ static int read_register_args(sd_bus_message *message, RegisterRequest *q, VMMAr
 	if (memory == 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Invalid memory size 0: the VM's guest memory in bytes");
+	if (memory > host_memory_bytes())
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid memory size %" PRIu64 ": above the host's memory (%" PRIu64
+					 " bytes)", memory, host_memory_bytes());
 	q->config.memory_bytes = memory;
 	q->config.viommu = viommu;
 
@@ -241,6 +263,7 @@ static int register_common(sd_bus_message *message, Manager *m, VMMArg how, sd_b
 		r = sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
 		goto fail;
 	}
+	q->config.owner_uid = caller;
 	/* a plain pid can name a recycled process: only root may take that risk */
 	if (how == VMM_ARG_PID && caller != 0) {
 		r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,

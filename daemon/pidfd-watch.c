@@ -119,10 +119,10 @@ static int status_field_bytes(const char *status, const char *name, uint64_t *re
 	return -ENODATA;
 }
 
-int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t *ret_pinned)
+/* /proc/PID/status of the live process behind p, NUL-terminated in buf */
+static int read_status(const VMMProcess *p, char *buf, size_t size)
 {
-	char path[32], buf[4096];
-	uint64_t locked, pinned;
+	char path[32];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 	int r;
@@ -131,7 +131,7 @@ int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : negative_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
 	if (n < 0)
 		return negative_errno();
 	buf[n] = '\0';
@@ -140,8 +140,18 @@ int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t 
 	r = vmm_process_exited(p);
 	if (r < 0)
 		return r;
-	if (r > 0)
-		return -ESRCH;
+	return r > 0 ? -ESRCH : 0;
+}
+
+int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t *ret_pinned)
+{
+	char buf[4096];
+	uint64_t locked, pinned;
+	int r;
+
+	r = read_status(p, buf, sizeof(buf));
+	if (r < 0)
+		return r;
 
 	r = status_field_bytes(buf, "VmLck", &locked);
 	if (r < 0)
@@ -152,6 +162,25 @@ int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t 
 
 	*ret_locked = locked;
 	*ret_pinned = pinned;
+	return 0;
+}
+
+int vmm_process_current_uid(const VMMProcess *p, uid_t *ret)
+{
+	char buf[4096];
+	const char *line;
+	unsigned long real, effective;
+	int r;
+
+	r = read_status(p, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	/* "Uid:\treal\teffective\tsaved\tfs": not the owner of /proc/PID, which is
+	 * root for a process that is not dumpable (one that dropped privileges) */
+	line = strstr(buf, "\nUid:");
+	if (!line || sscanf(line + 5, "%lu %lu", &real, &effective) != 2)
+		return -EBADMSG;
+	*ret = (uid_t) effective;
 	return 0;
 }
 

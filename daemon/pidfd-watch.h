@@ -47,6 +47,12 @@ int vmm_process_exited(const VMMProcess *p);
  */
 int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t *ret_pinned);
 int vmm_process_memlock_limit(const VMMProcess *p, uint64_t *ret);
+/*
+ * The process's effective uid now (it may have dropped privileges since it
+ * was named), from /proc/PID/status while the pidfd says it lives. -ESRCH
+ * once it has exited.
+ */
+int vmm_process_current_uid(const VMMProcess *p, uid_t *ret);
 
 /*
  * Calls handler once p's process exits (POLLIN on the pidfd). The source

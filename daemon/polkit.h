@@ -22,6 +22,8 @@
 
 /* the polkit actions of systemd/org.vfiod1.policy */
 #define POLKIT_ACTION_MANAGE_VMS  "org.vfiod1.manage-vms"
+/* a VM registered or prepared by another uid (vm-identity.h) */
+#define POLKIT_ACTION_MANAGE_OTHER_VMS "org.vfiod1.manage-other-vms"
 #define POLKIT_ACTION_BIND        "org.vfiod1.bind-devices"
 #define POLKIT_ACTION_MANAGE_MDEV "org.vfiod1.manage-mdevs"
 

@@ -73,6 +73,28 @@ static VM *request_vm(VMRequest *q, sd_bus_error *error)
 	return vm;
 }
 
+/*
+ * Asks for the right to change vm (takes q): root at once; the VM's owner
+ * through polkit's manage-vms; anyone else through manage-other-vms,
+ * admin-only by default (vm-identity.h).
+ */
+static int authorize_vm(sd_bus_message *message, const VM *vm, authorized_fn run, VMRequest *q,
+			sd_bus_error *error)
+{
+	uid_t caller;
+	int r;
+
+	r = bus_sender_identity(message, NULL, &caller);
+	if (r < 0) {
+		vm_request_free(q);
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+	}
+	return polkit_authorize(message,
+				caller == vm->owner_uid ? POLKIT_ACTION_MANAGE_VMS :
+							  POLKIT_ACTION_MANAGE_OTHER_VMS,
+				run, q, vm_request_free, error);
+}
+
 /* ---- object lookup ---- */
 
 static int vm_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
@@ -302,8 +324,7 @@ static int method_add_device(sd_bus_message *message, void *userdata, sd_bus_err
 		vm_request_free(q);
 		return -ENOMEM;
 	}
-	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_add_device, q,
-				vm_request_free, error);
+	return authorize_vm(message, vm, run_add_device, q, error);
 }
 
 static int run_create_mdev(sd_bus_message *message, void *request, sd_bus_error *error)
@@ -426,8 +447,7 @@ static int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_er
 		vm_request_free(q);
 		return r;
 	}
-	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_create_mdev, q,
-				vm_request_free, error);
+	return authorize_vm(message, vm, run_create_mdev, q, error);
 }
 
 static int run_remove_device(sd_bus_message *message, void *request, sd_bus_error *error)
@@ -480,11 +500,13 @@ static int method_remove_device(sd_bus_message *message, void *userdata, sd_bus_
 		vm_request_free(q);
 		return -ENOMEM;
 	}
-	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_remove_device, q,
-				vm_request_free, error);
+	return authorize_vm(message, vm, run_remove_device, q, error);
 }
 
-/* the sender is the VM's VMM; sets NotVMM otherwise (root passes too when allow_root) */
+/*
+ * 1 when the sender is the VM's authenticated VMM (vm-identity.h), or root
+ * when allow_root; 0 when not; negative errno with error set.
+ */
 static int check_vmm(sd_bus_message *message, VM *vm, bool allow_root, sd_bus_error *error)
 {
 	pid_t pid;
@@ -494,11 +516,9 @@ static int check_vmm(sd_bus_message *message, VM *vm, bool allow_root, sd_bus_er
 	r = bus_sender_identity(message, &pid, &uid);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
-	if (vm_is_vmm(vm, pid))
-		return 1;
 	if (allow_root && uid == 0)
 		return 1;
-	return 0;
+	return vm_is_vmm(vm, pid, uid, sd_bus_message_get_sender(message));
 }
 
 static int append_fds(sd_bus_message *reply, const VMFds *f)
@@ -541,8 +561,8 @@ static int method_get_fds(sd_bus_message *message, void *userdata, sd_bus_error 
 		return r;
 	if (r == 0)
 		return bus_error_domain(error, -EPERM,
-					"Only the VMM of VM %s (pid %d) or root may have its descriptors",
-					vm->name, (int) vm->vmm.pid);
+					"Only the authenticated VMM of VM %s (pid %d) or root may have its "
+					"descriptors (AuthenticateVMM first)", vm->name, (int) vm->vmm.pid);
 	if (bus_sender_identity(message, &pid, &uid) >= 0)
 		log_info("VM %s: descriptors to pid %d (uid %u).", vm->name, (int) pid, (unsigned) uid);
 
@@ -606,8 +626,8 @@ static int method_get_device_fds(sd_bus_message *message, void *userdata, sd_bus
 		return r;
 	if (r == 0)
 		return bus_error_domain(error, -EPERM,
-					"Only the VMM of VM %s (pid %d) or root may have its descriptors",
-					vm->name, (int) vm->vmm.pid);
+					"Only the authenticated VMM of VM %s (pid %d) or root may have its "
+					"descriptors (AuthenticateVMM first)", vm->name, (int) vm->vmm.pid);
 
 	r = vm_get_device_fds(vm, device, &f);
 	if (r == -ENODEV)
@@ -655,8 +675,8 @@ static int method_confirm_attached(sd_bus_message *message, void *userdata, sd_b
 	if (r < 0)
 		return r;
 	if (r == 0)
-		return bus_error_domain(error, -EPERM, "Only the VMM of VM %s (pid %d) or root may "
-					"confirm an attach", vm->name, (int) vm->vmm.pid);
+		return bus_error_domain(error, -EPERM, "Only the authenticated VMM of VM %s (pid %d) or "
+					"root may confirm an attach", vm->name, (int) vm->vmm.pid);
 
 	vfd_op_error_clear(&op);
 	r = vm_confirm_attached(vm, device, &op);
@@ -724,8 +744,7 @@ static int method_attach_vmm(sd_bus_message *message, void *userdata, sd_bus_err
 		vm_request_free(q);
 		return r;
 	}
-	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_attach_vmm, q,
-				vm_request_free, error);
+	return authorize_vm(message, vm, run_attach_vmm, q, error);
 }
 
 static int run_release(sd_bus_message *message, void *request, sd_bus_error *error)
@@ -769,8 +788,67 @@ static int method_release(sd_bus_message *message, void *userdata, sd_bus_error 
 		return r < 0 ? r : 1;
 	}
 
-	return polkit_authorize(message, POLKIT_ACTION_MANAGE_VMS, run_release, q,
-				vm_request_free, error);
+	return authorize_vm(message, vm, run_release, q, error);
+}
+
+static int run_get_vmm_secret(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VM *vm;
+
+	vm = request_vm(request, error);
+	if (!vm)
+		return -ENOMEDIUM;
+	return sd_bus_reply_method_return(message, "s", vm->vmm_secret);
+}
+
+static int method_get_vmm_secret(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	VMRequest *q;
+
+	/* no arguments; the owner or root, who passes it on to the VMM */
+	q = vm_request_new(vm);
+	if (!q)
+		return -ENOMEM;
+	return authorize_vm(message, vm, run_get_vmm_secret, q, error);
+}
+
+static int method_authenticate_vmm(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	const char *secret, *sender;
+	VM *vm = userdata;
+	pid_t pid;
+	uid_t uid;
+	int r;
+
+	r = sd_bus_message_read(message, "s", &secret);
+	if (r < 0)
+		return r;
+	if (!vm_secret_is_valid(secret))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Invalid secret: expected 32 lower-case hexadecimal digits");
+	r = bus_sender_identity(message, &pid, &uid);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+	sender = sd_bus_message_get_sender(message);
+	if (!sender)
+		return -EBADMSG;
+
+	/* the proof itself, no polkit: the secret is the authorization */
+	r = vm_authenticate_vmm(vm, pid, uid, sender, secret);
+	if (r == -ESRCH)
+		return bus_error_domain(error, r, "VM %s has no running VMM", vm->name);
+	if (r == -EPERM) {
+		log_info("VM %s: pid %d (uid %u) failed to authenticate as its VMM.", vm->name, (int) pid,
+			 (unsigned) uid);
+		return bus_error_domain(error, r, "Not the VMM of VM %s: the caller's process, uid "
+					"or secret does not match", vm->name);
+	}
+	if (r < 0)
+		return r;
+	log_info("VM %s: pid %d (uid %u, %s) authenticated as its VMM.", vm->name, (int) pid,
+		 (unsigned) uid, sender);
+	return sd_bus_reply_method_return(message, NULL);
 }
 
 /* in the order of docs/org.vfiod1.VM.xml, which introspection reproduces */
@@ -833,6 +911,14 @@ const sd_bus_vtable vm_vtable[] = {
 				SD_BUS_ARGS("h", vmm_pidfd),
 				SD_BUS_NO_RESULT,
 				method_attach_vmm, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetVMMSecret",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("s", secret),
+				method_get_vmm_secret, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("AuthenticateVMM",
+				SD_BUS_ARGS("s", secret),
+				SD_BUS_NO_RESULT,
+				method_authenticate_vmm, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("StateChanged",
 				SD_BUS_ARGS("s", state),
 				0),

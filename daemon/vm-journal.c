@@ -149,6 +149,8 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	    add(o, "id", u64(vm->id)) < 0 ||
 	    add(o, "name", json_object_new_string(vm->name)) < 0 ||
 	    add(o, "uuid", json_object_new_string(vm->uuid)) < 0 ||
+	    add(o, "owner_uid", u64(vm->owner_uid)) < 0 ||
+	    add(o, "vmm_secret", json_object_new_string(vm->vmm_secret)) < 0 ||
 	    add(o, "backend", json_object_new_string(vm_backend_to_string(vm->backend))) < 0 ||
 	    add(o, "memory_bytes", u64(vm->memory_bytes)) < 0 ||
 	    add(o, "viommu", json_object_new_boolean(vm->viommu)) < 0 ||
@@ -437,6 +439,7 @@ static int device_from_json(json_object *o, VMDevice *d)
 
 typedef struct JournalVM {
 	VMConfig config;
+	const char *vmm_secret; /* the VMM's proof (vm-identity.h), kept across restarts */
 	unsigned id;
 	VMState state;
 	bool fds_handed_out;
@@ -487,6 +490,19 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 	    get_string(o, "uuid", &j->config.uuid) < 0 || vfd_uuid_validate(j->config.uuid) < 0)
 		return -EBADMSG;
 	if (get_string(o, "backend", &s) < 0 || vm_backend_from_string(s, &j->config.backend) < 0)
+		return -EBADMSG;
+	/*
+	 * Owner and secret came with VM ownership: a journal of an older vfiod
+	 * has neither, and its VM becomes root's with a new secret (safe: only
+	 * fewer callers may act on it). Present but malformed is corrupt.
+	 */
+	if (json_object_object_get_ex(o, "owner_uid", NULL)) {
+		if (get_u64(o, "owner_uid", &u) < 0 || u > UINT32_MAX - 1)
+			return -EBADMSG;
+		j->config.owner_uid = (uid_t) u;
+	}
+	if (json_object_object_get_ex(o, "vmm_secret", NULL) &&
+	    (get_string(o, "vmm_secret", &j->vmm_secret) < 0 || !vm_secret_is_valid(j->vmm_secret)))
 		return -EBADMSG;
 	if (get_u64(o, "memory_bytes", &j->config.memory_bytes) < 0 ||
 	    get_bool(o, "viommu", &j->config.viommu) < 0 ||
@@ -626,6 +642,8 @@ static int recover_one(Manager *m, JournalVM *j)
 				       j->config.name);
 
 	/* what the old process knew */
+	if (j->vmm_secret)
+		memcpy(vm->vmm_secret, j->vmm_secret, VM_SECRET_STRLEN);
 	vm->devices = TAKE_PTR(j->devices);
 	vm->n_devices = j->n_devices;
 	j->n_devices = 0;

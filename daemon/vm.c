@@ -131,6 +131,10 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	vm->memlock_cap = config->memlock_cap;
 	vm->extra_charge_bytes = config->extra_charge_bytes;
 	vm->charge_matches = true;
+	vm->owner_uid = config->owner_uid;
+	r = vm_secret_generate(vm->vmm_secret);
+	if (r < 0)
+		return r;
 
 	vm->name = strdup(config->name);
 	if (!vm->name)
@@ -201,6 +205,7 @@ VM *vm_free(VM *vm)
 		close(vm->iommufd);
 	sd_event_source_disable_unref(vm->vmm_exit);
 	vmm_process_done(&vm->vmm);
+	free(vm->vmm_sender);
 	free(vm->name);
 	free(vm->path);
 	free(vm);
@@ -995,13 +1000,6 @@ int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
 	vm_set_state(vm, VM_STATE_REGISTERED);
 	vm_send_memory_changed(vm);
 	return 0;
-}
-
-bool vm_is_vmm(const VM *vm, pid_t pid)
-{
-	/* the pidfd keeps the pid from being reused while the process lives */
-	return vm_has_vmm(vm) && !vm->vmm_exited && pid == vm->vmm.pid &&
-	       vmm_process_exited(&vm->vmm) == 0;
 }
 
 /* ---- release ---- */

@@ -54,6 +54,7 @@
 #include <systemd/sd-event.h>
 
 #include "pidfd-watch.h"
+#include "vm-identity.h"
 #include "vfiod-bind.h"
 #include "vfiod-mdev-ctl.h"
 #include "vfiod-memlock.h"
@@ -123,6 +124,7 @@ typedef struct VMTxn {
 
 typedef struct VMConfig {
 	const char *name;
+	uid_t owner_uid; /* who registers or prepares the VM (vm-identity.h) */
 	const char *uuid;
 	uint64_t memory_bytes;
 	bool viommu;
@@ -151,6 +153,10 @@ typedef struct VM {
 	VMBackend backend;
 	bool vmm_opens_groups;
 	bool grant_group_nodes;
+
+	uid_t owner_uid;  /* who registered or prepared it (vm-identity.h) */
+	char vmm_secret[VM_SECRET_STRLEN]; /* proves the VMM (vm-identity.h) */
+	char *vmm_sender; /* the unique bus name that proved it, NULL: none yet */
 
 	VMMProcess vmm;   /* pidfd -1 while prepared */
 	sd_event_source *vmm_exit;
@@ -276,8 +282,6 @@ int vm_get_device_fds(VM *vm, const char *name, VMFds *ret);
  */
 int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
 
-/* 1 when the sender (pid, uid) may have the VM's descriptors: root or the VMM itself */
-bool vm_is_vmm(const VM *vm, pid_t pid);
 
 /* ---- restart ---- */
 

@@ -130,30 +130,6 @@ static int substitute(const char *arg, exec_fds *f, char **ret)
 	return 0;
 }
 
-static int vm_object(sd_bus *bus, const char *vm, char **ret)
-{
-	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	const char *path;
-	char *copy;
-	int r;
-
-	r = sd_bus_call_method(bus, "org.vfiod1", "/org/vfiod1", "org.vfiod1.Manager", "GetVM",
-			       &error, &reply, "s", vm);
-	if (r < 0) {
-		fprintf(stderr, "vfd-vmm: GetVM %s: %s\n", vm, error.message ? error.message : strerror(-r));
-		return r;
-	}
-	r = sd_bus_message_read(reply, "o", &path);
-	if (r < 0)
-		return r;
-	copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	*ret = copy;
-	return 0;
-}
-
 static void print_exec(const exec_fds *f)
 {
 	vmm_proc_status st = {};
@@ -193,7 +169,7 @@ int vmm_exec_vfiod(const char *vm, char **argv)
 		fprintf(stderr, "vfd-vmm: system bus: %s\n", strerror(-r));
 		goto out;
 	}
-	r = vm_object(bus, vm, &path);
+	r = vmm_vfiod_vm(bus, vm, &path);
 	if (r < 0)
 		goto out;
 	r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", "GetFds", &error, &reply, NULL);

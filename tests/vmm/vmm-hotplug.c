@@ -65,22 +65,16 @@ static int vm_call(sd_bus *bus, const char *vm, const char *member, sd_bus_messa
 		   const char *device)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply_msg = NULL;
-	const char *path;
+	_cleanup_free_ char *path = NULL;
 	int r;
 
-	r = sd_bus_call_method(bus, "org.vfiod1", "/org/vfiod1", "org.vfiod1.Manager", "GetVM",
-			       &error, &reply_msg, "s", vm);
-	if (r < 0)
-		goto fail;
-	r = sd_bus_message_read(reply_msg, "o", &path);
+	r = vmm_vfiod_vm(bus, vm, &path);
 	if (r < 0)
 		return r;
 	r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", member, &error, ret, "s",
 			       device);
 	if (r >= 0)
 		return r;
-fail:
 	fprintf(stderr, "vfd-vmm: %s: %s (%s)\n", member, error.message ? error.message : strerror(-r),
 		error.name ? error.name : "");
 	return r;

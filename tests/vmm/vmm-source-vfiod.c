@@ -53,28 +53,6 @@ static int hold(int fd)
 	return 0;
 }
 
-static int vm_path(sd_bus *bus, const char *vm, char **ret)
-{
-	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
-	const char *path;
-	int r;
-
-	r = sd_bus_call_method(bus, "org.vfiod1", "/org/vfiod1", "org.vfiod1.Manager", "GetVM",
-			       &error, &reply, "s", vm);
-	if (r < 0) {
-		fprintf(stderr, "vfd-vmm: GetVM %s: %s\n", vm, error.message ? error.message : strerror(-r));
-		return r;
-	}
-	r = sd_bus_message_read(reply, "o", &path);
-	if (r >= 0) {
-		*ret = strdup(path);
-		r = *ret ? 0 : -ENOMEM;
-	}
-	sd_bus_message_unref(reply);
-	return r;
-}
-
 int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *device,
 			  int *ret_iommu, int *ret_group, int *ret_device)
 {
@@ -91,7 +69,7 @@ int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *devic
 	r = sd_bus_open_system(&bus);
 	if (r < 0)
 		return r;
-	r = vm_path(bus, vm, &path);
+	r = vmm_vfiod_vm(bus, vm, &path);
 	if (r < 0)
 		return r;
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 
 /*
  * ---- where VFIO file descriptors come from (vmm-source.c) ----
@@ -93,6 +94,11 @@ int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *devic
 void vmm_source_vfiod_release_same(int fd);
 /* type1 descriptors that vfiod already attached: takes ownership, also on failure */
 int vmm_type1_adopt(vmm_iommu *io, int container, int group, int device);
+/*
+ * GetVM of vm on bus, then AuthenticateVMM with $VFIOD_VMM_SECRET when set
+ * (vmm-vfiod-bus.c): the object path in *ret_path (free it).
+ */
+int vmm_vfiod_vm(sd_bus *bus, const char *vm, char **ret_path);
 /* --- end vfiod source --- */
 
 /* Only valid before any object exists on the iommufd: call before setup. */

@@ -275,7 +275,7 @@ EOF
 	hook_accepts "release of an unknown VM" "$name" release end - </tmp/good.xml
 	hook_accepts "stopped of an unknown VM" "$name" stopped end - </tmp/good.xml
 	# a VM of that name that is not this domain (another UUID) is never released
-	vfioctl vm prepare "$name" --backend type1 --vmm-opens-groups --no-grant || fail "vfioctl vm prepare"
+	vfioctl vm prepare "$name" --memory 64M --backend type1 --vmm-opens-groups --no-grant || fail "vfioctl vm prepare"
 	hook_refuses "release of another domain's VM" "not touching it" "$name" release end - </tmp/good.xml
 	assert_eq '"prepared"' "$(vfiod_vm_prop "$name" State)" "the other VM's state"
 	vfioctl vm release "$name" || fail "vfioctl vm release"

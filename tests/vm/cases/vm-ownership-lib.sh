@@ -6,8 +6,10 @@
 #                            that the VM can be registered with its pid
 #                            first; the process execs vfd-vmm later under
 #                            the same pid (VMM_PID)
-#   vmm_go                   let it run: it asks vfiod for its descriptors
-#                            (GetFds) and answers "setup ..." (VMM_SETUP)
+#   vmm_go [SECRET]          let it run: it authenticates with its VM's
+#                            secret (AuthenticateVMM), asks vfiod for its
+#                            descriptors (GetFds) and answers "setup ..."
+#                            (VMM_SETUP)
 #   vmm_kill                 SIGKILL, reaped: an exit without release
 #   vfioctl ARGS             the real vfioctl; stdout in $OUT, stderr in
 #                            $ERR, status in $RC
@@ -40,17 +42,30 @@ vmm_spawn() {
 	[ -x "$VMM_BIN" ] || skip "vfd-vmm is not built"
 	VMM_DIR=$(mktemp -d /tmp/vfd-vmm.XXXXXX)
 	mkfifo "$VMM_DIR/in" "$VMM_DIR/out"
+	# the VM it takes its descriptors from (--vfiod VM): vmm_go gives it that VM's secret
+	VMM_VM=$(echo " $* " | sed -n 's/.* --vfiod \([^ ]*\) .*/\1/p')
 	# `read` takes one line from the FIFO byte by byte and leaves the rest
-	# to vfd-vmm; exec keeps the pid that vfiod knows as the VMM.
-	sh -c 'read -r _go; exec "$0" "$@"' "$VMM_BIN" "$@" \
+	# to vfd-vmm; exec keeps the pid that vfiod knows as the VMM. The line
+	# carries the VM's secret (vfd-vmm authenticates with it), never argv.
+	# VMM_WANT_PID: the pid the kernel hands out next (ns_last_pid), written
+	# right before the fork so that nothing else takes it (pid reuse tests)
+	[ -z "${VMM_WANT_PID:-}" ] || echo $((VMM_WANT_PID - 1)) >/proc/sys/kernel/ns_last_pid
+	sh -c 'read -r _go VFIOD_VMM_SECRET; export VFIOD_VMM_SECRET; exec "$0" "$@"' "$VMM_BIN" "$@" \
 		<"$VMM_DIR/in" >"$VMM_DIR/out" 2>"$VMM_DIR/stderr" &
 	VMM_PID=$!
 	exec 7>"$VMM_DIR/in" 8<"$VMM_DIR/out"
 	log "vfd-vmm $* held as pid $VMM_PID" >&2
 }
 
+# vmm_go [SECRET]: let it run, with SECRET (default: the secret of its VM,
+# read as root with `vfioctl vm secret`; "-": none, unauthenticated)
 vmm_go() {
-	echo go >&7
+	_vg_secret=${1:-}
+	if [ -z "$_vg_secret" ] && [ -n "$VMM_VM" ]; then
+		_vg_secret=$("$VFIOCTL" vm secret "$VMM_VM" 2>/dev/null) || _vg_secret=
+	fi
+	[ "$_vg_secret" != - ] || _vg_secret=
+	echo "go $_vg_secret" >&7
 	vmm_read setup
 	VMM_SETUP=$VMM_REPLY
 	case "$VMM_SETUP" in

@@ -16,7 +16,7 @@ ICH9=0000:00:1f.2
 register() {
 	sleep 600 &
 	VMM_PIDS="${VMM_PIDS:-} $!"
-	vfioctl_ok vm register "$1" --pid "$!" --backend type1
+	vfioctl_ok vm register "$1" --pid "$!" --backend type1 --memory 64M
 }
 
 ich9_members() {
