@@ -104,8 +104,12 @@ static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		free(name);
 		return r;
 	}
-	if (name && sd_bus_get_name_creds(sd_bus_message_get_bus(m), name, SD_BUS_CREDS_UID, &creds) >= 0 &&
-	    sd_bus_creds_get_uid(creds, &uid) >= 0)
+	if (!name)
+		fprintf(stderr, "vfd-polkit-stub: a subject that is no system-bus-name\n");
+	else if ((r = sd_bus_get_name_creds(sd_bus_message_get_bus(m), name, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID, &creds)) < 0 ||
+		 ((r = sd_bus_creds_get_euid(creds, &uid)) < 0 && (r = sd_bus_creds_get_uid(creds, &uid)) < 0))
+		fprintf(stderr, "vfd-polkit-stub: no uid of %s: %s\n", name, strerror(-r));
+	else
 		yes = allowed(action, uid);
 	sd_bus_creds_unref(creds);
 	free(name);

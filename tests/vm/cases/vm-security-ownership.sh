@@ -40,7 +40,8 @@ assert_denied() {
 
 # a process of UID to be a VMM: its pid in PROC
 proc_of() {
-	setpriv --reuid="$1" --regid="$1" --clear-groups sleep 600 &
+	# the binary itself, not guest-lib's setpriv function: $! must be the process
+	/usr/bin/setpriv --reuid="$1" --regid="$1" --clear-groups sleep 600 &
 	PROC=$!
 	PROCS="${PROCS:-} $PROC"
 	wait_until 10 proc_runs_as "$PROC" "$1"
@@ -84,6 +85,7 @@ setup() {
 }
 
 teardown() {
+	log "polkit stand-in answered: $(tr '\n' ';' <"$STUB_LOG")"
 	stop_vfiod
 	stop_polkit_stub
 	for p in $PROCS; do kill "$p" 2>/dev/null || true; done
@@ -163,7 +165,7 @@ testcase_sizes_beyond_the_host_are_refused() {
 	setup
 	host=$(awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo)
 	proc_of $A
-	for opts in "--memory 1P" "--memory 16M --extra-charge 1P" "--memory 16M --memlock-cap 1P"; do
+	for opts in "--memory 64G" "--memory 16M --extra-charge 64G" "--memory 16M --memlock-cap 64G"; do
 		# shellcheck disable=SC2086 # two words
 		as $A vm register big --pid "$PROC" --backend type1 $opts
 		[ "$RC" -ne 0 ] || fail "uid A registered a VM with $opts"
