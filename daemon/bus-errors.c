@@ -46,6 +46,9 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_ATTACHED,           ENOTCONN),
 	/* AttachVMM on a VM that has its VMM (not "prepared") */
 	SD_BUS_ERROR_MAP(VFD_ERROR_VMM_ATTACHED,           EBADFD),
+	/* limits a call meets before authorization (bus-limits.h) */
+	SD_BUS_ERROR_MAP(VFD_ERROR_ARGUMENT_TOO_LARGE,     E2BIG),
+	SD_BUS_ERROR_MAP(VFD_ERROR_TOO_MANY_REQUESTS,      ETOOMANYREFS),
 	SD_BUS_ERROR_MAP_END
 };
 

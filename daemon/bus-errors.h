@@ -38,6 +38,9 @@
 #define VFD_ERROR_MEMLOCK_CAP_EXCEEDED    "org.vfiod1.Error.MemlockCapExceeded"
 #define VFD_ERROR_NOT_ATTACHED            "org.vfiod1.Error.NotAttached"
 #define VFD_ERROR_VMM_ATTACHED            "org.vfiod1.Error.VMMAttached"
+/* limits before authorization (bus-limits.h) */
+#define VFD_ERROR_ARGUMENT_TOO_LARGE      "org.vfiod1.Error.ArgumentTooLarge"
+#define VFD_ERROR_TOO_MANY_REQUESTS       "org.vfiod1.Error.TooManyRequests"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

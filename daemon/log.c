@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -77,4 +78,38 @@ int log_internal(int level, int error, const char *fmt, ...)
 
 	errno = saved_errno;
 	return -error;
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+bool log_ratelimit_pass(LogRatelimit *rl, int level)
+{
+	uint64_t now;
+
+	if (level > max_level)
+		return true;
+
+	now = now_usec();
+	if (rl->begin_usec == 0 || now - rl->begin_usec >= rl->interval_usec) {
+		/* a new interval: say what the last one dropped, once */
+		if (rl->suppressed > 0)
+			(void) log_internal(LOG_NOTICE, 0, "%u messages like \"%s\" suppressed.",
+					    rl->suppressed, rl->what ? rl->what : "this");
+		rl->begin_usec = now;
+		rl->passed = 0;
+		rl->suppressed = 0;
+	}
+
+	if (rl->passed < rl->burst) {
+		rl->passed++;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
 }

@@ -17,6 +17,7 @@
 #include "bus-inventory.h"
 #include "bus-op-error.h"
 #include "device-name.h"
+#include "bus-limits.h"
 #include "log.h"
 #include "manager-dbus-config.h" /* systemd/config */
 #include "manager-dbus.h"
@@ -417,6 +418,11 @@ int manager_connect_bus(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to connect to %s: %m",
 				       m->bus_address ? m->bus_address : "the system bus");
+
+	/* first: every call's arguments meet the limits before any handler sees them */
+	r = bus_limits_install(bus);
+	if (r < 0)
+		return log_error_errno(r, "Failed to install the argument limits: %m");
 
 	r = sd_bus_add_object_vtable(bus, NULL, VFD_BUS_PATH, VFD_BUS_INTERFACE,
 				     manager_vtable, m);

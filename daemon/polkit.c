@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "bus-errors.h"
+#include "bus-limits.h"
 #include "log.h"
 #include "polkit.h"
 #include "vfd-util.h"
@@ -16,6 +18,8 @@ typedef struct PolkitQuery {
 	authorized_fn run;
 	void *request;
 	void (*free_request)(void *request);
+	uid_t uid; /* holds one of its in-flight slots (bus-limits.h) */
+	bool counted;
 } PolkitQuery;
 
 static void polkit_query_free(void *userdata)
@@ -26,6 +30,8 @@ static void polkit_query_free(void *userdata)
 		return;
 	if (q->free_request)
 		q->free_request(q->request);
+	if (q->counted)
+		bus_limits_in_flight_release(q->uid);
 	sd_bus_message_unref(q->message);
 	free(q->action);
 	free(q);
@@ -39,17 +45,23 @@ int bus_sender_identity(sd_bus_message *message, pid_t *ret_pid, uid_t *ret_uid)
 	int r;
 
 	/*
-	 * dbus-daemon does not attach credentials to messages: sd-bus asks
-	 * the bus for the connection's pid and uid, and augments the euid
-	 * from /proc/PID when the bus did not say.
+	 * Only what the bus daemon says: dbus-daemon attaches no credentials
+	 * to messages, so sd-bus asks it (GetConnectionCredentials) for the
+	 * connection's ProcessID and UnixUserID, which it took from
+	 * SO_PEERCRED when the connection was made; sd-bus returns the
+	 * latter as the euid. Never SD_BUS_CREDS_AUGMENT: that fills in what
+	 * the bus did not say from /proc/PID, and the process holding that
+	 * pid now need not be the one that connected (a connection outlives
+	 * its opener; the pid can then be recycled, by root too).
 	 */
-	r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID | SD_BUS_CREDS_UID |
-				      SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+	r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID | SD_BUS_CREDS_EUID, &creds);
 	if (r < 0)
 		return r;
+	/* belt and braces: a library that augmented anyway must not decide */
+	if (sd_bus_creds_get_augmented_mask(creds) & (SD_BUS_CREDS_PID | SD_BUS_CREDS_EUID))
+		return -EPROTO;
+	/* no uid from the bus is no uid: -ENODATA, and the caller is refused */
 	r = sd_bus_creds_get_euid(creds, &uid);
-	if (r == -ENODATA)
-		r = sd_bus_creds_get_uid(creds, &uid);
 	if (r < 0)
 		return r;
 	r = sd_bus_creds_get_pid(creds, &pid);
@@ -92,7 +104,8 @@ static void run_request(PolkitQuery *q)
 	else if (r < 0)
 		r = sd_bus_reply_method_errno(q->message, r, NULL);
 	if (r < 0)
-		log_warning_errno(r, "Failed to reply to %s: %m", sd_bus_message_get_member(q->message));
+		log_ratelimited(LOG_WARNING, r, "Failed to reply to %s: %m",
+				sd_bus_message_get_member(q->message));
 }
 
 static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -104,7 +117,8 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 	e = sd_bus_message_get_error(reply);
 	if (e) {
 		/* no polkit on the bus, an error or the timeout: fail closed */
-		log_info("polkit gave no answer for %s (%s): denying.", q->action, e->name);
+		log_ratelimited(LOG_INFO, 0, "polkit gave no answer for %s (%s): denying.",
+				q->action, e->name);
 		r = reply_denied(q->message, q->action, "polkit is not available");
 		goto done;
 	}
@@ -113,7 +127,7 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
 	if (r < 0) {
-		log_warning_errno(r, "Cannot parse polkit's answer for %s: %m", q->action);
+		log_ratelimited(LOG_WARNING, r, "Cannot parse polkit's answer for %s: %m", q->action);
 		r = reply_denied(q->message, q->action, "polkit's answer is unreadable");
 		goto done;
 	}
@@ -128,7 +142,8 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 	r = 0;
 done:
 	if (r < 0)
-		log_warning_errno(r, "Failed to reply to %s: %m", sd_bus_message_get_member(q->message));
+		log_ratelimited(LOG_WARNING, r, "Failed to reply to %s: %m",
+				sd_bus_message_get_member(q->message));
 	return 0;
 }
 
@@ -177,27 +192,44 @@ int polkit_authorize(sd_bus_message *message, const char *action, authorized_fn 
 		     void *request, void (*free_request)(void *request), sd_bus_error *error)
 {
 	PolkitQuery *q;
+	uid_t uid;
 	int r;
 
-	r = bus_sender_is_root(message);
+	r = bus_sender_identity(message, NULL, &uid);
 	if (r < 0) {
 		if (free_request)
 			free_request(request);
 		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
 	}
-	if (r > 0) {
+	if (uid == 0) {
 		r = run(message, request, error);
 		if (free_request)
 			free_request(request);
 		return r < 0 || sd_bus_error_is_set(error) ? r : 1;
 	}
 
+	/* a cap on what one user may keep waiting, before polkit is asked */
+	r = bus_limits_in_flight_take(uid);
+	if (r < 0) {
+		if (free_request)
+			free_request(request);
+		if (r == -ETOOMANYREFS)
+			return sd_bus_error_setf(error, VFD_ERROR_TOO_MANY_REQUESTS,
+						 "Too many requests of uid %u wait for authorization "
+						 "(limit %u); try again when they are answered",
+						 (unsigned) uid, BUS_LIMIT_IN_FLIGHT_PER_UID);
+		return r;
+	}
+
 	q = calloc(1, sizeof(*q));
 	if (!q) {
+		bus_limits_in_flight_release(uid);
 		if (free_request)
 			free_request(request);
 		return -ENOMEM;
 	}
+	q->uid = uid;
+	q->counted = true;
 	q->message = sd_bus_message_ref(message);
 	q->run = run;
 	q->request = request;

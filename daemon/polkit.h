@@ -41,7 +41,10 @@ typedef int (*authorized_fn)(sd_bus_message *message, void *request, sd_bus_erro
 int polkit_authorize(sd_bus_message *message, const char *action, authorized_fn run,
 		     void *request, void (*free_request)(void *request), sd_bus_error *error);
 
-/* the sender's pid and effective uid (ret_* may be NULL) */
+/*
+ * The sender's pid and uid as the bus daemon reports them for its connection
+ * (SO_PEERCRED at connect time; ret_* may be NULL); never read from /proc.
+ */
 int bus_sender_identity(sd_bus_message *message, pid_t *ret_pid, uid_t *ret_uid);
 /* 1 when the sender of message has euid 0, 0 when not, negative errno */
 int bus_sender_is_root(sd_bus_message *message);

@@ -250,6 +250,16 @@ void vm_memlock_after_change(VM *vm, const char *step)
 	(void) vm_memlock_check(vm, step);
 }
 
+/*
+ * CheckCharge runs the check for anyone, as often as they like: the lines
+ * of its "check" step share one rate limit. The steps vfiod takes itself
+ * (add, remove, exit) are always logged.
+ */
+static LogRatelimit check_step_lines = LOG_RATELIMIT_INIT("VM %s (check): ...");
+#define log_charge(step, level, error, ...)                                                \
+	((void) (strcmp((step), "check") != 0 || log_ratelimit_pass(&check_step_lines, (level)) \
+			 ? log_internal((level), (error), __VA_ARGS__) : 0))
+
 int vm_memlock_check(VM *vm, const char *step)
 {
 	uint64_t locked = 0, pinned = 0, expected, slack, limit;
@@ -259,7 +269,8 @@ int vm_memlock_check(VM *vm, const char *step)
 
 	r = expected_charge(vm, &expected, &slack);
 	if (r < 0) {
-		log_warning_errno(r, "VM %s (%s): cannot compute the expected charge: %m", vm->name, step);
+		log_charge(step, LOG_WARNING, r, "VM %s (%s): cannot compute the expected charge: %m",
+			   vm->name, step);
 		expected = slack = 0;
 	}
 	/*
@@ -280,17 +291,17 @@ int vm_memlock_check(VM *vm, const char *step)
 	vm->charge_matches = match;
 
 	if (vm->vmm_exited)
-		log_info("VM %s (%s): VMM exited; %" PRIu64 " bytes still charged to its mm (%s).",
+		log_charge(step, LOG_INFO, 0, "VM %s (%s): VMM exited; %" PRIu64 " bytes still charged to its mm (%s).",
 			 vm->name, step, locked, source);
 	else if (!match)
-		log_warning("VM %s (%s): charge MISMATCH: expected %" PRIu64 " bytes%s, observed %"
+		log_charge(step, LOG_WARNING, 0, "VM %s (%s): charge MISMATCH: expected %" PRIu64 " bytes%s, observed %"
 			    PRIu64 " bytes locked (%s); limit %" PRIu64 ".", vm->name, step, expected,
 			    slack ? " plus vendor pins" : "", locked, source, limit);
 	else
-		log_info("VM %s (%s): charge as expected: %" PRIu64 " bytes locked (%s), limit %" PRIu64
+		log_charge(step, LOG_INFO, 0, "VM %s (%s): charge as expected: %" PRIu64 " bytes locked (%s), limit %" PRIu64
 			 ".", vm->name, step, locked, source, limit);
 	if (!vm->vmm_exited && limit != UINT64_MAX && limit < locked)
-		log_warning("VM %s (%s): the VMM's RLIMIT_MEMLOCK %" PRIu64 " is below its charge %"
+		log_charge(step, LOG_WARNING, 0, "VM %s (%s): the VMM's RLIMIT_MEMLOCK %" PRIu64 " is below its charge %"
 			    PRIu64 ".", vm->name, step, limit, locked);
 
 	vm_send_charge_checked(vm, step);

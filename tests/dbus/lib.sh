@@ -18,6 +18,7 @@
 #   assert_one_line_error RC  RC as given, exactly one "vfioctl: " line on stderr
 #   start_bus / start_policy_bus POLICY / stop_bus, start_vfiod [ARGS] / stop_vfiod
 #   bus_call DEST PATH METHOD ARGS (dbus-send syntax), output in $OUT/$ERR/$RC
+#   wait_until TIMEOUT CMD...  poll CMD until it succeeds; fails after TIMEOUT s
 #   done_testing            the TAP plan; the test's exit status
 set -eu
 
@@ -97,6 +98,17 @@ check() {
 done_testing() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]
+}
+
+# wait_until TIMEOUT CMD...: runs CMD every 50 ms until it succeeds (0);
+# returns 1 when it has not within TIMEOUT seconds (a whole number)
+wait_until() {
+	_wu_end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_wu_end" ] || return 1
+		sleep 0.05
+	done
 }
 
 # ---- the private bus ----

