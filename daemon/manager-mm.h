@@ -60,7 +60,8 @@ void manager_mm_stop(Manager *m);
 void manager_mm_track_vm(Manager *m, VM *vm);
 /*
  * Called when vm is freed: a handle whose mm is already RELEASED (or that
- * never exited) is untracked now, any other waits for RELEASED.
+ * never exited) is untracked now, any other waits for RELEASED or its
+ * deadline, whichever comes first. Nothing waits for it.
  */
 void manager_mm_forget_vm(Manager *m, VM *vm);
 /* The helper's current record of vm's VMM mm; -ENOENT when it is not tracked. */

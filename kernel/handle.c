@@ -4,7 +4,8 @@
  * asked for it.
  *
  * A handle lives until its owner sends UNTRACK or closes the socket
- * (NETLINK_URELEASE), whichever comes first: a vfiod that crashes cannot
+ * (NETLINK_URELEASE), whichever comes first, or not at all if the TRACK
+ * reply that names it could not be sent: a vfiod that crashes cannot
  * leak mm_structs, and it drops its VFIO file references at the same
  * moment, so nothing is left that the handles could account for.
  *

@@ -107,6 +107,7 @@ testcase_vfiod_under_the_units_capabilities_tracks_and_hears_the_exit() {
 	wait_until 60 log_has "VM capvm: the VMM's address space is gone"
 	vfioctl_ok vm release capvm
 	wait_until 60 log_has "VM capvm: vfiod_mm reports RELEASED"
+	vfiod_log | grep -e "VM capvm" -e "vfiod_mm" >&2
 	stop_vfiod
 	kmsg_assert_clean
 }
@@ -138,6 +139,7 @@ testcase_released_has_a_deadline_and_a_fallback() {
 	log_has "VM stuck: vfiod_mm reports RELEASED" && fail "RELEASED while /proc/PID/mem holds the mm"
 	# vfiod let go of its handle: only the test's reference is left
 	assert_eq "0" "$("$MM_TEST" --stats-handles)" "handles in the module after the fallback"
+	vfiod_log | grep -e "VM stuck" -e "TEST:" >&2
 	exec 9<&-
 	stop_vfiod
 	kmsg_assert_clean
