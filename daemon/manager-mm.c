@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "manager-mm.h"
@@ -49,9 +50,57 @@ static void draining_drop(Manager *m, MmDraining *d)
 	r = vfd_mm_untrack(m->mm, d->handle);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "vfiod_mm: cannot untrack handle %u of VM %s: %m", d->handle, d->vm_name);
+	sd_event_source_disable_unref(d->deadline);
 	free(d->vm_name);
 	memmove(&m->mm_draining[i], &m->mm_draining[i + 1], (m->n_mm_draining - i - 1) * sizeof(*d));
 	m->n_mm_draining--;
+}
+
+static void log_released(const char *vm_name, const vfd_mm_info *info)
+{
+	/*
+	 * The proof that nothing pins for this VM any more. type1 and
+	 * iommufd per-process accounting never uncharge a dead mm: the
+	 * counters that still read non-zero here are stale, not pins.
+	 */
+	log_info("VM %s: vfiod_mm reports RELEASED: no pin holder of the VMM's memory is left "
+		 "(locked %.1f MiB, pinned %.1f MiB stay charged to the dead mm: stale).",
+		 vm_name, MiB(info->locked_bytes), MiB(info->pinned_bytes));
+}
+
+/*
+ * The fallback: RELEASED did not come in time. Whatever still references
+ * the dead mm (a pin holder outside vfiod, or an idle CPU's lazy TLB
+ * reference) is not vfiod's to wait for; the handle goes, and with it
+ * vfiod's own reference to the mm_struct.
+ */
+static int on_released_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Manager *m = userdata;
+	vfd_mm_info info;
+	MmDraining *d = NULL;
+
+	for (size_t i = 0; i < m->n_mm_draining; i++)
+		if (m->mm_draining[i].deadline == s)
+			d = &m->mm_draining[i];
+	if (!d)
+		return 0;
+
+	if (vfd_mm_get(m->mm, d->handle, &info) < 0)
+		log_warning("VM %s: vfiod_mm did not report RELEASED within %" PRIu64 " s and the "
+			    "handle is gone; no longer waiting.", d->vm_name,
+			    m->mm_released_deadline_usec / 1000000);
+	else if (info.state == VFD_MM_STATE_RELEASED)
+		log_released(d->vm_name, &info); /* the event was lost */
+	else
+		log_warning("VM %s: vfiod_mm did not report RELEASED within %" PRIu64 " s: %u "
+			    "reference(s) to the dead VMM's mm remain (a pin holder outside vfiod, or "
+			    "an idle CPU's lazy TLB reference); no longer waiting. Unproven: locked "
+			    "%.1f MiB, pinned %.1f MiB.", d->vm_name,
+			    m->mm_released_deadline_usec / 1000000, info.mm_refs,
+			    MiB(info.locked_bytes), MiB(info.pinned_bytes));
+	draining_drop(m, d);
+	return 0;
 }
 
 static bool retrack(Manager *m, VM *vm)
@@ -95,14 +144,7 @@ static void on_mm_record(Manager *m, vfd_mm_event_type type, const vfd_mm_info *
 	d = draining_by_handle(m, info->handle);
 	if (!d || info->state != VFD_MM_STATE_RELEASED)
 		return;
-	/*
-	 * The proof that nothing pins for this VM any more. type1 and
-	 * iommufd per-process accounting never uncharge a dead mm: the
-	 * counters that still read non-zero here are stale, not pins.
-	 */
-	log_info("VM %s: vfiod_mm reports RELEASED: no pin holder of the VMM's memory is left "
-		 "(locked %.1f MiB, pinned %.1f MiB stay charged to the dead mm: stale).",
-		 d->vm_name, MiB(info->locked_bytes), MiB(info->pinned_bytes));
+	log_released(d->vm_name, info);
 	draining_drop(m, d);
 }
 
@@ -145,7 +187,21 @@ static void on_mm_event(vfd_mm_client *c, vfd_mm_event_type type, const vfd_mm_i
 void manager_mm_start(Manager *m)
 {
 	_cleanup_(vfd_mm_client_freep) vfd_mm_client *c = NULL;
+	const char *e;
 	int r;
+
+	m->mm_released_deadline_usec = MM_RELEASED_DEADLINE_USEC;
+	/* test-only: a shorter wait for RELEASED, so that a test can see the fallback */
+	e = getenv("VFIOD_TEST_MM_RELEASED_DEADLINE_SEC");
+	if (e && *e) {
+		unsigned long sec = strtoul(e, NULL, 10);
+
+		if (sec > 0 && sec < 3600) {
+			m->mm_released_deadline_usec = (uint64_t) sec * 1000000ULL;
+			log_warning("TEST: vfiod_mm RELEASED deadline %lu s. This daemon is for tests "
+				    "only.", sec);
+		}
+	}
 
 	r = vfd_mm_client_new(&c);
 	if (r == -ENOENT) {
@@ -183,8 +239,10 @@ void manager_mm_start(Manager *m)
 
 void manager_mm_stop(Manager *m)
 {
-	for (size_t i = 0; i < m->n_mm_draining; i++)
+	for (size_t i = 0; i < m->n_mm_draining; i++) {
+		sd_event_source_disable_unref(m->mm_draining[i].deadline);
 		free(m->mm_draining[i].vm_name);
+	}
 	free(m->mm_draining);
 	m->mm_draining = NULL;
 	m->n_mm_draining = 0;
@@ -216,7 +274,7 @@ void manager_mm_track_vm(Manager *m, VM *vm)
 
 void manager_mm_forget_vm(Manager *m, VM *vm)
 {
-	MmDraining *n;
+	MmDraining *n, d;
 	vfd_mm_info info;
 	int r;
 
@@ -231,27 +289,39 @@ void manager_mm_forget_vm(Manager *m, VM *vm)
 	 */
 	if (r < 0 || info.state != VFD_MM_STATE_EXITED) {
 		if (r >= 0 && info.state == VFD_MM_STATE_RELEASED)
-			log_info("VM %s: vfiod_mm reports RELEASED: no pin holder of the VMM's memory "
-				 "is left (locked %.1f MiB, pinned %.1f MiB stay charged to the dead mm: "
-				 "stale).", vm->name, MiB(info.locked_bytes), MiB(info.pinned_bytes));
+			log_released(vm->name, &info);
 		(void) vfd_mm_untrack(m->mm, vm->mm_handle);
 		vm->mm_handle = 0;
 		return;
 	}
 
+	/*
+	 * Nobody waits for this: the VM is gone already. The handle stays
+	 * until RELEASED or the deadline, whichever comes first.
+	 */
 	n = realloc(m->mm_draining, (m->n_mm_draining + 1) * sizeof(*n));
-	if (n) {
-		m->mm_draining = n;
-		n[m->n_mm_draining] = (MmDraining) { .handle = vm->mm_handle, .vm_name = strdup(vm->name) };
-		if (n[m->n_mm_draining].vm_name) {
-			m->n_mm_draining++;
-			log_info("VM %s: waiting for vfiod_mm to report the VMM's mm RELEASED "
-				 "(%u reference(s) left).", vm->name, info.mm_refs);
-			vm->mm_handle = 0;
-			return;
-		}
+	if (!n)
+		goto fail;
+	m->mm_draining = n;
+	d = (MmDraining) { .handle = vm->mm_handle, .vm_name = strdup(vm->name) };
+	if (!d.vm_name)
+		goto fail;
+	r = sd_event_add_time_relative(m->event, &d.deadline, CLOCK_MONOTONIC,
+				       m->mm_released_deadline_usec, 0, on_released_deadline, m);
+	if (r < 0) {
+		free(d.vm_name);
+		goto fail;
 	}
-	log_oom();
+	n[m->n_mm_draining++] = d;
+	log_info("VM %s: waiting up to %" PRIu64 " s for vfiod_mm to report the VMM's mm RELEASED "
+		 "(%u reference(s) left).", vm->name, m->mm_released_deadline_usec / 1000000,
+		 info.mm_refs);
+	vm->mm_handle = 0;
+	return;
+
+fail:
+	log_warning("VM %s: cannot wait for vfiod_mm's RELEASED (out of resources); untracking "
+		    "the dead VMM's mm now.", vm->name);
 	(void) vfd_mm_untrack(m->mm, vm->mm_handle);
 	vm->mm_handle = 0;
 }

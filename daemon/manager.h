@@ -22,12 +22,6 @@ typedef struct VM VM;
 typedef struct VMConfig VMConfig;
 typedef struct VMMProcess VMMProcess;
 
-/* a released VM's VMM mm that a pin holder still references (manager-mm.h) */
-typedef struct MmDraining {
-	uint32_t handle;
-	char *vm_name;
-} MmDraining;
-
 typedef struct Manager {
 	sd_event *event;
 	sd_bus *bus;
@@ -51,8 +45,9 @@ typedef struct Manager {
 	/* the vfiod_mm helper (manager-mm.c); mm is NULL unless AVAILABLE */
 	vfd_mm_client *mm;
 	MmHelperStatus mm_status;
-	MmDraining *mm_draining;
+	MmDraining *mm_draining; /* released VMs' dead mms, until RELEASED or the deadline */
 	size_t n_mm_draining;
+	uint64_t mm_released_deadline_usec;
 
 	char *journal_dir; /* the VM journal (vm-journal.h); NULL: none */
 

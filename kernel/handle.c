@@ -4,7 +4,8 @@
  * asked for it.
  *
  * A handle lives until its owner sends UNTRACK or closes the socket
- * (NETLINK_URELEASE), whichever comes first: a vfiod that crashes cannot
+ * (NETLINK_URELEASE), whichever comes first, or not at all if the TRACK
+ * reply that names it could not be sent: a vfiod that crashes cannot
  * leak mm_structs, and it drops its VFIO file references at the same
  * moment, so nothing is left that the handles could account for.
  *
@@ -39,6 +40,16 @@ DEFINE_MUTEX(vfiod_mm_lock);
 static unsigned int vfiod_mm_max_handles = 4096;
 module_param_named(max_handles, vfiod_mm_max_handles, uint, 0644);
 MODULE_PARM_DESC(max_handles, "Most handles alive at once (default 4096)");
+
+/*
+ * One socket cannot take every handle: a second client (or vfiod after a
+ * restart, while the old socket is being torn down) still gets some.
+ */
+static unsigned int vfiod_mm_max_handles_per_socket = 1024;
+module_param_named(max_handles_per_socket, vfiod_mm_max_handles_per_socket,
+		   uint, 0644);
+MODULE_PARM_DESC(max_handles_per_socket,
+		 "Most handles one netlink socket may own (default 1024)");
 
 static DEFINE_XARRAY_ALLOC1(vfiod_mm_handles);
 static u32 vfiod_mm_next_id = 1;
@@ -182,6 +193,20 @@ vfiod_mm_find_owned(const struct vfiod_mm_watch *w, const struct sock *sk)
 	return NULL;
 }
 
+/* O(handles), bounded by max_handles; TRACK is not a hot path. */
+static unsigned int vfiod_mm_socket_handles(const struct sock *sk)
+{
+	struct vfiod_mm_handle *h;
+	unsigned int n = 0;
+	unsigned long id;
+
+	lockdep_assert_held(&vfiod_mm_lock);
+	xa_for_each(&vfiod_mm_handles, id, h)
+		if (h->owner_sk == sk)
+			n++;
+	return n;
+}
+
 static int vfiod_mm_commit(struct vfiod_mm_handle *h,
 			   struct netlink_ext_ack *extack,
 			   struct vfiod_mm_record *ret)
@@ -200,6 +225,13 @@ static int vfiod_mm_commit(struct vfiod_mm_handle *h,
 	}
 	if (vfiod_mm_handle_count >= READ_ONCE(vfiod_mm_max_handles)) {
 		NL_SET_ERR_MSG_MOD(extack, "too many handles (max_handles)");
+		err = -ENOSPC;
+		goto out;
+	}
+	if (vfiod_mm_socket_handles(h->owner_sk) >=
+	    READ_ONCE(vfiod_mm_max_handles_per_socket)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "too many handles on this socket (max_handles_per_socket)");
 		err = -ENOSPC;
 		goto out;
 	}
@@ -230,11 +262,16 @@ int vfiod_mm_track(u32 nr, u64 start_time, struct sock *sk, u32 portid,
 	struct pid *pid;
 	int err;
 
-	/* In the caller's pid namespace: genl runs in the sender's context. */
+	/*
+	 * In the caller's pid namespace: genl runs in the sender's context.
+	 * The handle keeps this very reference: the pid the caller named,
+	 * not whatever the task's thread group id is by the time the handle
+	 * is made (a de_thread() moves it to another task).
+	 */
 	pid = find_get_pid(nr);
 	task = pid ? get_pid_task(pid, PIDTYPE_TGID) : NULL;
-	put_pid(pid);
 	if (!task) {
+		put_pid(pid);
 		NL_SET_ERR_MSG_MOD(extack, "no such process");
 		return -ESRCH;
 	}
@@ -269,7 +306,8 @@ int vfiod_mm_track(u32 nr, u64 start_time, struct sock *sk, u32 portid,
 	h->watch = w;
 	h->mm = mm;
 	mmgrab(mm);
-	h->pid = get_task_pid(task, PIDTYPE_TGID);
+	h->pid = pid;
+	pid = NULL;
 	h->start_time = start_time;
 	get_task_comm(h->comm, task);
 	h->owner_sk = sk;
@@ -288,6 +326,7 @@ out_mm:
 	mmput_async(mm);
 out_task:
 	put_task_struct(task);
+	put_pid(pid);
 	return err;
 }
 
@@ -344,6 +383,23 @@ int vfiod_mm_untrack(u32 id, const struct sock *sk,
 
 	vfiod_mm_handle_destroy(h);
 	return 0;
+}
+
+void vfiod_mm_track_abort(u32 id, const struct sock *sk)
+{
+	struct vfiod_mm_handle *h;
+
+	mutex_lock(&vfiod_mm_lock);
+	h = xa_load(&vfiod_mm_handles, id);
+	/* The owner may have guessed the id and untracked it already. */
+	if (h && h->owner_sk == sk)
+		vfiod_mm_unlink(h);
+	else
+		h = NULL;
+	mutex_unlock(&vfiod_mm_lock);
+
+	if (h)
+		vfiod_mm_handle_destroy(h);
 }
 
 static void vfiod_mm_destroy_list(struct list_head *dead)
@@ -483,7 +539,8 @@ int vfiod_mm_handles_init(void)
 {
 	vfiod_mm_handle_cache = kmem_cache_create("vfiod_mm_handle",
 						  sizeof(struct vfiod_mm_handle),
-						  0, SLAB_NO_MERGE, NULL);
+						  0, SLAB_NO_MERGE | SLAB_ACCOUNT,
+						  NULL);
 	return vfiod_mm_handle_cache ? 0 : -ENOMEM;
 }
 

@@ -3,15 +3,35 @@
  * The vfiod_mm generic netlink family: policies, request parsing, replies
  * and events. State lives in handle.c; this file only translates.
  *
- * Every operation is GENL_ADMIN_PERM (CAP_NET_ADMIN in the initial user
- * namespace, checked against the socket opener and the sender) and the
- * events group needs CAP_NET_ADMIN to join. The family is not netnsok: it
- * exists in the initial network namespace only. Pids are resolved in the
- * caller's pid namespace and handles pin host memory accounting, which is
- * a host-wide concern; a container with its own network namespace sees no
- * vfiod_mm family at all rather than a partial view of the host's.
+ * Who may use it. TRACK keeps another process's mm_struct allocated,
+ * registers an mmu notifier on it (mm_take_all_locks() on that process's
+ * address space) and reports its exit; GET and the events report its
+ * counters after /proc stopped showing them. That is host memory
+ * management, not networking: CAP_NET_ADMIN, which network daemons and
+ * containers with host networking hold, is not enough. Every command
+ * needs CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user namespace,
+ * held by the socket's opener and by the sender (vfiod_mm_may_use(), from
+ * each op's pre_doit or dump start), on top of the family's
+ * GENL_ADMIN_PERM (CAP_NET_ADMIN).
+ *
+ * The events group: genl_bind() in 6.12 only knows CAP_NET_ADMIN and
+ * CAP_SYS_ADMIN (GENL_MCAST_CAP_*) and ignores what a family's ->bind
+ * returns, so the join is refused without CAP_NET_ADMIN, and every event
+ * is delivered only to sockets whose opener holds CAP_SYS_RESOURCE or
+ * CAP_SYS_ADMIN (vfiod_mm_event_filter()): a CAP_NET_ADMIN-only member
+ * of the group receives nothing. The client asks a command first
+ * (lib/mm-client.c), so such a caller gets EPERM from its subscribe.
+ *
+ * The family is not netnsok: it exists in the initial network namespace
+ * only. Pids are resolved in the caller's pid namespace and handles pin
+ * host memory accounting, which is a host-wide concern; a container with
+ * its own network namespace sees no vfiod_mm family at all rather than a
+ * partial view of the host's.
  */
 
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/net.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/threads.h>
@@ -52,6 +72,52 @@ static const struct nla_policy vfiod_mm_device_policy[VFIOD_MM_A_DEV_NAME + 1] =
 static const struct nla_policy vfiod_mm_no_attr_policy[VFIOD_MM_A_MAX + 1] = {};
 
 static struct genl_family vfiod_mm_family;
+
+/* The capabilities that stand for "manages host memory", either one. */
+static bool vfiod_mm_skb_capable(const struct sk_buff *skb)
+{
+	return netlink_capable(skb, CAP_SYS_RESOURCE) ||
+	       netlink_capable(skb, CAP_SYS_ADMIN);
+}
+
+static int vfiod_mm_may_use(const struct sk_buff *skb,
+			    struct netlink_ext_ack *extack)
+{
+	if (vfiod_mm_skb_capable(skb))
+		return 0;
+	NL_SET_ERR_MSG_MOD(extack,
+			   "needs CAP_SYS_RESOURCE or CAP_SYS_ADMIN (CAP_NET_ADMIN is not enough)");
+	return -EPERM;
+}
+
+static int vfiod_mm_pre_doit(const struct genl_split_ops *ops,
+			     struct sk_buff *skb, struct genl_info *info)
+{
+	return vfiod_mm_may_use(skb, info->extack);
+}
+
+/* Runs in the sender's context, like a doit. */
+static int vfiod_mm_dump_start(struct netlink_callback *cb)
+{
+	return vfiod_mm_may_use(cb->skb, cb->extack);
+}
+
+/*
+ * Multicast filter: non-zero drops the event for @dsk. The socket's
+ * opener, as netlink_capable() and do_one_broadcast() judge it: a member
+ * of the group is still bound (netlink_release() unbinds before it
+ * orphans), so sk_socket and its file are there.
+ */
+static int vfiod_mm_event_filter(struct sock *dsk, struct sk_buff *skb,
+				 void *data)
+{
+	const struct socket *sock = dsk->sk_socket;
+
+	if (!sock || !sock->file)
+		return 1;
+	return !file_ns_capable(sock->file, &init_user_ns, CAP_SYS_RESOURCE) &&
+	       !file_ns_capable(sock->file, &init_user_ns, CAP_SYS_ADMIN);
+}
 
 static size_t vfiod_mm_record_size(void)
 {
@@ -130,7 +196,15 @@ static int vfiod_mm_nl_track(struct sk_buff *skb, struct genl_info *info)
 		nlmsg_free(msg);
 		return err;
 	}
-	return vfiod_mm_reply_record(info, VFIOD_MM_CMD_TRACK, msg, &r);
+	/*
+	 * A handle nobody learnt about would hold the mm until the socket
+	 * closes: if the reply cannot be queued (the receive queue is full),
+	 * the handle goes again and the request fails.
+	 */
+	err = vfiod_mm_reply_record(info, VFIOD_MM_CMD_TRACK, msg, &r);
+	if (err)
+		vfiod_mm_track_abort(r.handle, NETLINK_CB(skb).sk);
+	return err;
 }
 
 static int vfiod_mm_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
@@ -249,6 +323,7 @@ static int vfiod_mm_nl_device_users(struct sk_buff *skb,
 static const struct genl_split_ops vfiod_mm_ops[] = {
 	{
 		.cmd		= VFIOD_MM_CMD_TRACK,
+		.pre_doit	= vfiod_mm_pre_doit,
 		.doit		= vfiod_mm_nl_track,
 		.policy		= vfiod_mm_track_policy,
 		.maxattr	= VFIOD_MM_A_START_TIME,
@@ -256,6 +331,7 @@ static const struct genl_split_ops vfiod_mm_ops[] = {
 	},
 	{
 		.cmd		= VFIOD_MM_CMD_GET,
+		.pre_doit	= vfiod_mm_pre_doit,
 		.doit		= vfiod_mm_nl_get_doit,
 		.policy		= vfiod_mm_handle_policy,
 		.maxattr	= VFIOD_MM_A_HANDLE,
@@ -263,6 +339,7 @@ static const struct genl_split_ops vfiod_mm_ops[] = {
 	},
 	{
 		.cmd		= VFIOD_MM_CMD_GET,
+		.start		= vfiod_mm_dump_start,
 		.dumpit		= vfiod_mm_nl_get_dumpit,
 		.policy		= vfiod_mm_no_attr_policy,
 		.maxattr	= VFIOD_MM_A_MAX,
@@ -270,6 +347,7 @@ static const struct genl_split_ops vfiod_mm_ops[] = {
 	},
 	{
 		.cmd		= VFIOD_MM_CMD_UNTRACK,
+		.pre_doit	= vfiod_mm_pre_doit,
 		.doit		= vfiod_mm_nl_untrack,
 		.policy		= vfiod_mm_handle_policy,
 		.maxattr	= VFIOD_MM_A_HANDLE,
@@ -277,6 +355,7 @@ static const struct genl_split_ops vfiod_mm_ops[] = {
 	},
 	{
 		.cmd		= VFIOD_MM_CMD_STATS,
+		.pre_doit	= vfiod_mm_pre_doit,
 		.doit		= vfiod_mm_nl_stats,
 		.policy		= vfiod_mm_no_attr_policy,
 		.maxattr	= VFIOD_MM_A_MAX,
@@ -284,6 +363,7 @@ static const struct genl_split_ops vfiod_mm_ops[] = {
 	},
 	{
 		.cmd		= VFIOD_MM_CMD_DEVICE_USERS,
+		.pre_doit	= vfiod_mm_pre_doit,
 		.doit		= vfiod_mm_nl_device_users,
 		.policy		= vfiod_mm_device_policy,
 		.maxattr	= VFIOD_MM_A_DEV_NAME,
@@ -294,6 +374,7 @@ static const struct genl_split_ops vfiod_mm_ops[] = {
 static const struct genl_multicast_group vfiod_mm_mcgrps[] = {
 	[VFIOD_MM_NLGRP_EVENTS] = {
 		.name	= VFIOD_MM_MCGRP_EVENTS,
+		/* The join; delivery: vfiod_mm_event_filter(). */
 		.flags	= GENL_MCAST_CAP_NET_ADMIN,
 	},
 };
@@ -334,8 +415,9 @@ int vfiod_mm_notify(u8 cmd, const struct vfiod_mm_record *r)
 	 * A listener whose receive queue is full gets ENOBUFS on its socket
 	 * and must resynchronise with a dump: not our retry to make.
 	 */
-	genlmsg_multicast(&vfiod_mm_family, msg, 0, VFIOD_MM_NLGRP_EVENTS,
-			  GFP_KERNEL);
+	genlmsg_multicast_netns_filtered(&vfiod_mm_family, &init_net, msg, 0,
+					 VFIOD_MM_NLGRP_EVENTS, GFP_KERNEL,
+					 vfiod_mm_event_filter, NULL);
 	return 0;
 }
 

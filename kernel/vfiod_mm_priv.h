@@ -108,6 +108,8 @@ int vfiod_mm_get_next(unsigned long *pos, const struct sock *sk,
 		      struct vfiod_mm_record *ret);
 int vfiod_mm_untrack(u32 id, const struct sock *sk,
 		     struct netlink_ext_ack *extack);
+/* TRACK whose reply could not be sent: destroys the handle just made. */
+void vfiod_mm_track_abort(u32 id, const struct sock *sk);
 void vfiod_mm_socket_released(u32 portid);
 void vfiod_mm_stop_events(void);
 void vfiod_mm_untrack_all(void);

@@ -164,10 +164,16 @@ u32 vfiod_mm_foreign_refs(const struct vfiod_mm_watch *w)
 
 int vfiod_mm_watches_init(void)
 {
-	/* Not merged with other caches: its object count shows leaks. */
+	/*
+	 * Not merged with other caches: its object count shows leaks.
+	 * Charged to the memory cgroup of the task that asked for the
+	 * object (SLAB_ACCOUNT), as handle.c's cache is: TRACK allocates
+	 * on the caller's behalf.
+	 */
 	vfiod_mm_watch_cache = kmem_cache_create("vfiod_mm_watch",
 						 sizeof(struct vfiod_mm_watch),
-						 0, SLAB_NO_MERGE, NULL);
+						 0, SLAB_NO_MERGE | SLAB_ACCOUNT,
+						 NULL);
 	if (!vfiod_mm_watch_cache)
 		return -ENOMEM;
 

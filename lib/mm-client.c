@@ -696,11 +696,21 @@ bool vfd_mm_device_users_none(const vfd_mm_device_users *u)
 
 int vfd_mm_client_subscribe(vfd_mm_client *c, vfd_mm_event_handler_t handler, void *userdata)
 {
+	uint32_t handles, watches;
 	struct nl_sock *ev;
 	int r, fd, group;
 
 	if (c->ev)
 		return -EALREADY;
+	/*
+	 * The kernel refuses the join only without CAP_NET_ADMIN; without
+	 * CAP_SYS_RESOURCE or CAP_SYS_ADMIN a member would silently receive
+	 * nothing (docs/vfiod-mm.md). A command needs the same capabilities
+	 * and says so: ask one first, so that subscribing answers -EPERM.
+	 */
+	r = vfd_mm_stats(c, &handles, &watches);
+	if (r < 0)
+		return r;
 	ev = nl_socket_alloc();
 	if (!ev)
 		return -ENOMEM;

@@ -22,7 +22,9 @@
  *                       namespace (the family exists there only)
  *     -EPROTONOSUPPORT  the module speaks another family version
  *   every request:
- *     -EPERM            the caller lacks CAP_NET_ADMIN
+ *     -EPERM            the caller (and the opener of the client's socket)
+ *                       lacks CAP_SYS_RESOURCE or CAP_SYS_ADMIN, or lacks
+ *                       CAP_NET_ADMIN, in the initial user namespace
  *     -ENOENT           no such handle (get, untrack)
  *     -EACCES           untrack of a handle another socket owns
  *     -EINVAL, -ERANGE  a malformed request (the policy's verdict)
@@ -32,8 +34,11 @@
  *     -ESTALE           the start time does not match: the pid was reused
  *     -ENXIO            a kernel thread: no user address space
  *     -EEXIST           this client tracks that mm already
- *     -ENOSPC           the module's max_handles is reached
- *   vfd_mm_client_subscribe(): -EPERM without CAP_NET_ADMIN
+ *     -ENOSPC           the module's max_handles, or this client's
+ *                       max_handles_per_socket, is reached
+ *   vfd_mm_client_subscribe(): -EPERM as for every request (it asks one
+ *                       first: the kernel delivers events only to sockets
+ *                       opened with CAP_SYS_RESOURCE or CAP_SYS_ADMIN)
  *   vfd_mm_device_users_get():
  *     -ENODEV           no such PCI function
  *     -EOPNOTSUPP       it has no driver, or its driver is not a VFIO

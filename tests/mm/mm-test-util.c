@@ -16,10 +16,14 @@
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+#include <linux/netlink.h>
 #include <linux/vfiod_mm.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -395,6 +399,98 @@ int mm_raw_request(mm_raw *r, uint8_t cmd, int flags, const void *attrs, size_t 
 	return -EIO;
 }
 
+int mm_raw_resolve(int *ret_family, int *ret_events_group)
+{
+	struct nl_sock *sk;
+	int family, group, e;
+
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	e = genl_connect(sk);
+	family = e < 0 ? e : genl_ctrl_resolve(sk, VFIOD_MM_FAMILY_NAME);
+	group = family < 0 ? family :
+		genl_ctrl_resolve_grp(sk, VFIOD_MM_FAMILY_NAME, VFIOD_MM_MCGRP_EVENTS);
+	nl_socket_free(sk);
+	if (family < 0 || group < 0)
+		return -ENOENT;
+	*ret_family = family;
+	*ret_events_group = group;
+	return 0;
+}
+
+int mm_raw_socket(int rcvbuf, int *ret_fd)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_GENERIC);
+	if (fd < 0)
+		return negative_errno();
+	if ((rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = negative_errno();
+
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int mm_raw_join(int fd, int group)
+{
+	return setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0 ?
+		       negative_errno() : 0;
+}
+
+int mm_raw_count_pending(int fd, int family)
+{
+	union {
+		char bytes[8192];
+		struct nlmsghdr align;
+	} buf;
+	int n = 0;
+
+	for (;;) {
+		ssize_t len = recv(fd, buf.bytes, sizeof(buf.bytes), MSG_DONTWAIT);
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0 && errno == ENOBUFS) /* an overrun: count it, go on */
+			continue;
+		if (len < 0)
+			return errno == EAGAIN ? n : negative_errno();
+		for (struct nlmsghdr *h = &buf.align; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len))
+			if (h->nlmsg_type == family)
+				n++;
+	}
+}
+
+int mm_raw_send(int fd, int family, uint8_t cmd, const void *attrs, size_t len)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	union {
+		char bytes[512];
+		struct nlmsghdr align;
+	} buf;
+	struct nlmsghdr *h = &buf.align;
+	struct genlmsghdr *g;
+
+	if (NLMSG_SPACE(GENL_HDRLEN + len) > sizeof(buf.bytes))
+		return -EMSGSIZE;
+	memset(buf.bytes, 0, sizeof(buf.bytes));
+	h->nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN + len);
+	h->nlmsg_type = (uint16_t)family;
+	h->nlmsg_flags = NLM_F_REQUEST; /* no NLM_F_ACK: the reply is all that comes */
+	g = NLMSG_DATA(h);
+	g->cmd = cmd;
+	g->version = VFIOD_MM_FAMILY_VERSION;
+	memcpy((char *)g + GENL_HDRLEN, attrs, len);
+	return sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0 ?
+		       negative_errno() : 0;
+}
+
 void mm_attr(void *buf, size_t size, size_t *off, uint16_t type, const void *data, uint16_t len)
 {
 	struct nlattr *a = (struct nlattr *)((char *)buf + *off);
@@ -598,6 +694,31 @@ int mm_become_user(uid_t uid)
 			no_caps = true;
 	fclose(f);
 	return no_caps ? 0 : -EPERM;
+}
+
+int mm_keep_only_caps(uint64_t caps)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = (uint32_t)caps, .permitted = (uint32_t)caps },
+		{ .effective = (uint32_t)(caps >> 32), .permitted = (uint32_t)(caps >> 32) },
+	};
+	char line[256], want[64];
+	bool ok = false;
+	FILE *f;
+
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return negative_errno();
+	/* check rather than trust, as mm_become_user() does */
+	snprintf(want, sizeof(want), "CapEff:\t%016" PRIx64 "\n", caps);
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return negative_errno();
+	while (fgets(line, sizeof(line), f))
+		if (strcmp(line, want) == 0)
+			ok = true;
+	fclose(f);
+	return ok ? 0 : -EPERM;
 }
 
 int mm_pid_max(pid_t *ret)

@@ -48,6 +48,16 @@ int mm_raw_open(mm_raw **ret);
 void mm_raw_close(mm_raw *r);
 /* attrs: ready-made netlink attributes (mm_attr_*); returns the kernel's verdict. */
 int mm_raw_request(mm_raw *r, uint8_t cmd, int flags, const void *attrs, size_t len);
+/* The family id and the events group id, from the generic netlink controller. */
+int mm_raw_resolve(int *ret_family, int *ret_events_group);
+/* A plain non-blocking NETLINK_GENERIC socket; rcvbuf > 0 sets SO_RCVBUF. */
+int mm_raw_socket(int rcvbuf, int *ret_fd);
+/* NETLINK_ADD_MEMBERSHIP: the kernel's own verdict on the join. */
+int mm_raw_join(int fd, int group);
+/* Reads every pending datagram; returns how many messages of `family` they held. */
+int mm_raw_count_pending(int fd, int family);
+/* Sends one request without NLM_F_ACK and reads nothing. */
+int mm_raw_send(int fd, int family, uint8_t cmd, const void *attrs, size_t len);
 /* Appends one attribute of any type and payload to buf at *off. */
 void mm_attr(void *buf, size_t size, size_t *off, uint16_t type, const void *data, uint16_t len);
 
@@ -90,4 +100,9 @@ int mm_slab_active(const char *cache, long *ret);
 int mm_proc_locked_pinned(pid_t pid, uint64_t *ret_locked, uint64_t *ret_pinned);
 /* setresuid/setresgid to uid:uid with no supplementary groups: every capability goes. */
 int mm_become_user(uid_t uid);
+/*
+ * Stays uid 0 but keeps exactly `caps` (a CAP_* bit mask) as effective and
+ * permitted capabilities, none inheritable; checked in /proc/self/status.
+ */
+int mm_keep_only_caps(uint64_t caps);
 int mm_pid_max(pid_t *ret);

@@ -19,9 +19,11 @@
 #define VFIOD_MM_DEV_NAME_MAX		64	/* DEV_NAME, with its NUL */
 
 /*
- * Commands. Every command needs CAP_NET_ADMIN (GENL_ADMIN_PERM), joining
- * the events group too. The family exists in the initial network
- * namespace only.
+ * Commands. Every command needs CAP_SYS_RESOURCE or CAP_SYS_ADMIN, and
+ * CAP_NET_ADMIN (GENL_ADMIN_PERM), in the initial user namespace; joining
+ * the events group needs CAP_NET_ADMIN, and events reach only sockets
+ * opened with CAP_SYS_RESOURCE or CAP_SYS_ADMIN. The family exists in the
+ * initial network namespace only.
  *
  * TRACK    do: PID, START_TIME -> the handle record (see GET).
  * GET      do: HANDLE -> the handle record; dump: no attribute -> all
@@ -40,7 +42,9 @@
  * RELEASED after EXITED, nothing but the helper references the mm_struct
  *          any more (MM_REFS == 0): every object that charged pages to it
  *          (type1 DMA mappings, iommufd pages, ...) is gone. Counters that
- *          still read non-zero are stale: see docs/vfiod-mm.md.
+ *          still read non-zero are stale: see docs/vfiod-mm.md. It has no
+ *          upper time bound (an idle CPU's lazy TLB reference counts):
+ *          never wait for it without a deadline.
  */
 enum vfiod_mm_cmd {
 	VFIOD_MM_CMD_UNSPEC,
