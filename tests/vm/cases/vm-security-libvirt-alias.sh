@@ -52,6 +52,38 @@ wait_journal() { # N PATTERN...
 	journal_since "$_wj_n" | sed 's/^/  vfiod: /'
 }
 
+# At the end of each testcase, passed or failed: what it may have left (an
+# attack that worked on the old code included) is undone, so the next
+# testcase starts from the same host: the e1000e function on e1000e, edu
+# unbound, no device in the VM, none of the case's aliases in the domain.
+restore_host() {
+	set +e
+	for _rh_a in $(vfiod_alias "$(lab_device e1000e)") $(vfiod_alias "$(lab_device edu)"); do
+		virsh dumpxml "$DOM" 2>/dev/null | grep -q "<alias name='$_rh_a'/>" || continue
+		virsh detach-device-alias "$DOM" "$_rh_a" --live >/dev/null 2>&1 || true
+		_rh_i=0
+		while virsh dumpxml "$DOM" | grep -q "<alias name='$_rh_a'/>" && [ "$_rh_i" -lt 60 ]; do
+			sleep 1
+			_rh_i=$((_rh_i + 1))
+		done
+	done
+	for _rh_d in $(lab_device e1000e) $(lab_device edu); do
+		vfioctl vm remove-device "$DOM" "$_rh_d" >/dev/null 2>&1 || true
+	done
+	_rh_nic=$(lab_device e1000e)
+	if [ "$(pci_driver "$_rh_nic")" != e1000e ]; then
+		log "restore: the e1000e function is on '$(pci_driver "$_rh_nic")': back to e1000e"
+		[ "$(pci_driver "$_rh_nic")" = vfio-pci ] && echo "$_rh_nic" >"/sys/bus/pci/devices/$_rh_nic/driver/unbind"
+		echo >"/sys/bus/pci/devices/$_rh_nic/driver_override"
+		echo "$_rh_nic" >/sys/bus/pci/drivers/e1000e/bind || true
+	fi
+	_rh_edu=$(lab_device edu)
+	if [ "$(pci_driver "$_rh_edu")" = vfio-pci ]; then
+		echo "$_rh_edu" >"/sys/bus/pci/devices/$_rh_edu/driver/unbind"
+		echo >"/sys/bus/pci/devices/$_rh_edu/driver_override"
+	fi
+}
+
 disk_xml() { # ALIAS
 	cat <<XML
 <disk type='file' device='disk'>
@@ -86,6 +118,7 @@ testcase_setup_domain_held_by_vfiod() {
 }
 
 testcase_disk_with_vfiod_alias_leaves_nic_alone() {
+	trap restore_host EXIT
 	nic=$(lab_device e1000e)
 	alias=$(vfiod_alias "$nic")
 	disk_xml "$alias" >/tmp/disk.xml
@@ -106,6 +139,7 @@ testcase_disk_with_vfiod_alias_leaves_nic_alone() {
 }
 
 testcase_nic_with_vfiod_alias_leaves_nic_alone() {
+	trap restore_host EXIT
 	nic=$(lab_device e1000e)
 	alias=$(vfiod_alias "$nic")
 	cat >/tmp/if.xml <<XML
@@ -126,6 +160,7 @@ XML
 }
 
 testcase_disk_detach_does_not_take_the_vms_device() {
+	trap restore_host EXIT
 	edu=$(lab_device edu)
 	alias=$(vfiod_alias "$edu")
 	# the VM's owner gave it edu (claimed by vfiod, not attached in libvirt)
@@ -148,6 +183,7 @@ testcase_disk_detach_does_not_take_the_vms_device() {
 }
 
 testcase_hostdev_alias_naming_the_nic_is_not_the_nic() {
+	trap restore_host EXIT
 	nic=$(lab_device e1000e)
 	edu=$(lab_device edu)
 	alias=$(vfiod_alias "$nic")
@@ -171,6 +207,7 @@ testcase_hostdev_alias_naming_the_nic_is_not_the_nic() {
 
 testcase_vm_with_a_domains_name_is_untouched() {
 	edu=$(lab_device edu)
+	trap 'vfioctl vm release "$TWIN" >/dev/null 2>&1; kill "$vmm" 2>/dev/null; virsh destroy "$TWIN" >/dev/null 2>&1; virsh undefine "$TWIN" >/dev/null 2>&1; restore_host' EXIT
 	# a domain without hostdev (the hook does not register it) ...
 	hotplug_domain_xml "$TWIN" >/tmp/twin.xml
 	virsh define /tmp/twin.xml || fail "virsh define $TWIN"
@@ -188,6 +225,8 @@ testcase_vm_with_a_domains_name_is_untouched() {
 	virsh attach-device "$TWIN" /tmp/edu.xml --live || fail "virsh attach-device $TWIN"
 	wait_journal "$n" "domain $TWIN " "VM $TWIN: libvirt"
 	assert_vm_lacks "$TWIN" "$edu" "after the domain's DEVICE_ADDED"
+	# not even an attempt (it would fail here anyway if another VM held edu)
+	! journal_since "$n" | grep -F "VM $TWIN: libvirt" || fail "vfiod took the domain's event for VM $TWIN"
 
 	n=$(journal_lines)
 	virsh detach-device "$TWIN" /tmp/edu.xml --live || fail "virsh detach-device $TWIN"
@@ -196,6 +235,7 @@ testcase_vm_with_a_domains_name_is_untouched() {
 	# the VM outlives its namesake's stop: only its own VMM's exit ends it
 	assert_eq '"registered"' "$(vfiod_vm_prop "$TWIN" State)" "the VM's state after the domain's stop"
 	assert_vm_lacks "$TWIN" "$edu" "after the domain's events"
+	! journal_since "$n" | grep -F "VM $TWIN: libvirt" || fail "vfiod took the domain's events for VM $TWIN"
 	assert_eq vfio-pci "$(pci_driver "$edu")" "edu, the admin's"
 
 	vfioctl vm release "$TWIN" || fail "vfioctl vm release $TWIN"
