@@ -207,7 +207,7 @@ testcase_hostdev_alias_naming_the_nic_is_not_the_nic() {
 
 testcase_vm_with_a_domains_name_is_untouched() {
 	edu=$(lab_device edu)
-	trap 'vfioctl vm release "$TWIN" >/dev/null 2>&1; kill "$vmm" 2>/dev/null; virsh destroy "$TWIN" >/dev/null 2>&1; virsh undefine "$TWIN" >/dev/null 2>&1; restore_host' EXIT
+	trap 'set +e; vfioctl vm release "$TWIN" >/dev/null 2>&1; kill "$vmm" 2>/dev/null; virsh destroy "$TWIN" >/dev/null 2>&1; virsh undefine "$TWIN" >/dev/null 2>&1; restore_host' EXIT
 	# a domain without hostdev (the hook does not register it) ...
 	hotplug_domain_xml "$TWIN" >/tmp/twin.xml
 	virsh define /tmp/twin.xml || fail "virsh define $TWIN"
