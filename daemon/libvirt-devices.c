@@ -63,28 +63,6 @@ static void drop(LibvirtDevices *t, Entry *e)
 	t->n--;
 }
 
-int libvirt_devices_set(LibvirtDevices *t, const char *domain, const char *alias, const LibvirtDevice *dev)
-{
-	Entry *e = find(t, domain, alias), *n;
-
-	if (e) {
-		e->dev = *dev;
-		return 0;
-	}
-	n = realloc(t->entries, (t->n + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	t->entries = n;
-	e = &t->entries[t->n];
-	*e = (Entry) { .domain = strdup(domain), .alias = strdup(alias), .dev = *dev };
-	if (!e->domain || !e->alias) {
-		entry_done(e);
-		return -ENOMEM;
-	}
-	t->n++;
-	return 0;
-}
-
 int libvirt_devices_get(const LibvirtDevices *t, const char *domain, const char *alias, LibvirtDevice *ret)
 {
 	const Entry *e = find(t, domain, alias);
@@ -161,6 +139,43 @@ void libvirt_device_from_alias(const vfd_domain_alias *a, LibvirtDevice *ret)
 		vfd_pci_address_format(&a->pci, ret->name);
 }
 
+int libvirt_devices_replace(LibvirtDevices *t, const char *domain, const vfd_domain_alias *aliases,
+			    size_t n)
+{
+	Entry *grown;
+	size_t added = 0;
+
+	/* the new entries go behind the old ones first: the old stay until all are made */
+	if (n > 0) {
+		grown = realloc(t->entries, (t->n + n) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		t->entries = grown;
+	}
+	for (size_t i = 0; i < n; i++) {
+		Entry *e = &t->entries[t->n + added];
+
+		*e = (Entry) { .domain = strdup(domain), .alias = strdup(aliases[i].alias) };
+		libvirt_device_from_alias(&aliases[i], &e->dev);
+		if (!e->domain || !e->alias) {
+			entry_done(e);
+			for (size_t j = 0; j < added; j++)
+				entry_done(&t->entries[t->n + j]);
+			return -ENOMEM;
+		}
+		added++;
+	}
+	/* the old entries of domain go, the new ones (behind them) move up */
+	for (size_t i = t->n; i-- > 0;)
+		if (strcmp(t->entries[i].domain, domain) == 0) {
+			entry_done(&t->entries[i]);
+			memmove(&t->entries[i], &t->entries[i + 1], (t->n + added - i - 1) * sizeof(Entry));
+			t->n--;
+		}
+	t->n += added;
+	return 0;
+}
+
 int libvirt_devices_learn(LibvirtDevices *t, const char *domain, const char *xml, size_t size,
 			  const char *alias, LibvirtDevice *ret, char **error_message)
 {
@@ -174,18 +189,12 @@ int libvirt_devices_learn(LibvirtDevices *t, const char *domain, const char *xml
 	if (r < 0)
 		return r;
 
-	for (size_t i = 0; i < n; i++) {
-		LibvirtDevice d;
-
-		libvirt_device_from_alias(&aliases[i], &d);
-		r = libvirt_devices_set(t, domain, aliases[i].alias, &d);
-		if (r < 0)
-			break;
-		if (alias && strcmp(aliases[i].alias, alias) == 0) {
-			found = d;
+	for (size_t i = 0; alias && i < n && !have; i++)
+		if (strcmp(aliases[i].alias, alias) == 0) {
+			libvirt_device_from_alias(&aliases[i], &found);
 			have = true;
 		}
-	}
+	r = libvirt_devices_replace(t, domain, aliases, n);
 	vfd_domain_aliases_free(aliases, n);
 	if (r < 0)
 		return r;
@@ -194,4 +203,24 @@ int libvirt_devices_learn(LibvirtDevices *t, const char *domain, const char *xml
 	if (alias)
 		*ret = found;
 	return 0;
+}
+
+int libvirt_devices_xml_has(const char *xml, size_t size, const char *name, char **error_message)
+{
+	vfd_domain_alias *aliases = NULL;
+	bool has = false;
+	size_t n = 0;
+	int r;
+
+	r = vfd_domain_hostdev_aliases(xml, size, &aliases, &n, error_message);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && !has; i++) {
+		LibvirtDevice d;
+
+		libvirt_device_from_alias(&aliases[i], &d);
+		has = strcmp(d.name, name) == 0;
+	}
+	vfd_domain_aliases_free(aliases, n);
+	return has;
 }

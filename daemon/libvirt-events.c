@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -167,140 +168,212 @@ static int group_closed_by_vmm(VM *vm, const VMDevice *d)
 	return 1;
 }
 
-static void device_detached(VM *vm, const LibvirtDevice *dev, const char *alias)
+static void device_detached(VM *vm, const char *name, const char *alias)
 {
 	vfd_op_error error;
 	VMDevice *d;
 	int r;
 
-	d = vm_device(vm, dev->name);
+	d = vm_device(vm, name);
 	if (!d) {
 		log_debug("VM %s: libvirt detached %s (alias %s), not a device of the VM.", vm->name,
-			  dev->name, alias);
+			  name, alias);
 		return;
 	}
 	if (group_closed_by_vmm(vm, d) == 0) {
 		log_warning("VM %s: libvirt detached %s (alias %s) but group %d is still open (by the VMM, "
 			    "or for another device of the group); vfiod keeps the device: "
 			    "'vfioctl vm remove-device' gives it back once the group is closed.",
-			    vm->name, dev->name, alias, d->iommu_group);
+			    vm->name, name, alias, d->iommu_group);
 		return;
 	}
 
 	memlock_resync(vm, "detach");
 	vfd_op_error_clear(&error);
-	r = vm_remove_device(vm, dev->name, &error);
+	r = vm_remove_device(vm, name, &error);
 	if (r < 0) {
 		log_error("VM %s: libvirt detached %s (alias %s) but giving it back failed: %s", vm->name,
-			  dev->name, alias, error.error ? error.message : strerror(-r));
+			  name, alias, error.error ? error.message : strerror(-r));
 		return;
 	}
-	log_info("VM %s: libvirt detached %s (alias %s): given back.", vm->name, dev->name, alias);
+	log_info("VM %s: libvirt detached %s (alias %s): given back.", vm->name, name, alias);
 }
 
 /* ---- libvirt's callbacks ---- */
 
-static VM *event_vm(LibvirtEvents *l, virDomainPtr dom, const char *what)
+/*
+ * Who is who. A domain is a VM's when its UUID is the VM's: the hook
+ * registers a domain under its UUID (PrepareVM), every other VM has a UUID
+ * of its own (vfioctl makes one up). A name proves nothing: a VM
+ * registered outside libvirt may bear a domain's name, and libvirt lets a
+ * client name its domains as it likes.
+ */
+static VM *vm_of_uuid(Manager *m, const char *uuid)
 {
-	const char *name = virDomainGetName(dom);
-	VM *vm = name ? manager_find_vm(l->manager, name) : NULL;
-
-	if (!vm)
-		log_debug("libvirt: %s in domain %s, not a VM of vfiod.", what, name ? name : "?");
-	return vm;
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (strcasecmp(m->vms[i]->uuid, uuid) == 0)
+			return m->vms[i];
+	return NULL;
 }
 
-/* reads domain name's live XML off the loop; on_fetched() goes on (alias NULL: reconcile) */
-static void fetch_domain(LibvirtEvents *l, const char *name, const char *alias)
+/* the VM of the event's domain, or NULL; uuid gets the domain's UUID */
+static VM *event_vm(LibvirtEvents *l, virDomainPtr dom, const char *what,
+		    char uuid[static VIR_UUID_STRING_BUFLEN])
+{
+	const char *name = virDomainGetName(dom);
+	VM *vm, *namesake;
+
+	if (virDomainGetUUIDString(dom, uuid) < 0) {
+		log_debug("libvirt: %s in domain %s without a UUID: ignored.", what, name ? name : "?");
+		return NULL;
+	}
+	vm = vm_of_uuid(l->manager, uuid);
+	if (vm)
+		return vm;
+	namesake = name ? manager_find_vm(l->manager, name) : NULL;
+	if (namesake)
+		log_notice("libvirt: %s in domain %s (UUID %s): vfiod's VM %s has UUID %s, so it is not "
+			   "that domain's VM and the event changes nothing.", what, name, uuid,
+			   namesake->name, namesake->uuid);
+	else
+		log_debug("libvirt: %s in domain %s (UUID %s), not a VM of vfiod.", what,
+			  name ? name : "?", uuid);
+	return NULL;
+}
+
+/* reads the domain's live XML off the loop; on_fetched() goes on */
+static void fetch_domain(LibvirtEvents *l, const LibvirtFetchRequest *req)
 {
 	int r;
 
 	if (!l->conn)
 		return;
-	r = libvirt_fetch_xml(l->fetch, l->conn, name, alias);
+	r = libvirt_fetch_xml(l->fetch, l->conn, req);
 	if (r < 0)
-		log_warning_errno(r, "libvirt: cannot read the live XML of domain %s: %m", name);
+		log_warning_errno(r, "libvirt: cannot read the live XML of domain %s: %m", req->uuid);
 }
 
 static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	LibvirtEvents *l = opaque;
-	LibvirtDevice dev;
-	VM *vm;
 
-	vm = event_vm(l, dom, "device added");
-	if (!vm)
+	/* whatever the alias says, the device is what the live XML shows under it */
+	if (event_vm(l, dom, "device added", uuid))
+		fetch_domain(l, &(LibvirtFetchRequest) { .uuid = uuid, .why = LIBVIRT_FETCH_ADDED, .alias = alias });
+}
+
+/* DEVICE_ADDED, with the XML: only a VFIO host device under that alias counts */
+static void added_fetched(LibvirtEvents *l, VM *vm, const LibvirtFetchRequest *req, const char *xml)
+{
+	_cleanup_free_ char *msg = NULL;
+	LibvirtDevice dev, named;
+	int r;
+
+	r = libvirt_devices_learn(l->devices, vm->uuid, xml, strlen(xml), req->alias, &dev, &msg);
+	if (r == -ENOENT && libvirt_device_from_vfiod_alias(req->alias, &named) >= 0)
+		log_notice("VM %s: libvirt added %s, which names %s but is no VFIO host device in the "
+			   "domain's live XML (a disk, a NIC, ...): vfiod changes nothing.",
+			   vm->name, req->alias, named.name);
+	else if (r == -ENOENT)
+		log_debug("VM %s: libvirt added %s, not a VFIO host device.", vm->name, req->alias);
+	else if (r < 0)
+		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain: %s", vm->name,
+				  msg ? msg : "%m");
+	if (r < 0)
 		return;
-	/* vfioctl's attach (the safe order) names the device in its alias: no call to libvirt */
-	if (libvirt_device_from_vfiod_alias(alias, &dev) >= 0) {
-		if (libvirt_devices_set(l->devices, vm->name, alias, &dev) < 0)
-			log_oom();
-		device_attached(vm, &dev, alias);
+	if (libvirt_device_from_vfiod_alias(req->alias, &named) >= 0 && strcmp(named.name, dev.name) != 0)
+		log_warning("VM %s: libvirt's host device %s carries the alias %s, which names %s; vfiod "
+			    "goes by the device, not by its alias.", vm->name, dev.name, req->alias,
+			    named.name);
+	device_attached(vm, &dev, req->alias);
+}
+
+/* DEVICE_REMOVED, with the XML: believed only when the device is gone from it */
+static void removed_fetched(VM *vm, const LibvirtFetchRequest *req, const char *xml, const char *error)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r;
+
+	if (!xml) {
+		log_warning("VM %s: libvirt removed %s (alias %s) but its live XML cannot be read (%s); "
+			    "vfiod keeps the device: 'vfioctl vm remove-device' gives it back.", vm->name,
+			    req->device, req->alias, error);
 		return;
 	}
-	fetch_domain(l, vm->name, alias);
+	r = libvirt_devices_xml_has(xml, strlen(xml), req->device, &msg);
+	if (r < 0) {
+		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain (%s); vfiod keeps "
+				  "%s.", vm->name, msg ? msg : "%m", req->device);
+		return;
+	}
+	if (r > 0) {
+		log_warning("VM %s: libvirt removed %s, but its live XML still has %s: vfiod keeps it.",
+			    vm->name, req->alias, req->device);
+		return;
+	}
+	device_detached(vm, req->device, req->alias);
 }
 
 static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml);
 
 /* on the loop, once fetch_domain()'s thread has the XML */
-static void on_fetched(void *userdata, const char *name, const char *alias, char *fetched,
-		       const char *error)
+static void on_fetched(void *userdata, const LibvirtFetchRequest *req, char *fetched, const char *error)
 {
-	_cleanup_free_ char *xml = fetched, *msg = NULL;
+	_cleanup_free_ char *xml = fetched;
 	LibvirtEvents *l = userdata;
-	LibvirtDevice dev;
 	VM *vm;
-	int r;
 
 	/* the VM may have gone while the thread waited */
-	vm = manager_find_vm(l->manager, name);
+	vm = vm_of_uuid(l->manager, req->uuid);
 	if (!vm)
 		return;
-	if (!xml) {
-		if (alias)
-			log_warning("VM %s: cannot read libvirt's live XML for %s: %s", name, alias, error);
+	switch (req->why) {
+	case LIBVIRT_FETCH_REMOVED:
+		removed_fetched(vm, req, xml, error);
+		return;
+	case LIBVIRT_FETCH_ADDED:
+		if (xml)
+			added_fetched(l, vm, req, xml);
 		else
-			log_debug("VM %s: no live XML from libvirt: %s", name, error);
+			log_warning("VM %s: cannot read libvirt's live XML for %s: %s", vm->name, req->alias,
+				    error);
+		return;
+	case LIBVIRT_FETCH_RECONCILE:
+		if (xml)
+			reconcile_domain(l, vm, xml);
+		else
+			log_debug("VM %s: no live XML from libvirt: %s", vm->name, error);
 		return;
 	}
-	if (!alias) {
-		reconcile_domain(l, vm, xml);
-		return;
-	}
-	r = libvirt_devices_learn(l->devices, name, xml, strlen(xml), alias, &dev, &msg);
-	if (r == -ENOENT)
-		log_debug("VM %s: libvirt added %s, not a VFIO host device.", vm->name, alias);
-	else if (r < 0)
-		log_warning_errno(r, "libvirt: cannot read the devices of domain %s: %s", name,
-				  msg ? msg : "%m");
-	if (r < 0)
-		return;
-	device_attached(vm, &dev, alias);
 }
 
 static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	LibvirtEvents *l = opaque;
-	const char *name = virDomainGetName(dom);
 	LibvirtDevice dev;
 	VM *vm;
 
-	if (!name || libvirt_devices_get(l->devices, name, alias, &dev) < 0) {
-		log_debug("libvirt: device %s removed from domain %s: not a known VFIO host device.", alias,
-			  name ? name : "?");
+	vm = event_vm(l, dom, "device removed", uuid);
+	if (!vm)
+		return;
+	/* the device is gone from the XML: the table says what the XML showed under alias */
+	if (libvirt_devices_get(l->devices, uuid, alias, &dev) < 0) {
+		log_info("VM %s: libvirt removed %s, which was no VFIO host device in the domain's live "
+			 "XML: vfiod changes nothing.", vm->name, alias);
 		return;
 	}
-	libvirt_devices_forget(l->devices, name, alias);
-	vm = event_vm(l, dom, "device removed");
-	if (vm)
-		device_detached(vm, &dev, alias);
+	libvirt_devices_forget(l->devices, uuid, alias);
+	fetch_domain(l, &(LibvirtFetchRequest) {
+		.uuid = uuid, .why = LIBVIRT_FETCH_REMOVED, .alias = alias, .device = dev.name });
 }
 
 static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	LibvirtEvents *l = opaque;
-	VM *vm = event_vm(l, dom, "device removal failed");
+	VM *vm = event_vm(l, dom, "device removal failed", uuid);
 
 	if (vm)
 		log_warning("VM %s: libvirt could not detach %s (the guest refused or did not answer); "
@@ -309,21 +382,21 @@ static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const
 
 static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	LibvirtEvents *l = opaque;
-	const char *name = virDomainGetName(dom);
 
-	if (!name)
-		return;
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STOPPED:
 	case VIR_DOMAIN_EVENT_CRASHED:
 		/* the VM goes with its VMM's pidfd exit (vm.c), not with this event */
-		libvirt_devices_forget_domain(l->devices, name);
-		log_debug("libvirt: domain %s stopped or crashed (%d/%d).", name, event, detail);
+		if (virDomainGetUUIDString(dom, uuid) < 0)
+			return;
+		libvirt_devices_forget_domain(l->devices, uuid);
+		log_debug("libvirt: domain %s stopped or crashed (%d/%d).", uuid, event, detail);
 		break;
 	case VIR_DOMAIN_EVENT_STARTED:
 	case VIR_DOMAIN_EVENT_RESUMED: {
-		VM *vm = manager_find_vm(l->manager, name);
+		VM *vm = event_vm(l, dom, "start", uuid);
 
 		/*
 		 * Not while the VM waits for its VMM: libvirt emits RESUMED before
@@ -332,7 +405,7 @@ static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int de
 		 * while the hook waits for vfiod. STARTED comes after the hook.
 		 */
 		if (vm && vm_has_vmm(vm))
-			fetch_domain(l, vm->name, NULL);
+			fetch_domain(l, &(LibvirtFetchRequest) { .uuid = vm->uuid, .why = LIBVIRT_FETCH_RECONCILE });
 		break;
 	}
 	default:
@@ -418,12 +491,13 @@ static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 		return;
 	}
 
+	/* aliases the XML no longer has (their DEVICE_REMOVED was lost) are forgotten */
+	if (libvirt_devices_replace(l->devices, vm->uuid, aliases, n) < 0)
+		log_oom();
 	for (size_t i = 0; i < n; i++) {
 		LibvirtDevice dev;
 
 		libvirt_device_from_alias(&aliases[i], &dev);
-		if (libvirt_devices_set(l->devices, vm->name, aliases[i].alias, &dev) < 0)
-			log_oom();
 		if (vm_device(vm, dev.name) || dev.libvirt_managed)
 			continue;
 		log_notice("VM %s: libvirt's domain has %s (alias %s), attached while vfiod was not "
@@ -455,7 +529,8 @@ static void reconcile_known_domains(LibvirtEvents *l)
 	/* a prepared VM's domain is in libvirt's start hooks: it comes with AttachVMM */
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (vm_has_vmm(m->vms[i]))
-			fetch_domain(l, m->vms[i]->name, NULL);
+			fetch_domain(l, &(LibvirtFetchRequest) { .uuid = m->vms[i]->uuid,
+								  .why = LIBVIRT_FETCH_RECONCILE });
 }
 
 static int on_catch_up(sd_event_source *s, uint64_t usec, void *userdata)

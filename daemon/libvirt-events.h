@@ -15,8 +15,20 @@
  * after the fact, one the XML lacks is only reported) and its aliases
  * are learnt.
  *
- * Events, for a domain whose name is a VM registered with vfiod (the
- * libvirt hook registers libvirt-managed VMs):
+ * Trust. The events come from a libvirt client that may attach devices
+ * to a domain, and that client is no one vfiod trusts with host devices.
+ * So:
+ *   - a domain is a VM's only when its UUID is the VM's UUID (the hook
+ *     registers domains under their UUID); a name proves nothing, and a
+ *     VM registered outside libvirt is never a domain's;
+ *   - an alias is a label, never a device: the device is what the
+ *     domain's live XML (read on a thread, libvirt-fetch.h; parsed as
+ *     untrusted, lib/domain-xml.c) shows under that alias, and only a
+ *     <hostdev type='pci'> (by source address), <hostdev type='mdev'> (by
+ *     source UUID) or <interface type='hostdev'> counts. A disk or NIC
+ *     with a "ua-vfiod-" alias changes nothing.
+ *
+ * Events, for a domain whose UUID is a VM's:
  *   DEVICE_ADDED    the alias is looked up in the live XML. A VFIO host
  *                   device the VM has already (added through vfioctl
  *                   first, the safe order) is now in use: counted in the
@@ -24,11 +36,12 @@
  *                   have is added to it after the fact: QEMU already
  *                   uses it, so the claim, the limit and the accounting
  *                   follow the attach instead of preceding it (logged).
- *   DEVICE_REMOVED  the VM's device for that alias is given back, once
- *                   QEMU is proven to have closed its group (type1 with
- *                   vmm_opens_groups: an exclusive open of /dev/vfio/N
- *                   succeeds; the kernel allows one opener per group),
- *                   and the limit lowered after.
+ *   DEVICE_REMOVED  the device that alias named in the last live XML read
+ *                   (libvirt-devices.h) is given back once the live XML
+ *                   no longer has it, and QEMU is proven to have closed
+ *                   its group (type1 with vmm_opens_groups: an exclusive
+ *                   open of /dev/vfio/N succeeds; the kernel allows one
+ *                   opener per group); the limit is lowered after.
  *   DEVICE_REMOVAL_FAILED  logged; the device stays with the VM.
  *   LIFECYCLE       a stopped or crashed domain forgets its aliases; the
  *                   VM itself is released by its VMM's pidfd exit, as any

@@ -18,8 +18,7 @@
 typedef struct FetchJob {
 	virConnectPtr conn; /* a reference of the job's own */
 	int fd;             /* the thread's end of the socket pair (a dup, its own) */
-	char *name;
-	char *alias;
+	LibvirtFetchRequest req; /* its strings are the job's own */
 	char *xml;
 	char *error;
 } FetchJob;
@@ -39,8 +38,9 @@ static void job_free(FetchJob *j)
 		virConnectClose(j->conn);
 	if (j->fd >= 0)
 		close(j->fd);
-	free(j->name);
-	free(j->alias);
+	free((char *) j->req.uuid);
+	free((char *) j->req.alias);
+	free((char *) j->req.device);
 	free(j->xml);
 	free(j->error);
 	free(j);
@@ -52,7 +52,7 @@ static void *fetch_thread(void *arg)
 	virDomainPtr dom;
 	ssize_t n;
 
-	dom = virDomainLookupByName(j->conn, j->name);
+	dom = virDomainLookupByUUIDString(j->conn, j->req.uuid);
 	if (dom && virDomainIsActive(dom) == 1)
 		j->xml = virDomainGetXMLDesc(dom, 0);
 	if (!j->xml) {
@@ -79,7 +79,7 @@ static int on_result(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	n = recv(fd, &j, sizeof(j), MSG_DONTWAIT);
 	if (n != (ssize_t) sizeof(j))
 		return 0;
-	f->done(f->userdata, j->name, j->alias, TAKE_PTR(j->xml), j->error);
+	f->done(f->userdata, &j->req, TAKE_PTR(j->xml), j->error);
 	job_free(j);
 	return 0;
 }
@@ -123,8 +123,18 @@ LibvirtFetch *libvirt_fetch_free(LibvirtFetch *f)
 	return NULL;
 }
 
-int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const char *name, const char *alias)
+static char *strdup_or_null(const char *s, bool *oom)
 {
+	char *copy = s ? strdup(s) : NULL;
+
+	if (s && !copy)
+		*oom = true;
+	return copy;
+}
+
+int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const LibvirtFetchRequest *req)
+{
+	bool oom = false;
 	pthread_attr_t attr;
 	pthread_t thread;
 	FetchJob *j;
@@ -134,9 +144,13 @@ int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const char *name, con
 	if (!j)
 		return -ENOMEM;
 	j->fd = -1;
-	j->name = strdup(name);
-	j->alias = alias ? strdup(alias) : NULL;
-	if (!j->name || (alias && !j->alias)) {
+	j->req = (LibvirtFetchRequest) {
+		.uuid = strdup_or_null(req->uuid, &oom),
+		.why = req->why,
+		.alias = strdup_or_null(req->alias, &oom),
+		.device = strdup_or_null(req->device, &oom),
+	};
+	if (oom || !j->req.uuid) {
 		job_free(j);
 		return -ENOMEM;
 	}

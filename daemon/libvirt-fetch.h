@@ -20,11 +20,26 @@
 
 typedef struct LibvirtFetch LibvirtFetch;
 
+/* why a domain is read: what the loop does with its XML (libvirt-events.c) */
+typedef enum LibvirtFetchWhy {
+	LIBVIRT_FETCH_RECONCILE, /* after a (re)connect or a start: the whole domain */
+	LIBVIRT_FETCH_ADDED,     /* DEVICE_ADDED of alias */
+	LIBVIRT_FETCH_REMOVED,   /* DEVICE_REMOVED of alias, which named device */
+} LibvirtFetchWhy;
+
+typedef struct LibvirtFetchRequest {
+	const char *uuid;   /* the domain, by UUID (never by name) */
+	LibvirtFetchWhy why;
+	const char *alias;  /* ADDED, REMOVED */
+	const char *device; /* REMOVED: what the alias named before (LibvirtDevice.name) */
+} LibvirtFetchRequest;
+
 /*
- * On the loop: the XML of domain name (owned by the callee, NULL when the
- * domain is gone or not running, or the call failed: error says why).
+ * On the loop: the request as made, and the XML of its domain (owned by
+ * the callee, NULL when the domain is gone or not running, or the call
+ * failed: error says why).
  */
-typedef void (*LibvirtFetchDone)(void *userdata, const char *name, const char *alias, char *xml,
+typedef void (*LibvirtFetchDone)(void *userdata, const LibvirtFetchRequest *req, char *xml,
 				 const char *error);
 
 int libvirt_fetch_new(sd_event *e, LibvirtFetchDone done, void *userdata, LibvirtFetch **ret);
@@ -32,7 +47,7 @@ int libvirt_fetch_new(sd_event *e, LibvirtFetchDone done, void *userdata, Libvir
 LibvirtFetch *libvirt_fetch_free(LibvirtFetch *f);
 
 /*
- * Looks domain name up, and if it runs, reads its live XML, on a new
- * thread; done() gets it with alias (may be NULL) passed through.
+ * Looks the domain up by its UUID, and if it runs, reads its live XML, on
+ * a new thread; done() gets it with a copy of req.
  */
-int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const char *name, const char *alias);
+int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const LibvirtFetchRequest *req);

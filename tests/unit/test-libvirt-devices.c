@@ -3,7 +3,9 @@
  * Device aliases of a live domain XML (lib/domain-xml.c
  * vfd_domain_hostdev_aliases) and the per-domain alias table of the
  * daemon (daemon/libvirt-devices.c) that resolves libvirt's
- * DEVICE_REMOVED events after the device left the XML.
+ * DEVICE_REMOVED events after the device left the XML. The trust
+ * boundary (docs/libvirt.md): an alias never names a host device by
+ * itself, only a hostdev of the live XML does.
  */
 #include "domain-xml.h"
 #include "libvirt-devices.h"
@@ -132,6 +134,13 @@ static void test_table_learn_and_resolve_after_removal(void)
 	ASSERT_FALSE(d.libvirt_managed);
 }
 
+static const char reused_xml[] =
+	"<domain type='qemu'><devices>"
+	"<hostdev mode='subsystem' type='pci' managed='no'>"
+	"<source><address domain='0x0000' bus='0x09' slot='0x00' function='0x0'/></source>"
+	"<alias name='hostdev0'/></hostdev>"
+	"</devices></domain>";
+
 static void test_table_unknown_alias_and_reuse(void)
 {
 	_cleanup_(libvirt_devices_freep) LibvirtDevices *t = NULL;
@@ -145,15 +154,142 @@ static void test_table_unknown_alias_and_reuse(void)
 	/* the VFIO ones were learnt all the same */
 	ASSERT_EQ(libvirt_devices_count(t, "guest1"), 3);
 
-	/* libvirt reuses an alias after a removal: the newer device wins */
-	ASSERT_OK(libvirt_devices_set(t, "guest1", "hostdev0", &other));
+	/* libvirt reuses an alias after a removal: the newer XML wins */
+	ASSERT_OK(libvirt_devices_learn(t, "guest1", reused_xml, sizeof(reused_xml) - 1, "hostdev0", &d, NULL));
+	ASSERT_STREQ(d.name, other.name);
 	ASSERT_OK(libvirt_devices_get(t, "guest1", "hostdev0", &d));
 	ASSERT_STREQ(d.name, "0000:09:00.0");
-	ASSERT_EQ(libvirt_devices_count(t, "guest1"), 3);
+	/* and the aliases it no longer has are forgotten (their DEVICE_REMOVED was lost) */
+	ASSERT_EQ(libvirt_devices_count(t, "guest1"), 1);
+	ASSERT_ERRNO(libvirt_devices_get(t, "guest1", "ua-vgpu", &d), -ENOENT);
 
 	/* a broken XML changes nothing */
 	ASSERT_ERRNO(libvirt_devices_learn(t, "guest3", "<domain", 7, NULL, NULL, NULL), -EBADMSG);
 	ASSERT_EQ(libvirt_devices_count(t, "guest3"), 0);
+}
+
+/*
+ * What a libvirt client that may attach devices can put into a live
+ * domain: every element with vfioctl's alias for PCI function 0000:02:00.0
+ * (the lab's e1000e) or for an mdev, and a hostdev whose alias names
+ * another device than its source.
+ */
+static const char hostile_xml[] =
+	"<domain type='qemu' id='3'>\n"
+	"  <name>guest1</name>\n"
+	"  <devices>\n"
+	"    <disk type='file' device='disk'>\n"
+	"      <source file='/var/lib/libvirt/images/x.img'/><target dev='vdb' bus='virtio'/>\n"
+	"      <alias name='ua-vfiod-0000-02-00-0'/>\n"
+	"      <address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>\n"
+	"    </disk>\n"
+	"    <interface type='user'><model type='virtio'/>\n"
+	"      <alias name='ua-vfiod-0000-02-00-1'/>\n"
+	"      <address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x1'/>\n"
+	"    </interface>\n"
+	"    <interface type='network'><source network='default'/>\n"
+	"      <alias name='ua-vfiod-8c5b6a2e-0f1d-4c3b-9a7e-1d2c3b4a5f60'/></interface>\n"
+	"    <hostdev mode='subsystem' type='usb'>\n"
+	"      <source><vendor id='0x8086'/><product id='0x10d3'/><address bus='2' device='0'/></source>\n"
+	"      <alias name='ua-vfiod-0000-02-00-2'/>\n"
+	"    </hostdev>\n"
+	"    <controller type='pci' model='pcie-root-port'>\n"
+	"      <alias name='ua-vfiod-0000-02-00-3'/>\n"
+	"    </controller>\n"
+	"    <hostdev mode='subsystem' type='pci' managed='no'>\n"
+	"      <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n"
+	"      <alias name='ua-vfiod-0000-02-00-4'/>\n"
+	"    </hostdev>\n"
+	"  </devices>\n"
+	"  <metadata><hostdev mode='subsystem' type='pci'>\n"
+	"    <source><address domain='0x0000' bus='0x02' slot='0x00' function='0x5'/></source>\n"
+	"    <alias name='ua-vfiod-0000-02-00-5'/></hostdev></metadata>\n"
+	"</domain>\n";
+
+static void test_alias_alone_names_no_device(void)
+{
+	static const char *const not_hostdevs[] = {
+		"ua-vfiod-0000-02-00-0", "ua-vfiod-0000-02-00-1",
+		"ua-vfiod-8c5b6a2e-0f1d-4c3b-9a7e-1d2c3b4a5f60", "ua-vfiod-0000-02-00-2",
+		"ua-vfiod-0000-02-00-3", "ua-vfiod-0000-02-00-5",
+	};
+	_cleanup_(libvirt_devices_freep) LibvirtDevices *t = NULL;
+	LibvirtDevice d = { .name = "untouched" };
+
+	ASSERT_OK(libvirt_devices_new(&t));
+	/* a disk, NICs, a USB device, a controller, XML in <metadata>: none is a VFIO host device */
+	for (size_t i = 0; i < ELEMENTSOF(not_hostdevs); i++) {
+		ASSERT_ERRNO(libvirt_devices_learn(t, "uuid-1", hostile_xml, sizeof(hostile_xml) - 1,
+						   not_hostdevs[i], &d, NULL), -ENOENT);
+		ASSERT_STREQ(d.name, "untouched");
+		ASSERT_ERRNO(libvirt_devices_get(t, "uuid-1", not_hostdevs[i], &d), -ENOENT);
+	}
+	/* so a DEVICE_REMOVED of any of them has nothing to give back */
+	ASSERT_EQ(libvirt_devices_count(t, "uuid-1"), 1);
+	for (unsigned f = 0; f < 6; f++) {
+		char name[VFD_PCI_ADDRESS_STRLEN];
+
+		snprintf(name, sizeof(name), "0000:02:00.%u", f);
+		ASSERT_EQ(libvirt_devices_xml_has(hostile_xml, sizeof(hostile_xml) - 1, name, NULL), 0);
+	}
+	ASSERT_EQ(libvirt_devices_xml_has(hostile_xml, sizeof(hostile_xml) - 1,
+					  "8c5b6a2e-0f1d-4c3b-9a7e-1d2c3b4a5f60", NULL), 0);
+}
+
+static void test_hostdev_is_its_source_not_its_alias(void)
+{
+	_cleanup_(libvirt_devices_freep) LibvirtDevices *t = NULL;
+	LibvirtDevice d, named;
+
+	ASSERT_OK(libvirt_devices_new(&t));
+	ASSERT_OK(libvirt_devices_learn(t, "uuid-1", hostile_xml, sizeof(hostile_xml) - 1,
+					"ua-vfiod-0000-02-00-4", &d, NULL));
+	ASSERT_FALSE(d.is_mdev);
+	ASSERT_STREQ(d.name, "0000:01:00.0");
+	/* the alias claims another function: libvirt-events.c warns and goes by the source */
+	ASSERT_OK(libvirt_device_from_vfiod_alias("ua-vfiod-0000-02-00-4", &named));
+	ASSERT_FALSE(strcmp(named.name, d.name) == 0);
+	ASSERT_OK(libvirt_devices_get(t, "uuid-1", "ua-vfiod-0000-02-00-4", &d));
+	ASSERT_STREQ(d.name, "0000:01:00.0");
+	ASSERT_EQ(libvirt_devices_xml_has(hostile_xml, sizeof(hostile_xml) - 1, "0000:01:00.0", NULL), 1);
+}
+
+static void test_removal_needs_the_device_gone(void)
+{
+	char *msg = NULL;
+
+	/* DEVICE_REMOVED is believed only when the live XML lacks the device, under any alias */
+	ASSERT_EQ(libvirt_devices_xml_has(live_xml, sizeof(live_xml) - 1, "0000:01:00.0", NULL), 1);
+	ASSERT_EQ(libvirt_devices_xml_has(live_xml, sizeof(live_xml) - 1,
+					  "8c5b6a2e-0f1d-4c3b-9a7e-1d2c3b4a5f60", NULL), 1);
+	ASSERT_EQ(libvirt_devices_xml_has(reused_xml, sizeof(reused_xml) - 1, "0000:01:00.0", NULL), 0);
+	ASSERT_EQ(libvirt_devices_xml_has(reused_xml, sizeof(reused_xml) - 1, "0000:09:00.0", NULL), 1);
+	/* legacy KVM assignment and USB are not VFIO devices of the domain */
+	ASSERT_EQ(libvirt_devices_xml_has(live_xml, sizeof(live_xml) - 1, "0000:04:00.0", NULL), 0);
+	/* an XML that cannot be read proves nothing: an error, never "gone" */
+	ASSERT_ERRNO(libvirt_devices_xml_has("<domain", 7, "0000:01:00.0", &msg), -EBADMSG);
+	ASSERT_NOT_NULL(msg);
+	free(msg);
+}
+
+static void test_table_is_per_domain_uuid(void)
+{
+	_cleanup_(libvirt_devices_freep) LibvirtDevices *t = NULL;
+	LibvirtDevice d;
+
+	ASSERT_OK(libvirt_devices_new(&t));
+	ASSERT_OK(libvirt_devices_learn(t, "11111111-1111-1111-1111-111111111111", live_xml,
+					sizeof(live_xml) - 1, NULL, NULL, NULL));
+	ASSERT_OK(libvirt_devices_learn(t, "22222222-2222-2222-2222-222222222222", reused_xml,
+					sizeof(reused_xml) - 1, NULL, NULL, NULL));
+	ASSERT_OK(libvirt_devices_get(t, "11111111-1111-1111-1111-111111111111", "hostdev0", &d));
+	ASSERT_STREQ(d.name, "0000:01:00.0");
+	ASSERT_OK(libvirt_devices_get(t, "22222222-2222-2222-2222-222222222222", "hostdev0", &d));
+	ASSERT_STREQ(d.name, "0000:09:00.0");
+	/* replacing one domain's devices leaves the other's */
+	ASSERT_OK(libvirt_devices_replace(t, "11111111-1111-1111-1111-111111111111", NULL, 0));
+	ASSERT_EQ(libvirt_devices_count(t, "11111111-1111-1111-1111-111111111111"), 0);
+	ASSERT_EQ(libvirt_devices_count(t, "22222222-2222-2222-2222-222222222222"), 1);
 }
 
 static void test_vfioctl_aliases_name_the_device(void)
@@ -187,4 +323,8 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_aliases_hardened),
 	VFD_TEST(test_table_learn_and_resolve_after_removal),
 	VFD_TEST(test_table_unknown_alias_and_reuse),
+	VFD_TEST(test_alias_alone_names_no_device),
+	VFD_TEST(test_hostdev_is_its_source_not_its_alias),
+	VFD_TEST(test_removal_needs_the_device_gone),
+	VFD_TEST(test_table_is_per_domain_uuid),
 )

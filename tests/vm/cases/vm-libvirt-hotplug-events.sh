@@ -20,39 +20,6 @@ OFF=vfiod-hotplug-off
 MDEV=3e1c5a7b-9d2f-4b6e-8a01-5c4d3b2a1f09
 XML=/tmp/$DOM.xml
 
-vfiod_journal() {
-	journalctl -b -u vfiod --no-pager -o cat
-}
-
-# journal_since N: vfiod's journal after its first N lines
-journal_since() {
-	vfiod_journal | tail -n +"$(($1 + 1))"
-}
-
-journal_lines() {
-	vfiod_journal | wc -l
-}
-
-edu_hostdev() { # BDF
-	_b=${1#0000:}
-	cat <<XML
-<hostdev mode='subsystem' type='pci' managed='no'>
-  <source><address domain='0x0000' bus='0x${_b%%:*}' slot='0x$(echo "$_b" | cut -d: -f2 | cut -d. -f1)' function='0x${_b##*.}'/></source>
-</hostdev>
-XML
-}
-
-# free hot-pluggable slots (libvirt adds controllers only for the devices
-# defined): edu is conventional PCI, which libvirt places on a
-# pcie-to-pci-bridge; its SHPC slots, never enabled by the firmware, plug
-# and unplug without the guest too. Root ports for PCIe devices.
-hotplug_domain_xml() { # NAME
-	domain_xml "$1" "    <controller type='pci' index='0' model='pcie-root'/>
-    <controller type='pci' model='pcie-root-port'/>
-    <controller type='pci' model='pcie-root-port'/>
-    <controller type='pci' model='pcie-to-pci-bridge'/>" | sed "s/machine='q35'/machine='pc-q35-6.0'/"
-}
-
 vm_devices() {
 	vfiod_vm_prop "$DOM" Devices
 }
@@ -117,7 +84,7 @@ testcase_virsh_attach_detach_is_followed() {
 	pid=$(qemu_pid "$DOM")
 	before=$(cat /tmp/limit-before)
 	bind_vfio "$edu" # managed='no': the admin put it on vfio-pci
-	edu_hostdev "$edu" >/tmp/edu.xml
+	pci_hostdev_xml "$edu" >/tmp/edu.xml
 	n=$(journal_lines)
 
 	t=$(now)
@@ -248,7 +215,7 @@ testcase_libvirtd_restart_reconnects() {
 	# the new connection carries the events: a virsh attach is followed again
 	[ "$(virsh domstate "$DOM")" = running ] || skip "the domain did not survive libvirtd's restart"
 	bind_vfio "$edu"
-	edu_hostdev "$edu" >/tmp/edu.xml
+	pci_hostdev_xml "$edu" >/tmp/edu.xml
 	virsh attach-device "$DOM" /tmp/edu.xml --live || fail "virsh attach-device"
 	wait_until 60 vm_has_device "$edu"
 	virsh detach-device "$DOM" /tmp/edu.xml --live || fail "virsh detach-device"
@@ -261,7 +228,7 @@ testcase_vfiod_restart_catches_up_with_libvirt() {
 	[ "$(virsh domstate "$DOM")" = running ] || skip "the domain is not running"
 	pid=$(qemu_pid "$DOM")
 	bind_vfio "$edu"
-	edu_hostdev "$edu" >/tmp/edu.xml
+	pci_hostdev_xml "$edu" >/tmp/edu.xml
 	systemctl stop vfiod || fail "systemctl stop vfiod"
 	# attached while vfiod is away: no event will ever tell it
 	virsh attach-device "$DOM" /tmp/edu.xml --live || fail "virsh attach-device"

@@ -10,6 +10,12 @@
 #   vfiod_vm_prop NAME PROP        a property of VM NAME (busctl value)
 #   virsh_define_start XMLFILE     define and start a domain, prints its name
 #   domain_xml NAME EXTRA_DEVICES  a TCG domain of 32 MiB that sits in SeaBIOS
+#   hotplug_domain_xml NAME        the same with free hot-pluggable slots
+#   pci_hostdev_xml BDF [ALIAS]    <hostdev type='pci' managed='no'> of BDF
+#   vfiod_alias BDF|UUID           vfioctl's alias for a device (ua-vfiod-...)
+#   vfiod_journal                  vfiod's journal of this boot (message only)
+#   journal_lines                  its line count, for journal_since
+#   journal_since N                vfiod's journal after its first N lines
 #   qemu_pid NAME                  QEMU's pid from libvirt's pidfile
 #   memlock_of PID                 the soft RLIMIT_MEMLOCK of PID in bytes
 #                                  ("unlimited" when so)
@@ -85,4 +91,41 @@ qemu_pid() {
 
 memlock_of() {
 	awk '/^Max locked memory/ { print ($4 == "unlimited") ? "unlimited" : $4 }' "/proc/$1/limits"
+}
+
+# Free hot-pluggable slots (libvirt adds controllers only for the devices
+# defined): a conventional PCI device such as edu goes on the
+# pcie-to-pci-bridge, whose SHPC slots, never enabled by the firmware,
+# plug and unplug without the guest; root ports for PCIe devices. Machine
+# pc-q35-6.0 keeps QEMU's native hotplug (later q35 machines hotplug
+# through ACPI, which needs a guest OS to eject).
+hotplug_domain_xml() { # NAME
+	domain_xml "$1" "    <controller type='pci' index='0' model='pcie-root'/>
+    <controller type='pci' model='pcie-root-port'/>
+    <controller type='pci' model='pcie-root-port'/>
+    <controller type='pci' model='pcie-to-pci-bridge'/>" | sed "s/machine='q35'/machine='pc-q35-6.0'/"
+}
+
+pci_hostdev_xml() { # BDF [ALIAS]
+	_b=${1#0000:}
+	echo "<hostdev mode='subsystem' type='pci' managed='no'>"
+	echo "  <source><address domain='0x0000' bus='0x${_b%%:*}' slot='0x$(echo "$_b" | cut -d: -f2 | cut -d. -f1)' function='0x${_b##*.}'/></source>"
+	[ -z "${2:-}" ] || echo "  <alias name='$2'/>"
+	echo "</hostdev>"
+}
+
+vfiod_alias() { # BDF|UUID
+	echo "ua-vfiod-$1" | tr ':.' '--'
+}
+
+vfiod_journal() {
+	journalctl -b -u vfiod --no-pager -o cat
+}
+
+journal_lines() {
+	vfiod_journal | wc -l
+}
+
+journal_since() { # N
+	vfiod_journal | tail -n +"$(($1 + 1))"
 }
