@@ -420,10 +420,13 @@ int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_membe
 	/* unjournaled, a restart would forget the originals: nothing sticks unjournaled */
 	r = bind_journal_save_held(m, rec);
 	if (r < 0) {
+		vfd_op_error_set(error, r, rec->members[0].name, "cannot journal the claim: %s",
+				 strerror(-r));
 		if (vfd_bind_release(m->ctx, rec, NULL) >= 0)
 			bind_journal_remove(m, rec);
-		return vfd_op_error_set(error, r, rec->members[0].name,
-					"cannot journal the claim: %s", strerror(-r));
+		else
+			m->adhoc[m->n_adhoc++] = TAKE_PTR(rec); /* what is left: Unbind retries */
+		return r;
 	}
 
 	m->adhoc[m->n_adhoc++] = rec;
