@@ -24,25 +24,32 @@ static void closedirp(DIR **d)
 }
 
 /*
- * The start time of p's process (field 22 of /proc/PID/stat, lib's one
- * parser), read while its pidfd shows it alive: a pid recycled meanwhile
- * would have made the pidfd readable first. -ESRCH once it has exited.
+ * Who p's process is now: its start time (field 22 of /proc/PID/stat,
+ * lib's one parser) and its uid (the owner of /proc/PID, as at
+ * registration), both read while its pidfd shows it alive: a pid
+ * recycled meanwhile would have made the pidfd readable first. -ESRCH
+ * once it has exited.
  */
-static int vmm_start_time(const VMMProcess *p, uint64_t *ret)
+static int vmm_observe(const VMMProcess *p, uint64_t *ret_start, uid_t *ret_uid)
 {
+	VMMProcess now = VMM_PROCESS_NULL;
 	uint64_t t;
 	int r;
 
-	r = vfd_mm_process_start_time(p->pid, &t);
+	r = vmm_process_from_pidfd(p->pidfd, &now); /* the uid, checked against the pidfd */
 	if (r < 0)
 		return r;
-	r = vmm_process_exited(p);
-	if (r < 0)
-		return r;
+	r = vfd_mm_process_start_time(now.pid, &t);
+	if (r >= 0)
+		r = vmm_process_exited(&now);
 	if (r > 0)
-		return -ESRCH;
-	*ret = t;
-	return 0;
+		r = -ESRCH;
+	if (r >= 0) {
+		*ret_start = t;
+		*ret_uid = now.uid;
+	}
+	vmm_process_done(&now);
+	return r;
 }
 
 /* ---- writing ---- */
@@ -127,20 +134,24 @@ static int vm_to_json(const VM *vm, json_object **ret)
 
 	if (vm_has_vmm(vm)) {
 		uint64_t start = 0;
+		uid_t uid = vm->vmm.uid;
 		bool exited;
 
 		vmm = json_object_new_object();
 		if (!vmm)
 			return -ENOMEM;
 		/*
-		 * Once the VMM has exited its pid may name another process: no
-		 * start time is read then, and the next vfiod never adopts it.
+		 * Read anew at every write: a VMM may drop to its user after
+		 * registration (QEMU's -run-with user=), and the next vfiod
+		 * compares the process with what was seen last. Once the VMM has
+		 * exited its pid may name another process: nothing is read then,
+		 * and the next vfiod never adopts it.
 		 */
-		exited = vm->vmm_exited || vmm_start_time(&vm->vmm, &start) < 0;
+		exited = vm->vmm_exited || vmm_observe(&vm->vmm, &start, &uid) < 0;
 		if (add(vmm, "pid", u64((uint64_t) vm->vmm.pid)) < 0 ||
 		    add(vmm, "exited", json_object_new_boolean(exited)) < 0 ||
 		    add(vmm, "start_time", u64(start)) < 0 ||
-		    add(vmm, "uid", u64(vm->vmm.uid)) < 0 ||
+		    add(vmm, "uid", u64(uid)) < 0 ||
 		    add(vmm, "gid", u64(vm->vmm.gid)) < 0) {
 			json_object_put(vmm);
 			return -ENOMEM;
@@ -451,6 +462,7 @@ static int reopen_vmm(const JournalVM *j, VMMProcess *ret)
 {
 	VMMProcess p = VMM_PROCESS_NULL;
 	uint64_t start;
+	uid_t uid;
 	int r;
 
 	if (j->vmm_exited)
@@ -460,16 +472,16 @@ static int reopen_vmm(const JournalVM *j, VMMProcess *ret)
 	if (r < 0)
 		return log_debug_errno(r, "VM %s: its VMM (pid %d) is gone: %m", j->config.name,
 				       (int) j->pid);
-	r = vmm_start_time(&p, &start);
+	r = vmm_observe(&p, &start, &uid);
 	if (r < 0) {
 		vmm_process_done(&p);
 		return log_debug_errno(r, "VM %s: its VMM (pid %d) is gone: %m", j->config.name,
 				       (int) j->pid);
 	}
-	if (start != j->start_time || p.uid != j->uid) {
+	if (start != j->start_time || uid != j->uid) {
 		log_warning("VM %s: pid %d is not its VMM any more (start time %" PRIu64 ", uid %u; "
 			    "the journal says %" PRIu64 ", uid %u); the VMM is gone, that process is "
-			    "left alone.", j->config.name, (int) j->pid, start, (unsigned) p.uid,
+			    "left alone.", j->config.name, (int) j->pid, start, (unsigned) uid,
 			    j->start_time, (unsigned) j->uid);
 		vmm_process_done(&p);
 		return -ESRCH;
