@@ -9,7 +9,7 @@
 #include "libvirt-events.h" /* libvirt-events */
 #include "log.h"
 #include "manager.h"
-#include "vm-journal.h"
+#include "journal-file.h"
 #include "vfd-config.h"
 
 static const char *arg_bus_address;
@@ -134,9 +134,9 @@ int main(int argc, char *argv[])
 		log_warning("TEST FAULT armed: %s. This daemon is for tests only.", arg_test_fault);
 	}
 
-	/* test-only crash points of device transactions (vm-journal.h) */
+	/* test-only crash points of device transactions (vm-journal.h, bind-journal.h) */
 	if (getenv("VFIOD_TEST_CRASH") && *getenv("VFIOD_TEST_CRASH")) {
-		vm_journal_set_test_crash(getenv("VFIOD_TEST_CRASH"));
+		journal_set_test_crash(getenv("VFIOD_TEST_CRASH"));
 		log_warning("TEST CRASH armed at %s. This daemon is for tests only.",
 			    getenv("VFIOD_TEST_CRASH"));
 	}

@@ -22,7 +22,6 @@
 #include "manager-dbus-config.h" /* systemd/config */
 #include "manager-dbus.h"
 #include "vm-dbus.h"
-#include "vm-journal.h"
 #include "vfd-config.h"
 
 /* replies with aa{sv}: n records, each appended by append(m, item[i]) */
@@ -437,9 +436,7 @@ int manager_connect_bus(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to export the config methods: %m");
 
-	/* VMs a previous vfiod left: adopted or released before anyone can call */
-	(void) manager_recover_vms(m);
-
+	/* what a previous vfiod left was recovered before (manager_startup()): nobody can call yet */
 	r = sd_bus_request_name_async(bus, NULL, VFD_BUS_NAME, 0, on_name_request, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to request bus name " VFD_BUS_NAME ": %m");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bind-journal.h"
 #include "config-apply.h" /* systemd/config */
 #include "libvirt-events.h" /* libvirt-events */
 #include "log.h"
@@ -45,6 +46,7 @@ Manager *manager_free(Manager *m)
 	free(m->root);
 	free(m->bus_address);
 	free(m->journal_dir);
+	free(m->bindings_dir);
 	free(m);
 	return NULL;
 }
@@ -83,6 +85,10 @@ int manager_new(const char *root, const char *bus_address, Manager **ret)
 	/* below the fixture root in tests, so that they never touch the host's */
 	if (asprintf(&m->journal_dir, "%s/run/vfiod/vms", m->root ? m->root : "") < 0) {
 		m->journal_dir = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&m->bindings_dir, "%s/run/vfiod/bindings", m->root ? m->root : "") < 0) {
+		m->bindings_dir = NULL;
 		return -ENOMEM;
 	}
 
@@ -132,6 +138,15 @@ int manager_startup(Manager *m)
 
 	/* optional: without it, VMM memory is only known while the VMM lives */
 	manager_mm_start(m);
+
+	/*
+	 * What a previous vfiod left, adopted or given back before anything
+	 * else may claim a device: the configuration below must find the
+	 * devices of adopted VMs and held claims owned, and those of an
+	 * unfinished change back where they were.
+	 */
+	(void) manager_recover_vms(m);
+	(void) manager_recover_bindings(m);
 
 	/* --- systemd/config: bindings and autostart mdevs before READY=1 (config-apply.h) --- */
 	r = config_apply_new(m, !m->root, &m->config);
@@ -356,7 +371,9 @@ VM *manager_mdev_owner(Manager *m, const char *uuid)
 
 static int adhoc_owned_elsewhere(const char *name, void *userdata)
 {
-	return manager_device_owned_elsewhere(userdata, name, NULL);
+	BindTxn *t = userdata;
+
+	return manager_device_owned_elsewhere(t->manager, name, NULL);
 }
 
 int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_options *opts,
@@ -378,10 +395,12 @@ int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_membe
 		 vfd_op_error *error, const vfd_bind_record **ret)
 {
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
+	_cleanup_(bind_txn_done) BindTxn txn = { .manager = m };
 	vfd_bind_options opts = {
 		.unbind_host_members = unbind_host_members,
 		.owned_elsewhere = adhoc_owned_elsewhere,
-		.userdata = m,
+		.planned = bind_journal_planned, /* before the first member moves */
+		.userdata = &txn,
 	};
 	vfd_bind_record **n;
 	int r;
@@ -392,11 +411,38 @@ int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_membe
 	m->adhoc = n;
 
 	r = manager_claim(m, addr, &opts, error, &rec);
-	if (r < 0)
+	if (r < 0) {
+		bind_txn_failed(&txn);
 		return r;
+	}
+	journal_crash_point("bind-claimed");
+
+	/* unjournaled, a restart would forget the originals: nothing sticks unjournaled */
+	r = bind_journal_save_held(m, rec);
+	if (r < 0) {
+		vfd_op_error_set(error, r, rec->members[0].name, "cannot journal the claim: %s",
+				 strerror(-r));
+		if (vfd_bind_release(m->ctx, rec, NULL) >= 0)
+			bind_journal_remove(m, rec);
+		else
+			m->adhoc[m->n_adhoc++] = TAKE_PTR(rec); /* what is left: Unbind retries */
+		return r;
+	}
 
 	m->adhoc[m->n_adhoc++] = rec;
 	*ret = TAKE_PTR(rec);
+	return 0;
+}
+
+int manager_adopt_binding(Manager *m, vfd_bind_record *rec)
+{
+	vfd_bind_record **n;
+
+	n = realloc(m->adhoc, (m->n_adhoc + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	m->adhoc = n;
+	m->adhoc[m->n_adhoc++] = rec;
 	return 0;
 }
 
@@ -415,8 +461,12 @@ int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
 			continue;
 
 		r = vfd_bind_release(m->ctx, rec, error);
-		if (r < 0)
-			return r; /* the record keeps what is left; Unbind again retries */
+		if (r < 0) {
+			/* the record keeps what is left; Unbind again, or a restart, retries */
+			(void) bind_journal_save_held(m, rec);
+			return r;
+		}
+		bind_journal_remove(m, rec);
 
 		memmove(&m->adhoc[i], &m->adhoc[i + 1], (m->n_adhoc - i - 1) * sizeof(*m->adhoc));
 		m->n_adhoc--;

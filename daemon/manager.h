@@ -49,7 +49,8 @@ typedef struct Manager {
 	size_t n_mm_draining;
 	uint64_t mm_released_deadline_usec;
 
-	char *journal_dir; /* the VM journal (vm-journal.h); NULL: none */
+	char *journal_dir;  /* the VM journal (vm-journal.h); NULL: none */
+	char *bindings_dir; /* the binding journal (bind-journal.h); NULL: none */
 
 	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
 } Manager;
@@ -120,10 +121,13 @@ VM *manager_mdev_owner(Manager *m, const char *uuid);
 
 /*
  * Claims the group of addr outside any VM (see vfd_bind_claim()); the
- * record stays with the manager for manager_unbind(). ret points into it.
+ * record stays with the manager for manager_unbind(), and is journaled
+ * (bind-journal.h) so that it outlives a restart. ret points into it.
  */
 int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
 		 vfd_op_error *error, const vfd_bind_record **ret);
+/* a claim from the binding journal (bind-journal.c) is an ad-hoc claim again; takes rec */
+int manager_adopt_binding(Manager *m, vfd_bind_record *rec);
 /*
  * Gives back the ad-hoc claim holding addr; ret (caller frees) is what
  * was restored. -ENOLINK when no ad-hoc claim holds addr.

@@ -2,26 +2,20 @@
 /* The VM journal and the recovery at startup; see vm-journal.h. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
+#include "journal-file.h"
 #include "log.h"
 #include "manager.h"
 #include "vfd-util.h"
+#include "vfiod-mm.h"
 #include "vm-journal.h"
 #include "vm-memlock.h"
 
 #define JOURNAL_VERSION 1
-#define JOURNAL_MAX_BYTES (4 << 20)
-
-VFD_DEFINE_CLEANUP(json_object, json_object_put)
 
 static void closedirp(DIR **d)
 {
@@ -29,54 +23,33 @@ static void closedirp(DIR **d)
 		closedir(*d);
 }
 
-static char *test_crash_point;
-
-void vm_journal_set_test_crash(const char *point)
+/*
+ * Who p's process is now: its start time (field 22 of /proc/PID/stat,
+ * lib's one parser) and its uid (the owner of /proc/PID, as at
+ * registration), both read while its pidfd shows it alive: a pid
+ * recycled meanwhile would have made the pidfd readable first. -ESRCH
+ * once it has exited.
+ */
+static int vmm_observe(const VMMProcess *p, uint64_t *ret_start, uid_t *ret_uid)
 {
-	free(test_crash_point);
-	test_crash_point = point && *point ? strdup(point) : NULL;
-}
+	VMMProcess now = VMM_PROCESS_NULL;
+	uint64_t t;
+	int r;
 
-void vm_journal_crash_point(const char *point)
-{
-	if (test_crash_point && strcmp(test_crash_point, point) == 0) {
-		log_warning("TEST CRASH at %s: exiting without cleanup.", point);
-		_exit(70);
+	r = vmm_process_from_pidfd(p->pidfd, &now); /* the uid, checked against the pidfd */
+	if (r < 0)
+		return r;
+	r = vfd_mm_process_start_time(now.pid, &t);
+	if (r >= 0)
+		r = vmm_process_exited(&now);
+	if (r > 0)
+		r = -ESRCH;
+	if (r >= 0) {
+		*ret_start = t;
+		*ret_uid = now.uid;
 	}
-}
-
-/* ---- the VMM's identity across a restart: pid and start time ---- */
-
-/* field 22 of /proc/PID/stat, in clock ticks since boot; -ESRCH when gone */
-static int process_start_time(pid_t pid, uint64_t *ret)
-{
-	char path[64], buf[1024];
-	unsigned long long t;
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : negative_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	/* the command name may hold anything: fields start after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EBADMSG;
-	p++;
-	/* fields 3..21 skipped: state ppid pgrp session tty tpgid flags minflt cminflt majflt
-	 * cmajflt utime stime cutime cstime priority nice num_threads itrealvalue */
-	if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &t) != 1)
-		return -EBADMSG;
-	*ret = t;
-	return 0;
+	vmm_process_done(&now);
+	return r;
 }
 
 /* ---- writing ---- */
@@ -163,14 +136,24 @@ static int vm_to_json(const VM *vm, json_object **ret)
 
 	if (vm_has_vmm(vm)) {
 		uint64_t start = 0;
+		uid_t uid = vm->vmm.uid;
+		bool exited;
 
 		vmm = json_object_new_object();
 		if (!vmm)
 			return -ENOMEM;
-		(void) process_start_time(vm->vmm.pid, &start);
+		/*
+		 * Read anew at every write: a VMM may drop to its user after
+		 * registration (QEMU's -run-with user=), and the next vfiod
+		 * compares the process with what was seen last. Once the VMM has
+		 * exited its pid may name another process: nothing is read then,
+		 * and the next vfiod never adopts it.
+		 */
+		exited = vm->vmm_exited || vmm_observe(&vm->vmm, &start, &uid) < 0;
 		if (add(vmm, "pid", u64((uint64_t) vm->vmm.pid)) < 0 ||
+		    add(vmm, "exited", json_object_new_boolean(exited)) < 0 ||
 		    add(vmm, "start_time", u64(start)) < 0 ||
-		    add(vmm, "uid", u64(vm->vmm.uid)) < 0 ||
+		    add(vmm, "uid", u64(uid)) < 0 ||
 		    add(vmm, "gid", u64(vm->vmm.gid)) < 0) {
 			json_object_put(vmm);
 			return -ENOMEM;
@@ -229,91 +212,16 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	return 0;
 }
 
-static int journal_path(const Manager *m, const char *name, const char *suffix, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s/%s.json%s", m->journal_dir, name, suffix);
-
-	return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
-}
-
-static int mkdir_parents(const char *dir)
-{
-	char buf[4096];
-	size_t n = strlen(dir);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, n + 1);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return negative_errno();
-			*p = '/';
-		}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return negative_errno();
-	return 0;
-}
-
-static int write_atomically(const char *dir, const char *path, const char *tmp, const char *text)
-{
-	size_t len = strlen(text), done = 0;
-	int fd, dfd, r = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return negative_errno();
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = negative_errno();
-			break;
-		}
-		done += (size_t) n;
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = negative_errno();
-	if (close(fd) < 0 && r == 0)
-		r = negative_errno();
-	if (r == 0 && rename(tmp, path) < 0)
-		r = negative_errno();
-	if (r < 0) {
-		(void) unlink(tmp);
-		return r;
-	}
-	/* the rename itself must survive a crash */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void) fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
-
 int vm_journal_save(VM *vm)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
-	char path[4096], tmp[4096];
-	const char *text;
 	int r;
 
 	if (!vm->manager->journal_dir)
 		return 0;
 	r = vm_to_json(vm, &o);
 	if (r >= 0)
-		r = mkdir_parents(vm->manager->journal_dir);
-	if (r >= 0)
-		r = journal_path(vm->manager, vm->name, "", path, sizeof(path));
-	if (r >= 0)
-		r = journal_path(vm->manager, vm->name, ".tmp", tmp, sizeof(tmp));
-	if (r >= 0) {
-		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-		r = text ? write_atomically(vm->manager->journal_dir, path, tmp, text) : -ENOMEM;
-	}
+		r = journal_file_write(vm->manager->journal_dir, vm->name, o);
 	if (r < 0)
 		log_error_errno(r, "VM %s: cannot write its journal in %s: %m", vm->name,
 				vm->manager->journal_dir);
@@ -322,57 +230,17 @@ int vm_journal_save(VM *vm)
 
 void vm_journal_remove(VM *vm)
 {
-	char path[4096];
+	int r;
 
-	if (!vm->manager->journal_dir || journal_path(vm->manager, vm->name, "", path, sizeof(path)) < 0)
+	if (!vm->manager->journal_dir)
 		return;
-	if (unlink(path) < 0 && errno != ENOENT)
-		log_warning_errno(errno, "VM %s: cannot remove its journal %s: %m", vm->name, path);
+	r = journal_file_remove(vm->manager->journal_dir, vm->name);
+	if (r < 0)
+		log_warning_errno(r, "VM %s: cannot remove its journal in %s: %m", vm->name,
+				  vm->manager->journal_dir);
 }
 
 /* ---- reading ---- */
-
-static int get(json_object *o, const char *key, json_type type, json_object **ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
-		return -EBADMSG;
-	*ret = v;
-	return 0;
-}
-
-static int get_bool(json_object *o, const char *key, bool *ret)
-{
-	json_object *v;
-	int r = get(o, key, json_type_boolean, &v);
-
-	if (r >= 0)
-		*ret = json_object_get_boolean(v);
-	return r;
-}
-
-static int get_u64(json_object *o, const char *key, uint64_t *ret)
-{
-	json_object *v;
-	int r = get(o, key, json_type_int, &v);
-
-	if (r < 0)
-		return r;
-	errno = 0;
-	*ret = json_object_get_uint64(v);
-	return errno ? -EBADMSG : 0;
-}
-
-static int get_string(json_object *o, const char *key, const char **ret)
-{
-	json_object *v;
-	int r = get(o, key, json_type_string, &v);
-
-	if (r >= 0)
-		*ret = json_object_get_string(v);
-	return r;
-}
 
 /* a bind record, or JSON null */
 static int get_bind(json_object *o, const char *key, vfd_bind_record **ret)
@@ -384,12 +252,22 @@ static int get_bind(json_object *o, const char *key, vfd_bind_record **ret)
 	*ret = NULL;
 	if (!v)
 		return 0;
-	return vfd_bind_record_from_json(v, ret);
+	return vfd_bind_record_from_json(v, ret) < 0 ? -EBADMSG : 0;
 }
 
+/* a device is a PCI function (canonical address) or an mdev (UUID): nothing else */
 static int device_name_copy(char dst[VFD_UUID_STRLEN], const char *src)
 {
+	char canonical[VFD_PCI_ADDRESS_STRLEN];
+	vfd_pci_address a;
+
 	if (strlen(src) >= VFD_UUID_STRLEN)
+		return -EBADMSG;
+	if (vfd_pci_address_parse(src, &a) >= 0) {
+		vfd_pci_address_format(&a, canonical);
+		if (strcmp(canonical, src) != 0)
+			return -EBADMSG;
+	} else if (vfd_uuid_validate(src) < 0)
 		return -EBADMSG;
 	snprintf(dst, VFD_UUID_STRLEN, "%s", src);
 	return 0;
@@ -404,30 +282,32 @@ static int device_from_json(json_object *o, VMDevice *d)
 	*d = (VMDevice) { .cdev_fd = -1 };
 	if (!json_object_is_type(o, json_type_object))
 		return -EBADMSG;
-	r = get_string(o, "name", &name);
+	r = journal_get_string(o, "name", &name);
 	if (r >= 0)
 		r = device_name_copy(d->name, name);
 	if (r >= 0)
-		r = get_bool(o, "mdev", &d->is_mdev);
+		r = journal_get_bool(o, "mdev", &d->is_mdev);
 	if (r >= 0) {
 		json_object *v;
 
-		r = get(o, "iommu_group", json_type_int, &v);
+		r = journal_get(o, "iommu_group", json_type_int, &v);
+		if (r >= 0 && (json_object_get_int64(v) < -1 || json_object_get_int64(v) > INT32_MAX))
+			r = -EBADMSG;
 		if (r >= 0)
 			d->iommu_group = json_object_get_int(v);
 	}
 	if (r >= 0)
-		r = get_bool(o, "created", &d->created);
+		r = journal_get_bool(o, "created", &d->created);
 	if (r >= 0)
-		r = get_bool(o, "granted", &d->granted);
+		r = journal_get_bool(o, "granted", &d->granted);
 	if (r >= 0)
-		r = get_u64(o, "previous_uid", &uid);
+		r = journal_get_u64(o, "previous_uid", &uid);
 	if (r >= 0)
-		r = get_u64(o, "previous_gid", &gid);
+		r = journal_get_u64(o, "previous_gid", &gid);
 	if (r >= 0)
-		r = get_bool(o, "vmm_attaches", &d->vmm_attaches);
+		r = journal_get_bool(o, "vmm_attaches", &d->vmm_attaches);
 	if (r >= 0)
-		r = get_bool(o, "in_use", &d->in_use);
+		r = journal_get_bool(o, "in_use", &d->in_use);
 	if (r >= 0)
 		r = get_bind(o, "bind", &d->bind);
 	if (r < 0)
@@ -444,8 +324,10 @@ typedef struct JournalVM {
 	VMState state;
 	bool fds_handed_out;
 	bool have_vmm;
+	bool vmm_exited; /* the VMM had exited when the journal was written */
 	pid_t pid;
 	uint64_t start_time;
+	uid_t uid;
 	bool memlock_original_known;
 	uint64_t memlock_original, memlock_original_hard, memlock_applied;
 	VMDevice *devices;
@@ -480,16 +362,16 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 
 	if (!json_object_is_type(o, json_type_object))
 		return -EBADMSG;
-	r = get_u64(o, "version", &version);
+	r = journal_get_u64(o, "version", &version);
 	if (r < 0 || version != JOURNAL_VERSION)
 		return -EPROTONOSUPPORT;
-	if (get_u64(o, "id", &u) < 0 || u == 0 || u > UINT32_MAX)
+	if (journal_get_u64(o, "id", &u) < 0 || u == 0 || u > UINT32_MAX)
 		return -EBADMSG;
 	j->id = (unsigned) u;
-	if (get_string(o, "name", &j->config.name) < 0 || !vfd_vm_name_is_valid(j->config.name) ||
-	    get_string(o, "uuid", &j->config.uuid) < 0 || vfd_uuid_validate(j->config.uuid) < 0)
+	if (journal_get_string(o, "name", &j->config.name) < 0 || !vfd_vm_name_is_valid(j->config.name) ||
+	    journal_get_string(o, "uuid", &j->config.uuid) < 0 || vfd_uuid_validate(j->config.uuid) < 0)
 		return -EBADMSG;
-	if (get_string(o, "backend", &s) < 0 || vm_backend_from_string(s, &j->config.backend) < 0)
+	if (journal_get_string(o, "backend", &s) < 0 || vm_backend_from_string(s, &j->config.backend) < 0)
 		return -EBADMSG;
 	/*
 	 * Owner and secret came with VM ownership: a journal of an older vfiod
@@ -497,50 +379,64 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 	 * fewer callers may act on it). Present but malformed is corrupt.
 	 */
 	if (json_object_object_get_ex(o, "owner_uid", NULL)) {
-		if (get_u64(o, "owner_uid", &u) < 0 || u > UINT32_MAX - 1)
+		if (journal_get_u64(o, "owner_uid", &u) < 0 || u > UINT32_MAX - 1)
 			return -EBADMSG;
 		j->config.owner_uid = (uid_t) u;
 	}
 	if (json_object_object_get_ex(o, "vmm_secret", NULL) &&
-	    (get_string(o, "vmm_secret", &j->vmm_secret) < 0 || !vm_secret_is_valid(j->vmm_secret)))
+	    (journal_get_string(o, "vmm_secret", &j->vmm_secret) < 0 || !vm_secret_is_valid(j->vmm_secret)))
 		return -EBADMSG;
-	if (get_u64(o, "memory_bytes", &j->config.memory_bytes) < 0 ||
-	    get_bool(o, "viommu", &j->config.viommu) < 0 ||
-	    get_bool(o, "vmm_opens_groups", &j->config.vmm_opens_groups) < 0 ||
-	    get_bool(o, "grant_group_nodes", &j->config.grant_group_nodes) < 0 ||
-	    get_bool(o, "release_on_exit", &j->config.release_on_exit) < 0 ||
-	    get_bool(o, "fds_handed_out", &j->fds_handed_out) < 0)
+	if (journal_get_u64(o, "memory_bytes", &j->config.memory_bytes) < 0 ||
+	    journal_get_bool(o, "viommu", &j->config.viommu) < 0 ||
+	    journal_get_bool(o, "vmm_opens_groups", &j->config.vmm_opens_groups) < 0 ||
+	    journal_get_bool(o, "grant_group_nodes", &j->config.grant_group_nodes) < 0 ||
+	    journal_get_bool(o, "release_on_exit", &j->config.release_on_exit) < 0 ||
+	    journal_get_bool(o, "fds_handed_out", &j->fds_handed_out) < 0)
 		return -EBADMSG;
-	if (get_string(o, "state", &s) < 0 || state_from_string(s, &j->state) < 0)
+	if (journal_get_string(o, "state", &s) < 0 || state_from_string(s, &j->state) < 0)
 		return -EBADMSG;
 
 	if (!json_object_object_get_ex(o, "vmm", &v))
 		return -EBADMSG;
 	if (v) {
-		if (get_u64(v, "pid", &u) < 0 || u == 0 || u > INT32_MAX)
+		if (journal_get_u64(v, "pid", &u) < 0 || u == 0 || u > INT32_MAX)
 			return -EBADMSG;
 		j->pid = (pid_t) u;
-		if (get_u64(v, "start_time", &j->start_time) < 0)
+		if (journal_get_u64(v, "start_time", &j->start_time) < 0)
+			return -EBADMSG;
+		/*
+		 * The uid is required: every vfiod wrote it, and without it the
+		 * process at pid could not be told from a stranger's. Such a
+		 * journal is refused as a whole (set aside, devices left as they
+		 * are) rather than released: releasing would unbind devices a
+		 * VMM that still runs may hold.
+		 */
+		if (journal_get_u64(v, "uid", &u) < 0 || u >= (uid_t) -1)
+			return -EBADMSG;
+		j->uid = (uid_t) u;
+		/* optional: journals written before it was recorded */
+		if (json_object_object_get_ex(v, "exited", NULL) &&
+		    journal_get_bool(v, "exited", &j->vmm_exited) < 0)
 			return -EBADMSG;
 		j->have_vmm = true;
 	}
 
-	if (get(o, "memlock", json_type_object, &memlock) < 0 ||
-	    get_bool(memlock, "apply", &j->config.apply_memlock) < 0 ||
-	    get_string(memlock, "policy", &s) < 0 ||
-	    get_u64(memlock, "cap", &j->config.memlock_cap) < 0 ||
-	    get_bool(memlock, "original_known", &j->memlock_original_known) < 0 ||
-	    get_u64(memlock, "original", &j->memlock_original) < 0 ||
-	    get_u64(memlock, "original_hard", &j->memlock_original_hard) < 0 ||
-	    get_u64(memlock, "applied", &j->memlock_applied) < 0 ||
-	    get_u64(memlock, "extra_charge", &j->config.extra_charge_bytes) < 0)
+	if (journal_get(o, "memlock", json_type_object, &memlock) < 0 ||
+	    journal_get_bool(memlock, "apply", &j->config.apply_memlock) < 0 ||
+	    journal_get_string(memlock, "policy", &s) < 0 ||
+	    journal_get_u64(memlock, "cap", &j->config.memlock_cap) < 0 ||
+	    journal_get_bool(memlock, "original_known", &j->memlock_original_known) < 0 ||
+	    journal_get_u64(memlock, "original", &j->memlock_original) < 0 ||
+	    journal_get_u64(memlock, "original_hard", &j->memlock_original_hard) < 0 ||
+	    journal_get_u64(memlock, "applied", &j->memlock_applied) < 0 ||
+	    journal_get_u64(memlock, "extra_charge", &j->config.extra_charge_bytes) < 0)
 		return -EBADMSG;
 	p = vfd_memlock_policy_from_string(s);
 	if (p < 0)
 		return -EBADMSG;
 	j->config.memlock_policy = (vfd_memlock_policy) p;
 
-	if (get(o, "devices", json_type_array, &devices) < 0)
+	if (journal_get(o, "devices", json_type_array, &devices) < 0)
 		return -EBADMSG;
 	j->n_devices = 0;
 	j->devices = calloc(json_object_array_length(devices) + 1, sizeof(*j->devices));
@@ -556,71 +452,57 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 	if (!json_object_object_get_ex(o, "transaction", &txn))
 		return -EBADMSG;
 	if (txn) {
-		if (get_string(txn, "op", &s) < 0)
+		if (journal_get_string(txn, "op", &s) < 0)
 			return -EBADMSG;
 		j->txn.op = strcmp(s, "add") == 0 ? VM_TXN_ADD : strcmp(s, "remove") == 0 ? VM_TXN_REMOVE :
 			    VM_TXN_NONE;
-		if (j->txn.op == VM_TXN_NONE || get_string(txn, "device", &s) < 0 ||
+		if (j->txn.op == VM_TXN_NONE || journal_get_string(txn, "device", &s) < 0 ||
 		    device_name_copy(j->txn.device, s) < 0 ||
-		    get_bool(txn, "creates_mdev", &j->txn.creates_mdev) < 0 ||
+		    journal_get_bool(txn, "creates_mdev", &j->txn.creates_mdev) < 0 ||
 		    get_bind(txn, "planned", &j->txn.planned) < 0)
 			return -EBADMSG;
 	}
 	return 0;
 }
 
-static int read_file(int dfd, const char *name, char **ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t done = 0;
-	int fd, r = 0;
-
-	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > JOURNAL_MAX_BYTES) {
-		close(fd);
-		return -EBADMSG;
-	}
-	buf = malloc((size_t) st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (done < (size_t) st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t) st.st_size - done);
-
-		if (n <= 0) {
-			r = n < 0 ? negative_errno() : -EBADMSG;
-			break;
-		}
-		done += (size_t) n;
-	}
-	close(fd);
-	if (r < 0)
-		return r;
-	buf[done] = '\0';
-	*ret = TAKE_PTR(buf);
-	return 0;
-}
-
-/* the VMM of the journal, if the same process still runs */
+/*
+ * The VMM of the journal, if the same process still runs. The pidfd is
+ * opened first and everything after goes through it: while it shows the
+ * process alive, the pid cannot name another one, so the start time and
+ * the uid read next are that process's. Pid, start time and uid must all
+ * match the journal; anything else is a stranger (a recycled pid, a
+ * process that changed hands) and is treated as a VMM that is gone: its
+ * VM is released and nothing (no prlimit, no tracking) touches it.
+ */
 static int reopen_vmm(const JournalVM *j, VMMProcess *ret)
 {
-	uint64_t before, after;
+	VMMProcess p = VMM_PROCESS_NULL;
+	uint64_t start;
+	uid_t uid;
 	int r;
 
-	if (process_start_time(j->pid, &before) < 0 || before != j->start_time)
-		return -ESRCH;
-	r = vmm_process_from_pid(j->pid, ret);
+	if (j->vmm_exited)
+		return log_debug_errno(ESRCH, "VM %s: its VMM had exited before vfiod's restart.",
+				       j->config.name);
+	r = vmm_process_from_pid(j->pid, &p);
 	if (r < 0)
-		return r;
-	/* the pidfd holds the pid now: the same start time proves the same process */
-	if (process_start_time(j->pid, &after) < 0 || after != j->start_time) {
-		vmm_process_done(ret);
+		return log_debug_errno(r, "VM %s: its VMM (pid %d) is gone: %m", j->config.name,
+				       (int) j->pid);
+	r = vmm_observe(&p, &start, &uid);
+	if (r < 0) {
+		vmm_process_done(&p);
+		return log_debug_errno(r, "VM %s: its VMM (pid %d) is gone: %m", j->config.name,
+				       (int) j->pid);
+	}
+	if (start != j->start_time || uid != j->uid) {
+		log_warning("VM %s: pid %d is not its VMM any more (start time %" PRIu64 ", uid %u; "
+			    "the journal says %" PRIu64 ", uid %u); the VMM is gone, that process is "
+			    "left alone.", j->config.name, (int) j->pid, start, (unsigned) uid,
+			    j->start_time, (unsigned) j->uid);
+		vmm_process_done(&p);
 		return -ESRCH;
 	}
+	*ret = p;
 	return 0;
 }
 
@@ -680,15 +562,6 @@ static int recover_one(Manager *m, JournalVM *j)
 	return 0;
 }
 
-static void set_aside(int dfd, const char *name)
-{
-	char aside[512];
-
-	snprintf(aside, sizeof(aside), "%s.corrupt", name);
-	if (renameat(dfd, name, dfd, aside) < 0)
-		log_warning_errno(errno, "Cannot move the journal %s aside: %m", name);
-}
-
 int manager_recover_vms(Manager *m)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
@@ -703,23 +576,23 @@ int manager_recover_vms(Manager *m)
 
 	while ((de = readdir(d))) {
 		_cleanup_(json_object_putp) json_object *o = NULL;
-		_cleanup_free_ char *text = NULL;
 		JournalVM j = {};
-		size_t n = strlen(de->d_name);
+		char stem[256];
 		int r;
 
-		if (n <= 5 || strcmp(de->d_name + n - 5, ".json") != 0)
+		if (!journal_file_stem(de->d_name, stem))
 			continue;
-		r = read_file(dirfd(d), de->d_name, &text);
-		if (r >= 0) {
-			o = json_tokener_parse(text);
-			r = o ? journal_vm_parse(o, &j) : -EBADMSG;
-		}
+		r = journal_file_read(dirfd(d), de->d_name, &o);
+		if (r >= 0)
+			r = journal_vm_parse(o, &j);
+		/* one file per VM, named after it */
+		if (r >= 0 && strcmp(stem, j.config.name) != 0)
+			r = -EBADMSG;
 		if (r < 0) {
 			log_error_errno(r, "VM journal %s/%s is unreadable (%m); moved aside as .corrupt, "
 					"its devices are left as they are.", m->journal_dir, de->d_name);
 			journal_vm_done(&j);
-			set_aside(dirfd(d), de->d_name);
+			journal_file_set_aside(dirfd(d), de->d_name);
 			continue;
 		}
 		if (manager_find_vm(m, j.config.name) || manager_find_vm_by_id(m, j.id)) {

@@ -4,17 +4,24 @@
  * directory (<root>/run/vfiod/vms; the unit keeps /run/vfiod across
  * restarts, RuntimeDirectoryPreserve=yes, and a reboot empties it, as it
  * resets the devices). It holds what vfiod would need to give everything
- * back: the VM's identity and options, its VMM (pid and start time), the
+ * back: the VM's identity and options, its VMM (pid, start time, uid), the
  * limit it set and the VMM's original one, every device with its claim
  * record, grant and mdev, and the device change in progress (VMTxn).
  *
- * Written atomically (a temporary file, fsync, rename, fsync of the
- * directory) after every change of that state and before every host
- * change of a device transaction. A file that cannot be read is moved
- * aside (.corrupt) and reported, never deleted.
+ * Written atomically (journal-file.h) after every change of that state
+ * and before every host change of a device transaction. A file that
+ * cannot be read (journal-file.h's checks, then every field here: names
+ * through lib's parsers, the file named after its VM, the VMM's pid,
+ * start time AND uid present) is moved aside (.corrupt) and reported,
+ * never deleted; its devices are left as they are.
  *
- * Recovery (vfiod's start, before the bus name is taken): a VM whose VMM
- * still runs (same pid and start time) is adopted again and its
+ * Recovery (vfiod's start, before the configuration is applied and the
+ * bus name is taken): a VM whose VMM still runs is adopted again. "Still
+ * runs" is checked through a pidfd opened first: the process it holds
+ * must have the journal's start time and uid (reopen_vmm() in
+ * vm-journal.c); a pid that now names another process (other start time,
+ * other uid) is a VMM that is gone, and that process is never touched
+ * (no prlimit, no tracking). An adopted VM has its
  * unfinished transaction undone (add) or finished (remove), its limit
  * recomputed; a VM whose VMM is gone is released: every claim given back,
  * the mdevs vfiod created removed, the group nodes returned. What vfiod
@@ -24,6 +31,7 @@
  */
 #pragma once
 
+#include "journal-file.h"
 #include "vm.h"
 
 /* writes vm's record; logs and returns a negative errno on failure */
@@ -34,9 +42,10 @@ void vm_journal_remove(VM *vm);
 int manager_recover_vms(Manager *m);
 
 /*
- * Tests only ($VFIOD_TEST_CRASH): the daemon exits at once, without any
- * cleanup, when it reaches this point of a transaction, as a crash would.
- * Points: add-claimed, add-raised, remove-proved, remove-given-back.
+ * Tests only: journal_crash_point() (journal-file.h) under the name vm.c
+ * uses. Points: add-claimed, add-raised, remove-proved, remove-given-back.
  */
-void vm_journal_set_test_crash(const char *point);
-void vm_journal_crash_point(const char *point);
+static inline void vm_journal_crash_point(const char *point)
+{
+	journal_crash_point(point);
+}

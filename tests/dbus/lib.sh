@@ -240,6 +240,62 @@ stop_vfiod() {
 	return "$_rc"
 }
 
+# ---- restarts (tests of the journals): the vfiod of the moment ----
+
+# each check runs in a subshell: the vfiod of the moment is found on the bus
+current_vfiod() {
+	bus_call org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.GetConnectionUnixProcessID string:org.vfiod1
+	VFIOD_PID=$(awk '{ print $2 }' "$OUT")
+	[ -n "$VFIOD_PID" ] || bail_out "no vfiod on the bus"
+}
+
+# cleanup() stops $VFIOD_PID: the last one started, by whichever check
+current_vfiod_or_none() {
+	VFIOD_PID=
+	bus_has_name org.vfiod1 && current_vfiod || :
+}
+
+# stops the vfiod of the moment; it must be gone before the next one starts
+stop_current_vfiod() {
+	current_vfiod
+	kill -TERM "$VFIOD_PID"
+	_i=0
+	while kill -0 "$VFIOD_PID" 2>/dev/null || bus_has_name org.vfiod1; do
+		_i=$((_i + 1)); [ "$_i" -lt 200 ] || fail "vfiod did not stop"
+		sleep 0.05
+	done
+	VFIOD_PID=
+}
+
+restart_vfiod() {
+	stop_current_vfiod
+	start_vfiod "$@"
+}
+
+# restart_vfiod_crashing POINT: a vfiod that dies at POINT ($VFIOD_TEST_CRASH)
+restart_vfiod_crashing() {
+	stop_current_vfiod
+	VFIOD_TEST_CRASH=$1 "$VFIOD" --bus-address="$BUS" --root="$ROOT" 2>>"$T/vfiod.log" &
+	VFIOD_PID=$!
+	_i=0
+	while ! bus_has_name org.vfiod1; do
+		_i=$((_i + 1)); [ "$_i" -lt 200 ] || bail_out "vfiod did not come back"
+		sleep 0.05
+	done
+}
+
+# wait_crashed POINT: the vfiod of restart_vfiod_crashing died at POINT
+wait_crashed() {
+	_i=0
+	while kill -0 "$VFIOD_PID" 2>/dev/null; do
+		_i=$((_i + 1)); [ "$_i" -lt 100 ] || fail "vfiod did not crash"
+		sleep 0.05
+	done
+	VFIOD_PID=
+	grep -q "TEST CRASH at $1" "$T/vfiod.log" || fail "the crash point $1 was not reached"
+}
+
 # ---- vfioctl ----
 
 vfioctl() {

@@ -3,48 +3,22 @@
 # The VM journal (daemon/vm-journal.h) on the fixture host: a VM outlives
 # a vfiod restart while its VMM runs, is released when its VMM died
 # meanwhile, a transaction cut short by a crash is undone, and a corrupt
-# journal is set aside without stopping the daemon. The fixture has no
+# journal is set aside without stopping the daemon; a journal whose pid
+# now names another process (another uid, another start time) is never
+# adopted and that process's RLIMIT_MEMLOCK stays as it was; a journal
+# without the VMM's uid is refused. The fixture has no
 # /dev/vfio: type1 with vmm_opens_groups, group nodes made by the test
 # (vfiod gives them to the VMM's uid, which is what the journal must undo).
 # The same on real kernels, with real claims and pins: vm-reaccount-faults.
 . "$(dirname "$0")/lib.sh"
+
+command -v prlimit >/dev/null 2>&1 || { echo "1..0 # SKIP prlimit is not installed"; exit 0; }
 
 UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0011
 J=
 
 vm_field() {
 	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
-}
-
-# each check runs in a subshell: the vfiod of the moment is found on the bus
-current_vfiod() {
-	bus_call org.freedesktop.DBus /org/freedesktop/DBus \
-		org.freedesktop.DBus.GetConnectionUnixProcessID string:org.vfiod1
-	VFIOD_PID=$(awk '{ print $2 }' "$OUT")
-	[ -n "$VFIOD_PID" ] || bail_out "no vfiod on the bus"
-}
-
-# cleanup() stops $VFIOD_PID: the last one started, by whichever check
-current_vfiod_or_none() {
-	VFIOD_PID=
-	bus_has_name org.vfiod1 && current_vfiod || :
-}
-
-# stops the vfiod of the moment; it must be gone before the next one starts
-stop_current_vfiod() {
-	current_vfiod
-	kill -TERM "$VFIOD_PID"
-	_i=0
-	while kill -0 "$VFIOD_PID" 2>/dev/null || bus_has_name org.vfiod1; do
-		_i=$((_i + 1)); [ "$_i" -lt 200 ] || fail "vfiod did not stop"
-		sleep 0.05
-	done
-	VFIOD_PID=
-}
-
-restart_vfiod() {
-	stop_current_vfiod
-	start_vfiod "$@"
 }
 
 a_vm_outlives_a_restart_while_its_vmm_runs() {
@@ -105,13 +79,7 @@ a_crash_midway_through_an_add_is_undone() {
 	restart_vfiod_crashing add-raised
 	vfioctl vm add-device cut 0000:01:00.0
 	[ "$RC" -ne 0 ] || fail "the add answered although vfiod crashed"
-	_i=0
-	while kill -0 "$VFIOD_PID" 2>/dev/null; do
-		_i=$((_i + 1)); [ "$_i" -lt 100 ] || fail "vfiod did not crash"
-		sleep 0.05
-	done
-	VFIOD_PID=
-	grep -q "TEST CRASH at add-raised" "$T/vfiod.log" || fail "the crash point was not reached"
+	wait_crashed add-raised
 	assert_eq "add 0000:01:00.0" "$(jq -r '"\(.transaction.op) \(.transaction.device)"' "$J/cut.json")" \
 		"the journal holds the add"
 	start_vfiod
@@ -124,25 +92,114 @@ a_crash_midway_through_an_add_is_undone() {
 	assert_vfioctl_ok
 }
 
-restart_vfiod_crashing() {
+# "soft hard" RLIMIT_MEMLOCK of PID in bytes
+memlock_of() {
+	prlimit --pid "$1" --memlock --noheadings --raw --output SOFT,HARD | awk '{ print $1, $2 }'
+}
+
+# field 22 of /proc/PID/stat (the comm may hold spaces: count after the last ')')
+start_time_of() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $20 }'
+}
+
+# edit_journal NAME JQ-FILTER [jq args]: vfiod is down; the journal is rewritten
+edit_journal() {
+	_name=$1
+	shift
+	jq "$@" "$J/$_name.json" >"$T/journal.new" || fail "jq on the journal of $_name"
+	mv "$T/journal.new" "$J/$_name.json"
+}
+
+# stranger_case VMM_UID START: VM who's VMM (VMM_UID, "" for root) exits
+# while vfiod is down and its pid comes to name a stranger (root), with its
+# own start time (START "own") or with the old VMM's ("journal"): the
+# journal is pointed at it. The journal also says vfiod had set the VMM's
+# limit and knows the original (4 MiB), which an adopted VM without
+# devices puts back: a lowering, which vfiod may do to a root process even
+# without CAP_SYS_RESOURCE (a test sandbox may lack it), so only the
+# identity check keeps the stranger's limit (6 MiB) as it is.
+stranger_case() {
+	spawn_vmm "$1"
+	vmm=$VMM
+	vfioctl vm register who --uuid "$UUID1" --pid "$vmm" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
+	assert_eq "${1:-0}" "$(jq -r .vmm.uid "$J/who.json")" "the VMM's uid in the journal"
 	stop_current_vfiod
-	VFIOD_TEST_CRASH=$1 "$VFIOD" --bus-address="$BUS" --root="$ROOT" 2>>"$T/vfiod.log" &
-	VFIOD_PID=$!
-	_i=0
-	while ! bus_has_name org.vfiod1; do
-		_i=$((_i + 1)); [ "$_i" -lt 200 ] || bail_out "vfiod did not come back"
-		sleep 0.05
-	done
+	kill "$vmm"
+	spawn_vmm
+	stranger=$VMM
+	prlimit --pid "$stranger" --memlock=6291456:6291456
+	edit_journal who '.memlock.applied = 134217728 | .memlock.original_known = true |
+		.memlock.original = 4194304 | .memlock.original_hard = 4194304'
+	if [ "$2" = own ]; then
+		edit_journal who '.vmm.pid = ($p | tonumber) | .vmm.start_time = ($s | tonumber)' \
+			--arg p "$stranger" --arg s "$(start_time_of "$stranger")"
+	else
+		edit_journal who '.vmm.pid = ($p | tonumber)' --arg p "$stranger"
+	fi
+	start_vfiod
+	assert_eq "6291456 6291456" "$(memlock_of "$stranger")" "the stranger's RLIMIT_MEMLOCK"
+	[ -z "$(vm_field who name)" ] || fail "VM who adopted with a stranger for its VMM"
+	grep -q "VM who: pid $stranger is not its VMM any more" "$T/vfiod.log" ||
+		fail "the stranger was not recognized"
+	grep -q "VM who: released after vfiod's restart" "$T/vfiod.log" || fail "no release logged"
+	[ ! -e "$J/who.json" ] || fail "journal left after the release"
+	kill "$stranger"
+}
+
+a_stranger_of_another_uid_is_not_adopted() {
+	# same pid and start time (the journal names the stranger's), another uid
+	stranger_case 4242 own
+}
+
+a_stranger_of_another_start_time_is_not_adopted() {
+	# same pid and uid, the old VMM's start time
+	stranger_case "" journal
+}
+
+a_journal_without_the_vmms_uid_is_refused() {
+	make_group_node 2
+	spawn_vmm
+	vfioctl vm register old --uuid "$UUID1" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
+	vfioctl vm add-device old 0000:01:00.0
+	assert_vfioctl_ok
+	stop_current_vfiod
+	edit_journal old 'del(.vmm.uid)'
+	prlimit --pid "$VMM" --memlock=6291456:6291456
+	start_vfiod
+	[ -e "$J/old.json.corrupt" ] || fail "the journal without uid was not set aside"
+	grep -q "VM journal .*old.json is unreadable" "$T/vfiod.log" || fail "not reported"
+	[ -z "$(vm_field old name)" ] || fail "VM old adopted without a uid to check"
+	assert_eq "6291456 6291456" "$(memlock_of "$VMM")" "the process's RLIMIT_MEMLOCK"
+	# refused, not released: the devices stay as they are for the operator
+	vfioctl bind 0000:01:00.1
+	assert_vfioctl_ok
+	vfioctl unbind 0000:01:00.1
+	assert_vfioctl_ok
+	grep -q "VM old: released" "$T/vfiod.log" && fail "VM old was released" || :
+	kill "$VMM"
+	rm -f "$J/old.json.corrupt"
 }
 
 a_corrupt_journal_is_set_aside() {
+	spawn_vmm
+	vfioctl vm register whole --uuid "$UUID1" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
 	stop_current_vfiod
 	mkdir -p "$J"
 	printf '{"version": 1, "name": "half' >"$J/half.json"
 	printf '{"version": 99}' >"$J/future.json"
+	# a whole journal, but with more after it, or under another VM's name
+	cp "$J/whole.json" "$J/renamed.json"
+	echo ' x' >>"$J/whole.json"
 	start_vfiod
 	[ -e "$J/half.json.corrupt" ] || fail "the truncated journal was not set aside"
 	[ -e "$J/future.json.corrupt" ] || fail "a journal of another version was not set aside"
+	[ -e "$J/whole.json.corrupt" ] || fail "a journal with trailing data was not set aside"
+	[ -e "$J/renamed.json.corrupt" ] || fail "a journal under another VM's name was not set aside"
+	[ -z "$(vm_field whole name)" ] || fail "VM whole adopted from a corrupt journal"
+	kill "$VMM"
 	grep -q "VM journal .*half.json is unreadable" "$T/vfiod.log" || fail "not reported"
 	vfioctl vm list
 	assert_vfioctl_ok
@@ -157,6 +214,9 @@ start_vfiod
 check "a VM outlives a vfiod restart while its VMM runs, and stays owned and followed" a_vm_outlives_a_restart_while_its_vmm_runs
 check "a VM whose VMM died while vfiod was down is released at the start" a_vm_whose_vmm_died_meanwhile_is_released
 check "a crash in the middle of an add is undone at the next start" a_crash_midway_through_an_add_is_undone
+check "a journal whose pid names a process of another uid: not adopted, its RLIMIT_MEMLOCK untouched" a_stranger_of_another_uid_is_not_adopted
+check "a journal whose pid names a process of another start time: not adopted, its RLIMIT_MEMLOCK untouched" a_stranger_of_another_start_time_is_not_adopted
+check "a journal without the VMM's uid is set aside: nothing adopted, nothing released" a_journal_without_the_vmms_uid_is_refused
 check "a corrupt or foreign journal is set aside and reported; vfiod serves on" a_corrupt_journal_is_set_aside
 
 done_testing
