@@ -3,11 +3,9 @@
  * vfd-stale-bus: an attacker's system-bus connection that outlives the
  * process that opened it (vm-security-vmm-identity).
  *
- * A child connect()s to the system bus socket, hands the socket to its
- * parent (SCM_RIGHTS) and exits. dbus-daemon takes the peer credentials of
- * connect() (SO_PEERCRED), so for the bus the connection belongs to the
- * child's pid forever, whoever holds it and whoever gets that pid next.
- * The parent finishes the handshake on that socket, prints
+ * The connection is an orphan (orphan-connection.h): for the bus it belongs
+ * to a child's pid forever, whoever holds it and whoever gets that pid
+ * next. The tool prints
  * "stale pid=PID" and then obeys one command per line on stdin:
  *
  *   getfds VM          VM.GetFds of the VM named VM
@@ -22,90 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <systemd/sd-bus.h>
-#include <unistd.h>
+
+#include "orphan-connection.h"
 
 #define SYSTEM_BUS_SOCKET "/run/dbus/system_bus_socket"
-
-static int send_fd(int sock, int fd)
-{
-	char byte = 0;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u = {};
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd(int sock)
-{
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u = {};
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
-	int fd;
-
-	if (recvmsg(sock, &mh, 0) != 1)
-		return -errno;
-	c = CMSG_FIRSTHDR(&mh);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -EBADMSG;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
-/* the child: connect, hand the socket over, exit */
-static int connect_in_child(pid_t *ret_child)
-{
-	int sv[2], fd, status;
-	pid_t child;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	child = fork();
-	if (child < 0)
-		return -errno;
-	if (child == 0) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = SYSTEM_BUS_SOCKET };
-		const char *a = getenv("DBUS_SYSTEM_BUS_ADDRESS");
-		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		/* a private bus (unix:path=...) for tests outside the lab */
-		if (a && strncmp(a, "unix:path=", 10) == 0)
-			snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s", (int) strcspn(a + 10, ","), a + 10);
-
-		if (s < 0 || connect(s, (struct sockaddr *) &sa, sizeof(sa)) < 0 || send_fd(sv[1], s) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(sv[1]);
-	fd = recv_fd(sv[0]);
-	close(sv[0]);
-	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -ECHILD;
-	}
-	*ret_child = child;
-	return fd;
-}
 
 static int vm_path(sd_bus *bus, const char *vm, char **ret)
 {
@@ -182,22 +101,14 @@ int main(void)
 {
 	sd_bus *bus = NULL;
 	char line[512];
+	const char *address;
 	pid_t child = 0;
-	int fd, r;
+	int r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fd = connect_in_child(&child);
-	if (fd < 0) {
-		printf("stale err=%s\n", strerror(-fd));
-		return 1;
-	}
-	r = sd_bus_new(&bus);
-	if (r >= 0)
-		r = sd_bus_set_fd(bus, fd, fd);
-	if (r >= 0)
-		r = sd_bus_set_bus_client(bus, 1);
-	if (r >= 0)
-		r = sd_bus_start(bus);
+	address = getenv("DBUS_SYSTEM_BUS_ADDRESS"); /* a private bus, for tests outside the lab */
+	r = orphan_connection_open(address && *address ? address : "unix:path=" SYSTEM_BUS_SOCKET, &bus,
+				   &child);
 	if (r < 0) {
 		printf("stale err=%s\n", strerror(-r));
 		return 1;

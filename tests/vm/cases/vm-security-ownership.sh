@@ -6,10 +6,10 @@
 # org.vfiod1.manage-other-vms, which nobody holds here. B can still manage
 # its own VM. Sizes above what the host can hold are refused for everyone.
 #
-# polkit: the busybox guest has no polkitd; vfd-polkit-stub stands in as
-# org.freedesktop.PolicyKit1 on the real system bus and answers from its
-# command line, so what is tested is vfiod's choice of action and its use
-# of the answer.
+# polkit: the busybox guest has no polkitd; fake-polkit (tests/security)
+# stands in as org.freedesktop.PolicyKit1 on the real system bus and answers
+# from its command line, so what is tested is vfiod's choice of action and
+# its use of the answer.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
 . /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
@@ -52,7 +52,7 @@ proc_runs_as() {
 }
 
 start_polkit_stub() {
-	cat >/etc/dbus-1/system.d/vfd-polkit-stub.conf <<-EOC
+	cat >/etc/dbus-1/system.d/fake-polkit.conf <<-EOC
 	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
 	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 	<busconfig>
@@ -64,7 +64,7 @@ start_polkit_stub() {
 	EOC
 	dbus-send --system --print-reply --dest=org.freedesktop.DBus / \
 		org.freedesktop.DBus.ReloadConfig >/dev/null
-	/opt/vfiod/bin/vfd-polkit-stub "$@" >"$STUB_LOG" 2>&1 &
+	/opt/vfiod/bin/fake-polkit unix:path=/run/dbus/system_bus_socket "$@" >"$STUB_LOG" 2>&1 &
 	STUB_PID=$!
 	wait_until 10 bus_has_name org.freedesktop.PolicyKit1
 }
@@ -72,7 +72,7 @@ start_polkit_stub() {
 stop_polkit_stub() {
 	kill "$STUB_PID"
 	wait "$STUB_PID" 2>/dev/null || true
-	rm -f /etc/dbus-1/system.d/vfd-polkit-stub.conf
+	rm -f /etc/dbus-1/system.d/fake-polkit.conf
 }
 
 setup() {
@@ -80,12 +80,13 @@ setup() {
 	modprobe vfio_iommu_type1 || true
 	EDU=$(lab_device edu)
 	BEFORE=$(device_snapshot "$EDU")
-	start_polkit_stub org.vfiod1.manage-vms=$A,$B
+	# manage-vms for A and B; any other action (manage-other-vms): no
+	start_polkit_stub allow=$A:org.vfiod1.manage-vms allow=$B:org.vfiod1.manage-vms deny=$A deny=$B
 	start_vfiod
 }
 
 teardown() {
-	log "polkit stand-in answered: $(tr '\n' ';' <"$STUB_LOG")"
+	log "polkit stand-in was asked: $(tr '\n' ';' <"$STUB_LOG")"
 	stop_vfiod
 	stop_polkit_stub
 	for p in $PROCS; do kill "$p" 2>/dev/null || true; done
@@ -103,7 +104,7 @@ testcase_another_uid_cannot_change_or_release_a_vm() {
 	as_ok $A vm register a-vm --pid "$vmm_a" --backend type1 --memory 16M
 	as_ok $A vm add-device a-vm "$EDU"
 	assert_eq vfio-pci "$(pci_driver "$EDU")" "edu once uid A's VM has it"
-	grep -q "org.vfiod1.manage-vms uid=$A yes" "$STUB_LOG" || fail "vfiod did not ask manage-vms for A"
+	grep -q "^$A org.vfiod1.manage-vms$" "$STUB_LOG" || fail "vfiod did not ask manage-vms for A"
 
 	# B is allowed to manage VMs, but not A's
 	as $B vm remove-device a-vm "$EDU"
@@ -114,7 +115,7 @@ testcase_another_uid_cannot_change_or_release_a_vm() {
 	assert_denied "GetVMMSecret of A's VM by B"
 	as $B vm create-mdev a-vm mtty mtty-1
 	assert_denied "CreateMdev for A's VM by B"
-	grep -q "org.vfiod1.manage-other-vms uid=$B no" "$STUB_LOG" ||
+	grep -q "^$B org.vfiod1.manage-other-vms$" "$STUB_LOG" ||
 		fail "vfiod did not ask manage-other-vms for B: $(cat "$STUB_LOG")"
 	assert_eq "$EDU" "$(devices_of a-vm)" "A's VM after B's attempts"
 	assert_eq registered "$(vm_state a-vm)" "A's VM's state after B's attempts"

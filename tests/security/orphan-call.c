@@ -19,83 +19,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-static int connect_in_child(const char *path, pid_t *ret_pid)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, status;
-	pid_t pid = 0;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		_exit(connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? 1 : 0);
-
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		close(fd);
-		return -ECONNREFUSED;
-	}
-	*ret_pid = pid;
-	return fd;
-}
+#include "orphan-connection.h"
 
 int main(int argc, char *argv[])
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	sd_bus_message *call = NULL, *reply = NULL;
 	sd_bus *bus = NULL;
-	char path[108], line[64];
+	char line[64];
 	pid_t pid = 0;
-	int fd, r;
+	int r;
 
 	if (argc < 6 || strncmp(argv[1], "unix:path=", 10) != 0) {
 		fprintf(stderr, "usage: orphan-call unix:path=SOCKET DEST PATH INTERFACE METHOD [ARG...]\n");
 		return 2;
 	}
-	/* the path alone, without ",guid=..." */
-	snprintf(path, sizeof(path), "%.*s", (int) strcspn(argv[1] + 10, ","), argv[1] + 10);
-
-	fd = connect_in_child(path, &pid);
-	if (fd < 0) {
-		fprintf(stderr, "orphan-call: cannot connect to %s: %s\n", path, strerror(-fd));
-		return 2;
-	}
-
-	r = sd_bus_new(&bus);
-	if (r >= 0)
-		r = sd_bus_set_fd(bus, fd, fd);
-	if (r >= 0)
-		r = sd_bus_set_bus_client(bus, 1);
-	if (r >= 0)
-		r = sd_bus_start(bus);
+	r = orphan_connection_open(argv[1], &bus, &pid);
 	if (r < 0) {
-		fprintf(stderr, "orphan-call: cannot start the connection: %s\n", strerror(-r));
+		fprintf(stderr, "orphan-call: cannot connect to %s: %s\n", argv[1], strerror(-r));
 		return 2;
-	}
-
-	/* Hello is done once the unique name is known: the bus has the pid now */
-	{
-		const char *unique;
-
-		r = sd_bus_get_unique_name(bus, &unique);
-		if (r < 0) {
-			fprintf(stderr, "orphan-call: no unique name: %s\n", strerror(-r));
-			return 2;
-		}
 	}
 	printf("pid %d\n", (int) pid);
 	fflush(stdout);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fake-polkit ADDRESS [allow=UID|deny=UID|fail=UID]...
+ * fake-polkit ADDRESS [allow=UID[:ACTION]|deny=UID[:ACTION]|fail=UID[:ACTION]]...
  *
- * A stand-in for polkitd on a private bus: owns org.freedesktop.PolicyKit1
- * and answers CheckAuthorization by the uid of the subject's bus name:
- * allow=UID "authorized", deny=UID "not authorized", fail=UID an error
- * reply; any other uid gets no answer at all, so the caller waits for its
- * own timeout (a slow or stuck polkit).
+ * A stand-in for polkitd on a bus without it (a private test bus, or the
+ * lab guest's system bus): owns org.freedesktop.PolicyKit1 and answers
+ * CheckAuthorization by the uid of the subject's bus name and the action,
+ * with the first rule that matches: allow "authorized", deny "not
+ * authorized", fail an error reply; a rule without ACTION matches every
+ * action. A question no rule matches gets no answer at all, so the caller
+ * waits for its own timeout (a slow or stuck polkit).
  *
  * Prints "ready" once it owns the name, then one line "UID ACTION" per
  * query as it arrives. Runs until killed.
@@ -21,14 +23,15 @@ enum { HOLD, ALLOW, DENY, FAIL };
 
 static struct {
 	unsigned uid;
+	const char *action; /* NULL: any */
 	int answer;
 } rules[32];
 static size_t n_rules;
 
-static int answer_for(unsigned uid)
+static int answer_for(unsigned uid, const char *action)
 {
 	for (size_t i = 0; i < n_rules; i++)
-		if (rules[i].uid == uid)
+		if (rules[i].uid == uid && (!rules[i].action || strcmp(rules[i].action, action) == 0))
 			return rules[i].answer;
 	return HOLD;
 }
@@ -92,7 +95,7 @@ static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	printf("%u %s\n", (unsigned) uid, action);
 	fflush(stdout);
 
-	switch (answer_for(uid)) {
+	switch (answer_for(uid, action)) {
 	case ALLOW:
 		return sd_bus_reply_method_return(m, "(bba{ss})", 1, 0, 0);
 	case DENY:
@@ -118,19 +121,22 @@ int main(int argc, char *argv[])
 	int r;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: fake-polkit ADDRESS [allow=UID|deny=UID|fail=UID]...\n");
+		fprintf(stderr, "usage: fake-polkit ADDRESS [allow=UID[:ACTION]|deny=UID[:ACTION]|"
+			"fail=UID[:ACTION]]...\n");
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
+		const char *colon = strchr(argv[i], ':');
 		unsigned uid;
 		char kind[8];
 
 		if (n_rules == sizeof(rules) / sizeof(rules[0]) ||
-		    sscanf(argv[i], "%7[a-z]=%u", kind, &uid) != 2) {
+		    sscanf(argv[i], "%7[a-z]=%u", kind, &uid) != 2 || (colon && !colon[1])) {
 			fprintf(stderr, "fake-polkit: bad rule '%s'\n", argv[i]);
 			return 2;
 		}
 		rules[n_rules].uid = uid;
+		rules[n_rules].action = colon ? colon + 1 : NULL;
 		rules[n_rules].answer = strcmp(kind, "allow") == 0 ? ALLOW :
 					strcmp(kind, "deny") == 0  ? DENY :
 					strcmp(kind, "fail") == 0  ? FAIL : -1;
