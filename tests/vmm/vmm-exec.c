@@ -188,6 +188,8 @@ int vmm_exec_vfiod(const char *vm, char **argv)
 		goto out;
 
 	print_exec(&f);
+	/* the secret proved the launcher; the program it becomes has no use for it */
+	unsetenv("VFIOD_VMM_SECRET");
 	execvp(args[0], args);
 	r = negative_errno();
 	fprintf(stderr, "vfd-vmm: exec %s: %s\n", args[0], strerror(-r));

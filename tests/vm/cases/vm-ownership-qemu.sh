@@ -69,7 +69,8 @@ fd_target() {
 
 # launch VM: the launcher gets the descriptors and becomes QEMU; QMP ready
 launch() {
-	echo go >&7
+	# the VM's secret on the go line (vm-ownership-lib.sh): the launcher proves itself with it
+	echo "go $("$VFIOCTL" vm secret "$VMM_VM")" >&7
 	vmm_read exec
 	case "$VMM_REPLY" in
 	"exec ok"*) ;;
