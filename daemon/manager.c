@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "unbind-worker.h"
 #include "vm-journal.h"
 #include "vfiod-fault.h"
 #include "vm-dbus.h"
@@ -32,6 +33,7 @@ Manager *manager_free(Manager *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(m->vms[i]);
 	free(m->vms);
+	unbind_worker_free(m->unbind); /* after the VMs: they abandon their jobs */
 	manager_mm_stop(m);
 	for (size_t i = 0; i < m->n_adhoc; i++)
 		vfd_bind_record_free(m->adhoc[i]);
@@ -75,6 +77,10 @@ int manager_new(const char *root, const char *bus_address, Manager **ret)
 		return r;
 
 	r = sd_event_default(&m->event);
+	if (r < 0)
+		return r;
+
+	r = unbind_worker_new(m->event, m->ctx, &m->unbind);
 	if (r < 0)
 		return r;
 

@@ -56,6 +56,8 @@ typedef struct Manager {
 
 	char *journal_dir; /* the VM journal (vm-journal.h); NULL: none */
 
+	struct UnbindWorker *unbind; /* give-backs off the loop (unbind-worker.h) */
+
 	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
 } Manager;
 
