@@ -3,8 +3,9 @@
  * Holding descriptors the way a compromised VMM would (vm-security-busy-device):
  *   fork-hold     fork a child that inherits every descriptor and sleeps
  *                 until it is killed; answers "fork-hold ok pid=N"
- *   close-vfio    close every descriptor of /dev/vfio and /dev/iommu
- *                 (the VMM lives on without them); "close-vfio ok closed=N"
+ *   close-vfio    close every descriptor of /dev/vfio, /dev/iommu and every
+ *                 VFIO device descriptor (the VMM lives on without them);
+ *                 "close-vfio ok closed=N"
  *   release       ask vfiod to Release the VM, as the VMM itself;
  *                 "release ok state=S" or "release err=EBUSY name=NAME"
  */
@@ -71,7 +72,8 @@ static int step_close_vfio(void)
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (strncmp(link, "/dev/vfio/", 10) == 0 || strcmp(link, "/dev/iommu") == 0) {
+		if (strncmp(link, "/dev/vfio/", 10) == 0 || strcmp(link, "/dev/iommu") == 0 ||
+		    strcmp(link, "anon_inode:[vfio-device]") == 0) {
 			close(fd);
 			closed++;
 		}
