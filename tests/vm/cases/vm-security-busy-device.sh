@@ -31,9 +31,15 @@ busy_device() {
 		sed -n 's/.*string "\(.*\)".*/\1/p' | head -2 | tr '\n' ' ' | sed 's/ $//'
 }
 
-# the lab leaves edu unbound: a case that finds it on vfio-pci would prove nothing
+# the lab leaves edu unbound; a failed earlier testcase may have left it on
+# vfio-pci (and a VM journaled): each testcase starts from the lab's state
 edu_starts_unbound() {
-	[ "$(pci_driver "$EDU")" != vfio-pci ] || fail "edu is on vfio-pci already: an earlier case left it"
+	rm -rf /run/vfiod/vms
+	if [ "$(pci_driver "$EDU")" = vfio-pci ]; then
+		echo "$EDU" >/sys/bus/pci/drivers/vfio-pci/unbind
+		echo >"/sys/bus/pci/devices/$EDU/driver_override"
+	fi
+	[ -z "$(pci_driver "$EDU")" ] || fail "edu is bound to $(pci_driver "$EDU") at the start"
 }
 
 edu_back() {
