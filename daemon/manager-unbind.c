@@ -73,7 +73,9 @@ static int on_unbind_retry(sd_event_source *s, uint64_t usec, void *userdata)
 		r = manager_unbind(m, &addr, &error, &rec);
 		if (r == -EBUSY)
 			continue; /* still held */
-		if (r < 0)
+		if (r == -ENOLINK)
+			log_info("Unbind of %s: done meanwhile by another call.", m->unbind_pending[i]);
+		else if (r < 0)
 			log_error("Unbind of %s, waiting for its holder, failed: %s", m->unbind_pending[i],
 				  error.message);
 		else
