@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bind-journal.h"
 #include "config-apply.h" /* systemd/config */
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "unbind-worker.h"
 #include "vm-journal.h"
 #include "vfiod-fault.h"
 #include "vm-dbus.h"
@@ -33,6 +35,8 @@ Manager *manager_free(Manager *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(m->vms[i]);
 	free(m->vms);
+	unbind_worker_free(m->unbind); /* after the VMs: they abandon their jobs */
+	manager_unbind_pending_free(m);
 	manager_mm_stop(m);
 	for (size_t i = 0; i < m->n_adhoc; i++)
 		vfd_bind_record_free(m->adhoc[i]);
@@ -77,6 +81,10 @@ int manager_new(const char *root, const char *bus_address, Manager **ret)
 		return r;
 
 	r = sd_event_default(&m->event);
+	if (r < 0)
+		return r;
+
+	r = unbind_worker_new(m->event, m->ctx, &m->unbind);
 	if (r < 0)
 		return r;
 
@@ -460,7 +468,17 @@ int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
 		if (!record_has(rec, name))
 			continue;
 
+		int guard;
+
+		/* held: the kernel would block the unbind; it is done once the holder lets go */
+		r = manager_adhoc_prove_free(m, rec, error, &guard);
+		if (r == -EBUSY)
+			manager_unbind_later(m, name);
+		if (r < 0)
+			return r;
 		r = vfd_bind_release(m->ctx, rec, error);
+		if (guard >= 0)
+			close(guard);
 		if (r < 0) {
 			/* the record keeps what is left; Unbind again, or a restart, retries */
 			(void) bind_journal_save_held(m, rec);
@@ -498,7 +516,16 @@ int manager_remove_mdev(Manager *m, const char *uuid, vfd_op_error *error)
 {
 	VM *owner = manager_mdev_owner(m, uuid);
 
+	int r, guard;
+
 	if (owner)
 		return vfd_op_error_set(error, -EALREADY, uuid, "the mdev belongs to VM %s", owner->name);
-	return vfd_mdev_remove(m->ctx, uuid, error);
+	/* held: the kernel would block the removal until the holder lets go */
+	r = manager_mdev_prove_free(m, uuid, error, &guard);
+	if (r < 0)
+		return r;
+	r = vfd_mdev_remove(m->ctx, uuid, error);
+	if (guard >= 0)
+		close(guard);
+	return r;
 }

@@ -52,6 +52,13 @@ typedef struct Manager {
 	char *journal_dir;  /* the VM journal (vm-journal.h); NULL: none */
 	char *bindings_dir; /* the binding journal (bind-journal.h); NULL: none */
 
+	struct UnbindWorker *unbind; /* give-backs off the loop (unbind-worker.h) */
+	/* Unbinds refused while the device was held: done once it is free (manager-unbind.c) */
+	char (*unbind_pending)[VFD_PCI_ADDRESS_STRLEN];
+	size_t n_unbind_pending;
+	sd_event_source *unbind_retry;
+	uint64_t unbind_retry_usec;
+
 	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
 } Manager;
 
@@ -143,3 +150,20 @@ int manager_create_mdev(Manager *m, const char *parent, const char *type_id, con
 			char ret_uuid[VFD_UUID_STRLEN]);
 /* -EALREADY when a VM holds the mdev, else vfd_mdev_remove() */
 int manager_remove_mdev(Manager *m, const char *uuid, vfd_op_error *error);
+
+/* ---- manager-unbind.c: nobody may hold what an ad-hoc Unbind or RemoveMdev gives back ---- */
+
+/*
+ * device_prove_free() for the members of an ad-hoc claim that Unbind
+ * moves back (*ret_guard: the group, held until the unbind is done).
+ */
+int manager_adhoc_prove_free(Manager *m, const vfd_bind_record *rec, vfd_op_error *error,
+			     int *ret_guard);
+/* device_prove_free() for an mdev about to be removed */
+int manager_mdev_prove_free(Manager *m, const char *uuid, vfd_op_error *error, int *ret_guard);
+/*
+ * An Unbind refused because name is held: vfiod proves again on a timer
+ * (backoff up to 10 s) and unbinds once it is free.
+ */
+void manager_unbind_later(Manager *m, const char *name);
+void manager_unbind_pending_free(Manager *m);

@@ -153,6 +153,16 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
 	return sd_bus_message_append(reply, "s", vm_state_to_string(vm->state));
 }
 
+static int property_get_busy_device(sd_bus *bus, const char *path, const char *interface,
+				    const char *property, sd_bus_message *reply, void *userdata,
+				    sd_bus_error *error)
+{
+	VM *vm = userdata;
+
+	return sd_bus_message_append(reply, "(sss)", vm->busy_device,
+				     vm->busy_status ? vm->busy_status : "", vm->busy_detail);
+}
+
 static int property_get_backend(sd_bus *bus, const char *path, const char *interface,
 				const char *property, sd_bus_message *reply, void *userdata,
 				sd_bus_error *error)
@@ -747,11 +757,30 @@ static int method_attach_vmm(sd_bus_message *message, void *userdata, sd_bus_err
 	return authorize_vm(message, vm, run_attach_vmm, q, error);
 }
 
+/* the answer to a Release whose give-back ran on the unbind worker */
+static void release_answered(VM *vm, VMState s, const vfd_op_error *op, void *userdata)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *message = userdata;
+	int r;
+
+	if (op && op->error) {
+		(void) bus_error_from_op(&e, op->error, op, op->error == -EBUSY ?
+					 "The VM is releasing; a device is still in use" :
+					 "Release failed; call Release again to retry");
+		r = sd_bus_reply_method_error(message, &e);
+	} else
+		r = sd_bus_reply_method_return(message, "s", vm_state_to_string(s));
+	if (r < 0)
+		log_warning_errno(r, "Failed to answer the Release of VM %s: %m", vm->name);
+	sd_bus_message_unref(message);
+}
+
 static int run_release(sd_bus_message *message, void *request, sd_bus_error *error)
 {
 	VMRequest *q = request;
 	vfd_op_error op;
-	VMState s;
+	int s;
 	VM *vm;
 
 	vm = request_vm(q, error);
@@ -759,14 +788,21 @@ static int run_release(sd_bus_message *message, void *request, sd_bus_error *err
 		return -ENOMEDIUM;
 
 	vfd_op_error_clear(&op);
-	s = (VMState) vm_release(vm, &op);
+	s = vm_release(vm, release_answered, sd_bus_message_ref(message), &op);
+	if (s == -EINPROGRESS)
+		return 1; /* release_answered() has the message */
+	sd_bus_message_unref(message);
 	if (s == VM_STATE_FAILED)
 		return bus_error_from_op(error, op.error ? op.error : -EIO, &op, "Release failed; "
 					 "call Release again to retry");
+	/* held: the VM stays releasing and vfiod finishes once the holder lets go */
+	if (op.error == -EBUSY)
+		return bus_error_from_op(error, -EBUSY, &op, "The VM is releasing; a device is "
+					 "still in use");
 	if (s == VM_STATE_RELEASED)
 		manager_vm_gone(q->manager, vm);
 
-	return sd_bus_reply_method_return(message, "s", vm_state_to_string(s));
+	return sd_bus_reply_method_return(message, "s", vm_state_to_string((VMState) s));
 }
 
 static int method_release(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -862,6 +898,8 @@ const sd_bus_vtable vm_vtable[] = {
 	SD_BUS_PROPERTY("VMMPid", "u", property_get_vmm_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Devices", "a(ssib)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("BusyDevice", "(sss)", property_get_busy_device, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("MemoryBytes", "t", NULL, offsetof(VM, memory_bytes), SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("MemlockLimit", "t", property_get_memlock_limit, 0, 0),
 	SD_BUS_PROPERTY("LockedBytes", "t", property_get_memory, 0, 0),
@@ -954,6 +992,18 @@ void vm_send_state_changed(VM *vm)
 		r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "State", NULL);
 	if (r < 0)
 		log_warning_errno(r, "Failed to signal the state of VM %s: %m", vm->name);
+}
+
+void vm_send_busy_changed(VM *vm)
+{
+	sd_bus *bus = vm->manager->bus;
+	int r;
+
+	if (!bus)
+		return;
+	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "BusyDevice", NULL);
+	if (r < 0)
+		log_warning_errno(r, "Failed to signal the busy device of VM %s: %m", vm->name);
 }
 
 void vm_send_devices_changed(VM *vm)

@@ -34,6 +34,8 @@ int bus_read_mdev_request(sd_bus_message *message, bool from_config, char **ret_
 void vm_send_state_changed(VM *vm);
 /* PropertiesChanged(Devices) */
 void vm_send_devices_changed(VM *vm);
+/* PropertiesChanged(BusyDevice) */
+void vm_send_busy_changed(VM *vm);
 /* PropertiesChanged(VMMState, ExitLockedBytes, ExitPinnedBytes) */
 void vm_send_memory_changed(VM *vm);
 /* ChargeChecked and PropertiesChanged(ExpectedChargeBytes, ObservedChargeBytes, ChargeMatches) */

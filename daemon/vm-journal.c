@@ -550,6 +550,12 @@ static int recover_one(Manager *m, JournalVM *j)
 		manager_vm_gone(m, vm);
 		return 0;
 	}
+	if (r == VM_STATE_RELEASING && vm->vmm_exited) {
+		/* vm-release.c: each device goes back once proven free, then the VM is dropped */
+		log_info("VM %s: released after vfiod's restart as its devices are proven free (its "
+			 "VMM is gone).", vm->name);
+		return 0;
+	}
 	if (r == VM_STATE_FAILED) {
 		log_error("VM %s: giving it back after vfiod's restart failed: %s%s%s; Release retries.",
 			  vm->name, error.subject, *error.subject ? ": " : "", error.message);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "manager.h"
 #include "vm-dbus.h"
+#include "vm-internal.h"
 #include "vm-journal.h"
 #include "vm-memlock.h"
 #include "vm.h"
@@ -49,7 +50,7 @@ int vm_backend_from_string(const char *s, VMBackend *ret)
 	return -EINVAL;
 }
 
-static void vm_set_state(VM *vm, VMState s)
+void vm_set_state(VM *vm, VMState s)
 {
 	if (vm->state == s)
 		return;
@@ -96,7 +97,7 @@ static int on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userd
 	log_info("VM %s: VMM (pid %d) exited; releasing.", vm->name, (int) vm->vmm.pid);
 
 	vfd_op_error_clear(&error);
-	r = vm_release(vm, &error);
+	r = vm_release(vm, NULL, NULL, &error);
 	if (r == VM_STATE_FAILED)
 		log_error("VM %s: release after the VMM's exit failed: %s%s%s", vm->name,
 			  error.subject, *error.subject ? ": " : "", error.message);
@@ -182,7 +183,7 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	return 0;
 }
 
-static void vm_device_close(VMDevice *d)
+void vm_device_close(VMDevice *d)
 {
 	if (d->cdev_fd >= 0)
 		close(d->cdev_fd);
@@ -194,6 +195,7 @@ VM *vm_free(VM *vm)
 	if (!vm)
 		return NULL;
 
+	vm_release_done_free(vm);
 	for (size_t i = 0; i < vm->n_devices; i++) {
 		vm_device_close(&vm->devices[i]);
 		vfd_bind_record_free(vm->devices[i].bind);
@@ -214,7 +216,7 @@ VM *vm_free(VM *vm)
 
 /* ---- devices ---- */
 
-static VMDevice *vm_find_device(const VM *vm, const char *name)
+VMDevice *vm_find_device(const VM *vm, const char *name)
 {
 	for (size_t i = 0; i < vm->n_devices; i++)
 		if (strcmp(vm->devices[i].name, name) == 0)
@@ -320,7 +322,7 @@ static int backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 	}
 }
 
-static int backend_unprepare(VM *vm, VMDevice *d)
+int backend_unprepare(VM *vm, VMDevice *d)
 {
 	int r = 0;
 
@@ -577,11 +579,23 @@ done:
 static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
 {
 	vfd_context *ctx = vm->manager->ctx;
-	int r, first = 0;
+	int r, first = 0, guard;
 
 	r = backend_unprepare(vm, d);
 	if (r < 0 && first == 0)
 		first = vfd_op_error_set(error, r, d->name, "cannot give the group node back");
+
+	/* nobody may hold it: the unbind would wait in the kernel, vfiod's loop with it */
+	r = vm_device_prove_free(vm, d, error, &guard);
+	if (r < 0) {
+		vfd_op_error ignored;
+
+		/* vfiod's own descriptors back, where the holder lets it have them */
+		if (!vm->vmm_exited && backend_prepare(vm, d, &ignored) < 0)
+			log_warning("VM %s: cannot open %s again after a refused give-back: %s",
+				    vm->name, d->name, ignored.message);
+		return r;
+	}
 
 	if (d->bind) {
 		r = vfd_bind_release(ctx, d->bind, error);
@@ -597,10 +611,12 @@ static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
 			d->created = false;
 	}
 
+	if (guard >= 0)
+		close(guard);
 	return first;
 }
 
-static void vm_drop_device(VM *vm, VMDevice *d)
+void vm_drop_device(VM *vm, VMDevice *d)
 {
 	size_t i = (size_t) (d - vm->devices);
 
@@ -1004,63 +1020,7 @@ int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
 
 /* ---- release ---- */
 
-static int vm_finish_release(VM *vm, vfd_op_error *error)
-{
-	int r, first = 0;
-
-	/* 1. our own VFIO descriptors: the kernel blocks unbinding while any is open */
-	for (size_t i = 0; i < vm->n_devices; i++)
-		vm_device_close(&vm->devices[i]);
-	vm->type1 = vfd_type1_free(vm->type1);
-	if (vm->iommufd >= 0) {
-		close(vm->iommufd);
-		vm->iommufd = -1;
-	}
-
-	/* 2.-4. each device given back, last added first */
-	for (size_t i = vm->n_devices; i-- > 0;) {
-		r = device_give_back(vm, &vm->devices[i], error);
-		if (r < 0) {
-			log_error("VM %s: giving back %s failed: %s", vm->name, vm->devices[i].name,
-				  error && error->error ? error->message : "see the kernel log");
-			if (first == 0)
-				first = r;
-			continue;
-		}
-		vm_drop_device(vm, &vm->devices[i]);
-	}
-
-	return first;
-}
-
-int vm_release(VM *vm, vfd_op_error *error)
-{
-	int r;
-
-	if (vm->state == VM_STATE_RELEASED)
-		return VM_STATE_RELEASED;
-
-	vm_set_state(vm, VM_STATE_RELEASING);
-
-	if (vm_has_vmm(vm) && !vm->vmm_exited && vmm_process_exited(&vm->vmm) > 0)
-		vm->vmm_exited = true;
-
-	if (vm->fds_handed_out && !vm->vmm_exited) {
-		/* on_vmm_exit() finishes once the VMM has closed its descriptors */
-		log_info("VM %s: release waits for the VMM (pid %d) to exit.", vm->name, (int) vm->vmm.pid);
-		return VM_STATE_RELEASING;
-	}
-
-	r = vm_finish_release(vm, error);
-	if (r < 0) {
-		vm_set_state(vm, VM_STATE_FAILED);
-		return VM_STATE_FAILED;
-	}
-
-	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
-	vm_set_state(vm, VM_STATE_RELEASED);
-	return VM_STATE_RELEASED;
-}
+/* vm_release(): vm-release.c */
 
 int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 {
@@ -1096,7 +1056,7 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 
 	/* 2. the VMM is gone: so are its descriptors and pins; everything goes back */
 	if (vm->vmm_exited)
-		return vm_release(vm, error);
+		return vm_release(vm, NULL, NULL, error);
 
 	/*
 	 * 3. what vfiod held open died with the old process. Before GetFds it

@@ -11,9 +11,17 @@
  *               names the VMM and makes it registered
  *   registered  devices can be added and removed; no descriptor handed out
  *   active      the VMM received its descriptors (GetFds)
- *   releasing   release asked while the VMM still holds descriptors: the
- *               kernel would block unbinding until it closes them, so the
- *               rest waits for the VMM's exit (its pidfd)
+ *   releasing   release asked; vfiod closed its own descriptors and gives
+ *               the devices back one at a time, last added first. Each
+ *               device is proven free first (device-proof.h: nobody, the
+ *               VMM, a child that inherited a descriptor or a socket
+ *               with one in flight, holds it); while one is held the
+ *               release waits (BusyDevice "busy"; Release answers
+ *               DeviceBusy) and proves again on the VMM's exit and on a
+ *               timer (backoff up to 10 s). The unbind itself runs on
+ *               the unbind worker (unbind-worker.h) with a deadline;
+ *               past it the device is "stuck" and the worker's end
+ *               finishes the release.
  *   released    everything given back; the object goes away
  *   failed      a release step failed; Release retries the steps left
  *
@@ -142,7 +150,17 @@ typedef struct VMConfig {
 	uint64_t extra_charge_bytes;
 } VMConfig;
 
-typedef struct VM {
+typedef struct VM VM;
+/*
+ * A Release whose answer waits (vm_release()): state RELEASED or FAILED,
+ * or RELEASING with error -EBUSY (a device is held, or stuck in the
+ * kernel). Called once; the VM is dropped right after when RELEASED.
+ */
+typedef void (*VMReleaseDone)(VM *vm, VMState state, const vfd_op_error *error, void *userdata);
+
+struct UnbindJob;
+
+struct VM {
 	Manager *manager;
 	unsigned id;
 	char *path; /* /org/vfiod1/vm/<id> */
@@ -197,7 +215,18 @@ typedef struct VM {
 
 	int iommufd;      /* iommufd backend */
 	vfd_type1 *type1; /* type1 backend, unless vmm_opens_groups */
-} VM;
+
+	/* the release under way (vm-release.c), one device at a time */
+	struct UnbindJob *giveback;      /* the give-back on the unbind worker */
+	sd_event_source *release_retry;  /* the next proof of a held device */
+	uint64_t release_retry_usec;     /* its backoff */
+	VMReleaseDone release_done;      /* the Release waiting for its answer */
+	void *release_userdata;
+	/* BusyDevice: the device the release waits for ("" none) */
+	char busy_device[VFD_UUID_STRLEN];
+	const char *busy_status;         /* "busy", "unbinding", "stuck" */
+	char busy_detail[256];
+};
 
 /*
  * Takes vmm (cleared in *vmm on success). Name and UUID are checked by the
@@ -297,10 +326,14 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error);
 
 /*
  * Starts or retries the release. Returns the state reached: RELEASED
- * (the manager drops the VM right after, see manager_vm_gone()),
- * RELEASING (waiting for the VMM to exit) or FAILED (error says why).
+ * (the caller drops the VM right after, see manager_vm_gone()), FAILED
+ * (error says why), or RELEASING: error -EBUSY when a device is held
+ * (error names it and its holder), else a give-back runs on the worker.
+ * In that last case, with done non-NULL and no other Release waiting,
+ * returns -EINPROGRESS instead: done() gets the outcome. A release that
+ * ends later on its own drops the VM itself (manager_vm_gone()).
  */
-int vm_release(VM *vm, vfd_op_error *error);
+int vm_release(VM *vm, VMReleaseDone done, void *userdata, vfd_op_error *error);
 
 /*
  * The observed memory of the VMM: from the vfiod_mm helper when it tracks

@@ -87,6 +87,25 @@ int vfd_type1_group_open(vfd_context *ctx, unsigned group, int *ret_fd)
 	return 0;
 }
 
+int vfd_vfio_group_open_exclusive(vfd_context *ctx, unsigned group, int *ret_fd)
+{
+	char path[32];
+	int fd, r;
+
+	if (!ctx || !ret_fd)
+		return -EINVAL;
+	r = vfd_pathf(path, sizeof(path), "dev/vfio/%u", group);
+	if (r < 0)
+		return r;
+	fd = vfd_root_open(ctx, path, O_RDWR | O_NOCTTY);
+	if (fd == -ENOENT)
+		return -ENODEV;
+	if (fd < 0)
+		return fd;
+	*ret_fd = fd;
+	return 0;
+}
+
 int vfd_type1_group_set_container(int group_fd, int container_fd)
 {
 	int r;

@@ -51,6 +51,16 @@ int vfd_type1_container_open(vfd_context *ctx, int *ret_fd);
  * group is open elsewhere.
  */
 int vfd_type1_group_open(vfd_context *ctx, unsigned group, int *ret_fd);
+/*
+ * Opens dev/vfio/<group> with no check at all, for the proof that nobody
+ * holds the group (daemon/device-proof.c). The kernel keeps one file of a
+ * group at a time and refuses another open (-EBUSY) while the group is
+ * open anywhere: a device descriptor taken from the group holds the
+ * group's file, and a device cdev bound to an iommufd blocks the group
+ * too. -ENODEV: no node (the group is not on VFIO, or the kernel has no
+ * VFIO_GROUP).
+ */
+int vfd_vfio_group_open_exclusive(vfd_context *ctx, unsigned group, int *ret_fd);
 int vfd_type1_group_set_container(int group_fd, int container_fd);
 /* VFIO_SET_IOMMU with VFIO_TYPE1v2_IOMMU; needs a group attached first */
 int vfd_type1_container_set_iommu(int container_fd);

@@ -53,6 +53,43 @@ static int hold(int fd)
 	return 0;
 }
 
+static const char *vfiod_vm; /* the VM of vmm_source_open_vfiod(), for the release step */
+
+/* vm-security-busy-device: the VMM asks for its own release ("release" step, vmm-hold.c) */
+int vmm_source_vfiod_release(void)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *state;
+	int r;
+
+	if (!vfiod_vm) {
+		printf("release err=EINVAL not a VM of vfiod\n");
+		return -EINVAL;
+	}
+	r = sd_bus_open_system(&bus);
+	if (r >= 0)
+		r = vmm_vfiod_vm(bus, vfiod_vm, &path);
+	if (r >= 0)
+		r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", "Release", &error,
+				       &reply, NULL);
+	if (r < 0) {
+		const char *n = strerrorname_np(-r);
+
+		printf("release err=%s name=%s\n", n ? n : "EUNKNOWN",
+		       error.name ? error.name : "none");
+		fprintf(stderr, "vfd-vmm: Release: %s\n", error.message ? error.message : strerror(-r));
+		return r;
+	}
+	r = sd_bus_message_read(reply, "s", &state);
+	if (r < 0)
+		return r;
+	printf("release ok state=%s\n", state);
+	return 0;
+}
+
 int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *device,
 			  int *ret_iommu, int *ret_group, int *ret_device)
 {
@@ -66,6 +103,7 @@ int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *devic
 	uint32_t gid;
 	int32_t g;
 
+	vfiod_vm = vm;
 	r = sd_bus_open_system(&bus);
 	if (r < 0)
 		return r;

@@ -162,3 +162,7 @@ int vmm_source_open_container(int *ret_container);
  * command line. Prints the step's reply line.
  */
 int vmm_hotplug_step(vmm_iommu *io, const char *setup_device, char **argv, int argc);
+
+/* vm-security-busy-device: fork-hold, close-vfio, release (vmm-hold.c) */
+int vmm_hold_step(char **argv, int argc);
+int vmm_source_vfiod_release(void);

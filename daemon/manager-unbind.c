@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The ad-hoc give-backs (Unbind, RemoveMdev) and the proof they need first
+ * (device-proof.h): an Unbind of a device someone holds is answered
+ * DeviceBusy, the device stays bound, and vfiod unbinds it once the last
+ * holder has closed it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device-proof.h"
+#include "log.h"
+#include "manager.h"
+
+#define UNBIND_RETRY_FIRST_USEC (200 * UINT64_C(1000))
+#define UNBIND_RETRY_MAX_USEC (10 * UINT64_C(1000000))
+
+int manager_adhoc_prove_free(Manager *m, const vfd_bind_record *rec, vfd_op_error *error,
+			     int *ret_guard)
+{
+	DeviceProofTarget targets[16];
+	int group = -1;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rec->n_members && n < 16; i++)
+		if (rec->members[i].changed) {
+			targets[n++] = (DeviceProofTarget) { .name = rec->members[i].name };
+			group = (int) rec->members[i].group;
+		}
+	*ret_guard = -1;
+	if (n == 0)
+		return 0;
+	return device_prove_free(m->ctx, m->mm, group, targets, n, error, ret_guard);
+}
+
+int manager_mdev_prove_free(Manager *m, const char *uuid, vfd_op_error *error, int *ret_guard)
+{
+	_cleanup_(vfd_mdev_freep) vfd_mdev *mdev = NULL;
+	DeviceProofTarget t = { .name = uuid, .is_mdev = true };
+
+	*ret_guard = -1;
+	if (vfd_mdev_load(m->ctx, uuid, &mdev) < 0)
+		return 0; /* no such mdev: the removal says so */
+	return device_prove_free(m->ctx, m->mm, mdev->iommu_group, &t, 1, error, ret_guard);
+}
+
+static void pending_drop(Manager *m, size_t i)
+{
+	memmove(&m->unbind_pending[i], &m->unbind_pending[i + 1],
+		(m->n_unbind_pending - i - 1) * sizeof(*m->unbind_pending));
+	m->n_unbind_pending--;
+}
+
+static void arm_retry(Manager *m);
+
+static int on_unbind_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Manager *m = userdata;
+
+	m->unbind_retry = sd_event_source_disable_unref(m->unbind_retry);
+	for (size_t i = m->n_unbind_pending; i-- > 0;) {
+		_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
+		vfd_pci_address addr;
+		vfd_op_error error;
+		int r;
+
+		vfd_op_error_clear(&error);
+		if (vfd_pci_address_parse(m->unbind_pending[i], &addr) < 0) {
+			pending_drop(m, i);
+			continue;
+		}
+		r = manager_unbind(m, &addr, &error, &rec);
+		if (r == -EBUSY)
+			continue; /* still held */
+		if (r == -ENOLINK)
+			log_info("Unbind of %s: done meanwhile by another call.", m->unbind_pending[i]);
+		else if (r < 0)
+			log_error("Unbind of %s, waiting for its holder, failed: %s", m->unbind_pending[i],
+				  error.message);
+		else
+			log_info("Unbind of %s done: its last holder let go.", m->unbind_pending[i]);
+		pending_drop(m, i);
+	}
+	if (m->n_unbind_pending > 0)
+		arm_retry(m);
+	else
+		m->unbind_retry_usec = 0;
+	return 0;
+}
+
+static void arm_retry(Manager *m)
+{
+	uint64_t delay = m->unbind_retry_usec ? m->unbind_retry_usec : UNBIND_RETRY_FIRST_USEC;
+
+	m->unbind_retry_usec = delay * 2 > UNBIND_RETRY_MAX_USEC ? UNBIND_RETRY_MAX_USEC : delay * 2;
+	if (m->unbind_retry)
+		return;
+	if (sd_event_add_time_relative(m->event, &m->unbind_retry, CLOCK_MONOTONIC, delay, 0,
+				       on_unbind_retry, m) < 0)
+		log_error("Cannot arm the next proof of the Unbinds waiting for their holders.");
+}
+
+void manager_unbind_later(Manager *m, const char *name)
+{
+	char (*n)[VFD_PCI_ADDRESS_STRLEN];
+
+	for (size_t i = 0; i < m->n_unbind_pending; i++)
+		if (strcmp(m->unbind_pending[i], name) == 0)
+			return;
+	n = realloc(m->unbind_pending, (m->n_unbind_pending + 1) * sizeof(*n));
+	if (!n) {
+		log_error("Out of memory: the Unbind of %s is not retried.", name);
+		return;
+	}
+	m->unbind_pending = n;
+	snprintf(m->unbind_pending[m->n_unbind_pending++], VFD_PCI_ADDRESS_STRLEN, "%s", name);
+	m->unbind_retry_usec = 0;
+	arm_retry(m);
+}
+
+void manager_unbind_pending_free(Manager *m)
+{
+	m->unbind_retry = sd_event_source_disable_unref(m->unbind_retry);
+	free(m->unbind_pending);
+	m->unbind_pending = NULL;
+	m->n_unbind_pending = 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vm.c's helpers that vm-release.c shares; no other file includes this.
+ */
+#pragma once
+
+#include "vm.h"
+
+void vm_set_state(VM *vm, VMState s);
+VMDevice *vm_find_device(const VM *vm, const char *name);
+void vm_device_close(VMDevice *d);
+/* closes what backend_prepare() opened for d, gives its group node back */
+int backend_unprepare(VM *vm, VMDevice *d);
+void vm_drop_device(VM *vm, VMDevice *d);
+
+/* ---- vm-release.c ---- */
+
+/*
+ * device_prove_free() for what giving d back unbinds or removes: the
+ * members of its claim that vfiod moved to vfio-pci, or the mdev vfiod
+ * created. 0 with *ret_guard (-1: nothing to guard) when free or when
+ * nothing will be unbound; -EBUSY with error naming the holder.
+ */
+int vm_device_prove_free(VM *vm, const VMDevice *d, vfd_op_error *error, int *ret_guard);
+/* the VM is being freed: its give-back is abandoned, a waiting Release answered */
+void vm_release_done_free(VM *vm);

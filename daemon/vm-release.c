@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Releasing a VM (state "releasing" in vm.h): vfiod's own descriptors
+ * closed, then each device proven free (device-proof.h) and given back on
+ * the unbind worker (unbind-worker.h), last added first. A held device
+ * makes the release wait, not vfiod: it proves again when the VMM exits
+ * and on a timer, and finishes when the last holder is gone.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device-proof.h"
+#include "log.h"
+#include "manager.h"
+#include "unbind-worker.h"
+#include "vm-dbus.h"
+#include "vm-internal.h"
+#include "vm-journal.h"
+#include "vm.h"
+
+#define RELEASE_RETRY_FIRST_USEC (200 * UINT64_C(1000))
+#define RELEASE_RETRY_MAX_USEC (10 * UINT64_C(1000000))
+
+/* what a give-back writes, owned by the worker's thread meanwhile */
+typedef struct GiveBack {
+	char name[VFD_UUID_STRLEN];
+	vfd_bind_record *bind; /* a copy of the device's record: the thread clears changed */
+	bool remove_mdev;
+	bool mdev_removed;
+} GiveBack;
+
+static void give_back_free(void *p)
+{
+	GiveBack *g = p;
+
+	if (!g)
+		return;
+	vfd_bind_record_free(g->bind);
+	free(g);
+}
+
+/* on the worker's thread */
+static int give_back_work(vfd_context *ctx, void *data, vfd_op_error *error)
+{
+	GiveBack *g = data;
+	int r, first = 0;
+
+	if (g->bind) {
+		r = vfd_bind_release(ctx, g->bind, error);
+		if (r < 0)
+			first = r;
+	}
+	if (g->remove_mdev) {
+		r = vfd_mdev_remove(ctx, g->name, error);
+		if (r >= 0 || r == -ENODEV)
+			g->mdev_removed = true;
+		else if (first == 0)
+			first = r;
+	}
+	return first;
+}
+
+static void busy_set(VM *vm, const char *device, const char *status, const char *detail)
+{
+	if (device != vm->busy_device)
+		snprintf(vm->busy_device, sizeof(vm->busy_device), "%s", device);
+	vm->busy_status = status;
+	if (detail != vm->busy_detail)
+		snprintf(vm->busy_detail, sizeof(vm->busy_detail), "%s", detail);
+	vm_send_busy_changed(vm);
+}
+
+static void busy_clear(VM *vm)
+{
+	if (!vm->busy_device[0])
+		return;
+	vm->busy_device[0] = '\0';
+	vm->busy_status = NULL;
+	vm->busy_detail[0] = '\0';
+	vm_send_busy_changed(vm);
+}
+
+int vm_device_prove_free(VM *vm, const VMDevice *d, vfd_op_error *error, int *ret_guard)
+{
+	DeviceProofTarget targets[16];
+	size_t n = 0;
+
+	for (size_t i = 0; d->bind && i < d->bind->n_members && n < 15; i++)
+		if (d->bind->members[i].changed)
+			targets[n++] = (DeviceProofTarget) { .name = d->bind->members[i].name };
+	if (d->is_mdev && d->created)
+		targets[n++] = (DeviceProofTarget) { .name = d->name, .is_mdev = true };
+
+	*ret_guard = -1;
+	if (n == 0)
+		return 0; /* nothing of it is unbound or removed */
+	return device_prove_free(vm->manager->ctx, vm->manager->mm, d->iommu_group, targets, n,
+				 error, ret_guard);
+}
+
+/* a Release waiting for its answer gets it now */
+static void answer_waiter(VM *vm, VMState s, const vfd_op_error *error)
+{
+	VMReleaseDone done = vm->release_done;
+
+	if (!done)
+		return;
+	vm->release_done = NULL;
+	done(vm, s, error, TAKE_PTR(vm->release_userdata));
+}
+
+static int release_step(VM *vm, vfd_op_error *error);
+
+/* the release went on without a caller: answered, and the VM dropped once released */
+static void release_went_on(VM *vm, int s, const vfd_op_error *error)
+{
+	if (s == VM_STATE_RELEASING && !(error && error->error))
+		return; /* a give-back runs: its end goes on */
+	answer_waiter(vm, (VMState) s, error);
+	if (s == VM_STATE_RELEASED)
+		manager_vm_gone(vm->manager, vm);
+}
+
+static int on_release_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	VM *vm = userdata;
+	vfd_op_error error;
+
+	vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
+	if (vm->state != VM_STATE_RELEASING || vm->giveback)
+		return 0;
+	vfd_op_error_clear(&error);
+	release_went_on(vm, release_step(vm, &error), &error);
+	return 0;
+}
+
+static void retry_later(VM *vm)
+{
+	uint64_t delay = vm->release_retry_usec ? vm->release_retry_usec : RELEASE_RETRY_FIRST_USEC;
+
+	vm->release_retry_usec = delay * 2 > RELEASE_RETRY_MAX_USEC ? RELEASE_RETRY_MAX_USEC : delay * 2;
+	if (vm->release_retry)
+		return;
+	if (sd_event_add_time_relative(vm->manager->event, &vm->release_retry, CLOCK_MONOTONIC, delay, 0,
+				       on_release_retry, vm) < 0)
+		log_error("VM %s: cannot arm the release's next proof; the VMM's exit or Release "
+			  "retries.", vm->name);
+}
+
+static void on_give_back_late(void *userdata)
+{
+	VM *vm = userdata;
+	vfd_op_error error;
+
+	log_error("VM %s: giving back %s is stuck in the kernel: a holder the proof did not see "
+		  "keeps the device open. vfiod goes on; the release ends when it is closed.",
+		  vm->name, vm->busy_device);
+	busy_set(vm, vm->busy_device, "stuck", "the unbind waits in the kernel for the device's "
+		 "last open file");
+	vfd_op_error_clear(&error);
+	vfd_op_error_set(&error, -EBUSY, vm->busy_device, "the unbind is stuck in the kernel until "
+			 "the device's last open file is closed; VM %s stays releasing and finishes "
+			 "then", vm->name);
+	answer_waiter(vm, VM_STATE_RELEASING, &error);
+}
+
+static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_error *error)
+{
+	VM *vm = userdata;
+	GiveBack *g = data;
+	VMDevice *d = vm_find_device(vm, g->name);
+	vfd_op_error next;
+
+	vm->giveback = NULL;
+	busy_clear(vm);
+	if (d) {
+		/* the record as the thread left it: what was restored is no longer changed */
+		vfd_bind_record_free(d->bind);
+		d->bind = TAKE_PTR(g->bind);
+		if (g->mdev_removed)
+			d->created = false;
+	}
+	give_back_free(g);
+
+	if (r < 0) {
+		log_error("VM %s: giving back %s failed: %s", vm->name, d ? d->name : "?",
+			  error->message[0] ? error->message : "see the kernel log");
+		vm_set_state(vm, VM_STATE_FAILED);
+		answer_waiter(vm, VM_STATE_FAILED, error);
+		return;
+	}
+	if (d) {
+		log_info("VM %s: gave %s back.", vm->name, d->name);
+		vm_drop_device(vm, d);
+		vm_send_devices_changed(vm);
+		(void) vm_journal_save(vm);
+	}
+	vfd_op_error_clear(&next);
+	release_went_on(vm, release_step(vm, &next), &next);
+}
+
+/*
+ * Gives the last device back, or starts to: RELEASED when none is left,
+ * RELEASING with error -EBUSY when one is held (a retry is armed), or
+ * RELEASING while its give-back runs on the worker; FAILED.
+ */
+static int release_step(VM *vm, vfd_op_error *error)
+{
+	while (vm->n_devices > 0) {
+		VMDevice *d = &vm->devices[vm->n_devices - 1];
+		GiveBack *g;
+		int r, guard;
+
+		r = backend_unprepare(vm, d);
+		if (r < 0) {
+			vfd_op_error_set(error, r, d->name, "cannot give the group node back");
+			vm_set_state(vm, VM_STATE_FAILED);
+			return VM_STATE_FAILED;
+		}
+
+		r = vm_device_prove_free(vm, d, error, &guard);
+		if (r == -EBUSY) {
+			if (strcmp(vm->busy_device, d->name) != 0 || vm->release_retry_usec == 0)
+				log_warning("VM %s: %s %s; the release waits for it.", vm->name, d->name,
+					    error->message);
+			busy_set(vm, d->name, "busy", error->message);
+			retry_later(vm);
+			return VM_STATE_RELEASING;
+		}
+		if (r < 0) {
+			vm_set_state(vm, VM_STATE_FAILED);
+			return VM_STATE_FAILED;
+		}
+		vm->release_retry_usec = 0;
+
+		g = calloc(1, sizeof(*g));
+		if (!g) {
+			if (guard >= 0)
+				close(guard);
+			vfd_op_error_set(error, -ENOMEM, d->name, "out of memory");
+			vm_set_state(vm, VM_STATE_FAILED);
+			return VM_STATE_FAILED;
+		}
+		snprintf(g->name, sizeof(g->name), "%s", d->name);
+		g->remove_mdev = d->created;
+		if (d->bind) {
+			struct json_object *j = NULL;
+
+			/* the record's state-file form is its deep copy */
+			r = vfd_bind_record_to_json(d->bind, &j);
+			if (r >= 0)
+				r = vfd_bind_record_from_json(j, &g->bind);
+			json_object_put(j);
+			if (r < 0) {
+				give_back_free(g);
+				if (guard >= 0)
+					close(guard);
+				vfd_op_error_set(error, r, d->name, "cannot copy the claim's record");
+				vm_set_state(vm, VM_STATE_FAILED);
+				return VM_STATE_FAILED;
+			}
+		}
+		r = unbind_worker_start(vm->manager->unbind, give_back_work, g, give_back_free, guard,
+					on_give_back_done, on_give_back_late, vm, &vm->giveback);
+		if (r < 0) {
+			give_back_free(g);
+			vfd_op_error_set(error, r, d->name, "cannot start the give-back");
+			vm_set_state(vm, VM_STATE_FAILED);
+			return VM_STATE_FAILED;
+		}
+		busy_set(vm, d->name, "unbinding", "");
+		return VM_STATE_RELEASING;
+	}
+
+	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+	vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
+	vm_set_state(vm, VM_STATE_RELEASED);
+	return VM_STATE_RELEASED;
+}
+
+int vm_release(VM *vm, VMReleaseDone done, void *userdata, vfd_op_error *error)
+{
+	int s;
+
+	if (vm->state == VM_STATE_RELEASED)
+		return VM_STATE_RELEASED;
+
+	vm_set_state(vm, VM_STATE_RELEASING);
+	if (vm_has_vmm(vm) && !vm->vmm_exited && vmm_process_exited(&vm->vmm) > 0)
+		vm->vmm_exited = true;
+
+	/* 1. vfiod's own VFIO descriptors: the kernel blocks unbinding while any is open */
+	for (size_t i = 0; i < vm->n_devices; i++)
+		vm_device_close(&vm->devices[i]);
+	vm->type1 = vfd_type1_free(vm->type1);
+	if (vm->iommufd >= 0) {
+		close(vm->iommufd);
+		vm->iommufd = -1;
+	}
+
+	/* 2. each device proven free and given back, last added first */
+	if (vm->giveback)
+		s = VM_STATE_RELEASING; /* under way: its end goes on */
+	else {
+		vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
+		s = release_step(vm, error);
+	}
+	if (s == VM_STATE_RELEASING && vm->giveback && done && !vm->release_done) {
+		vm->release_done = done;
+		vm->release_userdata = userdata;
+		return -EINPROGRESS;
+	}
+	return s;
+}
+
+void vm_release_done_free(VM *vm)
+{
+	vfd_op_error error;
+
+	vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
+	if (vm->giveback) {
+		/* the thread finishes on its own; this vfiod no longer hears of it */
+		unbind_job_abandon(vm->giveback);
+		vm->giveback = NULL;
+	}
+	vfd_op_error_clear(&error);
+	vfd_op_error_set(&error, -ESHUTDOWN, vm->name, "vfiod is exiting");
+	answer_waiter(vm, VM_STATE_RELEASING, &error);
+}
