@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bind-journal.h"
 #include "journal-file.h"
@@ -208,7 +209,7 @@ static void recover_one(Manager *m, JournalState state, vfd_bind_record *rec)
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *owned = rec;
 	const char *device = record_device(rec), *taken;
 	vfd_op_error error = {};
-	int r;
+	int r, guard = -1;
 
 	taken = member_owned_elsewhere(m, rec);
 	if (taken) {
@@ -229,7 +230,13 @@ static void recover_one(Manager *m, JournalState state, vfd_bind_record *rec)
 		return;
 	}
 
-	r = vfd_bind_release(m->ctx, rec, &error);
+	/* nobody may hold the group while it is undone: the unbind would wait in the kernel */
+	r = manager_adhoc_prove_free(m, rec, &error, &guard);
+	if (r >= 0) {
+		r = vfd_bind_release(m->ctx, rec, &error);
+		if (guard >= 0)
+			close(guard);
+	}
 	if (r >= 0) {
 		log_info("The claim of %s was under way at vfiod's exit: undone.", device);
 		bind_journal_remove(m, rec);

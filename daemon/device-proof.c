@@ -171,6 +171,18 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 		if (target_cdev(ctx, t, &cdev) >= 0)
 			nodes_add(&nodes, cdev);
 
+		/*
+		 * A held group is busy whatever the helper says: whoever holds it
+		 * can open a device descriptor at any moment, between the proof
+		 * and the unbind (the helper's count is a snapshot). Only the
+		 * exclusive open, kept until the unbind is done, shuts them out.
+		 */
+		if (group_held) {
+			busy = t->name;
+			snprintf(why, sizeof(why), "group %d is open (a device descriptor, the group "
+				 "itself, or a bound cdev)", group);
+			break;
+		}
 		if (mm && !t->is_mdev) {
 			r = helper_verdict(mm, t->name, &files);
 			if (r == 0)
@@ -181,12 +193,6 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 			else
 				snprintf(why, sizeof(why), "the vfiod_mm helper cannot tell who holds it (%s)",
 					 strerror(-r));
-			break;
-		}
-		if (group_held) {
-			busy = t->name;
-			snprintf(why, sizeof(why), "group %d is open (a device descriptor, the group "
-				 "itself, or a bound cdev)", group);
 			break;
 		}
 		/*

@@ -206,13 +206,17 @@ static void device_detached(VM *vm, const char *name, const char *alias)
  * registers a domain under its UUID (PrepareVM), every other VM has a UUID
  * of its own (vfioctl makes one up). A name proves nothing: a VM
  * registered outside libvirt may bear a domain's name, and libvirt lets a
- * client name its domains as it likes.
+ * client name its domains as it likes. Nor does a UUID alone prove a
+ * user's VM: VM UUIDs are public (ListVMs), and a client allowed to define
+ * domains chooses their UUIDs. The hook runs as root, so libvirt's VMs are
+ * root's: events act on VMs that root registered or prepared, never on a
+ * user's (docs/security.md).
  */
 static VM *vm_of_uuid(Manager *m, const char *uuid)
 {
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (strcasecmp(m->vms[i]->uuid, uuid) == 0)
-			return m->vms[i];
+			return m->vms[i]->owner_uid == 0 ? m->vms[i] : NULL;
 	return NULL;
 }
 

@@ -21,6 +21,8 @@
 
 Manager *manager_free(Manager *m)
 {
+	bool stuck;
+
 	if (!m)
 		return NULL;
 
@@ -35,6 +37,8 @@ Manager *manager_free(Manager *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(m->vms[i]);
 	free(m->vms);
+	/* a thread stuck in an unbind keeps using the context until the process exits */
+	stuck = unbind_worker_busy(m->unbind);
 	unbind_worker_free(m->unbind); /* after the VMs: they abandon their jobs */
 	manager_unbind_pending_free(m);
 	manager_mm_stop(m);
@@ -45,7 +49,8 @@ Manager *manager_free(Manager *m)
 	config_apply_free(m->config); /* systemd/config */
 	inventory_monitor_free(m->monitor);
 	sd_bus_flush_close_unref(m->bus);
-	vfd_context_free(m->ctx);
+	if (!stuck)
+		vfd_context_free(m->ctx);
 	sd_event_unref(m->event);
 	free(m->root);
 	free(m->bus_address);

@@ -66,9 +66,21 @@ static void *unbind_thread(void *arg)
 		close(j->guard_fd);
 		j->guard_fd = -1;
 	}
-	/* back to the loop; when the loop is gone, nobody wants it */
-	n = send(j->fd, &j, sizeof(j), MSG_NOSIGNAL);
-	if (n != (ssize_t) sizeof(j)) {
+	/*
+	 * Back to the loop. The job is freed here only when the loop's end is
+	 * closed (the worker is gone: ECONNREFUSED): then the loop holds no
+	 * pointer to it. A transient failure is retried; should it last, the
+	 * job is left as it is (leaked, never freed under the loop's feet).
+	 */
+	for (int tries = 0; tries < 1000; tries++) {
+		n = send(j->fd, &j, sizeof(j), MSG_NOSIGNAL);
+		if (n == (ssize_t) sizeof(j))
+			return NULL;
+		if (n >= 0 || (errno != EINTR && errno != ENOBUFS && errno != ENOMEM && errno != EAGAIN))
+			break;
+		usleep(10000);
+	}
+	if (n < 0 && (errno == ECONNREFUSED || errno == EPIPE || errno == ENOTCONN)) {
 		j->deadline = NULL; /* the loop freed its sources with the worker */
 		job_free(j);
 	}
@@ -144,6 +156,11 @@ int unbind_worker_new(sd_event *e, vfd_context *ctx, UnbindWorker **ret)
 	(void) sd_event_source_set_description(w->io, "unbind-worker");
 	*ret = w;
 	return 0;
+}
+
+bool unbind_worker_busy(const UnbindWorker *w)
+{
+	return w && w->jobs;
 }
 
 UnbindWorker *unbind_worker_free(UnbindWorker *w)

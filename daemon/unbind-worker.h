@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -38,6 +39,8 @@ typedef void (*UnbindLateFn)(void *userdata);
 int unbind_worker_new(sd_event *e, vfd_context *ctx, UnbindWorker **ret);
 /* jobs still under way are abandoned (their threads free their data) */
 UnbindWorker *unbind_worker_free(UnbindWorker *w);
+/* a job still runs: its thread uses the worker's vfd_context until it ends */
+bool unbind_worker_busy(const UnbindWorker *w);
 
 /*
  * Runs work(data) on a new thread. guard_fd (-1: none; taken in every

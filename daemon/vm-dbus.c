@@ -710,12 +710,27 @@ static int run_attach_vmm(sd_bus_message *message, void *request, sd_bus_error *
 {
 	VMRequest *q = request;
 	vfd_op_error op;
+	uid_t caller;
 	VM *vm;
 	int r;
 
 	vm = request_vm(q, error);
 	if (!vm)
 		return -ENOMEDIUM;
+
+	/* the VMM may have become someone else (a setuid exec) while polkit thought */
+	r = bus_sender_identity(message, NULL, &caller);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+	if (caller != 0) {
+		r = vmm_runs_as(&q->vmm, caller);
+		if (r < 0)
+			return bus_error_vmm_process(error, r);
+		if (r == 0)
+			return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+						 "The VMM (pid %d) no longer runs as the caller",
+						 (int) q->vmm.pid);
+	}
 
 	vfd_op_error_clear(&op);
 	r = manager_attach_vmm(q->manager, vm, &q->vmm, &op);
@@ -875,8 +890,9 @@ static int method_authenticate_vmm(sd_bus_message *message, void *userdata, sd_b
 	if (r == -ESRCH)
 		return bus_error_domain(error, r, "VM %s has no running VMM", vm->name);
 	if (r == -EPERM) {
-		log_info("VM %s: pid %d (uid %u) failed to authenticate as its VMM.", vm->name, (int) pid,
-			 (unsigned) uid);
+		/* any local user can try: rate-limited */
+		log_ratelimited(LOG_INFO, 0, "VM %s: pid %d (uid %u) failed to authenticate as its VMM.",
+				vm->name, (int) pid, (unsigned) uid);
 		return bus_error_domain(error, r, "Not the VMM of VM %s: the caller's process, uid "
 					"or secret does not match", vm->name);
 	}

@@ -98,3 +98,14 @@ void vm_forget_vmm_sender(VM *vm)
 	free(vm->vmm_sender);
 	vm->vmm_sender = NULL;
 }
+
+int vmm_runs_as(const VMMProcess *p, uid_t uid)
+{
+	uid_t now;
+	int r;
+
+	r = vmm_process_current_uid(p, &now);
+	if (r < 0)
+		return r;
+	return now == uid;
+}

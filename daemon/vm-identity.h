@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "pidfd-watch.h"
+
 typedef struct VM VM;
 
 /* 32 hex digits and the NUL */
@@ -43,5 +45,11 @@ bool vm_secret_is_valid(const char *s);
 int vm_authenticate_vmm(VM *vm, pid_t pid, uid_t uid, const char *sender, const char *secret);
 /* 1 when the caller is the VM's authenticated, live VMM */
 bool vm_is_vmm(const VM *vm, pid_t pid, uid_t uid, const char *sender);
+/*
+ * 1 when the process p runs as uid now, 0 when not, -ESRCH once it exited.
+ * Asked again after polkit's answer: while polkit thinks, a named process
+ * can exec a setuid program.
+ */
+int vmm_runs_as(const VMMProcess *p, uid_t uid);
 /* the connection that authenticated as the VMM goes away (or a new VMM is named) */
 void vm_forget_vmm_sender(VM *vm);

@@ -264,7 +264,7 @@ int vm_memlock_check(VM *vm, const char *step)
 {
 	uint64_t locked = 0, pinned = 0, expected, slack, limit;
 	const char *source;
-	bool match;
+	bool match, changed;
 	int r;
 
 	r = expected_charge(vm, &expected, &slack);
@@ -283,11 +283,18 @@ int vm_memlock_check(VM *vm, const char *step)
 	source = vm_observed_memory(vm, &locked, &pinned);
 	limit = vm_memlock_limit(vm);
 
+	match = locked >= expected && locked - expected <= slack;
+	/*
+	 * CheckCharge may come from anyone, as often as they like: its check
+	 * signals only what changed, so it cannot be turned into a flood of
+	 * signals to every listener.
+	 */
+	changed = vm->expected_charge != expected || vm->observed_charge != locked ||
+		  vm->charge_matches != match;
 	vm->expected_charge = expected;
 	vm->expected_slack = slack;
 	/* type1 and per-process iommufd both charge mm->locked_vm */
 	vm->observed_charge = locked;
-	match = locked >= expected && locked - expected <= slack;
 	vm->charge_matches = match;
 
 	if (vm->vmm_exited)
@@ -304,6 +311,7 @@ int vm_memlock_check(VM *vm, const char *step)
 		log_charge(step, LOG_WARNING, 0, "VM %s (%s): the VMM's RLIMIT_MEMLOCK %" PRIu64 " is below its charge %"
 			    PRIu64 ".", vm->name, step, limit, locked);
 
-	vm_send_charge_checked(vm, step);
+	if (changed || strcmp(step, "check") != 0)
+		vm_send_charge_checked(vm, step);
 	return match;
 }
