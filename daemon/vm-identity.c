@@ -70,13 +70,18 @@ static bool is_vmm_process(const VM *vm, pid_t pid, uid_t uid)
 
 int vm_authenticate_vmm(VM *vm, pid_t pid, uid_t uid, const char *sender, const char *secret)
 {
+	unsigned bad = 0;
 	char *copy;
 
 	if (!vm_has_vmm(vm) || vm->vmm_exited)
 		return -ESRCH;
-	/* evaluate both, so that a wrong pid and a wrong secret take the same time */
-	if (!vm_secret_is_valid(secret) | !secrets_equal(secret, vm->vmm_secret) |
-	    !is_vmm_process(vm, pid, uid))
+	/* the form first: secrets_equal() reads exactly 32 characters */
+	if (!vm_secret_is_valid(secret))
+		return -EPERM;
+	/* both checks always run, so that a wrong pid and a wrong secret take the same time */
+	bad |= !secrets_equal(secret, vm->vmm_secret);
+	bad |= !is_vmm_process(vm, pid, uid);
+	if (bad)
 		return -EPERM;
 
 	copy = strdup(sender);
