@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "polkit.h"
 #include "vm-journal.h"
 #include "vfiod-fault.h"
 #include "vm-dbus.h"
@@ -39,6 +40,7 @@ Manager *manager_free(Manager *m)
 
 	config_apply_free(m->config); /* systemd/config */
 	inventory_monitor_free(m->monitor);
+	polkit_drop_pending();
 	sd_bus_flush_close_unref(m->bus);
 	vfd_context_free(m->ctx);
 	sd_event_unref(m->event);
