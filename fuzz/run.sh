@@ -79,9 +79,10 @@ run_one() {
 		fi
 	fi
 	# the first corpus directory receives the new inputs, the seeds are only read
-	if "$_exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$_out/" ${_dict:+-dict="$_dict"} \
-		"$_corpus" "$src/fuzz/corpus/$_t" >"$_log" 2>&1; then
+	set -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$_out/"
+	[ -z "$_dict" ] || set -- "$@" -dict="$_dict"
+	if "$_exe" "$@" "$_corpus" "$src/fuzz/corpus/$_t" >"$_log" 2>&1; then
 		echo "ok" >"$results/$_t.status"
 	else
 		echo "crash" >"$results/$_t.status"
