@@ -12,6 +12,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "polkit.h"
 #include "unbind-worker.h"
 #include "vm-journal.h"
 #include "vfiod-fault.h"
@@ -48,6 +49,7 @@ Manager *manager_free(Manager *m)
 
 	config_apply_free(m->config); /* systemd/config */
 	inventory_monitor_free(m->monitor);
+	polkit_drop_pending();
 	sd_bus_flush_close_unref(m->bus);
 	if (!stuck)
 		vfd_context_free(m->ctx);

@@ -20,7 +20,12 @@ typedef struct PolkitQuery {
 	void (*free_request)(void *request);
 	uid_t uid; /* holds one of its in-flight slots (bus-limits.h) */
 	bool counted;
+	struct PolkitQuery *prev, *next; /* in pending while polkit is asked */
+	bool linked;
 } PolkitQuery;
+
+/* the checks waiting for polkit's answer, for polkit_drop_pending() */
+static PolkitQuery *pending;
 
 static void polkit_query_free(void *userdata)
 {
@@ -28,6 +33,14 @@ static void polkit_query_free(void *userdata)
 
 	if (!q)
 		return;
+	if (q->linked) {
+		if (q->prev)
+			q->prev->next = q->next;
+		else
+			pending = q->next;
+		if (q->next)
+			q->next->prev = q->prev;
+	}
 	if (q->free_request)
 		q->free_request(q->request);
 	if (q->counted)
@@ -185,7 +198,18 @@ static int call_check_authorization(sd_bus_message *message, PolkitQuery *q)
 	(void) sd_bus_slot_set_destroy_callback(slot, polkit_query_free);
 	(void) sd_bus_slot_set_floating(slot, true);
 	sd_bus_slot_unref(slot);
+	q->next = pending;
+	if (pending)
+		pending->prev = q;
+	pending = q;
+	q->linked = true;
 	return 0;
+}
+
+void polkit_drop_pending(void)
+{
+	for (PolkitQuery *q = pending; q; q = q->next)
+		q->message = sd_bus_message_unref(q->message);
 }
 
 int polkit_authorize(sd_bus_message *message, const char *action, authorized_fn run,

@@ -42,6 +42,14 @@ int polkit_authorize(sd_bus_message *message, const char *action, authorized_fn 
 		     void *request, void (*free_request)(void *request), sd_bus_error *error);
 
 /*
+ * At exit, right before the bus is closed: lets go of the callers'
+ * messages that checks still waiting for polkit hold. Each holds the bus,
+ * and the bus holds the check: without this, neither is ever freed. The
+ * checks themselves go with the bus, their callers get no answer.
+ */
+void polkit_drop_pending(void);
+
+/*
  * The sender's pid and uid as the bus daemon reports them for its connection
  * (SO_PEERCRED at connect time; ret_* may be NULL); never read from /proc.
  */

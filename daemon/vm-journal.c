@@ -612,3 +612,13 @@ int manager_recover_vms(Manager *m)
 	}
 	return 0;
 }
+
+int vm_journal_parse_text(const char *text)
+{
+	_cleanup_(json_object_putp) json_object *o = json_tokener_parse(text);
+	JournalVM j = {};
+	int r = o ? journal_vm_parse(o, &j) : -EBADMSG;
+
+	journal_vm_done(&j);
+	return r;
+}

@@ -40,6 +40,12 @@ int vm_journal_save(VM *vm);
 void vm_journal_remove(VM *vm);
 /* at startup, before serving: adopts or releases every journaled VM */
 int manager_recover_vms(Manager *m);
+/*
+ * Reads one journal file's text as manager_recover_vms() does, keeps
+ * nothing and touches nothing: 0, or the negative errno for which
+ * recovery would set the file aside. For fuzz/fuzz-journal.c.
+ */
+int vm_journal_parse_text(const char *text);
 
 /*
  * Tests only: journal_crash_point() (journal-file.h) under the name vm.c

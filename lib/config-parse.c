@@ -388,9 +388,12 @@ int vfd_config_parse_vfiod(vfd_config *c, const char *text, const char *origin,
 		}
 		c->mdevs = a;
 	}
-	memcpy(c->bindings + c->n_bindings, nb, n_b * sizeof(*nb));
+	/* with nothing to append, the arrays may still be NULL: no memcpy from or to NULL */
+	if (n_b > 0)
+		memcpy(c->bindings + c->n_bindings, nb, n_b * sizeof(*nb));
 	c->n_bindings += n_b;
-	memcpy(c->mdevs + c->n_mdevs, nm, n_m * sizeof(*nm));
+	if (n_m > 0)
+		memcpy(c->mdevs + c->n_mdevs, nm, n_m * sizeof(*nm));
 	c->n_mdevs += n_m;
 	free(nb);
 	free(nm);

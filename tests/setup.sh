@@ -8,6 +8,9 @@ libsystemd-dev libudev-dev libvirt-dev libjson-c-dev libnl-3-dev
 libnl-genl-3-dev libxml2-dev dbus-daemon
 qemu-system-x86 busybox-static cpio xz-utils zstd kmod
 bc bison flex libelf-dev libssl-dev dwarves linux-source-6.12"
+# the sanitizer build and fuzz/ (tests/run-tests.sh, fuzz/run.sh): clang's
+# sanitizer and libFuzzer runtimes, only recommended by clang
+PKGS="$PKGS libclang-rt-14-dev"
 # tests/dbus: dbus-send (dbus-bin) and jq drive and check vfiod on a private bus
 PKGS="$PKGS dbus-bin jq"
 # tests/lab (nested-VM guest image): systemd-udevd + udevadm, Debian's system

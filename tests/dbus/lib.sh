@@ -8,6 +8,8 @@
 # vfioctl. Output is TAP: one "ok N"/"not ok N" line per check.
 #
 # meson passes: VFIOD, VFIOCTL, XML_CANON (built programs), SOURCE_ROOT.
+# In a sanitizer build, done_testing adds a test point: no sanitizer reports,
+# and TIME_SCALE (latency bounds are multiplied by it) is 3 instead of 1.
 #
 #   check DESC FUNC [ARGS]  run FUNC in a subshell with set -e; ok/not ok
 #   fail MSG                end the current check as failed
@@ -35,6 +37,24 @@ for tool in dbus-daemon dbus-send jq; do
 done
 
 T=$(mktemp -d -t vfiod-dbus.XXXXXX)
+
+# A sanitizer build (-Db_sanitize, tests/run-tests.sh's build-asan): every
+# program a test starts (vfiod, vfioctl, the helpers, some as other users)
+# writes its AddressSanitizer, LeakSanitizer and UBSan reports into one
+# directory rather than onto stderr that a check may ignore or expect empty.
+# done_testing makes any report a failed test point, cleanup a bail-out
+# for those that come later.
+SANITIZER_LOGS=
+# How many times slower than a plain build the programs run: a test that
+# bounds a latency multiplies the bound by it.
+TIME_SCALE=1
+if grep -qs -e __asan_init -e __ubsan_handle_ "$VFIOD"; then
+	TIME_SCALE=3
+	SANITIZER_LOGS=$(mktemp -d -t vfiod-sanitizers.XXXXXX)
+	chmod 1777 "$SANITIZER_LOGS" # programs run as other users write here too
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_LOGS/report"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANITIZER_LOGS/report"
+fi
 ROOT=$T/root
 OUT=$T/stdout
 ERR=$T/stderr
@@ -53,7 +73,14 @@ cleanup() {
 	if [ -n "$BUS_PID" ]; then
 		kill -TERM "$BUS_PID" 2>/dev/null || :
 	fi
-	rm -rf "$T"
+	_cleanup_rc=0
+	if sanitizer_reports >"$T/sanitizer.log" 2>&1; then
+		echo "Bail out! sanitizer reports after the last check:"
+		sed 's/^/# /' "$T/sanitizer.log"
+		_cleanup_rc=1
+	fi
+	rm -rf "$T" ${SANITIZER_LOGS:+"$SANITIZER_LOGS"}
+	[ "$_cleanup_rc" -eq 0 ] || exit 1
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -95,7 +122,34 @@ check() {
 	fi
 }
 
+# sanitizer_reports: prints every sanitizer report so far; false when none
+sanitizer_reports() {
+	[ -n "$SANITIZER_LOGS" ] || return 1
+	_sr_found=1
+	for _sr in "$SANITIZER_LOGS"/report.*; do
+		[ -e "$_sr" ] || continue
+		_sr_found=0
+		echo "$(basename "$_sr"):"
+		cat "$_sr"
+	done
+	return "$_sr_found"
+}
+
+no_sanitizer_reports() {
+	if sanitizer_reports >&2; then
+		fail "sanitizer reports (above)"
+	fi
+}
+
 done_testing() {
+	if [ -n "$SANITIZER_LOGS" ]; then
+		# vfiod checks for leaks as it exits
+		if [ -n "$VFIOD_PID" ]; then
+			stop_vfiod || :
+		fi
+		check "no sanitizer reports from the programs of this test" no_sanitizer_reports
+		rm -f "$SANITIZER_LOGS"/report.*
+	fi
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]
 }

@@ -26,9 +26,10 @@
 
 int main(int argc, char *argv[])
 {
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	sd_bus_message *call = NULL, *reply = NULL;
-	sd_bus *bus = NULL;
+	/* freed on every return: the sanitizer build checks for leaks at exit */
+	__attribute__((cleanup(sd_bus_error_free))) sd_bus_error error = SD_BUS_ERROR_NULL;
+	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *call = NULL, *reply = NULL;
+	__attribute__((cleanup(sd_bus_flush_close_unrefp))) sd_bus *bus = NULL;
 	char line[64];
 	pid_t pid = 0;
 	int r;
