@@ -15,8 +15,9 @@
 # vfiod answers another call within 1 s: ListDevices from a client that
 # connected beforehand (orphan-call, tests/security), so that only the call
 # is timed, not a client's start under TCG; and the user's view, `vfioctl
-# devices` as a whole, within 2 s (its start alone takes 0.4-0.9 s here). A
-# vfiod stuck in the kernel answers neither.
+# devices` as a whole, within 5 s (its start alone takes 0.3-1.7 s here on
+# a loaded machine, so that bound says "answers", not "fast"). A vfiod
+# stuck in the kernel answers neither.
 assert_answers() {
 	rm -f /tmp/answers.in /tmp/answers.out
 	mkfifo /tmp/answers.in /tmp/answers.out
@@ -36,8 +37,8 @@ assert_answers() {
 	[ "$_aa_ms" -lt 1000 ] || fail "vfiod took $_aa_ms ms to answer ListDevices ($1)"
 
 	_aa_t0=$(cut -d' ' -f1 /proc/uptime)
-	timeout 2 "$VFIOCTL" devices >/dev/null 2>&1 ||
-		fail "vfiod did not answer 'vfioctl devices' within 2 s ($1)"
+	timeout 5 "$VFIOCTL" devices >/dev/null 2>&1 ||
+		fail "vfiod did not answer 'vfioctl devices' within 5 s ($1)"
 	log "vfioctl devices answered in $(awk -v a="$_aa_t0" '{ print $1 - a }' /proc/uptime) s ($1)" >&2
 }
 
