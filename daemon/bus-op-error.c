@@ -5,6 +5,7 @@
 
 #include "bus-errors.h"
 #include "bus-op-error.h"
+#include "vm-identity.h"
 #include "vfd-util.h"
 
 int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
@@ -53,4 +54,19 @@ int bus_error_vmm_process(sd_bus_error *error, int r)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "The VMM argument is not a pidfd of a live process");
 	return sd_bus_error_set_errnof(error, r, "Cannot identify the VMM process: %m");
+}
+
+int bus_check_vmm_runs_as(sd_bus_error *error, const VMMProcess *vmm, uid_t uid)
+{
+	int r;
+
+	if (uid == 0)
+		return 0;
+	r = vmm_runs_as(vmm, uid);
+	if (r < 0)
+		return bus_error_vmm_process(error, r);
+	if (r == 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+					 "The VMM (pid %d) no longer runs as the caller", (int) vmm->pid);
+	return 0;
 }

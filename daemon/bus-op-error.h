@@ -9,6 +9,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "pidfd-watch.h"
 #include "vfiod-op-error.h"
 
 /* sets error and returns r (negative) for a method handler to return */
@@ -20,3 +21,10 @@ int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
 
 /* a pidfd (or pid) naming a VMM that could not be identified (vmm_process_from_*()) */
 int bus_error_vmm_process(sd_bus_error *error, int r);
+
+/*
+ * After polkit's answer, a user's VMM must still run as that user (it may
+ * have exec'd a setuid program meanwhile): 0, or error set and negative.
+ * uid 0: nothing to check.
+ */
+int bus_check_vmm_runs_as(sd_bus_error *error, const VMMProcess *vmm, uid_t uid);

@@ -61,14 +61,10 @@ static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error 
 	q->config.uuid = q->uuid;
 
 	/* the VMM may have become someone else (a setuid exec) while polkit thought */
-	if (q->vmm.pidfd >= 0 && q->config.owner_uid != 0) {
-		r = vmm_runs_as(&q->vmm, q->config.owner_uid);
+	if (q->vmm.pidfd >= 0) {
+		r = bus_check_vmm_runs_as(error, &q->vmm, q->config.owner_uid);
 		if (r < 0)
-			return bus_error_vmm_process(error, r);
-		if (r == 0)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-						 "The VMM (pid %d) no longer runs as the caller",
-						 (int) q->vmm.pid);
+			return r;
 	}
 
 	r = manager_register_vm(q->manager, &q->config, q->vmm.pidfd >= 0 ? &q->vmm : NULL, &vm);

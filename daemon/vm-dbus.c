@@ -722,15 +722,9 @@ static int run_attach_vmm(sd_bus_message *message, void *request, sd_bus_error *
 	r = bus_sender_identity(message, NULL, &caller);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
-	if (caller != 0) {
-		r = vmm_runs_as(&q->vmm, caller);
-		if (r < 0)
-			return bus_error_vmm_process(error, r);
-		if (r == 0)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-						 "The VMM (pid %d) no longer runs as the caller",
-						 (int) q->vmm.pid);
-	}
+	r = bus_check_vmm_runs_as(error, &q->vmm, caller);
+	if (r < 0)
+		return r;
 
 	vfd_op_error_clear(&op);
 	r = manager_attach_vmm(q->manager, vm, &q->vmm, &op);

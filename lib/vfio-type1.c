@@ -59,34 +59,6 @@ int vfd_type1_container_open(vfd_context *ctx, int *ret_fd)
 	return 0;
 }
 
-int vfd_type1_group_open(vfd_context *ctx, unsigned group, int *ret_fd)
-{
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	_cleanup_close_ int fd = -1;
-	char path[32];
-	int r;
-
-	if (!ctx || !ret_fd)
-		return -EINVAL;
-	r = vfd_pathf(path, sizeof(path), "dev/vfio/%u", group);
-	if (r < 0)
-		return r;
-	fd = vfd_root_open(ctx, path, O_RDWR | O_NOCTTY);
-	if (fd == -ENOENT)
-		return -ENODEV;
-	if (fd < 0)
-		return fd;
-
-	r = ioctl_errno(fd, VFIO_GROUP_GET_STATUS, &status);
-	if (r < 0)
-		return r;
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return -EBUSY;
-
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
 int vfd_vfio_group_open_exclusive(vfd_context *ctx, unsigned group, int *ret_fd)
 {
 	char path[32];
@@ -103,6 +75,26 @@ int vfd_vfio_group_open_exclusive(vfd_context *ctx, unsigned group, int *ret_fd)
 	if (fd < 0)
 		return fd;
 	*ret_fd = fd;
+	return 0;
+}
+
+int vfd_type1_group_open(vfd_context *ctx, unsigned group, int *ret_fd)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	r = vfd_vfio_group_open_exclusive(ctx, group, &fd);
+	if (r < 0)
+		return r;
+
+	r = ioctl_errno(fd, VFIO_GROUP_GET_STATUS, &status);
+	if (r < 0)
+		return r;
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EBUSY;
+
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
