@@ -6,12 +6,9 @@
 
 #include "bus-client.h"
 #include "bus-errors.h"
-#include "vfd-config.h"
+#include "vfd-bus.h"
 #include "vfd-util.h"
 #include "vfioctl.h"
-
-#define VFD_BUS_PATH      "/org/vfiod1"
-#define VFD_BUS_INTERFACE "org.vfiod1.Manager"
 
 /* how the messages name the bus: "the system bus" or "the bus at ADDR" */
 static void print_not_running(const char *why, int error)

@@ -12,8 +12,7 @@
 #include "bus-client.h"
 #include "output.h"
 #include "bus-errors.h"
-#include "device-name.h"
-#include "vfd-config.h"
+#include "vfd-bus.h"
 #include "verb-host.h"
 #include "vfiod.h"
 #include "vfioctl.h"
@@ -42,7 +41,6 @@ int host_report_error(const char *what, const sd_bus_error *error, int r)
 	errno = r < 0 ? -r : r;
 	return runtime_error("%s: %m", what);
 }
-
 
 static int print_members(sd_bus_message *reply)
 {
@@ -84,8 +82,8 @@ int verb_bind(int argc, char *argv[])
 	if (bus_client_open(&bus) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
-					   "org.vfiod1.Manager", "Bind");
+	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, VFD_BUS_PATH,
+					   VFD_BUS_INTERFACE, "Bind");
 	if (r >= 0)
 		r = sd_bus_message_set_auto_start(call, false);
 	if (r >= 0)
@@ -245,8 +243,8 @@ int verb_mdev(int argc, char *argv[])
 			return r;
 		if (bus_client_open(&bus) < 0)
 			return VFIOCTL_EXIT_FAILURE;
-		r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
-						   "org.vfiod1.Manager", "CreateMdev");
+		r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, VFD_BUS_PATH,
+						   VFD_BUS_INTERFACE, "CreateMdev");
 		if (r >= 0)
 			r = mdev_args_append(call, &a);
 		if (r < 0)

@@ -16,13 +16,9 @@
 #include "bus-errors.h"
 #include "error-message.h"
 #include "hook-bus.h"
-#include "vfd-config.h"
+#include "vfd-bus.h"
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
-
-#define MANAGER_PATH  "/org/vfiod1"
-#define MANAGER_IFACE "org.vfiod1.Manager"
-#define VM_IFACE      "org.vfiod1.VM"
 
 static void bus_error_freep(sd_bus_error *e)
 {
@@ -83,7 +79,7 @@ static int get_vm(sd_bus *bus, const char *name, char **ret_path, char **error_m
 	char *copy;
 	int r;
 
-	r = call_s(bus, MANAGER_PATH, MANAGER_IFACE, "GetVM", name, &e, &reply);
+	r = call_s(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "GetVM", name, &e, &reply);
 	if (r < 0 && sd_bus_error_has_name(&e, VFD_ERROR_NO_SUCH_VM))
 		return 0;
 	if (r < 0)
@@ -103,7 +99,7 @@ static int get_vm_uuid(sd_bus *bus, const char *path, char **ret, char **error_m
 	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = sd_bus_get_property_string(bus, VFD_BUS_NAME, path, VM_IFACE, "UUID", &e, ret);
+	r = sd_bus_get_property_string(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "UUID", &e, ret);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "cannot read the UUID of the VM: %s", error_text(&e, r));
 	return 0;
@@ -199,7 +195,7 @@ static int mdev_exists(sd_bus *bus, const char *uuid, char **error_message)
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	int r;
 
-	r = call_s(bus, MANAGER_PATH, MANAGER_IFACE, "ListMdevs", NULL, &e, &reply);
+	r = call_s(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "ListMdevs", NULL, &e, &reply);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "ListMdevs failed: %s", error_text(&e, r));
 	r = scan_records(reply, keys, ELEMENTSOF(keys), match_uuid, (void *)uuid);
@@ -225,7 +221,7 @@ static int prepare_vm(sd_bus *bus, const HookVM *vm, char **ret_path, char **err
 	char *copy;
 	int r;
 
-	r = new_call(bus, MANAGER_PATH, MANAGER_IFACE, "PrepareVM", &m);
+	r = new_call(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "PrepareVM", &m);
 	if (r >= 0)
 		/* type1 as libvirt 9.0 drives it: QEMU opens /dev/vfio/N itself, and
 		 * libvirt's DAC driver gives the nodes to QEMU's user, not vfiod.
@@ -257,7 +253,7 @@ static int add_device(sd_bus *bus, const char *path, const char *device, char **
 	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = call_s(bus, path, VM_IFACE, "AddDevice", device, &e, NULL);
+	r = call_s(bus, path, VFD_VM_INTERFACE, "AddDevice", device, &e, NULL);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "AddDevice %s failed: %s", device, error_text(&e, r));
 	return 0;
@@ -280,7 +276,7 @@ static int add_mdev(sd_bus *bus, const char *path, const char *uuid, char **erro
 	 * UUID in its configuration, attributes included, and removes it at
 	 * release (it created it)
 	 */
-	r = new_call(bus, path, VM_IFACE, "CreateMdev", &m);
+	r = new_call(bus, path, VFD_VM_INTERFACE, "CreateMdev", &m);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "sssa(ss)", "", "", uuid, 0);
 	if (r < 0)
@@ -297,7 +293,7 @@ static int release_vm(sd_bus *bus, const char *path, char **error_message)
 	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = call_s(bus, path, VM_IFACE, "Release", NULL, &e, NULL);
+	r = call_s(bus, path, VFD_VM_INTERFACE, "Release", NULL, &e, NULL);
 	/* gone meanwhile (its VMM's exit released it): what we wanted */
 	if (r < 0 && (sd_bus_error_has_name(&e, VFD_ERROR_NO_SUCH_VM) ||
 		      sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
@@ -370,7 +366,7 @@ static int attach_vmm(sd_bus *bus, const char *path, const HookVM *vm, const cha
 	if (pidfd < 0)
 		return vfd_error_setf(error_message, negative_errno(), "cannot open a pidfd for QEMU (pid %d): %m",
 				      (int)pid);
-	r = new_call(bus, path, VM_IFACE, "AttachVMM", &m);
+	r = new_call(bus, path, VFD_VM_INTERFACE, "AttachVMM", &m);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "h", pidfd);
 	if (r < 0)
