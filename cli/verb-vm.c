@@ -210,10 +210,7 @@ static int vm_register(int argc, char *argv[], bool prepare)
 	if (bus_client_open(&bus) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, VFD_BUS_PATH,
-					   VFD_BUS_INTERFACE, prepare ? "PrepareVM" : "RegisterVM");
-	if (r >= 0)
-		r = sd_bus_message_set_auto_start(call, false);
+	r = bus_call_new(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, prepare ? "PrepareVM" : "RegisterVM", &call);
 	if (r >= 0 && prepare)
 		r = sd_bus_message_append(call, "sstbs", name, uuid, memory, viommu, backend);
 	else if (r >= 0)
@@ -240,7 +237,7 @@ static int vm_register(int argc, char *argv[], bool prepare)
 
 	r = sd_bus_call(bus, call, 0, &error, &reply);
 	if (r < 0) {
-		if (bus_client_error_is_not_running(&error))
+		if (bus_call_error_is_not_running(&error))
 			return runtime_error("vfiod is not running");
 		return host_report_error(prepare ? "cannot prepare the VM" : "cannot register the VM",
 					 &error, r);
@@ -425,7 +422,7 @@ static int vm_create_mdev(int argc, char *argv[])
 	if (vm_path(bus, a.positional[0], &path) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "CreateMdev");
+	r = bus_call_new(bus, path, VFD_VM_INTERFACE, "CreateMdev", &call);
 	if (r >= 0)
 		r = mdev_args_append(call, &a);
 	if (r < 0)
