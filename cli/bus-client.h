@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-call.h" /* bus_call_error_is_not_running(): the line was printed */
 #include "bus-json.h"
 
 /* Connects to --bus-address or the system bus; prints the failure. */
@@ -38,9 +39,6 @@ int bus_client_fetch_records(sd_bus *bus, const char *member, sd_bus_error *erro
 int bus_client_fetch_record(sd_bus *bus, const char *member, sd_bus_error *error,
 			    const BusJsonStruct *structs, json_object **ret,
 			    const char *types, ...);
-
-/* true when error says nobody owns org.vfiod1 (the line was printed) */
-bool bus_client_error_is_not_running(const sd_bus_error *error);
 
 /* Prints "vfioctl: <what>: <message>" for any other failure; returns the exit status. */
 int bus_client_report_error(const char *what, const sd_bus_error *error, int r);

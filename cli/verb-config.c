@@ -66,7 +66,7 @@ int verb_config(int argc, char *argv[])
 
 	r = bus_client_fetch_records(bus, member, &error, NULL, &rows, NULL);
 	if (r < 0) {
-		if (bus_client_error_is_not_running(&error))
+		if (bus_call_error_is_not_running(&error))
 			return VFIOCTL_EXIT_FAILURE;
 		return bus_client_report_error(strcmp(sub, "apply") == 0 ? "cannot apply the configuration" :
 					       "cannot read the configuration status", &error, r);

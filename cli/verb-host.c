@@ -12,8 +12,7 @@
 #include "bus-client.h"
 #include "output.h"
 #include "bus-errors.h"
-#include "device-name.h"
-#include "vfd-config.h"
+#include "vfd-bus.h"
 #include "verb-host.h"
 #include "vfiod.h"
 #include "vfioctl.h"
@@ -28,7 +27,7 @@ static const Column member_columns[] = {
 
 int host_report_error(const char *what, const sd_bus_error *error, int r)
 {
-	if (bus_client_error_is_not_running(error))
+	if (bus_call_error_is_not_running(error))
 		return VFIOCTL_EXIT_FAILURE;
 	/* the stable name lets scripts tell refusals apart */
 	if (sd_bus_error_is_set(error)) {
@@ -42,7 +41,6 @@ int host_report_error(const char *what, const sd_bus_error *error, int r)
 	errno = r < 0 ? -r : r;
 	return runtime_error("%s: %m", what);
 }
-
 
 static int print_members(sd_bus_message *reply)
 {
@@ -84,10 +82,7 @@ int verb_bind(int argc, char *argv[])
 	if (bus_client_open(&bus) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
-					   "org.vfiod1.Manager", "Bind");
-	if (r >= 0)
-		r = sd_bus_message_set_auto_start(call, false);
+	r = bus_call_new(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "Bind", &call);
 	if (r >= 0)
 		r = sd_bus_message_append(call, "s", address);
 	if (r >= 0)
@@ -98,7 +93,7 @@ int verb_bind(int argc, char *argv[])
 
 	r = sd_bus_call(bus, call, 0, &error, &reply);
 	if (r < 0) {
-		if (bus_client_error_is_not_running(&error))
+		if (bus_call_error_is_not_running(&error))
 			return runtime_error("vfiod is not running");
 		return host_report_error("cannot bind", &error, r);
 	}
@@ -185,9 +180,6 @@ int mdev_args_append(sd_bus_message *call, const MdevArgs *a)
 	unsigned first = a->first;
 	int r;
 
-	r = sd_bus_message_set_auto_start(call, false);
-	if (r < 0)
-		return r;
 	r = sd_bus_message_append(call, "sss", a->positional[first], a->positional[first + 1], a->uuid);
 	if (r < 0)
 		return r;
@@ -208,7 +200,7 @@ int mdev_call_and_print(sd_bus *bus, sd_bus_message *call, const char *what)
 
 	r = sd_bus_call(bus, call, 0, &error, &reply);
 	if (r < 0) {
-		if (bus_client_error_is_not_running(&error))
+		if (bus_call_error_is_not_running(&error))
 			return runtime_error("vfiod is not running");
 		return host_report_error(what, &error, r);
 	}
@@ -245,8 +237,7 @@ int verb_mdev(int argc, char *argv[])
 			return r;
 		if (bus_client_open(&bus) < 0)
 			return VFIOCTL_EXIT_FAILURE;
-		r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
-						   "org.vfiod1.Manager", "CreateMdev");
+		r = bus_call_new(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "CreateMdev", &call);
 		if (r >= 0)
 			r = mdev_args_append(call, &a);
 		if (r < 0)

@@ -29,7 +29,7 @@ typedef struct MdevArgs {
  * NAME=VALUE (repeatable, kept in order). 0 or a usage exit status.
  */
 int mdev_args_parse(int argc, char *argv[], unsigned n_leading, MdevArgs *ret);
-/* appends (parent, type, uuid, attributes) */
+/* appends (parent, type, uuid, attributes) to a call made by bus_call_new() */
 int mdev_args_append(sd_bus_message *call, const MdevArgs *a);
 /* calls, prints the new UUID (or {"uuid": ...} with --json); an exit status */
 int mdev_call_and_print(sd_bus *bus, sd_bus_message *call, const char *what);

@@ -15,15 +15,12 @@
 #include "bus-client.h"
 #include "output.h"
 #include "bus-errors.h"
-#include "device-name.h"
-#include "vfd-config.h"
+#include "vfd-bus.h"
 #include "verb-host.h"
 #include "vfiod-mdev-ctl.h"
 #include "vfiod.h"
 #include "vfioctl.h"
 #include "vm-libvirt.h" /* libvirt-events */
-
-#define VM_INTERFACE "org.vfiod1.VM"
 
 static const Column vm_columns[] = {
 	{ "NAME",    "name",    COLUMN_TEXT },
@@ -213,10 +210,7 @@ static int vm_register(int argc, char *argv[], bool prepare)
 	if (bus_client_open(&bus) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, "/org/vfiod1",
-					   "org.vfiod1.Manager", prepare ? "PrepareVM" : "RegisterVM");
-	if (r >= 0)
-		r = sd_bus_message_set_auto_start(call, false);
+	r = bus_call_new(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, prepare ? "PrepareVM" : "RegisterVM", &call);
 	if (r >= 0 && prepare)
 		r = sd_bus_message_append(call, "sstbs", name, uuid, memory, viommu, backend);
 	else if (r >= 0)
@@ -243,7 +237,7 @@ static int vm_register(int argc, char *argv[], bool prepare)
 
 	r = sd_bus_call(bus, call, 0, &error, &reply);
 	if (r < 0) {
-		if (bus_client_error_is_not_running(&error))
+		if (bus_call_error_is_not_running(&error))
 			return runtime_error("vfiod is not running");
 		return host_report_error(prepare ? "cannot prepare the VM" : "cannot register the VM",
 					 &error, r);
@@ -303,7 +297,7 @@ static int vm_show(int argc, char *argv[])
 		return VFIOCTL_EXIT_FAILURE;
 
 	r = bus_client_call_object(bus, path, "org.freedesktop.DBus.Properties", "GetAll", &error,
-				   &reply, "s", VM_INTERFACE);
+				   &reply, "s", VFD_VM_INTERFACE);
 	if (r < 0)
 		return host_report_error("cannot read the VM", &error, r);
 	r = bus_json_read_record(reply, vm_structs, &o);
@@ -405,7 +399,7 @@ static int vm_device_verb(int argc, char *argv[], const char *member, const char
 		return vm_libvirt_remove_device(bus, path, argv[1], argv[2], &lv);
 	/* --- end libvirt-events --- */
 
-	r = bus_client_call_object(bus, path, VM_INTERFACE, member, &error, NULL, "s", argv[2]);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, member, &error, NULL, "s", argv[2]);
 	if (r < 0)
 		return host_report_error(what, &error, r);
 	return 0;
@@ -428,7 +422,7 @@ static int vm_create_mdev(int argc, char *argv[])
 	if (vm_path(bus, a.positional[0], &path) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, path, VM_INTERFACE, "CreateMdev");
+	r = bus_call_new(bus, path, VFD_VM_INTERFACE, "CreateMdev", &call);
 	if (r >= 0)
 		r = mdev_args_append(call, &a);
 	if (r < 0)
@@ -453,7 +447,7 @@ static int vm_check_charge(int argc, char *argv[])
 	if (vm_path(bus, argv[1], &path) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = bus_client_call_object(bus, path, VM_INTERFACE, "CheckCharge", &error, &reply, NULL);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "CheckCharge", &error, &reply, NULL);
 	if (r < 0)
 		return host_report_error("cannot check the VM's charge", &error, r);
 	r = sd_bus_message_read(reply, "tttb", &expected, &observed, &limit, &matches);
@@ -501,7 +495,7 @@ static int vm_attach_vmm(int argc, char *argv[])
 		return VFIOCTL_EXIT_FAILURE;
 	if (vm_path(bus, argv[1], &path) < 0)
 		return VFIOCTL_EXIT_FAILURE;
-	r = bus_client_call_object(bus, path, VM_INTERFACE, "AttachVMM", &error, NULL, "h", pidfd);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "AttachVMM", &error, NULL, "h", pidfd);
 	if (r < 0)
 		return host_report_error("cannot attach the VMM", &error, r);
 	return 0;
@@ -523,7 +517,7 @@ static int vm_release(int argc, char *argv[])
 	if (vm_path(bus, argv[1], &path) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = bus_client_call_object(bus, path, VM_INTERFACE, "Release", &error, &reply, NULL);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "Release", &error, &reply, NULL);
 	if (r < 0)
 		return host_report_error("cannot release the VM", &error, r);
 	r = sd_bus_message_read(reply, "s", &state);
@@ -558,7 +552,7 @@ static int vm_secret(int argc, char *argv[])
 	if (vm_path(bus, argv[1], &path) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = bus_client_call_object(bus, path, VM_INTERFACE, "GetVMMSecret", &error, &reply, NULL);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "GetVMMSecret", &error, &reply, NULL);
 	if (r < 0)
 		return host_report_error("cannot read the VM's secret", &error, r);
 	r = sd_bus_message_read(reply, "s", &secret);

@@ -10,13 +10,13 @@
 
 #include "bus-client.h"
 #include "bus-errors.h"
+#include "vfd-bus.h"
 #include "domain-xml.h"
 #include "verb-host.h"
 #include "vfiod.h"
 #include "vfioctl.h"
 #include "vm-libvirt.h"
 
-#define VM_INTERFACE "org.vfiod1.VM"
 #define DEFAULT_URI "qemu:///system"
 
 static void ignore_libvirt_error(void *userdata, virErrorPtr error)
@@ -116,7 +116,7 @@ int vm_libvirt_add_device(sd_bus *bus, const char *path, const char *vm, const c
 		return runtime_error("out of memory");
 
 	/* 1. vfiod: claimed, and the VMM's limit raised, before QEMU can pin for it */
-	r = bus_client_call_object(bus, path, VM_INTERFACE, "AddDevice", &error, NULL, "s", device);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "AddDevice", &error, NULL, "s", device);
 	if (r < 0)
 		return host_report_error("cannot add the device", &error, r);
 
@@ -126,7 +126,7 @@ int vm_libvirt_add_device(sd_bus *bus, const char *path, const char *vm, const c
 
 	/* 3. undo 1: drivers and limit as before; one error, libvirt's reason first */
 	why = strdup(libvirt_error());
-	r = bus_client_call_object(bus, path, VM_INTERFACE, "RemoveDevice", &error, NULL, "s", device);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "RemoveDevice", &error, NULL, "s", device);
 	if (r < 0)
 		return runtime_error("libvirt could not attach %s to domain %s: %s; giving the device back "
 				     "failed too: %s (%s)", device, vm, why ? why : "?",
@@ -270,7 +270,7 @@ int vm_libvirt_remove_device(sd_bus *bus, const char *path, const char *vm, cons
 	}
 
 	/* 2. vfiod: back to the host, then the limit lowered */
-	r = bus_client_call_object(bus, path, VM_INTERFACE, "RemoveDevice", &error, NULL, "s", device);
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "RemoveDevice", &error, NULL, "s", device);
 	if (r < 0 && alias && sd_bus_error_has_name(&error, VFD_ERROR_NO_SUCH_DEVICE))
 		return 0; /* vfiod followed libvirt's DEVICE_REMOVED event first */
 	if (r < 0)

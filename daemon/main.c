@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manager.h"
 #include "journal-file.h"
+#include "vfd-bus.h"
 #include "vfd-config.h"
 
 static const char *arg_bus_address;

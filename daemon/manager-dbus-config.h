@@ -5,9 +5,7 @@
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
-
-/* the polkit action ApplyConfig is checked against (systemd/org.vfiod1.policy) */
-#define POLKIT_ACTION_APPLY_CONFIG "org.vfiod1.apply-config"
+#include "vfd-bus.h" /* POLKIT_ACTION_APPLY_CONFIG */
 
 /* adds the config methods to the Manager interface; after the main vtable */
 int manager_dbus_config_register(sd_bus *bus, Manager *m);

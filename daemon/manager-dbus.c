@@ -16,12 +16,13 @@
 #include "bus-errors.h"
 #include "bus-inventory.h"
 #include "bus-op-error.h"
-#include "device-name.h"
+#include "vfiod.h"
 #include "bus-limits.h"
 #include "log.h"
 #include "manager-dbus-config.h" /* systemd/config */
 #include "manager-dbus.h"
 #include "vm-dbus.h"
+#include "vfd-bus.h"
 #include "vfd-config.h"
 
 /* replies with aa{sv}: n records, each appended by append(m, item[i]) */

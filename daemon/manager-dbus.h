@@ -6,9 +6,7 @@
 #pragma once
 
 #include "manager.h"
-
-#define VFD_BUS_PATH      "/org/vfiod1"
-#define VFD_BUS_INTERFACE "org.vfiod1.Manager"
+#include "vfd-bus.h"
 
 extern const sd_bus_vtable manager_vtable[];
 

@@ -18,14 +18,9 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
-#define POLKIT_TIMEOUT_USEC (5ULL * 1000 * 1000)
+#include "vfd-bus.h" /* the polkit actions of systemd/org.vfiod1.policy */
 
-/* the polkit actions of systemd/org.vfiod1.policy */
-#define POLKIT_ACTION_MANAGE_VMS  "org.vfiod1.manage-vms"
-/* a VM registered or prepared by another uid (vm-identity.h) */
-#define POLKIT_ACTION_MANAGE_OTHER_VMS "org.vfiod1.manage-other-vms"
-#define POLKIT_ACTION_BIND        "org.vfiod1.bind-devices"
-#define POLKIT_ACTION_MANAGE_MDEV "org.vfiod1.manage-mdevs"
+#define POLKIT_TIMEOUT_USEC (5ULL * 1000 * 1000)
 
 /*
  * Does what a method handler does with an error: returns negative errno or

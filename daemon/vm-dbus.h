@@ -9,10 +9,8 @@
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
+#include "vfd-bus.h"
 #include "vm.h"
-
-#define VFD_VM_PATH_PREFIX "/org/vfiod1/vm"
-#define VFD_VM_INTERFACE   "org.vfiod1.VM"
 
 extern const sd_bus_vtable vm_vtable[];
 

@@ -140,7 +140,7 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	vm->name = strdup(config->name);
 	if (!vm->name)
 		return -ENOMEM;
-	if (asprintf(&vm->path, "/org/vfiod1/vm/%u", id) < 0) {
+	if (asprintf(&vm->path, VFD_VM_PATH_PREFIX "/%u", id) < 0) {
 		vm->path = NULL;
 		return -ENOMEM;
 	}

@@ -209,3 +209,13 @@ int vfd_uuid_validate(const char *s);
  */
 #define VFD_VM_NAME_MAX 64
 bool vfd_vm_name_is_valid(const char *s);
+
+/*
+ * Names of devices that are not PCI addresses (mdev parents such as
+ * "mtty", or a PCI address), written by the kernel as one directory
+ * entry: 1..255 bytes, not "." or "..", no '/', no whitespace or control
+ * bytes. vfiod rejects other names with InvalidArgs, vfioctl before any
+ * bus call.
+ */
+#define VFD_DEVICE_NAME_MAX 255
+bool vfd_device_name_is_valid(const char *s);

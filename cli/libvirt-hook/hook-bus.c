@@ -13,63 +13,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bus-call.h"
 #include "bus-errors.h"
 #include "error-message.h"
 #include "hook-bus.h"
-#include "vfd-config.h"
+#include "vfd-bus.h"
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
-
-#define MANAGER_PATH  "/org/vfiod1"
-#define MANAGER_IFACE "org.vfiod1.Manager"
-#define VM_IFACE      "org.vfiod1.VM"
-
-static void bus_error_freep(sd_bus_error *e)
-{
-	sd_bus_error_free(e);
-}
 
 /* vfiod's answer, for the one line: its message, else the error name, else errno */
 static const char *error_text(const sd_bus_error *e, int r)
 {
-	if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
-	    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+	if (bus_call_error_is_not_running(e))
 		return "vfiod is not running (" VFD_BUS_NAME " is not on the bus)";
 	if (sd_bus_error_is_set(e))
 		return e->message ? e->message : e->name;
 	return strerror(r < 0 ? -r : r);
-}
-
-static int new_call(sd_bus *bus, const char *path, const char *iface, const char *member,
-		    sd_bus_message **ret)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	int r;
-
-	r = sd_bus_message_new_method_call(bus, &m, VFD_BUS_NAME, path, iface, member);
-	if (r < 0)
-		return r;
-	/* bus activation would start vfiod from inside libvirt's hook: say it is not running instead */
-	r = sd_bus_message_set_auto_start(m, false);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(m);
-	return 0;
-}
-
-/* A call with no arguments or with the string argument arg (NULL: none). */
-static int call_s(sd_bus *bus, const char *path, const char *iface, const char *member, const char *arg,
-		  sd_bus_error *error, sd_bus_message **ret_reply)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	int r;
-
-	r = new_call(bus, path, iface, member, &m);
-	if (r >= 0 && arg)
-		r = sd_bus_message_append(m, "s", arg);
-	if (r < 0)
-		return sd_bus_error_set_errno(error, r);
-	return sd_bus_call(bus, m, 0, error, ret_reply);
 }
 
 /* ---- looking up ---- */
@@ -77,13 +36,13 @@ static int call_s(sd_bus *bus, const char *path, const char *iface, const char *
 /* GetVM(name): 1 and the object path, 0 when vfiod holds no such VM */
 static int get_vm(sd_bus *bus, const char *name, char **ret_path, char **error_message)
 {
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	const char *path;
 	char *copy;
 	int r;
 
-	r = call_s(bus, MANAGER_PATH, MANAGER_IFACE, "GetVM", name, &e, &reply);
+	r = bus_call_object(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "GetVM", &e, &reply, "s", name);
 	if (r < 0 && sd_bus_error_has_name(&e, VFD_ERROR_NO_SUCH_VM))
 		return 0;
 	if (r < 0)
@@ -100,10 +59,10 @@ static int get_vm(sd_bus *bus, const char *name, char **ret_path, char **error_m
 
 static int get_vm_uuid(sd_bus *bus, const char *path, char **ret, char **error_message)
 {
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = sd_bus_get_property_string(bus, VFD_BUS_NAME, path, VM_IFACE, "UUID", &e, ret);
+	r = sd_bus_get_property_string(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "UUID", &e, ret);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "cannot read the UUID of the VM: %s", error_text(&e, r));
 	return 0;
@@ -195,11 +154,11 @@ static int match_uuid(const char *const values[], void *userdata)
 static int mdev_exists(sd_bus *bus, const char *uuid, char **error_message)
 {
 	static const char *const keys[] = { "uuid" };
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	int r;
 
-	r = call_s(bus, MANAGER_PATH, MANAGER_IFACE, "ListMdevs", NULL, &e, &reply);
+	r = bus_call_object(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "ListMdevs", &e, &reply, NULL);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "ListMdevs failed: %s", error_text(&e, r));
 	r = scan_records(reply, keys, ELEMENTSOF(keys), match_uuid, (void *)uuid);
@@ -219,13 +178,13 @@ static int mdev_exists(sd_bus *bus, const char *uuid, char **error_message)
 
 static int prepare_vm(sd_bus *bus, const HookVM *vm, char **ret_path, char **error_message)
 {
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
 	const char *path;
 	char *copy;
 	int r;
 
-	r = new_call(bus, MANAGER_PATH, MANAGER_IFACE, "PrepareVM", &m);
+	r = bus_call_new(bus, VFD_BUS_PATH, VFD_BUS_INTERFACE, "PrepareVM", &m);
 	if (r >= 0)
 		/* type1 as libvirt 9.0 drives it: QEMU opens /dev/vfio/N itself, and
 		 * libvirt's DAC driver gives the nodes to QEMU's user, not vfiod.
@@ -254,10 +213,10 @@ static int prepare_vm(sd_bus *bus, const HookVM *vm, char **ret_path, char **err
 
 static int add_device(sd_bus *bus, const char *path, const char *device, char **error_message)
 {
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = call_s(bus, path, VM_IFACE, "AddDevice", device, &e, NULL);
+	r = bus_call_object(bus, path, VFD_VM_INTERFACE, "AddDevice", &e, NULL, "s", device);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "AddDevice %s failed: %s", device, error_text(&e, r));
 	return 0;
@@ -265,7 +224,7 @@ static int add_device(sd_bus *bus, const char *path, const char *device, char **
 
 static int add_mdev(sd_bus *bus, const char *path, const char *uuid, char **error_message)
 {
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	int r;
 
@@ -280,7 +239,7 @@ static int add_mdev(sd_bus *bus, const char *path, const char *uuid, char **erro
 	 * UUID in its configuration, attributes included, and removes it at
 	 * release (it created it)
 	 */
-	r = new_call(bus, path, VM_IFACE, "CreateMdev", &m);
+	r = bus_call_new(bus, path, VFD_VM_INTERFACE, "CreateMdev", &m);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "sssa(ss)", "", "", uuid, 0);
 	if (r < 0)
@@ -294,10 +253,10 @@ static int add_mdev(sd_bus *bus, const char *path, const char *uuid, char **erro
 
 static int release_vm(sd_bus *bus, const char *path, char **error_message)
 {
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = call_s(bus, path, VM_IFACE, "Release", NULL, &e, NULL);
+	r = bus_call_object(bus, path, VFD_VM_INTERFACE, "Release", &e, NULL, NULL);
 	/* gone meanwhile (its VMM's exit released it): what we wanted */
 	if (r < 0 && (sd_bus_error_has_name(&e, VFD_ERROR_NO_SUCH_VM) ||
 		      sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
@@ -357,7 +316,7 @@ static int read_qemu_pid(const char *state_dir, const char *name, pid_t *ret, ch
 static int attach_vmm(sd_bus *bus, const char *path, const HookVM *vm, const char *state_dir,
 		      char **error_message)
 {
-	_cleanup_(bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	_cleanup_close_ int pidfd = -1;
 	pid_t pid;
@@ -370,7 +329,7 @@ static int attach_vmm(sd_bus *bus, const char *path, const HookVM *vm, const cha
 	if (pidfd < 0)
 		return vfd_error_setf(error_message, negative_errno(), "cannot open a pidfd for QEMU (pid %d): %m",
 				      (int)pid);
-	r = new_call(bus, path, VM_IFACE, "AttachVMM", &m);
+	r = bus_call_new(bus, path, VFD_VM_INTERFACE, "AttachVMM", &m);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "h", pidfd);
 	if (r < 0)

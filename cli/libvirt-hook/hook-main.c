@@ -31,6 +31,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-call.h"
 #include "bus-errors.h"
 #include "domain-xml.h"
 #include "hook-bus.h"
@@ -119,8 +120,7 @@ int main(int argc, char *argv[])
 
 	r = vfd_bus_errors_register();
 	if (r >= 0)
-		/* sd-bus honours $DBUS_SYSTEM_BUS_ADDRESS */
-		r = sd_bus_open_system(&bus);
+		r = bus_call_connect(NULL, &bus);
 	if (r < 0) {
 		errno = -r;
 		snprintf(line, sizeof(line), "cannot connect to the system bus: %m");

@@ -23,6 +23,7 @@
 #include <systemd/sd-bus.h>
 
 #include "orphan-connection.h"
+#include "vfd-bus.h"
 
 #define SYSTEM_BUS_SOCKET "/run/dbus/system_bus_socket"
 
@@ -33,7 +34,7 @@ static int vm_path(sd_bus *bus, const char *vm, char **ret)
 	const char *path;
 	int r;
 
-	r = sd_bus_call_method(bus, "org.vfiod1", "/org/vfiod1", "org.vfiod1.Manager", "GetVM", &error,
+	r = sd_bus_call_method(bus, VFD_BUS_NAME, VFD_BUS_PATH, VFD_BUS_INTERFACE, "GetVM", &error,
 			       &reply, "s", vm);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "o", &path);
@@ -83,10 +84,10 @@ static void run(sd_bus *bus, const char *cmd, const char *vm, const char *member
 		return;
 	}
 	if (arg)
-		r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", member, &error, &reply,
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, member, &error, &reply,
 				       "s", arg);
 	else
-		r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", member, &error, &reply,
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, member, &error, &reply,
 				       NULL);
 	if (r < 0)
 		printf("%s err=%s\n", cmd, error.name ? error.name : "unknown");

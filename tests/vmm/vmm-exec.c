@@ -21,6 +21,7 @@
 #include "vfd-util.h"
 #include "vmm-exec.h"
 #include "vmm.h"
+#include "vfd-bus.h"
 
 #define EXEC_MAX_DEVICES 16
 #define IOMMUFD_TAG "@IOMMUFD@"
@@ -172,7 +173,7 @@ int vmm_exec_vfiod(const char *vm, char **argv)
 	r = vmm_vfiod_vm(bus, vm, &path);
 	if (r < 0)
 		goto out;
-	r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", "GetFds", &error, &reply, NULL);
+	r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "GetFds", &error, &reply, NULL);
 	if (r < 0) {
 		fprintf(stderr, "vfd-vmm: GetFds: %s (%s)\n", error.message ? error.message : strerror(-r),
 			error.name ? error.name : "");

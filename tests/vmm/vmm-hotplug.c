@@ -29,6 +29,7 @@
 #include "vfd-util.h"
 #include "vfio-compat.h"
 #include "vmm.h"
+#include "vfd-bus.h"
 
 #define HOTPLUG_MAX 8
 
@@ -71,7 +72,7 @@ static int vm_call(sd_bus *bus, const char *vm, const char *member, sd_bus_messa
 	r = vmm_vfiod_vm(bus, vm, &path);
 	if (r < 0)
 		return r;
-	r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", member, &error, ret, "s",
+	r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, member, &error, ret, "s",
 			       device);
 	if (r >= 0)
 		return r;

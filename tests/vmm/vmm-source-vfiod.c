@@ -26,6 +26,7 @@
 #include "vfd-util.h"
 #include "vfio-compat.h"
 #include "vmm.h"
+#include "vfd-bus.h"
 
 #define HELD_MAX 16
 
@@ -73,7 +74,7 @@ int vmm_source_vfiod_release(void)
 	if (r >= 0)
 		r = vmm_vfiod_vm(bus, vfiod_vm, &path);
 	if (r >= 0)
-		r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", "Release", &error,
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "Release", &error,
 				       &reply, NULL);
 	if (r < 0) {
 		const char *n = strerrorname_np(-r);
@@ -111,7 +112,7 @@ int vmm_source_open_vfiod(const char *vm, vmm_backend backend, const char *devic
 	if (r < 0)
 		return r;
 
-	r = sd_bus_call_method(bus, "org.vfiod1", path, "org.vfiod1.VM", "GetFds", &error, &reply, NULL);
+	r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "GetFds", &error, &reply, NULL);
 	if (r < 0) {
 		fprintf(stderr, "vfd-vmm: GetFds: %s (%s)\n", error.message ? error.message : strerror(-r),
 			error.name ? error.name : "");

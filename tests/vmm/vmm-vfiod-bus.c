@@ -14,6 +14,7 @@
 
 #include "vfd-util.h"
 #include "vmm.h"
+#include "vfd-bus.h"
 
 int vmm_vfiod_vm(sd_bus *bus, const char *vm, char **ret_path)
 {
@@ -23,7 +24,7 @@ int vmm_vfiod_vm(sd_bus *bus, const char *vm, char **ret_path)
 	char *copy;
 	int r;
 
-	r = sd_bus_call_method(bus, "org.vfiod1", "/org/vfiod1", "org.vfiod1.Manager", "GetVM",
+	r = sd_bus_call_method(bus, VFD_BUS_NAME, VFD_BUS_PATH, VFD_BUS_INTERFACE, "GetVM",
 			       &error, &reply, "s", vm);
 	if (r < 0) {
 		fprintf(stderr, "vfd-vmm: GetVM %s: %s\n", vm, error.message ? error.message : strerror(-r));
@@ -37,7 +38,7 @@ int vmm_vfiod_vm(sd_bus *bus, const char *vm, char **ret_path)
 		return -ENOMEM;
 
 	if (secret && *secret) {
-		r = sd_bus_call_method(bus, "org.vfiod1", copy, "org.vfiod1.VM", "AuthenticateVMM",
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, copy, VFD_VM_INTERFACE, "AuthenticateVMM",
 				       &error, NULL, "s", secret);
 		if (r < 0) {
 			fprintf(stderr, "vfd-vmm: AuthenticateVMM: %s (%s)\n",

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The stable D-Bus error names of vfiod (docs/org.vfiod1.Manager.xml) and
- * the errno each one stands for. vfiod and vfioctl both register the one
- * table, so a reply's error name turns into the same errno on either side
+ * the errno each one stands for. vfiod, vfioctl and the libvirt hook
+ * register the one table, so a reply's error name turns into the same errno on either side
  * (sd_bus_call() returns it; sd_bus_error_get_errno() reads it).
  */
 #pragma once

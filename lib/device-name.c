@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include "device-name.h"
+#include "vfiod.h"
 
 bool vfd_device_name_is_valid(const char *s)
 {
