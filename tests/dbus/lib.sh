@@ -20,7 +20,7 @@
 #   assert_one_line_error RC  RC as given, exactly one "vfioctl: " line on stderr
 #   start_bus / start_policy_bus POLICY / stop_bus, start_vfiod [ARGS] / stop_vfiod
 #   bus_call DEST PATH METHOD ARGS (dbus-send syntax), output in $OUT/$ERR/$RC
-#   wait_until TIMEOUT CMD...  poll CMD until it succeeds; fails after TIMEOUT s
+#   poll_until SECS CMD... / wait_until SECS CMD...  (tests/lib/wait-until.sh)
 #   done_testing            the TAP plan; the test's exit status
 set -eu
 
@@ -154,16 +154,8 @@ done_testing() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
 
-# wait_until TIMEOUT CMD...: runs CMD every 50 ms until it succeeds (0);
-# returns 1 when it has not within TIMEOUT seconds (a whole number)
-wait_until() {
-	_wu_end=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$_wu_end" ] || return 1
-		sleep 0.05
-	done
-}
+# poll_until and wait_until, shared with the guests' tests/vm/guest-lib.sh
+. "$SOURCE_ROOT/tests/lib/wait-until.sh"
 
 # ---- the private bus ----
 
@@ -236,13 +228,8 @@ start_policy_bus() {
 stop_bus() {
 	[ -n "$BUS_PID" ] || return 0
 	kill -TERM "$BUS_PID"
-	# not our child (it forked): wait for the socket to be gone instead
-	_i=0
-	while kill -0 "$BUS_PID" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -lt 200 ] || bail_out "dbus-daemon $BUS_PID ignores SIGTERM"
-		sleep 0.05
-	done
+	# not our child (it forked): wait for it to be gone instead
+	poll_until 10 pid_is_gone "$BUS_PID" || bail_out "dbus-daemon $BUS_PID ignores SIGTERM"
 	BUS_PID=
 }
 
@@ -271,16 +258,21 @@ make_fixture() {
 start_vfiod() {
 	"$VFIOD" --bus-address="$BUS" --root="$ROOT" "$@" 2>>"$T/vfiod.log" &
 	VFIOD_PID=$!
-	_i=0
-	while ! bus_has_name org.vfiod1; do
-		if ! kill -0 "$VFIOD_PID" 2>/dev/null; then
-			cat "$T/vfiod.log" >&2
-			bail_out "vfiod exited before taking org.vfiod1"
-		fi
-		_i=$((_i + 1))
-		[ "$_i" -lt 200 ] || bail_out "vfiod did not take org.vfiod1 within 10 s"
-		sleep 0.05
-	done
+	poll_until 10 vfiod_took_name_or_died || bail_out "vfiod did not take org.vfiod1 within 10 s"
+	if ! bus_has_name org.vfiod1; then
+		cat "$T/vfiod.log" >&2
+		bail_out "vfiod exited before taking org.vfiod1"
+	fi
+}
+
+# true once the started vfiod owns org.vfiod1, or has exited
+vfiod_took_name_or_died() {
+	bus_has_name org.vfiod1 || pid_is_gone "$VFIOD_PID"
+}
+
+# pid_is_gone PID: no process PID (any more) that this shell may signal
+pid_is_gone() {
+	! kill -0 "$1" 2>/dev/null
 }
 
 # stop_vfiod: SIGTERM; returns vfiod's exit status. Call it outside
@@ -310,15 +302,16 @@ current_vfiod_or_none() {
 	bus_has_name org.vfiod1 && current_vfiod || :
 }
 
+# true once the vfiod of VFIOD_PID has exited and its name is released
+vfiod_is_gone() {
+	pid_is_gone "$VFIOD_PID" && ! bus_has_name org.vfiod1
+}
+
 # stops the vfiod of the moment; it must be gone before the next one starts
 stop_current_vfiod() {
 	current_vfiod
 	kill -TERM "$VFIOD_PID"
-	_i=0
-	while kill -0 "$VFIOD_PID" 2>/dev/null || bus_has_name org.vfiod1; do
-		_i=$((_i + 1)); [ "$_i" -lt 200 ] || fail "vfiod did not stop"
-		sleep 0.05
-	done
+	poll_until 10 vfiod_is_gone || fail "vfiod did not stop"
 	VFIOD_PID=
 }
 
@@ -332,20 +325,12 @@ restart_vfiod_crashing() {
 	stop_current_vfiod
 	VFIOD_TEST_CRASH=$1 "$VFIOD" --bus-address="$BUS" --root="$ROOT" 2>>"$T/vfiod.log" &
 	VFIOD_PID=$!
-	_i=0
-	while ! bus_has_name org.vfiod1; do
-		_i=$((_i + 1)); [ "$_i" -lt 200 ] || bail_out "vfiod did not come back"
-		sleep 0.05
-	done
+	poll_until 10 bus_has_name org.vfiod1 || bail_out "vfiod did not come back"
 }
 
 # wait_crashed POINT: the vfiod of restart_vfiod_crashing died at POINT
 wait_crashed() {
-	_i=0
-	while kill -0 "$VFIOD_PID" 2>/dev/null; do
-		_i=$((_i + 1)); [ "$_i" -lt 100 ] || fail "vfiod did not crash"
-		sleep 0.05
-	done
+	poll_until 5 pid_is_gone "$VFIOD_PID" || fail "vfiod did not crash"
 	VFIOD_PID=
 	grep -q "TEST CRASH at $1" "$T/vfiod.log" || fail "the crash point $1 was not reached"
 }
@@ -399,17 +384,18 @@ number() {
 
 VMMS=
 
+# process_uid_is PID UID: the process PID runs as UID
+process_uid_is() {
+	[ "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$2" ]
+}
+
 # spawn_vmm [UID]: a stand-in VMM (any process can be one), as UID when
 # given (so that a grant of the group node shows); its pid in VMM
 spawn_vmm() {
 	if [ -n "${1:-}" ]; then
 		setpriv --reuid="$1" --regid="$1" --clear-groups sleep 600 &
 		VMM=$!
-		_sv_i=0
-		until [ "$(stat -c %u "/proc/$VMM" 2>/dev/null)" = "$1" ]; do
-			_sv_i=$((_sv_i + 1)); [ "$_sv_i" -lt 100 ] || fail "the stand-in VMM did not start"
-			sleep 0.02
-		done
+		poll_until 2 process_uid_is "$VMM" "$1" || fail "the stand-in VMM did not start"
 	else
 		sleep 600 &
 		VMM=$!
@@ -431,4 +417,9 @@ make_group_node() {
 # the object path of VM NAME, "" when there is none
 vm_path() {
 	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" '.[] | select(.name == $n) | .path'
+}
+
+# vm_is_gone NAME: vfiod lists no VM NAME
+vm_is_gone() {
+	[ -z "$(vm_path "$1")" ]
 }

@@ -12,12 +12,8 @@
 
 # wait_log TEXT [SECONDS]: until vfiod's log has TEXT (bounded)
 wait_log() {
-	_i=0
-	while ! grep -qF -- "$1" "$T/vfiod.log"; do
-		_i=$((_i + 1))
-		[ "$_i" -lt $((${2:-5} * 20)) ] || fail "vfiod never logged '$1'; log: $(cat "$T/vfiod.log")"
-		sleep 0.05
-	done
+	poll_until "${2:-5}" grep -qF -- "$1" "$T/vfiod.log" ||
+		fail "vfiod never logged '$1'; log: $(cat "$T/vfiod.log")"
 }
 
 command_line() {

@@ -77,10 +77,10 @@ timed_call_as() {
 		<"$T/timed.in" >"$T/timed.out" 2>&1 &
 	_pid=$!
 	exec 4>"$T/timed.in"
-	wait_until 30 grep -q '^pid ' "$T/timed.out" || fail "no connection: $(cat "$T/timed.out")"
+	poll_until 30 grep -q '^pid ' "$T/timed.out" || fail "no connection: $(cat "$T/timed.out")"
 	_start=$(date +%s%N)
 	echo go >&4
-	wait_until 30 grep -q '^ok$\|^error ' "$T/timed.out" || fail "no answer: $(cat "$T/timed.out")"
+	poll_until 30 grep -q '^ok$\|^error ' "$T/timed.out" || fail "no answer: $(cat "$T/timed.out")"
 	MS=$((($(date +%s%N) - _start) / 1000000))
 	exec 4>&-
 	wait "$_pid" || :
@@ -113,7 +113,7 @@ string_of() {
 start_fake_polkit() {
 	as 0 "$FAKE_POLKIT" "$BUS" "allow=$ALLOWED" "deny=$DENIED" "fail=$FAILING" \
 		>"$T/polkit.log" 2>"$T/polkit.err" &
-	wait_until 10 grep -q '^ready$' "$T/polkit.log" || bail_out "fake-polkit: $(cat "$T/polkit.err")"
+	poll_until 10 grep -q '^ready$' "$T/polkit.log" || bail_out "fake-polkit: $(cat "$T/polkit.err")"
 }
 
 oversized_strings_are_refused_before_polkit() {
@@ -182,7 +182,7 @@ a_flood_is_capped_and_delays_no_one() {
 		) &
 		i=$((i + 1))
 	done
-	wait_until 60 flood_has_arrived ||
+	poll_until 60 flood_has_arrived ||
 		fail "the flood did not arrive: $(polkit_queries "$FLOODER") at polkit, $(flood_finished) answered"
 
 	# another uid, authorized: its call runs (NotBound: nothing claimed it) at once
@@ -197,9 +197,9 @@ a_flood_is_capped_and_delays_no_one() {
 	assert_eq $((FLOOD - IN_FLIGHT_MAX)) "$refused" "the flooder's calls refused with TooManyRequests"
 
 	# its slots come back when polkit's answers time out (5 s)
-	wait_until 30 flood_is_over || fail "the flood's calls did not end"
+	poll_until 30 flood_is_over || fail "the flood's calls did not end"
 	call_as "$FLOODER" Unbind s "$UNCLAIMED" &
-	wait_until 10 flooder_queries_are $((IN_FLIGHT_MAX + 1)) ||
+	poll_until 10 flooder_queries_are $((IN_FLIGHT_MAX + 1)) ||
 		fail "the flooder's slots were not given back"
 	kill $! 2>/dev/null || :
 }
@@ -221,12 +221,12 @@ a_flood_of_reads_delays_no_one() {
 		) &
 		i=$((i + 1))
 	done
-	wait_until 30 reads_answered 20 || fail "the reads are not answered"
+	poll_until 30 reads_answered 20 || fail "the reads are not answered"
 	timed_call_as "$ALLOWED" ListDevices
 	echo "the other uid's ListDevices took $MS ms"
 	assert_eq ok "$(cat "$OUT")" "the other uid's ListDevices"
 	[ "$MS" -lt $((1000 * TIME_SCALE)) ] || fail "the other uid's ListDevices took $MS ms"
-	wait_until 60 reads_answered 100 || fail "the reads did not end"
+	poll_until 60 reads_answered 100 || fail "the reads did not end"
 	[ -z "$(grep -vx 0 "$T"/reads/*.rc)" ] || fail "some reads failed"
 }
 
@@ -243,7 +243,7 @@ caller_triggered_lines_are_rate_limited() {
 	echo "30 denials, $logged lines"
 	assert_eq "$LOG_BURST" "$logged" "lines for 30 denials in a fresh interval"
 	# the next line after the interval (10 s) says how many were dropped
-	wait_until 20 one_more_denial_reports_suppressed || fail "no count of the suppressed lines"
+	poll_until 20 one_more_denial_reports_suppressed || fail "no count of the suppressed lines"
 	n=$(sed -n 's/.* \([0-9]*\) messages like "polkit gave no answer.*suppressed.*/\1/p' "$T/vfiod.log" | head -n1)
 	echo "reported: $n suppressed"
 	[ "$n" -ge $((30 - LOG_BURST)) ] || fail "$n lines reported suppressed, at least $((30 - LOG_BURST)) were"
@@ -272,7 +272,7 @@ a_recycled_pid_does_not_make_a_caller_root() {
 		Unbind "$UNCLAIMED" <"$T/orphan.in" >"$T/orphan.out" 2>&1 &
 	caller=$!
 	exec 3>"$T/orphan.in"
-	wait_until 10 orphan_connected || fail "orphan-call: $(cat "$T/orphan.out")"
+	poll_until 10 orphan_connected || fail "orphan-call: $(cat "$T/orphan.out")"
 	pid=$(orphan_pid)
 	# the next process forked in this namespace gets pid: a root one
 	echo $((pid - 1)) >/proc/sys/kernel/ns_last_pid

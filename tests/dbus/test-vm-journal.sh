@@ -45,11 +45,7 @@ a_vm_outlives_a_restart_while_its_vmm_runs() {
 	assert_one_line_error 1 "(org.vfiod1.Error.OwnedByOtherVM)"
 	# and still followed: the VMM's exit releases it
 	kill "$VMM"
-	_i=0
-	while [ -n "$(vm_field keep name)" ]; do
-		_i=$((_i + 1)); [ "$_i" -lt 100 ] || fail "the adopted VM outlived its VMM by 5 s"
-		sleep 0.05
-	done
+	poll_until 5 vm_is_gone keep || fail "the adopted VM outlived its VMM by 5 s"
 	assert_eq 0 "$(stat -c %u "$ROOT/dev/vfio/2")" "group node back after the exit"
 	[ ! -e "$J/keep.json" ] || fail "journal left after the release"
 }

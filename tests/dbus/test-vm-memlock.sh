@@ -22,6 +22,11 @@ memlock_of() {
 	prlimit --pid "$1" --memlock --noheadings --raw --output SOFT,HARD | awk '{ print $1, $2 }'
 }
 
+# vmm_state_is NAME STATE: the VMMState of VM NAME is STATE
+vmm_state_is() {
+	[ "$(vm_prop "$1" VMMState)" = "$2" ]
+}
+
 vm_prop() {
 	busctl --address="$BUS" get-property org.vfiod1 "$(vm_path "$1")" org.vfiod1.VM "$2" | cut -d' ' -f2- | tr -d '"'
 }
@@ -158,12 +163,7 @@ kept_after_exit_until_release() {
 	register_opts keep 2 vmm_opens_groups b true release_on_exit b false
 	[ "$RC" -eq 0 ] || fail "register: $(cat "$ERR")"
 	kill "$VMM"
-	i=0
-	until [ "$(vm_prop keep VMMState)" = exited ]; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || fail "VMMState did not become exited within 5 s"
-		sleep 0.05
-	done
+	poll_until 5 vmm_state_is keep exited || fail "VMMState did not become exited within 5 s"
 	assert_eq registered "$(vm_prop keep State)" "the VM stays after its VMM's exit"
 	vfioctl --json vm list
 	assert_eq "exited 0" "$(jq -r '.[] | select(.name == "keep") | "\(.vmm_state) \(.locked_bytes)"' "$OUT")" \

@@ -188,25 +188,11 @@ vmm_exit_releases_the_vm() {
 	dbus-monitor --address "$BUS" "type='signal',interface='org.vfiod1.VM',member='StateChanged'" \
 		>"$T/monitor.out" 2>&1 &
 	monitor=$!
-	i=0
-	until grep -q NameAcquired "$T/monitor.out"; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || { kill "$monitor"; fail "dbus-monitor did not start"; }
-		sleep 0.05
-	done
+	poll_until 5 grep -q NameAcquired "$T/monitor.out" || { kill "$monitor"; fail "dbus-monitor did not start"; }
 	kill "$VMM"
-	i=0
-	while [ -n "$(vm_path gone)" ]; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || { kill "$monitor"; fail "the VM outlived its VMM by 5 s"; }
-		sleep 0.05
-	done
-	i=0
-	until grep -q '"released"' "$T/monitor.out"; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || break
-		sleep 0.05
-	done
+	poll_until 5 vm_is_gone gone || { kill "$monitor"; fail "the VM outlived its VMM by 5 s"; }
+	# the last signal may still be on its way; the assertion below tells
+	poll_until 5 grep -q '"released"' "$T/monitor.out" || :
 	kill "$monitor"
 	assert_eq "releasing released" "$(sed -n 's/^ *string "\(.*\)"$/\1/p' "$T/monitor.out" | grep -v '^:' | tr '\n' ' ' | sed 's/ $//')" \
 		"StateChanged signals after the VMM's exit"
@@ -239,12 +225,7 @@ prepared_vm_gets_its_vmm_later() {
 	assert_one_line_error 2 "invalid --pid"
 	# the attached VMM's exit releases it like a registered one
 	kill "$VMM"
-	i=0
-	while [ -n "$(vm_path early)" ]; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || fail "the VM outlived its attached VMM by 5 s"
-		sleep 0.05
-	done
+	poll_until 5 vm_is_gone early || fail "the VM outlived its attached VMM by 5 s"
 	assert_eq 0 "$(stat -c %u "$ROOT/dev/vfio/2")" "group node owner after the exit"
 
 	# grant_group_nodes false (libvirt's DAC driver owns the nodes), released while prepared

@@ -11,6 +11,7 @@
 #   assert_contains HAYSTACK NEEDLE MSG
 #   assert_fails CMD...           CMD must exit non-zero
 #   wait_until SECS CMD...        poll CMD until it succeeds, or fail
+#   poll_until SECS CMD...        the same, returning 1 instead of failing
 #   vm_kernel                     prints distro|test
 #   has_iommufd                   true when /dev/iommu exists
 #   lab_device edu|e1000e|nvme    BDF of a lab endpoint
@@ -74,17 +75,9 @@ assert_fails() {
 	fi
 }
 
-wait_until() {
-	_wu_limit=$1
-	shift
-	_wu_i=0
-	# Ten polls a second; TCG guests are slow, so callers pass generous limits.
-	while ! "$@" 2>/dev/null; do
-		_wu_i=$((_wu_i + 1))
-		[ "$_wu_i" -lt $((_wu_limit * 10)) ] || fail "timed out after ${_wu_limit}s waiting for: $*"
-		usleep 100000
-	done
-}
+# wait_until (and poll_until): shared with tests/dbus/lib.sh. TCG guests are
+# slow, so callers pass generous limits.
+. "$VFIOD_TESTS/lib/wait-until.sh"
 
 vm_kernel() {
 	(. /etc/vfiod-lab.env && echo "$FLAVOUR")

@@ -54,8 +54,9 @@ case "$hook" in
 esac
 
 # The case and its guest-side runner, as a unit ordered after vfiod and libvirtd.
-mkdir -p "$stage/opt/vfiod-libvirt" "$stage/opt/vfiod/tests/vm"
+mkdir -p "$stage/opt/vfiod-libvirt" "$stage/opt/vfiod/tests/vm" "$stage/opt/vfiod/tests/lib"
 cp "$source_root/tests/vm/guest-lib.sh" "$stage/opt/vfiod/tests/vm/guest-lib.sh"
+cp "$source_root/tests/lib/wait-until.sh" "$stage/opt/vfiod/tests/lib/wait-until.sh"
 cp "$here/guest-lib.sh" "$here/run-case.sh" "$stage/opt/vfiod-libvirt/"
 cp "$case_file" "$stage/opt/vfiod-libvirt/case.sh"
 printf 'CASE=%s\nCASE_TIMEOUT=%s\n' "$name" "${VFIOD_LAB_CASE_TIMEOUT:-300}" >"$stage/opt/vfiod-libvirt/case.env"
