@@ -10,4 +10,4 @@
 . /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
 
 BACKEND=iommufd
-. /opt/vfiod/tests/vm/cases/vm-ownership-scenario.sh
+. /opt/vfiod/tests/vm/cases/vm-ownership-scenario-lib.sh
