@@ -41,5 +41,5 @@ int verb_vm(int argc, char *argv[]);
 int verb_bind(int argc, char *argv[]);
 int verb_unbind(int argc, char *argv[]);
 int verb_mdev(int argc, char *argv[]); /* memlock helper: verb-memlock.c, parses its own options */
-/* persistent configuration: verb-config.c (owner: systemd/config) */
+/* persistent configuration: verb-config.c */
 int verb_config(int argc, char *argv[]);

@@ -40,7 +40,7 @@ typedef struct Manager {
 	vfd_bind_record **adhoc;
 	size_t n_adhoc;
 
-	struct ConfigApply *config; /* persistent configuration (config-apply.c), owner: systemd/config */
+	struct ConfigApply *config; /* persistent configuration (config-apply.c) */
 
 	/* the vfiod_mm helper (manager-mm.c); mm is NULL unless AVAILABLE */
 	vfd_mm_client *mm;

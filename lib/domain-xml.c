@@ -684,7 +684,7 @@ int vfd_domain_parse_file(const char *path, vfd_domain **ret, char **error_messa
 	return vfd_domain_parse_xml(buf, size, ret, error_message);
 }
 
-/* ---- device aliases of a live domain (libvirt events), owner: libvirt-events ---- */
+/* ---- device aliases of a live domain (libvirt events) ---- */
 
 void vfd_domain_aliases_free(vfd_domain_alias *aliases, size_t n)
 {

@@ -117,7 +117,7 @@ int vfd_domain_scale_to_kib(const char *value, const char *unit, uint64_t max_by
 int vfd_domain_scale_to_bytes(const char *value, const char *unit, uint64_t default_scale,
 			      uint64_t max_bytes, uint64_t *ret_bytes);
 
-/* ---- device aliases of a live domain (libvirt events), owner: libvirt-events ---- */
+/* ---- device aliases of a live domain (libvirt events) ---- */
 
 /*
  * A VFIO host device of a running domain and the alias libvirt gave it

@@ -28,7 +28,7 @@ env=$("$lab/kernel-test.sh")
 check "$env" BZIMAGE kernel-test.sh
 env=$("$lab/rootfs-systemd.sh")
 check "$env" ROOTFS rootfs-systemd.sh
-env=$("$lab/rootfs-libvirt.sh") # libvirt guest tests, owner: libvirt-lab
+env=$("$lab/rootfs-libvirt.sh") # libvirt guest tests
 check "$env" ROOTFS rootfs-libvirt.sh
 env=$("$lab/qemu10.sh")
 check "$env" QEMU10_BIN qemu10.sh
