@@ -159,7 +159,9 @@ done
 [ -f /usr/share/dbus-1/system.conf ] || lab_die "/usr/share/dbus-1/system.conf missing (dbus-system-bus-common)"
 [ -f /usr/lib/udev/rules.d/50-udev-default.rules ] || lab_die "udev rules missing (apt-get install udev)"
 cp /usr/share/dbus-1/system.conf usr/share/dbus-1/system.conf
-policies=$(find "$source_root" \( -name .git -o -name tests -o -name 'build*' \) -prune -o \
+# (-path, not -name: a checkout may itself be named tests or build*)
+policies=$(find "$source_root" \( -path "$source_root/.git" -o -path "$source_root/tests" \
+	-o -path "$source_root/build*" \) -prune -o \
 	-name '*.conf' -type f -exec grep -l '<busconfig' {} + 2>/dev/null |
 	while read -r f; do grep -l 'org\.vfiod1' "$f" || true; done)
 if [ -n "$policies" ]; then
