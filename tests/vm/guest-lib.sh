@@ -153,16 +153,21 @@ start_vfiod() {
 	fi
 	"$VFIOD_BIN/vfiod" "$@" >>"$VFIOD_LOG" 2>&1 &
 	echo $! >"$VFIOD_PIDFILE"
-	_sv_i=0
-	while ! bus_has_name org.vfiod1; do
-		if ! kill -0 "$(cat "$VFIOD_PIDFILE")" 2>/dev/null; then
-			vfiod_log >&2
-			fail "vfiod exited before taking org.vfiod1"
-		fi
-		_sv_i=$((_sv_i + 1))
-		[ "$_sv_i" -lt 300 ] || { vfiod_log >&2; fail "vfiod did not take org.vfiod1 within 30 s"; }
-		usleep 100000
-	done
+	poll_until 30 vfiod_took_name_or_died || { vfiod_log >&2; fail "vfiod did not take org.vfiod1 within 30 s"; }
+	if ! bus_has_name org.vfiod1; then
+		vfiod_log >&2
+		fail "vfiod exited before taking org.vfiod1"
+	fi
+}
+
+# true once the vfiod of start_vfiod owns org.vfiod1, or has exited
+vfiod_took_name_or_died() {
+	bus_has_name org.vfiod1 || ! kill -0 "$(cat "$VFIOD_PIDFILE")" 2>/dev/null
+}
+
+# process_has_exited PID: PID is gone or a zombie (exited, not yet reaped)
+process_has_exited() {
+	[ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
 }
 
 # stop_vfiod: SIGTERM, wait, and fail unless vfiod exits 0 within 20 s.
@@ -171,12 +176,7 @@ stop_vfiod() {
 	_st_pid=$(cat "$VFIOD_PIDFILE")
 	rm -f "$VFIOD_PIDFILE"
 	kill -TERM "$_st_pid" 2>/dev/null || fail "stop_vfiod: vfiod already gone"
-	_st_i=0
-	while [ -d "/proc/$_st_pid" ] && ! grep -q '^State:.*Z' "/proc/$_st_pid/status" 2>/dev/null; do
-		_st_i=$((_st_i + 1))
-		[ "$_st_i" -lt 200 ] || { kill -KILL "$_st_pid"; fail "vfiod ignored SIGTERM for 20 s"; }
-		usleep 100000
-	done
+	poll_until 20 process_has_exited "$_st_pid" || { kill -KILL "$_st_pid"; fail "vfiod ignored SIGTERM for 20 s"; }
 	# vfiod is a child of this shell: wait reports its exit status.
 	_st_rc=0
 	wait "$_st_pid" || _st_rc=$?

@@ -23,11 +23,6 @@
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-# guest-lib.sh polls with busybox's usleep; coreutils sleep takes fractions
-usleep() {
-	sleep "$(awk -v us="$1" 'BEGIN { printf "%.3f", us / 1000000 }')"
-}
-
 timing() {
 	echo "@@VFIOD-TIME $1 $2 s@@" >/dev/ttyS0
 	log "time: $1 $2 s"
