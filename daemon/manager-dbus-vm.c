@@ -564,18 +564,47 @@ fail:
 	return r;
 }
 
+/*
+ * Unbind and RemoveMdev answer when the give-back ends on the unbind worker
+ * (or when it passed its deadline): the call's message waits meanwhile.
+ */
+static void reply_give_back(sd_bus_message *message, int r, const vfd_op_error *op,
+			    vfd_bind_record *rec, const char *what)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	int q;
+
+	if (r < 0) {
+		(void) bus_error_from_op(&error, r, op, what);
+		q = sd_bus_reply_method_error(message, &error);
+	} else if (rec)
+		q = reply_members(message, rec);
+	else
+		q = sd_bus_reply_method_return(message, NULL);
+	if (q < 0)
+		log_warning_errno(q, "Failed to reply to %s: %m", sd_bus_message_get_member(message));
+	vfd_bind_record_free(rec);
+	sd_bus_message_unref(message);
+}
+
+static void on_unbound(void *userdata, int r, const vfd_op_error *op, vfd_bind_record *rec)
+{
+	reply_give_back(userdata, r, op, rec, "Cannot unbind");
+}
+
 static int run_unbind(sd_bus_message *message, void *request, sd_bus_error *error)
 {
-	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
 	HostRequest *q = request;
 	vfd_op_error op;
 	int r;
 
 	vfd_op_error_clear(&op);
-	r = manager_unbind(q->manager, &q->addr, &op, &rec);
-	if (r < 0)
+	r = manager_unbind_start(q->manager, &q->addr, on_unbound, sd_bus_message_ref(message), &op);
+	if (r < 0) {
+		sd_bus_message_unref(message);
 		return bus_error_from_op(error, r, &op, "Cannot unbind");
-	return reply_members(message, rec);
+	}
+	return 1; /* on_unbound() replies */
 }
 
 int method_unbind(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -636,6 +665,11 @@ int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_error *er
 				host_request_free, error);
 }
 
+static void on_mdev_removed(void *userdata, int r, const vfd_op_error *op, vfd_bind_record *rec)
+{
+	reply_give_back(userdata, r, op, rec, "Cannot remove the mdev");
+}
+
 static int run_remove_mdev(sd_bus_message *message, void *request, sd_bus_error *error)
 {
 	HostRequest *q = request;
@@ -643,10 +677,13 @@ static int run_remove_mdev(sd_bus_message *message, void *request, sd_bus_error 
 	int r;
 
 	vfd_op_error_clear(&op);
-	r = manager_remove_mdev(q->manager, q->uuid, &op);
-	if (r < 0)
+	r = manager_remove_mdev_start(q->manager, q->uuid, on_mdev_removed, sd_bus_message_ref(message),
+				      &op);
+	if (r < 0) {
+		sd_bus_message_unref(message);
 		return bus_error_from_op(error, r, &op, "Cannot remove the mdev");
-	return sd_bus_reply_method_return(message, NULL);
+	}
+	return 1; /* on_mdev_removed() replies */
 }
 
 int method_remove_mdev(sd_bus_message *message, void *userdata, sd_bus_error *error)

@@ -54,13 +54,24 @@ static void pending_drop(Manager *m, size_t i)
 
 static void arm_retry(Manager *m);
 
+/* the end of an Unbind that waited for its holder: nobody waits for a reply */
+static void on_pending_unbound(void *userdata, int r, const vfd_op_error *error, vfd_bind_record *rec)
+{
+	if (r < 0)
+		log_error("Unbind of %s after its holder let go failed: %s", error->subject,
+			  error->message);
+	else
+		log_info("Unbind done: %s is back on its original drivers.", error->subject[0] ?
+			 error->subject : "the device");
+	vfd_bind_record_free(rec);
+}
+
 static int on_unbind_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Manager *m = userdata;
 
 	m->unbind_retry = sd_event_source_disable_unref(m->unbind_retry);
 	for (size_t i = m->n_unbind_pending; i-- > 0;) {
-		_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
 		vfd_pci_address addr;
 		vfd_op_error error;
 		int r;
@@ -70,16 +81,17 @@ static int on_unbind_retry(sd_event_source *s, uint64_t usec, void *userdata)
 			pending_drop(m, i);
 			continue;
 		}
-		r = manager_unbind(m, &addr, &error, &rec);
+		r = manager_unbind_start(m, &addr, on_pending_unbound, NULL, &error);
 		if (r == -EBUSY)
-			continue; /* still held */
+			continue; /* still held (manager_unbind_later() keeps it listed) */
 		if (r == -ENOLINK)
 			log_info("Unbind of %s: done meanwhile by another call.", m->unbind_pending[i]);
 		else if (r < 0)
 			log_error("Unbind of %s, waiting for its holder, failed: %s", m->unbind_pending[i],
 				  error.message);
 		else
-			log_info("Unbind of %s done: its last holder let go.", m->unbind_pending[i]);
+			log_info("Unbind of %s: its last holder let go; giving it back.",
+				 m->unbind_pending[i]);
 		pending_drop(m, i);
 	}
 	if (m->n_unbind_pending > 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ Manager *manager_free(Manager *m)
 	free(m->vms);
 	/* a thread stuck in an unbind keeps using the context until the process exits */
 	stuck = unbind_worker_busy(m->unbind);
+	manager_adhoc_jobs_abandon(m);
 	unbind_worker_free(m->unbind); /* after the VMs: they abandon their jobs */
 	manager_unbind_pending_free(m);
 	manager_mm_stop(m);
@@ -461,11 +463,160 @@ int manager_adopt_binding(Manager *m, vfd_bind_record *rec)
 	return 0;
 }
 
-int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
-		   vfd_bind_record **ret)
+/*
+ * An ad-hoc give-back on the unbind worker (Unbind, RemoveMdev): the
+ * thread works on data of its own (a copy of the record, the mdev's UUID);
+ * the loop keeps the original record in m->adhoc until the job is done, so
+ * that nothing claims its members meanwhile.
+ */
+typedef struct AdhocWork {
+	vfd_bind_record *copy; /* Unbind: the thread clears what it restored */
+	char mdev[VFD_UUID_STRLEN]; /* RemoveMdev */
+} AdhocWork;
+
+struct AdhocJob {
+	Manager *manager;
+	char name[VFD_UUID_STRLEN];
+	vfd_bind_record *orig; /* Unbind: the record in m->adhoc */
+	ManagerGiveBackDone done; /* NULL once answered (past the deadline) */
+	void *userdata;
+	AdhocJob *next;
+};
+
+static void adhoc_work_free(void *p)
+{
+	AdhocWork *w = p;
+
+	if (!w)
+		return;
+	vfd_bind_record_free(w->copy);
+	free(w);
+}
+
+/* on the worker's thread */
+static int adhoc_work(vfd_context *ctx, void *data, vfd_op_error *error)
+{
+	AdhocWork *w = data;
+
+	if (w->copy)
+		return vfd_bind_release(ctx, w->copy, error);
+	return vfd_mdev_remove(ctx, w->mdev, error);
+}
+
+static void adhoc_job_unlink(Manager *m, AdhocJob *j)
+{
+	for (AdhocJob **p = &m->adhoc_jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+}
+
+static void adhoc_answer(AdhocJob *j, int r, const vfd_op_error *error, vfd_bind_record *rec)
+{
+	ManagerGiveBackDone done = j->done;
+
+	j->done = NULL;
+	if (done)
+		done(j->userdata, r, error, rec);
+	else
+		vfd_bind_record_free(rec);
+}
+
+static size_t adhoc_index(Manager *m, const vfd_bind_record *rec)
+{
+	for (size_t i = 0; i < m->n_adhoc; i++)
+		if (m->adhoc[i] == rec)
+			return i;
+	return SIZE_MAX;
+}
+
+static void on_adhoc_done(void *userdata, void *data, int r, const vfd_op_error *error)
+{
+	AdhocJob *j = userdata;
+	Manager *m = j->manager;
+	AdhocWork *w = data;
+	size_t i = j->orig ? adhoc_index(m, j->orig) : SIZE_MAX;
+
+	adhoc_job_unlink(m, j);
+	if (j->orig && i != SIZE_MAX) {
+		/* the record as the thread left it: what was restored is no longer changed */
+		vfd_bind_record_free(j->orig);
+		m->adhoc[i] = TAKE_PTR(w->copy);
+		if (r < 0)
+			/* the record keeps what is left; Unbind again, or a restart, retries */
+			(void) bind_journal_save_held(m, m->adhoc[i]);
+		else {
+			vfd_bind_record *rec = m->adhoc[i];
+
+			bind_journal_remove(m, rec);
+			memmove(&m->adhoc[i], &m->adhoc[i + 1], (m->n_adhoc - i - 1) * sizeof(*m->adhoc));
+			m->n_adhoc--;
+			if (!j->done)
+				log_info("Unbind of %s finished after its deadline.", j->name);
+			adhoc_answer(j, 0, error, rec);
+			goto out;
+		}
+	}
+	if (r < 0)
+		log_error("Giving back %s failed: %s", j->name,
+			  error->message[0] ? error->message : "see the kernel log");
+	else if (!j->done)
+		log_info("Removal of mdev %s finished after its deadline.", j->name);
+	adhoc_answer(j, r, error, NULL);
+out:
+	adhoc_work_free(w);
+	free(j);
+}
+
+static void on_adhoc_late(void *userdata)
+{
+	AdhocJob *j = userdata;
+	vfd_op_error error;
+
+	log_warning("Giving back %s: the kernel has not let the sysfs write return after the "
+		    "deadline; the device is stuck there, vfiod finishes when it returns.", j->name);
+	vfd_op_error_clear(&error);
+	(void) vfd_op_error_set(&error, -ETIMEDOUT, j->name, "stuck in the kernel's unbind; vfiod "
+				"finishes the give-back when the kernel lets it");
+	adhoc_answer(j, -ETIMEDOUT, &error, NULL);
+}
+
+static int adhoc_start(Manager *m, const char *name, vfd_bind_record *orig, AdhocWork *w, int guard,
+		       ManagerGiveBackDone done, void *userdata, vfd_op_error *error)
+{
+	UnbindJob *job;
+	AdhocJob *j;
+	int r;
+
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		adhoc_work_free(w);
+		if (guard >= 0)
+			close(guard);
+		return vfd_op_error_set(error, -ENOMEM, name, "out of memory");
+	}
+	*j = (AdhocJob) { .manager = m, .orig = orig, .done = done, .userdata = userdata };
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	r = unbind_worker_start(m->unbind, adhoc_work, w, adhoc_work_free, guard, on_adhoc_done,
+				on_adhoc_late, j, &job);
+	if (r < 0) {
+		adhoc_work_free(w);
+		free(j);
+		return vfd_op_error_set(error, r, name, "cannot start the give-back");
+	}
+	j->next = m->adhoc_jobs;
+	m->adhoc_jobs = j;
+	return 0;
+}
+
+int manager_unbind_start(Manager *m, const vfd_pci_address *addr, ManagerGiveBackDone done,
+			 void *userdata, vfd_op_error *error)
 {
 	char name[VFD_PCI_ADDRESS_STRLEN];
-	int r;
+	struct json_object *json = NULL;
+	AdhocWork *w;
+	int r, guard;
 
 	vfd_pci_address_format(addr, name);
 
@@ -475,31 +626,49 @@ int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
 		if (!record_has(rec, name))
 			continue;
 
-		int guard;
-
-		/* held: the kernel would block the unbind; it is done once the holder lets go */
+		/*
+		 * Held, or being given back by another call (whose job holds the
+		 * group): the kernel would block the unbind; it is done once the
+		 * holder lets go.
+		 */
 		r = manager_adhoc_prove_free(m, rec, error, &guard);
 		if (r == -EBUSY)
 			manager_unbind_later(m, name);
 		if (r < 0)
 			return r;
-		r = vfd_bind_release(m->ctx, rec, error);
-		if (guard >= 0)
-			close(guard);
-		if (r < 0) {
-			/* the record keeps what is left; Unbind again, or a restart, retries */
-			(void) bind_journal_save_held(m, rec);
-			return r;
-		}
-		bind_journal_remove(m, rec);
 
-		memmove(&m->adhoc[i], &m->adhoc[i + 1], (m->n_adhoc - i - 1) * sizeof(*m->adhoc));
-		m->n_adhoc--;
-		*ret = rec;
-		return 0;
+		w = calloc(1, sizeof(*w));
+		/* the record's state-file form is its deep copy */
+		r = w ? vfd_bind_record_to_json(rec, &json) : -ENOMEM;
+		if (r >= 0)
+			r = vfd_bind_record_from_json(json, &w->copy);
+		json_object_put(json);
+		if (r < 0) {
+			adhoc_work_free(w);
+			if (guard >= 0)
+				close(guard);
+			return vfd_op_error_set(error, r, name, "cannot copy the claim's record");
+		}
+		return adhoc_start(m, name, rec, w, guard, done, userdata, error);
 	}
 
 	return vfd_op_error_set(error, -ENOLINK, name, "not bound by vfiod outside a VM");
+}
+
+void manager_adhoc_jobs_abandon(Manager *m)
+{
+	vfd_op_error error;
+
+	vfd_op_error_clear(&error);
+	(void) vfd_op_error_set(&error, -ESHUTDOWN, "vfiod", "vfiod is exiting");
+	while (m->adhoc_jobs) {
+		AdhocJob *j = m->adhoc_jobs;
+
+		m->adhoc_jobs = j->next;
+		adhoc_answer(j, -ESHUTDOWN, &error, NULL);
+		/* the worker's thread frees the work; the job's loop half goes here */
+		free(j);
+	}
 }
 
 int manager_create_mdev(Manager *m, const char *parent, const char *type_id, const char *uuid,
@@ -519,10 +688,11 @@ int manager_create_mdev(Manager *m, const char *parent, const char *type_id, con
 	return r;
 }
 
-int manager_remove_mdev(Manager *m, const char *uuid, vfd_op_error *error)
+int manager_remove_mdev_start(Manager *m, const char *uuid, ManagerGiveBackDone done,
+			      void *userdata, vfd_op_error *error)
 {
 	VM *owner = manager_mdev_owner(m, uuid);
-
+	AdhocWork *w;
 	int r, guard;
 
 	if (owner)
@@ -531,8 +701,12 @@ int manager_remove_mdev(Manager *m, const char *uuid, vfd_op_error *error)
 	r = manager_mdev_prove_free(m, uuid, error, &guard);
 	if (r < 0)
 		return r;
-	r = vfd_mdev_remove(m->ctx, uuid, error);
-	if (guard >= 0)
-		close(guard);
-	return r;
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		if (guard >= 0)
+			close(guard);
+		return vfd_op_error_set(error, -ENOMEM, uuid, "out of memory");
+	}
+	snprintf(w->mdev, sizeof(w->mdev), "%s", uuid);
+	return adhoc_start(m, uuid, NULL, w, guard, done, userdata, error);
 }

@@ -21,6 +21,7 @@
 typedef struct VM VM;
 typedef struct VMConfig VMConfig;
 typedef struct VMMProcess VMMProcess;
+typedef struct AdhocJob AdhocJob;
 
 typedef struct Manager {
 	sd_event *event;
@@ -53,6 +54,7 @@ typedef struct Manager {
 	char *bindings_dir; /* the binding journal (bind-journal.h); NULL: none */
 
 	struct UnbindWorker *unbind; /* give-backs off the loop (unbind-worker.h) */
+	AdhocJob *adhoc_jobs; /* Unbind and RemoveMdev under way on it */
 	/* Unbinds refused while the device was held: done once it is free (manager-unbind.c) */
 	char (*unbind_pending)[VFD_PCI_ADDRESS_STRLEN];
 	size_t n_unbind_pending;
@@ -136,11 +138,20 @@ int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_membe
 /* a claim from the binding journal (bind-journal.c) is an ad-hoc claim again; takes rec */
 int manager_adopt_binding(Manager *m, vfd_bind_record *rec);
 /*
- * Gives back the ad-hoc claim holding addr; ret (caller frees) is what
- * was restored. -ENOLINK when no ad-hoc claim holds addr.
+ * The result of a give-back off the loop: r (negative errno, error says
+ * why; -ETIMEDOUT: stuck in the kernel past the deadline, finished later),
+ * and for an Unbind rec, what was restored (the callee frees it).
  */
-int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
-		   vfd_bind_record **ret);
+typedef void (*ManagerGiveBackDone)(void *userdata, int r, const vfd_op_error *error,
+				    vfd_bind_record *rec);
+/*
+ * Gives back the ad-hoc claim holding addr: proven free first (-EBUSY:
+ * held, and vfiod unbinds it once the holder lets go), then restored on the
+ * unbind worker; done runs on the loop once. -ENOLINK when no ad-hoc claim
+ * holds addr. Errors before the job starts are returned, done is not called.
+ */
+int manager_unbind_start(Manager *m, const vfd_pci_address *addr, ManagerGiveBackDone done,
+			 void *userdata, vfd_op_error *error);
 /*
  * vfd_mdev_create() with the errnos of the bus table: -ENXIO no such
  * parent, -EDOM no such type, -EEXIST, -ENOSPC, -EINVAL.
@@ -148,8 +159,14 @@ int manager_unbind(Manager *m, const vfd_pci_address *addr, vfd_op_error *error,
 int manager_create_mdev(Manager *m, const char *parent, const char *type_id, const char *uuid,
 			const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,
 			char ret_uuid[VFD_UUID_STRLEN]);
-/* -EALREADY when a VM holds the mdev, else vfd_mdev_remove() */
-int manager_remove_mdev(Manager *m, const char *uuid, vfd_op_error *error);
+/*
+ * -EALREADY when a VM holds the mdev; -EBUSY when someone holds it; else
+ * vfd_mdev_remove() on the unbind worker, done as for manager_unbind_start().
+ */
+int manager_remove_mdev_start(Manager *m, const char *uuid, ManagerGiveBackDone done,
+			      void *userdata, vfd_op_error *error);
+/* the give-backs under way are answered "vfiod is exiting" (manager_free()) */
+void manager_adhoc_jobs_abandon(Manager *m);
 
 /* ---- manager-unbind.c: nobody may hold what an ad-hoc Unbind or RemoveMdev gives back ---- */
 
