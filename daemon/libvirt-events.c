@@ -168,8 +168,21 @@ static int group_closed_by_vmm(VM *vm, const VMDevice *d)
 	return 1;
 }
 
+/* the end of the give-back of a device libvirt detached; userdata: "NAME (alias ALIAS)" */
+static void on_detached_given_back(VM *vm, int r, const vfd_op_error *error, void *userdata)
+{
+	_cleanup_free_ char *what = userdata;
+
+	if (r < 0)
+		log_error("VM %s: libvirt detached %s but giving it back failed: %s", vm->name,
+			  what ? what : "a device", error && error->error ? error->message : strerror(-r));
+	else
+		log_info("VM %s: libvirt detached %s: given back.", vm->name, what ? what : "a device");
+}
+
 static void device_detached(VM *vm, const char *name, const char *alias)
 {
+	char *what = NULL;
 	vfd_op_error error;
 	VMDevice *d;
 	int r;
@@ -190,13 +203,16 @@ static void device_detached(VM *vm, const char *name, const char *alias)
 
 	memlock_resync(vm, "detach");
 	vfd_op_error_clear(&error);
-	r = vm_remove_device(vm, name, &error);
+	if (asprintf(&what, "%s (alias %s)", name, alias) < 0)
+		what = NULL;
+	r = vm_remove_device(vm, name, on_detached_given_back, what, &error);
 	if (r < 0) {
+		free(what);
 		log_error("VM %s: libvirt detached %s (alias %s) but giving it back failed: %s", vm->name,
 			  name, alias, error.error ? error.message : strerror(-r));
 		return;
 	}
-	log_info("VM %s: libvirt detached %s (alias %s): given back.", vm->name, name, alias);
+	/* on_detached_given_back() says how it ended */
 }
 
 /* ---- libvirt's callbacks ---- */

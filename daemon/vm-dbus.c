@@ -460,6 +460,23 @@ static int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_er
 	return authorize_vm(message, vm, run_create_mdev, q, error);
 }
 
+/* RemoveDevice answers when its give-back ends on the unbind worker (or passed its deadline) */
+static void on_device_removed(VM *vm, int r, const vfd_op_error *op, void *userdata)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_message *message = userdata;
+	int q;
+
+	if (r < 0) {
+		(void) bus_error_from_op(&error, r, op, "Cannot remove the device");
+		q = sd_bus_reply_method_error(message, &error);
+	} else
+		q = sd_bus_reply_method_return(message, NULL);
+	if (q < 0)
+		log_warning_errno(q, "Failed to reply to RemoveDevice: %m");
+	sd_bus_message_unref(message);
+}
+
 static int run_remove_device(sd_bus_message *message, void *request, sd_bus_error *error)
 {
 	VMRequest *q = request;
@@ -472,11 +489,12 @@ static int run_remove_device(sd_bus_message *message, void *request, sd_bus_erro
 		return -ENOMEDIUM;
 
 	vfd_op_error_clear(&op);
-	r = vm_remove_device(vm, q->device, &op);
-	if (r < 0)
+	r = vm_remove_device(vm, q->device, on_device_removed, sd_bus_message_ref(message), &op);
+	if (r < 0) {
+		sd_bus_message_unref(message);
 		return bus_error_from_op(error, r, &op, "Cannot remove the device");
-
-	return sd_bus_reply_method_return(message, NULL);
+	}
+	return 1; /* on_device_removed() replies */
 }
 
 static int method_remove_device(sd_bus_message *message, void *userdata, sd_bus_error *error)

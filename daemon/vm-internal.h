@@ -24,3 +24,15 @@ void vm_drop_device(VM *vm, VMDevice *d);
 int vm_device_prove_free(VM *vm, const VMDevice *d, vfd_op_error *error, int *ret_guard);
 /* the VM is being freed: its give-back is abandoned, a waiting Release answered */
 void vm_release_done_free(VM *vm);
+
+/*
+ * RemoveDevice's give-back (vm.c proved d free and journaled the remove):
+ * on the unbind worker; vm_remove_given_back() then finishes the
+ * transaction and done hears the result once (-ETIMEDOUT: stuck past the
+ * deadline, finished later). Takes guard. -EBUSY when a give-back runs.
+ */
+int vm_remove_give_back_start(VM *vm, VMDevice *d, int guard, VMRemoveDone done, void *userdata,
+			      vfd_op_error *error);
+/* vm.c: the end of that give-back (d NULL: gone meanwhile); returns r or a later failure */
+int vm_remove_given_back(VM *vm, VMDevice *d, int r, const vfd_op_error *error,
+			 vfd_op_error *ret_error);

@@ -113,6 +113,16 @@ static void answer_waiter(VM *vm, VMState s, const vfd_op_error *error)
 	done(vm, s, error, TAKE_PTR(vm->release_userdata));
 }
 
+static void answer_remover(VM *vm, int r, const vfd_op_error *error)
+{
+	VMRemoveDone done = vm->remove_done;
+
+	if (!done)
+		return;
+	vm->remove_done = NULL;
+	done(vm, r, error, TAKE_PTR(vm->remove_userdata));
+}
+
 static int release_step(VM *vm, vfd_op_error *error);
 
 /* the release went on without a caller: answered, and the VM dropped once released */
@@ -156,6 +166,20 @@ static void on_give_back_late(void *userdata)
 	VM *vm = userdata;
 	vfd_op_error error;
 
+	if (vm->giveback_removes) {
+		log_error("VM %s: removing %s is stuck in the kernel: a holder the proof did not see "
+			  "keeps the device open. vfiod goes on; the remove ends when it is closed.",
+			  vm->name, vm->busy_device);
+		busy_set(vm, vm->busy_device, "stuck", "the unbind waits in the kernel for the "
+			 "device's last open file");
+		vfd_op_error_clear(&error);
+		vfd_op_error_set(&error, -ETIMEDOUT, vm->busy_device, "the unbind is stuck in the "
+				 "kernel until the device's last open file is closed; the remove "
+				 "finishes then");
+		answer_remover(vm, -ETIMEDOUT, &error);
+		return;
+	}
+
 	log_error("VM %s: giving back %s is stuck in the kernel: a holder the proof did not see "
 		  "keeps the device open. vfiod goes on; the release ends when it is closed.",
 		  vm->name, vm->busy_device);
@@ -186,6 +210,20 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 	}
 	give_back_free(g);
 
+	if (vm->giveback_removes) {
+		/* a RemoveDevice's give-back: vm.c finishes its transaction, the caller hears */
+		vm->giveback_removes = false;
+		vfd_op_error_clear(&next);
+		r = vm_remove_given_back(vm, d, r, error, &next);
+		answer_remover(vm, r, r < 0 ? &next : NULL);
+		/* a Release asked meanwhile waited for this give-back: it goes on now */
+		if (vm->state == VM_STATE_RELEASING) {
+			vfd_op_error_clear(&next);
+			release_went_on(vm, release_step(vm, &next), &next);
+		}
+		return;
+	}
+
 	if (r < 0) {
 		log_error("VM %s: giving back %s failed: %s", vm->name, d ? d->name : "?",
 			  error->message[0] ? error->message : "see the kernel log");
@@ -204,6 +242,64 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 }
 
 /*
+ * d's give-back on the unbind worker: a copy of its claim's record for the
+ * thread, the group guard handed on. 0, or negative with error set (guard
+ * closed).
+ */
+static int give_back_start(VM *vm, const VMDevice *d, int guard, vfd_op_error *error)
+{
+	GiveBack *g;
+	int r;
+
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		if (guard >= 0)
+			close(guard);
+		return vfd_op_error_set(error, -ENOMEM, d->name, "out of memory");
+	}
+	snprintf(g->name, sizeof(g->name), "%s", d->name);
+	g->remove_mdev = d->created;
+	if (d->bind) {
+		struct json_object *j = NULL;
+
+		/* the record's state-file form is its deep copy */
+		r = vfd_bind_record_to_json(d->bind, &j);
+		if (r >= 0)
+			r = vfd_bind_record_from_json(j, &g->bind);
+		json_object_put(j);
+		if (r < 0) {
+			give_back_free(g);
+			if (guard >= 0)
+				close(guard);
+			return vfd_op_error_set(error, r, d->name, "cannot copy the claim's record");
+		}
+	}
+	r = unbind_worker_start(vm->manager->unbind, give_back_work, g, give_back_free, guard,
+				on_give_back_done, on_give_back_late, vm, &vm->giveback);
+	if (r < 0) {
+		give_back_free(g);
+		return vfd_op_error_set(error, r, d->name, "cannot start the give-back");
+	}
+	busy_set(vm, d->name, "unbinding", "");
+	return 0;
+}
+
+int vm_remove_give_back_start(VM *vm, VMDevice *d, int guard, VMRemoveDone done, void *userdata,
+			      vfd_op_error *error)
+{
+	int r;
+
+	r = give_back_start(vm, d, guard, error);
+	if (r < 0)
+		return r;
+	vm->remove_done = done;
+	vm->remove_userdata = userdata;
+	vm->giveback_removes = true;
+	return 0;
+}
+
+
+/*
  * Gives the last device back, or starts to: RELEASED when none is left,
  * RELEASING with error -EBUSY when one is held (a retry is armed), or
  * RELEASING while its give-back runs on the worker; FAILED.
@@ -212,7 +308,6 @@ static int release_step(VM *vm, vfd_op_error *error)
 {
 	while (vm->n_devices > 0) {
 		VMDevice *d = &vm->devices[vm->n_devices - 1];
-		GiveBack *g;
 		int r, guard;
 
 		r = backend_unprepare(vm, d);
@@ -237,38 +332,8 @@ static int release_step(VM *vm, vfd_op_error *error)
 		}
 		vm->release_retry_usec = 0;
 
-		g = calloc(1, sizeof(*g));
-		if (!g) {
-			if (guard >= 0)
-				close(guard);
-			vfd_op_error_set(error, -ENOMEM, d->name, "out of memory");
-			vm_set_state(vm, VM_STATE_FAILED);
-			return VM_STATE_FAILED;
-		}
-		snprintf(g->name, sizeof(g->name), "%s", d->name);
-		g->remove_mdev = d->created;
-		if (d->bind) {
-			struct json_object *j = NULL;
-
-			/* the record's state-file form is its deep copy */
-			r = vfd_bind_record_to_json(d->bind, &j);
-			if (r >= 0)
-				r = vfd_bind_record_from_json(j, &g->bind);
-			json_object_put(j);
-			if (r < 0) {
-				give_back_free(g);
-				if (guard >= 0)
-					close(guard);
-				vfd_op_error_set(error, r, d->name, "cannot copy the claim's record");
-				vm_set_state(vm, VM_STATE_FAILED);
-				return VM_STATE_FAILED;
-			}
-		}
-		r = unbind_worker_start(vm->manager->unbind, give_back_work, g, give_back_free, guard,
-					on_give_back_done, on_give_back_late, vm, &vm->giveback);
+		r = give_back_start(vm, d, guard, error);
 		if (r < 0) {
-			give_back_free(g);
-			vfd_op_error_set(error, r, d->name, "cannot start the give-back");
 			vm_set_state(vm, VM_STATE_FAILED);
 			return VM_STATE_FAILED;
 		}
@@ -330,4 +395,5 @@ void vm_release_done_free(VM *vm)
 	vfd_op_error_clear(&error);
 	vfd_op_error_set(&error, -ESHUTDOWN, vm->name, "vfiod is exiting");
 	answer_waiter(vm, VM_STATE_RELEASING, &error);
+	answer_remover(vm, -ESHUTDOWN, &error);
 }

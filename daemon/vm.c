@@ -405,6 +405,10 @@ static int check_can_add(VM *vm, const char *name, vfd_op_error *error)
 					vm_state_to_string(vm->state));
 	if (vm_find_device(vm, name))
 		return vfd_op_error_set(error, -EISCONN, name, "already a device of VM %s", vm->name);
+	/* one device change at a time: a remove's give-back still runs */
+	if (vm->giveback)
+		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
+					"try again", vm->name);
 	return 0;
 }
 
@@ -537,6 +541,9 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 	if (!vm_accepts_devices(vm))
 		return vfd_op_error_set(error, -ESHUTDOWN, vm->name, "VM %s is %s", vm->name,
 					vm_state_to_string(vm->state));
+	if (vm->giveback)
+		return vfd_op_error_set(error, -EBUSY, vm->name, "a device of VM %s is being given "
+					"back; try again", vm->name);
 
 	/* the UUID is chosen first, so that the journal names the mdev before it exists */
 	if (uuid && *uuid)
@@ -693,10 +700,11 @@ static int find_changeable_device(VM *vm, const char *name, vfd_op_error *error,
 	return 0;
 }
 
-int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
+int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata,
+		     vfd_op_error *error)
 {
 	VMDevice *d;
-	int r;
+	int r, guard = -1;
 
 	r = find_changeable_device(vm, name, error, &d);
 	if (r < 0)
@@ -749,6 +757,11 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 			return r;
 	}
 
+	/* one give-back at a time per VM: a Release or another remove runs */
+	if (vm->giveback)
+		return vfd_op_error_set(error, -EBUSY, name, "another device of VM %s is being given "
+					"back; try again", vm->name);
+
 	/* proven free: journaled, a vfiod that dies from here on finishes the remove */
 	txn_begin(vm, VM_TXN_REMOVE, name);
 	r = vm_journal_save(vm);
@@ -758,9 +771,36 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 	}
 	vm_journal_crash_point("remove-proved");
 
-	r = device_give_back(vm, d, error);
+	/* vfiod's own descriptors first, then nobody may hold it (device_give_back()'s order) */
+	r = backend_unprepare(vm, d);
+	if (r >= 0)
+		r = vm_device_prove_free(vm, d, error, &guard);
+	else
+		vfd_op_error_set(error, r, d->name, "cannot give the group node back");
+	if (r >= 0)
+		r = vm_remove_give_back_start(vm, d, guard, done, userdata, error);
+	if (r < 0) {
+		vfd_op_error ignored;
+
+		/* the device stays with the VM, vfiod's descriptors too where the holder lets it */
+		if (!vm->vmm_exited && backend_prepare(vm, d, &ignored) < 0)
+			log_warning("VM %s: cannot open %s again after a refused remove: %s", vm->name,
+				    d->name, ignored.message);
+		txn_end(vm);
+		(void) vm_journal_save(vm);
+		return r;
+	}
+	return 0;
+}
+
+int vm_remove_given_back(VM *vm, VMDevice *d, int r, const vfd_op_error *error,
+			 vfd_op_error *ret_error)
+{
+	const char *name = vm->txn.device;
+
 	if (r < 0) {
 		/* the device stays with the VM; RemoveDevice or Release retries the rest */
+		*ret_error = *error;
 		txn_end(vm);
 		(void) vm_journal_save(vm);
 		return r;
@@ -768,8 +808,10 @@ int vm_remove_device(VM *vm, const char *name, vfd_op_error *error)
 	vm_journal_crash_point("remove-given-back");
 
 	log_info("VM %s: removed device %s.", vm->name, name);
-	vm_drop_device(vm, d);
-	vm_send_devices_changed(vm);
+	if (d) {
+		vm_drop_device(vm, d);
+		vm_send_devices_changed(vm);
+	}
 	/* lowered only now that the device is gone, never below what is charged */
 	vm_memlock_after_change(vm, "remove");
 	txn_end(vm);

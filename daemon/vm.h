@@ -157,6 +157,8 @@ typedef struct VM VM;
  * kernel). Called once; the VM is dropped right after when RELEASED.
  */
 typedef void (*VMReleaseDone)(VM *vm, VMState state, const vfd_op_error *error, void *userdata);
+/* a RemoveDevice's end: r, error says why when negative */
+typedef void (*VMRemoveDone)(VM *vm, int r, const vfd_op_error *error, void *userdata);
 
 struct UnbindJob;
 
@@ -222,6 +224,9 @@ struct VM {
 	uint64_t release_retry_usec;     /* its backoff */
 	VMReleaseDone release_done;      /* the Release waiting for its answer */
 	void *release_userdata;
+	bool giveback_removes;           /* the give-back is a RemoveDevice's */
+	VMRemoveDone remove_done;        /* the RemoveDevice waiting for its answer */
+	void *remove_userdata;
 	/* BusyDevice: the device the release waits for ("" none) */
 	char busy_device[VFD_UUID_STRLEN];
 	const char *busy_status;         /* "busy", "unbinding", "stuck" */
@@ -268,9 +273,14 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
  * descriptor of the group is open); iommufd, or type1 when vfiod holds no
  * group of the device (adopted after a restart): the vfiod_mm helper
  * reports an open file of the device besides its registration, or is not
- * loaded (no proof). The remove is journaled once proven (vm-journal.h).
+ * loaded (no proof); or someone holds the group (device_prove_free()).
+ * The remove is journaled once proven (vm-journal.h). 0: the give-back
+ * runs on the unbind worker, and done hears its end once (also -ETIMEDOUT:
+ * stuck in the kernel, finished later). Negative: refused, done is not
+ * called.
  */
-int vm_remove_device(VM *vm, const char *name, vfd_op_error *error);
+int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata,
+		     vfd_op_error *error);
 
 /* 1 when the VM holds name: one of its devices or a member of a group it claimed */
 bool vm_holds(const VM *vm, const char *name);
