@@ -93,11 +93,106 @@ static void memlock_resync(VM *vm, const char *what)
 	vm->memlock_applied = now;
 }
 
+/*
+ * An event that came while a give-back of the VM ran (vfiod changes one
+ * device of a VM at a time) is handled again once that ended, instead of
+ * being lost: on a timer, at most EVENT_RETRY_MAX times.
+ */
+#define EVENT_RETRY_USEC (500 * UINT64_C(1000))
+#define EVENT_RETRY_MAX 120
+
+typedef struct EventRetry {
+	Manager *manager;
+	unsigned vm_id;
+	bool attach;
+	LibvirtDevice dev;
+	char *alias;
+	unsigned tries;
+	sd_event_source *source; /* its own: freed, and e with it, once handled */
+} EventRetry;
+
+static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias);
+static void device_detached(VM *vm, const char *name, const char *alias);
+
+static void event_retry_free(void *p)
+{
+	EventRetry *e = p;
+
+	if (e)
+		free(e->alias);
+	free(e);
+}
+
+static int on_event_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	EventRetry *e = userdata;
+	VM *vm = manager_find_vm_by_id(e->manager, e->vm_id);
+
+	if (!vm) {
+		sd_event_source_disable_unref(e->source);
+		return 0;
+	}
+	if (vm->giveback && ++e->tries < EVENT_RETRY_MAX) {
+		/* still under way: once more, later */
+		if (sd_event_source_set_time_relative(s, EVENT_RETRY_USEC) >= 0 &&
+		    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
+			return 0;
+	}
+	if (e->attach)
+		device_attached(vm, &e->dev, e->alias);
+	else
+		device_detached(vm, e->dev.name, e->alias);
+	/* the last use of e: its destroy callback frees it */
+	sd_event_source_disable_unref(e->source);
+	return 0;
+}
+
+/* 1 when the event is put off until the VM's give-back ended */
+static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char *name,
+		       const char *alias)
+{
+	sd_event_source *s = NULL;
+	EventRetry *e;
+	int r;
+
+	if (!vm->giveback)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->alias = strdup(alias))) {
+		event_retry_free(e);
+		return log_error_errno(-ENOMEM, "VM %s: cannot put off libvirt's event about %s: %m",
+				       vm->name, name);
+	}
+	e->manager = vm->manager;
+	e->vm_id = vm->id;
+	e->attach = attach;
+	if (dev)
+		e->dev = *dev;
+	else
+		snprintf(e->dev.name, sizeof(e->dev.name), "%s", name);
+	r = sd_event_add_time_relative(vm->manager->event, &s, CLOCK_MONOTONIC, EVENT_RETRY_USEC, 0,
+				       on_event_retry, e);
+	if (r >= 0)
+		r = sd_event_source_set_destroy_callback(s, event_retry_free);
+	if (r < 0) {
+		sd_event_source_unref(s);
+		event_retry_free(e);
+		return log_error_errno(r, "VM %s: cannot put off libvirt's event about %s: %m",
+				       vm->name, name);
+	}
+	e->source = s;
+	log_info("VM %s: libvirt's event about %s (alias %s) waits for the give-back under way.",
+		 vm->name, name, alias);
+	return 1;
+}
+
 static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
 {
 	vfd_op_error error;
 	int r;
 
+	if (event_later(vm, true, dev, dev->name, alias) != 0)
+		return;
 	vfd_op_error_clear(&error);
 	if (!vm_device(vm, dev->name) && dev->libvirt_managed) {
 		/*
@@ -193,6 +288,8 @@ static void device_detached(VM *vm, const char *name, const char *alias)
 			  name, alias);
 		return;
 	}
+	if (event_later(vm, false, NULL, name, alias) != 0)
+		return;
 	if (group_closed_by_vmm(vm, d) == 0) {
 		log_warning("VM %s: libvirt detached %s (alias %s) but group %d is still open (by the VMM, "
 			    "or for another device of the group); vfiod keeps the device: "

@@ -581,7 +581,7 @@ static void reply_give_back(sd_bus_message *message, int r, const vfd_op_error *
 		q = reply_members(message, rec);
 	else
 		q = sd_bus_reply_method_return(message, NULL);
-	if (q < 0)
+	if (q < 0 && sd_bus_reply_method_errno(message, q, NULL) < 0)
 		log_warning_errno(q, "Failed to reply to %s: %m", sd_bus_message_get_member(message));
 	vfd_bind_record_free(rec);
 	sd_bus_message_unref(message);

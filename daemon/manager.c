@@ -610,6 +610,24 @@ static int adhoc_start(Manager *m, const char *name, vfd_bind_record *orig, Adho
 	return 0;
 }
 
+/* a give-back of rec already runs (Unbind) */
+static bool adhoc_unbind_runs(Manager *m, const vfd_bind_record *rec)
+{
+	for (AdhocJob *j = m->adhoc_jobs; j; j = j->next)
+		if (j->orig == rec)
+			return true;
+	return false;
+}
+
+/* a removal of the mdev uuid already runs (RemoveMdev) */
+static bool adhoc_removal_runs(Manager *m, const char *uuid)
+{
+	for (AdhocJob *j = m->adhoc_jobs; j; j = j->next)
+		if (!j->orig && strcmp(j->name, uuid) == 0)
+			return true;
+	return false;
+}
+
 int manager_unbind_start(Manager *m, const vfd_pci_address *addr, ManagerGiveBackDone done,
 			 void *userdata, vfd_op_error *error)
 {
@@ -625,6 +643,8 @@ int manager_unbind_start(Manager *m, const vfd_pci_address *addr, ManagerGiveBac
 
 		if (!record_has(rec, name))
 			continue;
+		if (adhoc_unbind_runs(m, rec))
+			return vfd_op_error_set(error, -EBUSY, name, "it is being given back already");
 
 		/*
 		 * Held, or being given back by another call (whose job holds the
@@ -697,6 +717,8 @@ int manager_remove_mdev_start(Manager *m, const char *uuid, ManagerGiveBackDone 
 
 	if (owner)
 		return vfd_op_error_set(error, -EALREADY, uuid, "the mdev belongs to VM %s", owner->name);
+	if (adhoc_removal_runs(m, uuid))
+		return vfd_op_error_set(error, -EBUSY, uuid, "it is being removed already");
 	/* held: the kernel would block the removal until the holder lets go */
 	r = manager_mdev_prove_free(m, uuid, error, &guard);
 	if (r < 0)

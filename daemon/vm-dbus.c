@@ -472,7 +472,7 @@ static void on_device_removed(VM *vm, int r, const vfd_op_error *op, void *userd
 		q = sd_bus_reply_method_error(message, &error);
 	} else
 		q = sd_bus_reply_method_return(message, NULL);
-	if (q < 0)
+	if (q < 0 && sd_bus_reply_method_errno(message, q, NULL) < 0)
 		log_warning_errno(q, "Failed to reply to RemoveDevice: %m");
 	sd_bus_message_unref(message);
 }
@@ -595,6 +595,9 @@ static int method_get_fds(sd_bus_message *message, void *userdata, sd_bus_error 
 		log_info("VM %s: descriptors to pid %d (uid %u).", vm->name, (int) pid, (unsigned) uid);
 
 	r = vm_get_fds(vm, &f);
+	if (r == -EBUSY)
+		return bus_error_domain(error, r, "VM %s: a device is being given back; try again",
+					vm->name);
 	if (r == -ESHUTDOWN)
 		return bus_error_domain(error, r, "VM %s is %s", vm->name, vm_state_to_string(vm->state));
 	if (r == -EMEDIUMTYPE)
@@ -658,6 +661,9 @@ static int method_get_device_fds(sd_bus_message *message, void *userdata, sd_bus
 					"descriptors (AuthenticateVMM first)", vm->name, (int) vm->vmm.pid);
 
 	r = vm_get_device_fds(vm, device, &f);
+	if (r == -EBUSY)
+		return bus_error_domain(error, r, "VM %s: a device is being given back; try again",
+					vm->name);
 	if (r == -ENODEV)
 		return bus_error_domain(error, r, "%s is not a device of VM %s", device, vm->name);
 	if (r == -ESHUTDOWN)

@@ -177,6 +177,12 @@ static void on_give_back_late(void *userdata)
 				 "kernel until the device's last open file is closed; the remove "
 				 "finishes then");
 		answer_remover(vm, -ETIMEDOUT, &error);
+		/* a Release waiting for this give-back hears it too: it finishes later */
+		vfd_op_error_clear(&error);
+		vfd_op_error_set(&error, -EBUSY, vm->busy_device, "the unbind is stuck in the kernel "
+				 "until the device's last open file is closed; VM %s stays releasing and "
+				 "finishes then", vm->name);
+		answer_waiter(vm, VM_STATE_RELEASING, &error);
 		return;
 	}
 

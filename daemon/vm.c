@@ -709,6 +709,10 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	r = find_changeable_device(vm, name, error, &d);
 	if (r < 0)
 		return r;
+	/* one give-back at a time per VM: a Release or another remove runs */
+	if (vm->giveback)
+		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given "
+					"back already; try again", vm->name);
 	/*
 	 * The kernel would block the unbind (and vfiod with it) until the VMM
 	 * closes the device. A type1 group that is in no container proves it
@@ -757,11 +761,6 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 			return r;
 	}
 
-	/* one give-back at a time per VM: a Release or another remove runs */
-	if (vm->giveback)
-		return vfd_op_error_set(error, -EBUSY, name, "another device of VM %s is being given "
-					"back; try again", vm->name);
-
 	/* proven free: journaled, a vfiod that dies from here on finishes the remove */
 	txn_begin(vm, VM_TXN_REMOVE, name);
 	r = vm_journal_save(vm);
@@ -800,6 +799,8 @@ int vm_remove_given_back(VM *vm, VMDevice *d, int r, const vfd_op_error *error,
 
 	if (r < 0) {
 		/* the device stays with the VM; RemoveDevice or Release retries the rest */
+		log_error("VM %s: removing %s failed: %s", vm->name, name,
+			  error->message[0] ? error->message : "see the kernel log");
 		*ret_error = *error;
 		txn_end(vm);
 		(void) vm_journal_save(vm);
@@ -861,6 +862,9 @@ int vm_get_fds(VM *vm, VMFds *ret)
 		return -ESHUTDOWN;
 	if (vm->vmm_opens_groups)
 		return -EMEDIUMTYPE;
+	/* a give-back runs: a descriptor opened now would make its unbind wait */
+	if (vm->giveback)
+		return -EBUSY;
 
 	f.devices = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.devices));
 	f.groups = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.groups));
@@ -943,6 +947,9 @@ int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
 		return -ESHUTDOWN;
 	if (vm->vmm_opens_groups)
 		return -EMEDIUMTYPE;
+	/* a give-back runs: a cdev opened now would make its unbind wait */
+	if (vm->giveback)
+		return -EBUSY;
 
 	f.devices = calloc(1, sizeof(*f.devices));
 	f.groups = calloc(1, sizeof(*f.groups));
@@ -995,6 +1002,9 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
 	r = find_changeable_device(vm, name, error, &d);
 	if (r < 0)
 		return r;
+	if (vm->giveback)
+		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
+					"try again", vm->name);
 	if (vm->type1 && d->iommu_group >= 0) {
 		r = vfd_type1_group_in_container(vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group));
 		if (r < 0)
