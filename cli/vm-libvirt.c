@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -269,11 +270,23 @@ int vm_libvirt_remove_device(sd_bus *bus, const char *path, const char *vm, cons
 			return r;
 	}
 
-	/* 2. vfiod: back to the host, then the limit lowered */
-	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "RemoveDevice", &error, NULL, "s", device);
-	if (r < 0 && alias && sd_bus_error_has_name(&error, VFD_ERROR_NO_SUCH_DEVICE))
-		return 0; /* vfiod followed libvirt's DEVICE_REMOVED event first */
-	if (r < 0)
-		return host_report_error("cannot remove the device", &error, r);
-	return 0;
+	/*
+	 * 2. vfiod: back to the host, then the limit lowered. vfiod may have
+	 * followed libvirt's DEVICE_REMOVED event first: then the device is
+	 * gone from the VM (NoSuchDevice), or its give-back still runs
+	 * (DeviceBusy): asked again until it is gone, within the timeout.
+	 */
+	for (unsigned waited_ms = 0;; waited_ms += 100) {
+		sd_bus_error_free(&error);
+		r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "RemoveDevice", &error, NULL, "s",
+					   device);
+		if (r >= 0)
+			return 0;
+		if (alias && sd_bus_error_has_name(&error, VFD_ERROR_NO_SUCH_DEVICE))
+			return 0; /* vfiod followed libvirt's DEVICE_REMOVED event first */
+		if (!alias || !sd_bus_error_has_name(&error, VFD_ERROR_DEVICE_BUSY) ||
+		    waited_ms >= (o->timeout_sec ? o->timeout_sec : VM_LIBVIRT_DEFAULT_TIMEOUT_SEC) * 1000)
+			return host_report_error("cannot remove the device", &error, r);
+		(void) usleep(100 * 1000);
+	}
 }
