@@ -104,12 +104,25 @@ sg_image() {
 	mv "$2.tmp" "$2"
 }
 
-# sg_boot IMG LOG MEMORY_MIB: boots the guest under systemd; sets QEMU_RC
+# sg_boot IMG LOG MEMORY_MIB: boots the guest under systemd; sets QEMU_RC.
+# A guest kernel that dies before the first testcase starts (an Oops while
+# systemd boots: seen once, an int3 trap in a udev worker under TCG, with
+# no vfiod code running yet) is booted once more; its log is kept beside
+# LOG as LOG.first-boot. A failure once a testcase ran is never retried.
 sg_boot() {
-	VFIOD_LAB_MEM=${VFIOD_LAB_MEM:-$3} "$lab/qemu.sh" --timeout "${VFIOD_LAB_TIMEOUT:-900}" \
-		--append "systemd.show_status=0 systemd.unit=multi-user.target" \
-		"$BZIMAGE" "$1" >"$2" 2>&1
-	QEMU_RC=$?
+	for _sg_try in 1 2; do
+		VFIOD_LAB_MEM=${VFIOD_LAB_MEM:-$3} "$lab/qemu.sh" --timeout "${VFIOD_LAB_TIMEOUT:-900}" \
+			--append "systemd.show_status=0 systemd.unit=multi-user.target" \
+			"$BZIMAGE" "$1" >"$2" 2>&1
+		QEMU_RC=$?
+		if [ "$_sg_try" = 1 ] && ! grep -q '@@VFIOD-CASE' "$2" &&
+			grep -Eq 'Oops:|BUG:|Kernel panic' "$2"; then
+			mv "$2" "$2.first-boot"
+			say "the guest kernel died before the first testcase (log: $2.first-boot); booting again"
+			continue
+		fi
+		break
+	done
 }
 
 # sg_markers LOG: prints the testcases, sets DONE_RC PASSED FAILED SKIPPED
