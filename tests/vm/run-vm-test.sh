@@ -131,10 +131,23 @@ for k in $kernels; do
 
 	BZIMAGE=
 	. "$kenv"
-	# shellcheck disable=SC2086
-	"$lab/qemu.sh" $qemu_opts --timeout "${VFIOD_LAB_TIMEOUT:-600}" --append "vfiod.case=$name vfiod.case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-300}" \
-		"$BZIMAGE" "$initrd" >"$log" 2>&1 # vfiod-extra: was "$work/$k-initramfs.img"
-	qrc=$?
+	# A guest kernel that dies before the first testcase starts (an Oops
+	# while it boots: seen under TCG as int3 traps in kernel text, with no
+	# vfiod code running yet) is booted once more; its log is kept as
+	# LOG.first-boot. A failure once a testcase ran is never retried.
+	for try in 1 2; do
+		# shellcheck disable=SC2086
+		"$lab/qemu.sh" $qemu_opts --timeout "${VFIOD_LAB_TIMEOUT:-600}" --append "vfiod.case=$name vfiod.case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-300}" \
+			"$BZIMAGE" "$initrd" >"$log" 2>&1 # vfiod-extra: was "$work/$k-initramfs.img"
+		qrc=$?
+		if [ "$try" = 1 ] && ! grep -q '@@VFIOD-CASE' "$log" &&
+			grep -Eq 'Oops:|BUG:|Kernel panic' "$log"; then
+			mv "$log" "$log.first-boot"
+			echo "run-vm-test: $k: the guest kernel died before the first testcase (log: $log.first-boot); booting again"
+			continue
+		fi
+		break
+	done
 	t3=$(date +%s)
 
 	# Markers may carry a stray \r from the serial line.
