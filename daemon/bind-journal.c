@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The binding journal and its recovery at startup; see bind-journal.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,12 +9,6 @@
 #include "log.h"
 
 #define BIND_JOURNAL_VERSION 1
-
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
 
 /* the one function the claim was asked for: it names the file */
 static const char *record_device(const vfd_bind_record *rec)
@@ -250,38 +243,21 @@ static void recover_one(Manager *m, JournalState state, vfd_bind_record *rec)
 		TAKE_PTR(owned);
 }
 
+static int recover_file(const char *dir, const char *filename, const char *stem, json_object *o,
+			void *userdata)
+{
+	vfd_bind_record *rec = NULL;
+	JournalState state = STATE_PLANNED;
+	int r;
+
+	r = parse(o, stem, &state, &rec);
+	if (r < 0)
+		return r;
+	recover_one(userdata, state, rec);
+	return 0;
+}
+
 int manager_recover_bindings(Manager *m)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
-	struct dirent *de;
-
-	if (!m->bindings_dir)
-		return 0;
-	d = opendir(m->bindings_dir);
-	if (!d)
-		return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot read the binding journal %s: %m",
-							     m->bindings_dir);
-
-	while ((de = readdir(d))) {
-		_cleanup_(json_object_putp) json_object *o = NULL;
-		vfd_bind_record *rec = NULL;
-		JournalState state = STATE_PLANNED;
-		char stem[256];
-		int r;
-
-		if (!journal_file_stem(de->d_name, stem))
-			continue;
-		r = journal_file_read(dirfd(d), de->d_name, &o);
-		if (r >= 0)
-			r = parse(o, stem, &state, &rec);
-		if (r < 0) {
-			log_error_errno(r, "Binding journal %s/%s is unreadable (%m); moved aside as "
-					".corrupt, its devices are left as they are.", m->bindings_dir,
-					de->d_name);
-			journal_file_set_aside(dirfd(d), de->d_name);
-			continue;
-		}
-		recover_one(m, state, rec);
-	}
-	return 0;
+	return journal_file_foreach(m->bindings_dir, "Binding journal", recover_file, m);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Journal files: atomic writes, untrusting reads; see journal-file.h. */
 #include <errno.h>
+#include <limits.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,19 +187,14 @@ static void tokener_freep(json_tokener **t)
 		json_tokener_free(*t);
 }
 
-int journal_file_read(int dfd, const char *filename, json_object **ret)
+int journal_file_parse(const char *text, size_t len, json_object **ret)
 {
 	_cleanup_(tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *o = NULL;
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0, end;
-	int r;
+	size_t end;
 
-	r = read_bounded(dfd, filename, &text, &len);
-	if (r < 0)
-		return r;
 	/* a NUL inside would end the text json-c sees early: the rest unchecked */
-	if (len == 0 || memchr(text, '\0', len))
+	if (len == 0 || len > INT_MAX || memchr(text, '\0', len))
 		return -EBADMSG;
 
 	tok = json_tokener_new_ex(JOURNAL_FILE_MAX_DEPTH);
@@ -213,6 +210,55 @@ int journal_file_read(int dfd, const char *filename, json_object **ret)
 	if (!json_object_is_type(o, json_type_object))
 		return -EBADMSG;
 	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+int journal_file_read(int dfd, const char *filename, json_object **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_bounded(dfd, filename, &text, &len);
+	if (r < 0)
+		return r;
+	return journal_file_parse(text, len, ret);
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+int journal_file_foreach(const char *dir, const char *what, JournalFileFn fn, void *userdata)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+
+	if (!dir)
+		return 0;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot read the %s directory %s: %m",
+							     what, dir);
+
+	while ((de = readdir(d))) {
+		_cleanup_(json_object_putp) json_object *o = NULL;
+		char stem[256];
+		int r;
+
+		if (!journal_file_stem(de->d_name, stem))
+			continue;
+		r = journal_file_read(dirfd(d), de->d_name, &o);
+		if (r >= 0)
+			r = fn(dir, de->d_name, stem, o, userdata);
+		if (r < 0) {
+			log_error_errno(r, "%s %s/%s is unreadable (%m); moved aside as .corrupt, its "
+					"devices are left as they are.", what, dir, de->d_name);
+			journal_file_set_aside(dirfd(d), de->d_name);
+		}
+	}
 	return 0;
 }
 

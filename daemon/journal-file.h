@@ -37,8 +37,19 @@ int journal_file_remove(const char *dir, const char *name);
  * ret must hold 256 bytes.
  */
 int journal_file_stem(const char *filename, char ret[256]);
-/* reads and parses filename in the directory dfd; -EBADMSG when it is not a journal file */
+/* parses text strictly (one object, bounded depth, UTF-8, no NUL, nothing after it) */
+int journal_file_parse(const char *text, size_t len, json_object **ret);
+/* reads (bounded) and parses filename in the directory dfd; -EBADMSG when it is not a journal file */
 int journal_file_read(int dfd, const char *filename, json_object **ret);
+/*
+ * Calls fn for each journal file of dir that parses, with its stem (the
+ * name it must describe). A file that does not parse, or that fn answers
+ * negatively, is reported as an unreadable "what" (e.g. "VM journal"), and
+ * set aside as .corrupt. A missing dir has no files.
+ */
+typedef int (*JournalFileFn)(const char *dir, const char *filename, const char *stem,
+			     json_object *o, void *userdata);
+int journal_file_foreach(const char *dir, const char *what, JournalFileFn fn, void *userdata);
 /* renames filename in dfd to filename.corrupt (logged on failure) */
 void journal_file_set_aside(int dfd, const char *filename);
 

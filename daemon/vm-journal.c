@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The VM journal and the recovery at startup; see vm-journal.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,12 +15,6 @@
 #include "vm-memlock.h"
 
 #define JOURNAL_VERSION 1
-
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
 
 /*
  * Who p's process is now: its start time (field 22 of /proc/PID/stat,
@@ -568,56 +561,43 @@ static int recover_one(Manager *m, JournalVM *j)
 	return 0;
 }
 
+static int recover_file(const char *dir, const char *filename, const char *stem, json_object *o,
+			void *userdata)
+{
+	Manager *m = userdata;
+	JournalVM j = {};
+	int r;
+
+	r = journal_vm_parse(o, &j);
+	/* one file per VM, named after it */
+	if (r >= 0 && strcmp(stem, j.config.name) != 0)
+		r = -EBADMSG;
+	if (r < 0) {
+		journal_vm_done(&j);
+		return r;
+	}
+	if (manager_find_vm(m, j.config.name) || manager_find_vm_by_id(m, j.id))
+		log_error("VM journal %s/%s names a VM vfiod has already; left alone.", dir, filename);
+	else
+		(void) recover_one(m, &j);
+	journal_vm_done(&j);
+	return 0;
+}
+
 int manager_recover_vms(Manager *m)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
-	struct dirent *de;
-
-	if (!m->journal_dir)
-		return 0;
-	d = opendir(m->journal_dir);
-	if (!d)
-		return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot read the VM journal %s: %m",
-							     m->journal_dir);
-
-	while ((de = readdir(d))) {
-		_cleanup_(json_object_putp) json_object *o = NULL;
-		JournalVM j = {};
-		char stem[256];
-		int r;
-
-		if (!journal_file_stem(de->d_name, stem))
-			continue;
-		r = journal_file_read(dirfd(d), de->d_name, &o);
-		if (r >= 0)
-			r = journal_vm_parse(o, &j);
-		/* one file per VM, named after it */
-		if (r >= 0 && strcmp(stem, j.config.name) != 0)
-			r = -EBADMSG;
-		if (r < 0) {
-			log_error_errno(r, "VM journal %s/%s is unreadable (%m); moved aside as .corrupt, "
-					"its devices are left as they are.", m->journal_dir, de->d_name);
-			journal_vm_done(&j);
-			journal_file_set_aside(dirfd(d), de->d_name);
-			continue;
-		}
-		if (manager_find_vm(m, j.config.name) || manager_find_vm_by_id(m, j.id)) {
-			log_error("VM journal %s/%s names a VM vfiod has already; left alone.",
-				  m->journal_dir, de->d_name);
-			journal_vm_done(&j);
-			continue;
-		}
-		(void) recover_one(m, &j);
-		journal_vm_done(&j);
-	}
-	return 0;
+	return journal_file_foreach(m->journal_dir, "VM journal", recover_file, m);
 }
 
 int vm_journal_parse_text(const char *text)
 {
-	_cleanup_(json_object_putp) json_object *o = json_tokener_parse(text);
+	_cleanup_(json_object_putp) json_object *o = NULL;
 	JournalVM j = {};
-	int r = o ? journal_vm_parse(o, &j) : -EBADMSG;
+	/* the parse recovery uses: strict, then the fields */
+	int r = journal_file_parse(text, strlen(text), &o);
+
+	if (r >= 0)
+		r = journal_vm_parse(o, &j);
 
 	journal_vm_done(&j);
 	return r;
