@@ -18,7 +18,8 @@
 #include "manager.h"
 #include "unbind-worker.h"
 #include "vm-dbus.h"
-#include "vm-internal.h"
+#include "vm-backend.h"
+#include "vm-private.h"
 #include "vm-journal.h"
 #include "vm.h"
 
@@ -316,7 +317,7 @@ static int release_step(VM *vm, vfd_op_error *error)
 		VMDevice *d = &vm->devices[vm->n_devices - 1];
 		int r, guard;
 
-		r = backend_unprepare(vm, d);
+		r = vm_backend_unprepare(vm, d);
 		if (r < 0) {
 			vfd_op_error_set(error, r, d->name, "cannot give the group node back");
 			vm_set_state(vm, VM_STATE_FAILED);
@@ -365,13 +366,8 @@ int vm_release(VM *vm, VMReleaseDone done, void *userdata, vfd_op_error *error)
 		vm->vmm_exited = true;
 
 	/* 1. vfiod's own VFIO descriptors: the kernel blocks unbinding while any is open */
-	for (size_t i = 0; i < vm->n_devices; i++)
-		vm_device_close(&vm->devices[i]);
-	vm->type1 = vfd_type1_free(vm->type1);
-	if (vm->iommufd >= 0) {
-		close(vm->iommufd);
-		vm->iommufd = -1;
-	}
+	if (vm->ops->close)
+		vm->ops->close(vm);
 
 	/* 2. each device proven free and given back, last added first */
 	if (vm->giveback)

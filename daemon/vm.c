@@ -10,8 +10,9 @@
 
 #include "log.h"
 #include "manager.h"
+#include "vm-backend.h"
 #include "vm-dbus.h"
-#include "vm-internal.h"
+#include "vm-private.h"
 #include "vm-journal.h"
 #include "vm-memlock.h"
 #include "vm.h"
@@ -149,26 +150,13 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 		if (*p >= 'A' && *p <= 'F')
 			*p = (char) (*p - 'A' + 'a');
 
-	switch (vm->backend) {
-	case VM_BACKEND_IOMMUFD:
-		/* per-process accounting is set here, before any object exists */
-		r = vfd_iommufd_open(m->ctx, &vm->iommufd);
-		if (r == -ENODEV)
-			return -EPROTONOSUPPORT;
+	vm->ops = vm_backend_ops(vm->backend, vm->vmm_opens_groups);
+	if (!vm->ops)
+		return -EINVAL;
+	if (vm->ops->open) {
+		r = vm->ops->open(vm);
 		if (r < 0)
 			return r;
-		break;
-	case VM_BACKEND_TYPE1:
-		if (!vm->vmm_opens_groups) {
-			r = vfd_type1_new(m->ctx, &vm->type1);
-			if (r == -ENOENT || r == -ENODEV)
-				return -EPROTONOSUPPORT;
-			if (r < 0)
-				return r;
-		}
-		break;
-	default:
-		return -EINVAL;
 	}
 
 	if (vmm) {
@@ -196,15 +184,12 @@ VM *vm_free(VM *vm)
 		return NULL;
 
 	vm_release_done_free(vm);
-	for (size_t i = 0; i < vm->n_devices; i++) {
-		vm_device_close(&vm->devices[i]);
+	if (vm->ops && vm->ops->close)
+		vm->ops->close(vm);
+	for (size_t i = 0; i < vm->n_devices; i++)
 		vfd_bind_record_free(vm->devices[i].bind);
-	}
 	free(vm->devices);
 	vfd_bind_record_free(vm->txn.planned);
-	vfd_type1_free(vm->type1);
-	if (vm->iommufd >= 0)
-		close(vm->iommufd);
 	sd_event_source_disable_unref(vm->vmm_exit);
 	vmm_process_done(&vm->vmm);
 	free(vm->vmm_sender);
@@ -236,112 +221,6 @@ bool vm_holds(const VM *vm, const char *name)
 				return true;
 	}
 	return false;
-}
-
-/* another device of this VM in group (already prepared for the backend) */
-static bool vm_has_group(const VM *vm, int group, const VMDevice *except)
-{
-	for (size_t i = 0; i < vm->n_devices; i++)
-		if (&vm->devices[i] != except && vm->devices[i].iommu_group == group)
-			return true;
-	return false;
-}
-
-/*
- * type1 behind a vIOMMU: each group is an address space of its own (QEMU
- * gives every device behind the vIOMMU its own container), so vfiod's
- * container takes only one group; true when another group is in it
- * already. Before GetFds only vfiod attaches: a device it prepared
- * without vmm_attaches has its group in vfiod's container.
- */
-static bool viommu_container_taken(const VM *vm, const VMDevice *d)
-{
-	if (!vm->viommu)
-		return false;
-	for (size_t i = 0; i < vm->n_devices; i++)
-		if (vm->devices[i].iommu_group != d->iommu_group && !vm->devices[i].vmm_attaches)
-			return true;
-	return false;
-}
-
-/*
- * Opens what the backend needs for device d, whose group is bound to VFIO
- * now. Undone by backend_unprepare().
- */
-static int backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
-{
-	vfd_context *ctx = vm->manager->ctx;
-	int r;
-
-	switch (vm->backend) {
-	case VM_BACKEND_IOMMUFD:
-		r = vfd_vfio_cdev_open(ctx, d->is_mdev ? "mdev" : "pci", d->name, &d->cdev_fd);
-		if (r < 0)
-			return vfd_op_error_set(error, r, d->name, "cannot open the device's VFIO cdev");
-		return 0;
-
-	case VM_BACKEND_TYPE1:
-		if (d->iommu_group < 0)
-			return vfd_op_error_set(error, -ENOTBLK, d->name, "the device has no IOMMU group");
-		if (vm->vmm_opens_groups) {
-			/* prepared: vm_attach_vmm() grants once the VMM's uid is known */
-			if (!vm->grant_group_nodes || !vm_has_vmm(vm) ||
-			    vm_has_group(vm, d->iommu_group, d))
-				return 0;
-			r = vfd_type1_group_grant(ctx, (unsigned) d->iommu_group, vm->vmm.uid,
-						  vm->vmm.gid, &d->previous_owner);
-			if (r < 0)
-				return vfd_op_error_set(error, r, d->name,
-							"cannot give group %d to uid %u", d->iommu_group,
-							(unsigned) vm->vmm.uid);
-			d->granted = true;
-			return 0;
-		}
-		if ((vfd_type1_is_sealed(vm->type1) || viommu_container_taken(vm, d)) &&
-		    vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) < 0) {
-			/*
-			 * the attach rule: the VMM attaches a group joining a
-			 * container in use; behind a vIOMMU it attaches every
-			 * group but the first to a container of its own
-			 */
-			r = vfd_type1_add_group_detached(vm->type1, (unsigned) d->iommu_group);
-			if (r < 0)
-				return vfd_op_error_set(error, r, d->name, "cannot open group %d",
-							d->iommu_group);
-			d->vmm_attaches = true;
-			return 0;
-		}
-		r = vfd_type1_add_group(vm->type1, (unsigned) d->iommu_group);
-		if (r < 0)
-			return vfd_op_error_set(error, r, d->name,
-						"cannot attach group %d to the VM's container", d->iommu_group);
-		return 0;
-
-	default:
-		return -EINVAL;
-	}
-}
-
-int backend_unprepare(VM *vm, VMDevice *d)
-{
-	int r = 0;
-
-	vm_device_close(d);
-	if (d->granted) {
-		r = vfd_type1_group_revoke(vm->manager->ctx, (unsigned) d->iommu_group, &d->previous_owner);
-		if (r >= 0)
-			d->granted = false;
-	}
-	/*
-	 * The group leaves the VM's container with its last device (the VMM
-	 * does not have the container yet, is gone, or detached the group
-	 * itself: vm_remove_device() checks): a descriptor kept across the
-	 * unbind of its last device would name a dead vfio_group, and adding
-	 * the device again would fail.
-	 */
-	if (vm->type1 && d->iommu_group >= 0 && !vm_has_group(vm, d->iommu_group, d))
-		(void) vfd_type1_remove_group(vm->type1, (unsigned) d->iommu_group);
-	return r;
 }
 
 static int vm_append_device(VM *vm, const VMDevice *d)
@@ -456,14 +335,14 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	vm_journal_crash_point("add-claimed");
 
 	d.bind = rec;
-	r = backend_prepare(vm, &d, error);
+	r = vm_backend_prepare(vm, &d, error);
 	if (r < 0)
 		goto rollback;
 
 	r = vm_append_device(vm, &d);
 	if (r < 0)
 		goto rollback;
-	/* journaled with what backend_prepare() did (a grant), still as a transaction */
+	/* journaled with what vm_backend_prepare() did (a grant), still as a transaction */
 	(void) vm_journal_save(vm);
 
 	TAKE_PTR(rec);
@@ -477,7 +356,7 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	return 0;
 
 rollback:
-	(void) backend_unprepare(vm, &d);
+	(void) vm_backend_unprepare(vm, &d);
 	if (vfd_bind_release(ctx, rec, NULL) < 0)
 		log_error("VM %s: could not give %s back after a failed add; see the kernel log.",
 			  vm->name, d.name);
@@ -510,11 +389,11 @@ static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 	if (r < 0)
 		return r;
 
-	r = backend_prepare(vm, &d, error);
+	r = vm_backend_prepare(vm, &d, error);
 	if (r >= 0)
 		r = vm_append_device(vm, &d);
 	if (r < 0) {
-		(void) backend_unprepare(vm, &d);
+		(void) vm_backend_unprepare(vm, &d);
 		return r;
 	}
 
@@ -588,7 +467,7 @@ static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
 	vfd_context *ctx = vm->manager->ctx;
 	int r, first = 0, guard;
 
-	r = backend_unprepare(vm, d);
+	r = vm_backend_unprepare(vm, d);
 	if (r < 0 && first == 0)
 		first = vfd_op_error_set(error, r, d->name, "cannot give the group node back");
 
@@ -598,7 +477,7 @@ static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
 		vfd_op_error ignored;
 
 		/* vfiod's own descriptors back, where the holder lets it have them */
-		if (!vm->vmm_exited && backend_prepare(vm, d, &ignored) < 0)
+		if (!vm->vmm_exited && vm_backend_prepare(vm, d, &ignored) < 0)
 			log_warning("VM %s: cannot open %s again after a refused give-back: %s",
 				    vm->name, d->name, ignored.message);
 		return r;
@@ -632,60 +511,6 @@ void vm_drop_device(VM *vm, VMDevice *d)
 	vm->n_devices--;
 }
 
-/*
- * iommufd hot-remove with a live VMM: the unbind waits in the kernel (and
- * vfiod with it, uninterruptibly after a signal) until every open file of
- * the device is released, and nothing user space can see proves that the
- * VMM closed its cdev. vfiod closes its own file and asks the vfiod_mm
- * helper who else holds the struct vfio_device; only its registration
- * left is the proof. Anything else: vfiod opens its own file again and
- * nothing changed. The VMM cannot reopen the cdev by itself (the node is
- * root's): between the proof and the unbind only a root process could.
- * Also type1 when vfiod holds no group of the device (a VM adopted after
- * a restart): no open device file is what an unbind needs.
- */
-static int prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
-{
-	vfd_context *ctx = vm->manager->ctx;
-	vfd_mm_device_users u;
-	bool had_cdev = d->cdev_fd >= 0;
-	int r, k;
-
-	if (d->is_mdev) {
-		/* an mdev vfiod did not create stays with its driver: nothing waits */
-		if (!d->created)
-			return 0;
-		return vfd_op_error_set(error, -EBUSY, d->name,
-					"removing the mdev vfiod created would wait until the VMM closes "
-					"it, and the vfiod_mm helper proves that for PCI functions only");
-	}
-	if (!vm->manager->mm)
-		return vfd_op_error_set(error, -EBUSY, d->name,
-					"vfiod cannot prove that the VMM closed the device's cdev: that "
-					"needs the vfiod_mm helper module, which is not loaded");
-
-	vm_device_close(d);
-	r = vfd_mm_device_users_get(vm->manager->mm, d->name, &u);
-	if (r >= 0 && vfd_mm_device_users_none(&u))
-		return 0;
-
-	k = had_cdev ? vfd_vfio_cdev_open(ctx, "pci", d->name, &d->cdev_fd) : 0;
-	if (k < 0)
-		log_error_errno(k, "VM %s: cannot reopen the cdev of %s after a refused remove: %m",
-				vm->name, d->name);
-	if (r < 0) {
-		const char *kmsg = vfd_mm_client_last_error(vm->manager->mm);
-
-		return vfd_op_error_set(error, -EBUSY, d->name,
-					"the vfiod_mm helper cannot tell who holds the device (%s%s%s)",
-					strerror(-r), kmsg ? ": " : "", kmsg ? kmsg : "");
-	}
-	return vfd_op_error_set(error, -EBUSY, d->name,
-				"the VMM still has the device open: %u open file(s) of %s, open count %u; "
-				"it closes the device's cdev first", u.registrations - 1, u.vfio_dev,
-				u.open_count);
-}
-
 /* device name of vm, while the VM takes device changes: -ENODEV, -ESHUTDOWN otherwise */
 static int find_changeable_device(VM *vm, const char *name, vfd_op_error *error, VMDevice **ret)
 {
@@ -713,50 +538,17 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	if (vm->giveback)
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given "
 					"back already; try again", vm->name);
-	/*
-	 * The kernel would block the unbind (and vfiod with it) until the VMM
-	 * closes the device. A type1 group that is in no container proves it
-	 * did: VFIO_GROUP_UNSET_CONTAINER fails while a device is open.
-	 * iommufd: prove_closed_by_helper(), last.
-	 */
-	if (vm->fds_handed_out && !vm->vmm_exited && vm->backend != VM_BACKEND_IOMMUFD) {
-		int fd = vm->type1 && d->iommu_group >= 0 ?
-			vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) : -1;
-
-		if (fd < 0) {
-			/* vfiod holds no group of it (adopted after a restart): the helper proves */
-			r = prove_closed_by_helper(vm, d, error);
-			if (r < 0)
-				return r;
-		} else if (vfd_type1_group_in_container(fd) != 0)
-			return vfd_op_error_set(error, -EBUSY, name,
-						"the VMM still has group %d attached; it closes the device "
-						"and detaches the group (VFIO_GROUP_UNSET_CONTAINER) first",
-						d->iommu_group);
-	}
 	/* the other device still needs the group on vfio-pci */
 	if (d->bind && vm_has_group(vm, d->iommu_group, d))
 		return vfd_op_error_set(error, -EBUSY, name,
 					"another device of VM %s shares group %d", vm->name, d->iommu_group);
 	/*
-	 * A VMM that opens its groups itself (QEMU): a vfio group is open
-	 * once at a time (EBUSY while QEMU holds it), so vfiod's own open
-	 * proves QEMU let go of it, and with it of the group's devices.
+	 * The kernel would block the unbind (and vfiod with it) until the VMM
+	 * closes the device: the backend proves it did, last (iommufd closes
+	 * vfiod's own cdev file for it).
 	 */
-	if (vm->vmm_opens_groups && vm_has_vmm(vm) && !vm->vmm_exited && d->iommu_group >= 0) {
-		int fd = -1;
-
-		r = vfd_type1_group_open(vm->manager->ctx, (unsigned) d->iommu_group, &fd);
-		if (r == -EBUSY)
-			return vfd_op_error_set(error, -EBUSY, name, "group %d is still open (by the "
-						"VMM); it closes the device and the group first",
-						d->iommu_group);
-		if (fd >= 0)
-			close(fd);
-	}
-	/* after every other check: it closes vfiod's own cdev file */
-	if (vm->fds_handed_out && !vm->vmm_exited && vm->backend == VM_BACKEND_IOMMUFD) {
-		r = prove_closed_by_helper(vm, d, error);
+	if (!vm->vmm_exited && vm->ops->prove_detached) {
+		r = vm->ops->prove_detached(vm, d, error);
 		if (r < 0)
 			return r;
 	}
@@ -771,7 +563,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	vm_journal_crash_point("remove-proved");
 
 	/* vfiod's own descriptors first, then nobody may hold it (device_give_back()'s order) */
-	r = backend_unprepare(vm, d);
+	r = vm_backend_unprepare(vm, d);
 	if (r >= 0)
 		r = vm_device_prove_free(vm, d, error, &guard);
 	else
@@ -782,7 +574,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 		vfd_op_error ignored;
 
 		/* the device stays with the VM, vfiod's descriptors too where the holder lets it */
-		if (!vm->vmm_exited && backend_prepare(vm, d, &ignored) < 0)
+		if (!vm->vmm_exited && vm_backend_prepare(vm, d, &ignored) < 0)
 			log_warning("VM %s: cannot open %s again after a refused remove: %s", vm->name,
 				    d->name, ignored.message);
 		txn_end(vm);
@@ -835,24 +627,6 @@ void vm_fds_done(VMFds *f)
 	*f = (VMFds) { .iommu_fd = -1 };
 }
 
-static int dup_fd(int fd)
-{
-	int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-	return n < 0 ? negative_errno() : n;
-}
-
-/*
- * iommufd: the VMM's own open of the device's cdev, a file separate from
- * vfiod's (d->cdev_fd). A duplicate would share vfiod's file, and the
- * VMM's close would then release nothing: the device would stay bound to
- * the VMM's iommufd, and a hot-remove could never see it closed.
- */
-static int vmm_cdev_open(VM *vm, const VMDevice *d, int *ret_fd)
-{
-	return vfd_vfio_cdev_open(vm->manager->ctx, d->is_mdev ? "mdev" : "pci", d->name, ret_fd);
-}
-
 int vm_get_fds(VM *vm, VMFds *ret)
 {
 	VMFds f = { .iommu_fd = -1 };
@@ -860,7 +634,7 @@ int vm_get_fds(VM *vm, VMFds *ret)
 
 	if (!vm_accepts_devices(vm))
 		return -ESHUTDOWN;
-	if (vm->vmm_opens_groups)
+	if (!vm->ops->get_fds)
 		return -EMEDIUMTYPE;
 	/* a give-back runs: a descriptor opened now would make its unbind wait */
 	if (vm->giveback)
@@ -872,80 +646,34 @@ int vm_get_fds(VM *vm, VMFds *ret)
 		vm_fds_done(&f);
 		return -ENOMEM;
 	}
-
-	r = dup_fd(vm->backend == VM_BACKEND_IOMMUFD ? vm->iommufd : vfd_type1_container_fd(vm->type1));
-	if (r < 0)
-		goto fail;
-	f.iommu_fd = r;
-
-	for (size_t i = 0; i < vm->n_devices; i++) {
-		const VMDevice *d = &vm->devices[i];
-		VMFd *out = &f.devices[f.n_devices];
-
-		snprintf(out->name, sizeof(out->name), "%s", d->name);
-		out->group = (unsigned) d->iommu_group;
-
-		if (vm->backend == VM_BACKEND_IOMMUFD) {
-			r = vmm_cdev_open(vm, d, &out->fd);
-			if (r < 0)
-				goto fail;
-			f.n_devices++;
-			continue;
-		}
-
-		/* type1: the group once, and a device descriptor opened from it */
-		int group_fd = vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group);
-		bool attached = group_fd >= 0 && vfd_type1_group_in_container(group_fd) > 0;
-		if (group_fd < 0) {
-			r = group_fd;
-			goto fail;
-		}
-		bool have_group = false;
-		for (size_t j = 0; j < f.n_groups; j++)
-			have_group = have_group || f.groups[j].group == (unsigned) d->iommu_group;
-		if (!have_group) {
-			r = dup_fd(group_fd);
-			if (r < 0)
-				goto fail;
-			f.groups[f.n_groups] = (VMFd) { .group = (unsigned) d->iommu_group, .fd = r };
-			snprintf(f.groups[f.n_groups].name, sizeof(f.groups[0].name), "%d", d->iommu_group);
-			f.n_groups++;
-		}
-		if (!attached)
-			continue; /* hot-added: the VMM attaches the group, then opens the device */
-		r = vfd_type1_group_get_device_fd(group_fd, d->name, &out->fd);
-		if (r < 0)
-			goto fail;
-		f.n_devices++;
+	r = vm->ops->get_fds(vm, &f);
+	if (r < 0) {
+		vm_fds_done(&f);
+		return r;
 	}
 	for (size_t i = 0; i < vm->n_devices; i++)
 		if (!vm->devices[i].vmm_attaches)
 			vm->devices[i].in_use = true;
 
-	if (vm->type1)
-		vfd_type1_seal(vm->type1);
 	vm->fds_handed_out = true;
 	vm_set_state(vm, VM_STATE_ACTIVE);
 
 	*ret = f;
 	return 0;
-fail:
-	vm_fds_done(&f);
-	return r;
 }
 
 int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
 {
 	VMFds f = { .iommu_fd = -1 };
 	VMDevice *d;
-	int r, group_fd;
+	int r;
 
 	d = vm_find_device(vm, name);
 	if (!d)
 		return -ENODEV;
 	if (!vm_accepts_devices(vm))
 		return -ESHUTDOWN;
-	if (vm->vmm_opens_groups)
+	if (!vm->ops->get_device_fds)
 		return -EMEDIUMTYPE;
 	/* a give-back runs: a cdev opened now would make its unbind wait */
 	if (vm->giveback)
@@ -957,41 +685,13 @@ int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
 		vm_fds_done(&f);
 		return -ENOMEM;
 	}
-	snprintf(f.devices[0].name, sizeof(f.devices[0].name), "%s", d->name);
-	f.devices[0].group = (unsigned) d->iommu_group;
-
-	if (vm->backend == VM_BACKEND_IOMMUFD) {
-		r = vmm_cdev_open(vm, d, &f.devices[0].fd);
-		if (r < 0)
-			goto fail;
-		f.n_devices = 1;
-		*ret = f;
-		return 0;
-	}
-
-	group_fd = vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group);
-	if (group_fd < 0) {
-		r = group_fd;
-		goto fail;
-	}
-	r = dup_fd(group_fd);
-	if (r < 0)
-		goto fail;
-	f.groups[0] = (VMFd) { .group = (unsigned) d->iommu_group, .fd = r };
-	snprintf(f.groups[0].name, sizeof(f.groups[0].name), "%d", d->iommu_group);
-	f.n_groups = 1;
-	/* attached by vfiod before GetFds: the device too; else the VMM opens it after attaching */
-	if (vfd_type1_group_in_container(group_fd) > 0) {
-		r = vfd_type1_group_get_device_fd(group_fd, d->name, &f.devices[0].fd);
-		if (r < 0)
-			goto fail;
-		f.n_devices = 1;
+	r = vm->ops->get_device_fds(vm, d, &f);
+	if (r < 0) {
+		vm_fds_done(&f);
+		return r;
 	}
 	*ret = f;
 	return 0;
-fail:
-	vm_fds_done(&f);
-	return r;
 }
 
 int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
@@ -1005,14 +705,10 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
 	if (vm->giveback)
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
 					"try again", vm->name);
-	if (vm->type1 && d->iommu_group >= 0) {
-		r = vfd_type1_group_in_container(vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group));
+	if (vm->ops->confirm_attached) {
+		r = vm->ops->confirm_attached(vm, d, error);
 		if (r < 0)
-			return vfd_op_error_set(error, r, name, "cannot read the status of group %d",
-						d->iommu_group);
-		if (r == 0)
-			return vfd_op_error_set(error, -ENOTCONN, name,
-						"group %d is in no container: not attached", d->iommu_group);
+			return r;
 	}
 	d->in_use = true;
 	(void) vm_journal_save(vm);
@@ -1035,32 +731,14 @@ int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
 	vm->vmm = *vmm;
 	*vmm = (VMMProcess) VMM_PROCESS_NULL;
 
-	/* the group nodes the VMM will open, once per group */
-	for (size_t i = 0; vm->vmm_opens_groups && vm->grant_group_nodes && i < vm->n_devices; i++) {
-		VMDevice *d = &vm->devices[i];
-		bool done = false;
-
-		for (size_t j = 0; j < i; j++)
-			done = done || vm->devices[j].iommu_group == d->iommu_group;
-		if (done || d->iommu_group < 0)
-			continue;
-		r = vfd_type1_group_grant(vm->manager->ctx, (unsigned) d->iommu_group, vm->vmm.uid,
-					  vm->vmm.gid, &d->previous_owner);
-		if (r < 0) {
-			/* back to prepared: the grants so far are taken back */
-			for (size_t j = 0; j < i; j++)
-				if (vm->devices[j].granted &&
-				    vfd_type1_group_revoke(vm->manager->ctx,
-							   (unsigned) vm->devices[j].iommu_group,
-							   &vm->devices[j].previous_owner) >= 0)
-					vm->devices[j].granted = false;
-			vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
-			*vmm = vm->vmm;
-			vm->vmm = (VMMProcess) VMM_PROCESS_NULL;
-			return vfd_op_error_set(error, r, d->name, "cannot give group %d to uid %u",
-						d->iommu_group, (unsigned) vmm->uid);
-		}
-		d->granted = true;
+	/* what the backend gives the VMM (the group nodes it will open) */
+	r = vm->ops->attach_vmm ? vm->ops->attach_vmm(vm, error) : 0;
+	if (r < 0) {
+		/* back to prepared */
+		vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+		*vmm = vm->vmm;
+		vm->vmm = (VMMProcess) VMM_PROCESS_NULL;
+		return r;
 	}
 
 	log_info("VM %s: VMM attached (pid %d, uid %u).", vm->name, (int) vm->vmm.pid,
@@ -1116,17 +794,8 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 	 * VMM has its own: a type1 container is sealed (a later group is
 	 * attached by the VMM), nothing else is reopened.
 	 */
-	for (size_t i = 0; !vm->fds_handed_out && !vm->vmm_opens_groups && i < vm->n_devices; i++) {
-		vfd_op_error ignored;
-
-		if (vm->devices[i].vmm_attaches)
-			continue;
-		if (backend_prepare(vm, &vm->devices[i], &ignored) < 0)
-			log_warning("VM %s: cannot open %s again: %s", vm->name, vm->devices[i].name,
-				    ignored.message);
-	}
-	if (vm->fds_handed_out && vm->type1)
-		vfd_type1_seal(vm->type1);
+	if (vm->ops->reopen)
+		vm->ops->reopen(vm);
 
 	/*
 	 * 4. the limit for the devices there are now (lowered after an undone

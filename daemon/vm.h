@@ -215,6 +215,7 @@ struct VM {
 
 	VMTxn txn; /* the device change in progress (journaled) */
 
+	const struct VMBackendOps *ops; /* vm-backend.h */
 	int iommufd;      /* iommufd backend */
 	vfd_type1 *type1; /* type1 backend, unless vmm_opens_groups */
 

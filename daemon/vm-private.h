@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vm.c's helpers that vm-release.c shares; no other file includes this.
+ * The VM object's inside, shared by the files that make up the VM (vm.c,
+ * vm-release.c, vm-journal.c, vm-memlock.c, vm-identity.c, vm-mm.c and
+ * the backends vm-backend-*.c); no other file includes this.
  */
 #pragma once
 
 #include "vm.h"
 
+typedef struct VMBackendOps VMBackendOps;
+
 void vm_set_state(VM *vm, VMState s);
 VMDevice *vm_find_device(const VM *vm, const char *name);
 void vm_device_close(VMDevice *d);
-/* closes what backend_prepare() opened for d, gives its group node back */
-int backend_unprepare(VM *vm, VMDevice *d);
+/* the backend's prepare and unprepare of d (vm-backend.h) */
+int vm_backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error);
+int vm_backend_unprepare(VM *vm, VMDevice *d);
 void vm_drop_device(VM *vm, VMDevice *d);
 
 /* ---- vm-release.c ---- */

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a VM's VFIO backend does, one ops table per mode (vm.h, "Backends"):
+ *
+ *   vm-backend-iommufd.c     /dev/iommu with per-process accounting and
+ *                            each device's cdev; the VMM binds itself
+ *   vm-backend-type1.c       a container and groups vfiod opens and
+ *                            attaches; the VMM gets them (GetFds)
+ *   vm-backend-vmm-groups.c  type1 where the VMM opens the groups itself
+ *                            (QEMU under libvirt): vfiod gives it the
+ *                            group nodes and holds nothing open
+ *
+ * vm.c keeps the lifecycle, the devices and the transactions, and calls
+ * these at fixed points; the backend's state (VMBackendState, VMDevice's
+ * backend fields) is touched only by these files and the journal.
+ * Every op may be NULL where the mode has nothing to do.
+ */
+#pragma once
+
+#include "vm-private.h"
+
+struct VMBackendOps {
+	const char *name; /* for logs */
+	/* vm_new(): the VM's own VFIO context; -EPROTONOSUPPORT: the kernel lacks the mode */
+	int (*open)(VM *vm);
+	/* release and free: every descriptor vfiod holds for the VM is closed */
+	void (*close)(VM *vm);
+	/* a prepared VM got its VMM (vm_attach_vmm()); on failure nothing is left changed */
+	int (*attach_vmm)(VM *vm, vfd_op_error *error);
+	/* d's group is on VFIO now: what the mode opens or grants for it */
+	int (*prepare)(VM *vm, VMDevice *d, vfd_op_error *error);
+	/* undoes prepare; the group node is given back */
+	int (*unprepare)(VM *vm, VMDevice *d);
+	/*
+	 * GetFds: fills f (allocated for every device) with the VM's
+	 * descriptors. NULL (with get_device_fds): the mode hands out none,
+	 * GetFds answers -EMEDIUMTYPE.
+	 */
+	int (*get_fds)(VM *vm, VMFds *f);
+	/* GetDeviceFds: the same for one device (hot-add); f has room for one */
+	int (*get_device_fds)(VM *vm, VMDevice *d, VMFds *f);
+	/* ConfirmAttached: checked with the kernel where the mode can */
+	int (*confirm_attached)(VM *vm, VMDevice *d, vfd_op_error *error);
+	/*
+	 * Hot-remove before the VMM's exit: the proof that it let go of d
+	 * (-EBUSY with error naming why not). Asked after every other check:
+	 * it may close vfiod's own descriptor of d.
+	 */
+	int (*prove_detached)(VM *vm, VMDevice *d, vfd_op_error *error);
+	/* after a restart (vm_recover()): what vfiod held is opened again */
+	void (*reopen)(VM *vm);
+};
+
+extern const VMBackendOps vm_backend_iommufd;
+extern const VMBackendOps vm_backend_type1;
+extern const VMBackendOps vm_backend_vmm_groups;
+
+/* the ops for a configuration */
+const VMBackendOps *vm_backend_ops(VMBackend backend, bool vmm_opens_groups);
+
+/* another device of vm than except in group */
+bool vm_has_group(const VM *vm, int group, const VMDevice *except);
+
+/*
+ * The vfiod_mm helper's proof that nobody but vfiod's registration holds
+ * PCI function d (vfiod's own cdev file, if any, closed first and opened
+ * again on a refusal). iommufd hot-remove, and type1 when vfiod holds no
+ * group of d (adopted after a restart). In vm-backend-iommufd.c.
+ */
+int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error);
+
+/* fcntl(F_DUPFD_CLOEXEC) or a negative errno */
+int vm_backend_dup_fd(int fd);
