@@ -65,33 +65,7 @@ static const char *libvirt_error(void)
 	return msg && *msg ? msg : "unknown libvirt error";
 }
 
-static VMDevice *vm_device(VM *vm, const char *name)
-{
-	for (size_t i = 0; i < vm->n_devices; i++)
-		if (strcmp(vm->devices[i].name, name) == 0)
-			return &vm->devices[i];
-	return NULL;
-}
-
 /* ---- what the events do to a VM ---- */
-
-/*
- * libvirt sets QEMU's RLIMIT_MEMLOCK itself around every hostdev attach and
- * detach (its own formula: guest memory + 1 GiB, or <hard_limit>), behind
- * vfiod's back. vfiod's record of the limit it applied then no longer
- * describes the process; taking the process's value makes the next
- * vm_memlock_after_change() set vfiod's plan again.
- */
-static void memlock_resync(VM *vm, const char *what)
-{
-	uint64_t now = vm_memlock_limit(vm);
-
-	if (now == UINT64_MAX || vm->memlock_applied == 0 || now == vm->memlock_applied)
-		return;
-	log_info("VM %s: libvirt changed the VMM's RLIMIT_MEMLOCK on %s from %" PRIu64 " to %" PRIu64
-		 " bytes; vfiod applies its plan again.", vm->name, what, vm->memlock_applied, now);
-	vm->memlock_applied = now;
-}
 
 /*
  * An event that came while a give-back of the VM ran (vfiod changes one
@@ -132,7 +106,7 @@ static int on_event_retry(sd_event_source *s, uint64_t usec, void *userdata)
 		sd_event_source_disable_unref(e->source);
 		return 0;
 	}
-	if (vm->giveback && ++e->tries < EVENT_RETRY_MAX) {
+	if (vm_is_giving_back(vm) && ++e->tries < EVENT_RETRY_MAX) {
 		/* still under way: once more, later */
 		if (sd_event_source_set_time_relative(s, EVENT_RETRY_USEC) >= 0 &&
 		    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
@@ -155,22 +129,22 @@ static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char
 	EventRetry *e;
 	int r;
 
-	if (!vm->giveback)
+	if (!vm_is_giving_back(vm))
 		return 0;
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->alias = strdup(alias))) {
 		event_retry_free(e);
 		return log_error_errno(-ENOMEM, "VM %s: cannot put off libvirt's event about %s: %m",
-				       vm->name, name);
+				       vm_get_name(vm), name);
 	}
-	e->manager = vm->manager;
-	e->vm_id = vm->id;
+	e->manager = vm_get_manager(vm);
+	e->vm_id = vm_get_id(vm);
 	e->attach = attach;
 	if (dev)
 		e->dev = *dev;
 	else
 		snprintf(e->dev.name, sizeof(e->dev.name), "%s", name);
-	r = sd_event_add_time_relative(vm->manager->event, &s, CLOCK_MONOTONIC, EVENT_RETRY_USEC, 0,
+	r = sd_event_add_time_relative(vm_get_manager(vm)->event, &s, CLOCK_MONOTONIC, EVENT_RETRY_USEC, 0,
 				       on_event_retry, e);
 	if (r >= 0)
 		r = sd_event_source_set_destroy_callback(s, event_retry_free);
@@ -178,11 +152,11 @@ static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char
 		sd_event_source_unref(s);
 		event_retry_free(e);
 		return log_error_errno(r, "VM %s: cannot put off libvirt's event about %s: %m",
-				       vm->name, name);
+				       vm_get_name(vm), name);
 	}
 	e->source = s;
 	log_info("VM %s: libvirt's event about %s (alias %s) waits for the give-back under way.",
-		 vm->name, name, alias);
+		 vm_get_name(vm), name, alias);
 	return 1;
 }
 
@@ -194,24 +168,24 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
 	if (event_later(vm, true, dev, dev->name, alias) != 0)
 		return;
 	vfd_op_error_clear(&error);
-	if (!vm_device(vm, dev->name) && dev->libvirt_managed) {
+	if (!vm_lookup_device(vm, dev->name) && dev->libvirt_managed) {
 		/*
 		 * libvirt moved it to vfio-pci and moves it back after the detach:
 		 * a claim by vfiod would put it on vfio-pci again at release
 		 */
 		log_info("VM %s: libvirt attached %s (alias %s) with managed='yes'; libvirt handles "
 			 "its drivers, vfiod leaves it alone (the memlock plan does not count it).",
-			 vm->name, dev->name, alias);
+			 vm_get_name(vm), dev->name, alias);
 		return;
 	}
-	if (!vm_device(vm, dev->name)) {
+	if (!vm_lookup_device(vm, dev->name)) {
 		vfd_pci_address addr;
 
 		/* the unsafe order: the limit and the accounting can only follow */
 		log_notice("VM %s: libvirt attached %s (alias %s), which vfiod did not add first; QEMU "
 			   "uses it already, so vfiod claims and accounts it after the fact (use "
 			   "'vfioctl vm add-device --libvirt' to raise the limit before the attach).",
-			   vm->name, dev->name, alias);
+			   vm_get_name(vm), dev->name, alias);
 		if (dev->is_mdev)
 			r = vm_add_mdev(vm, dev->name, &error);
 		else {
@@ -220,47 +194,22 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
 				r = vm_add_pci(vm, &addr, &error);
 		}
 		if (r < 0) {
-			log_error("VM %s: cannot take %s, attached by libvirt, into account: %s%s%s", vm->name,
+			log_error("VM %s: cannot take %s, attached by libvirt, into account: %s%s%s", vm_get_name(vm),
 				  dev->name, error.subject, *error.subject ? ": " : "",
 				  error.error ? error.message : strerror(-r));
 			return;
 		}
 	} else
 		log_info("VM %s: libvirt attached %s (alias %s), added through vfiod before: now in use.",
-			 vm->name, dev->name, alias);
+			 vm_get_name(vm), dev->name, alias);
 
 	vfd_op_error_clear(&error);
 	r = vm_confirm_attached(vm, dev->name, &error);
 	if (r < 0)
-		log_warning("VM %s: cannot mark %s attached: %s", vm->name, dev->name,
+		log_warning("VM %s: cannot mark %s attached: %s", vm_get_name(vm), dev->name,
 			    error.error ? error.message : strerror(-r));
-	memlock_resync(vm, "attach");
+	vm_memlock_resync(vm, "attach");
 	vm_memlock_after_change(vm, "libvirt attach");
-}
-
-/*
- * 1 when QEMU is proven to have closed the device's group. type1 with
- * vmm_opens_groups: vfiod holds nothing of the group, and the kernel lets
- * one process at a time open /dev/vfio/N (EBUSY otherwise), so an open
- * that succeeds proves QEMU closed it. Other backends: vm_remove_device()
- * has its own proof.
- */
-static int group_closed_by_vmm(VM *vm, const VMDevice *d)
-{
-	int fd = -1, r;
-
-	if (vm->backend != VM_BACKEND_TYPE1 || !vm->vmm_opens_groups || d->iommu_group < 0)
-		return 1;
-	r = vfd_type1_group_open(vm->manager->ctx, (unsigned) d->iommu_group, &fd);
-	if (r >= 0) {
-		close(fd);
-		return 1;
-	}
-	if (r == -EBUSY)
-		return 0;
-	/* no node (group no longer on VFIO): nothing can hold it; vm_remove_device() says more */
-	log_debug_errno(r, "VM %s: probing group %d: %m", vm->name, d->iommu_group);
-	return 1;
 }
 
 /* the end of the give-back of a device libvirt detached; userdata: "NAME (alias ALIAS)" */
@@ -269,43 +218,43 @@ static void on_detached_given_back(VM *vm, int r, const vfd_op_error *error, voi
 	_cleanup_free_ char *what = userdata;
 
 	if (r < 0)
-		log_error("VM %s: libvirt detached %s but giving it back failed: %s", vm->name,
+		log_error("VM %s: libvirt detached %s but giving it back failed: %s", vm_get_name(vm),
 			  what ? what : "a device", error && error->error ? error->message : strerror(-r));
 	else
-		log_info("VM %s: libvirt detached %s: given back.", vm->name, what ? what : "a device");
+		log_info("VM %s: libvirt detached %s: given back.", vm_get_name(vm), what ? what : "a device");
 }
 
 static void device_detached(VM *vm, const char *name, const char *alias)
 {
 	char *what = NULL;
 	vfd_op_error error;
-	VMDevice *d;
+	const VMDevice *d;
 	int r;
 
-	d = vm_device(vm, name);
+	d = vm_lookup_device(vm, name);
 	if (!d) {
-		log_debug("VM %s: libvirt detached %s (alias %s), not a device of the VM.", vm->name,
+		log_debug("VM %s: libvirt detached %s (alias %s), not a device of the VM.", vm_get_name(vm),
 			  name, alias);
 		return;
 	}
 	if (event_later(vm, false, NULL, name, alias) != 0)
 		return;
-	if (group_closed_by_vmm(vm, d) == 0) {
+	if (vm_vmm_let_go(vm, name) == 0) {
 		log_warning("VM %s: libvirt detached %s (alias %s) but group %d is still open (by the VMM, "
 			    "or for another device of the group); vfiod keeps the device: "
 			    "'vfioctl vm remove-device' gives it back once the group is closed.",
-			    vm->name, name, alias, d->iommu_group);
+			    vm_get_name(vm), name, alias, d->iommu_group);
 		return;
 	}
 
-	memlock_resync(vm, "detach");
+	vm_memlock_resync(vm, "detach");
 	vfd_op_error_clear(&error);
 	if (asprintf(&what, "%s (alias %s)", name, alias) < 0)
 		what = NULL;
 	r = vm_remove_device(vm, name, on_detached_given_back, what, &error);
 	if (r < 0) {
 		free(what);
-		log_error("VM %s: libvirt detached %s (alias %s) but giving it back failed: %s", vm->name,
+		log_error("VM %s: libvirt detached %s (alias %s) but giving it back failed: %s", vm_get_name(vm),
 			  name, alias, error.error ? error.message : strerror(-r));
 		return;
 	}
@@ -328,8 +277,8 @@ static void device_detached(VM *vm, const char *name, const char *alias)
 static VM *vm_of_uuid(Manager *m, const char *uuid)
 {
 	for (size_t i = 0; i < m->n_vms; i++)
-		if (strcasecmp(m->vms[i]->uuid, uuid) == 0)
-			return m->vms[i]->owner_uid == 0 ? m->vms[i] : NULL;
+		if (strcasecmp(vm_get_uuid(m->vms[i]), uuid) == 0)
+			return vm_get_owner_uid(m->vms[i]) == 0 ? m->vms[i] : NULL;
 	return NULL;
 }
 
@@ -351,7 +300,7 @@ static VM *event_vm(LibvirtEvents *l, virDomainPtr dom, const char *what,
 	if (namesake)
 		log_notice("libvirt: %s in domain %s (UUID %s): vfiod's VM %s has UUID %s, so it is not "
 			   "that domain's VM and the event changes nothing.", what, name, uuid,
-			   namesake->name, namesake->uuid);
+			   vm_get_name(namesake), vm_get_uuid(namesake));
 	else
 		log_debug("libvirt: %s in domain %s (UUID %s), not a VM of vfiod.", what,
 			  name ? name : "?", uuid);
@@ -387,21 +336,21 @@ static void added_fetched(LibvirtEvents *l, VM *vm, const LibvirtFetchRequest *r
 	LibvirtDevice dev, named;
 	int r;
 
-	r = libvirt_devices_learn(l->devices, vm->uuid, xml, strlen(xml), req->alias, &dev, &msg);
+	r = libvirt_devices_learn(l->devices, vm_get_uuid(vm), xml, strlen(xml), req->alias, &dev, &msg);
 	if (r == -ENOENT && libvirt_device_from_vfiod_alias(req->alias, &named) >= 0)
 		log_notice("VM %s: libvirt added %s, which names %s but is no VFIO host device in the "
 			   "domain's live XML (a disk, a NIC, ...): vfiod changes nothing.",
-			   vm->name, req->alias, named.name);
+			   vm_get_name(vm), req->alias, named.name);
 	else if (r == -ENOENT)
-		log_debug("VM %s: libvirt added %s, not a VFIO host device.", vm->name, req->alias);
+		log_debug("VM %s: libvirt added %s, not a VFIO host device.", vm_get_name(vm), req->alias);
 	else if (r < 0)
-		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain: %s", vm->name,
+		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain: %s", vm_get_name(vm),
 				  msg ? msg : "%m");
 	if (r < 0)
 		return;
 	if (libvirt_device_from_vfiod_alias(req->alias, &named) >= 0 && strcmp(named.name, dev.name) != 0)
 		log_warning("VM %s: libvirt's host device %s carries the alias %s, which names %s; vfiod "
-			    "goes by the device, not by its alias.", vm->name, dev.name, req->alias,
+			    "goes by the device, not by its alias.", vm_get_name(vm), dev.name, req->alias,
 			    named.name);
 	device_attached(vm, &dev, req->alias);
 }
@@ -414,19 +363,19 @@ static void removed_fetched(VM *vm, const LibvirtFetchRequest *req, const char *
 
 	if (!xml) {
 		log_warning("VM %s: libvirt removed %s (alias %s) but its live XML cannot be read (%s); "
-			    "vfiod keeps the device: 'vfioctl vm remove-device' gives it back.", vm->name,
+			    "vfiod keeps the device: 'vfioctl vm remove-device' gives it back.", vm_get_name(vm),
 			    req->device, req->alias, error);
 		return;
 	}
 	r = libvirt_devices_xml_has(xml, strlen(xml), req->device, &msg);
 	if (r < 0) {
 		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain (%s); vfiod keeps "
-				  "%s.", vm->name, msg ? msg : "%m", req->device);
+				  "%s.", vm_get_name(vm), msg ? msg : "%m", req->device);
 		return;
 	}
 	if (r > 0) {
 		log_warning("VM %s: libvirt removed %s, but its live XML still has %s: vfiod keeps it.",
-			    vm->name, req->alias, req->device);
+			    vm_get_name(vm), req->alias, req->device);
 		return;
 	}
 	device_detached(vm, req->device, req->alias);
@@ -453,14 +402,14 @@ static void on_fetched(void *userdata, const LibvirtFetchRequest *req, char *fet
 		if (xml)
 			added_fetched(l, vm, req, xml);
 		else
-			log_warning("VM %s: cannot read libvirt's live XML for %s: %s", vm->name, req->alias,
+			log_warning("VM %s: cannot read libvirt's live XML for %s: %s", vm_get_name(vm), req->alias,
 				    error);
 		return;
 	case LIBVIRT_FETCH_RECONCILE:
 		if (xml)
 			reconcile_domain(l, vm, xml);
 		else
-			log_debug("VM %s: no live XML from libvirt: %s", vm->name, error);
+			log_debug("VM %s: no live XML from libvirt: %s", vm_get_name(vm), error);
 		return;
 	}
 }
@@ -478,7 +427,7 @@ static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *
 	/* the device is gone from the XML: the table says what the XML showed under alias */
 	if (libvirt_devices_get(l->devices, uuid, alias, &dev) < 0) {
 		log_info("VM %s: libvirt removed %s, which was no VFIO host device in the domain's live "
-			 "XML: vfiod changes nothing.", vm->name, alias);
+			 "XML: vfiod changes nothing.", vm_get_name(vm), alias);
 		return;
 	}
 	libvirt_devices_forget(l->devices, uuid, alias);
@@ -494,7 +443,7 @@ static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const
 
 	if (vm)
 		log_warning("VM %s: libvirt could not detach %s (the guest refused or did not answer); "
-			    "the device stays with the VM.", vm->name, alias);
+			    "the device stays with the VM.", vm_get_name(vm), alias);
 }
 
 static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
@@ -522,7 +471,7 @@ static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int de
 		 * while the hook waits for vfiod. STARTED comes after the hook.
 		 */
 		if (vm && vm_has_vmm(vm))
-			fetch_domain(l, &(LibvirtFetchRequest) { .uuid = vm->uuid, .why = LIBVIRT_FETCH_RECONCILE });
+			fetch_domain(l, &(LibvirtFetchRequest) { .uuid = vm_get_uuid(vm), .why = LIBVIRT_FETCH_RECONCILE });
 		break;
 	}
 	default:
@@ -603,38 +552,38 @@ static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 
 	r = vfd_domain_hostdev_aliases(xml, strlen(xml), &aliases, &n, &msg);
 	if (r < 0) {
-		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain: %s", vm->name,
+		log_warning_errno(r, "VM %s: cannot read the devices of libvirt's domain: %s", vm_get_name(vm),
 				  msg ? msg : "%m");
 		return;
 	}
 
 	/* aliases the XML no longer has (their DEVICE_REMOVED was lost) are forgotten */
-	if (libvirt_devices_replace(l->devices, vm->uuid, aliases, n) < 0)
+	if (libvirt_devices_replace(l->devices, vm_get_uuid(vm), aliases, n) < 0)
 		log_oom();
 	for (size_t i = 0; i < n; i++) {
 		LibvirtDevice dev;
 
 		libvirt_device_from_alias(&aliases[i], &dev);
-		if (vm_device(vm, dev.name) || dev.libvirt_managed)
+		if (vm_lookup_device(vm, dev.name) || dev.libvirt_managed)
 			continue;
 		log_notice("VM %s: libvirt's domain has %s (alias %s), attached while vfiod was not "
-			   "following libvirt.", vm->name, dev.name, aliases[i].alias);
+			   "following libvirt.", vm_get_name(vm), dev.name, aliases[i].alias);
 		device_attached(vm, &dev, aliases[i].alias);
 	}
 
-	for (size_t i = 0; i < vm->n_devices; i++) {
+	for (size_t i = 0; i < vm_get_n_devices(vm); i++) {
 		bool in_xml = false;
 
 		for (size_t j = 0; j < n && !in_xml; j++) {
 			LibvirtDevice dev;
 
 			libvirt_device_from_alias(&aliases[j], &dev);
-			in_xml = strcmp(dev.name, vm->devices[i].name) == 0;
+			in_xml = strcmp(dev.name, vm_get_device(vm, i)->name) == 0;
 		}
 		if (!in_xml)
 			log_notice("VM %s: %s is not in libvirt's domain: detached while vfiod was not "
 				   "following libvirt, or not attached yet; 'vfioctl vm remove-device' gives "
-				   "it back.", vm->name, vm->devices[i].name);
+				   "it back.", vm_get_name(vm), vm_get_device(vm, i)->name);
 	}
 	vfd_domain_aliases_free(aliases, n);
 }
@@ -646,7 +595,7 @@ static void reconcile_known_domains(LibvirtEvents *l)
 	/* a prepared VM's domain is in libvirt's start hooks: it comes with AttachVMM */
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (vm_has_vmm(m->vms[i]))
-			fetch_domain(l, &(LibvirtFetchRequest) { .uuid = m->vms[i]->uuid,
+			fetch_domain(l, &(LibvirtFetchRequest) { .uuid = vm_get_uuid(m->vms[i]),
 								  .why = LIBVIRT_FETCH_RECONCILE });
 }
 

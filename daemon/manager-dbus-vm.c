@@ -79,7 +79,7 @@ static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error 
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Cannot register VM %s: %m", q->name);
 
-	return sd_bus_reply_method_return(message, "o", vm->path);
+	return sd_bus_reply_method_return(message, "o", vm_get_path(vm));
 }
 
 /* the variant of an option as a boolean; InvalidArgs naming the option otherwise */
@@ -329,19 +329,19 @@ static int append_vm_record(sd_bus_message *reply, const VM *vm)
 	if (r < 0)
 		return r;
 
-	r = bus_record_append_u32(reply, "id", vm->id);
+	r = bus_record_append_u32(reply, "id", vm_get_id(vm));
 	if (r >= 0)
-		r = bus_record_append_string(reply, "name", vm->name);
+		r = bus_record_append_string(reply, "name", vm_get_name(vm));
 	if (r >= 0)
-		r = bus_record_append_string(reply, "uuid", vm->uuid);
+		r = bus_record_append_string(reply, "uuid", vm_get_uuid(vm));
 	if (r >= 0)
-		r = bus_record_append_string(reply, "path", vm->path);
+		r = bus_record_append_string(reply, "path", vm_get_path(vm));
 	if (r >= 0)
-		r = bus_record_append_string(reply, "backend", vm_backend_to_string(vm->backend));
+		r = bus_record_append_string(reply, "backend", vm_backend_to_string(vm_get_backend(vm)));
 	if (r >= 0)
-		r = bus_record_append_string(reply, "state", vm_state_to_string(vm->state));
+		r = bus_record_append_string(reply, "state", vm_state_to_string(vm_get_state(vm)));
 	if (r >= 0)
-		r = bus_record_append_u32(reply, "vmm_pid", (uint32_t) vm->vmm.pid);
+		r = bus_record_append_u32(reply, "vmm_pid", (uint32_t) vm_get_vmm(vm)->pid);
 	if (r >= 0)
 		r = bus_record_append_string(reply, "vmm_state", vm_vmm_state(vm));
 	if (r >= 0) {
@@ -365,15 +365,15 @@ static int append_vm_record(sd_bus_message *reply, const VM *vm)
 	if (r >= 0)
 		r = bus_record_open_entry(reply, "memory_bytes", "t");
 	if (r >= 0)
-		r = sd_bus_message_append(reply, "t", vm->memory_bytes);
+		r = sd_bus_message_append(reply, "t", vm_get_memory_bytes(vm));
 	if (r >= 0)
 		r = bus_record_close_entry(reply);
 	if (r >= 0)
 		r = bus_record_open_entry(reply, "devices", "as");
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "s");
-	for (size_t i = 0; r >= 0 && i < vm->n_devices; i++)
-		r = sd_bus_message_append(reply, "s", vm->devices[i].name);
+	for (size_t i = 0; r >= 0 && i < vm_get_n_devices(vm); i++)
+		r = sd_bus_message_append(reply, "s", vm_get_device(vm, i)->name);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	if (r >= 0)
@@ -419,7 +419,7 @@ int method_get_vm(sd_bus_message *message, void *userdata, sd_bus_error *error)
 	if (!vm)
 		return bus_error_domain(error, -ENOMEDIUM, "No VM %s", name);
 
-	return sd_bus_reply_method_return(message, "o", vm->path);
+	return sd_bus_reply_method_return(message, "o", vm_get_path(vm));
 }
 
 /* ---- Bind, Unbind ---- */

@@ -29,7 +29,7 @@ const char *mm_helper_status_to_string(MmHelperStatus s)
 static VM *vm_by_handle(Manager *m, uint32_t handle)
 {
 	for (size_t i = 0; i < m->n_vms; i++)
-		if (m->vms[i]->mm_handle == handle)
+		if (vm_mm_handle(m->vms[i]) == handle)
 			return m->vms[i];
 	return NULL;
 }
@@ -105,18 +105,17 @@ static int on_released_deadline(sd_event_source *s, uint64_t usec, void *userdat
 
 static bool retrack(Manager *m, VM *vm)
 {
-	uint32_t old = vm->mm_handle;
+	uint32_t old = vm_mm_handle(vm);
 	vfd_mm_info info;
 
-	if (vmm_process_exited(&vm->vmm) != 0)
+	if (vmm_process_exited(vm_get_vmm(vm)) != 0)
 		return false;
-	if (vfd_mm_track_pidfd(m->mm, vm->vmm.pidfd, &info) < 0)
+	if (vfd_mm_track_pidfd(m->mm, vm_get_vmm(vm)->pidfd, &info) < 0)
 		return false;
 	(void) vfd_mm_untrack(m->mm, old);
-	vm->mm_handle = info.handle;
-	vm->mm_state = info.state;
+	vm_mm_tracked(vm, &info);
 	log_info("VM %s: the VMM (pid %d) exec'd; vfiod_mm tracks its new mm as handle %u.",
-		 vm->name, (int) vm->vmm.pid, info.handle);
+		 vm_get_name(vm), (int) vm_get_vmm(vm)->pid, info.handle);
 	return true;
 }
 
@@ -135,7 +134,7 @@ static void on_mm_record(Manager *m, vfd_mm_event_type type, const vfd_mm_info *
 		 * again. After a real exit TRACK fails (ESRCH): exit_mm()
 		 * ran, even if the pidfd does not say so yet.
 		 */
-		if (info->state != VFD_MM_STATE_ALIVE && !vm->vmm_exited && retrack(m, vm))
+		if (info->state != VFD_MM_STATE_ALIVE && !vm_get_vmm_exited(vm) && retrack(m, vm))
 			return;
 		vm_mm_update(vm, type, info);
 		return;
@@ -258,18 +257,17 @@ void manager_mm_track_vm(Manager *m, VM *vm)
 	if (!m->mm)
 		return;
 
-	r = vfd_mm_track_pidfd(m->mm, vm->vmm.pidfd, &info);
+	r = vfd_mm_track_pidfd(m->mm, vm_get_vmm(vm)->pidfd, &info);
 	if (r < 0) {
 		const char *kmsg = vfd_mm_client_last_error(m->mm);
 
 		log_warning_errno(r, "VM %s: vfiod_mm cannot track the VMM (pid %d): %m%s%s; "
-				  "its memory is read from /proc while it lives.", vm->name,
-				  (int) vm->vmm.pid, kmsg ? ": " : "", kmsg ? kmsg : "");
+				  "its memory is read from /proc while it lives.", vm_get_name(vm),
+				  (int) vm_get_vmm(vm)->pid, kmsg ? ": " : "", kmsg ? kmsg : "");
 		return;
 	}
-	vm->mm_handle = info.handle;
-	vm->mm_state = info.state;
-	log_info("VM %s: vfiod_mm tracks the VMM's mm as handle %u.", vm->name, info.handle);
+	vm_mm_tracked(vm, &info);
+	log_info("VM %s: vfiod_mm tracks the VMM's mm as handle %u.", vm_get_name(vm), info.handle);
 }
 
 void manager_mm_forget_vm(Manager *m, VM *vm)
@@ -278,10 +276,10 @@ void manager_mm_forget_vm(Manager *m, VM *vm)
 	vfd_mm_info info;
 	int r;
 
-	if (!m->mm || vm->mm_handle == 0)
+	if (!m->mm || vm_mm_handle(vm) == 0)
 		return;
 
-	r = vfd_mm_get(m->mm, vm->mm_handle, &info);
+	r = vfd_mm_get(m->mm, vm_mm_handle(vm), &info);
 	/*
 	 * A live VMM (vfiod lets go of a VM whose VMM runs on: vfiod exits, or
 	 * the VM was released before the VMM started) or a mm that is already
@@ -289,9 +287,9 @@ void manager_mm_forget_vm(Manager *m, VM *vm)
 	 */
 	if (r < 0 || info.state != VFD_MM_STATE_EXITED) {
 		if (r >= 0 && info.state == VFD_MM_STATE_RELEASED)
-			log_released(vm->name, &info);
-		(void) vfd_mm_untrack(m->mm, vm->mm_handle);
-		vm->mm_handle = 0;
+			log_released(vm_get_name(vm), &info);
+		(void) vfd_mm_untrack(m->mm, vm_mm_handle(vm));
+		vm_mm_untracked(vm);
 		return;
 	}
 
@@ -303,7 +301,7 @@ void manager_mm_forget_vm(Manager *m, VM *vm)
 	if (!n)
 		goto fail;
 	m->mm_draining = n;
-	d = (MmDraining) { .handle = vm->mm_handle, .vm_name = strdup(vm->name) };
+	d = (MmDraining) { .handle = vm_mm_handle(vm), .vm_name = strdup(vm_get_name(vm)) };
 	if (!d.vm_name)
 		goto fail;
 	r = sd_event_add_time_relative(m->event, &d.deadline, CLOCK_MONOTONIC,
@@ -314,21 +312,21 @@ void manager_mm_forget_vm(Manager *m, VM *vm)
 	}
 	n[m->n_mm_draining++] = d;
 	log_info("VM %s: waiting up to %" PRIu64 " s for vfiod_mm to report the VMM's mm RELEASED "
-		 "(%u reference(s) left).", vm->name, m->mm_released_deadline_usec / 1000000,
+		 "(%u reference(s) left).", vm_get_name(vm), m->mm_released_deadline_usec / 1000000,
 		 info.mm_refs);
-	vm->mm_handle = 0;
+	vm_mm_untracked(vm);
 	return;
 
 fail:
 	log_warning("VM %s: cannot wait for vfiod_mm's RELEASED (out of resources); untracking "
-		    "the dead VMM's mm now.", vm->name);
-	(void) vfd_mm_untrack(m->mm, vm->mm_handle);
-	vm->mm_handle = 0;
+		    "the dead VMM's mm now.", vm_get_name(vm));
+	(void) vfd_mm_untrack(m->mm, vm_mm_handle(vm));
+	vm_mm_untracked(vm);
 }
 
 int manager_mm_get(Manager *m, const VM *vm, vfd_mm_info *ret)
 {
-	if (!m->mm || vm->mm_handle == 0)
+	if (!m->mm || vm_mm_handle(vm) == 0)
 		return -ENOENT;
-	return vfd_mm_get(m->mm, vm->mm_handle, ret);
+	return vfd_mm_get(m->mm, vm_mm_handle(vm), ret);
 }

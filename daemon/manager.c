@@ -253,7 +253,7 @@ int manager_arm_test_fault(Manager *m, const char *spec)
 VM *manager_find_vm(Manager *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_vms; i++)
-		if (strcmp(m->vms[i]->name, name) == 0)
+		if (strcmp(vm_get_name(m->vms[i]), name) == 0)
 			return m->vms[i];
 	return NULL;
 }
@@ -261,7 +261,7 @@ VM *manager_find_vm(Manager *m, const char *name)
 VM *manager_find_vm_by_id(Manager *m, unsigned id)
 {
 	for (size_t i = 0; i < m->n_vms; i++)
-		if (m->vms[i]->id == id)
+		if (vm_get_id(m->vms[i]) == id)
 			return m->vms[i];
 	return NULL;
 }
@@ -273,8 +273,8 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 	int r;
 
 	for (size_t i = 0; i < m->n_vms; i++)
-		if (strcmp(m->vms[i]->name, config->name) == 0 ||
-		    strcasecmp(m->vms[i]->uuid, config->uuid) == 0)
+		if (strcmp(vm_get_name(m->vms[i]), config->name) == 0 ||
+		    strcasecmp(vm_get_uuid(m->vms[i]), config->uuid) == 0)
 			return -ENOTUNIQ;
 
 	n = realloc(m->vms, (m->n_vms + 1) * sizeof(*n));
@@ -289,14 +289,14 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 	m->next_vm_id++;
 	m->vms[m->n_vms++] = vm;
 	if (!vmm) {
-		log_info("VM %s prepared as %s (no VMM yet, backend %s).", vm->name, vm->path,
-			 vm_backend_to_string(vm->backend));
+		log_info("VM %s prepared as %s (no VMM yet, backend %s).", vm_get_name(vm), vm_get_path(vm),
+			 vm_backend_to_string(vm_get_backend(vm)));
 		(void) vm_journal_save(vm);
 		*ret = TAKE_PTR(vm);
 		return 0;
 	}
-	log_info("VM %s registered as %s (VMM pid %d, uid %u, backend %s).", vm->name, vm->path,
-		 (int) vm->vmm.pid, (unsigned) vm->vmm.uid, vm_backend_to_string(vm->backend));
+	log_info("VM %s registered as %s (VMM pid %d, uid %u, backend %s).", vm_get_name(vm), vm_get_path(vm),
+		 (int) vm_get_vmm(vm)->pid, (unsigned) vm_get_vmm(vm)->uid, vm_backend_to_string(vm_get_backend(vm)));
 	manager_mm_track_vm(m, vm);
 	vm_memlock_register(vm);
 	(void) vm_journal_save(vm);
@@ -351,7 +351,7 @@ void manager_vm_gone(Manager *m, VM *vm)
 			m->n_vms--;
 			break;
 		}
-	log_info("VM %s is gone.", vm->name);
+	log_info("VM %s is gone.", vm_get_name(vm));
 	vm_journal_remove(vm);
 	manager_mm_forget_vm(m, vm);
 	vm_free(vm);
@@ -716,7 +716,7 @@ int manager_remove_mdev_start(Manager *m, const char *uuid, ManagerGiveBackDone 
 	int r, guard;
 
 	if (owner)
-		return vfd_op_error_set(error, -EALREADY, uuid, "the mdev belongs to VM %s", owner->name);
+		return vfd_op_error_set(error, -EALREADY, uuid, "the mdev belongs to VM %s", vm_get_name(owner));
 	if (adhoc_removal_runs(m, uuid))
 		return vfd_op_error_set(error, -EBUSY, uuid, "it is being removed already");
 	/* held: the kernel would block the removal until the holder lets go */

@@ -17,7 +17,7 @@ static int iommufd_open(VM *vm)
 {
 	int r;
 
-	r = vfd_iommufd_open(vm->manager->ctx, &vm->iommufd);
+	r = vfd_iommufd_open(vm->manager->ctx, &vm->be.iommufd);
 	return r == -ENODEV ? -EPROTONOSUPPORT : r;
 }
 
@@ -25,9 +25,9 @@ static void iommufd_close(VM *vm)
 {
 	for (size_t i = 0; i < vm->n_devices; i++)
 		vm_device_close(&vm->devices[i]);
-	if (vm->iommufd >= 0)
-		close(vm->iommufd);
-	vm->iommufd = -1;
+	if (vm->be.iommufd >= 0)
+		close(vm->be.iommufd);
+	vm->be.iommufd = -1;
 }
 
 static int iommufd_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
@@ -63,7 +63,7 @@ static int iommufd_get_fds(VM *vm, VMFds *f)
 {
 	int r;
 
-	r = vm_backend_dup_fd(vm->iommufd);
+	r = vm_backend_dup_fd(vm->be.iommufd);
 	if (r < 0)
 		return r;
 	f->iommu_fd = r;

@@ -16,13 +16,13 @@ static int type1_open(VM *vm)
 {
 	int r;
 
-	r = vfd_type1_new(vm->manager->ctx, &vm->type1);
+	r = vfd_type1_new(vm->manager->ctx, &vm->be.type1);
 	return r == -ENOENT || r == -ENODEV ? -EPROTONOSUPPORT : r;
 }
 
 static void type1_close(VM *vm)
 {
-	vm->type1 = vfd_type1_free(vm->type1);
+	vm->be.type1 = vfd_type1_free(vm->be.type1);
 }
 
 /*
@@ -48,20 +48,20 @@ static int type1_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 
 	if (d->iommu_group < 0)
 		return vfd_op_error_set(error, -ENOTBLK, d->name, "the device has no IOMMU group");
-	if ((vfd_type1_is_sealed(vm->type1) || viommu_container_taken(vm, d)) &&
-	    vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) < 0) {
+	if ((vfd_type1_is_sealed(vm->be.type1) || viommu_container_taken(vm, d)) &&
+	    vfd_type1_group_fd(vm->be.type1, (unsigned) d->iommu_group) < 0) {
 		/*
 		 * the attach rule: the VMM attaches a group joining a container
 		 * in use; behind a vIOMMU it attaches every group but the first
 		 * to a container of its own
 		 */
-		r = vfd_type1_add_group_detached(vm->type1, (unsigned) d->iommu_group);
+		r = vfd_type1_add_group_detached(vm->be.type1, (unsigned) d->iommu_group);
 		if (r < 0)
 			return vfd_op_error_set(error, r, d->name, "cannot open group %d", d->iommu_group);
 		d->vmm_attaches = true;
 		return 0;
 	}
-	r = vfd_type1_add_group(vm->type1, (unsigned) d->iommu_group);
+	r = vfd_type1_add_group(vm->be.type1, (unsigned) d->iommu_group);
 	if (r < 0)
 		return vfd_op_error_set(error, r, d->name, "cannot attach group %d to the VM's container",
 					d->iommu_group);
@@ -77,8 +77,8 @@ static int type1_unprepare(VM *vm, VMDevice *d)
 	 * of its last device would name a dead vfio_group, and adding the
 	 * device again would fail.
 	 */
-	if (vm->type1 && d->iommu_group >= 0 && !vm_has_group(vm, d->iommu_group, d))
-		(void) vfd_type1_remove_group(vm->type1, (unsigned) d->iommu_group);
+	if (vm->be.type1 && d->iommu_group >= 0 && !vm_has_group(vm, d->iommu_group, d))
+		(void) vfd_type1_remove_group(vm->be.type1, (unsigned) d->iommu_group);
 	return 0;
 }
 
@@ -109,7 +109,7 @@ static int add_group(VMFds *f, int group_fd, unsigned group)
  */
 static int add_device(VM *vm, const VMDevice *d, VMFds *f)
 {
-	int group_fd = vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group);
+	int group_fd = vfd_type1_group_fd(vm->be.type1, (unsigned) d->iommu_group);
 	VMFd *out = &f->devices[f->n_devices];
 	int r;
 
@@ -135,7 +135,7 @@ static int type1_get_fds(VM *vm, VMFds *f)
 {
 	int r;
 
-	r = vm_backend_dup_fd(vfd_type1_container_fd(vm->type1));
+	r = vm_backend_dup_fd(vfd_type1_container_fd(vm->be.type1));
 	if (r < 0)
 		return r;
 	f->iommu_fd = r;
@@ -145,7 +145,7 @@ static int type1_get_fds(VM *vm, VMFds *f)
 			return r;
 	}
 	/* a group vfiod attached later would have the VMM's mappings replayed with vfiod's mm */
-	vfd_type1_seal(vm->type1);
+	vfd_type1_seal(vm->be.type1);
 	return 0;
 }
 
@@ -158,9 +158,9 @@ static int type1_confirm_attached(VM *vm, VMDevice *d, vfd_op_error *error)
 {
 	int r;
 
-	if (!vm->type1 || d->iommu_group < 0)
+	if (!vm->be.type1 || d->iommu_group < 0)
 		return 0;
-	r = vfd_type1_group_in_container(vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group));
+	r = vfd_type1_group_in_container(vfd_type1_group_fd(vm->be.type1, (unsigned) d->iommu_group));
 	if (r < 0)
 		return vfd_op_error_set(error, r, d->name, "cannot read the status of group %d",
 					d->iommu_group);
@@ -181,8 +181,8 @@ static int type1_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 
 	if (!vm->fds_handed_out)
 		return 0;
-	fd = vm->type1 && d->iommu_group >= 0 ?
-		vfd_type1_group_fd(vm->type1, (unsigned) d->iommu_group) : -1;
+	fd = vm->be.type1 && d->iommu_group >= 0 ?
+		vfd_type1_group_fd(vm->be.type1, (unsigned) d->iommu_group) : -1;
 	/* vfiod holds no group of it (adopted after a restart): the helper proves */
 	if (fd < 0)
 		return vm_backend_prove_closed_by_helper(vm, d, error);
@@ -210,8 +210,8 @@ static void type1_reopen(VM *vm)
 			log_warning("VM %s: cannot open %s again: %s", vm->name, vm->devices[i].name,
 				    ignored.message);
 	}
-	if (vm->fds_handed_out && vm->type1)
-		vfd_type1_seal(vm->type1);
+	if (vm->fds_handed_out && vm->be.type1)
+		vfd_type1_seal(vm->be.type1);
 }
 
 const VMBackendOps vm_backend_type1 = {

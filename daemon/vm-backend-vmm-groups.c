@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "manager.h"
 #include "vm-backend.h"
 
@@ -81,19 +82,30 @@ static int groups_unprepare(VM *vm, VMDevice *d)
  * vfiod's own open proves the VMM let go of it, and with it of the
  * group's devices.
  */
-static int groups_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
+static int groups_vmm_let_go(VM *vm, VMDevice *d)
 {
 	int fd = -1, r;
 
-	if (!vm_has_vmm(vm) || d->iommu_group < 0)
-		return 0;
+	if (d->iommu_group < 0)
+		return 1;
 	r = vfd_type1_group_open(vm->manager->ctx, (unsigned) d->iommu_group, &fd);
-	if (r == -EBUSY)
-		return vfd_op_error_set(error, -EBUSY, d->name, "group %d is still open (by the VMM); "
-					"it closes the device and the group first", d->iommu_group);
-	if (fd >= 0)
+	if (r >= 0) {
 		close(fd);
-	return 0;
+		return 1;
+	}
+	if (r == -EBUSY)
+		return 0;
+	/* no node (the group is no longer on VFIO): nothing can hold it */
+	log_debug_errno(r, "VM %s: probing group %d: %m", vm->name, d->iommu_group);
+	return 1;
+}
+
+static int groups_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	if (!vm_has_vmm(vm) || groups_vmm_let_go(vm, d) > 0)
+		return 0;
+	return vfd_op_error_set(error, -EBUSY, d->name, "group %d is still open (by the VMM); "
+				"it closes the device and the group first", d->iommu_group);
 }
 
 const VMBackendOps vm_backend_vmm_groups = {
@@ -102,4 +114,5 @@ const VMBackendOps vm_backend_vmm_groups = {
 	.prepare = groups_prepare,
 	.unprepare = groups_unprepare,
 	.prove_detached = groups_prove_detached,
+	.vmm_let_go = groups_vmm_let_go,
 };

@@ -47,6 +47,11 @@ struct VMBackendOps {
 	 * it may close vfiod's own descriptor of d.
 	 */
 	int (*prove_detached)(VM *vm, VMDevice *d, vfd_op_error *error);
+	/*
+	 * 1: the VMM is seen to have let go of d, 0: it holds d; without
+	 * changing anything (vm_vmm_let_go(), for libvirt's detach events)
+	 */
+	int (*vmm_let_go)(VM *vm, VMDevice *d);
 	/* after a restart (vm_recover()): what vfiod held is opened again */
 	void (*reopen)(VM *vm);
 };

@@ -56,8 +56,8 @@ static VMRequest *vm_request_new(VM *vm)
 	VMRequest *q = calloc(1, sizeof(*q));
 
 	if (q) {
-		q->manager = vm->manager;
-		q->vm_id = vm->id;
+		q->manager = vm_get_manager(vm);
+		q->vm_id = vm_get_id(vm);
 		q->vmm = (VMMProcess) VMM_PROCESS_NULL;
 	}
 	return q;
@@ -90,7 +90,7 @@ static int authorize_vm(sd_bus_message *message, const VM *vm, authorized_fn run
 		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
 	}
 	return polkit_authorize(message,
-				caller == vm->owner_uid ? POLKIT_ACTION_MANAGE_VMS :
+				caller == vm_get_owner_uid(vm) ? POLKIT_ACTION_MANAGE_VMS :
 							  POLKIT_ACTION_MANAGE_OTHER_VMS,
 				run, q, vm_request_free, error);
 }
@@ -132,7 +132,7 @@ static int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, cha
 	if (!l)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->n_vms; i++) {
-		l[i] = strdup(m->vms[i]->path);
+		l[i] = strdup(vm_get_path(m->vms[i]));
 		if (!l[i]) {
 			vfd_strv_free(l);
 			return -ENOMEM;
@@ -150,17 +150,17 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
 {
 	VM *vm = userdata;
 
-	return sd_bus_message_append(reply, "s", vm_state_to_string(vm->state));
+	return sd_bus_message_append(reply, "s", vm_state_to_string(vm_get_state(vm)));
 }
 
 static int property_get_busy_device(sd_bus *bus, const char *path, const char *interface,
 				    const char *property, sd_bus_message *reply, void *userdata,
 				    sd_bus_error *error)
 {
-	VM *vm = userdata;
+	const char *device, *status, *detail;
 
-	return sd_bus_message_append(reply, "(sss)", vm->busy_device,
-				     vm->busy_status ? vm->busy_status : "", vm->busy_detail);
+	vm_get_busy(userdata, &device, &status, &detail);
+	return sd_bus_message_append(reply, "(sss)", device, status, detail);
 }
 
 static int property_get_backend(sd_bus *bus, const char *path, const char *interface,
@@ -169,7 +169,7 @@ static int property_get_backend(sd_bus *bus, const char *path, const char *inter
 {
 	VM *vm = userdata;
 
-	return sd_bus_message_append(reply, "s", vm_backend_to_string(vm->backend));
+	return sd_bus_message_append(reply, "s", vm_backend_to_string(vm_get_backend(vm)));
 }
 
 static int property_get_name(sd_bus *bus, const char *path, const char *interface,
@@ -178,7 +178,7 @@ static int property_get_name(sd_bus *bus, const char *path, const char *interfac
 {
 	VM *vm = userdata;
 
-	return sd_bus_message_append(reply, "s", vm->name);
+	return sd_bus_message_append(reply, "s", vm_get_name(vm));
 }
 
 static int property_get_viommu(sd_bus *bus, const char *path, const char *interface,
@@ -188,7 +188,7 @@ static int property_get_viommu(sd_bus *bus, const char *path, const char *interf
 	VM *vm = userdata;
 
 	/* D-Bus booleans are ints on the wire side of sd-bus */
-	return sd_bus_message_append(reply, "b", (int) vm->viommu);
+	return sd_bus_message_append(reply, "b", (int) vm_get_viommu(vm));
 }
 
 static int property_get_uuid(sd_bus *bus, const char *path, const char *interface,
@@ -197,7 +197,7 @@ static int property_get_uuid(sd_bus *bus, const char *path, const char *interfac
 {
 	VM *vm = userdata;
 
-	return sd_bus_message_append(reply, "s", vm->uuid);
+	return sd_bus_message_append(reply, "s", vm_get_uuid(vm));
 }
 
 static int property_get_vmm_pid(sd_bus *bus, const char *path, const char *interface,
@@ -206,7 +206,7 @@ static int property_get_vmm_pid(sd_bus *bus, const char *path, const char *inter
 {
 	VM *vm = userdata;
 
-	return sd_bus_message_append(reply, "u", (uint32_t) vm->vmm.pid);
+	return sd_bus_message_append(reply, "u", (uint32_t) vm_get_vmm(vm)->pid);
 }
 
 static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
@@ -219,8 +219,8 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
 	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "(ssib)");
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < vm->n_devices; i++) {
-		const VMDevice *d = &vm->devices[i];
+	for (size_t i = 0; i < vm_get_n_devices(vm); i++) {
+		const VMDevice *d = vm_get_device(vm, i);
 
 		r = sd_bus_message_append(reply, "(ssib)", d->name, d->is_mdev ? "mdev" : "pci",
 					  (int32_t) d->iommu_group, (int) d->created);
@@ -254,10 +254,32 @@ static int property_get_exit_memory(sd_bus *bus, const char *path, const char *i
 				    const char *property, sd_bus_message *reply, void *userdata,
 				    sd_bus_error *error)
 {
-	VM *vm = userdata;
+	uint64_t locked, pinned;
 
-	return sd_bus_message_append(reply, "t", strcmp(property, "ExitLockedBytes") == 0 ?
-				     vm->exit_locked_bytes : vm->exit_pinned_bytes);
+	vm_get_exit_memory(userdata, &locked, &pinned);
+	return sd_bus_message_append(reply, "t", strcmp(property, "ExitLockedBytes") == 0 ? locked : pinned);
+}
+
+static int property_get_id(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "u", (uint32_t) vm_get_id(userdata));
+}
+
+static int property_get_memory_bytes(sd_bus *bus, const char *path, const char *interface,
+				     const char *property, sd_bus_message *reply, void *userdata,
+				     sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "t", vm_get_memory_bytes(userdata));
+}
+
+static int property_get_charge(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply, void *userdata,
+			       sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "t", strcmp(property, "ExpectedChargeBytes") == 0 ?
+				     vm_memlock_expected(userdata) : vm_memlock_observed(userdata));
 }
 
 static int property_get_charge_matches(sd_bus *bus, const char *path, const char *interface,
@@ -266,7 +288,7 @@ static int property_get_charge_matches(sd_bus *bus, const char *path, const char
 {
 	VM *vm = userdata;
 
-	return sd_bus_message_append(reply, "b", (int) vm->charge_matches);
+	return sd_bus_message_append(reply, "b", (int) vm_memlock_matches(vm));
 }
 
 static int property_get_memlock_limit(sd_bus *bus, const char *path, const char *interface,
@@ -590,21 +612,21 @@ static int method_get_fds(sd_bus_message *message, void *userdata, sd_bus_error 
 	if (r == 0)
 		return bus_error_domain(error, -EPERM,
 					"Only the authenticated VMM of VM %s (pid %d) or root may have its "
-					"descriptors (AuthenticateVMM first)", vm->name, (int) vm->vmm.pid);
+					"descriptors (AuthenticateVMM first)", vm_get_name(vm), (int) vm_get_vmm(vm)->pid);
 	if (bus_sender_identity(message, &pid, &uid) >= 0)
-		log_info("VM %s: descriptors to pid %d (uid %u).", vm->name, (int) pid, (unsigned) uid);
+		log_info("VM %s: descriptors to pid %d (uid %u).", vm_get_name(vm), (int) pid, (unsigned) uid);
 
 	r = vm_get_fds(vm, &f);
 	if (r == -EBUSY)
 		return bus_error_domain(error, r, "VM %s: a device is being given back; try again",
-					vm->name);
+					vm_get_name(vm));
 	if (r == -ESHUTDOWN)
-		return bus_error_domain(error, r, "VM %s is %s", vm->name, vm_state_to_string(vm->state));
+		return bus_error_domain(error, r, "VM %s is %s", vm_get_name(vm), vm_state_to_string(vm_get_state(vm)));
 	if (r == -EMEDIUMTYPE)
 		return bus_error_domain(error, r, "VM %s: the VMM opens its groups itself "
-					"(vmm_opens_groups); vfiod holds no descriptors", vm->name);
+					"(vmm_opens_groups); vfiod holds no descriptors", vm_get_name(vm));
 	if (r < 0)
-		return sd_bus_error_set_errnof(error, r, "Cannot open the descriptors of VM %s: %m", vm->name);
+		return sd_bus_error_set_errnof(error, r, "Cannot open the descriptors of VM %s: %m", vm_get_name(vm));
 
 	/* sd-bus duplicates each descriptor it appends; ours close below */
 	r = sd_bus_message_new_method_return(message, &reply);
@@ -658,22 +680,22 @@ static int method_get_device_fds(sd_bus_message *message, void *userdata, sd_bus
 	if (r == 0)
 		return bus_error_domain(error, -EPERM,
 					"Only the authenticated VMM of VM %s (pid %d) or root may have its "
-					"descriptors (AuthenticateVMM first)", vm->name, (int) vm->vmm.pid);
+					"descriptors (AuthenticateVMM first)", vm_get_name(vm), (int) vm_get_vmm(vm)->pid);
 
 	r = vm_get_device_fds(vm, device, &f);
 	if (r == -EBUSY)
 		return bus_error_domain(error, r, "VM %s: a device is being given back; try again",
-					vm->name);
+					vm_get_name(vm));
 	if (r == -ENODEV)
-		return bus_error_domain(error, r, "%s is not a device of VM %s", device, vm->name);
+		return bus_error_domain(error, r, "%s is not a device of VM %s", device, vm_get_name(vm));
 	if (r == -ESHUTDOWN)
-		return bus_error_domain(error, r, "VM %s is %s", vm->name, vm_state_to_string(vm->state));
+		return bus_error_domain(error, r, "VM %s is %s", vm_get_name(vm), vm_state_to_string(vm_get_state(vm)));
 	if (r == -EMEDIUMTYPE)
 		return bus_error_domain(error, r, "VM %s: the VMM opens its groups itself "
-					"(vmm_opens_groups); vfiod holds no descriptors", vm->name);
+					"(vmm_opens_groups); vfiod holds no descriptors", vm_get_name(vm));
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Cannot open the descriptors of %s: %m", device);
-	log_info("VM %s: descriptors of %s to its VMM.", vm->name, device);
+	log_info("VM %s: descriptors of %s to its VMM.", vm_get_name(vm), device);
 
 	r = sd_bus_message_new_method_return(message, &reply);
 	if (r >= 0)
@@ -710,7 +732,7 @@ static int method_confirm_attached(sd_bus_message *message, void *userdata, sd_b
 		return r;
 	if (r == 0)
 		return bus_error_domain(error, -EPERM, "Only the authenticated VMM of VM %s (pid %d) or "
-					"root may confirm an attach", vm->name, (int) vm->vmm.pid);
+					"root may confirm an attach", vm_get_name(vm), (int) vm_get_vmm(vm)->pid);
 
 	vfd_op_error_clear(&op);
 	r = vm_confirm_attached(vm, device, &op);
@@ -726,7 +748,7 @@ static int method_check_charge(sd_bus_message *message, void *userdata, sd_bus_e
 
 	/* reads counters only: anyone who may read the properties may ask */
 	match = vm_memlock_check(vm, "check");
-	return sd_bus_reply_method_return(message, "tttb", vm->expected_charge, vm->observed_charge,
+	return sd_bus_reply_method_return(message, "tttb", vm_memlock_expected(vm), vm_memlock_observed(vm),
 					  vm_memlock_limit(vm), match > 0);
 }
 
@@ -805,7 +827,7 @@ static void release_answered(VM *vm, VMState s, const vfd_op_error *op, void *us
 	} else
 		r = sd_bus_reply_method_return(message, "s", vm_state_to_string(s));
 	if (r < 0)
-		log_warning_errno(r, "Failed to answer the Release of VM %s: %m", vm->name);
+		log_warning_errno(r, "Failed to answer the Release of VM %s: %m", vm_get_name(vm));
 	sd_bus_message_unref(message);
 }
 
@@ -867,7 +889,7 @@ static int run_get_vmm_secret(sd_bus_message *message, void *request, sd_bus_err
 	vm = request_vm(request, error);
 	if (!vm)
 		return -ENOMEDIUM;
-	return sd_bus_reply_method_return(message, "s", vm->vmm_secret);
+	return sd_bus_reply_method_return(message, "s", vm_get_vmm_secret(vm));
 }
 
 static int method_get_vmm_secret(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -906,17 +928,17 @@ static int method_authenticate_vmm(sd_bus_message *message, void *userdata, sd_b
 	/* the proof itself, no polkit: the secret is the authorization */
 	r = vm_authenticate_vmm(vm, pid, uid, sender, secret);
 	if (r == -ESRCH)
-		return bus_error_domain(error, r, "VM %s has no running VMM", vm->name);
+		return bus_error_domain(error, r, "VM %s has no running VMM", vm_get_name(vm));
 	if (r == -EPERM) {
 		/* any local user can try: rate-limited */
 		log_ratelimited(LOG_INFO, 0, "VM %s: pid %d (uid %u) failed to authenticate as its VMM.",
-				vm->name, (int) pid, (unsigned) uid);
+				vm_get_name(vm), (int) pid, (unsigned) uid);
 		return bus_error_domain(error, r, "Not the VMM of VM %s: the caller's process, uid "
-					"or secret does not match", vm->name);
+					"or secret does not match", vm_get_name(vm));
 	}
 	if (r < 0)
 		return r;
-	log_info("VM %s: pid %d (uid %u, %s) authenticated as its VMM.", vm->name, (int) pid,
+	log_info("VM %s: pid %d (uid %u, %s) authenticated as its VMM.", vm_get_name(vm), (int) pid,
 		 (unsigned) uid, sender);
 	return sd_bus_reply_method_return(message, NULL);
 }
@@ -924,7 +946,7 @@ static int method_authenticate_vmm(sd_bus_message *message, void *userdata, sd_b
 /* in the order of docs/org.vfiod1.VM.xml, which introspection reproduces */
 const sd_bus_vtable vm_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("Id", "u", NULL, offsetof(VM, id), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Id", "u", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("UUID", "s", property_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -934,16 +956,16 @@ const sd_bus_vtable vm_vtable[] = {
 	SD_BUS_PROPERTY("Devices", "a(ssib)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("BusyDevice", "(sss)", property_get_busy_device, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("MemoryBytes", "t", NULL, offsetof(VM, memory_bytes), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("MemoryBytes", "t", property_get_memory_bytes, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("MemlockLimit", "t", property_get_memlock_limit, 0, 0),
 	SD_BUS_PROPERTY("LockedBytes", "t", property_get_memory, 0, 0),
 	SD_BUS_PROPERTY("PinnedBytes", "t", property_get_memory, 0, 0),
 	SD_BUS_PROPERTY("VMMState", "s", property_get_vmm_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("ExitLockedBytes", "t", property_get_exit_memory, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("ExitPinnedBytes", "t", property_get_exit_memory, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("ExpectedChargeBytes", "t", NULL, offsetof(VM, expected_charge),
+	SD_BUS_PROPERTY("ExpectedChargeBytes", "t", property_get_charge, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("ObservedChargeBytes", "t", NULL, offsetof(VM, observed_charge),
+	SD_BUS_PROPERTY("ObservedChargeBytes", "t", property_get_charge, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("ChargeMatches", "b", property_get_charge_matches, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -1014,74 +1036,74 @@ int vm_dbus_register(sd_bus *bus, Manager *m)
 
 void vm_send_state_changed(VM *vm)
 {
-	sd_bus *bus = vm->manager->bus;
+	sd_bus *bus = vm_get_manager(vm)->bus;
 	int r;
 
 	if (!bus)
 		return;
 
-	r = sd_bus_emit_signal(bus, vm->path, VFD_VM_INTERFACE, "StateChanged", "s",
-			       vm_state_to_string(vm->state));
+	r = sd_bus_emit_signal(bus, vm_get_path(vm), VFD_VM_INTERFACE, "StateChanged", "s",
+			       vm_state_to_string(vm_get_state(vm)));
 	if (r >= 0)
-		r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "State", NULL);
+		r = sd_bus_emit_properties_changed(bus, vm_get_path(vm), VFD_VM_INTERFACE, "State", NULL);
 	if (r < 0)
-		log_warning_errno(r, "Failed to signal the state of VM %s: %m", vm->name);
+		log_warning_errno(r, "Failed to signal the state of VM %s: %m", vm_get_name(vm));
 }
 
 void vm_send_busy_changed(VM *vm)
 {
-	sd_bus *bus = vm->manager->bus;
+	sd_bus *bus = vm_get_manager(vm)->bus;
 	int r;
 
 	if (!bus)
 		return;
-	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "BusyDevice", NULL);
+	r = sd_bus_emit_properties_changed(bus, vm_get_path(vm), VFD_VM_INTERFACE, "BusyDevice", NULL);
 	if (r < 0)
-		log_warning_errno(r, "Failed to signal the busy device of VM %s: %m", vm->name);
+		log_warning_errno(r, "Failed to signal the busy device of VM %s: %m", vm_get_name(vm));
 }
 
 void vm_send_devices_changed(VM *vm)
 {
-	sd_bus *bus = vm->manager->bus;
+	sd_bus *bus = vm_get_manager(vm)->bus;
 	int r;
 
 	if (!bus)
 		return;
 
-	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "Devices", NULL);
+	r = sd_bus_emit_properties_changed(bus, vm_get_path(vm), VFD_VM_INTERFACE, "Devices", NULL);
 	if (r < 0)
-		log_warning_errno(r, "Failed to signal the devices of VM %s: %m", vm->name);
+		log_warning_errno(r, "Failed to signal the devices of VM %s: %m", vm_get_name(vm));
 }
 
 void vm_send_memory_changed(VM *vm)
 {
-	sd_bus *bus = vm->manager->bus;
+	sd_bus *bus = vm_get_manager(vm)->bus;
 	int r;
 
 	if (!bus)
 		return;
 
-	r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE, "VMMPid", "VMMState",
+	r = sd_bus_emit_properties_changed(bus, vm_get_path(vm), VFD_VM_INTERFACE, "VMMPid", "VMMState",
 					   "ExitLockedBytes", "ExitPinnedBytes", NULL);
 	if (r < 0)
-		log_warning_errno(r, "Failed to signal the VMM state of VM %s: %m", vm->name);
+		log_warning_errno(r, "Failed to signal the VMM state of VM %s: %m", vm_get_name(vm));
 }
 
 void vm_send_charge_checked(VM *vm, const char *step)
 {
-	sd_bus *bus = vm->manager->bus;
+	sd_bus *bus = vm_get_manager(vm)->bus;
 	int r;
 
 	if (!bus)
 		return;
 
-	r = sd_bus_emit_signal(bus, vm->path, VFD_VM_INTERFACE, "ChargeChecked", "stttb", step,
-			       vm->expected_charge, vm->observed_charge, vm_memlock_limit(vm),
-			       (int) vm->charge_matches);
+	r = sd_bus_emit_signal(bus, vm_get_path(vm), VFD_VM_INTERFACE, "ChargeChecked", "stttb", step,
+			       vm_memlock_expected(vm), vm_memlock_observed(vm), vm_memlock_limit(vm),
+			       (int) vm_memlock_matches(vm));
 	if (r >= 0)
-		r = sd_bus_emit_properties_changed(bus, vm->path, VFD_VM_INTERFACE,
+		r = sd_bus_emit_properties_changed(bus, vm_get_path(vm), VFD_VM_INTERFACE,
 						   "ExpectedChargeBytes", "ObservedChargeBytes",
 						   "ChargeMatches", NULL);
 	if (r < 0)
-		log_warning_errno(r, "Failed to signal the charge check of VM %s: %m", vm->name);
+		log_warning_errno(r, "Failed to signal the charge check of VM %s: %m", vm_get_name(vm));
 }

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include "vm-identity.h"
+#include "vm-private.h"
 #include "vm.h"
 
 int vm_secret_generate(char ret[VM_SECRET_STRLEN])
@@ -79,7 +80,7 @@ int vm_authenticate_vmm(VM *vm, pid_t pid, uid_t uid, const char *sender, const 
 	if (!vm_secret_is_valid(secret))
 		return -EPERM;
 	/* both checks always run, so that a wrong pid and a wrong secret take the same time */
-	bad |= !secrets_equal(secret, vm->vmm_secret);
+	bad |= !secrets_equal(secret, vm->identity.vmm_secret);
 	bad |= !is_vmm_process(vm, pid, uid);
 	if (bad)
 		return -EPERM;
@@ -87,21 +88,21 @@ int vm_authenticate_vmm(VM *vm, pid_t pid, uid_t uid, const char *sender, const 
 	copy = strdup(sender);
 	if (!copy)
 		return -ENOMEM;
-	free(vm->vmm_sender);
-	vm->vmm_sender = copy;
+	free(vm->identity.vmm_sender);
+	vm->identity.vmm_sender = copy;
 	return 0;
 }
 
 bool vm_is_vmm(const VM *vm, pid_t pid, uid_t uid, const char *sender)
 {
-	return vm->vmm_sender && sender && strcmp(vm->vmm_sender, sender) == 0 &&
+	return vm->identity.vmm_sender && sender && strcmp(vm->identity.vmm_sender, sender) == 0 &&
 	       is_vmm_process(vm, pid, uid);
 }
 
 void vm_forget_vmm_sender(VM *vm)
 {
-	free(vm->vmm_sender);
-	vm->vmm_sender = NULL;
+	free(vm->identity.vmm_sender);
+	vm->identity.vmm_sender = NULL;
 }
 
 int vmm_runs_as(const VMMProcess *p, uid_t uid)
@@ -113,4 +114,14 @@ int vmm_runs_as(const VMMProcess *p, uid_t uid)
 	if (r < 0)
 		return r;
 	return now == uid;
+}
+
+uid_t vm_get_owner_uid(const VM *vm)
+{
+	return vm->identity.owner_uid;
+}
+
+const char *vm_get_vmm_secret(const VM *vm)
+{
+	return vm->identity.vmm_secret;
 }

@@ -53,3 +53,6 @@ bool vm_is_vmm(const VM *vm, pid_t pid, uid_t uid, const char *sender);
 int vmm_runs_as(const VMMProcess *p, uid_t uid);
 /* the connection that authenticated as the VMM goes away (or a new VMM is named) */
 void vm_forget_vmm_sender(VM *vm);
+/* who owns the VM; the secret that proves its VMM */
+uid_t vm_get_owner_uid(const VM *vm);
+const char *vm_get_vmm_secret(const VM *vm);

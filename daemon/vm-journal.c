@@ -12,6 +12,7 @@
 #include "vfd-util.h"
 #include "vfiod-mm.h"
 #include "vm-journal.h"
+#include "vm-private.h"
 #include "vm-memlock.h"
 
 #define JOURNAL_VERSION 1
@@ -115,8 +116,8 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	    add(o, "id", u64(vm->id)) < 0 ||
 	    add(o, "name", json_object_new_string(vm->name)) < 0 ||
 	    add(o, "uuid", json_object_new_string(vm->uuid)) < 0 ||
-	    add(o, "owner_uid", u64(vm->owner_uid)) < 0 ||
-	    add(o, "vmm_secret", json_object_new_string(vm->vmm_secret)) < 0 ||
+	    add(o, "owner_uid", u64(vm->identity.owner_uid)) < 0 ||
+	    add(o, "vmm_secret", json_object_new_string(vm->identity.vmm_secret)) < 0 ||
 	    add(o, "backend", json_object_new_string(vm_backend_to_string(vm->backend))) < 0 ||
 	    add(o, "memory_bytes", u64(vm->memory_bytes)) < 0 ||
 	    add(o, "viommu", json_object_new_boolean(vm->viommu)) < 0 ||
@@ -158,14 +159,14 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	memlock = json_object_new_object();
 	if (!memlock || add(o, "memlock", memlock) < 0)
 		return -ENOMEM;
-	if (add(memlock, "apply", json_object_new_boolean(vm->apply_memlock)) < 0 ||
-	    add(memlock, "policy", json_object_new_string(vfd_memlock_policy_to_string(vm->memlock_policy))) < 0 ||
-	    add(memlock, "cap", u64(vm->memlock_cap)) < 0 ||
-	    add(memlock, "original_known", json_object_new_boolean(vm->memlock_original_known)) < 0 ||
-	    add(memlock, "original", u64(vm->memlock_original)) < 0 ||
-	    add(memlock, "original_hard", u64(vm->memlock_original_hard)) < 0 ||
-	    add(memlock, "applied", u64(vm->memlock_applied)) < 0 ||
-	    add(memlock, "extra_charge", u64(vm->extra_charge_bytes)) < 0)
+	if (add(memlock, "apply", json_object_new_boolean(vm->memlock.apply)) < 0 ||
+	    add(memlock, "policy", json_object_new_string(vfd_memlock_policy_to_string(vm->memlock.policy))) < 0 ||
+	    add(memlock, "cap", u64(vm->memlock.cap)) < 0 ||
+	    add(memlock, "original_known", json_object_new_boolean(vm->memlock.original_known)) < 0 ||
+	    add(memlock, "original", u64(vm->memlock.original)) < 0 ||
+	    add(memlock, "original_hard", u64(vm->memlock.original_hard)) < 0 ||
+	    add(memlock, "applied", u64(vm->memlock.applied)) < 0 ||
+	    add(memlock, "extra_charge", u64(vm->memlock.extra_charge_bytes)) < 0)
 		return -ENOMEM;
 
 	devices = json_object_new_array();
@@ -518,17 +519,17 @@ static int recover_one(Manager *m, JournalVM *j)
 
 	/* what the old process knew */
 	if (j->vmm_secret)
-		memcpy(vm->vmm_secret, j->vmm_secret, VM_SECRET_STRLEN);
+		memcpy(vm->identity.vmm_secret, j->vmm_secret, VM_SECRET_STRLEN);
 	vm->devices = TAKE_PTR(j->devices);
 	vm->n_devices = j->n_devices;
 	j->n_devices = 0;
 	vm->txn = j->txn;
 	j->txn = (VMTxn) {};
 	vm->fds_handed_out = j->fds_handed_out;
-	vm->memlock_original_known = j->memlock_original_known;
-	vm->memlock_original = j->memlock_original;
-	vm->memlock_original_hard = j->memlock_original_hard;
-	vm->memlock_applied = j->memlock_applied;
+	vm->memlock.original_known = j->memlock_original_known;
+	vm->memlock.original = j->memlock_original;
+	vm->memlock.original_hard = j->memlock_original_hard;
+	vm->memlock.applied = j->memlock_applied;
 	if (j->have_vmm && !alive) {
 		/* the VMM is gone: its descriptors and pins with it */
 		vm->vmm_exited = true;

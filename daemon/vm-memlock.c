@@ -9,6 +9,7 @@
 #include "manager.h"
 #include "vm-dbus.h"
 #include "vm-memlock.h"
+#include "vm-private.h"
 
 #define MiB(b) ((double) (b) / (1024.0 * 1024.0))
 
@@ -102,7 +103,7 @@ static int compute_limit(const VM *vm, const VMDevice *extra, const VMDevice *wi
 	r = build_spec(vm, extra, without, false, &spec);
 	if (r < 0)
 		return r;
-	r = vfd_memlock_plan_compute(spec, NULL, vm->memlock_policy, &plan, &msg);
+	r = vfd_memlock_plan_compute(spec, NULL, vm->memlock.policy, &plan, &msg);
 	if (r < 0) {
 		log_warning_errno(r, "VM %s: the memlock model refused the VM: %s", vm->name,
 				  msg ? msg : "(no message)");
@@ -157,7 +158,7 @@ static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
 		return r;
 	if (r > 0)
 		return -ESRCH;
-	vm->memlock_applied = soft;
+	vm->memlock.applied = soft;
 	return 0;
 }
 
@@ -166,26 +167,26 @@ static void apply(VM *vm, uint64_t limit, const char *step)
 	uint64_t hard = limit;
 	int r;
 
-	if (!vm->apply_memlock || !vm_has_vmm(vm) || vm->vmm_exited)
+	if (!vm->memlock.apply || !vm_has_vmm(vm) || vm->vmm_exited)
 		return;
 	if (limit == 0) {
 		/* no device: the model leaves the limit alone; undo ours */
-		if (vm->memlock_applied == 0 || !vm->memlock_original_known)
+		if (vm->memlock.applied == 0 || !vm->memlock.original_known)
 			return;
-		limit = vm->memlock_original;
-		hard = vm->memlock_original_hard;
+		limit = vm->memlock.original;
+		hard = vm->memlock.original_hard;
 		r = set_limit(vm, limit, hard);
 		if (r < 0) {
 			log_warning_errno(r, "VM %s (%s): cannot restore the VMM's RLIMIT_MEMLOCK: %m",
 					  vm->name, step);
 			return;
 		}
-		vm->memlock_applied = 0;
+		vm->memlock.applied = 0;
 		log_info("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) restored to %" PRIu64
 			 " bytes (no device left).", vm->name, step, (int) vm->vmm.pid, limit);
 		return;
 	}
-	if (limit == vm->memlock_applied)
+	if (limit == vm->memlock.applied)
 		return;
 
 	r = set_limit(vm, limit, hard);
@@ -196,7 +197,7 @@ static void apply(VM *vm, uint64_t limit, const char *step)
 	}
 	log_info("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) set to %" PRIu64 " bytes (%.1f MiB, "
 		 "policy %s).", vm->name, step, (int) vm->vmm.pid, limit, MiB(limit),
-		 vfd_memlock_policy_to_string(vm->memlock_policy));
+		 vfd_memlock_policy_to_string(vm->memlock.policy));
 }
 
 void vm_memlock_register(VM *vm)
@@ -206,9 +207,9 @@ void vm_memlock_register(VM *vm)
 
 	/* read while the pidfd holds the process: kept to be restored */
 	if (prlimit(vm->vmm.pid, RLIMIT_MEMLOCK, NULL, &rl) >= 0 && vmm_process_exited(&vm->vmm) == 0) {
-		vm->memlock_original = from_rlim(rl.rlim_cur);
-		vm->memlock_original_hard = from_rlim(rl.rlim_max);
-		vm->memlock_original_known = true;
+		vm->memlock.original = from_rlim(rl.rlim_cur);
+		vm->memlock.original_hard = from_rlim(rl.rlim_max);
+		vm->memlock.original_known = true;
 	}
 	if (compute_limit(vm, NULL, NULL, &limit) >= 0)
 		apply(vm, limit, "register");
@@ -223,11 +224,11 @@ int vm_memlock_before_add(VM *vm, const VMDevice *d, vfd_op_error *error)
 	r = compute_limit(vm, d, NULL, &limit);
 	if (r < 0)
 		return vfd_op_error_set(error, r, d->name, "cannot compute the VM's memlock limit");
-	if (limit != 0 && limit > vm->memlock_cap)
+	if (limit != 0 && limit > vm->memlock.cap)
 		return vfd_op_error_set(error, -EDQUOT, d->name,
 					"with this device VM %s needs a memlock limit of %" PRIu64
 					" bytes, above its cap of %" PRIu64 " bytes", vm->name, limit,
-					vm->memlock_cap);
+					vm->memlock.cap);
 	return 0;
 }
 
@@ -236,7 +237,7 @@ void vm_memlock_after_add(VM *vm)
 	uint64_t limit;
 
 	/* raise only: the device is in the VM's list, the VMM has no descriptor for it yet */
-	if (compute_limit(vm, NULL, NULL, &limit) >= 0 && limit > vm->memlock_applied)
+	if (compute_limit(vm, NULL, NULL, &limit) >= 0 && limit > vm->memlock.applied)
 		apply(vm, limit, "add");
 	(void) vm_memlock_check(vm, "add");
 }
@@ -279,7 +280,7 @@ int vm_memlock_check(VM *vm, const char *step)
 	 * a tolerance, declared at registration, not a guess of vfiod's.
 	 */
 	if (vm->memory_bytes > 0)
-		slack += vm->extra_charge_bytes * (expected / vm->memory_bytes);
+		slack += vm->memlock.extra_charge_bytes * (expected / vm->memory_bytes);
 	source = vm_observed_memory(vm, &locked, &pinned);
 	limit = vm_memlock_limit(vm);
 
@@ -289,13 +290,13 @@ int vm_memlock_check(VM *vm, const char *step)
 	 * signals only what changed, so it cannot be turned into a flood of
 	 * signals to every listener.
 	 */
-	changed = vm->expected_charge != expected || vm->observed_charge != locked ||
-		  vm->charge_matches != match;
-	vm->expected_charge = expected;
-	vm->expected_slack = slack;
+	changed = vm->memlock.expected_charge != expected || vm->memlock.observed_charge != locked ||
+		  vm->memlock.charge_matches != match;
+	vm->memlock.expected_charge = expected;
+	vm->memlock.expected_slack = slack;
 	/* type1 and per-process iommufd both charge mm->locked_vm */
-	vm->observed_charge = locked;
-	vm->charge_matches = match;
+	vm->memlock.observed_charge = locked;
+	vm->memlock.charge_matches = match;
 
 	if (vm->vmm_exited)
 		log_charge(step, LOG_INFO, 0, "VM %s (%s): VMM exited; %" PRIu64 " bytes still charged to its mm (%s).",
@@ -314,4 +315,39 @@ int vm_memlock_check(VM *vm, const char *step)
 	if (changed || strcmp(step, "check") != 0)
 		vm_send_charge_checked(vm, step);
 	return match;
+}
+
+uint64_t vm_memlock_limit(const VM *vm)
+{
+	uint64_t limit;
+
+	if (!vm_has_vmm(vm) || vm->vmm_exited || vmm_process_memlock_limit(&vm->vmm, &limit) < 0)
+		return UINT64_MAX;
+	return limit;
+}
+
+uint64_t vm_memlock_expected(const VM *vm)
+{
+	return vm->memlock.expected_charge;
+}
+
+uint64_t vm_memlock_observed(const VM *vm)
+{
+	return vm->memlock.observed_charge;
+}
+
+bool vm_memlock_matches(const VM *vm)
+{
+	return vm->memlock.charge_matches;
+}
+
+void vm_memlock_resync(VM *vm, const char *what)
+{
+	uint64_t now = vm_memlock_limit(vm);
+
+	if (now == UINT64_MAX || vm->memlock.applied == 0 || now == vm->memlock.applied)
+		return;
+	log_info("VM %s: libvirt changed the VMM's RLIMIT_MEMLOCK on %s from %" PRIu64 " to %" PRIu64
+		 " bytes; vfiod applies its plan again.", vm->name, what, vm->memlock.applied, now);
+	vm->memlock.applied = now;
 }

@@ -49,3 +49,13 @@ void vm_memlock_after_add(VM *vm);
 void vm_memlock_after_change(VM *vm, const char *step);
 /* compares expected and observed charge; logs, signals; returns 1 when they match */
 int vm_memlock_check(VM *vm, const char *step);
+/* the last charge check: expected and observed bytes, and whether they matched */
+uint64_t vm_memlock_expected(const VM *vm);
+uint64_t vm_memlock_observed(const VM *vm);
+bool vm_memlock_matches(const VM *vm);
+/*
+ * Someone else (libvirt, around its own hostdev attach and detach) set the
+ * VMM's limit: vfiod's record of the limit it applied takes the process's
+ * value, so that the next vm_memlock_after_change() sets vfiod's plan again.
+ */
+void vm_memlock_resync(VM *vm, const char *what);

@@ -10,6 +10,125 @@
 
 typedef struct VMBackendOps VMBackendOps;
 
+/*
+ * A device change in progress, journaled (vm-journal.c) before its first
+ * host change, so that a vfiod that dies midway undoes it at its next
+ * start: an add is undone (the plan of the claim given back, an mdev vfiod
+ * was creating removed), a remove whose proof was given is finished.
+ */
+typedef enum VMTxnOp {
+	VM_TXN_NONE,
+	VM_TXN_ADD,
+	VM_TXN_REMOVE,
+} VMTxnOp;
+
+typedef struct VMTxn {
+	VMTxnOp op;
+	char device[VFD_UUID_STRLEN];
+	bool creates_mdev;         /* add: vfiod creates this mdev */
+	vfd_bind_record *planned;  /* add of a PCI function: the claim's plan */
+} VMTxn;
+
+struct UnbindJob;
+
+/* RLIMIT_MEMLOCK (vm-memlock.c) */
+typedef struct VMMemlock {
+	bool apply;
+	vfd_memlock_policy policy;
+	uint64_t cap;
+	uint64_t extra_charge_bytes;
+	bool original_known;
+	uint64_t original;        /* the VMM's limit before vfiod set one (soft, hard) */
+	uint64_t original_hard;
+	uint64_t applied;         /* the last limit vfiod set; 0: none yet */
+	uint64_t expected_charge; /* after the last step */
+	uint64_t expected_slack;  /* vendor pins the model cannot predict, at most this */
+	uint64_t observed_charge;
+	bool charge_matches;
+} VMMemlock;
+
+/*
+ * The vfiod_mm helper's view of the VMM's mm (vm-mm.c, fed by
+ * manager-mm.c): handle 0 when not tracked. After the exit the counters
+ * of that moment stay.
+ */
+typedef struct VMMm {
+	uint32_t handle;
+	vfd_mm_state state;
+	bool have_exit_counters;
+	uint64_t exit_locked_bytes;
+	uint64_t exit_pinned_bytes;
+} VMMm;
+
+/* who owns the VM and who proved to be its VMM (vm-identity.c) */
+typedef struct VMIdentity {
+	uid_t owner_uid;
+	char vmm_secret[VM_SECRET_STRLEN];
+	char *vmm_sender; /* the unique bus name that proved it, NULL: none yet */
+} VMIdentity;
+
+/* what the VM's backend holds (vm-backend-*.c) */
+typedef struct VMBackendState {
+	int iommufd;      /* iommufd */
+	vfd_type1 *type1; /* type1 held by vfiod */
+} VMBackendState;
+
+/* the release under way (vm-release.c), one device at a time */
+typedef struct VMRelease {
+	struct UnbindJob *giveback;  /* the give-back on the unbind worker */
+	sd_event_source *retry;      /* the next proof of a held device */
+	uint64_t retry_usec;         /* its backoff */
+	VMReleaseDone done;          /* the Release waiting for its answer */
+	void *userdata;
+	bool removes;                /* the give-back is a RemoveDevice's */
+	VMRemoveDone remove_done;    /* the RemoveDevice waiting for its answer */
+	void *remove_userdata;
+	/* BusyDevice: the device the release waits for ("" none) */
+	char busy_device[VFD_UUID_STRLEN];
+	const char *busy_status;     /* "busy", "unbinding", "stuck" */
+	char busy_detail[256];
+} VMRelease;
+
+/*
+ * Each group of fields below is written only by the file named with it
+ * (and read by the journal, which saves and restores every concern);
+ * tests/unit/test-walls.sh holds the daemon to that.
+ */
+struct VM {
+	/* vm.c: identity, configuration, lifecycle, devices, transactions */
+	Manager *manager;
+	const VMBackendOps *ops; /* vm-backend.h */
+	unsigned id;
+	char *path; /* /org/vfiod1/vm/<id> */
+	char *name;
+	char uuid[VFD_UUID_STRLEN];
+	uint64_t memory_bytes;
+	bool viommu;
+	VMBackend backend;
+	bool vmm_opens_groups;
+	bool grant_group_nodes;
+	bool release_on_exit;
+
+	VMMProcess vmm;   /* pidfd -1 while prepared */
+	sd_event_source *vmm_exit;
+	bool vmm_exited;
+
+	VMState state;
+	bool fds_handed_out;
+
+	VMDevice *devices;
+	size_t n_devices;
+
+	VMTxn txn; /* the device change in progress (journaled) */
+
+	VMIdentity identity;  /* vm-identity.c */
+	VMMm mm;              /* vm-mm.c */
+	VMMemlock memlock;    /* vm-memlock.c */
+	VMBackendState be;    /* vm-backend-*.c */
+	VMRelease release;    /* vm-release.c */
+};
+
+
 void vm_set_state(VM *vm, VMState s);
 VMDevice *vm_find_device(const VM *vm, const char *name);
 void vm_device_close(VMDevice *d);

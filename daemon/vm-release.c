@@ -67,21 +67,21 @@ static int give_back_work(vfd_context *ctx, void *data, vfd_op_error *error)
 
 static void busy_set(VM *vm, const char *device, const char *status, const char *detail)
 {
-	if (device != vm->busy_device)
-		snprintf(vm->busy_device, sizeof(vm->busy_device), "%s", device);
-	vm->busy_status = status;
-	if (detail != vm->busy_detail)
-		snprintf(vm->busy_detail, sizeof(vm->busy_detail), "%s", detail);
+	if (device != vm->release.busy_device)
+		snprintf(vm->release.busy_device, sizeof(vm->release.busy_device), "%s", device);
+	vm->release.busy_status = status;
+	if (detail != vm->release.busy_detail)
+		snprintf(vm->release.busy_detail, sizeof(vm->release.busy_detail), "%s", detail);
 	vm_send_busy_changed(vm);
 }
 
 static void busy_clear(VM *vm)
 {
-	if (!vm->busy_device[0])
+	if (!vm->release.busy_device[0])
 		return;
-	vm->busy_device[0] = '\0';
-	vm->busy_status = NULL;
-	vm->busy_detail[0] = '\0';
+	vm->release.busy_device[0] = '\0';
+	vm->release.busy_status = NULL;
+	vm->release.busy_detail[0] = '\0';
 	vm_send_busy_changed(vm);
 }
 
@@ -106,22 +106,22 @@ int vm_device_prove_free(VM *vm, const VMDevice *d, vfd_op_error *error, int *re
 /* a Release waiting for its answer gets it now */
 static void answer_waiter(VM *vm, VMState s, const vfd_op_error *error)
 {
-	VMReleaseDone done = vm->release_done;
+	VMReleaseDone done = vm->release.done;
 
 	if (!done)
 		return;
-	vm->release_done = NULL;
-	done(vm, s, error, TAKE_PTR(vm->release_userdata));
+	vm->release.done = NULL;
+	done(vm, s, error, TAKE_PTR(vm->release.userdata));
 }
 
 static void answer_remover(VM *vm, int r, const vfd_op_error *error)
 {
-	VMRemoveDone done = vm->remove_done;
+	VMRemoveDone done = vm->release.remove_done;
 
 	if (!done)
 		return;
-	vm->remove_done = NULL;
-	done(vm, r, error, TAKE_PTR(vm->remove_userdata));
+	vm->release.remove_done = NULL;
+	done(vm, r, error, TAKE_PTR(vm->release.remove_userdata));
 }
 
 static int release_step(VM *vm, vfd_op_error *error);
@@ -141,8 +141,8 @@ static int on_release_retry(sd_event_source *s, uint64_t usec, void *userdata)
 	VM *vm = userdata;
 	vfd_op_error error;
 
-	vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
-	if (vm->state != VM_STATE_RELEASING || vm->giveback)
+	vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
+	if (vm->state != VM_STATE_RELEASING || vm->release.giveback)
 		return 0;
 	vfd_op_error_clear(&error);
 	release_went_on(vm, release_step(vm, &error), &error);
@@ -151,12 +151,12 @@ static int on_release_retry(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void retry_later(VM *vm)
 {
-	uint64_t delay = vm->release_retry_usec ? vm->release_retry_usec : RELEASE_RETRY_FIRST_USEC;
+	uint64_t delay = vm->release.retry_usec ? vm->release.retry_usec : RELEASE_RETRY_FIRST_USEC;
 
-	vm->release_retry_usec = delay * 2 > RELEASE_RETRY_MAX_USEC ? RELEASE_RETRY_MAX_USEC : delay * 2;
-	if (vm->release_retry)
+	vm->release.retry_usec = delay * 2 > RELEASE_RETRY_MAX_USEC ? RELEASE_RETRY_MAX_USEC : delay * 2;
+	if (vm->release.retry)
 		return;
-	if (sd_event_add_time_relative(vm->manager->event, &vm->release_retry, CLOCK_MONOTONIC, delay, 0,
+	if (sd_event_add_time_relative(vm->manager->event, &vm->release.retry, CLOCK_MONOTONIC, delay, 0,
 				       on_release_retry, vm) < 0)
 		log_error("VM %s: cannot arm the release's next proof; the VMM's exit or Release "
 			  "retries.", vm->name);
@@ -167,20 +167,20 @@ static void on_give_back_late(void *userdata)
 	VM *vm = userdata;
 	vfd_op_error error;
 
-	if (vm->giveback_removes) {
+	if (vm->release.removes) {
 		log_error("VM %s: removing %s is stuck in the kernel: a holder the proof did not see "
 			  "keeps the device open. vfiod goes on; the remove ends when it is closed.",
-			  vm->name, vm->busy_device);
-		busy_set(vm, vm->busy_device, "stuck", "the unbind waits in the kernel for the "
+			  vm->name, vm->release.busy_device);
+		busy_set(vm, vm->release.busy_device, "stuck", "the unbind waits in the kernel for the "
 			 "device's last open file");
 		vfd_op_error_clear(&error);
-		vfd_op_error_set(&error, -ETIMEDOUT, vm->busy_device, "the unbind is stuck in the "
+		vfd_op_error_set(&error, -ETIMEDOUT, vm->release.busy_device, "the unbind is stuck in the "
 				 "kernel until the device's last open file is closed; the remove "
 				 "finishes then");
 		answer_remover(vm, -ETIMEDOUT, &error);
 		/* a Release waiting for this give-back hears it too: it finishes later */
 		vfd_op_error_clear(&error);
-		vfd_op_error_set(&error, -EBUSY, vm->busy_device, "the unbind is stuck in the kernel "
+		vfd_op_error_set(&error, -EBUSY, vm->release.busy_device, "the unbind is stuck in the kernel "
 				 "until the device's last open file is closed; VM %s stays releasing and "
 				 "finishes then", vm->name);
 		answer_waiter(vm, VM_STATE_RELEASING, &error);
@@ -189,11 +189,11 @@ static void on_give_back_late(void *userdata)
 
 	log_error("VM %s: giving back %s is stuck in the kernel: a holder the proof did not see "
 		  "keeps the device open. vfiod goes on; the release ends when it is closed.",
-		  vm->name, vm->busy_device);
-	busy_set(vm, vm->busy_device, "stuck", "the unbind waits in the kernel for the device's "
+		  vm->name, vm->release.busy_device);
+	busy_set(vm, vm->release.busy_device, "stuck", "the unbind waits in the kernel for the device's "
 		 "last open file");
 	vfd_op_error_clear(&error);
-	vfd_op_error_set(&error, -EBUSY, vm->busy_device, "the unbind is stuck in the kernel until "
+	vfd_op_error_set(&error, -EBUSY, vm->release.busy_device, "the unbind is stuck in the kernel until "
 			 "the device's last open file is closed; VM %s stays releasing and finishes "
 			 "then", vm->name);
 	answer_waiter(vm, VM_STATE_RELEASING, &error);
@@ -206,7 +206,7 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 	VMDevice *d = vm_find_device(vm, g->name);
 	vfd_op_error next;
 
-	vm->giveback = NULL;
+	vm->release.giveback = NULL;
 	busy_clear(vm);
 	if (d) {
 		/* the record as the thread left it: what was restored is no longer changed */
@@ -217,9 +217,9 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 	}
 	give_back_free(g);
 
-	if (vm->giveback_removes) {
+	if (vm->release.removes) {
 		/* a RemoveDevice's give-back: vm.c finishes its transaction, the caller hears */
-		vm->giveback_removes = false;
+		vm->release.removes = false;
 		vfd_op_error_clear(&next);
 		r = vm_remove_given_back(vm, d, r, error, &next);
 		answer_remover(vm, r, r < 0 ? &next : NULL);
@@ -282,7 +282,7 @@ static int give_back_start(VM *vm, const VMDevice *d, int guard, vfd_op_error *e
 		}
 	}
 	r = unbind_worker_start(vm->manager->unbind, give_back_work, g, give_back_free, guard,
-				on_give_back_done, on_give_back_late, vm, &vm->giveback);
+				on_give_back_done, on_give_back_late, vm, &vm->release.giveback);
 	if (r < 0) {
 		give_back_free(g);
 		return vfd_op_error_set(error, r, d->name, "cannot start the give-back");
@@ -299,9 +299,9 @@ int vm_remove_give_back_start(VM *vm, VMDevice *d, int guard, VMRemoveDone done,
 	r = give_back_start(vm, d, guard, error);
 	if (r < 0)
 		return r;
-	vm->remove_done = done;
-	vm->remove_userdata = userdata;
-	vm->giveback_removes = true;
+	vm->release.remove_done = done;
+	vm->release.remove_userdata = userdata;
+	vm->release.removes = true;
 	return 0;
 }
 
@@ -326,7 +326,7 @@ static int release_step(VM *vm, vfd_op_error *error)
 
 		r = vm_device_prove_free(vm, d, error, &guard);
 		if (r == -EBUSY) {
-			if (strcmp(vm->busy_device, d->name) != 0 || vm->release_retry_usec == 0)
+			if (strcmp(vm->release.busy_device, d->name) != 0 || vm->release.retry_usec == 0)
 				log_warning("VM %s: %s %s; the release waits for it.", vm->name, d->name,
 					    error->message);
 			busy_set(vm, d->name, "busy", error->message);
@@ -337,7 +337,7 @@ static int release_step(VM *vm, vfd_op_error *error)
 			vm_set_state(vm, VM_STATE_FAILED);
 			return VM_STATE_FAILED;
 		}
-		vm->release_retry_usec = 0;
+		vm->release.retry_usec = 0;
 
 		r = give_back_start(vm, d, guard, error);
 		if (r < 0) {
@@ -349,7 +349,7 @@ static int release_step(VM *vm, vfd_op_error *error)
 	}
 
 	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
-	vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
+	vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
 	vm_set_state(vm, VM_STATE_RELEASED);
 	return VM_STATE_RELEASED;
 }
@@ -370,15 +370,15 @@ int vm_release(VM *vm, VMReleaseDone done, void *userdata, vfd_op_error *error)
 		vm->ops->close(vm);
 
 	/* 2. each device proven free and given back, last added first */
-	if (vm->giveback)
+	if (vm->release.giveback)
 		s = VM_STATE_RELEASING; /* under way: its end goes on */
 	else {
-		vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
+		vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
 		s = release_step(vm, error);
 	}
-	if (s == VM_STATE_RELEASING && vm->giveback && done && !vm->release_done) {
-		vm->release_done = done;
-		vm->release_userdata = userdata;
+	if (s == VM_STATE_RELEASING && vm->release.giveback && done && !vm->release.done) {
+		vm->release.done = done;
+		vm->release.userdata = userdata;
 		return -EINPROGRESS;
 	}
 	return s;
@@ -388,14 +388,22 @@ void vm_release_done_free(VM *vm)
 {
 	vfd_op_error error;
 
-	vm->release_retry = sd_event_source_disable_unref(vm->release_retry);
-	if (vm->giveback) {
+	vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
+	if (vm->release.giveback) {
 		/* the thread finishes on its own; this vfiod no longer hears of it */
-		unbind_job_abandon(vm->giveback);
-		vm->giveback = NULL;
+		unbind_job_abandon(vm->release.giveback);
+		vm->release.giveback = NULL;
 	}
 	vfd_op_error_clear(&error);
 	vfd_op_error_set(&error, -ESHUTDOWN, vm->name, "vfiod is exiting");
 	answer_waiter(vm, VM_STATE_RELEASING, &error);
 	answer_remover(vm, -ESHUTDOWN, &error);
+}
+
+void vm_get_busy(const VM *vm, const char **ret_device, const char **ret_status,
+		 const char **ret_detail)
+{
+	*ret_device = vm->release.busy_device;
+	*ret_status = vm->release.busy_status ? vm->release.busy_status : "";
+	*ret_detail = vm->release.busy_detail;
 }

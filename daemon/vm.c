@@ -74,6 +74,92 @@ bool vm_has_vmm(const VM *vm)
 	return vm->vmm.pidfd >= 0;
 }
 
+/* ---- reading ---- */
+
+Manager *vm_get_manager(const VM *vm)
+{
+	return vm->manager;
+}
+
+unsigned vm_get_id(const VM *vm)
+{
+	return vm->id;
+}
+
+const char *vm_get_name(const VM *vm)
+{
+	return vm->name;
+}
+
+const char *vm_get_path(const VM *vm)
+{
+	return vm->path;
+}
+
+const char *vm_get_uuid(const VM *vm)
+{
+	return vm->uuid;
+}
+
+VMState vm_get_state(const VM *vm)
+{
+	return vm->state;
+}
+
+VMBackend vm_get_backend(const VM *vm)
+{
+	return vm->backend;
+}
+
+bool vm_get_viommu(const VM *vm)
+{
+	return vm->viommu;
+}
+
+uint64_t vm_get_memory_bytes(const VM *vm)
+{
+	return vm->memory_bytes;
+}
+
+const VMMProcess *vm_get_vmm(const VM *vm)
+{
+	return &vm->vmm;
+}
+
+bool vm_get_vmm_exited(const VM *vm)
+{
+	return vm->vmm_exited;
+}
+
+size_t vm_get_n_devices(const VM *vm)
+{
+	return vm->n_devices;
+}
+
+const VMDevice *vm_get_device(const VM *vm, size_t i)
+{
+	return i < vm->n_devices ? &vm->devices[i] : NULL;
+}
+
+const VMDevice *vm_lookup_device(const VM *vm, const char *name)
+{
+	return vm_find_device(vm, name);
+}
+
+bool vm_is_giving_back(const VM *vm)
+{
+	return vm->release.giveback;
+}
+
+int vm_vmm_let_go(VM *vm, const char *name)
+{
+	VMDevice *d = vm_find_device(vm, name);
+
+	if (!d || !vm->ops->vmm_let_go)
+		return 1;
+	return vm->ops->vmm_let_go(vm, d);
+}
+
 /* ---- the VMM's exit ---- */
 
 static int on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -119,7 +205,7 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 		return -ENOMEM;
 	vm->manager = m;
 	vm->id = id;
-	vm->iommufd = -1;
+	vm->be.iommufd = -1;
 	vm->vmm = (VMMProcess) VMM_PROCESS_NULL;
 	vm->state = vmm ? VM_STATE_REGISTERED : VM_STATE_PREPARED;
 	vm->memory_bytes = config->memory_bytes;
@@ -128,13 +214,13 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	vm->vmm_opens_groups = config->vmm_opens_groups;
 	vm->grant_group_nodes = config->grant_group_nodes;
 	vm->release_on_exit = config->release_on_exit;
-	vm->apply_memlock = config->apply_memlock;
-	vm->memlock_policy = config->memlock_policy;
-	vm->memlock_cap = config->memlock_cap;
-	vm->extra_charge_bytes = config->extra_charge_bytes;
-	vm->charge_matches = true;
-	vm->owner_uid = config->owner_uid;
-	r = vm_secret_generate(vm->vmm_secret);
+	vm->memlock.apply = config->apply_memlock;
+	vm->memlock.policy = config->memlock_policy;
+	vm->memlock.cap = config->memlock_cap;
+	vm->memlock.extra_charge_bytes = config->extra_charge_bytes;
+	vm->memlock.charge_matches = true;
+	vm->identity.owner_uid = config->owner_uid;
+	r = vm_secret_generate(vm->identity.vmm_secret);
 	if (r < 0)
 		return r;
 
@@ -192,7 +278,7 @@ VM *vm_free(VM *vm)
 	vfd_bind_record_free(vm->txn.planned);
 	sd_event_source_disable_unref(vm->vmm_exit);
 	vmm_process_done(&vm->vmm);
-	free(vm->vmm_sender);
+	free(vm->identity.vmm_sender);
 	free(vm->name);
 	free(vm->path);
 	free(vm);
@@ -285,7 +371,7 @@ static int check_can_add(VM *vm, const char *name, vfd_op_error *error)
 	if (vm_find_device(vm, name))
 		return vfd_op_error_set(error, -EISCONN, name, "already a device of VM %s", vm->name);
 	/* one device change at a time: a remove's give-back still runs */
-	if (vm->giveback)
+	if (vm->release.giveback)
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
 					"try again", vm->name);
 	return 0;
@@ -420,7 +506,7 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 	if (!vm_accepts_devices(vm))
 		return vfd_op_error_set(error, -ESHUTDOWN, vm->name, "VM %s is %s", vm->name,
 					vm_state_to_string(vm->state));
-	if (vm->giveback)
+	if (vm->release.giveback)
 		return vfd_op_error_set(error, -EBUSY, vm->name, "a device of VM %s is being given "
 					"back; try again", vm->name);
 
@@ -535,7 +621,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	if (r < 0)
 		return r;
 	/* one give-back at a time per VM: a Release or another remove runs */
-	if (vm->giveback)
+	if (vm->release.giveback)
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given "
 					"back already; try again", vm->name);
 	/* the other device still needs the group on vfio-pci */
@@ -637,7 +723,7 @@ int vm_get_fds(VM *vm, VMFds *ret)
 	if (!vm->ops->get_fds)
 		return -EMEDIUMTYPE;
 	/* a give-back runs: a descriptor opened now would make its unbind wait */
-	if (vm->giveback)
+	if (vm->release.giveback)
 		return -EBUSY;
 
 	f.devices = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.devices));
@@ -676,7 +762,7 @@ int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
 	if (!vm->ops->get_device_fds)
 		return -EMEDIUMTYPE;
 	/* a give-back runs: a cdev opened now would make its unbind wait */
-	if (vm->giveback)
+	if (vm->release.giveback)
 		return -EBUSY;
 
 	f.devices = calloc(1, sizeof(*f.devices));
@@ -702,7 +788,7 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
 	r = find_changeable_device(vm, name, error, &d);
 	if (r < 0)
 		return r;
-	if (vm->giveback)
+	if (vm->release.giveback)
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
 					"try again", vm->name);
 	if (vm->ops->confirm_attached) {
@@ -802,80 +888,14 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 	 * add). A raise the old process made but did not journal shows in the
 	 * VMM's limit: that is the one vfiod set last.
 	 */
-	if (vm_has_vmm(vm) && vm->apply_memlock) {
+	if (vm_has_vmm(vm) && vm->memlock.apply) {
 		uint64_t now = vm_memlock_limit(vm);
-		uint64_t journaled = vm->memlock_applied ? vm->memlock_applied : vm->memlock_original;
+		uint64_t journaled = vm->memlock.applied ? vm->memlock.applied : vm->memlock.original;
 
 		if (now != UINT64_MAX && now != journaled)
-			vm->memlock_applied = now;
+			vm->memlock.applied = now;
 	}
 	if (vm_has_vmm(vm))
 		vm_memlock_after_change(vm, "recover");
 	return vm->state;
-}
-
-const char *vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned)
-{
-	vfd_mm_info info;
-
-	if (manager_mm_get(vm->manager, vm, &info) >= 0) {
-		*ret_locked = info.locked_bytes;
-		*ret_pinned = info.pinned_bytes;
-		return "vfiod_mm";
-	}
-	if (vm->have_exit_counters) {
-		/* the helper lost the handle (unloaded): the last counters it reported */
-		*ret_locked = vm->exit_locked_bytes;
-		*ret_pinned = vm->exit_pinned_bytes;
-		return "vfiod_mm at exit";
-	}
-	if (vm_has_vmm(vm) && !vm->vmm_exited &&
-	    vmm_process_read_memory(&vm->vmm, ret_locked, ret_pinned) >= 0)
-		return "proc";
-	*ret_locked = 0;
-	*ret_pinned = 0;
-	return "none";
-}
-
-const char *vm_vmm_state(const VM *vm)
-{
-	if (!vm_has_vmm(vm))
-		return "none";
-	if (vm->mm_handle != 0 && vm->mm_state == VFD_MM_STATE_RELEASED)
-		return "released";
-	if (vm->vmm_exited || (vm->mm_handle != 0 && vm->mm_state == VFD_MM_STATE_EXITED))
-		return "exited";
-	return "alive";
-}
-
-void vm_mm_update(VM *vm, vfd_mm_event_type type, const vfd_mm_info *info)
-{
-	vfd_mm_state old = vm->mm_state;
-
-	vm->mm_state = info->state;
-	if (info->state != VFD_MM_STATE_ALIVE && !vm->have_exit_counters) {
-		/* an EXITED event carries the counters of the exit; a resync those of now */
-		vm->have_exit_counters = true;
-		vm->exit_locked_bytes = info->locked_bytes;
-		vm->exit_pinned_bytes = info->pinned_bytes;
-		log_info("VM %s: the VMM's address space is gone; %" PRIu64 " bytes locked, %" PRIu64
-			 " bytes pinned at its exit (vfiod_mm handle %u, %u reference(s) held).",
-			 vm->name, info->locked_bytes, info->pinned_bytes, info->handle, info->mm_refs);
-	}
-	if (type == VFD_MM_EVENT_ZERO)
-		log_info("VM %s: the dead VMM's locked and pinned counters reached 0.", vm->name);
-	if (info->state == VFD_MM_STATE_RELEASED && old != VFD_MM_STATE_RELEASED)
-		log_info("VM %s: vfiod_mm reports RELEASED: no pin holder of the VMM's memory is left "
-			 "(locked %" PRIu64 ", pinned %" PRIu64 " bytes stay charged to the dead mm: stale).",
-			 vm->name, info->locked_bytes, info->pinned_bytes);
-	vm_send_memory_changed(vm);
-}
-
-uint64_t vm_memlock_limit(const VM *vm)
-{
-	uint64_t limit;
-
-	if (!vm_has_vmm(vm) || vm->vmm_exited || vmm_process_memlock_limit(&vm->vmm, &limit) < 0)
-		return UINT64_MAX;
-	return limit;
 }

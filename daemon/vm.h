@@ -111,25 +111,6 @@ typedef struct VMDevice {
 	bool in_use;           /* the VMM has it attached: counted in the expected charge */
 } VMDevice;
 
-/*
- * A device change in progress, journaled (vm-journal.c) before its first
- * host change, so that a vfiod that dies midway undoes it at its next
- * start: an add is undone (the plan of the claim given back, an mdev vfiod
- * was creating removed), a remove whose proof was given is finished.
- */
-typedef enum VMTxnOp {
-	VM_TXN_NONE,
-	VM_TXN_ADD,
-	VM_TXN_REMOVE,
-} VMTxnOp;
-
-typedef struct VMTxn {
-	VMTxnOp op;
-	char device[VFD_UUID_STRLEN];
-	bool creates_mdev;         /* add: vfiod creates this mdev */
-	vfd_bind_record *planned;  /* add of a PCI function: the claim's plan */
-} VMTxn;
-
 typedef struct VMConfig {
 	const char *name;
 	uid_t owner_uid; /* who registers or prepares the VM (vm-identity.h) */
@@ -160,79 +141,39 @@ typedef void (*VMReleaseDone)(VM *vm, VMState state, const vfd_op_error *error, 
 /* a RemoveDevice's end: r, error says why when negative */
 typedef void (*VMRemoveDone)(VM *vm, int r, const vfd_op_error *error, void *userdata);
 
-struct UnbindJob;
+/* ---- reading a VM: its fields are private (vm-private.h) ---- */
 
-struct VM {
-	Manager *manager;
-	unsigned id;
-	char *path; /* /org/vfiod1/vm/<id> */
-	char *name;
-	char uuid[VFD_UUID_STRLEN];
-	uint64_t memory_bytes;
-	bool viommu;
-	VMBackend backend;
-	bool vmm_opens_groups;
-	bool grant_group_nodes;
-
-	uid_t owner_uid;  /* who registered or prepared it (vm-identity.h) */
-	char vmm_secret[VM_SECRET_STRLEN]; /* proves the VMM (vm-identity.h) */
-	char *vmm_sender; /* the unique bus name that proved it, NULL: none yet */
-
-	VMMProcess vmm;   /* pidfd -1 while prepared */
-	sd_event_source *vmm_exit;
-	bool vmm_exited;
-	bool release_on_exit;
-
-	/*
-	 * The vfiod_mm helper's view of the VMM's mm (manager-mm.c): handle 0
-	 * when not tracked. After the exit the counters of that moment stay.
-	 */
-	uint32_t mm_handle;
-	vfd_mm_state mm_state;
-	bool have_exit_counters;
-	uint64_t exit_locked_bytes;
-	uint64_t exit_pinned_bytes;
-
-	/* RLIMIT_MEMLOCK (vm-memlock.c) */
-	bool apply_memlock;
-	vfd_memlock_policy memlock_policy;
-	uint64_t memlock_cap;
-	uint64_t extra_charge_bytes;
-	bool memlock_original_known;
-	uint64_t memlock_original;  /* the VMM's limit before vfiod set one (soft, hard) */
-	uint64_t memlock_original_hard;
-	uint64_t memlock_applied;   /* the last limit vfiod set; 0: none yet */
-	uint64_t expected_charge;   /* after the last step */
-	uint64_t expected_slack;    /* vendor pins the model cannot predict, at most this */
-	uint64_t observed_charge;
-	bool charge_matches;
-
-	VMState state;
-	bool fds_handed_out;
-
-	VMDevice *devices;
-	size_t n_devices;
-
-	VMTxn txn; /* the device change in progress (journaled) */
-
-	const struct VMBackendOps *ops; /* vm-backend.h */
-	int iommufd;      /* iommufd backend */
-	vfd_type1 *type1; /* type1 backend, unless vmm_opens_groups */
-
-	/* the release under way (vm-release.c), one device at a time */
-	struct UnbindJob *giveback;      /* the give-back on the unbind worker */
-	sd_event_source *release_retry;  /* the next proof of a held device */
-	uint64_t release_retry_usec;     /* its backoff */
-	VMReleaseDone release_done;      /* the Release waiting for its answer */
-	void *release_userdata;
-	bool giveback_removes;           /* the give-back is a RemoveDevice's */
-	VMRemoveDone remove_done;        /* the RemoveDevice waiting for its answer */
-	void *remove_userdata;
-	/* BusyDevice: the device the release waits for ("" none) */
-	char busy_device[VFD_UUID_STRLEN];
-	const char *busy_status;         /* "busy", "unbinding", "stuck" */
-	char busy_detail[256];
-};
+Manager *vm_get_manager(const VM *vm);
+unsigned vm_get_id(const VM *vm);
+const char *vm_get_name(const VM *vm);
+const char *vm_get_path(const VM *vm);
+const char *vm_get_uuid(const VM *vm);
+VMState vm_get_state(const VM *vm);
+VMBackend vm_get_backend(const VM *vm);
+bool vm_get_viommu(const VM *vm);
+uint64_t vm_get_memory_bytes(const VM *vm);
+/* the VMM; pid 0 and pidfd -1 while prepared */
+const VMMProcess *vm_get_vmm(const VM *vm);
+/* the VMM has exited (its pidfd said so) */
+bool vm_get_vmm_exited(const VM *vm);
+size_t vm_get_n_devices(const VM *vm);
+const VMDevice *vm_get_device(const VM *vm, size_t i);
+/* the device called name, NULL when the VM has none */
+const VMDevice *vm_lookup_device(const VM *vm, const char *name);
+/* a device is being given back (a VM changes one device at a time) */
+bool vm_is_giving_back(const VM *vm);
+/*
+ * 1 when the VMM is seen to have let go of device name, 0 when it still
+ * holds it, where the backend can tell without changing anything (type1
+ * with groups opened by the VMM: the group opens); 1 elsewhere, where
+ * vm_remove_device() has its own proof.
+ */
+int vm_vmm_let_go(VM *vm, const char *name);
+/* BusyDevice (vm-release.c): the device the release waits for, "" none */
+void vm_get_busy(const VM *vm, const char **ret_device, const char **ret_status,
+		 const char **ret_detail);
+/* the VMM's locked and pinned bytes at its exit, as vfiod_mm reported them (vm-mm.c) */
+void vm_get_exit_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret_pinned);
 
 /*
  * Takes vmm (cleared in *vmm on success). Name and UUID are checked by the
@@ -357,5 +298,9 @@ const char *vm_observed_memory(const VM *vm, uint64_t *ret_locked, uint64_t *ret
 const char *vm_vmm_state(const VM *vm);
 /* news about the VMM's mm from the helper (manager-mm.c) */
 void vm_mm_update(VM *vm, vfd_mm_event_type type, const vfd_mm_info *info);
+/* manager-mm.c tracks the VMM's mm with the helper as this handle; 0: not tracked */
+uint32_t vm_mm_handle(const VM *vm);
+void vm_mm_tracked(VM *vm, const vfd_mm_info *info);
+void vm_mm_untracked(VM *vm);
 /* the VMM's RLIMIT_MEMLOCK, UINT64_MAX when unlimited or unknown */
 uint64_t vm_memlock_limit(const VM *vm);
