@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "manager-recover.h"
 #include "polkit.h"
 #include "unbind-worker.h"
 #include "vm-journal.h"

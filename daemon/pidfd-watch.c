@@ -222,3 +222,32 @@ int pidfd_watch_add(sd_event *e, const VMMProcess *p, sd_event_io_handler_t hand
 	*ret = s;
 	return 0;
 }
+
+/*
+ * Who p's process is now: its start time (field 22 of /proc/PID/stat,
+ * lib's one parser) and its uid (the owner of /proc/PID, as at
+ * registration), both read while its pidfd shows it alive: a pid
+ * recycled meanwhile would have made the pidfd readable first. -ESRCH
+ * once it has exited.
+ */
+int vmm_process_observe(const VMMProcess *p, uint64_t *ret_start, uid_t *ret_uid)
+{
+	VMMProcess now = VMM_PROCESS_NULL;
+	uint64_t t;
+	int r;
+
+	r = vmm_process_from_pidfd(p->pidfd, &now); /* the uid, checked against the pidfd */
+	if (r < 0)
+		return r;
+	r = vfd_mm_process_start_time(now.pid, &t);
+	if (r >= 0)
+		r = vmm_process_exited(&now);
+	if (r > 0)
+		r = -ESRCH;
+	if (r >= 0) {
+		*ret_start = t;
+		*ret_uid = now.uid;
+	}
+	vmm_process_done(&now);
+	return r;
+}

@@ -53,6 +53,12 @@ int vmm_process_memlock_limit(const VMMProcess *p, uint64_t *ret);
  * once it has exited.
  */
 int vmm_process_current_uid(const VMMProcess *p, uid_t *ret);
+/*
+ * Who p's process is now: its start time (field 22 of /proc/PID/stat)
+ * and its uid (the owner of /proc/PID), both read while its pidfd shows it
+ * alive. -ESRCH once it has exited.
+ */
+int vmm_process_observe(const VMMProcess *p, uint64_t *ret_start, uid_t *ret_uid);
 
 /*
  * Calls handler once p's process exits (POLLIN on the pidfd). The source

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The VM journal and the recovery at startup; see vm-journal.h. */
+/* The VM journal: writing and reading it; see vm-journal.h. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,35 +16,6 @@
 #include "vm-memlock.h"
 
 #define JOURNAL_VERSION 1
-
-/*
- * Who p's process is now: its start time (field 22 of /proc/PID/stat,
- * lib's one parser) and its uid (the owner of /proc/PID, as at
- * registration), both read while its pidfd shows it alive: a pid
- * recycled meanwhile would have made the pidfd readable first. -ESRCH
- * once it has exited.
- */
-static int vmm_observe(const VMMProcess *p, uint64_t *ret_start, uid_t *ret_uid)
-{
-	VMMProcess now = VMM_PROCESS_NULL;
-	uint64_t t;
-	int r;
-
-	r = vmm_process_from_pidfd(p->pidfd, &now); /* the uid, checked against the pidfd */
-	if (r < 0)
-		return r;
-	r = vfd_mm_process_start_time(now.pid, &t);
-	if (r >= 0)
-		r = vmm_process_exited(&now);
-	if (r > 0)
-		r = -ESRCH;
-	if (r >= 0) {
-		*ret_start = t;
-		*ret_uid = now.uid;
-	}
-	vmm_process_done(&now);
-	return r;
-}
 
 /* ---- writing ---- */
 
@@ -143,7 +114,7 @@ static int vm_to_json(const VM *vm, json_object **ret)
 		 * exited its pid may name another process: nothing is read then,
 		 * and the next vfiod never adopts it.
 		 */
-		exited = vm->vmm_exited || vmm_observe(&vm->vmm, &start, &uid) < 0;
+		exited = vm->vmm_exited || vmm_process_observe(&vm->vmm, &start, &uid) < 0;
 		if (add(vmm, "pid", u64((uint64_t) vm->vmm.pid)) < 0 ||
 		    add(vmm, "exited", json_object_new_boolean(exited)) < 0 ||
 		    add(vmm, "start_time", u64(start)) < 0 ||
@@ -311,30 +282,16 @@ static int device_from_json(json_object *o, VMDevice *d)
 	return 0;
 }
 
-typedef struct JournalVM {
-	VMConfig config;
-	const char *vmm_secret; /* the VMM's proof (vm-identity.h), kept across restarts */
-	unsigned id;
-	VMState state;
-	bool fds_handed_out;
-	bool have_vmm;
-	bool vmm_exited; /* the VMM had exited when the journal was written */
-	pid_t pid;
-	uint64_t start_time;
-	uid_t uid;
-	bool memlock_original_known;
-	uint64_t memlock_original, memlock_original_hard, memlock_applied;
-	VMDevice *devices;
-	size_t n_devices;
-	VMTxn txn;
-} JournalVM;
-
-static void journal_vm_done(JournalVM *j)
+void vm_journal_record_done(VMJournalRecord *j)
 {
-	for (size_t i = 0; i < j->n_devices; i++)
-		vfd_bind_record_free(j->devices[i].bind);
-	free(j->devices);
-	vfd_bind_record_free(j->txn.planned);
+	if (!j->saved)
+		return;
+	for (size_t i = 0; i < j->saved->n_devices; i++)
+		vfd_bind_record_free(j->saved->devices[i].bind);
+	free(j->saved->devices);
+	vfd_bind_record_free(j->saved->txn.planned);
+	free(j->saved);
+	j->saved = NULL;
 }
 
 static int state_from_string(const char *s, VMState *ret)
@@ -347,7 +304,7 @@ static int state_from_string(const char *s, VMState *ret)
 	return -EBADMSG;
 }
 
-static int journal_vm_parse(json_object *o, JournalVM *j)
+int vm_journal_record_parse(json_object *o, VMJournalRecord *j)
 {
 	json_object *v, *memlock, *devices, *txn;
 	const char *s;
@@ -356,6 +313,9 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 
 	if (!json_object_is_type(o, json_type_object))
 		return -EBADMSG;
+	j->saved = calloc(1, sizeof(*j->saved));
+	if (!j->saved)
+		return -ENOMEM;
 	r = journal_get_u64(o, "version", &version);
 	if (r < 0 || version != JOURNAL_VERSION)
 		return -EPROTONOSUPPORT;
@@ -378,16 +338,16 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 		j->config.owner_uid = (uid_t) u;
 	}
 	if (json_object_object_get_ex(o, "vmm_secret", NULL) &&
-	    (journal_get_string(o, "vmm_secret", &j->vmm_secret) < 0 || !vm_secret_is_valid(j->vmm_secret)))
+	    (journal_get_string(o, "vmm_secret", &j->saved->vmm_secret) < 0 || !vm_secret_is_valid(j->saved->vmm_secret)))
 		return -EBADMSG;
 	if (journal_get_u64(o, "memory_bytes", &j->config.memory_bytes) < 0 ||
 	    journal_get_bool(o, "viommu", &j->config.viommu) < 0 ||
 	    journal_get_bool(o, "vmm_opens_groups", &j->config.vmm_opens_groups) < 0 ||
 	    journal_get_bool(o, "grant_group_nodes", &j->config.grant_group_nodes) < 0 ||
 	    journal_get_bool(o, "release_on_exit", &j->config.release_on_exit) < 0 ||
-	    journal_get_bool(o, "fds_handed_out", &j->fds_handed_out) < 0)
+	    journal_get_bool(o, "fds_handed_out", &j->saved->fds_handed_out) < 0)
 		return -EBADMSG;
-	if (journal_get_string(o, "state", &s) < 0 || state_from_string(s, &j->state) < 0)
+	if (journal_get_string(o, "state", &s) < 0 || state_from_string(s, &j->saved->state) < 0)
 		return -EBADMSG;
 
 	if (!json_object_object_get_ex(o, "vmm", &v))
@@ -419,10 +379,10 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 	    journal_get_bool(memlock, "apply", &j->config.apply_memlock) < 0 ||
 	    journal_get_string(memlock, "policy", &s) < 0 ||
 	    journal_get_u64(memlock, "cap", &j->config.memlock_cap) < 0 ||
-	    journal_get_bool(memlock, "original_known", &j->memlock_original_known) < 0 ||
-	    journal_get_u64(memlock, "original", &j->memlock_original) < 0 ||
-	    journal_get_u64(memlock, "original_hard", &j->memlock_original_hard) < 0 ||
-	    journal_get_u64(memlock, "applied", &j->memlock_applied) < 0 ||
+	    journal_get_bool(memlock, "original_known", &j->saved->memlock_original_known) < 0 ||
+	    journal_get_u64(memlock, "original", &j->saved->memlock_original) < 0 ||
+	    journal_get_u64(memlock, "original_hard", &j->saved->memlock_original_hard) < 0 ||
+	    journal_get_u64(memlock, "applied", &j->saved->memlock_applied) < 0 ||
 	    journal_get_u64(memlock, "extra_charge", &j->config.extra_charge_bytes) < 0)
 		return -EBADMSG;
 	p = vfd_memlock_policy_from_string(s);
@@ -432,15 +392,15 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 
 	if (journal_get(o, "devices", json_type_array, &devices) < 0)
 		return -EBADMSG;
-	j->n_devices = 0;
-	j->devices = calloc(json_object_array_length(devices) + 1, sizeof(*j->devices));
-	if (!j->devices)
+	j->saved->n_devices = 0;
+	j->saved->devices = calloc(json_object_array_length(devices) + 1, sizeof(*j->saved->devices));
+	if (!j->saved->devices)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_object_array_length(devices); i++) {
-		r = device_from_json(json_object_array_get_idx(devices, i), &j->devices[i]);
+		r = device_from_json(json_object_array_get_idx(devices, i), &j->saved->devices[i]);
 		if (r < 0)
 			return r;
-		j->n_devices++;
+		j->saved->n_devices++;
 	}
 
 	if (!json_object_object_get_ex(o, "transaction", &txn))
@@ -448,158 +408,27 @@ static int journal_vm_parse(json_object *o, JournalVM *j)
 	if (txn) {
 		if (journal_get_string(txn, "op", &s) < 0)
 			return -EBADMSG;
-		j->txn.op = strcmp(s, "add") == 0 ? VM_TXN_ADD : strcmp(s, "remove") == 0 ? VM_TXN_REMOVE :
+		j->saved->txn.op = strcmp(s, "add") == 0 ? VM_TXN_ADD : strcmp(s, "remove") == 0 ? VM_TXN_REMOVE :
 			    VM_TXN_NONE;
-		if (j->txn.op == VM_TXN_NONE || journal_get_string(txn, "device", &s) < 0 ||
-		    device_name_copy(j->txn.device, s) < 0 ||
-		    journal_get_bool(txn, "creates_mdev", &j->txn.creates_mdev) < 0 ||
-		    get_bind(txn, "planned", &j->txn.planned) < 0)
+		if (j->saved->txn.op == VM_TXN_NONE || journal_get_string(txn, "device", &s) < 0 ||
+		    device_name_copy(j->saved->txn.device, s) < 0 ||
+		    journal_get_bool(txn, "creates_mdev", &j->saved->txn.creates_mdev) < 0 ||
+		    get_bind(txn, "planned", &j->saved->txn.planned) < 0)
 			return -EBADMSG;
 	}
 	return 0;
 }
 
-/*
- * The VMM of the journal, if the same process still runs. The pidfd is
- * opened first and everything after goes through it: while it shows the
- * process alive, the pid cannot name another one, so the start time and
- * the uid read next are that process's. Pid, start time and uid must all
- * match the journal; anything else is a stranger (a recycled pid, a
- * process that changed hands) and is treated as a VMM that is gone: its
- * VM is released and nothing (no prlimit, no tracking) touches it.
- */
-static int reopen_vmm(const JournalVM *j, VMMProcess *ret)
-{
-	VMMProcess p = VMM_PROCESS_NULL;
-	uint64_t start;
-	uid_t uid;
-	int r;
-
-	if (j->vmm_exited)
-		return log_debug_errno(ESRCH, "VM %s: its VMM had exited before vfiod's restart.",
-				       j->config.name);
-	r = vmm_process_from_pid(j->pid, &p);
-	if (r < 0)
-		return log_debug_errno(r, "VM %s: its VMM (pid %d) is gone: %m", j->config.name,
-				       (int) j->pid);
-	r = vmm_observe(&p, &start, &uid);
-	if (r < 0) {
-		vmm_process_done(&p);
-		return log_debug_errno(r, "VM %s: its VMM (pid %d) is gone: %m", j->config.name,
-				       (int) j->pid);
-	}
-	if (start != j->start_time || uid != j->uid) {
-		log_warning("VM %s: pid %d is not its VMM any more (start time %" PRIu64 ", uid %u; "
-			    "the journal says %" PRIu64 ", uid %u); the VMM is gone, that process is "
-			    "left alone.", j->config.name, (int) j->pid, start, (unsigned) uid,
-			    j->start_time, (unsigned) j->uid);
-		vmm_process_done(&p);
-		return -ESRCH;
-	}
-	*ret = p;
-	return 0;
-}
-
-static int recover_one(Manager *m, JournalVM *j)
-{
-	VMMProcess vmm = VMM_PROCESS_NULL;
-	bool alive = false;
-	vfd_op_error error;
-	VM *vm;
-	int r;
-
-	if (j->have_vmm)
-		alive = reopen_vmm(j, &vmm) >= 0;
-
-	r = manager_adopt_vm(m, j->id, &j->config, alive ? &vmm : NULL, &vm);
-	vmm_process_done(&vmm);
-	if (r < 0)
-		return log_error_errno(r, "VM %s: cannot adopt it again from its journal: %m",
-				       j->config.name);
-
-	/* what the old process knew */
-	if (j->vmm_secret)
-		memcpy(vm->identity.vmm_secret, j->vmm_secret, VM_SECRET_STRLEN);
-	vm->devices = TAKE_PTR(j->devices);
-	vm->n_devices = j->n_devices;
-	j->n_devices = 0;
-	vm->txn = j->txn;
-	j->txn = (VMTxn) {};
-	vm->fds_handed_out = j->fds_handed_out;
-	vm->memlock.original_known = j->memlock_original_known;
-	vm->memlock.original = j->memlock_original;
-	vm->memlock.original_hard = j->memlock_original_hard;
-	vm->memlock.applied = j->memlock_applied;
-	if (j->have_vmm && !alive) {
-		/* the VMM is gone: its descriptors and pins with it */
-		vm->vmm_exited = true;
-		vm->state = j->state == VM_STATE_PREPARED ? VM_STATE_REGISTERED : j->state;
-	} else
-		vm->state = j->state;
-
-	vfd_op_error_clear(&error);
-	r = vm_recover(vm, alive, &error);
-	if (r == VM_STATE_RELEASED) {
-		log_info("VM %s: released after vfiod's restart (its VMM is gone).", vm->name);
-		manager_vm_gone(m, vm);
-		return 0;
-	}
-	if (r == VM_STATE_RELEASING && vm->vmm_exited) {
-		/* vm-release.c: each device goes back once proven free, then the VM is dropped */
-		log_info("VM %s: released after vfiod's restart as its devices are proven free (its "
-			 "VMM is gone).", vm->name);
-		return 0;
-	}
-	if (r == VM_STATE_FAILED) {
-		log_error("VM %s: giving it back after vfiod's restart failed: %s%s%s; Release retries.",
-			  vm->name, error.subject, *error.subject ? ": " : "", error.message);
-		(void) vm_journal_save(vm);
-		return 0;
-	}
-	log_info("VM %s: adopted again after vfiod's restart (%s, VMM pid %d).", vm->name,
-		 vm_state_to_string(vm->state), (int) vm->vmm.pid);
-	(void) vm_journal_save(vm);
-	return 0;
-}
-
-static int recover_file(const char *dir, const char *filename, const char *stem, json_object *o,
-			void *userdata)
-{
-	Manager *m = userdata;
-	JournalVM j = {};
-	int r;
-
-	r = journal_vm_parse(o, &j);
-	/* one file per VM, named after it */
-	if (r >= 0 && strcmp(stem, j.config.name) != 0)
-		r = -EBADMSG;
-	if (r < 0) {
-		journal_vm_done(&j);
-		return r;
-	}
-	if (manager_find_vm(m, j.config.name) || manager_find_vm_by_id(m, j.id))
-		log_error("VM journal %s/%s names a VM vfiod has already; left alone.", dir, filename);
-	else
-		(void) recover_one(m, &j);
-	journal_vm_done(&j);
-	return 0;
-}
-
-int manager_recover_vms(Manager *m)
-{
-	return journal_file_foreach(m->journal_dir, "VM journal", recover_file, m);
-}
-
 int vm_journal_parse_text(const char *text)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
-	JournalVM j = {};
+	VMJournalRecord j = {};
 	/* the parse recovery uses: strict, then the fields */
 	int r = journal_file_parse(text, strlen(text), &o);
 
 	if (r >= 0)
-		r = journal_vm_parse(o, &j);
+		r = vm_journal_record_parse(o, &j);
 
-	journal_vm_done(&j);
+	vm_journal_record_done(&j);
 	return r;
 }

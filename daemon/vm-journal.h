@@ -15,21 +15,11 @@
  * start time AND uid present) is moved aside (.corrupt) and reported,
  * never deleted; its devices are left as they are.
  *
- * Recovery (vfiod's start, before the configuration is applied and the
- * bus name is taken): a VM whose VMM still runs is adopted again. "Still
- * runs" is checked through a pidfd opened first: the process it holds
- * must have the journal's start time and uid (reopen_vmm() in
- * vm-journal.c); a pid that now names another process (other start time,
- * other uid) is a VMM that is gone, and that process is never touched
- * (no prlimit, no tracking). An adopted VM has its
- * unfinished transaction undone (add) or finished (remove), its limit
- * recomputed; a VM whose VMM is gone is released: every claim given back,
- * the mdevs vfiod created removed, the group nodes returned. What vfiod
- * held open before is lost with the old process: an adopted type1 VM has
- * no group of its own open any more, so a hot-remove from it waits for
- * the VMM's exit (DeviceBusy until then).
+ * Recovery at vfiod's start reads these files: manager-recover.c.
  */
 #pragma once
+
+#include <json-c/json.h>
 
 #include "journal-file.h"
 #include "vm.h"
@@ -38,8 +28,26 @@
 int vm_journal_save(VM *vm);
 /* the VM is gone: its record too */
 void vm_journal_remove(VM *vm);
-/* at startup, before serving: adopts or releases every journaled VM */
-int manager_recover_vms(Manager *m);
+
+/* what the VM restores from its journal (vm_restore()); vm-private.h */
+typedef struct VMJournalSaved VMJournalSaved;
+
+/* one journal file, read (manager-recover.c adopts the VM from it) */
+typedef struct VMJournalRecord {
+	VMConfig config; /* its strings point into the parsed JSON */
+	unsigned id;
+	bool have_vmm;
+	bool vmm_exited; /* the VMM had exited when the journal was written */
+	pid_t pid;
+	uint64_t start_time;
+	uid_t uid;
+	VMJournalSaved *saved;
+} VMJournalRecord;
+
+/* every field checked (names through lib's parsers); -EBADMSG, -EPROTONOSUPPORT */
+int vm_journal_record_parse(json_object *o, VMJournalRecord *ret);
+void vm_journal_record_done(VMJournalRecord *j);
+
 /*
  * Reads one journal file's text as manager_recover_vms() does, keeps
  * nothing and touches nothing: 0, or the negative errno for which

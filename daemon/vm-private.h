@@ -7,6 +7,7 @@
 #pragma once
 
 #include "vm.h"
+#include "vm-journal.h"
 
 typedef struct VMBackendOps VMBackendOps;
 
@@ -89,6 +90,18 @@ typedef struct VMRelease {
 	char busy_detail[256];
 } VMRelease;
 
+/* what a VM's journal restores (vm-journal.c reads it, vm_restore() takes it) */
+struct VMJournalSaved {
+	const char *vmm_secret; /* the VMM's proof (vm-identity.h), kept across restarts */
+	VMState state;
+	bool fds_handed_out;
+	bool memlock_original_known;
+	uint64_t memlock_original, memlock_original_hard, memlock_applied;
+	VMDevice *devices;
+	size_t n_devices;
+	VMTxn txn;
+};
+
 /*
  * Each group of fields below is written only by the file named with it
  * (and read by the journal, which saves and restores every concern);
@@ -130,6 +143,12 @@ struct VM {
 
 
 void vm_set_state(VM *vm, VMState s);
+/* registered, active or prepared: the VM takes device changes */
+bool vm_accepts_devices(const VM *vm);
+/* device name of vm, while the VM takes device changes: -ENODEV, -ESHUTDOWN otherwise */
+int vm_find_changeable_device(VM *vm, const char *name, vfd_op_error *error, VMDevice **ret);
+/* the transaction ends (journaled by the caller) */
+void vm_txn_end(VM *vm);
 VMDevice *vm_find_device(const VM *vm, const char *name);
 void vm_device_close(VMDevice *d);
 /* the backend's prepare and unprepare of d (vm-backend.h) */

@@ -63,7 +63,7 @@ void vm_set_state(VM *vm, VMState s)
 		(void) vm_journal_save(vm);
 }
 
-static bool vm_accepts_devices(const VM *vm)
+bool vm_accepts_devices(const VM *vm)
 {
 	return vm->state == VM_STATE_REGISTERED || vm->state == VM_STATE_ACTIVE ||
 	       vm->state == VM_STATE_PREPARED;
@@ -330,7 +330,7 @@ static void txn_begin(VM *vm, VMTxnOp op, const char *device)
 	snprintf(vm->txn.device, sizeof(vm->txn.device), "%s", device);
 }
 
-static void txn_end(VM *vm)
+void vm_txn_end(VM *vm)
 {
 	vfd_bind_record_free(vm->txn.planned);
 	vm->txn = (VMTxn) {};
@@ -414,7 +414,7 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	txn_begin(vm, VM_TXN_ADD, d.name);
 	r = manager_claim(vm->manager, addr, &opts, error, &rec);
 	if (r < 0) {
-		txn_end(vm);
+		vm_txn_end(vm);
 		(void) vm_journal_save(vm);
 		return r;
 	}
@@ -437,7 +437,7 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	/* raised before the VMM can have the device's descriptor */
 	vm_memlock_after_add(vm);
 	vm_journal_crash_point("add-raised");
-	txn_end(vm);
+	vm_txn_end(vm);
 	(void) vm_journal_save(vm);
 	return 0;
 
@@ -446,7 +446,7 @@ rollback:
 	if (vfd_bind_release(ctx, rec, NULL) < 0)
 		log_error("VM %s: could not give %s back after a failed add; see the kernel log.",
 			  vm->name, d.name);
-	txn_end(vm);
+	vm_txn_end(vm);
 	(void) vm_journal_save(vm);
 	return r;
 }
@@ -524,7 +524,7 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 	vm->txn.creates_mdev = true;
 	r = vm_journal_save(vm);
 	if (r < 0) {
-		txn_end(vm);
+		vm_txn_end(vm);
 		return vfd_op_error_set(error, r, chosen, "cannot journal the mdev; nothing changed");
 	}
 
@@ -542,50 +542,9 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 	vm_journal_crash_point("add-raised");
 	memcpy(ret_uuid, created, VFD_UUID_STRLEN);
 done:
-	txn_end(vm);
+	vm_txn_end(vm);
 	(void) vm_journal_save(vm);
 	return r;
-}
-
-/* gives device d back: its group's drivers, the mdev vfiod created */
-static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
-{
-	vfd_context *ctx = vm->manager->ctx;
-	int r, first = 0, guard;
-
-	r = vm_backend_unprepare(vm, d);
-	if (r < 0 && first == 0)
-		first = vfd_op_error_set(error, r, d->name, "cannot give the group node back");
-
-	/* nobody may hold it: the unbind would wait in the kernel, vfiod's loop with it */
-	r = vm_device_prove_free(vm, d, error, &guard);
-	if (r < 0) {
-		vfd_op_error ignored;
-
-		/* vfiod's own descriptors back, where the holder lets it have them */
-		if (!vm->vmm_exited && vm_backend_prepare(vm, d, &ignored) < 0)
-			log_warning("VM %s: cannot open %s again after a refused give-back: %s",
-				    vm->name, d->name, ignored.message);
-		return r;
-	}
-
-	if (d->bind) {
-		r = vfd_bind_release(ctx, d->bind, error);
-		if (r < 0 && first == 0)
-			first = r;
-	}
-
-	if (d->created) {
-		r = vfd_mdev_remove(ctx, d->name, error);
-		if (r < 0 && r != -ENODEV && first == 0)
-			first = r;
-		if (r >= 0 || r == -ENODEV)
-			d->created = false;
-	}
-
-	if (guard >= 0)
-		close(guard);
-	return first;
 }
 
 void vm_drop_device(VM *vm, VMDevice *d)
@@ -597,8 +556,7 @@ void vm_drop_device(VM *vm, VMDevice *d)
 	vm->n_devices--;
 }
 
-/* device name of vm, while the VM takes device changes: -ENODEV, -ESHUTDOWN otherwise */
-static int find_changeable_device(VM *vm, const char *name, vfd_op_error *error, VMDevice **ret)
+int vm_find_changeable_device(VM *vm, const char *name, vfd_op_error *error, VMDevice **ret)
 {
 	VMDevice *d = vm_find_device(vm, name);
 
@@ -617,7 +575,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	VMDevice *d;
 	int r, guard = -1;
 
-	r = find_changeable_device(vm, name, error, &d);
+	r = vm_find_changeable_device(vm, name, error, &d);
 	if (r < 0)
 		return r;
 	/* one give-back at a time per VM: a Release or another remove runs */
@@ -643,7 +601,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	txn_begin(vm, VM_TXN_REMOVE, name);
 	r = vm_journal_save(vm);
 	if (r < 0) {
-		txn_end(vm);
+		vm_txn_end(vm);
 		return vfd_op_error_set(error, r, name, "cannot journal the remove; nothing changed");
 	}
 	vm_journal_crash_point("remove-proved");
@@ -663,7 +621,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 		if (!vm->vmm_exited && vm_backend_prepare(vm, d, &ignored) < 0)
 			log_warning("VM %s: cannot open %s again after a refused remove: %s", vm->name,
 				    d->name, ignored.message);
-		txn_end(vm);
+		vm_txn_end(vm);
 		(void) vm_journal_save(vm);
 		return r;
 	}
@@ -680,7 +638,7 @@ int vm_remove_given_back(VM *vm, VMDevice *d, int r, const vfd_op_error *error,
 		log_error("VM %s: removing %s failed: %s", vm->name, name,
 			  error->message[0] ? error->message : "see the kernel log");
 		*ret_error = *error;
-		txn_end(vm);
+		vm_txn_end(vm);
 		(void) vm_journal_save(vm);
 		return r;
 	}
@@ -693,113 +651,8 @@ int vm_remove_given_back(VM *vm, VMDevice *d, int r, const vfd_op_error *error,
 	}
 	/* lowered only now that the device is gone, never below what is charged */
 	vm_memlock_after_change(vm, "remove");
-	txn_end(vm);
+	vm_txn_end(vm);
 	(void) vm_journal_save(vm);
-	return 0;
-}
-
-/* ---- descriptors ---- */
-
-void vm_fds_done(VMFds *f)
-{
-	if (f->iommu_fd >= 0)
-		close(f->iommu_fd);
-	for (size_t i = 0; i < f->n_groups; i++)
-		close(f->groups[i].fd);
-	for (size_t i = 0; i < f->n_devices; i++)
-		close(f->devices[i].fd);
-	free(f->groups);
-	free(f->devices);
-	*f = (VMFds) { .iommu_fd = -1 };
-}
-
-int vm_get_fds(VM *vm, VMFds *ret)
-{
-	VMFds f = { .iommu_fd = -1 };
-	int r;
-
-	if (!vm_accepts_devices(vm))
-		return -ESHUTDOWN;
-	if (!vm->ops->get_fds)
-		return -EMEDIUMTYPE;
-	/* a give-back runs: a descriptor opened now would make its unbind wait */
-	if (vm->release.giveback)
-		return -EBUSY;
-
-	f.devices = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.devices));
-	f.groups = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.groups));
-	if (!f.devices || !f.groups) {
-		vm_fds_done(&f);
-		return -ENOMEM;
-	}
-	r = vm->ops->get_fds(vm, &f);
-	if (r < 0) {
-		vm_fds_done(&f);
-		return r;
-	}
-	for (size_t i = 0; i < vm->n_devices; i++)
-		if (!vm->devices[i].vmm_attaches)
-			vm->devices[i].in_use = true;
-
-	vm->fds_handed_out = true;
-	vm_set_state(vm, VM_STATE_ACTIVE);
-
-	*ret = f;
-	return 0;
-}
-
-int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
-{
-	VMFds f = { .iommu_fd = -1 };
-	VMDevice *d;
-	int r;
-
-	d = vm_find_device(vm, name);
-	if (!d)
-		return -ENODEV;
-	if (!vm_accepts_devices(vm))
-		return -ESHUTDOWN;
-	if (!vm->ops->get_device_fds)
-		return -EMEDIUMTYPE;
-	/* a give-back runs: a cdev opened now would make its unbind wait */
-	if (vm->release.giveback)
-		return -EBUSY;
-
-	f.devices = calloc(1, sizeof(*f.devices));
-	f.groups = calloc(1, sizeof(*f.groups));
-	if (!f.devices || !f.groups) {
-		vm_fds_done(&f);
-		return -ENOMEM;
-	}
-	r = vm->ops->get_device_fds(vm, d, &f);
-	if (r < 0) {
-		vm_fds_done(&f);
-		return r;
-	}
-	*ret = f;
-	return 0;
-}
-
-int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
-{
-	VMDevice *d;
-	int r;
-
-	r = find_changeable_device(vm, name, error, &d);
-	if (r < 0)
-		return r;
-	if (vm->release.giveback)
-		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
-					"try again", vm->name);
-	if (vm->ops->confirm_attached) {
-		r = vm->ops->confirm_attached(vm, d, error);
-		if (r < 0)
-			return r;
-	}
-	d->in_use = true;
-	(void) vm_journal_save(vm);
-	log_info("VM %s: the VMM attached %s.", vm->name, name);
-	(void) vm_memlock_check(vm, "attach");
 	return 0;
 }
 
@@ -832,70 +685,4 @@ int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
 	vm_set_state(vm, VM_STATE_REGISTERED);
 	vm_send_memory_changed(vm);
 	return 0;
-}
-
-/* ---- release ---- */
-
-/* vm_release(): vm-release.c */
-
-int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
-{
-	vfd_context *ctx = vm->manager->ctx;
-	VMDevice *d;
-	int r = 0;
-
-	/* 1. the transaction the old process did not finish: an add undone, a remove finished */
-	d = vm->txn.op != VM_TXN_NONE ? vm_find_device(vm, vm->txn.device) : NULL;
-	if (d) {
-		r = device_give_back(vm, d, error);
-		if (r >= 0)
-			vm_drop_device(vm, d);
-	} else if (vm->txn.op == VM_TXN_ADD) {
-		if (vm->txn.planned)
-			r = vfd_bind_release(ctx, vm->txn.planned, error);
-		if (r >= 0 && vm->txn.creates_mdev) {
-			r = vfd_mdev_remove(ctx, vm->txn.device, error);
-			if (r == -ENODEV)
-				r = 0;
-		}
-	}
-	if (vm->txn.op != VM_TXN_NONE)
-		log_info("VM %s: the %s of %s was under way at vfiod's exit: %s%s.", vm->name,
-			 vm->txn.op == VM_TXN_ADD ? "add" : "remove", vm->txn.device,
-			 vm->txn.op == VM_TXN_ADD ? "undone" : "finished", r < 0 ? " (FAILED)" : "");
-	if (r < 0) {
-		/* the journal keeps the transaction: Release, or the next start, retries */
-		vm->state = VM_STATE_FAILED;
-		return VM_STATE_FAILED;
-	}
-	txn_end(vm);
-
-	/* 2. the VMM is gone: so are its descriptors and pins; everything goes back */
-	if (vm->vmm_exited)
-		return vm_release(vm, NULL, NULL, error);
-
-	/*
-	 * 3. what vfiod held open died with the old process. Before GetFds it
-	 * is opened again (the VMM gets it from this process); after, the
-	 * VMM has its own: a type1 container is sealed (a later group is
-	 * attached by the VMM), nothing else is reopened.
-	 */
-	if (vm->ops->reopen)
-		vm->ops->reopen(vm);
-
-	/*
-	 * 4. the limit for the devices there are now (lowered after an undone
-	 * add). A raise the old process made but did not journal shows in the
-	 * VMM's limit: that is the one vfiod set last.
-	 */
-	if (vm_has_vmm(vm) && vm->memlock.apply) {
-		uint64_t now = vm_memlock_limit(vm);
-		uint64_t journaled = vm->memlock.applied ? vm->memlock.applied : vm->memlock.original;
-
-		if (now != UINT64_MAX && now != journaled)
-			vm->memlock.applied = now;
-	}
-	if (vm_has_vmm(vm))
-		vm_memlock_after_change(vm, "recover");
-	return vm->state;
 }

@@ -273,6 +273,12 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
  * limit. Returns the state reached (RELEASED: the caller drops the VM).
  */
 int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error);
+struct VMJournalRecord;
+/*
+ * Before vm_recover(): what the old process journaled (takes the record's
+ * devices and transaction). vmm_alive: the journal's VMM still runs.
+ */
+void vm_restore(VM *vm, struct VMJournalRecord *j, bool vmm_alive);
 
 /* ---- release ---- */
 
