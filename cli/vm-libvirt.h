@@ -12,7 +12,7 @@
  *   remove  libvirt detaches the device; once it reports the device
  *           removed (DEVICE_REMOVED: QEMU let go of it), vfiod gives it
  *           back and lowers the limit. vfiod may have done so already
- *           on the same event (daemon/libvirt-events.c): that is success.
+ *           on the same event (daemon/libvirt/libvirt-events.c): that is success.
  *
  * A libvirt connection failure or an unknown domain changes nothing.
  */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h> /* libvirt-events */
 
-#include "libvirt-events.h" /* libvirt-events */
+#include "libvirt/libvirt-events.h"
 #include "log.h"
 #include "manager.h"
 #include "journal-file.h"

@@ -9,7 +9,7 @@
 
 #include "bind-journal.h"
 #include "config-apply.h" /* systemd/config */
-#include "libvirt-events.h" /* libvirt-events */
+#include "libvirt/libvirt-events.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"

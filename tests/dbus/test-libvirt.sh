@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# vfiod's libvirt client (daemon/libvirt-events.c): optional. vfiod starts
+# vfiod's libvirt client (daemon/libvirt/libvirt-events.c): optional. vfiod starts
 # and serves without libvirt, says once that libvirt is unreachable and
 # retries with a growing delay; --libvirt-uri and $VFIOD_LIBVIRT_URI choose
 # the URI, "none" (and a fixture root without either) turns it off. The

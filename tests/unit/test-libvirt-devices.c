@@ -2,13 +2,13 @@
 /*
  * Device aliases of a live domain XML (lib/domain-xml.c
  * vfd_domain_hostdev_aliases) and the per-domain alias table of the
- * daemon (daemon/libvirt-devices.c) that resolves libvirt's
+ * daemon (daemon/libvirt/libvirt-devices.c) that resolves libvirt's
  * DEVICE_REMOVED events after the device left the XML. The trust
  * boundary (docs/libvirt.md): an alias never names a host device by
  * itself, only a hostdev of the live XML does.
  */
 #include "domain-xml.h"
-#include "libvirt-devices.h"
+#include "libvirt/libvirt-devices.h"
 #include "vfd-test.h"
 
 /* what libvirt 9.0 shows for a running q35 domain with hot-plugged devices */

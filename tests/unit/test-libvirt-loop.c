@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * daemon/libvirt-loop.c: libvirt's event implementation on sd-event,
+ * daemon/libvirt/libvirt-loop.c: libvirt's event implementation on sd-event,
  * driven the way libvirt's client drives it (handles on a socket, a
  * keepalive timer, a 0 ms timer for event dispatch, removal from inside
  * a callback), with pipes standing in for libvirtd. No libvirt
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libvirt-loop.h"
+#include "libvirt/libvirt-loop.h"
 #include "vfd-test.h"
 
 typedef struct Calls {

@@ -1,5 +1,5 @@
 # vfiod-libvirt: run by tests/vm/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
-# vfiod follows libvirt's device events (daemon/libvirt-events.c) under its
+# vfiod follows libvirt's device events (daemon/libvirt/libvirt-events.c) under its
 # shipped unit: a running domain that vfiod holds as a VM gets the edu
 # device hot-plugged and unplugged, first behind vfiod's back (virsh
 # attach-device/detach-device: vfiod accounts after the fact), then in the

@@ -1,6 +1,6 @@
 # vfiod-libvirt: run by tests/vm/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
 # Trust boundary: a libvirt client allowed to attach devices to a domain
-# cannot make vfiod change a host device (daemon/libvirt-events.c). vfiod
+# cannot make vfiod change a host device (daemon/libvirt/libvirt-events.c). vfiod
 # acts only on a <hostdev> the live domain XML shows, by its PCI address or
 # mdev UUID; an alias is a label, never a device:
 # - a disk (and a NIC) attached with vfioctl's alias naming the e1000e
