@@ -319,112 +319,76 @@ int config_apply_reload(ConfigApply *ca, vfd_op_error *error)
 
 /* ---- status ---- */
 
-static int append_kv_s(sd_bus_message *m, const char *key, const char *value)
+static int item_status(ConfigApply *ca, const ConfigItem *it, ConfigStatusFn fn, void *userdata)
 {
-	return sd_bus_message_append(m, "{sv}", key, "s", value ? value : "");
-}
-
-static int append_item(ConfigApply *ca, sd_bus_message *m, const ConfigItem *it)
-{
-	const char *source, *origin;
-	int r;
-
-	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-	if (r < 0)
-		return r;
+	ConfigStatus st = {
+		.name = item_name(ca, it),
+		.state = item_state_names[it->state],
+		.attempts = it->attempts,
+		.message = it->message,
+	};
 
 	if (it->is_mdev) {
 		const vfd_config_mdev *d = &ca->config->mdevs[it->index];
 
-		source = vfd_config_source_to_string(d->source);
-		origin = d->origin;
-		r = append_kv_s(m, "kind", "mdev");
-		if (r >= 0)
-			r = append_kv_s(m, "parent", d->parent);
-		if (r >= 0)
-			r = append_kv_s(m, "type", d->type);
-		if (r >= 0)
-			r = sd_bus_message_append(m, "{sv}", "autostart", "b", d->autostart);
+		st.kind = CONFIG_STATUS_MDEV;
+		st.source = vfd_config_source_to_string(d->source);
+		st.origin = d->origin;
+		st.parent = d->parent;
+		st.type = d->type;
+		st.autostart = d->autostart;
 	} else {
 		const vfd_config_binding *b = &ca->config->bindings[it->index];
 
-		source = vfd_config_source_to_string(b->source);
-		origin = b->origin;
-		r = append_kv_s(m, "kind", "binding");
-		if (r >= 0)
-			r = sd_bus_message_append(m, "{sv}", "unbind_host_members", "b",
-						  b->unbind_host_members);
+		st.kind = CONFIG_STATUS_BINDING;
+		st.source = vfd_config_source_to_string(b->source);
+		st.origin = b->origin;
+		st.unbind_host_members = b->unbind_host_members;
 	}
-	if (r >= 0)
-		r = append_kv_s(m, "name", item_name(ca, it));
-	if (r >= 0)
-		r = append_kv_s(m, "source", source);
-	if (r >= 0)
-		r = append_kv_s(m, "origin", origin);
-	if (r >= 0)
-		r = append_kv_s(m, "state", item_state_names[it->state]);
-	if (r >= 0)
-		r = sd_bus_message_append(m, "{sv}", "attempts", "u", it->attempts);
-	if (r >= 0)
-		r = append_kv_s(m, "message", it->message);
-	if (r < 0)
-		return r;
-	return sd_bus_message_close_container(m);
+	return fn(&st, userdata);
 }
 
-/* a file-level record: a skipped import, or the failed load of vfiod.json */
-static int append_file(sd_bus_message *m, const char *state, const char *message)
+/* a file-level record: a skipped import, or the failed load of vfiod.json ("ORIGIN: why") */
+static int file_status(const char *state, const char *message, ConfigStatusFn fn, void *userdata)
 {
 	const char *colon = strstr(message, ": ");
 	_cleanup_free_ char *origin = strndup(message, colon ? (size_t)(colon - message) : 0);
-	int r;
 
 	if (!origin)
 		return -ENOMEM;
-	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-	if (r >= 0)
-		r = append_kv_s(m, "kind", "file");
-	if (r >= 0)
-		r = append_kv_s(m, "name", origin);
-	if (r >= 0)
-		r = append_kv_s(m, "origin", origin);
-	if (r >= 0)
-		r = append_kv_s(m, "state", state);
-	if (r >= 0)
-		r = append_kv_s(m, "message", colon ? colon + 2 : message);
-	if (r < 0)
-		return r;
-	return sd_bus_message_close_container(m);
+	return fn(&(ConfigStatus) {
+			.kind = CONFIG_STATUS_FILE,
+			.name = origin,
+			.origin = origin,
+			.state = state,
+			.message = colon ? colon + 2 : message,
+		  }, userdata);
 }
 
-int config_apply_append_status(ConfigApply *ca, sd_bus_message *reply)
+int config_apply_foreach_status(ConfigApply *ca, ConfigStatusFn fn, void *userdata)
 {
 	int r;
-
-	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
-	if (r < 0)
-		return r;
 
 	if (vfd_op_error_is_set(&ca->load_error)) {
 		_cleanup_free_ char *s = NULL;
 
 		if (asprintf(&s, "%s: %s", ca->load_error.subject, ca->load_error.message) < 0)
 			return -ENOMEM;
-		r = append_file(reply, "failed", s);
+		r = file_status("failed", s, fn, userdata);
 		if (r < 0)
 			return r;
 	}
 	for (size_t i = 0; ca->config && i < ca->config->n_warnings; i++) {
-		r = append_file(reply, "ignored", ca->config->warnings[i]);
+		r = file_status("ignored", ca->config->warnings[i], fn, userdata);
 		if (r < 0)
 			return r;
 	}
 	for (size_t i = 0; i < ca->n_items; i++) {
-		r = append_item(ca, reply, &ca->items[i]);
+		r = item_status(ca, &ca->items[i], fn, userdata);
 		if (r < 0)
 			return r;
 	}
-	return sd_bus_message_close_container(reply);
+	return 0;
 }
 
 /* ---- udev ---- */

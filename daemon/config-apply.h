@@ -21,7 +21,6 @@
 #pragma once
 
 #include <stdint.h>
-#include <systemd/sd-bus.h>
 
 #include "vfiod-config.h"
 
@@ -46,11 +45,33 @@ int config_apply_reload(ConfigApply *ca, vfd_op_error *error);
 /* Tries the waiting items again now (udev told something appeared). */
 void config_apply_retry_waiting(ConfigApply *ca);
 
+/* one record of the status (GetConfigStatus, docs/org.vfiod1.Manager.xml) */
+typedef enum ConfigStatusKind {
+	CONFIG_STATUS_FILE,    /* a load failure or a skipped import: name, origin, state, message */
+	CONFIG_STATUS_BINDING,
+	CONFIG_STATUS_MDEV,
+} ConfigStatusKind;
+
+typedef struct ConfigStatus {
+	ConfigStatusKind kind;
+	const char *name;
+	const char *source;   /* items: "vfiod.json", "mdevctl", "driverctl" */
+	const char *origin;   /* the file (and entry) it came from */
+	const char *state;    /* items: applied, waiting, failed, manual; files: failed, ignored */
+	unsigned attempts;    /* items */
+	const char *message;  /* never NULL */
+	bool unbind_host_members;            /* bindings */
+	const char *parent, *type;           /* mdevs */
+	bool autostart;                      /* mdevs */
+} ConfigStatus;
+
+typedef int (*ConfigStatusFn)(const ConfigStatus *status, void *userdata);
+
 /*
- * Appends the status as aa{sv}, one record per item plus one per config
- * warning and one for a load failure (docs/org.vfiod1.Manager.xml).
+ * Calls fn once per record: a load failure first, then each config
+ * warning, then every item. Stops at fn's first negative return.
  */
-int config_apply_append_status(ConfigApply *ca, sd_bus_message *reply);
+int config_apply_foreach_status(ConfigApply *ca, ConfigStatusFn fn, void *userdata);
 
 /* the mdev definition with that UUID (any case), NULL when there is none */
 const vfd_config_mdev *config_apply_find_mdev(ConfigApply *ca, const char *uuid);

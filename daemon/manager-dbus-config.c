@@ -12,6 +12,68 @@
 #include "manager-dbus.h"
 #include "polkit.h"
 
+static int append_kv_s(sd_bus_message *m, const char *key, const char *value)
+{
+	return sd_bus_message_append(m, "{sv}", key, "s", value ? value : "");
+}
+
+/* one a{sv} record; the keys in the order docs/org.vfiod1.Manager.xml lists them */
+static int append_status(const ConfigStatus *st, void *userdata)
+{
+	sd_bus_message *m = userdata;
+	int r;
+
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+	switch (st->kind) {
+	case CONFIG_STATUS_FILE:
+		r = append_kv_s(m, "kind", "file");
+		if (r >= 0)
+			r = append_kv_s(m, "name", st->name);
+		if (r >= 0)
+			r = append_kv_s(m, "origin", st->origin);
+		if (r >= 0)
+			r = append_kv_s(m, "state", st->state);
+		if (r >= 0)
+			r = append_kv_s(m, "message", st->message);
+		if (r < 0)
+			return r;
+		return sd_bus_message_close_container(m);
+	case CONFIG_STATUS_MDEV:
+		r = append_kv_s(m, "kind", "mdev");
+		if (r >= 0)
+			r = append_kv_s(m, "parent", st->parent);
+		if (r >= 0)
+			r = append_kv_s(m, "type", st->type);
+		if (r >= 0)
+			r = sd_bus_message_append(m, "{sv}", "autostart", "b", st->autostart);
+		break;
+	case CONFIG_STATUS_BINDING:
+		r = append_kv_s(m, "kind", "binding");
+		if (r >= 0)
+			r = sd_bus_message_append(m, "{sv}", "unbind_host_members", "b",
+						  st->unbind_host_members);
+		break;
+	}
+	if (r >= 0)
+		r = append_kv_s(m, "name", st->name);
+	if (r >= 0)
+		r = append_kv_s(m, "source", st->source);
+	if (r >= 0)
+		r = append_kv_s(m, "origin", st->origin);
+	if (r >= 0)
+		r = append_kv_s(m, "state", st->state);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}", "attempts", "u", st->attempts);
+	if (r >= 0)
+		r = append_kv_s(m, "message", st->message);
+	if (r < 0)
+		return r;
+	return sd_bus_message_close_container(m);
+}
+
+/* the status as aa{sv}: one record per item, config warning and load failure */
 static int reply_status(sd_bus_message *message, ConfigApply *ca)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -20,7 +82,11 @@ static int reply_status(sd_bus_message *message, ConfigApply *ca)
 	r = sd_bus_message_new_method_return(message, &reply);
 	if (r < 0)
 		return r;
-	r = config_apply_append_status(ca, reply);
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
+	if (r >= 0)
+		r = config_apply_foreach_status(ca, append_status, reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);

@@ -13,6 +13,7 @@
 #include <sys/sysinfo.h>
 
 #include "bus-errors.h"
+#include "bus-mdev-request.h"
 #include "bus-op-error.h"
 #include "bus-record.h"
 #include "log.h"

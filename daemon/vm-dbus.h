@@ -17,16 +17,6 @@ extern const sd_bus_vtable vm_vtable[];
 /* exports the VM objects of m on bus */
 int vm_dbus_register(sd_bus *bus, Manager *m);
 
-/*
- * Reads the (parent, type, uuid, attributes) arguments of a CreateMdev
- * call (VM and Manager), validated; uuid "" asks for a new one. With
- * from_config, parent and type "" with a UUID and no attributes are
- * accepted too: the definition comes from vfiod's configuration. On
- * failure the ret_* strings may be set: the caller frees them.
- */
-int bus_read_mdev_request(sd_bus_message *message, bool from_config, char **ret_parent,
-			  char **ret_type, char **ret_uuid, vfd_mdev_attr **ret_attrs, size_t *ret_n,
-			  sd_bus_error *error);
 
 /* StateChanged and PropertiesChanged(State); failures are logged */
 void vm_send_state_changed(VM *vm);
