@@ -98,3 +98,8 @@ int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 				"it closes the device's cdev first", u.registrations - 1, u.vfio_dev,
 				u.open_count);
 }
+
+void vm_backend_init(VM *vm)
+{
+	vm->be = (VMBackendState) { .iommufd = -1 };
+}

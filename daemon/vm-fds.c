@@ -37,7 +37,7 @@ int vm_get_fds(VM *vm, VMFds *ret)
 	if (!vm->ops->get_fds)
 		return -EMEDIUMTYPE;
 	/* a give-back runs: a descriptor opened now would make its unbind wait */
-	if (vm->release.giveback)
+	if (vm_is_giving_back(vm))
 		return -EBUSY;
 
 	f.devices = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(*f.devices));
@@ -76,7 +76,7 @@ int vm_get_device_fds(VM *vm, const char *name, VMFds *ret)
 	if (!vm->ops->get_device_fds)
 		return -EMEDIUMTYPE;
 	/* a give-back runs: a cdev opened now would make its unbind wait */
-	if (vm->release.giveback)
+	if (vm_is_giving_back(vm))
 		return -EBUSY;
 
 	f.devices = calloc(1, sizeof(*f.devices));
@@ -102,7 +102,7 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error)
 	r = vm_find_changeable_device(vm, name, error, &d);
 	if (r < 0)
 		return r;
-	if (vm->release.giveback)
+	if (vm_is_giving_back(vm))
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
 					"try again", vm->name);
 	if (vm->ops->confirm_attached) {

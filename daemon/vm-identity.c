@@ -125,3 +125,21 @@ const char *vm_get_vmm_secret(const VM *vm)
 {
 	return vm->identity.vmm_secret;
 }
+
+int vm_identity_init(VM *vm, const VMConfig *config)
+{
+	vm->identity.owner_uid = config->owner_uid;
+	return vm_secret_generate(vm->identity.vmm_secret);
+}
+
+void vm_identity_done(VM *vm)
+{
+	free(vm->identity.vmm_sender);
+	vm->identity.vmm_sender = NULL;
+}
+
+void vm_identity_restore(VM *vm, const VMJournalSaved *saved)
+{
+	if (saved->vmm_secret)
+		memcpy(vm->identity.vmm_secret, saved->vmm_secret, VM_SECRET_STRLEN);
+}

@@ -351,3 +351,36 @@ void vm_memlock_resync(VM *vm, const char *what)
 		 " bytes; vfiod applies its plan again.", vm->name, what, vm->memlock.applied, now);
 	vm->memlock.applied = now;
 }
+
+void vm_memlock_init(VM *vm, const VMConfig *config)
+{
+	vm->memlock.apply = config->apply_memlock;
+	vm->memlock.policy = config->memlock_policy;
+	vm->memlock.cap = config->memlock_cap;
+	vm->memlock.extra_charge_bytes = config->extra_charge_bytes;
+	vm->memlock.charge_matches = true;
+}
+
+void vm_memlock_restore(VM *vm, const VMJournalSaved *saved)
+{
+	vm->memlock.original_known = saved->memlock_original_known;
+	vm->memlock.original = saved->memlock_original;
+	vm->memlock.original_hard = saved->memlock_original_hard;
+	vm->memlock.applied = saved->memlock_applied;
+}
+
+void vm_memlock_recover(VM *vm)
+{
+	/*
+	 * A raise the old process made but did not journal shows in the
+	 * VMM's limit: that is the one vfiod set last.
+	 */
+	if (vm->memlock.apply) {
+		uint64_t now = vm_memlock_limit(vm);
+		uint64_t journaled = vm->memlock.applied ? vm->memlock.applied : vm->memlock.original;
+
+		if (now != UINT64_MAX && now != journaled)
+			vm->memlock.applied = now;
+	}
+	vm_memlock_after_change(vm, "recover");
+}

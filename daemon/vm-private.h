@@ -143,6 +143,16 @@ struct VM {
 
 
 void vm_set_state(VM *vm, VMState s);
+/* vm_new()'s part of each concern */
+void vm_backend_init(VM *vm);
+void vm_memlock_init(VM *vm, const VMConfig *config);
+int vm_identity_init(VM *vm, const VMConfig *config);
+void vm_identity_done(VM *vm);
+/* vm_restore()'s part of each concern: what the journal saved */
+void vm_memlock_restore(VM *vm, const VMJournalSaved *saved);
+/* vm_recover()'s last step: the limit set again for the devices there are now */
+void vm_memlock_recover(VM *vm);
+void vm_identity_restore(VM *vm, const VMJournalSaved *saved);
 /* registered, active or prepared: the VM takes device changes */
 bool vm_accepts_devices(const VM *vm);
 /* device name of vm, while the VM takes device changes: -ENODEV, -ESHUTDOWN otherwise */

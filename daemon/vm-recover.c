@@ -18,18 +18,14 @@ void vm_restore(VM *vm, VMJournalRecord *j, bool vmm_alive)
 {
 	VMJournalSaved *saved = j->saved;
 
-	if (saved->vmm_secret)
-		memcpy(vm->identity.vmm_secret, saved->vmm_secret, VM_SECRET_STRLEN);
+	vm_identity_restore(vm, saved);
 	vm->devices = TAKE_PTR(saved->devices);
 	vm->n_devices = saved->n_devices;
 	saved->n_devices = 0;
 	vm->txn = saved->txn;
 	saved->txn = (VMTxn) {};
 	vm->fds_handed_out = saved->fds_handed_out;
-	vm->memlock.original_known = saved->memlock_original_known;
-	vm->memlock.original = saved->memlock_original;
-	vm->memlock.original_hard = saved->memlock_original_hard;
-	vm->memlock.applied = saved->memlock_applied;
+	vm_memlock_restore(vm, saved);
 	/* not yet on the bus, and journaled again after vm_recover(): no signal, no save */
 	if (j->have_vmm && !vmm_alive) {
 		/* the VMM is gone: its descriptors and pins with it */
@@ -125,19 +121,8 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 	if (vm->ops->reopen)
 		vm->ops->reopen(vm);
 
-	/*
-	 * 4. the limit for the devices there are now (lowered after an undone
-	 * add). A raise the old process made but did not journal shows in the
-	 * VMM's limit: that is the one vfiod set last.
-	 */
-	if (vm_has_vmm(vm) && vm->memlock.apply) {
-		uint64_t now = vm_memlock_limit(vm);
-		uint64_t journaled = vm->memlock.applied ? vm->memlock.applied : vm->memlock.original;
-
-		if (now != UINT64_MAX && now != journaled)
-			vm->memlock.applied = now;
-	}
+	/* 4. the limit for the devices there are now (lowered after an undone add) */
 	if (vm_has_vmm(vm))
-		vm_memlock_after_change(vm, "recover");
+		vm_memlock_recover(vm);
 	return vm->state;
 }

@@ -407,3 +407,8 @@ void vm_get_busy(const VM *vm, const char **ret_device, const char **ret_status,
 	*ret_status = vm->release.busy_status ? vm->release.busy_status : "";
 	*ret_detail = vm->release.busy_detail;
 }
+
+bool vm_is_giving_back(const VM *vm)
+{
+	return vm->release.giveback;
+}

@@ -146,11 +146,6 @@ const VMDevice *vm_lookup_device(const VM *vm, const char *name)
 	return vm_find_device(vm, name);
 }
 
-bool vm_is_giving_back(const VM *vm)
-{
-	return vm->release.giveback;
-}
-
 int vm_vmm_let_go(VM *vm, const char *name)
 {
 	VMDevice *d = vm_find_device(vm, name);
@@ -205,7 +200,7 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 		return -ENOMEM;
 	vm->manager = m;
 	vm->id = id;
-	vm->be.iommufd = -1;
+	vm_backend_init(vm);
 	vm->vmm = (VMMProcess) VMM_PROCESS_NULL;
 	vm->state = vmm ? VM_STATE_REGISTERED : VM_STATE_PREPARED;
 	vm->memory_bytes = config->memory_bytes;
@@ -214,13 +209,8 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	vm->vmm_opens_groups = config->vmm_opens_groups;
 	vm->grant_group_nodes = config->grant_group_nodes;
 	vm->release_on_exit = config->release_on_exit;
-	vm->memlock.apply = config->apply_memlock;
-	vm->memlock.policy = config->memlock_policy;
-	vm->memlock.cap = config->memlock_cap;
-	vm->memlock.extra_charge_bytes = config->extra_charge_bytes;
-	vm->memlock.charge_matches = true;
-	vm->identity.owner_uid = config->owner_uid;
-	r = vm_secret_generate(vm->identity.vmm_secret);
+	vm_memlock_init(vm, config);
+	r = vm_identity_init(vm, config);
 	if (r < 0)
 		return r;
 
@@ -278,7 +268,7 @@ VM *vm_free(VM *vm)
 	vfd_bind_record_free(vm->txn.planned);
 	sd_event_source_disable_unref(vm->vmm_exit);
 	vmm_process_done(&vm->vmm);
-	free(vm->identity.vmm_sender);
+	vm_identity_done(vm);
 	free(vm->name);
 	free(vm->path);
 	free(vm);
@@ -371,7 +361,7 @@ static int check_can_add(VM *vm, const char *name, vfd_op_error *error)
 	if (vm_find_device(vm, name))
 		return vfd_op_error_set(error, -EISCONN, name, "already a device of VM %s", vm->name);
 	/* one device change at a time: a remove's give-back still runs */
-	if (vm->release.giveback)
+	if (vm_is_giving_back(vm))
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given back; "
 					"try again", vm->name);
 	return 0;
@@ -506,7 +496,7 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 	if (!vm_accepts_devices(vm))
 		return vfd_op_error_set(error, -ESHUTDOWN, vm->name, "VM %s is %s", vm->name,
 					vm_state_to_string(vm->state));
-	if (vm->release.giveback)
+	if (vm_is_giving_back(vm))
 		return vfd_op_error_set(error, -EBUSY, vm->name, "a device of VM %s is being given "
 					"back; try again", vm->name);
 
@@ -579,7 +569,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	if (r < 0)
 		return r;
 	/* one give-back at a time per VM: a Release or another remove runs */
-	if (vm->release.giveback)
+	if (vm_is_giving_back(vm))
 		return vfd_op_error_set(error, -EBUSY, name, "a device of VM %s is being given "
 					"back already; try again", vm->name);
 	/* the other device still needs the group on vfio-pci */
