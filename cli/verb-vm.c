@@ -17,8 +17,8 @@
 #include "bus-errors.h"
 #include "vfd-bus.h"
 #include "verb-host.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/inventory.h"
 #include "vfioctl.h"
 #include "vm-libvirt.h" /* libvirt-events */
 

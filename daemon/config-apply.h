@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-#include "vfiod-config.h"
+#include "vfiod/config.h"
 
 typedef struct Manager Manager;
 typedef struct ConfigApply ConfigApply;

@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "vfiod-mm.h"
+#include "vfiod/mm.h"
 
 typedef struct Manager Manager;
 typedef struct VM VM;

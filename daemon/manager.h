@@ -13,10 +13,10 @@
 
 #include "inventory-monitor.h"
 #include "manager-mm.h"
-#include "vfiod-bind.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod-op-error.h"
-#include "vfiod.h"
+#include "vfiod/bind.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/op-error.h"
+#include "vfiod/inventory.h"
 
 typedef struct VM VM;
 typedef struct VMConfig VMConfig;

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "pidfd-watch.h"
-#include "vfd-util.h"
-#include "vfiod-mm.h"
+#include "vfiod/util.h"
+#include "vfiod/mm.h"
 
 #ifndef PIDFD_NONBLOCK
 #define PIDFD_NONBLOCK O_NONBLOCK

@@ -9,8 +9,8 @@
 #include "journal-file.h"
 #include "log.h"
 #include "manager.h"
-#include "vfd-util.h"
-#include "vfiod-mm.h"
+#include "vfiod/util.h"
+#include "vfiod/mm.h"
 #include "vm-journal.h"
 #include "vm-memlock.h"
 

@@ -36,7 +36,7 @@
  */
 #pragma once
 
-#include "vfiod-op-error.h"
+#include "vfiod/op-error.h"
 #include "vm.h"
 
 /* at registration, before the VMM can have any descriptor */

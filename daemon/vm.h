@@ -63,13 +63,13 @@
 
 #include "pidfd-watch.h"
 #include "vm-identity.h"
-#include "vfiod-bind.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod-memlock.h"
-#include "vfiod-mm.h"
-#include "vfiod-op-error.h"
-#include "vfiod-vfio.h"
-#include "vfiod.h"
+#include "vfiod/bind.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/memlock.h"
+#include "vfiod/mm.h"
+#include "vfiod/op-error.h"
+#include "vfiod/vfio.h"
+#include "vfiod/inventory.h"
 
 typedef struct Manager Manager;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Client of the vfiod_mm generic netlink family (lib/vfiod-mm.h).
+ * Client of the vfiod_mm generic netlink family (lib/include/vfiod/mm.h).
  *
  * libnl builds and sends the messages; the replies are read with libnl's
  * callbacks, but errors are taken from the kernel's NLMSG_ERROR verbatim
@@ -25,7 +25,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "vfiod-mm.h"
+#include "vfiod/mm.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270

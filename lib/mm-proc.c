@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "vfd-internal.h"
-#include "vfiod-mm.h"
+#include "vfiod/mm.h"
 
 /* Largest /proc/PID/stat: 52 numeric fields plus a 64-byte comm, with margin. */
 #define STAT_MAX 2048

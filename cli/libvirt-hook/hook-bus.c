@@ -15,7 +15,7 @@
 
 #include "bus-call.h"
 #include "bus-errors.h"
-#include "error-message.h"
+#include "vfiod/error-message.h"
 #include "hook-bus.h"
 #include "vfd-bus.h"
 

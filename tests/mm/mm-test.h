@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vfiod-mm.h"
+#include "vfiod/mm.h"
 
 int mmh_main(int argc, char **argv);
 

@@ -57,7 +57,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 typedef struct vfd_mm_client vfd_mm_client;
 
