@@ -10,7 +10,7 @@
 #include "log.h"
 #include "manager.h"
 #include "vfiod/util.h"
-#include "vfiod/mm.h"
+#include "vfiod/process.h"
 #include "vm-journal.h"
 #include "vm-memlock.h"
 
@@ -32,7 +32,7 @@ static int vmm_observe(const VMMProcess *p, uint64_t *ret_start, uid_t *ret_uid)
 	r = vmm_process_from_pidfd(p->pidfd, &now); /* the uid, checked against the pidfd */
 	if (r < 0)
 		return r;
-	r = vfd_mm_process_start_time(now.pid, &t);
+	r = vfd_process_start_time(now.pid, &t);
 	if (r >= 0)
 		r = vmm_process_exited(&now);
 	if (r > 0)

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "vfiod/mm.h"
+#include "vfiod/process.h"
 
 int mmh_main(int argc, char **argv);
 

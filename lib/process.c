@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The process behind a pidfd, as the vfiod_mm helper needs it named: a pid
- * and a start time. The kernel does not export pidfd_pid() to modules, so
- * the pidfd itself cannot travel in the request; these helpers turn it
- * into a (pid, start time) pair that cannot name a recycled pid (see
- * vfd_mm_track_pidfd()).
+ * Processes named by a pidfd, and what /proc says about them; see
+ * lib/include/vfiod/process.h. The vfiod_mm helper names a process by
+ * (pid, start time): the kernel does not export pidfd_pid() to modules,
+ * so the pidfd itself cannot travel in its requests (vfd_mm_track_pidfd()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "vfd-internal.h"
-#include "vfiod/mm.h"
+#include "vfiod/process.h"
 
 /* Largest /proc/PID/stat: 52 numeric fields plus a 64-byte comm, with margin. */
 #define STAT_MAX 2048
@@ -48,7 +50,20 @@ static int read_small_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-int vfd_mm_pidfd_get_pid(int pidfd, pid_t *ret)
+int vfd_pidfd_open(pid_t pid)
+{
+	long fd;
+
+	if (pid <= 0)
+		return -EINVAL;
+	/* glibc has a wrapper only since 2.36; the syscall is the same (Linux >= 5.3) */
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return negative_errno();
+	return (int)fd;
+}
+
+int vfd_pidfd_get_pid(int pidfd, pid_t *ret)
 {
 	char path[64], buf[FDINFO_MAX];
 	const char *line;
@@ -89,7 +104,7 @@ int vfd_mm_pidfd_get_pid(int pidfd, pid_t *ret)
 	return 0;
 }
 
-int vfd_mm_parse_stat_start_time(const char *stat, uint64_t *ret)
+int vfd_process_parse_stat_start_time(const char *stat, uint64_t *ret)
 {
 	const char *p;
 	unsigned long long v;
@@ -123,25 +138,86 @@ int vfd_mm_parse_stat_start_time(const char *stat, uint64_t *ret)
 	return 0;
 }
 
-int vfd_mm_process_start_time(pid_t pid, uint64_t *ret)
+int vfd_process_read_proc(pid_t pid, const char *name, char *buf, size_t size)
 {
-	char path[64], buf[STAT_MAX];
+	char path[64];
+	int r;
+
+	if (pid <= 0 || !name || !vfd_name_is_component(name) || size == 0)
+		return -EINVAL;
+	r = vfd_pathf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	if (r < 0)
+		return r;
+	r = read_small_file(path, buf, size);
+	return r == -ENOENT ? -ESRCH : r;
+}
+
+int vfd_process_owner(pid_t pid, uid_t *ret_uid, gid_t *ret_gid)
+{
+	char path[32];
+	struct stat st;
 	int r;
 
 	if (pid <= 0)
 		return -EINVAL;
-	r = vfd_pathf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	r = vfd_pathf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (r < 0)
 		return r;
-	r = read_small_file(path, buf, sizeof(buf));
-	if (r == -ENOENT)
-		return -ESRCH;
-	if (r < 0)
-		return r;
-	return vfd_mm_parse_stat_start_time(buf, ret);
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	*ret_uid = st.st_uid;
+	*ret_gid = st.st_gid;
+	return 0;
 }
 
-int vfd_mm_pidfd_exited(int pidfd)
+int vfd_process_start_time(pid_t pid, uint64_t *ret)
+{
+	char buf[STAT_MAX];
+	int r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	r = vfd_process_read_proc(pid, "stat", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	return vfd_process_parse_stat_start_time(buf, ret);
+}
+
+int vfd_process_parse_status_bytes(const char *status, const char *name, uint64_t *ret)
+{
+	size_t len;
+	const char *p = status;
+
+	if (!status || !name)
+		return -EINVAL;
+	len = strlen(name);
+	while (p && *p) {
+		if (strncmp(p, name, len) == 0 && p[len] == ':') {
+			uint64_t v = 0;
+			bool any = false;
+
+			p += len + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			for (; *p >= '0' && *p <= '9'; p++) {
+				if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+					return -EBADMSG;
+				v = v * 10 + (uint64_t)(*p - '0');
+				any = true;
+			}
+			if (!any || strncmp(p, " kB", 3) != 0 || v > UINT64_MAX / 1024)
+				return -EBADMSG;
+			*ret = v * 1024;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENODATA;
+}
+
+int vfd_pidfd_exited(int pidfd)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 	int n;
