@@ -24,7 +24,8 @@
 /* fdinfo of a pidfd is a few short lines. */
 #define FDINFO_MAX 4096
 
-static int read_small_file(const char *path, char *buf, size_t size)
+/* the first size - 1 bytes of path, NUL-terminated; -EFBIG when it is longer and !may_cut */
+static int read_small_file(const char *path, char *buf, size_t size, bool may_cut)
 {
 	_cleanup_close_ int fd = -1;
 	size_t len = 0;
@@ -34,8 +35,11 @@ static int read_small_file(const char *path, char *buf, size_t size)
 	if (fd < 0)
 		return negative_errno();
 	for (;;) {
-		if (len == size - 1)
+		if (len == size - 1) {
+			if (may_cut)
+				break;
 			return -EFBIG;
+		}
 		n = read(fd, buf + len, size - 1 - len);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -76,7 +80,7 @@ int vfd_pidfd_get_pid(int pidfd, pid_t *ret)
 	r = vfd_pathf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
 	if (r < 0)
 		return r;
-	r = read_small_file(path, buf, sizeof(buf));
+	r = read_small_file(path, buf, sizeof(buf), false);
 	if (r == -ENOENT)
 		return -EBADF; /* no such descriptor */
 	if (r < 0)
@@ -138,7 +142,7 @@ int vfd_process_parse_stat_start_time(const char *stat, uint64_t *ret)
 	return 0;
 }
 
-int vfd_process_read_proc(pid_t pid, const char *name, char *buf, size_t size)
+static int read_proc(pid_t pid, const char *name, char *buf, size_t size, bool may_cut)
 {
 	char path[64];
 	int r;
@@ -148,8 +152,13 @@ int vfd_process_read_proc(pid_t pid, const char *name, char *buf, size_t size)
 	r = vfd_pathf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	if (r < 0)
 		return r;
-	r = read_small_file(path, buf, size);
+	r = read_small_file(path, buf, size, may_cut);
 	return r == -ENOENT ? -ESRCH : r;
+}
+
+int vfd_process_read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	return read_proc(pid, name, buf, size, true);
 }
 
 int vfd_process_owner(pid_t pid, uid_t *ret_uid, gid_t *ret_gid)
@@ -177,7 +186,7 @@ int vfd_process_start_time(pid_t pid, uint64_t *ret)
 
 	if (pid <= 0)
 		return -EINVAL;
-	r = vfd_process_read_proc(pid, "stat", buf, sizeof(buf));
+	r = read_proc(pid, "stat", buf, sizeof(buf), false); /* never cut: the field is near the end */
 	if (r < 0)
 		return r;
 	return vfd_process_parse_stat_start_time(buf, ret);

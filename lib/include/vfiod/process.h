@@ -30,8 +30,10 @@ int vfd_pidfd_get_pid(int pidfd, pid_t *ret);
 int vfd_pidfd_exited(int pidfd);
 
 /*
- * /proc/PID/NAME (e.g. "status") into buf, NUL-terminated. -ESRCH when
- * there is no such process, -EFBIG when the file does not fit.
+ * /proc/PID/NAME (e.g. "status") into buf, NUL-terminated: its first
+ * size - 1 bytes (the lines of status that vfiod reads, Vm* and Uid, are
+ * in its first KiB; the CPU and node masks after them grow with the
+ * machine). -ESRCH when there is no such process.
  */
 int vfd_process_read_proc(pid_t pid, const char *name, char *buf, size_t size);
 /* The owner of /proc/PID: the process's effective uid and gid, unless it is not dumpable (root then). */
