@@ -3,7 +3,7 @@
 
 #include "bus-call.h"
 #include "vfd-bus.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 static int open_address(const char *address, sd_bus **ret)
 {

@@ -7,7 +7,7 @@
 #include "bus-client.h"
 #include "bus-errors.h"
 #include "vfd-bus.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vfioctl.h"
 
 /* how the messages name the bus: "the system bus" or "the bus at ADDR" */

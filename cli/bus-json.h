@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 typedef struct BusJsonStruct {
 	const char *key;            /* record key holding an array of structs */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "output.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vfioctl.h"
 
 #define CELL_MAX 512

@@ -14,7 +14,7 @@
 #include "bus-errors.h"
 #include "vfd-bus.h"
 #include "verb-host.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 #include "vfioctl.h"
 
 static const Column member_columns[] = {

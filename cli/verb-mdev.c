@@ -3,7 +3,7 @@
 #include "bus-client.h"
 #include "list-verb.h"
 #include "bus-errors.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 #include "output.h"
 #include "vfioctl.h"
 

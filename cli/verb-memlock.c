@@ -20,8 +20,8 @@
 
 #include "output.h"
 #include "vfioctl.h"
-#include "vfiod-memlock.h"
-#include "vfiod.h"
+#include "vfiod/memlock.h"
+#include "vfiod/inventory.h"
 
 static void json_putp(json_object **p)
 {

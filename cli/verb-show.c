@@ -7,7 +7,7 @@
 #include "bus-errors.h"
 #include "output.h"
 #include "vfioctl.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 /* label, key, format: the same cells the tables use; absent keys are skipped */
 static const Column device_fields[] = {

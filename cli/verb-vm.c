@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bus-client.h"
@@ -17,8 +16,9 @@
 #include "bus-errors.h"
 #include "vfd-bus.h"
 #include "verb-host.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/inventory.h"
+#include "vfiod/process.h"
 #include "vfioctl.h"
 #include "vm-libvirt.h" /* libvirt-events */
 
@@ -202,9 +202,9 @@ static int vm_register(int argc, char *argv[], bool prepare)
 
 	/* a pidfd names the process for good; the daemon cannot be fooled by a reused pid */
 	if (!prepare) {
-		pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+		pidfd = vfd_pidfd_open((pid_t) pid);
 		if (pidfd < 0)
-			return runtime_error("cannot open process %ld: %m", pid);
+			return runtime_error("cannot open process %ld: %s", pid, strerror(-pidfd));
 	}
 
 	if (bus_client_open(&bus) < 0)
@@ -487,9 +487,9 @@ static int vm_attach_vmm(int argc, char *argv[])
 	pid = strtol(argv[3], &end, 10);
 	if (errno || *end || pid <= 0 || pid > INT32_MAX)
 		return usage_error("invalid --pid '%s': expected a process id", argv[3]);
-	pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+	pidfd = vfd_pidfd_open((pid_t) pid);
 	if (pidfd < 0)
-		return runtime_error("cannot open process %ld: %m", pid);
+		return runtime_error("cannot open process %ld: %s", pid, strerror(-pidfd));
 
 	if (bus_client_open(&bus) < 0)
 		return VFIOCTL_EXIT_FAILURE;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "vfd-config.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vfioctl.h"
 
 bool arg_json;

@@ -12,9 +12,9 @@
 #include "bus-client.h"
 #include "bus-errors.h"
 #include "vfd-bus.h"
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "verb-host.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 #include "vfioctl.h"
 #include "vm-libvirt.h"
 

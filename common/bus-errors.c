@@ -15,8 +15,8 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_NO_SUCH_GROUP,  ENOENT),
 	SD_BUS_ERROR_MAP(VFD_ERROR_NO_SUCH_PARENT, ENXIO),
 	/*
-	 * VM ownership. The errnos are lib/vfiod-bind.h's and
-	 * lib/vfiod-mdev-ctl.h's where those are distinct; the core
+	 * VM ownership. The errnos are lib/include/vfiod/bind.h's and
+	 * lib/include/vfiod/mdev-ctl.h's where those are distinct; the core
 	 * translates the ones that would collide (a missing mdev type is
 	 * -ENOENT in the library, a function without IOMMU group -ENXIO).
 	 */

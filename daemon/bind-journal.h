@@ -29,7 +29,7 @@
 #pragma once
 
 #include "manager.h"
-#include "vfiod-bind.h"
+#include "vfiod/bind.h"
 
 /* one ad-hoc claim under way: the opts.userdata of its vfd_bind_claim() */
 typedef struct BindTxn {

@@ -9,7 +9,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 int bus_append_device_record(sd_bus_message *m, const vfd_pci_device *d);
 int bus_append_group_record(sd_bus_message *m, const vfd_iommu_group *g);

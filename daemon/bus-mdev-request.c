@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bus-mdev-request.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 int bus_read_mdev_request(sd_bus_message *message, bool from_config, char **ret_parent,
 			  char **ret_type, char **ret_uuid, vfd_mdev_attr **ret_attrs, size_t *ret_n,

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
-#include "vfiod-mdev-ctl.h"
+#include "vfiod/mdev-ctl.h"
 
 /*
  * Reads the (parent, type, uuid, attributes) arguments of a CreateMdev

@@ -6,7 +6,7 @@
 #include "bus-errors.h"
 #include "bus-op-error.h"
 #include "vm-identity.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 int bus_error_domain(sd_bus_error *error, int r, const char *fmt, ...)
 {

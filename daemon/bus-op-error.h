@@ -10,7 +10,7 @@
 #include <systemd/sd-bus.h>
 
 #include "pidfd-watch.h"
-#include "vfiod-op-error.h"
+#include "vfiod/op-error.h"
 
 /* sets error and returns r (negative) for a method handler to return */
 int bus_error_from_op(sd_bus_error *error, int r, const vfd_op_error *op, const char *what);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Applying the persistent configuration (lib/vfiod-config.h): the
+ * Applying the persistent configuration (lib/include/vfiod/config.h): the
  * bindings and the autostart mdevs, at startup before READY=1 and again on
  * ApplyConfig. Each entry is an item with a state of its own:
  *
@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-#include "vfiod-config.h"
+#include "vfiod/config.h"
 
 typedef struct Manager Manager;
 typedef struct ConfigApply ConfigApply;

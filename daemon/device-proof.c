@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "device-proof.h"
-#include "vfd-util.h"
-#include "vfiod-vfio.h"
+#include "vfiod/util.h"
+#include "vfiod/vfio.h"
 
 /* the scan of /proc is bounded: a host with more is named "unknown" past it */
 #define PROOF_MAX_PROCESSES 32768

@@ -35,9 +35,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vfiod-mm.h"
-#include "vfiod-op-error.h"
-#include "vfiod.h"
+#include "vfiod/mm.h"
+#include "vfiod/op-error.h"
+#include "vfiod/inventory.h"
 
 typedef struct DeviceProofTarget {
 	const char *name; /* canonical PCI address, or lower-case mdev UUID */

@@ -9,7 +9,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 typedef struct InventoryMonitor InventoryMonitor;
 

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 #define JOURNAL_FILE_MAX_BYTES (4 << 20)
 

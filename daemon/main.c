@@ -122,7 +122,7 @@ int main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 
-	/* test-only fault injection (lib/vfiod-fault.h); never set in production */
+	/* test-only fault injection (lib/include/vfiod/fault.h); never set in production */
 	if (!arg_test_fault)
 		arg_test_fault = getenv("VFIOD_TEST_FAULT");
 	if (arg_test_fault && *arg_test_fault) {

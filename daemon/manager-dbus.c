@@ -16,7 +16,7 @@
 #include "bus-errors.h"
 #include "bus-inventory.h"
 #include "bus-op-error.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 #include "bus-limits.h"
 #include "log.h"
 #include "manager-dbus-config.h" /* systemd/config */

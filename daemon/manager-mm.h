@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The manager's side of the vfiod_mm kernel helper (lib/vfiod-mm.h,
+ * The manager's side of the vfiod_mm kernel helper (lib/include/vfiod/mm.h,
  * docs/vfiod-mm.md): one client for the daemon, its events on the
  * manager's loop, routed to the VM whose VMM mm a handle tracks.
  *
@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "vfiod-mm.h"
+#include "vfiod/mm.h"
 
 typedef struct Manager Manager;
 typedef struct VM VM;

@@ -17,7 +17,7 @@
 #include "polkit.h"
 #include "unbind-worker.h"
 #include "vm-journal.h"
-#include "vfiod-fault.h"
+#include "vfiod/fault.h"
 #include "vm-dbus.h"
 #include "vm-memlock.h"
 #include "vm.h"

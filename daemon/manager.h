@@ -13,10 +13,10 @@
 
 #include "inventory-monitor.h"
 #include "manager-mm.h"
-#include "vfiod-bind.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod-op-error.h"
-#include "vfiod.h"
+#include "vfiod/bind.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/op-error.h"
+#include "vfiod/inventory.h"
 
 typedef struct VM VM;
 typedef struct VMConfig VMConfig;
@@ -75,7 +75,7 @@ int manager_startup(Manager *m);
 int manager_run(Manager *m);
 
 /*
- * Test only: arms libvfiod's fault injection (lib/vfiod-fault.h), e.g.
+ * Test only: arms libvfiod's fault injection (lib/include/vfiod/fault.h), e.g.
  * "bind-member:2". -EINVAL for a malformed spec.
  */
 int manager_arm_test_fault(Manager *m, const char *spec);

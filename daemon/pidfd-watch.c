@@ -7,13 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pidfd-watch.h"
-#include "vfd-util.h"
-#include "vfiod-mm.h"
+#include "vfiod/process.h"
+#include "vfiod/util.h"
 
 #ifndef PIDFD_NONBLOCK
 #define PIDFD_NONBLOCK O_NONBLOCK
@@ -22,31 +20,31 @@
 /* fills uid/gid from /proc/PID, then checks the pidfd still names a live process */
 static int identify(VMMProcess *p)
 {
-	char path[32];
-	struct stat st;
+	uid_t uid;
+	gid_t gid;
 	int r;
 
-	r = vfd_mm_pidfd_get_pid(p->pidfd, &p->pid);
+	r = vfd_pidfd_get_pid(p->pidfd, &p->pid);
 	if (r < 0)
 		return r;
 
-	snprintf(path, sizeof(path), "/proc/%d", (int) p->pid);
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? -ESRCH : negative_errno();
+	r = vfd_process_owner(p->pid, &uid, &gid);
+	if (r < 0)
+		return r;
 
 	/*
 	 * The pid could have been reused between reading it and the stat:
 	 * as long as the pidfd's process has not exited, the pid is still
 	 * its own, so what we read belongs to it.
 	 */
-	r = vfd_mm_pidfd_exited(p->pidfd);
+	r = vfd_pidfd_exited(p->pidfd);
 	if (r < 0)
 		return r;
 	if (r > 0)
 		return -ESRCH;
 
-	p->uid = st.st_uid;
-	p->gid = st.st_gid;
+	p->uid = uid;
+	p->gid = gid;
 	return 0;
 }
 
@@ -79,9 +77,9 @@ int vmm_process_from_pid(pid_t pid, VMMProcess *ret)
 	if (pid <= 0)
 		return -EINVAL;
 
-	fd = (int) syscall(SYS_pidfd_open, pid, 0);
+	fd = vfd_pidfd_open(pid);
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 
 	return vmm_process_from_pidfd(fd, ret);
 }
@@ -95,46 +93,17 @@ void vmm_process_done(VMMProcess *p)
 
 int vmm_process_exited(const VMMProcess *p)
 {
-	return vfd_mm_pidfd_exited(p->pidfd);
-}
-
-/* "Name:   123 kB" in the text of a status file, in bytes */
-static int status_field_bytes(const char *status, const char *name, uint64_t *ret)
-{
-	size_t len = strlen(name);
-	const char *line = status;
-	unsigned long long kb;
-
-	while (line && *line) {
-		if (strncmp(line, name, len) == 0 && line[len] == ':') {
-			if (sscanf(line + len + 1, " %llu kB", &kb) != 1)
-				return -EBADMSG;
-			*ret = (uint64_t) kb * 1024;
-			return 0;
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return -ENODATA;
+	return vfd_pidfd_exited(p->pidfd);
 }
 
 /* /proc/PID/status of the live process behind p, NUL-terminated in buf */
 static int read_status(const VMMProcess *p, char *buf, size_t size)
 {
-	char path[32];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int) p->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : negative_errno();
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		return negative_errno();
-	buf[n] = '\0';
+	r = vfd_process_read_proc(p->pid, "status", buf, size);
+	if (r < 0)
+		return r;
 
 	/* a zombie has no VmLck line any more; and the pid may be reused later */
 	r = vmm_process_exited(p);
@@ -153,10 +122,10 @@ int vmm_process_read_memory(const VMMProcess *p, uint64_t *ret_locked, uint64_t 
 	if (r < 0)
 		return r;
 
-	r = status_field_bytes(buf, "VmLck", &locked);
+	r = vfd_process_parse_status_bytes(buf, "VmLck", &locked);
 	if (r < 0)
 		return r == -ENODATA ? -ESRCH : r;
-	r = status_field_bytes(buf, "VmPin", &pinned);
+	r = vfd_process_parse_status_bytes(buf, "VmPin", &pinned);
 	if (r < 0)
 		return r == -ENODATA ? -ESRCH : r;
 
@@ -239,7 +208,7 @@ int vmm_process_observe(const VMMProcess *p, uint64_t *ret_start, uid_t *ret_uid
 	r = vmm_process_from_pidfd(p->pidfd, &now); /* the uid, checked against the pidfd */
 	if (r < 0)
 		return r;
-	r = vfd_mm_process_start_time(now.pid, &t);
+	r = vfd_process_start_time(now.pid, &t);
 	if (r >= 0)
 		r = vmm_process_exited(&now);
 	if (r > 0)

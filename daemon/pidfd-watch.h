@@ -6,8 +6,8 @@
  * pidfd of any process becomes readable (POLLIN) when that process exits,
  * so a plain io source on it is the event.
  *
- * /proc: the pid behind a pidfd comes from /proc/self/fdinfo (through
- * lib/mm-proc.c), the owner from /proc/PID. /proc is process state, not
+ * /proc: the pid behind a pidfd, the owner and the status come from
+ * lib/process.c (vfiod/process.h). /proc is process state, not
  * device state, so it stays outside the root-relative sys/dev layer: a
  * fixture root has no processes to fake.
  */

@@ -7,7 +7,7 @@
 #include "bus-limits.h"
 #include "log.h"
 #include "polkit.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 /* polkit's CheckAuthorizationFlags: the caller may be asked for a password */
 #define POLKIT_ALLOW_USER_INTERACTION 1u

@@ -10,7 +10,7 @@
 
 #include "log.h"
 #include "unbind-worker.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 struct UnbindJob {
 	/* the thread's, until it hands the job back */

@@ -20,8 +20,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "vfiod-op-error.h"
-#include "vfiod.h"
+#include "vfiod/op-error.h"
+#include "vfiod/inventory.h"
 
 typedef struct UnbindWorker UnbindWorker;
 typedef struct UnbindJob UnbindJob;

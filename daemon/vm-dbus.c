@@ -15,7 +15,7 @@
 
 #include "bus-errors.h"
 #include "bus-op-error.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 #include "log.h"
 #include "config-apply.h"
 #include "polkit.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * RLIMIT_MEMLOCK of a VM's VMM: applying the memlock model
- * (lib/vfiod-memlock.h) and checking it against what the kernel charges.
+ * (lib/include/vfiod/memlock.h) and checking it against what the kernel charges.
  *
  * Applying. vfiod sets the soft and hard limit with prlimit() on the pid
  * behind the VMM's pidfd, and checks afterwards that the pidfd still names
@@ -36,7 +36,7 @@
  */
 #pragma once
 
-#include "vfiod-op-error.h"
+#include "vfiod/op-error.h"
 #include "vm.h"
 
 /* at registration, before the VMM can have any descriptor */

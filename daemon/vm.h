@@ -40,7 +40,7 @@
  *            hot-added one and the VMM attaches each to a container of
  *            its own. The container is sealed when handed out:
  *            a group attached later by vfiod would have the VMM's
- *            mappings replayed with vfiod's mm (see lib/vfiod-vfio.h).
+ *            mappings replayed with vfiod's mm (see lib/include/vfiod/vfio.h).
  *            A device added after that (hot-add) has its group claimed
  *            and opened, unattached: the VMM gets it (GetDeviceFds),
  *            attaches it to its container itself and says so
@@ -63,13 +63,13 @@
 
 #include "pidfd-watch.h"
 #include "vm-identity.h"
-#include "vfiod-bind.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod-memlock.h"
-#include "vfiod-mm.h"
-#include "vfiod-op-error.h"
-#include "vfiod-vfio.h"
-#include "vfiod.h"
+#include "vfiod/bind.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/memlock.h"
+#include "vfiod/mm.h"
+#include "vfiod/op-error.h"
+#include "vfiod/vfio.h"
+#include "vfiod/inventory.h"
 
 typedef struct Manager Manager;
 
@@ -194,7 +194,7 @@ VFD_DEFINE_CLEANUP(VM, vm_free)
 
 /*
  * Devices. PCI functions: the whole IOMMU group is claimed (see
- * lib/vfiod-bind.h for the refusals), then prepared for the backend; a
+ * lib/include/vfiod/bind.h for the refusals), then prepared for the backend; a
  * failure in between rolls the claim back. mdevs: an existing one
  * (-ENODEV when there is none, -EALREADY when a VM holds it), or one
  * created here and removed again at release.

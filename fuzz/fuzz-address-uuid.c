@@ -9,9 +9,8 @@
 #include <ctype.h>
 #include <stdbool.h>
 
-#include "config-internal.h"
 #include "fuzz-util.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 static bool same_ignoring_case(const char *a, const char *b)
 {
@@ -41,12 +40,12 @@ static void check_uuid(const char *s)
 	char lower[VFD_UUID_STRLEN];
 
 	if (vfd_uuid_validate(s) < 0) {
-		FUZZ_CHECK(vfd_config_uuid_normalize(s, lower) < 0);
+		FUZZ_CHECK(vfd_uuid_normalize(s, lower) < 0);
 		return;
 	}
 	FUZZ_CHECK(strlen(s) == VFD_UUID_STRLEN - 1);
 	FUZZ_CHECK(strspn(s, "0123456789abcdefABCDEF-") == VFD_UUID_STRLEN - 1);
-	FUZZ_CHECK(vfd_config_uuid_normalize(s, lower) == 0);
+	FUZZ_CHECK(vfd_uuid_normalize(s, lower) == 0);
 	FUZZ_CHECK(same_ignoring_case(s, lower));
 	FUZZ_CHECK(strspn(lower, "0123456789abcdef-") == VFD_UUID_STRLEN - 1);
 }

@@ -5,7 +5,7 @@
  * valid lower-case UUIDs, an error that says where when it refuses.
  */
 #include "fuzz-util.h"
-#include "vfiod-config.h"
+#include "vfiod/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,9 +6,9 @@
  * same document, and the memlock plan built from what it found
  * (lib/memlock*.c) under every policy, formula, backend and accounting.
  */
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "fuzz-util.h"
-#include "vfiod-memlock.h"
+#include "vfiod/memlock.h"
 
 /*
  * Host facts the document does not carry, made up from the address so

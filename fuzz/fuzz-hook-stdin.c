@@ -11,10 +11,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "fuzz-util.h"
 #include "hook-request.h"
-#include "xml-untrusted.h"
+#include "vfiod/xml-untrusted.h"
 
 static int stdin_file = -1;
 

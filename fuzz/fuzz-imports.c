@@ -8,7 +8,7 @@
  * first line is tried both ways), the rest the file's text.
  */
 #include "fuzz-util.h"
-#include "vfiod-config.h"
+#include "vfiod/config.h"
 
 static void mdevctl(const char *parent, const char *uuid, const char *text)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Claiming IOMMU groups for a VM by moving their members to vfio-pci, and
- * giving them back. The rules are in lib/vfiod-bind.h.
+ * giving them back. The rules are in lib/include/vfiod/bind.h.
  *
  * The kernel side (drivers/base/bus.c, dd.c, drivers/pci/pci-driver.c in
  * Linux 6.12):
@@ -23,9 +23,9 @@
 #include <string.h>
 
 #include "vfd-internal.h"
-#include "vfiod-bind.h"
-#include "vfiod-fault.h"
-#include "vfiod.h"
+#include "vfiod/bind.h"
+#include "vfiod/fault.h"
+#include "vfiod/inventory.h"
 
 #define PCI_DEVICES_DIR "sys/bus/pci/devices"
 #define PCI_DRIVERS_DIR "sys/bus/pci/drivers"

@@ -27,7 +27,7 @@ int vfd_config_parse_mdevctl(const char *parent, const char *uuid, const char *t
 		return -EINVAL;
 	if (!vfd_name_is_component(parent))
 		return vfd_op_error_set(error, -EINVAL, origin, "invalid parent name");
-	if (vfd_config_uuid_normalize(uuid, m.uuid) < 0)
+	if (vfd_uuid_normalize(uuid, m.uuid) < 0)
 		return vfd_op_error_set(error, -EINVAL, origin, "the file name is not a UUID");
 
 	r = vfd_config_json_parse(text, origin, error, &j);

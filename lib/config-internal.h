@@ -4,7 +4,7 @@
 
 #include <json-c/json.h>
 
-#include "vfiod-config.h"
+#include "vfiod/config.h"
 
 /*
  * Parses text as exactly one JSON object (trailing bytes other than
@@ -20,6 +20,3 @@ int vfd_config_json_parse(const char *text, const char *origin, vfd_op_error *er
  */
 int vfd_config_parse_attrs(json_object *a, const char *origin, vfd_op_error *error,
 			   vfd_mdev_attr **ret, size_t *ret_n);
-
-/* a UUID (any case) into its lower case form */
-int vfd_config_uuid_normalize(const char *s, char ret[VFD_UUID_STRLEN]);

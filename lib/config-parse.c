@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vfiod.json and the JSON pieces it shares with mdevctl (lib/vfiod-config.h). */
+/* vfiod.json and the JSON pieces it shares with mdevctl (lib/include/vfiod/config.h). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,16 +47,6 @@ int vfd_config_json_parse(const char *text, const char *origin, vfd_op_error *er
 		return vfd_op_error_set(error, -EINVAL, origin, "expected a JSON object at the top");
 	}
 	*ret = j;
-	return 0;
-}
-
-int vfd_config_uuid_normalize(const char *s, char ret[VFD_UUID_STRLEN])
-{
-	if (vfd_uuid_validate(s) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < VFD_UUID_STRLEN - 1; i++)
-		ret[i] = (char)tolower((unsigned char)s[i]);
-	ret[VFD_UUID_STRLEN - 1] = '\0';
 	return 0;
 }
 
@@ -244,7 +234,7 @@ static int parse_mdev(json_object *o, size_t i, const char *origin, vfd_op_error
 	}
 
 	/* a UUID is required: without one, each boot would make a different mdev */
-	if (!uuid || vfd_config_uuid_normalize(uuid, m.uuid) < 0)
+	if (!uuid || vfd_uuid_normalize(uuid, m.uuid) < 0)
 		return vfd_op_error_set(error, -EINVAL, origin, "mdevs[%zu] needs a valid \"uuid\"", i);
 	if (!parent || !vfd_name_is_component(parent))
 		return vfd_op_error_set(error, -EINVAL, origin,

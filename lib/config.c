@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The configuration model and its loading from all sources (lib/vfiod-config.h). */
+/* The configuration model and its loading from all sources (lib/include/vfiod/config.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 bool vfd_device_name_is_valid(const char *s)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 
 static const char *skip_space(const char *s)
 {

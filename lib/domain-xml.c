@@ -13,9 +13,9 @@
 
 #include <libxml/tree.h>
 
-#include "domain-xml.h"
-#include "error-message.h"
-#include "xml-untrusted.h"
+#include "vfiod/domain-xml.h"
+#include "vfiod/error-message.h"
+#include "vfiod/xml-untrusted.h"
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "vfd-internal.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 typedef struct known_driver {
 	const char *name;

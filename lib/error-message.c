@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "error-message.h"
+#include "vfiod/error-message.h"
 
 int vfd_error_setf(char **error_message, int r, const char *fmt, ...)
 {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Test-only fault injection, see lib/vfiod-fault.h. */
+/* Test-only fault injection, see lib/include/vfiod/fault.h. */
 #include <limits.h>
 #include <string.h>
 
 #include "vfd-internal.h"
-#include "vfiod-fault.h"
+#include "vfiod/fault.h"
 
 static const char *const fault_kind_names[_VFD_FAULT_KIND_MAX] = {
 	[VFD_FAULT_BIND_MEMBER] = "bind-member",

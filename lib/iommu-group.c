@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "vfd-internal.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 #define IOMMU_GROUPS_DIR "sys/kernel/iommu_groups"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Creating and removing mediated devices, see lib/vfiod-mdev-ctl.h.
+ * Creating and removing mediated devices, see lib/include/vfiod/mdev-ctl.h.
  *
  * Kernel side (drivers/vfio/mdev/mdev_sysfs.c, mdev_core.c in Linux 6.12):
  * create_store() takes 36 or 37 bytes (the UUID, maybe a newline) and
@@ -15,9 +15,9 @@
 #include <sys/random.h>
 
 #include "vfd-internal.h"
-#include "vfiod-fault.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod.h"
+#include "vfiod/fault.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/inventory.h"
 
 #define MDEV_BUS_CLASS_DIR "sys/class/mdev_bus"
 #define MDEV_DEVICES_DIR "sys/bus/mdev/devices"

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "vfd-internal.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 #define MDEV_BUS_CLASS_DIR "sys/class/mdev_bus"
 #define MDEV_DEVICES_DIR "sys/bus/mdev/devices"

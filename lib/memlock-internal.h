@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error-message.h"
-#include "vfiod-memlock.h"
+#include "vfiod/error-message.h"
+#include "vfiod/memlock.h"
 
 #define KIB 1024ULL
 #define MIB (1024ULL * KIB)

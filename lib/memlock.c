@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "memlock-internal.h"
+#include "vfiod/process.h"
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 
@@ -124,38 +125,6 @@ void vfd_memlock_count_devices(const vfd_memlock_spec *spec, vfd_memlock_counts 
 		}
 }
 
-/* VmLck and VmPin are "NAME:<spaces>N kB" lines; the kernel prints kB = KiB. */
-static int status_field_bytes(const char *text, const char *name, uint64_t *ret)
-{
-	size_t len = strlen(name);
-	const char *p = text;
-
-	while (p && *p) {
-		if (strncmp(p, name, len) == 0 && p[len] == ':') {
-			uint64_t v = 0;
-			bool any = false;
-
-			p += len + 1;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			for (; *p >= '0' && *p <= '9'; p++) {
-				if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-					return -EBADMSG;
-				v = v * 10 + (uint64_t)(*p - '0');
-				any = true;
-			}
-			if (!any || strncmp(p, " kB", 3) != 0 || v > UINT64_MAX / KIB)
-				return -EBADMSG;
-			*ret = v * KIB;
-			return 0;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return -EBADMSG;
-}
-
 int vfd_memlock_spec_observe_status(vfd_memlock_spec *spec, const char *status_text)
 {
 	uint64_t locked, pinned;
@@ -163,12 +132,13 @@ int vfd_memlock_spec_observe_status(vfd_memlock_spec *spec, const char *status_t
 
 	if (!spec || !status_text)
 		return -EINVAL;
-	r = status_field_bytes(status_text, "VmLck", &locked);
+	/* the kernel's status lines: lib/process.c; a missing one is malformed here */
+	r = vfd_process_parse_status_bytes(status_text, "VmLck", &locked);
 	if (r < 0)
-		return r;
-	r = status_field_bytes(status_text, "VmPin", &pinned);
+		return r == -ENODATA ? -EBADMSG : r;
+	r = vfd_process_parse_status_bytes(status_text, "VmPin", &pinned);
 	if (r < 0)
-		return r;
+		return r == -ENODATA ? -EBADMSG : r;
 	spec->has_observed = true;
 	spec->observed_locked_bytes = locked;
 	spec->observed_pinned_bytes = pinned;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Client of the vfiod_mm generic netlink family (lib/vfiod-mm.h).
+ * Client of the vfiod_mm generic netlink family (lib/include/vfiod/mm.h).
  *
  * libnl builds and sends the messages; the replies are read with libnl's
  * callbacks, but errors are taken from the kernel's NLMSG_ERROR verbatim
@@ -25,7 +25,8 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "vfiod-mm.h"
+#include "vfiod/mm.h"
+#include "vfiod/process.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -482,17 +483,17 @@ int vfd_mm_track_pidfd(vfd_mm_client *c, int pidfd, vfd_mm_info *ret)
 	pid_t pid;
 	int r;
 
-	r = vfd_mm_pidfd_get_pid(pidfd, &pid);
+	r = vfd_pidfd_get_pid(pidfd, &pid);
 	if (r < 0)
 		return r;
-	r = vfd_mm_process_start_time(pid, &start_time);
+	r = vfd_process_start_time(pid, &start_time);
 	if (r < 0)
 		return r;
 	/*
 	 * Still running after the read: then that pid was this process when
 	 * /proc was read. A later reuse is the kernel's to catch (-ESTALE).
 	 */
-	r = vfd_mm_pidfd_exited(pidfd);
+	r = vfd_pidfd_exited(pidfd);
 	if (r < 0)
 		return r;
 	if (r > 0)

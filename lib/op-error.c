@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* First-error detail of multi-step operations, see lib/vfiod-op-error.h. */
+/* First-error detail of multi-step operations, see lib/include/vfiod/op-error.h. */
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "vfiod-op-error.h"
+#include "vfiod/op-error.h"
 
 int vfd_op_error_set(vfd_op_error *e, int error, const char *subject, const char *fmt, ...)
 {

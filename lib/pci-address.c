@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 static int hex_digit(char c)
 {

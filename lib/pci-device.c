@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "vfd-internal.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 #define PCI_DEVICES_DIR "sys/bus/pci/devices"
 

@@ -20,14 +20,14 @@
 #include <sys/syscall.h>
 
 #include "vfd-internal.h"
-#include "vfiod-fault.h"
-#include "vfiod.h"
+#include "vfiod/fault.h"
+#include "vfiod/inventory.h"
 
 struct vfd_context {
 	int root_fd; /* O_PATH|O_DIRECTORY */
 	char *root;  /* as given, for messages and vfd_context_root() */
 
-	/* ---- test-only hooks (lib/vfiod-fault.h), added by the bind/mdev-ctl work ---- */
+	/* ---- test-only hooks (lib/include/vfiod/fault.h), added by the bind/mdev-ctl work ---- */
 	vfd_write_hook_fn write_hook; /* NULL in production */
 	void *write_hook_userdata;
 	vfd_fault fault;              /* disarmed (all zero) in production */
@@ -79,7 +79,7 @@ const char *vfd_context_root(const vfd_context *ctx)
 	return ctx ? ctx->root : NULL;
 }
 
-/* ---- test-only hooks (lib/vfiod-fault.h), added by the bind/mdev-ctl work ---- */
+/* ---- test-only hooks (lib/include/vfiod/fault.h), added by the bind/mdev-ctl work ---- */
 void vfd_context_set_write_hook(vfd_context *ctx, vfd_write_hook_fn fn, void *userdata)
 {
 	if (!ctx)
@@ -402,7 +402,7 @@ int vfd_root_write_string(vfd_context *ctx, const char *path, const char *value)
 		return negative_errno();
 	if ((size_t)n != len)
 		return -EIO;
-	/* test-only (lib/vfiod-fault.h): a fixture imitates the kernel's reaction */
+	/* test-only (lib/include/vfiod/fault.h): a fixture imitates the kernel's reaction */
 	if (ctx->write_hook)
 		return ctx->write_hook(path, value, ctx->write_hook_userdata);
 	return 0;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "vfd-internal.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 char **vfd_strv_free(char **l)
 {

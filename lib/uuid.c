@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* UUIDs name mdev instances and become sysfs path components; VM names become file names. */
+#include <ctype.h>
 #include <string.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 int vfd_uuid_validate(const char *s)
 {
@@ -25,6 +26,16 @@ int vfd_uuid_validate(const char *s)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+int vfd_uuid_normalize(const char *s, char ret[VFD_UUID_STRLEN])
+{
+	if (vfd_uuid_validate(s) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < VFD_UUID_STRLEN - 1; i++)
+		ret[i] = (char)tolower((unsigned char)s[i]);
+	ret[VFD_UUID_STRLEN - 1] = '\0';
 	return 0;
 }
 

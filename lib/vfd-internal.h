@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Helpers shared between libvfiod's source files and not part of the
- * library contract (lib/vfiod.h). Nothing outside lib/ includes this.
+ * library contract (lib/include/vfiod/). Nothing outside lib/ includes
+ * this (tests/unit/test-header-walls.sh).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 /* Largest file vfd_root_read_string() accepts; sysfs attributes are a page. */
 #define VFD_ROOT_READ_MAX (64u * 1024u)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The iommufd backend and VFIO device cdevs, see lib/vfiod-vfio.h.
+ * The iommufd backend and VFIO device cdevs, see lib/include/vfiod/vfio.h.
  * uAPI: include/uapi/linux/iommufd.h and vfio.h; kernel side
  * drivers/iommu/iommufd/ioas.c (iommufd_option_rlimit_mode) and
  * drivers/vfio/device_cdev.c (Linux 6.12).
@@ -13,9 +13,9 @@
 #include <sys/sysmacros.h>
 
 #include "vfd-internal.h"
-#include "vfd-vfio-uapi.h"
-#include "vfiod-vfio.h"
-#include "vfiod.h"
+#include "vfiod/vfio-uapi.h"
+#include "vfiod/vfio.h"
+#include "vfiod/inventory.h"
 
 #define IOMMUFD_NODE "dev/iommu"
 #define VFIO_CDEV_DIR "dev/vfio/devices"

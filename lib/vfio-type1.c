@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The legacy VFIO container (type1 IOMMU backend), see lib/vfiod-vfio.h.
+ * The legacy VFIO container (type1 IOMMU backend), see lib/include/vfiod/vfio.h.
  * uAPI: include/uapi/linux/vfio.h; kernel side drivers/vfio/container.c,
  * group.c and vfio_iommu_type1.c (Linux 6.12).
  */
@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 
 #include "vfd-internal.h"
-#include "vfd-vfio-uapi.h"
-#include "vfiod-vfio.h"
-#include "vfiod.h"
+#include "vfiod/vfio-uapi.h"
+#include "vfiod/vfio.h"
+#include "vfiod/inventory.h"
 
 #define VFIO_CONTAINER_NODE "dev/vfio/vfio"
 

@@ -29,9 +29,9 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
-#include "error-message.h"
-#include "vfd-util.h"
-#include "xml-untrusted.h"
+#include "vfiod/error-message.h"
+#include "vfiod/util.h"
+#include "vfiod/xml-untrusted.h"
 
 static int lexical_screen(const char *xml, size_t size, char **error_message)
 {

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bus-call.h"
 #include "bus-errors.h"
-#include "error-message.h"
+#include "vfiod/error-message.h"
+#include "vfiod/process.h"
 #include "hook-bus.h"
 #include "vfd-bus.h"
 
@@ -325,10 +325,10 @@ static int attach_vmm(sd_bus *bus, const char *path, const HookVM *vm, const cha
 	r = read_qemu_pid(state_dir, vm->name, &pid, error_message);
 	if (r < 0)
 		return r;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = vfd_pidfd_open(pid);
 	if (pidfd < 0)
-		return vfd_error_setf(error_message, negative_errno(), "cannot open a pidfd for QEMU (pid %d): %m",
-				      (int)pid);
+		return vfd_error_setf(error_message, pidfd, "cannot open a pidfd for QEMU (pid %d): %s",
+				      (int)pid, strerror(-pidfd));
 	r = bus_call_new(bus, path, VFD_VM_INTERFACE, "AttachVMM", &m);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "h", pidfd);

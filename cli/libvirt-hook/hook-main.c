@@ -33,11 +33,11 @@
 
 #include "bus-call.h"
 #include "bus-errors.h"
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "hook-bus.h"
 #include "hook-request.h"
-#include "vfiod.h"
-#include "xml-untrusted.h"
+#include "vfiod/inventory.h"
+#include "vfiod/xml-untrusted.h"
 
 #define EXIT_USAGE 2
 

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain-xml.h"
-#include "error-message.h"
+#include "vfiod/domain-xml.h"
+#include "vfiod/error-message.h"
 #include "hook-request.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 /* libvirt's hook operations that concern vfiod; every other one is HOOK_OP_OTHER */
 typedef enum HookOp {

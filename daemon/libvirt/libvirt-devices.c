@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "libvirt-devices.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 typedef struct Entry {
 	char *domain;

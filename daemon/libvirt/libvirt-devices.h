@@ -24,8 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "domain-xml.h"
-#include "vfiod-mdev-ctl.h"
+#include "vfiod/domain-xml.h"
+#include "vfiod/mdev-ctl.h"
 
 typedef struct LibvirtDevices LibvirtDevices;
 

@@ -9,7 +9,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "libvirt-devices.h"
 #include "libvirt-events.h"
 #include "libvirt-fetch.h"

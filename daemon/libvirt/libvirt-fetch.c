@@ -13,7 +13,7 @@
 
 #include "libvirt-fetch.h"
 #include "log.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 typedef struct FetchJob {
 	virConnectPtr conn; /* a reference of the job's own */

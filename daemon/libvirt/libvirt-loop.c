@@ -10,7 +10,7 @@
 
 #include "libvirt-loop.h"
 #include "log.h"
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 #define USEC_PER_MSEC UINT64_C(1000)
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/pidfd.h>
+#include <sys/pidfd.h> /* pidfd_send_signal */
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -36,14 +36,12 @@
 
 static int open_pidfd(pid_t pid, mm_child *ret)
 {
-	int fd = pidfd_open(pid, 0);
+	int fd = vfd_pidfd_open(pid);
 
 	if (fd < 0) {
-		int r = negative_errno();
-
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		return r;
+		return fd;
 	}
 	ret->pid = pid;
 	ret->pidfd = fd;
@@ -292,7 +290,7 @@ void mm_child_kill(mm_child *c)
 
 int mm_child_start_time(const mm_child *c, uint64_t *ret)
 {
-	return vfd_mm_process_start_time(c->pid, ret);
+	return vfd_process_start_time(c->pid, ret);
 }
 
 void mm_test_reap_strays(void)

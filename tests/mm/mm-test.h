@@ -11,7 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vfiod-mm.h"
+#include "vfiod/mm.h"
+#include "vfiod/process.h"
 
 int mmh_main(int argc, char **argv);
 

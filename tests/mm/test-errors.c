@@ -122,7 +122,7 @@ TEST_F(errors, kernel_thread)
 	if (!f || !fgets(comm, sizeof(comm), f) || strcmp(comm, "kthreadd\n") != 0)
 		SKIP("pid 2 is not kthreadd here");
 	fclose(f);
-	ASSERT_OK(vfd_mm_process_start_time(2, &start));
+	ASSERT_OK(vfd_process_start_time(2, &start));
 	EXPECT_ERRNO(vfd_mm_track_pid(self->c, 2, start, &info), ENXIO);
 }
 

@@ -28,7 +28,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
+#include <sys/pidfd.h> /* pidfd_getfd, pidfd_send_signal */
 #include <unistd.h>
 
 #include "mm-harness.h"
@@ -118,7 +118,7 @@ TEST_TIMEOUT(pins_outlive_the_vmm, 600)
 	if (r == -ENOENT)
 		SKIP("the vfiod_mm family is not registered (module not loaded)");
 	ASSERT_OK(r);
-	pidfd = pidfd_open(pid, 0);
+	pidfd = vfd_pidfd_open(pid);
 	ASSERT_GE(pidfd, 0);
 	ASSERT_OK(vfd_mm_track_pidfd(ev.client, pidfd, &info));
 	ASSERT_OK(mm_proc_locked_pinned(pid, &lck, &pin));

@@ -185,7 +185,7 @@ TEST_F(track, exec_ends_the_tracked_address_space)
 	ASSERT_GE(i, 0);
 
 	/* The process lives on in a new mm; the old one is gone. */
-	ASSERT_EQ(vfd_mm_pidfd_exited(e.pidfd), 0);
+	ASSERT_EQ(vfd_pidfd_exited(e.pidfd), 0);
 	ASSERT_OK(vfd_mm_get(ev.client, before.handle, &got));
 	EXPECT_NE(got.state, VFD_MM_STATE_ALIVE);
 	EXPECT_FALSE(got.has_rlimit);

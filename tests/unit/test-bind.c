@@ -15,9 +15,9 @@
 
 #include "sysfs-sim.h"
 #include "vfd-test.h"
-#include "vfiod-bind.h"
-#include "vfiod-fault.h"
-#include "vfiod.h"
+#include "vfiod/bind.h"
+#include "vfiod/fault.h"
+#include "vfiod/inventory.h"
 
 typedef struct fixture {
 	char *root;

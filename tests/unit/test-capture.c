@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 static const char *capture_script(void)
 {

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "vfd-test.h"
-#include "vfiod-config.h"
-#include "vfiod.h"
+#include "vfiod/config.h"
+#include "vfiod/inventory.h"
 
 #define UUID_A "5f0f4d4e-2a6b-4c1e-9d3a-0b1c2d3e4f50"
 #define UUID_B "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"

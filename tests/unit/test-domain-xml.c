@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "vfd-test.h"
 
 /* the harness's ASSERT_EQ prints signed; sizes read better unsigned */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* IOMMU groups and the VFIO viability of each member. */
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 static vfd_context *synthetic(void)
 {

@@ -7,7 +7,7 @@
  * name devices by vendor:device, not by address.
  */
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 static vfd_context *lab(void)
 {

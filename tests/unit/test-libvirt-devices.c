@@ -7,7 +7,7 @@
  * boundary (docs/libvirt.md): an alias never names a host device by
  * itself, only a hostdev of the live XML does.
  */
-#include "domain-xml.h"
+#include "vfiod/domain-xml.h"
 #include "libvirt/libvirt-devices.h"
 #include "vfd-test.h"
 

@@ -19,7 +19,7 @@
 
 #include "hook-request.h"
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 #define UUID "6b1b6a2c-0e6f-4b3a-9c1d-2e3f4a5b6c7d"
 #define HEAD(name) "<domain type='qemu'><name>" name "</name><uuid>" UUID "</uuid>" \

@@ -11,9 +11,9 @@
 
 #include "sysfs-sim.h"
 #include "vfd-test.h"
-#include "vfiod-fault.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod.h"
+#include "vfiod/fault.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/inventory.h"
 
 #define EXISTING_UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 #define UUID_A "5f0f4d4e-2a6b-4c1e-9d3a-0b1c2d3e4f50"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mdev parents, their types, and mdev instances. */
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 #define GVT_UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vfiod-memlock.h"
+#include "vfiod/memlock.h"
 #include "vfd-test.h"
 
 /* the harness's ASSERT_EQ prints signed; sizes read better unsigned */

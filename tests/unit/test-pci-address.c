@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* PCI address parsing, formatting and ordering. */
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 static void test_parse_good(void)
 {

@@ -4,7 +4,7 @@
  * and on small trees built here for the failure paths.
  */
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 static vfd_context *synthetic(void)
 {

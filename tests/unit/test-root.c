@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "vfd-test.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 /*
  * tmp/

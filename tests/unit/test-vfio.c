@@ -18,8 +18,8 @@
 
 #include "sysfs-sim.h"
 #include "vfd-test.h"
-#include "vfiod-vfio.h"
-#include "vfiod.h"
+#include "vfiod/vfio.h"
+#include "vfiod/inventory.h"
 
 #define GPU "0000:01:00.0"
 #define MDEV "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"

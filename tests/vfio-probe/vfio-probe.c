@@ -13,7 +13,7 @@
  *   vfio-probe iommufd BDF        claim, /dev/iommu with per-process accounting,
  *                                 device cdev bound to it, release
  *   vfio-probe fault SPEC BDF [all]
- *                                 arm a test fault (lib/vfiod-fault.h), claim
+ *                                 arm a test fault (lib/include/vfiod/fault.h), claim
  *                                 must fail and change no driver; "all" also
  *                                 takes group members from host drivers
  *   vfio-probe mdev PARENT TYPE   create (with a generated UUID), check, remove
@@ -28,11 +28,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vfiod-bind.h"
-#include "vfiod-fault.h"
-#include "vfiod-mdev-ctl.h"
-#include "vfiod-vfio.h"
-#include "vfiod.h"
+#include "vfiod/bind.h"
+#include "vfiod/fault.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/vfio.h"
+#include "vfiod/inventory.h"
 
 /* 6.12 uAPI the probe uses on top of what libvfiod wraps (Debian 12 headers lack it) */
 #ifndef VFIO_DEVICE_BIND_IOMMUFD

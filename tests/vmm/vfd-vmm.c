@@ -35,7 +35,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vmm-exec.h" /* launcher: --exec (vmm-exec.c) */
 #include "vmm.h"
 

@@ -8,8 +8,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
-#include "vfio-compat.h"
+#include "vfiod/util.h"
+#include "vfiod/vfio-uapi.h"
 #include "vmm.h"
 
 static int region_offset(int device, uint32_t index, uint64_t off, uint32_t len,

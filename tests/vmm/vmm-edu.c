@@ -11,8 +11,8 @@
  */
 #include <time.h>
 
-#include "vfd-util.h"
-#include "vfio-compat.h"
+#include "vfiod/util.h"
+#include "vfiod/vfio-uapi.h"
 #include "vmm.h"
 
 #define EDU_REG_ID       0x00

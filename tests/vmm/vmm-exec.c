@@ -18,7 +18,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vmm-exec.h"
 #include "vmm.h"
 #include "vfd-bus.h"

@@ -19,7 +19,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vmm.h"
 
 static int reply_step_err(const char *step, int r)

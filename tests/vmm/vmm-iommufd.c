@@ -11,8 +11,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
-#include "vfio-compat.h"
+#include "vfiod/util.h"
+#include "vfiod/vfio-uapi.h"
 #include "vmm.h"
 
 int vmm_iommufd_set_rlimit_mode(int iommufd, uint64_t mode)

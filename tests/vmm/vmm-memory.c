@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vmm.h"
 
 int vmm_memory_alloc(size_t size, bool use_memfd, vmm_memory *ret)

@@ -19,7 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vmm.h"
 
 int vmm_set_memlock(uint64_t bytes)

@@ -23,8 +23,8 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
-#include "vfio-compat.h"
+#include "vfiod/util.h"
+#include "vfiod/vfio-uapi.h"
 #include "vmm.h"
 #include "vfd-bus.h"
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vfiod-vfio.h"
-#include "vfiod.h"
+#include "vfiod/vfio.h"
+#include "vfiod/inventory.h"
 #include "vmm.h"
 
 /* "sys/bus/pci/devices/NAME" or "sys/bus/mdev/devices/NAME" for a strict name */

@@ -13,7 +13,7 @@
  *
  * The attach happens with the VMM's own mm and before any mapping of the
  * new space, so nothing is replayed on anyone else's behalf (the attach
- * rule of lib/vfiod-vfio.h).
+ * rule of lib/include/vfiod/vfio.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,8 +21,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
-#include "vfio-compat.h"
+#include "vfiod/util.h"
+#include "vfiod/vfio-uapi.h"
 #include "vmm.h"
 
 #define SPACES_MAX 8

@@ -10,8 +10,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vfd-util.h"
-#include "vfio-compat.h"
+#include "vfiod/util.h"
+#include "vfiod/vfio-uapi.h"
 #include "vmm.h"
 
 int vmm_type1_setup(vmm_iommu *io, int container, int group, const char *device)

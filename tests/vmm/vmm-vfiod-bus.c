@@ -12,7 +12,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 #include "vmm.h"
 #include "vfd-bus.h"
 

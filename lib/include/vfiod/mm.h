@@ -57,7 +57,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 typedef struct vfd_mm_client vfd_mm_client;
 
@@ -173,14 +173,3 @@ int vfd_mm_client_event_fd(const vfd_mm_client *c);
 int vfd_mm_client_process_events(vfd_mm_client *c);
 /* Processes events from e's loop; detached again by vfd_mm_client_free(). */
 int vfd_mm_client_attach_event(vfd_mm_client *c, sd_event *e, int64_t priority);
-
-/* ---- the process behind a pidfd (lib/mm-proc.c) ---- */
-
-/* Pid of pidfd in our pid namespace; -EBADF not a pidfd, -ESRCH reaped or invisible. */
-int vfd_mm_pidfd_get_pid(int pidfd, pid_t *ret);
-/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
-int vfd_mm_process_start_time(pid_t pid, uint64_t *ret);
-/* The same from the text of a stat file (the comm may hold spaces and parentheses). */
-int vfd_mm_parse_stat_start_time(const char *stat, uint64_t *ret);
-/* 1 when the process behind pidfd has exited (zombie or reaped), 0 if it runs. */
-int vfd_mm_pidfd_exited(int pidfd);

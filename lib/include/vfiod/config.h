@@ -35,9 +35,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vfiod-mdev-ctl.h"
-#include "vfiod-op-error.h"
-#include "vfiod.h"
+#include "vfiod/mdev-ctl.h"
+#include "vfiod/op-error.h"
+#include "vfiod/inventory.h"
 
 #define VFD_CONFIG_FILE      "etc/vfiod/vfiod.json"
 #define VFD_CONFIG_MDEVCTL   "etc/mdevctl.d"

@@ -35,7 +35,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 /* ---- type1: single steps (lib/vfio-type1.c) ---- */
 

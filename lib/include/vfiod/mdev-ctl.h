@@ -23,10 +23,8 @@
 
 #include <stddef.h>
 
-#include "vfiod-op-error.h"
-#include "vfiod.h"
-
-#define VFD_UUID_STRLEN 37 /* 8-4-4-4-12 + NUL */
+#include "vfiod/op-error.h"
+#include "vfiod/inventory.h"
 
 typedef struct vfd_mdev_attr {
 	/* relative to the mdev's directory; "/" separates subdirectories */

@@ -48,8 +48,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vfiod-op-error.h"
-#include "vfiod.h"
+#include "vfiod/op-error.h"
+#include "vfiod/inventory.h"
 
 struct json_object;
 

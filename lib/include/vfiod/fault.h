@@ -21,7 +21,7 @@
 
 #include <stdbool.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 typedef enum vfd_fault_kind {
 	/*

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 
 /* Larger inputs are refused before parsing (-EFBIG). Real domains are a few KiB. */
 #define VFD_DOMAIN_XML_MAX_BYTES (1024u * 1024u)

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfiod: host inventory for VFIO device assignment.
+ * libvfiod: host inventory for VFIO device assignment. The base header of
+ * the library: the context and its root-relative /sys and /dev layer, PCI
+ * functions, IOMMU groups, mediated devices, and the name checks.
+ *
+ * The public headers are the files of lib/include/vfiod/, included as
+ * "vfiod/NAME.h"; the -internal.h files in lib/ are the library's own.
  *
  * All functions return 0 (or a positive count) on success and a negative
  * errno on failure. Output parameters are named ret_*, come last and are
@@ -16,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vfd-util.h"
+#include "vfiod/util.h"
 
 struct stat;
 
@@ -201,6 +206,9 @@ VFD_DEFINE_CLEANUP(vfd_mdev, vfd_mdev_free)
 void vfd_mdev_array_free(vfd_mdev **a, size_t n);
 /* strict UUID: 8-4-4-4-12 hex digits (either case), -EINVAL otherwise */
 int vfd_uuid_validate(const char *s);
+#define VFD_UUID_STRLEN 37 /* 8-4-4-4-12 + NUL */
+/* a valid UUID (any case) into its lower case form; -EINVAL as vfd_uuid_validate() */
+int vfd_uuid_normalize(const char *s, char ret[VFD_UUID_STRLEN]);
 
 /*
  * VM names (vfiod's D-Bus API, the libvirt hook, the journal's file

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The iommufd and VFIO-cdev uAPI that vfd-vmm needs, for builds on hosts
- * whose kernel headers predate it (Debian 12 ships 6.1 headers: no
- * <linux/iommufd.h>, no VFIO_DEVICE_BIND_IOMMUFD). The guest kernels are
- * 6.12; the layouts below are the stable 6.12 ABI, written down from the
- * documentation in include/uapi/linux/{iommufd,vfio}.h. When the system
- * headers have a definition, theirs is used.
+ * The VFIO and iommufd kernel uAPI that vfiod needs, for every user of it:
+ * libvfiod (lib/vfio-*.c) and the reference VMM of the vm suite
+ * (tests/vmm). Include this instead of <linux/vfio.h> and
+ * <linux/iommufd.h>.
+ *
+ * The build host's headers may predate parts of it: Debian 12 ships
+ * kernel 6.1 uAPI headers, without <linux/iommufd.h> (6.2) and without the
+ * VFIO device cdev ioctls (6.6). The definitions below are written down
+ * from the stable ABI documented in include/uapi/linux/{iommufd,vfio}.h of
+ * Linux 6.12, the guest kernels' version. Each group is guarded by a macro
+ * the newer system header defines, so that where the system headers have
+ * the definitions, theirs are used and nothing is defined twice.
  */
 #pragma once
 
@@ -17,7 +23,7 @@
 #include <linux/iommufd.h>
 #endif
 
-/* ---- /dev/iommu (include/uapi/linux/iommufd.h) ---- */
+/* ---- /dev/iommu (include/uapi/linux/iommufd.h, since 6.2) ---- */
 
 #ifndef IOMMUFD_TYPE
 #define IOMMUFD_TYPE (';')

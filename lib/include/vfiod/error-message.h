@@ -2,7 +2,9 @@
 /*
  * Error sentences next to negative errno values, for the library calls
  * whose callers show a person what was wrong with their input (a domain
- * XML, a config file). Not part of the library contract.
+ * XML, a config file): the char **error_message convention of
+ * domain-xml.h and xml-untrusted.h. Public so that the libvirt hook
+ * (cli/libvirt-hook) reports its own failures the same way.
  */
 #pragma once
 

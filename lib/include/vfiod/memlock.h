@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "domain-xml.h"
-#include "vfiod.h"
+#include "vfiod/domain-xml.h"
+#include "vfiod/inventory.h"
 
 /* RLIM_INFINITY: no limit at all (libvirt's "unlimited" maps here too). */
 #define VFD_MEMLOCK_UNLIMITED UINT64_MAX

@@ -2,7 +2,8 @@
 /*
  * Parsing XML that a user handed us (lib/xml-untrusted.c): size-capped,
  * UTF-8 only, no DOCTYPE and so no entities, no network, no includes,
- * depth-limited, and libxml2 never prints. Not part of the library contract.
+ * depth-limited, and libxml2 never prints. The libvirt hook reads its
+ * standard input with vfd_xml_read_bounded().
  */
 #pragma once
 

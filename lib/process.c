@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Processes named by a pidfd, and what /proc says about them; see
+ * lib/include/vfiod/process.h. The vfiod_mm helper names a process by
+ * (pid, start time): the kernel does not export pidfd_pid() to modules,
+ * so the pidfd itself cannot travel in its requests (vfd_mm_track_pidfd()).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "vfd-internal.h"
+#include "vfiod/process.h"
+
+/* Largest /proc/PID/stat: 52 numeric fields plus a 64-byte comm, with margin. */
+#define STAT_MAX 2048
+/* fdinfo of a pidfd is a few short lines. */
+#define FDINFO_MAX 4096
+
+/* the first size - 1 bytes of path, NUL-terminated; -EFBIG when it is longer and !may_cut */
+static int read_small_file(const char *path, char *buf, size_t size, bool may_cut)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	for (;;) {
+		if (len == size - 1) {
+			if (may_cut)
+				break;
+			return -EFBIG;
+		}
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+int vfd_pidfd_open(pid_t pid)
+{
+	long fd;
+
+	if (pid <= 0)
+		return -EINVAL;
+	/* glibc has a wrapper only since 2.36; the syscall is the same (Linux >= 5.3) */
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return negative_errno();
+	return (int)fd;
+}
+
+int vfd_pidfd_get_pid(int pidfd, pid_t *ret)
+{
+	char path[64], buf[FDINFO_MAX];
+	const char *line;
+	long long v;
+	char *end;
+	int r;
+
+	if (pidfd < 0)
+		return -EBADF;
+	r = vfd_pathf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (r < 0)
+		return r;
+	r = read_small_file(path, buf, sizeof(buf), false);
+	if (r == -ENOENT)
+		return -EBADF; /* no such descriptor */
+	if (r < 0)
+		return r;
+
+	/* Only pidfds have a "Pid:" line. */
+	line = buf;
+	while (strncmp(line, "Pid:", 4) != 0) {
+		line = strchr(line, '\n');
+		if (!line)
+			return -EBADF;
+		line++;
+	}
+
+	errno = 0;
+	v = strtoll(line + 4, &end, 10);
+	if (errno || end == line + 4 || (*end != '\n' && *end != '\0'))
+		return -EBADF;
+	/* -1: reaped; 0: lives in a pid namespace we cannot see into */
+	if (v <= 0)
+		return -ESRCH;
+	if (v > INT32_MAX)
+		return -EBADF;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+int vfd_process_parse_stat_start_time(const char *stat, uint64_t *ret)
+{
+	const char *p;
+	unsigned long long v;
+	char *end;
+
+	if (!stat)
+		return -EINVAL;
+	/* The comm is in parentheses and may contain both: the last ')' ends it. */
+	p = strrchr(stat, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	/* After the comm: field 3 (state) ... field 22 (starttime). */
+	for (int field = 3; field < 22; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			return -EINVAL;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int read_proc(pid_t pid, const char *name, char *buf, size_t size, bool may_cut)
+{
+	char path[64];
+	int r;
+
+	if (pid <= 0 || !name || !vfd_name_is_component(name) || size == 0)
+		return -EINVAL;
+	r = vfd_pathf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	if (r < 0)
+		return r;
+	r = read_small_file(path, buf, size, may_cut);
+	return r == -ENOENT ? -ESRCH : r;
+}
+
+int vfd_process_read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	return read_proc(pid, name, buf, size, true);
+}
+
+int vfd_process_owner(pid_t pid, uid_t *ret_uid, gid_t *ret_gid)
+{
+	char path[32];
+	struct stat st;
+	int r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	r = vfd_pathf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (r < 0)
+		return r;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	*ret_uid = st.st_uid;
+	*ret_gid = st.st_gid;
+	return 0;
+}
+
+int vfd_process_start_time(pid_t pid, uint64_t *ret)
+{
+	char buf[STAT_MAX];
+	int r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	r = read_proc(pid, "stat", buf, sizeof(buf), false); /* never cut: the field is near the end */
+	if (r < 0)
+		return r;
+	return vfd_process_parse_stat_start_time(buf, ret);
+}
+
+int vfd_process_parse_status_bytes(const char *status, const char *name, uint64_t *ret)
+{
+	size_t len;
+	const char *p = status;
+
+	if (!status || !name)
+		return -EINVAL;
+	len = strlen(name);
+	while (p && *p) {
+		if (strncmp(p, name, len) == 0 && p[len] == ':') {
+			uint64_t v = 0;
+			bool any = false;
+
+			p += len + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			for (; *p >= '0' && *p <= '9'; p++) {
+				if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+					return -EBADMSG;
+				v = v * 10 + (uint64_t)(*p - '0');
+				any = true;
+			}
+			if (!any || strncmp(p, " kB", 3) != 0 || v > UINT64_MAX / 1024)
+				return -EBADMSG;
+			*ret = v * 1024;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENODATA;
+}
+
+int vfd_pidfd_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int n;
+
+	do
+		n = poll(&p, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	if (p.revents & POLLNVAL)
+		return -EBADF;
+	/* A pidfd becomes readable when its process has exited. */
+	return n > 0 && (p.revents & POLLIN);
+}

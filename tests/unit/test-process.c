@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Processes named by pidfd and read from /proc (lib/process.c): the stat
+ * and status parsers on fixed texts, then the real /proc of this machine
+ * with a child of the test. Hermetic on any Linux >= 5.10.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vfd-test.h"
+#include "vfiod/process.h"
+#include "vfiod/util.h"
+
+/* fields 3..21 after the comm, then the start time (22) and a few more */
+#define STAT_AFTER_COMM(start) " S 1 4242 4242 0 -1 4194560 97 0 0 0 0 0 0 0 20 0 1 0 " start " 2273280 128 0\n"
+
+static void test_parse_stat_start_time(void)
+{
+	static const struct {
+		const char *stat;
+		uint64_t start;
+	} good[] = {
+		{ "4242 (sleep)" STAT_AFTER_COMM("123456"), 123456 },
+		/* a comm may hold spaces and parentheses: only the last ')' ends it */
+		{ "7 (a) b (c))" STAT_AFTER_COMM("99"), 99 },
+		{ "7 (qemu system x86)" STAT_AFTER_COMM("5"), 5 },
+		{ "7 ( ) ) ) 1 2 3)" STAT_AFTER_COMM("77"), 77 },
+		/* a comm that looks like the fields that follow it */
+		{ "7 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20)" STAT_AFTER_COMM("31"), 31 },
+		{ "7 ()" STAT_AFTER_COMM("0"), 0 },
+		{ "7 (x)" STAT_AFTER_COMM("18446744073709551615"), UINT64_MAX },
+		/* the start time is the last field */
+		{ "7 (x) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 42", 42 },
+	};
+	static const char *const bad[] = {
+		"",
+		"no parenthesis",
+		"7 (x",
+		/* one field short: the 22nd is missing */
+		"7 (x) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0\n",
+		"7 (x) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 \n",
+		"7 (x)" STAT_AFTER_COMM("12ab"),
+		"7 (x)" STAT_AFTER_COMM("-1"),
+		"7 (x)" STAT_AFTER_COMM("+1"),
+		"7 (x)" STAT_AFTER_COMM("18446744073709551616"),
+		/* counted from the first ')' this would be 99: the comm ends at the last */
+		"7 (a) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 0 )\n",
+	};
+	uint64_t v;
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		v = 1234;
+		if (vfd_process_parse_stat_start_time(good[i].stat, &v) != 0 || v != good[i].start)
+			vfd_test_fail(__FILE__, __LINE__, "stat #%zu \"%s\": got %llu, want %llu", i,
+				      good[i].stat, (unsigned long long)v, (unsigned long long)good[i].start);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		v = 1234;
+		if (vfd_process_parse_stat_start_time(bad[i], &v) != -EINVAL || v != 1234)
+			vfd_test_fail(__FILE__, __LINE__, "bad stat #%zu \"%s\" accepted (%llu)", i, bad[i],
+				      (unsigned long long)v);
+	}
+	ASSERT_ERRNO(vfd_process_parse_stat_start_time(NULL, &v), -EINVAL);
+}
+
+static void test_parse_status_bytes(void)
+{
+	static const char status[] =
+		"Name:\tqemu-system-x86\n"
+		"Umask:\t0022\n"
+		"VmPeak:\t 3362868 kB\n"
+		"VmLck:\t 2097152 kB\n"
+		"VmPin:\t       0 kB\n"
+		"Uid:\t107\t107\t107\t107\n";
+	uint64_t v = 0;
+
+	ASSERT_OK(vfd_process_parse_status_bytes(status, "VmLck", &v));
+	ASSERT_EQ(v, 2097152ULL * 1024);
+	ASSERT_OK(vfd_process_parse_status_bytes(status, "VmPin", &v));
+	ASSERT_EQ(v, 0);
+	/* a name is a whole key: "VmP" is not "VmPeak", "Vm" not "VmLck" */
+	ASSERT_ERRNO(vfd_process_parse_status_bytes(status, "VmP", &v), -ENODATA);
+	ASSERT_ERRNO(vfd_process_parse_status_bytes(status, "Vm", &v), -ENODATA);
+	/* a zombie has no Vm lines */
+	ASSERT_ERRNO(vfd_process_parse_status_bytes("Name:\tx\nState:\tZ (zombie)\n", "VmLck", &v), -ENODATA);
+	ASSERT_ERRNO(vfd_process_parse_status_bytes("VmLck:\t lots kB\n", "VmLck", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_bytes("VmLck:\t 12\n", "VmLck", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_bytes("VmLck:\t -1 kB\n", "VmLck", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_bytes("VmLck:\t 99999999999999999999 kB\n", "VmLck", &v), -EBADMSG);
+	/* the largest count of KiB that still fits in bytes, and one more */
+	ASSERT_OK(vfd_process_parse_status_bytes("VmLck: 18014398509481983 kB\n", "VmLck", &v));
+	ASSERT_TRUE(v == 18014398509481983ULL * 1024);
+	ASSERT_ERRNO(vfd_process_parse_status_bytes("VmLck: 18014398509481984 kB\n", "VmLck", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_bytes(NULL, "VmLck", &v), -EINVAL);
+}
+
+/* a child that sleeps until killed, and dies with the test */
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void test_start_time_orders_processes(void)
+{
+	uint64_t mine = 0, theirs = 0;
+	pid_t child;
+
+	ASSERT_OK(vfd_process_start_time(getpid(), &mine));
+	child = sleeper();
+	ASSERT_OK(vfd_process_start_time(child, &theirs));
+	ASSERT_TRUE(theirs >= mine);
+	kill(child, SIGKILL);
+	ASSERT_EQ(waitpid(child, NULL, 0), child);
+	ASSERT_ERRNO(vfd_process_start_time(child, &theirs), -ESRCH);
+	ASSERT_ERRNO(vfd_process_start_time(0, &mine), -EINVAL);
+}
+
+static void test_pidfd_names_its_process(void)
+{
+	pid_t child = sleeper(), pid = 0;
+	char buf[4096];
+	uid_t uid;
+	gid_t gid;
+	int fd;
+
+	fd = vfd_pidfd_open(child);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_OK(vfd_pidfd_get_pid(fd, &pid));
+	ASSERT_EQ(pid, child);
+	ASSERT_EQ(vfd_pidfd_exited(fd), 0);
+	ASSERT_OK(vfd_process_owner(child, &uid, &gid));
+	ASSERT_EQ(uid, geteuid());
+	ASSERT_EQ(gid, getegid());
+	ASSERT_OK(vfd_process_read_proc(child, "status", buf, sizeof(buf)));
+	ASSERT_TRUE(strncmp(buf, "Name:", 5) == 0);
+	/* cut, not refused: the lines callers want come first */
+	ASSERT_OK(vfd_process_read_proc(child, "status", buf, 8));
+	ASSERT_STREQ(buf, "Name:\tt");
+	ASSERT_ERRNO(vfd_process_read_proc(child, "../1/status", buf, sizeof(buf)), -EINVAL);
+
+	/* killed: exited (a zombie), the pid still readable */
+	kill(child, SIGKILL);
+	ASSERT_OK(waitid(P_PID, (id_t)child, NULL, WEXITED | WNOWAIT));
+	ASSERT_EQ(vfd_pidfd_exited(fd), 1);
+	ASSERT_OK(vfd_pidfd_get_pid(fd, &pid));
+	ASSERT_EQ(pid, child);
+
+	/* reaped: the pidfd names nobody any more, /proc has no such process */
+	ASSERT_EQ(waitpid(child, NULL, 0), child);
+	ASSERT_ERRNO(vfd_pidfd_get_pid(fd, &pid), -ESRCH);
+	ASSERT_EQ(vfd_pidfd_exited(fd), 1);
+	ASSERT_ERRNO(vfd_process_owner(child, &uid, &gid), -ESRCH);
+	ASSERT_ERRNO(vfd_process_read_proc(child, "status", buf, sizeof(buf)), -ESRCH);
+	ASSERT_ERRNO(vfd_pidfd_open(child), -ESRCH);
+	close(fd);
+
+	/* fd is closed now */
+	ASSERT_ERRNO(vfd_pidfd_get_pid(fd, &pid), -EBADF);
+	ASSERT_ERRNO(vfd_pidfd_open(0), -EINVAL);
+	ASSERT_ERRNO(vfd_pidfd_open(-1), -EINVAL);
+}
+
+static void test_not_a_pidfd(void)
+{
+	pid_t pid;
+	int fd;
+
+	ASSERT_ERRNO(vfd_pidfd_get_pid(-1, &pid), -EBADF);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_ERRNO(vfd_pidfd_get_pid(fd, &pid), -EBADF);
+	close(fd);
+}
+
+VFD_TEST_MAIN(
+	VFD_TEST(test_parse_stat_start_time),
+	VFD_TEST(test_parse_status_bytes),
+	VFD_TEST(test_start_time_orders_processes),
+	VFD_TEST(test_pidfd_names_its_process),
+	VFD_TEST(test_not_a_pidfd),
+)
