@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "device-proof.h"
+#include "vfiod/fault.h"
 #include "vfiod/util.h"
 #include "vfiod/vfio.h"
 
@@ -147,6 +148,10 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 	bool group_held = false;
 	int r;
 
+	r = vfd_fault_step(ctx, "device-proof");
+	if (r < 0)
+		return vfd_op_error_set(error, r, targets[0].name, "cannot prove that nobody holds "
+					"the device (a test fault)");
 	if (group >= 0) {
 		char node[32];
 

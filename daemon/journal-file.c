@@ -12,12 +12,19 @@
 
 #include "journal-file.h"
 #include "log.h"
+#include "vfiod/fault.h"
 
 /* deeper than any journal needs (vm > devices > device > bind > members > member) */
 #define JOURNAL_FILE_MAX_DEPTH 16
 #define SUFFIX ".json"
 
 static char *test_crash_point;
+static vfd_context *fault_context;
+
+void journal_set_fault_context(vfd_context *ctx)
+{
+	fault_context = ctx;
+}
 
 void journal_set_test_crash(const char *point)
 {
@@ -106,7 +113,9 @@ int journal_file_write(const char *dir, const char *name, json_object *o)
 	const char *text;
 	int r;
 
-	r = mkdir_parents(dir);
+	r = vfd_fault_step(fault_context, "journal-write");
+	if (r >= 0)
+		r = mkdir_parents(dir);
 	if (r >= 0)
 		r = journal_path(dir, name, "", path, sizeof(path));
 	if (r >= 0)

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vfiod/inventory.h"
 #include "vfiod/util.h"
 
 #define JOURNAL_FILE_MAX_BYTES (4 << 20)
@@ -66,3 +67,5 @@ int journal_get_string(json_object *o, const char *key, const char **ret);
  */
 void journal_set_test_crash(const char *point);
 void journal_crash_point(const char *point);
+/* Tests only: the context whose fault steps (vfiod/fault.h) journal writes pass, "journal-write" */
+void journal_set_fault_context(vfd_context *ctx);

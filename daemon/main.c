@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfiod: parse the command line, set up the manager, run its event loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 static const char *arg_bus_address;
 static const char *arg_root;
 static const char *arg_test_fault;
+static const char *arg_test_fault_trace;
 static const char *arg_libvirt_uri; /* libvirt-events */
 
 static void help(void)
@@ -34,9 +36,12 @@ static void help(void)
 	       "                         " LIBVIRT_EVENTS_DEFAULT_URI ", none with --root; also\n"
 	       "                         $VFIOD_LIBVIRT_URI); \"" LIBVIRT_EVENTS_URI_OFF "\" turns it off\n"
 	       "  -v --verbose           Log debug messages\n"
-	       "     --test-fault=SPEC   TESTS ONLY: make libvfiod fail one step, e.g.\n"
-	       "                         bind-member:2 (the 2nd group member moved to\n"
-	       "                         vfio-pci fails); also $VFIOD_TEST_FAULT\n"
+	       "     --test-fault=SPEC   TESTS ONLY: fail one pass of a step, or die there:\n"
+	       "                         STEP:N[:ERRNO|:kill], e.g. bind-member:2 (the 2nd\n"
+	       "                         group member moved to vfio-pci fails) or\n"
+	       "                         journal-write:3:kill; also $VFIOD_TEST_FAULT\n"
+	       "     --test-fault-trace=FILE  TESTS ONLY: append every step passed to FILE,\n"
+	       "                         one \"STEP N\" line each; also $VFIOD_TEST_FAULT_TRACE\n"
 	       "\n"
 	       "Exit status: 0 after SIGTERM or SIGINT, 1 on failure, 2 on bad usage.\n");
 }
@@ -49,6 +54,7 @@ static int parse_argv(int argc, char *argv[])
 		ARG_BUS_ADDRESS,
 		ARG_ROOT,
 		ARG_TEST_FAULT,
+		ARG_TEST_FAULT_TRACE,
 		ARG_LIBVIRT_URI, /* libvirt-events */
 	};
 	static const struct option options[] = {
@@ -58,6 +64,7 @@ static int parse_argv(int argc, char *argv[])
 		{ "root",        required_argument, NULL, ARG_ROOT        },
 		{ "verbose",     no_argument,       NULL, 'v'             },
 		{ "test-fault",  required_argument, NULL, ARG_TEST_FAULT  },
+		{ "test-fault-trace", required_argument, NULL, ARG_TEST_FAULT_TRACE },
 		{ "libvirt-uri", required_argument, NULL, ARG_LIBVIRT_URI }, /* libvirt-events */
 		{}
 	};
@@ -84,6 +91,9 @@ static int parse_argv(int argc, char *argv[])
 			break;
 		case ARG_TEST_FAULT:
 			arg_test_fault = optarg;
+			break;
+		case ARG_TEST_FAULT_TRACE:
+			arg_test_fault_trace = optarg;
 			break;
 		case ARG_LIBVIRT_URI: /* libvirt-events */
 			if (!*optarg)
@@ -128,11 +138,23 @@ int main(int argc, char *argv[])
 	if (arg_test_fault && *arg_test_fault) {
 		r = manager_arm_test_fault(m, arg_test_fault);
 		if (r < 0) {
-			log_error_errno(r, "Invalid test fault '%s': expected KIND:N[:ERRNO], "
-					"KIND bind-member or mdev-attr.", arg_test_fault);
+			log_error_errno(r, "Invalid test fault '%s': expected STEP:N[:ERRNO|:kill], "
+					"STEP one of the steps in lib/fault.c.", arg_test_fault);
 			return 2;
 		}
 		log_warning("TEST FAULT armed: %s. This daemon is for tests only.", arg_test_fault);
+	}
+	if (!arg_test_fault_trace)
+		arg_test_fault_trace = getenv("VFIOD_TEST_FAULT_TRACE");
+	if (arg_test_fault_trace && *arg_test_fault_trace) {
+		int fd = open(arg_test_fault_trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0) {
+			log_error_errno(errno, "Cannot open the test fault trace %s: %m", arg_test_fault_trace);
+			return 2;
+		}
+		manager_trace_test_faults(m, fd); /* open until the process ends */
+		log_warning("TEST FAULT TRACE to %s. This daemon is for tests only.", arg_test_fault_trace);
 	}
 
 	/* test-only crash points of device transactions (vm-journal.h, bind-journal.h) */

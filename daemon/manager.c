@@ -89,6 +89,7 @@ int manager_new(const char *root, const char *bus_address, Manager **ret)
 	r = vfd_context_new(m->root, &m->ctx);
 	if (r < 0)
 		return r;
+	journal_set_fault_context(m->ctx); /* test-only steps (vfiod/fault.h) */
 
 	r = sd_event_default(&m->event);
 	if (r < 0)
@@ -247,6 +248,11 @@ int manager_get_mdev_parents(Manager *m, const char *name,
 int manager_arm_test_fault(Manager *m, const char *spec)
 {
 	return vfd_fault_arm_from_string(m->ctx, spec);
+}
+
+void manager_trace_test_faults(Manager *m, int fd)
+{
+	vfd_fault_trace(m->ctx, fd);
 }
 
 /* ---- VMs ---- */

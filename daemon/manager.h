@@ -79,6 +79,8 @@ int manager_run(Manager *m);
  * "bind-member:2". -EINVAL for a malformed spec.
  */
 int manager_arm_test_fault(Manager *m, const char *spec);
+/* Tests only: every fault step passed, one line "STEP N" each, to fd (vfiod/fault.h) */
+void manager_trace_test_faults(Manager *m, int fd);
 
 /* ---- queries: the core the bus handlers call ---- */
 

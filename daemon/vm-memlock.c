@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "log.h"
+#include "vfiod/fault.h"
 #include "manager.h"
 #include "vm-dbus.h"
 #include "vm-memlock.h"
@@ -151,6 +152,9 @@ static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
 	struct rlimit rl = { .rlim_cur = to_rlim(soft), .rlim_max = to_rlim(hard) };
 	int r;
 
+	r = vfd_fault_step(vm->manager->ctx, "memlock-set");
+	if (r < 0)
+		return r;
 	if (prlimit(vm->vmm.pid, RLIMIT_MEMLOCK, &rl, NULL) < 0)
 		return negative_errno();
 	r = vmm_process_exited(&vm->vmm);

@@ -377,14 +377,40 @@ int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret)
 	return 0;
 }
 
+/* the fault step of a sysfs write (lib/include/vfiod/fault.h), by the attribute written */
+static const char *write_step(const char *path)
+{
+	static const struct {
+		const char *attr, *step;
+	} steps[] = {
+		{ "driver_override", "sysfs-driver-override" },
+		{ "unbind", "sysfs-unbind" },
+		{ "bind", "sysfs-bind" },
+		{ "drivers_probe", "sysfs-drivers-probe" },
+		{ "create", "sysfs-mdev-create" },
+		{ "remove", "sysfs-mdev-remove" },
+	};
+	const char *attr = strrchr(path, '/');
+
+	attr = attr ? attr + 1 : path;
+	for (size_t i = 0; i < ELEMENTSOF(steps); i++)
+		if (strcmp(attr, steps[i].attr) == 0)
+			return steps[i].step;
+	return "sysfs-write";
+}
+
 int vfd_root_write_string(vfd_context *ctx, const char *path, const char *value)
 {
 	_cleanup_close_ int fd = -1;
 	size_t len;
 	ssize_t n;
+	int r;
 
 	if (!value)
 		return -EINVAL;
+	r = vfd_fault_step(ctx, write_step(path));
+	if (r < 0)
+		return r;
 	/*
 	 * O_TRUNC as the shell's ">" does: sysfs ignores it, and in a fixture
 	 * tree the file then holds the last value written, like an attribute.

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 
 #include "vfd-internal.h"
+#include "vfiod/fault.h"
 #include "vfiod/vfio-uapi.h"
 #include "vfiod/vfio.h"
 #include "vfiod/inventory.h"
@@ -77,6 +78,9 @@ int vfd_iommufd_open(vfd_context *ctx, int *ret_fd)
 
 	if (!ctx || !ret_fd)
 		return -EINVAL;
+	r = vfd_fault_step(ctx, "iommufd-open");
+	if (r < 0)
+		return r;
 	fd = vfd_root_open(ctx, IOMMUFD_NODE, O_RDWR | O_NOCTTY);
 	if (fd == -ENOENT)
 		return -ENODEV;
@@ -87,7 +91,9 @@ int vfd_iommufd_open(vfd_context *ctx, int *ret_fd)
 	 * Now, while the context is empty: the kernel refuses the switch
 	 * (-EBUSY) as soon as any object (IOAS, device binding) exists.
 	 */
-	r = vfd_iommufd_set_rlimit_mode(fd, true);
+	r = vfd_fault_step(ctx, "iommufd-rlimit-mode");
+	if (r >= 0)
+		r = vfd_iommufd_set_rlimit_mode(fd, true);
 	if (r < 0)
 		return r;
 
@@ -189,6 +195,8 @@ int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, in
 		return r;
 
 	r = vfd_pathf(path, sizeof(path), VFIO_CDEV_DIR "/%s", name);
+	if (r >= 0)
+		r = vfd_fault_step(ctx, "vfio-cdev-open");
 	if (r < 0)
 		return r;
 	fd = vfd_root_open(ctx, path, O_RDWR | O_NOCTTY);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "vfd-internal.h"
+#include "vfiod/fault.h"
 #include "vfiod/vfio-uapi.h"
 #include "vfiod/vfio.h"
 #include "vfiod/inventory.h"
@@ -34,6 +35,9 @@ int vfd_type1_container_open(vfd_context *ctx, int *ret_fd)
 
 	if (!ctx || !ret_fd)
 		return -EINVAL;
+	r = vfd_fault_step(ctx, "type1-container-open");
+	if (r < 0)
+		return r;
 	fd = vfd_root_open(ctx, VFIO_CONTAINER_NODE, O_RDWR | O_NOCTTY);
 	if (fd == -ENOENT)
 		return -ENODEV;
@@ -67,6 +71,8 @@ int vfd_vfio_group_open_exclusive(vfd_context *ctx, unsigned group, int *ret_fd)
 	if (!ctx || !ret_fd)
 		return -EINVAL;
 	r = vfd_pathf(path, sizeof(path), "dev/vfio/%u", group);
+	if (r >= 0)
+		r = vfd_fault_step(ctx, "type1-group-open");
 	if (r < 0)
 		return r;
 	fd = vfd_root_open(ctx, path, O_RDWR | O_NOCTTY);
@@ -224,11 +230,15 @@ int vfd_type1_add_group(vfd_type1 *t, unsigned group)
 	r = vfd_type1_group_open(t->ctx, group, &fd);
 	if (r < 0)
 		return r;
-	r = vfd_type1_group_set_container(fd, t->container_fd);
+	r = vfd_fault_step(t->ctx, "type1-set-container");
+	if (r >= 0)
+		r = vfd_type1_group_set_container(fd, t->container_fd);
 	if (r < 0)
 		return r;
 	if (!t->iommu_set) {
-		r = vfd_type1_container_set_iommu(t->container_fd);
+		r = vfd_fault_step(t->ctx, "type1-set-iommu");
+		if (r >= 0)
+			r = vfd_type1_container_set_iommu(t->container_fd);
 		if (r < 0) {
 			/* leave the container as it was: no group, no IOMMU */
 			(void)ioctl(fd, VFIO_GROUP_UNSET_CONTAINER);
@@ -344,12 +354,16 @@ int vfd_type1_group_grant(vfd_context *ctx, unsigned group, uid_t uid, gid_t gid
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
+	int r;
 
 	if (!ctx || !ret_previous)
 		return -EINVAL;
 	fd = open_group_node(ctx, group, &st);
 	if (fd < 0)
 		return fd;
+	r = vfd_fault_step(ctx, "group-grant");
+	if (r < 0)
+		return r;
 	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
 		return negative_errno();
 	*ret_previous = (vfd_node_owner){ .uid = st.st_uid, .gid = st.st_gid };
@@ -360,12 +374,16 @@ int vfd_type1_group_revoke(vfd_context *ctx, unsigned group, const vfd_node_owne
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
+	int r;
 
 	if (!ctx || !previous)
 		return -EINVAL;
 	fd = open_group_node(ctx, group, &st);
 	if (fd < 0)
 		return fd;
+	r = vfd_fault_step(ctx, "group-revoke");
+	if (r < 0)
+		return r;
 	if (fchownat(fd, "", previous->uid, previous->gid, AT_EMPTY_PATH) < 0)
 		return negative_errno();
 	return 0;

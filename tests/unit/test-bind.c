@@ -671,7 +671,7 @@ static void test_fault_spec_parsing(void)
 
 	ASSERT_OK(vfd_fault_arm_from_string(ctx, "mdev-attr:3:28"));
 	ASSERT_TRUE(fault->armed);
-	ASSERT_EQ(fault->kind, VFD_FAULT_MDEV_ATTR);
+	ASSERT_EQ(strcmp(fault->step, "mdev-attr"), 0);
 	ASSERT_EQ(fault->nth, 3);
 	ASSERT_EQ(fault->error, -ENOSPC);
 
