@@ -177,6 +177,36 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	return 0;
 }
 
+#define JOURNAL_RETRY_FIRST_USEC (1 * UINT64_C(1000000))
+#define JOURNAL_RETRY_MAX_USEC (30 * UINT64_C(1000000))
+
+static int on_journal_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	VM *vm = userdata;
+
+	vm->journal.retry = sd_event_source_disable_unref(vm->journal.retry);
+	(void) vm_journal_save(vm);
+	return 0;
+}
+
+/*
+ * A write that failed leaves an older record on disk: written again on a
+ * timer (1 s, doubling up to 30 s) until it succeeds or a later change
+ * writes it, so that the file catches up with what vfiod did.
+ */
+static void retry_later(VM *vm)
+{
+	uint64_t delay = vm->journal.retry_usec ? vm->journal.retry_usec : JOURNAL_RETRY_FIRST_USEC;
+
+	vm->journal.retry_usec = delay * 2 > JOURNAL_RETRY_MAX_USEC ? JOURNAL_RETRY_MAX_USEC : delay * 2;
+	if (vm->journal.retry)
+		return;
+	if (sd_event_add_time_relative(vm->manager->event, &vm->journal.retry, CLOCK_MONOTONIC, delay,
+				       0, on_journal_retry, vm) < 0)
+		log_error("VM %s: cannot arm the journal's next write; the next change writes it.",
+			  vm->name);
+}
+
 int vm_journal_save(VM *vm)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
@@ -187,16 +217,27 @@ int vm_journal_save(VM *vm)
 	r = vm_to_json(vm, &o);
 	if (r >= 0)
 		r = journal_file_write(vm->manager->journal_dir, vm->name, o);
-	if (r < 0)
-		log_error_errno(r, "VM %s: cannot write its journal in %s: %m", vm->name,
+	if (r < 0) {
+		log_error_errno(r, "VM %s: cannot write its journal in %s: %m; trying again.", vm->name,
 				vm->manager->journal_dir);
-	return r;
+		retry_later(vm);
+		return r;
+	}
+	vm->journal.retry = sd_event_source_disable_unref(vm->journal.retry);
+	vm->journal.retry_usec = 0;
+	return 0;
+}
+
+void vm_journal_done(VM *vm)
+{
+	vm->journal.retry = sd_event_source_disable_unref(vm->journal.retry);
 }
 
 void vm_journal_remove(VM *vm)
 {
 	int r;
 
+	vm_journal_done(vm);
 	if (!vm->manager->journal_dir)
 		return;
 	r = journal_file_remove(vm->manager->journal_dir, vm->name);

@@ -28,6 +28,8 @@
 int vm_journal_save(VM *vm);
 /* the VM is gone: its record too */
 void vm_journal_remove(VM *vm);
+/* the VM is freed: no more writes */
+void vm_journal_done(VM *vm);
 
 /* what the VM restores from its journal (vm_restore()); vm-private.h */
 typedef struct VMJournalSaved VMJournalSaved;

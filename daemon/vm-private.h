@@ -102,6 +102,12 @@ struct VMJournalSaved {
 	VMTxn txn;
 };
 
+/* the journal file (vm-journal.c): a write that failed is tried again */
+typedef struct VMJournal {
+	sd_event_source *retry;
+	uint64_t retry_usec;
+} VMJournal;
+
 /*
  * Each group of fields below is written only by the file named with it
  * (and read by the journal, which saves and restores every concern);
@@ -139,6 +145,7 @@ struct VM {
 	VMMemlock memlock;    /* vm-memlock.c */
 	VMBackendState be;    /* vm-backend-*.c */
 	VMRelease release;    /* vm-release.c */
+	VMJournal journal;    /* vm-journal.c */
 };
 
 

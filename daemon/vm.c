@@ -260,6 +260,7 @@ VM *vm_free(VM *vm)
 		return NULL;
 
 	vm_release_done_free(vm);
+	vm_journal_done(vm);
 	if (vm->ops && vm->ops->close)
 		vm->ops->close(vm);
 	for (size_t i = 0; i < vm->n_devices; i++)
