@@ -166,42 +166,80 @@ static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
 	return 0;
 }
 
-static void apply(VM *vm, uint64_t limit, const char *step)
+#define MEMLOCK_RETRY_USEC (1 * UINT64_C(1000000))
+
+static int on_memlock_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	VM *vm = userdata;
+
+	vm->memlock.retry = sd_event_source_disable_unref(vm->memlock.retry);
+	vm_memlock_after_change(vm, "retry");
+	return 0;
+}
+
+/*
+ * A lower (or a restore) that failed leaves the limit higher than the
+ * plan, never below the charge: set again on a timer until it takes.
+ */
+static void retry_later(VM *vm, int error)
+{
+	/* -EPERM: vfiod lacks CAP_SYS_RESOURCE (a fixture test); no try will do better */
+	if (vm->memlock.retry || error == -EPERM)
+		return;
+	if (sd_event_add_time_relative(vm->manager->event, &vm->memlock.retry, CLOCK_MONOTONIC,
+				       MEMLOCK_RETRY_USEC, 0, on_memlock_retry, vm) < 0)
+		log_error("VM %s: cannot arm the limit's next try; the next change sets it.", vm->name);
+}
+
+void vm_memlock_done(VM *vm)
+{
+	vm->memlock.retry = sd_event_source_disable_unref(vm->memlock.retry);
+}
+
+/* 0, or why the limit could not be set (logged) */
+static int apply(VM *vm, uint64_t limit, const char *step)
 {
 	uint64_t hard = limit;
 	int r;
 
 	if (!vm->memlock.apply || !vm_has_vmm(vm) || vm->vmm_exited)
-		return;
+		return 0;
 	if (limit == 0) {
 		/* no device: the model leaves the limit alone; undo ours */
 		if (vm->memlock.applied == 0 || !vm->memlock.original_known)
-			return;
+			return 0;
 		limit = vm->memlock.original;
 		hard = vm->memlock.original_hard;
 		r = set_limit(vm, limit, hard);
 		if (r < 0) {
-			log_warning_errno(r, "VM %s (%s): cannot restore the VMM's RLIMIT_MEMLOCK: %m",
-					  vm->name, step);
-			return;
+			log_warning_errno(r, "VM %s (%s): cannot restore the VMM's RLIMIT_MEMLOCK: %m; "
+					  "trying again.", vm->name, step);
+			retry_later(vm, r);
+			return r;
 		}
 		vm->memlock.applied = 0;
+		vm_memlock_done(vm);
 		log_info("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) restored to %" PRIu64
 			 " bytes (no device left).", vm->name, step, (int) vm->vmm.pid, limit);
-		return;
+		return 0;
 	}
 	if (limit == vm->memlock.applied)
-		return;
+		return 0;
 
 	r = set_limit(vm, limit, hard);
 	if (r < 0) {
 		log_warning_errno(r, "VM %s (%s): cannot set the VMM's RLIMIT_MEMLOCK to %" PRIu64
 				  " bytes: %m", vm->name, step, limit);
-		return;
+		/* a raise fails its step (the caller undoes it); a lower is tried again */
+		if (limit < vm->memlock.applied)
+			retry_later(vm, r);
+		return r;
 	}
+	vm_memlock_done(vm);
 	log_info("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) set to %" PRIu64 " bytes (%.1f MiB, "
 		 "policy %s).", vm->name, step, (int) vm->vmm.pid, limit, MiB(limit),
 		 vfd_memlock_policy_to_string(vm->memlock.policy));
+	return 0;
 }
 
 void vm_memlock_register(VM *vm)
@@ -216,7 +254,7 @@ void vm_memlock_register(VM *vm)
 		vm->memlock.original_known = true;
 	}
 	if (compute_limit(vm, NULL, NULL, &limit) >= 0)
-		apply(vm, limit, "register");
+		(void) apply(vm, limit, "register");
 	(void) vm_memlock_check(vm, "register");
 }
 
@@ -236,22 +274,38 @@ int vm_memlock_before_add(VM *vm, const VMDevice *d, vfd_op_error *error)
 	return 0;
 }
 
-void vm_memlock_after_add(VM *vm)
+int vm_memlock_after_add(VM *vm, const char *device, vfd_op_error *error)
 {
 	uint64_t limit;
+	int r = 0;
 
 	/* raise only: the device is in the VM's list, the VMM has no descriptor for it yet */
 	if (compute_limit(vm, NULL, NULL, &limit) >= 0 && limit > vm->memlock.applied)
-		apply(vm, limit, "add");
+		r = apply(vm, limit, "add");
+	/*
+	 * Without the raise the device goes back: the VMM must never hold a
+	 * device its limit does not cover. -EPERM is vfiod without
+	 * CAP_SYS_RESOURCE (tests on a fixture root, never the shipped unit):
+	 * it cannot set any limit, says so (apply()) and goes on.
+	 */
+	if (r < 0 && r != -EPERM)
+		return vfd_op_error_set(error, r, device, "cannot raise the VMM's RLIMIT_MEMLOCK to "
+					"%" PRIu64 " bytes for it; the device is given back", limit);
 	(void) vm_memlock_check(vm, "add");
+	return 0;
 }
 
 void vm_memlock_after_change(VM *vm, const char *step)
 {
 	uint64_t limit;
+	int r;
 
-	if (compute_limit(vm, NULL, NULL, &limit) >= 0)
-		apply(vm, limit, step);
+	if (compute_limit(vm, NULL, NULL, &limit) >= 0) {
+		r = apply(vm, limit, step);
+		/* a raise outside an add (recovery, libvirt's attach): tried again too */
+		if (r < 0 && limit > vm->memlock.applied)
+			retry_later(vm, r);
+	}
 	(void) vm_memlock_check(vm, step);
 }
 

@@ -43,8 +43,11 @@
 void vm_memlock_register(VM *vm);
 /* before device d is claimed: -EDQUOT (error set) when the cap is exceeded; changes nothing */
 int vm_memlock_before_add(VM *vm, const VMDevice *d, vfd_op_error *error);
-/* once the device is in vm's list: raises the limit, checks */
-void vm_memlock_after_add(VM *vm);
+/* once the device is in vm's list: raises the limit (-errno, error set: the caller
+ * gives the device back), checks */
+int vm_memlock_after_add(VM *vm, const char *device, vfd_op_error *error);
+/* the VM is freed: no more tries */
+void vm_memlock_done(VM *vm);
 /* after a device was given back, or an add failed: lowers to the model's limit */
 void vm_memlock_after_change(VM *vm, const char *step);
 /* compares expected and observed charge; logs, signals; returns 1 when they match */

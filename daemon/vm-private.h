@@ -46,6 +46,7 @@ typedef struct VMMemlock {
 	uint64_t expected_slack;  /* vendor pins the model cannot predict, at most this */
 	uint64_t observed_charge;
 	bool charge_matches;
+	sd_event_source *retry;   /* a limit that did not take, set again */
 } VMMemlock;
 
 /*

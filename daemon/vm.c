@@ -261,6 +261,7 @@ VM *vm_free(VM *vm)
 
 	vm_release_done_free(vm);
 	vm_journal_done(vm);
+	vm_memlock_done(vm);
 	if (vm->ops && vm->ops->close)
 		vm->ops->close(vm);
 	for (size_t i = 0; i < vm->n_devices; i++)
@@ -422,11 +423,18 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	/* journaled with what vm_backend_prepare() did (a grant), still as a transaction */
 	(void) vm_journal_save(vm);
 
+	/* raised before the VMM can have the device's descriptor; no raise, no device */
+	r = vm_memlock_after_add(vm, d.name, error);
+	if (r < 0) {
+		VMDevice *added = vm_find_device(vm, d.name);
+
+		added->bind = NULL; /* rec's still */
+		vm_drop_device(vm, added);
+		goto rollback;
+	}
 	TAKE_PTR(rec);
 	log_info("VM %s: added PCI function %s (group %d).", vm->name, d.name, d.iommu_group);
 	vm_send_devices_changed(vm);
-	/* raised before the VMM can have the device's descriptor */
-	vm_memlock_after_add(vm);
 	vm_journal_crash_point("add-raised");
 	vm_txn_end(vm);
 	(void) vm_journal_save(vm);
@@ -469,6 +477,12 @@ static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 	r = vm_backend_prepare(vm, &d, error);
 	if (r >= 0)
 		r = vm_append_device(vm, &d);
+	/* raised before the VMM can have the device's descriptor; no raise, no device */
+	if (r >= 0) {
+		r = vm_memlock_after_add(vm, d.name, error);
+		if (r < 0)
+			vm_drop_device(vm, vm_find_device(vm, d.name));
+	}
 	if (r < 0) {
 		(void) vm_backend_unprepare(vm, &d);
 		return r;
@@ -477,7 +491,6 @@ static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 	log_info("VM %s: added mdev %s (group %d%s).", vm->name, d.name, d.iommu_group,
 		 created ? ", created" : "");
 	vm_send_devices_changed(vm);
-	vm_memlock_after_add(vm);
 	(void) vm_journal_save(vm);
 	return 0;
 }
