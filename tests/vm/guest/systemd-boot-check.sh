@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm-systemd-boot, guest side: runs as vfiod-boot-check.service, ordered
 # After=vfiod.service, in a Debian 12 guest booted with systemd as PID 1.
-# The host runner (tests/vm/run-systemd-boot.sh) wrote the configuration:
+# The host runner (tests/vm/runners/run-systemd-boot.sh) wrote the configuration:
 #   /etc/vfiod/vfiod.json      binding of edu (0000:01:00.0), mdev UUID_A
 #                              on mtty (autostart)
 #   /etc/mdevctl.d/mtty/UUID_C    start auto   (imported)

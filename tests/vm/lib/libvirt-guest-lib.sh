@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Helpers for libvirt guest cases (tests/vm/cases/<name>.sh run by
-# tests/vm/run-libvirt-test.sh), sourced in the Debian guest after the lab's
-# tests/vm/guest-lib.sh, whose assertions and device helpers work here too
+# tests/vm/runners/run-libvirt-test.sh), sourced in the Debian guest after the lab's
+# tests/vm/lib/guest-lib.sh, whose assertions and device helpers work here too
 # (start_vfiod/stop_vfiod do not: vfiod runs under its unit). Adds:
 #
 #   timing WHAT SECONDS            records a duration: @@VFIOD-TIME ...@@ on the console
