@@ -26,6 +26,7 @@ say() {
 }
 
 [ -f "$case_file" ] || { say "no case file tests/vm/cases/$name.sh"; exit 2; }
+. "$source_root/tests/vm/runners/runner-lib.sh"
 . "$source_root/tests/vm/runners/systemd-guest.sh"
 sg_require
 
@@ -78,7 +79,7 @@ sg_boot "$img" "$log" 3072
 t2=$(date +%s)
 rm -f "$img"
 
-sg_markers "$log"
+read_markers "$log"
 tr -d '\r' <"$log" | grep -o '@@VFIOD-TIME [^@]*@@' | sed 's/^@@VFIOD-TIME \(.*\)@@$/  time: \1/'
 say "$name: kernel $KVER: qemu $((t2 - t1)) s; $PASSED pass, $FAILED fail, $SKIPPED skip"
 sg_verdict "$log"

@@ -26,6 +26,7 @@ say() {
 	echo "run-systemd-boot: $*"
 }
 
+. "$source_root/tests/vm/runners/runner-lib.sh"
 . "$source_root/tests/vm/runners/systemd-guest.sh"
 sg_require
 
@@ -78,7 +79,7 @@ say "image $(du -m "$img" | cut -f1) MB ($(du -sm "$stage" | cut -f1) MB unpacke
 sg_boot "$img" "$log" 2048
 t2=$(date +%s)
 
-sg_markers "$log"
+read_markers "$log"
 say "distro: kernel $KVER: qemu $((t2 - t1)) s; $PASSED pass, $FAILED fail"
 # the exposure line, for the record
 tr -d '\r' <"$log" | grep -m1 'Overall exposure level' | sed 's/^/  /'
