@@ -11,6 +11,7 @@
 # Prints @@VFIOD-CASE systemd NAME PASS|FAIL@@ per check and
 # @@VFIOD-DONE rc@@ at the end.
 . /opt/vfiod-boot/ids.env
+. /opt/vfiod/tests/lib/wait-until.sh # poll_until
 
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 rc=0
@@ -74,12 +75,8 @@ manual_mdev_not_started() {
 mdev_waits_for_parent_then_udev_starts_it() {
 	[ "$(state_of "$UUID_B")" = waiting ] || { echo "state before: $(state_of "$UUID_B")"; return 1; }
 	modprobe mbochs
-	i=0
-	while [ ! -e "/sys/bus/mdev/devices/$UUID_B" ] && [ $i -lt 40 ]; do
-		sleep 0.5
-		i=$((i + 1))
-	done
-	[ -e "/sys/bus/mdev/devices/$UUID_B" ] || { echo "mdev $UUID_B not created 20 s after mbochs loaded"; return 1; }
+	poll_until 20 test -e "/sys/bus/mdev/devices/$UUID_B" ||
+		{ echo "mdev $UUID_B not created 20 s after mbochs loaded"; return 1; }
 	[ "$(state_of "$UUID_B")" = applied ]
 }
 

@@ -66,8 +66,9 @@ echo '{"mdev_type": "mbochs-small", "start": "auto", "attrs": []}' >"$stage/etc/
 echo vfio-pci >"$stage/etc/driverctl.d/pci-$NVME"
 
 # The checks, as a unit ordered after vfiod.
-mkdir -p "$stage/opt/vfiod-boot"
+mkdir -p "$stage/opt/vfiod-boot" "$stage/opt/vfiod/tests/lib"
 cp "$guest/systemd-boot-check.sh" "$stage/opt/vfiod-boot/check.sh"
+cp "$source_root/tests/lib/wait-until.sh" "$stage/opt/vfiod/tests/lib/wait-until.sh"
 printf 'EDU=%s\nNVME=%s\nUUID_A=%s\nUUID_B=%s\nUUID_C=%s\nUUID_D=%s\n' \
 	"$EDU" "$NVME" "$UUID_A" "$UUID_B" "$UUID_C" "$UUID_D" >"$stage/opt/vfiod-boot/ids.env"
 sg_enable_unit "$stage" "$guest/vfiod-boot-check.service"
