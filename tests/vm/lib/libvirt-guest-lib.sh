@@ -8,7 +8,6 @@
 #   vfiod_restart                  systemctl restart vfiod, waits until active
 #   vfiod_vm_names                 vfiod's VMs, one name a line (sorted)
 #   vfiod_vm_prop NAME PROP        a property of VM NAME (busctl value)
-#   virsh_define_start XMLFILE     define and start a domain, prints its name
 #   domain_xml NAME EXTRA_DEVICES  a TCG domain of 32 MiB that sits in SeaBIOS
 #   hotplug_domain_xml NAME        the same with free hot-pluggable slots
 #   pci_hostdev_xml BDF [ALIAS]    <hostdev type='pci' managed='no'> of BDF
