@@ -16,7 +16,7 @@ PKGS="$PKGS dbus-bin jq"
 # tests/lab (nested-VM guest image): systemd-udevd + udevadm, Debian's system
 # bus configuration (tests/lab/make-initramfs.sh copies both into the guest)
 PKGS="$PKGS udev dbus-system-bus-common"
-# tests/vm/run-systemd-boot.sh: the Debian rootfs that boots systemd (tests/lab/rootfs-systemd.sh)
+# tests/vm/runners/run-systemd-boot.sh: the Debian rootfs that boots systemd (tests/lab/rootfs-systemd.sh)
 PKGS="$PKGS debootstrap"
 
 missing=""

@@ -154,7 +154,7 @@ done_testing() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
 
-# poll_until and wait_until, shared with the guests' tests/vm/guest-lib.sh
+# poll_until and wait_until, shared with the guests' tests/vm/lib/guest-lib.sh
 . "$SOURCE_ROOT/tests/lib/wait-until.sh"
 
 # ---- the private bus ----
@@ -366,6 +366,20 @@ assert_one_line_error() {
 	fi
 }
 
+# as_nobody CMD...: CMD as uid/gid nobody without capabilities; output in
+# $OUT/$ERR, status in $RC
+as_nobody() {
+	RC=0
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+		--bounding-set=-all -- "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+# field REC KEY: the value of KEY in the JSON record REC, or "(absent)"
+# when the record lacks KEY
+field() {
+	printf '%s\n' "$1" | jq -r --arg k "$2" 'if has($k) then (.[$k] | tostring) else "(absent)" end'
+}
+
 # ---- reading the fixture like the kernel's sysfs ----
 
 # link_name PATH: basename of a symlink's target, empty when PATH is no link
@@ -422,4 +436,14 @@ vm_path() {
 # vm_is_gone NAME: vfiod lists no VM NAME
 vm_is_gone() {
 	[ -z "$(vm_path "$1")" ]
+}
+
+# vm_field NAME FIELD: FIELD of VM NAME in `vfioctl --json vm list`
+vm_field() {
+	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
+}
+
+# memlock_of PID: "soft hard" RLIMIT_MEMLOCK of PID in bytes
+memlock_of() {
+	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
 }

@@ -18,10 +18,6 @@ B=
 DEV=$ROOT/sys/bus/pci/devices
 DRV=$ROOT/sys/bus/pci/drivers
 
-vm_field() {
-	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
-}
-
 # config_item NAME FIELD: a field of the configuration item NAME
 config_item() {
 	"$VFIOCTL" --bus-address="$BUS" --json config status |

@@ -11,11 +11,6 @@ record() {
 	jq -c --arg a "$1" '.[] | select(.address == $a)' "$T/devices.json"
 }
 
-# field REC KEY: the value, or "(absent)" when the record lacks KEY
-field() {
-	printf '%s\n' "$1" | jq -r --arg k "$2" 'if has($k) then (.[$k] | tostring) else "(absent)" end'
-}
-
 devices_json_lists_every_function() {
 	vfioctl --json devices
 	assert_vfioctl_ok

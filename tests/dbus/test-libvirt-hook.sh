@@ -62,10 +62,6 @@ vm_names() {
 	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r '.[].name' | sort | tr '\n' ' '
 }
 
-vm_field() { # NAME FIELD
-	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
-}
-
 prepare_claims_the_hostdevs_and_release_gives_them_back() {
 	domain lab1 0000:01:00.0 >"$T/lab1.xml"
 	hook "$T/lab1.xml" lab1 prepare begin -

@@ -61,10 +61,6 @@ env_uri_connects() {
 # failure path of a real libvirt whose attach fails ----
 
 VMM=
-memlock_of() {
-	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
-}
-
 vm_devices() {
 	"$VFIOCTL" --bus-address="$BUS" --json vm show "$1" | jq -r '.Devices | map(.name) | join(",")'
 }

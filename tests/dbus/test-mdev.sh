@@ -12,10 +12,6 @@ optional() {
 	if [ -f "$1" ]; then cat "$1"; else echo "(absent)"; fi
 }
 
-field() {
-	printf '%s\n' "$1" | jq -r --arg k "$2" 'if has($k) then (.[$k] | tostring) else "(absent)" end'
-}
-
 # expected_types [PARENT...]: "parent type" lines in the order vfiod answers
 expected_types() {
 	for p in "$@"; do

@@ -12,13 +12,6 @@ if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 || ! id nobody >
 	exit 0
 fi
 
-# as_nobody CMD...: CMD as uid/gid nobody without capabilities; output in $OUT/$ERR, status in $RC
-as_nobody() {
-	RC=0
-	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
-		--bounding-set=-all -- "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-
 unprivileged_user_reads_inventory() {
 	as_nobody "$VFIOCTL" --bus-address="$BUS" --json devices
 	[ "$RC" -eq 0 ] || fail "vfioctl devices as nobody: $(cat "$ERR")"

@@ -15,13 +15,6 @@ if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 || ! id nobody >
 	exit 0
 fi
 
-# as_nobody CMD...: CMD as uid/gid nobody without capabilities; output in $OUT/$ERR, status in $RC
-as_nobody() {
-	RC=0
-	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
-		--bounding-set=-all -- "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-
 assert_denied() {
 	[ "$RC" -ne 0 ] || fail "$1: allowed: $(cat "$OUT")"
 	grep -q "AccessDenied" "$ERR" || fail "$1: not AccessDenied: $(cat "$ERR")"

@@ -17,10 +17,6 @@ command -v prlimit >/dev/null 2>&1 || { echo "1..0 # SKIP prlimit is not install
 UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0011
 J=
 
-vm_field() {
-	"$VFIOCTL" --bus-address="$BUS" --json vm list | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
-}
-
 a_vm_outlives_a_restart_while_its_vmm_runs() {
 	make_group_node 2
 	spawn_vmm 4242
@@ -86,11 +82,6 @@ a_crash_midway_through_an_add_is_undone() {
 	assert_eq null "$(jq -r '.transaction' "$J/cut.json")" "transaction cleared"
 	vfioctl vm release cut
 	assert_vfioctl_ok
-}
-
-# "soft hard" RLIMIT_MEMLOCK of PID in bytes
-memlock_of() {
-	prlimit --pid "$1" --memlock --noheadings --raw --output SOFT,HARD | awk '{ print $1, $2 }'
 }
 
 # field 22 of /proc/PID/stat (the comm may hold spaces: count after the last ')')

@@ -17,11 +17,6 @@ M=org.vfiod1.Manager
 UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0011
 LIMIT_64M=134217728 # the precise policy: 64 MiB of guest memory + 64 MiB headroom
 
-# "soft hard" RLIMIT_MEMLOCK of PID in bytes
-memlock_of() {
-	prlimit --pid "$1" --memlock --noheadings --raw --output SOFT,HARD | awk '{ print $1, $2 }'
-}
-
 # vmm_state_is NAME STATE: the VMMState of VM NAME is STATE
 vmm_state_is() {
 	[ "$(vm_prop "$1" VMMState)" = "$2" ]

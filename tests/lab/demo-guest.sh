@@ -1,7 +1,7 @@
 #!/bin/sh
 # Narrated tour of vfiod inside the lab guest (run by tests/lab/demo.sh).
 # Each step says what it is about to show, then shows it.
-. /opt/vfiod/tests/vm/guest-lib.sh
+. /opt/vfiod/tests/vm/lib/guest-lib.sh
 
 step() {
 	echo
@@ -60,7 +60,7 @@ run "$VFIOCTL" show "$EDU"
 # The VM-ownership part drives the reference VMM (tests/vmm) through the same
 # helpers the vm-ownership-* tests use.
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 modprobe vfio-pci
 modprobe vfio_iommu_type1 || true
 

@@ -7,7 +7,7 @@
 #   BUILD_ROOT       meson build folder whose executables (daemon/, cli/,
 #                    tests/*/) go to /opt/vfiod/bin ("-" for none)
 #   SOURCE_ROOT      repository; tests/ goes to /opt/vfiod/tests, and
-#                    tests/vm/guest-init becomes /init
+#                    tests/vm/guest/guest-init becomes /init
 #   OUT              the zstd (or gzip) compressed newc cpio to write
 #   MODULES_DIR      out-of-tree .ko files for this kernel (build-modules.sh)
 #
@@ -201,7 +201,7 @@ for b in $(project_bins); do
 	copy_prog "$b" "opt/vfiod/bin/$(basename "$b")"
 done
 cp -R "$source_root/tests/." opt/vfiod/tests/
-cp "$source_root/tests/vm/guest-init" init
+cp "$source_root/tests/vm/guest/guest-init" init
 chmod 0755 init
 
 if command -v zstd >/dev/null 2>&1; then

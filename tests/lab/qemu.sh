@@ -11,7 +11,7 @@
 #   --no-iommu       no vIOMMU, intel_iommu=off (iommufd selftest mock domains)
 #   --interactive    console on the terminal with the QEMU monitor on C-a c
 # The guest console (ttyS0) goes to stdout. QEMU exits 0 on the guest's
-# poweroff; results are reported on the console (see tests/vm/guest-init).
+# poweroff; results are reported on the console (see tests/vm/guest/guest-init).
 set -eu
 
 append=""

@@ -8,7 +8,7 @@
 #                              QEMU10_BIN, QEMU10_ROOT); progress on stderr
 #        qemu10.sh --cpio OUT  also writes OUT: a compressed newc cpio that
 #                              adds /opt/qemu10 to the lab's initramfs
-#                              (tests/vm/run-vm-test.sh appends it for cases
+#                              (tests/vm/runners/run-vm-test.sh appends it for cases
 #                              with the header `# vfiod-extra: qemu10`)
 #
 # Cache: ${VFIOD_LAB_CACHE:-$HOME/.cache/vfiod-lab}/qemu10-apt (the private

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Prepare a Debian 12 (bookworm) root file system with systemd, a real
 # libvirtd (libvirt-daemon-system 9.0) and QEMU (qemu-system-x86 7.2), for
-# the libvirt guest tests (tests/vm/run-libvirt-test.sh): debootstrap
+# the libvirt guest tests (tests/vm/runners/run-libvirt-test.sh): debootstrap
 # --variant=minbase with the same base packages as rootfs-systemd.sh, then
 # apt-get inside the chroot for libvirt and QEMU without recommends (apt
 # resolves their alternatives, which debootstrap does not), trimmed, and

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The one polling helper of the shell harnesses. tests/dbus/lib.sh sources it
-# on the host (sh, bash); tests/vm/guest-lib.sh sources it in the guests
+# on the host (sh, bash); tests/vm/lib/guest-lib.sh sources it in the guests
 # (busybox ash; dash in the libvirt guest) from /opt/vfiod/tests/lib. The
 # harness that sources it defines `fail MSG` (print it, exit 1).
 #

@@ -5,7 +5,7 @@
 # a vfiod killed in the middle of a Bind (every member moved, the claim
 # not recorded as held yet) has it undone by the next one.
 
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 BINDINGS=/run/vfiod/bindings
 

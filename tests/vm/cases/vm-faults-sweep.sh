@@ -25,7 +25,7 @@
 # (VFIOD_FAULTS_SWEEP=all).
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 U=5e1f0a35-9a2c-4b6e-8f0d-1c2b3a4d5e6f
 JOURNAL=/run/vfiod/vms

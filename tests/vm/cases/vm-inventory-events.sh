@@ -41,16 +41,10 @@ event_seen() {
 
 # wait_event "KIND ACTION NAME": fail with the events seen unless it comes within 30 s
 wait_event() {
-	_we_i=0
-	while ! event_seen "$1"; do
-		_we_i=$((_we_i + 1))
-		if [ "$_we_i" -ge 300 ]; then
-			echo "InventoryChanged signals seen:" >&2
-			events >&2
-			fail "no InventoryChanged($1) within 30 s"
-		fi
-		usleep 100000
-	done
+	poll_until 30 event_seen "$1" && return 0
+	echo "InventoryChanged signals seen:" >&2
+	events >&2
+	fail "no InventoryChanged($1) within 30 s"
 }
 
 cleanup_events() {

@@ -1,4 +1,4 @@
-# vfiod-libvirt: run by tests/vm/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
+# vfiod-libvirt: run by tests/vm/runners/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
 # libvirt's QEMU hook (cli/libvirt-hook, installed as
 # /etc/libvirt/hooks/qemu.d/vfiod) with vfiod under its shipped unit: a
 # domain with an unmanaged PCI hostdev (edu) and an mdev hostdev (mtty,

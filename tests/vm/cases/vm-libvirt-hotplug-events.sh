@@ -1,4 +1,4 @@
-# vfiod-libvirt: run by tests/vm/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
+# vfiod-libvirt: run by tests/vm/runners/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
 # vfiod follows libvirt's device events (daemon/libvirt/libvirt-events.c) under its
 # shipped unit: a running domain that vfiod holds as a VM gets the edu
 # device hot-plugged and unplugged, first behind vfiod's back (virsh

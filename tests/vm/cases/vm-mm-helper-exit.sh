@@ -18,7 +18,7 @@
 # knows the VMM's memory from /proc while it lives.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 MiB64=67108864
 

@@ -13,7 +13,7 @@
 # fallback (daemon/manager-mm.c).
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 MM_TEST=$VFIOD_BIN/vfd-mm-test
 # the unit's CapabilityBoundingSet, in setpriv's words and as CapBnd/CapEff

@@ -7,7 +7,7 @@
 # to its original driver state and removes the mdev.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 BACKEND=iommufd
-. /opt/vfiod/tests/vm/cases/vm-ownership-scenario-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-scenario-lib.sh

@@ -13,7 +13,7 @@
 # iommufd backend only), so a type1 QEMU needs vmm_opens_groups instead.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 QEMU10=/opt/qemu10/bin/qemu-system-x86_64
 GUEST_MEM_MB=64

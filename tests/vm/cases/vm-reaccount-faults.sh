@@ -18,7 +18,7 @@
 #    the charge are as before the add / after the remove.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 MiB256=268435456
 PINS=4096000            # 1000 pages of 4 KiB

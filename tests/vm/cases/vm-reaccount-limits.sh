@@ -12,7 +12,7 @@
 # of its own), on type1.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 MiB64=67108864
 LIMIT_64M=134217728 # 64 MiB guest memory + 64 MiB headroom

@@ -14,7 +14,7 @@
 # is never below the charge.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 MiB256=268435456
 PINS=4096000            # 1000 pages of 4 KiB

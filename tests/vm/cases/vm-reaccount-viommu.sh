@@ -18,7 +18,7 @@
 # check reports the mismatch (ChargeMatches false), not hiding it.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 MiB256=268435456
 MiB512=536870912

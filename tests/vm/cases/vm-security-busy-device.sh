@@ -10,7 +10,7 @@
 # in that write, deaf to the bus, or waited for the VMM's exit only.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 # vfiod answers another call within 1 s: ListDevices from a client that
 # connected beforehand (orphan-call, tests/security), so that only the call

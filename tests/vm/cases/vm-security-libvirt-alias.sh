@@ -1,4 +1,4 @@
-# vfiod-libvirt: run by tests/vm/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
+# vfiod-libvirt: run by tests/vm/runners/run-libvirt-test.sh (Debian guest, systemd, libvirtd 9.0, QEMU 7.2)
 # Trust boundary: a libvirt client allowed to attach devices to a domain
 # cannot make vfiod change a host device (daemon/libvirt/libvirt-events.c). vfiod
 # acts only on a <hostdev> the live domain XML shows, by its PCI address or
@@ -52,6 +52,11 @@ wait_journal() { # N PATTERN...
 	journal_since "$_wj_n" | sed 's/^/  vfiod: /'
 }
 
+# domain_lacks_alias ALIAS: no device of the domain carries ALIAS
+domain_lacks_alias() {
+	! virsh dumpxml "$DOM" | grep -q "<alias name='$1'/>"
+}
+
 # At the end of each testcase, passed or failed: what it may have left (an
 # attack that worked on the old code included) is undone, so the next
 # testcase starts from the same host: the e1000e function on e1000e, edu
@@ -61,11 +66,7 @@ restore_host() {
 	for _rh_a in $(vfiod_alias "$(lab_device e1000e)") $(vfiod_alias "$(lab_device edu)"); do
 		virsh dumpxml "$DOM" 2>/dev/null | grep -q "<alias name='$_rh_a'/>" || continue
 		virsh detach-device-alias "$DOM" "$_rh_a" --live >/dev/null 2>&1 || true
-		_rh_i=0
-		while virsh dumpxml "$DOM" | grep -q "<alias name='$_rh_a'/>" && [ "$_rh_i" -lt 60 ]; do
-			sleep 1
-			_rh_i=$((_rh_i + 1))
-		done
+		poll_until 60 domain_lacks_alias "$_rh_a" || true
 	done
 	for _rh_d in $(lab_device e1000e) $(lab_device edu); do
 		vfioctl vm remove-device "$DOM" "$_rh_d" >/dev/null 2>&1 || true

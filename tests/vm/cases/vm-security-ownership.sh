@@ -12,7 +12,7 @@
 # its use of the answer.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 STUB_LOG=/tmp/polkit-stub.log
 A=1000

@@ -8,7 +8,7 @@
 # trick from another uid, even with the VM's secret.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
-. /opt/vfiod/tests/vm/cases/vm-ownership-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
 
 STALE_BIN=/opt/vfiod/bin/vfd-stale-bus
 

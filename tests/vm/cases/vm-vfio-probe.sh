@@ -3,7 +3,7 @@
 # claiming IOMMU groups by driver_override (and giving them back), the
 # refusals, rollback after an injected failure, the type1 container, the
 # iommufd context with per-process accounting plus a device cdev bound to
-# it, and mdev create/remove. Owner: bind.
+# it, and mdev create/remove.
 
 PROBE=/opt/vfiod/bin/vfio-probe
 RECORD=/run/vfio-probe-record.json # in the guest

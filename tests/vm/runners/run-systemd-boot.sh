@@ -5,7 +5,7 @@
 # tmpfiles.d), vfiod enabled, a persisted configuration including files in
 # mdevctl's and driverctl's formats, and a oneshot unit ordered
 # After=vfiod.service that checks everything was applied
-# (tests/vm/systemd-boot/check.sh).
+# (tests/vm/guest/systemd-boot-check.sh).
 #
 # Usage: run-systemd-boot.sh BUILD_ROOT SOURCE_ROOT
 # The rootfs (tests/lab/rootfs-systemd.sh) and the distro kernel are cached
@@ -19,14 +19,15 @@ set -u
 build_root=$(cd "$1" && pwd)
 source_root=$(cd "$2" && pwd)
 lab=$source_root/tests/lab
-here=$source_root/tests/vm/systemd-boot
+guest=$source_root/tests/vm/guest
 name=vm-systemd-boot
 
 say() {
 	echo "run-systemd-boot: $*"
 }
 
-. "$source_root/tests/vm/systemd-guest.sh"
+. "$source_root/tests/vm/runners/runner-lib.sh"
+. "$source_root/tests/vm/runners/systemd-guest.sh"
 sg_require
 
 # Fixed identities the check script knows (ids.env).
@@ -65,11 +66,12 @@ echo '{"mdev_type": "mbochs-small", "start": "auto", "attrs": []}' >"$stage/etc/
 echo vfio-pci >"$stage/etc/driverctl.d/pci-$NVME"
 
 # The checks, as a unit ordered after vfiod.
-mkdir -p "$stage/opt/vfiod-boot"
-cp "$here/check.sh" "$stage/opt/vfiod-boot/check.sh"
+mkdir -p "$stage/opt/vfiod-boot" "$stage/opt/vfiod/tests/lib"
+cp "$guest/systemd-boot-check.sh" "$stage/opt/vfiod-boot/check.sh"
+cp "$source_root/tests/lib/wait-until.sh" "$stage/opt/vfiod/tests/lib/wait-until.sh"
 printf 'EDU=%s\nNVME=%s\nUUID_A=%s\nUUID_B=%s\nUUID_C=%s\nUUID_D=%s\n' \
 	"$EDU" "$NVME" "$UUID_A" "$UUID_B" "$UUID_C" "$UUID_D" >"$stage/opt/vfiod-boot/ids.env"
-sg_enable_unit "$stage" "$here/vfiod-boot-check.service"
+sg_enable_unit "$stage" "$guest/vfiod-boot-check.service"
 
 sg_image "$stage" "$img"
 t1=$(date +%s)
@@ -78,7 +80,7 @@ say "image $(du -m "$img" | cut -f1) MB ($(du -sm "$stage" | cut -f1) MB unpacke
 sg_boot "$img" "$log" 2048
 t2=$(date +%s)
 
-sg_markers "$log"
+read_markers "$log"
 say "distro: kernel $KVER: qemu $((t2 - t1)) s; $PASSED pass, $FAILED fail"
 # the exposure line, for the record
 tr -d '\r' <"$log" | grep -m1 'Overall exposure level' | sed 's/^/  /'

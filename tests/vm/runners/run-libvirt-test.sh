@@ -5,7 +5,7 @@
 # install --destdir` (vfiod enabled through its shipped unit, the libvirt
 # hook in /etc/libvirt/hooks/qemu.d), and run the case
 # tests/vm/cases/NAME.sh from a oneshot unit ordered after vfiod and
-# libvirtd (tests/vm/libvirt/run-case.sh). See tests/vm/README.md,
+# libvirtd (tests/vm/guest/libvirt-run-case.sh). See tests/vm/README.md,
 # "Libvirt guest tests", for how a case plugs in.
 #
 # Usage: run-libvirt-test.sh BUILD_ROOT SOURCE_ROOT NAME
@@ -18,7 +18,7 @@ build_root=$(cd "$1" && pwd)
 source_root=$(cd "$2" && pwd)
 name=$3
 lab=$source_root/tests/lab
-here=$source_root/tests/vm/libvirt
+guest=$source_root/tests/vm/guest
 case_file=$source_root/tests/vm/cases/$name.sh
 
 say() {
@@ -26,7 +26,8 @@ say() {
 }
 
 [ -f "$case_file" ] || { say "no case file tests/vm/cases/$name.sh"; exit 2; }
-. "$source_root/tests/vm/systemd-guest.sh"
+. "$source_root/tests/vm/runners/runner-lib.sh"
+. "$source_root/tests/vm/runners/systemd-guest.sh"
 sg_require
 
 logdir=$build_root/meson-logs/vm
@@ -54,13 +55,16 @@ case "$hook" in
 esac
 
 # The case and its guest-side runner, as a unit ordered after vfiod and libvirtd.
-mkdir -p "$stage/opt/vfiod-libvirt" "$stage/opt/vfiod/tests/vm" "$stage/opt/vfiod/tests/lib"
-cp "$source_root/tests/vm/guest-lib.sh" "$stage/opt/vfiod/tests/vm/guest-lib.sh"
+# The libraries keep their repository paths under /opt/vfiod/tests, as in
+# the busybox guest.
+mkdir -p "$stage/opt/vfiod-libvirt" "$stage/opt/vfiod/tests/vm/lib" "$stage/opt/vfiod/tests/lib"
+cp "$source_root/tests/vm/lib/guest-lib.sh" "$source_root/tests/vm/lib/libvirt-guest-lib.sh" \
+	"$stage/opt/vfiod/tests/vm/lib/"
 cp "$source_root/tests/lib/wait-until.sh" "$stage/opt/vfiod/tests/lib/wait-until.sh"
-cp "$here/guest-lib.sh" "$here/run-case.sh" "$stage/opt/vfiod-libvirt/"
+cp "$guest/libvirt-run-case.sh" "$stage/opt/vfiod-libvirt/run-case.sh"
 cp "$case_file" "$stage/opt/vfiod-libvirt/case.sh"
 printf 'CASE=%s\nCASE_TIMEOUT=%s\n' "$name" "${VFIOD_LAB_CASE_TIMEOUT:-300}" >"$stage/opt/vfiod-libvirt/case.env"
-sg_enable_unit "$stage" "$here/vfiod-libvirt-case.service"
+sg_enable_unit "$stage" "$guest/vfiod-libvirt-case.service"
 # libvirt-guests would try to suspend domains at shutdown: nothing to keep
 ln -sf /dev/null "$stage/etc/systemd/system/libvirt-guests.service"
 
@@ -75,7 +79,7 @@ sg_boot "$img" "$log" 3072
 t2=$(date +%s)
 rm -f "$img"
 
-sg_markers "$log"
+read_markers "$log"
 tr -d '\r' <"$log" | grep -o '@@VFIOD-TIME [^@]*@@' | sed 's/^@@VFIOD-TIME \(.*\)@@$/  time: \1/'
 say "$name: kernel $KVER: qemu $((t2 - t1)) s; $PASSED pass, $FAILED fail, $SKIPPED skip"
 sg_verdict "$log"

@@ -1,5 +1,7 @@
 # shellcheck shell=sh
-# Shared by the vm-ownership-* cases (not a case itself: no testcase_*).
+# Shared by the cases that drive the reference VMM through vfiod
+# (vm-ownership-*, vm-reaccount-*, vm-bind-journal, ...); no testcase_* of
+# its own.
 # Sourced after guest-lib.sh and tests/vmm/vmm-lib.sh.
 #
 #   vmm_spawn ARGS...        start `vfd-vmm ARGS` held before its setup, so

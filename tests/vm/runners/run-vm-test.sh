@@ -22,6 +22,7 @@ case_file=$source_root/tests/vm/cases/$name.sh
 say() {
 	echo "run-vm-test: $*"
 }
+. "$source_root/tests/vm/runners/runner-lib.sh"
 
 [ -f "$case_file" ] || { say "no case file $case_file"; exit 1; }
 for tool in qemu-system-x86_64 cpio timeout flock; do
@@ -39,9 +40,9 @@ for w in $(sed -n 's/^#[[:space:]]*vfiod-boot:[[:space:]]*//p' "$case_file" | he
 	esac
 done
 
-# --- vfiod-extra (vm-ownership-qemu): `# vfiod-extra: qemu10` appends QEMU 10
+# Optional `# vfiod-extra:` words: qemu10 (vm-ownership-qemu) appends QEMU 10
 # (tests/lab/qemu10.sh, /opt/qemu10 in the guest) to this case's initramfs
-# only, so the image shared by the other cases does not grow. ---
+# only, so the image shared by the other cases does not grow.
 extras=$(sed -n 's/^#[[:space:]]*vfiod-extra:[[:space:]]*//p' "$case_file" | head -n1)
 for w in $extras; do
 	case "$w" in
@@ -49,7 +50,6 @@ for w in $extras; do
 	*) say "unknown vfiod-extra word '$w' in $case_file"; exit 1 ;;
 	esac
 done
-# --- end vfiod-extra ---
 
 kernels=$(sed -n 's/^#[[:space:]]*vfiod-kernels:[[:space:]]*//p' "$case_file" | head -n1)
 [ -n "$kernels" ] || kernels="distro test"
@@ -105,8 +105,8 @@ for k in $kernels; do
 		overall=1
 		continue
 	fi
-	# --- vfiod-extra: base image + one cpio per extra, concatenated (the
-	# kernel unpacks every archive of the initrd in turn) ---
+	# With extras: the base image and one cpio per extra, concatenated (the
+	# kernel unpacks every archive of the initrd in turn).
 	initrd=$work/$k-initramfs.img
 	if [ -n "$extras" ]; then
 		combined=$work/$k-initramfs+$(echo "$extras" | tr ' ' '+').img
@@ -126,46 +126,26 @@ for k in $kernels; do
 		fi
 		initrd=$combined
 	fi
-	# --- end vfiod-extra ---
 	t2=$(date +%s)
 
 	BZIMAGE=
 	. "$kenv"
-	# A guest kernel that dies before the first testcase starts (an Oops
-	# while it boots: seen under TCG as int3 traps in kernel text, with no
-	# vfiod code running yet) is booted once more; its log is kept as
-	# LOG.first-boot. A failure once a testcase ran is never retried.
-	for try in 1 2; do
-		# shellcheck disable=SC2086
-		"$lab/qemu.sh" $qemu_opts --timeout "${VFIOD_LAB_TIMEOUT:-600}" --append "vfiod.case=$name vfiod.case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-300}" \
-			"$BZIMAGE" "$initrd" >"$log" 2>&1 # vfiod-extra: was "$work/$k-initramfs.img"
-		qrc=$?
-		if [ "$try" = 1 ] && ! grep -q '@@VFIOD-CASE' "$log" &&
-			grep -Eq 'Oops:|BUG:|Kernel panic' "$log"; then
-			mv "$log" "$log.first-boot"
-			echo "run-vm-test: $k: the guest kernel died before the first testcase (log: $log.first-boot); booting again"
-			continue
-		fi
-		break
-	done
+	# shellcheck disable=SC2086 # qemu_opts: words without spaces
+	boot_guest "$log" "$lab/qemu.sh" $qemu_opts --timeout "${VFIOD_LAB_TIMEOUT:-600}" \
+		--append "vfiod.case=$name vfiod.case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-300}" \
+		"$BZIMAGE" "$initrd"
 	t3=$(date +%s)
 
-	# Markers may carry a stray \r from the serial line.
-	markers=$(tr -d '\r' <"$log" | grep -o '@@VFIOD-[A-Z]*[^@]*@@')
-	done_rc=$(echo "$markers" | sed -n 's/^@@VFIOD-DONE \([0-9]*\)@@$/\1/p' | tail -n1)
-	ready=$(echo "$markers" | sed -n 's/^@@VFIOD-READY \([0-9.]*\)@@$/\1/p' | tail -n1)
-	p=$(echo "$markers" | grep -c " PASS@@$")
-	f=$(echo "$markers" | grep -c " FAIL@@$")
-	s=$(echo "$markers" | grep -c " SKIP@@$")
-	echo "$markers" | sed -n 's/^@@VFIOD-CASE \(.*\)@@$/  \1/p'
+	read_markers "$log"
+	done_rc=$DONE_RC p=$PASSED f=$FAILED s=$SKIPPED
 	say "$k: kernel ${KVER:-?}: prepare $((t1 - t0)) s, modules+initramfs $((t2 - t1)) s," \
-		"boot to ready ${ready:-?} s (guest clock), qemu total $((t3 - t2)) s; $p pass, $f fail, $s skip"
+		"boot to ready ${READY:-?} s (guest clock), qemu total $((t3 - t2)) s; $p pass, $f fail, $s skip"
 
 	bad=""
-	case "$qrc" in
+	case "$QEMU_RC" in
 	0) ;;
 	124 | 137) bad="qemu killed after ${VFIOD_LAB_TIMEOUT:-600} s" ;;
-	*) bad="qemu exited with $qrc" ;;
+	*) bad="qemu exited with $QEMU_RC" ;;
 	esac
 	[ -n "$done_rc" ] || bad="${bad:+$bad; }guest did not finish (no DONE marker)"
 	[ -z "$done_rc" ] || [ "$done_rc" = 0 ] || [ "$f" -gt 0 ] || bad="${bad:+$bad; }guest reported rc $done_rc"

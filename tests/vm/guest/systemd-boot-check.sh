@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm-systemd-boot, guest side: runs as vfiod-boot-check.service, ordered
 # After=vfiod.service, in a Debian 12 guest booted with systemd as PID 1.
-# The host runner (tests/vm/run-systemd-boot.sh) wrote the configuration:
+# The host runner (tests/vm/runners/run-systemd-boot.sh) wrote the configuration:
 #   /etc/vfiod/vfiod.json      binding of edu (0000:01:00.0), mdev UUID_A
 #                              on mtty (autostart)
 #   /etc/mdevctl.d/mtty/UUID_C    start auto   (imported)
@@ -11,6 +11,7 @@
 # Prints @@VFIOD-CASE systemd NAME PASS|FAIL@@ per check and
 # @@VFIOD-DONE rc@@ at the end.
 . /opt/vfiod-boot/ids.env
+. /opt/vfiod/tests/lib/wait-until.sh # poll_until
 
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 rc=0
@@ -74,12 +75,8 @@ manual_mdev_not_started() {
 mdev_waits_for_parent_then_udev_starts_it() {
 	[ "$(state_of "$UUID_B")" = waiting ] || { echo "state before: $(state_of "$UUID_B")"; return 1; }
 	modprobe mbochs
-	i=0
-	while [ ! -e "/sys/bus/mdev/devices/$UUID_B" ] && [ $i -lt 40 ]; do
-		sleep 0.5
-		i=$((i + 1))
-	done
-	[ -e "/sys/bus/mdev/devices/$UUID_B" ] || { echo "mdev $UUID_B not created 20 s after mbochs loaded"; return 1; }
+	poll_until 20 test -e "/sys/bus/mdev/devices/$UUID_B" ||
+		{ echo "mdev $UUID_B not created 20 s after mbochs loaded"; return 1; }
 	[ "$(state_of "$UUID_B")" = applied ]
 }
 

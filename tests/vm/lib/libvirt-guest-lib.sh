@@ -1,14 +1,13 @@
 # shellcheck shell=sh
 # Helpers for libvirt guest cases (tests/vm/cases/<name>.sh run by
-# tests/vm/run-libvirt-test.sh), sourced in the Debian guest after the lab's
-# tests/vm/guest-lib.sh, whose assertions and device helpers work here too
+# tests/vm/runners/run-libvirt-test.sh), sourced in the Debian guest after the lab's
+# tests/vm/lib/guest-lib.sh, whose assertions and device helpers work here too
 # (start_vfiod/stop_vfiod do not: vfiod runs under its unit). Adds:
 #
 #   timing WHAT SECONDS            records a duration: @@VFIOD-TIME ...@@ on the console
 #   vfiod_restart                  systemctl restart vfiod, waits until active
 #   vfiod_vm_names                 vfiod's VMs, one name a line (sorted)
 #   vfiod_vm_prop NAME PROP        a property of VM NAME (busctl value)
-#   virsh_define_start XMLFILE     define and start a domain, prints its name
 #   domain_xml NAME EXTRA_DEVICES  a TCG domain of 32 MiB that sits in SeaBIOS
 #   hotplug_domain_xml NAME        the same with free hot-pluggable slots
 #   pci_hostdev_xml BDF [ALIAS]    <hostdev type='pci' managed='no'> of BDF

@@ -1,8 +1,8 @@
 # Sourced by the runners of guests that boot a Debian 12 rootfs with
 # systemd as PID 1 and the project installed as a package would be
-# (run-systemd-boot.sh, run-libvirt-test.sh). The caller sets build_root,
-# source_root, lab, work and defines say(); the functions exit the runner
-# on failure, with one line saying why.
+# (run-systemd-boot.sh, run-libvirt-test.sh), after runner-lib.sh. The
+# caller sets build_root, source_root, lab, work and defines say(); the
+# functions exit the runner on failure, with one line saying why.
 
 # the tools and privileges every such guest needs; exits 77 without them
 sg_require() {
@@ -104,35 +104,13 @@ sg_image() {
 	mv "$2.tmp" "$2"
 }
 
-# sg_boot IMG LOG MEMORY_MIB: boots the guest under systemd; sets QEMU_RC.
-# A guest kernel that dies before the first testcase starts (an Oops while
-# systemd boots: seen once, an int3 trap in a udev worker under TCG, with
-# no vfiod code running yet) is booted once more; its log is kept beside
-# LOG as LOG.first-boot. A failure once a testcase ran is never retried.
+# sg_boot IMG LOG MEMORY_MIB: boots the guest under systemd (boot_guest:
+# booted once more when its kernel died before the first testcase); sets
+# QEMU_RC
 sg_boot() {
-	for _sg_try in 1 2; do
-		VFIOD_LAB_MEM=${VFIOD_LAB_MEM:-$3} "$lab/qemu.sh" --timeout "${VFIOD_LAB_TIMEOUT:-900}" \
-			--append "systemd.show_status=0 systemd.unit=multi-user.target" \
-			"$BZIMAGE" "$1" >"$2" 2>&1
-		QEMU_RC=$?
-		if [ "$_sg_try" = 1 ] && ! grep -q '@@VFIOD-CASE' "$2" &&
-			grep -Eq 'Oops:|BUG:|Kernel panic' "$2"; then
-			mv "$2" "$2.first-boot"
-			say "the guest kernel died before the first testcase (log: $2.first-boot); booting again"
-			continue
-		fi
-		break
-	done
-}
-
-# sg_markers LOG: prints the testcases, sets DONE_RC PASSED FAILED SKIPPED
-sg_markers() {
-	_sg_markers=$(tr -d '\r' <"$1" | grep -o '@@VFIOD-[A-Z]*[^@]*@@')
-	echo "$_sg_markers" | sed -n 's/^@@VFIOD-CASE \(.*\)@@$/  \1/p'
-	DONE_RC=$(echo "$_sg_markers" | sed -n 's/^@@VFIOD-DONE \([0-9]*\)@@$/\1/p' | tail -n1)
-	PASSED=$(echo "$_sg_markers" | grep -c " PASS@@$")
-	FAILED=$(echo "$_sg_markers" | grep -c " FAIL@@$")
-	SKIPPED=$(echo "$_sg_markers" | grep -c " SKIP@@$")
+	boot_guest "$2" env VFIOD_LAB_MEM="${VFIOD_LAB_MEM:-$3}" "$lab/qemu.sh" \
+		--timeout "${VFIOD_LAB_TIMEOUT:-900}" \
+		--append "systemd.show_status=0 systemd.unit=multi-user.target" "$BZIMAGE" "$1"
 }
 
 # sg_verdict LOG: exits 1 with the log when QEMU, the DONE marker or a

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Libvirt guest tests, guest side: runs as vfiod-libvirt-case.service in the
-# Debian guest booted by tests/vm/run-libvirt-test.sh, after vfiod.service
-# and libvirtd. Runs every testcase_* function of /opt/vfiod-libvirt/case.sh
-# in file order, each in a fresh `sh -e` that sourced the lab's
-# guest-lib.sh, the libvirt guest-lib.sh and the case, under a timeout.
+# Libvirt guest tests, guest side (/opt/vfiod-libvirt/run-case.sh): runs as
+# vfiod-libvirt-case.service in the Debian guest booted by
+# tests/vm/runners/run-libvirt-test.sh, after vfiod.service and libvirtd.
+# Runs every testcase_* function of /opt/vfiod-libvirt/case.sh in file
+# order, each in a fresh `sh -e` that sourced tests/vm/lib/guest-lib.sh,
+# tests/vm/lib/libvirt-guest-lib.sh and the case, under a timeout.
 # Prints @@VFIOD-CASE libvirt FUNCTION PASS|FAIL|SKIP@@ per testcase and
 # @@VFIOD-DONE rc@@ at the end, then powers the guest off.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -44,7 +45,7 @@ fns=$(sed -n 's/^[[:space:]]*\(testcase_[A-Za-z0-9_]*\)[[:space:]]*().*$/\1/p' "
 for fn in $fns; do
 	say "== $fn"
 	(cd /tmp && timeout "$CASE_TIMEOUT" sh -c \
-		". /opt/vfiod/tests/vm/guest-lib.sh; . $dir/guest-lib.sh; . $dir/case.sh; set -e; $fn" </dev/null)
+		". /opt/vfiod/tests/vm/lib/guest-lib.sh; . /opt/vfiod/tests/vm/lib/libvirt-guest-lib.sh; . $dir/case.sh; set -e; $fn" </dev/null)
 	case $? in
 	0) res=PASS ;;
 	77) res=SKIP ;;

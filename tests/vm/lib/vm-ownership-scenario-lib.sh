@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # The VM-ownership scenario shared by vm-ownership-type1 and
-# vm-ownership-iommufd (not a case itself): the including case sets BACKEND
+# vm-ownership-iommufd: the including case sets BACKEND
 # (type1 or iommufd) and sources this file after vmm-lib.sh and
 # vm-ownership-lib.sh; the testcase_* functions below then run for it.
 
