@@ -5,8 +5,8 @@
 # again, through the real vfiod, dbus-daemon and vfioctl, with the
 # reference VMM (vfd-vmm, uid 1000, no capabilities) holding the
 # descriptors. Every step of every cycle checks vfiod's CheckCharge
-# verdict, the charge the kernel shows (exactly the vGPU's pins, then the
-# guest memory once edu is attached, then 0), and the VMM's
+# verdict, the charge it observes and the VMM's VmLck (exactly the vGPU's
+# pins, then the guest memory once edu is attached, then 0), and the VMM's
 # RLIMIT_MEMLOCK: equal to the limit vfiod reports, the same at the same
 # step of every cycle, and never below the charge. vfiod's RSS (VmRSS)
 # and its open descriptors are sampled after every cycle: at the end they
@@ -80,6 +80,10 @@ soak_check() {
 	assert_eq "expected observed limit match" "$_w1 $_w2 $_w3 $verdict" \
 		"cycle $cycle, $1: CheckCharge says $(cat "$OUT")"
 	assert_eq "$2" "$observed" "cycle $cycle, $1: observed charge"
+	# the kernel's own count, not through vfiod: the VMM's locked_vm
+	# (type1, and iommufd's per-process accounting that vfiod sets)
+	assert_eq "$2" "$(($(awk '/^VmLck:/ { print $2 }' "/proc/$VMM_PID/status") * 1024))" \
+		"cycle $cycle, $1: VmLck of the VMM"
 	assert_eq "$limit $limit" "$(memlock_of "$VMM_PID")" "cycle $cycle, $1: RLIMIT_MEMLOCK (soft hard)"
 	[ "$limit" -ge "$observed" ] || fail "cycle $cycle, $1: the limit $limit is below the charge $observed"
 	[ "$limit" -ge "$expected" ] || fail "cycle $cycle, $1: the limit $limit is below the expected $expected"
