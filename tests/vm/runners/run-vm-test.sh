@@ -51,6 +51,34 @@ for w in $extras; do
 	esac
 done
 
+# Optional `# vfiod-timeouts: case=SECS boot=SECS`: a case that runs longer
+# than the defaults (300 s per testcase, 600 s per boot) says so; the
+# VFIOD_LAB_CASE_TIMEOUT and VFIOD_LAB_TIMEOUT of the caller still win.
+case_timeout=300 boot_timeout=600
+for w in $(sed -n 's/^#[[:space:]]*vfiod-timeouts:[[:space:]]*//p' "$case_file" | head -n1); do
+	case "$w" in
+	case=[1-9]*) case_timeout=${w#case=} ;;
+	boot=[1-9]*) boot_timeout=${w#boot=} ;;
+	*) say "unknown vfiod-timeouts word '$w' in $case_file"; exit 1 ;;
+	esac
+done
+case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-$case_timeout}
+boot_timeout=${VFIOD_LAB_TIMEOUT:-$boot_timeout}
+
+# VFIOD_LAB_GUEST_ENV="NAME=VALUE ...": variables for the case in the guest
+# (bench/soak.sh: VFIOD_SOAK_CYCLES). The kernel hands a command-line word
+# NAME=VALUE without a dot to init's environment, which the testcases
+# inherit; names are VFIOD_*, values plain words.
+guest_env=""
+for w in ${VFIOD_LAB_GUEST_ENV:-}; do
+	case "$w" in
+	VFIOD_*=*[!A-Za-z0-9_,:+-]* | *=*=* | VFIOD_*[!A-Z0-9_]*=*)
+		say "VFIOD_LAB_GUEST_ENV: '$w' is not VFIOD_NAME=WORD (letters, digits, _,:+-)"; exit 1 ;;
+	VFIOD_?*=*) guest_env="$guest_env $w" ;;
+	*) say "VFIOD_LAB_GUEST_ENV: '$w' is not VFIOD_NAME=WORD"; exit 1 ;;
+	esac
+done
+
 kernels=$(sed -n 's/^#[[:space:]]*vfiod-kernels:[[:space:]]*//p' "$case_file" | head -n1)
 [ -n "$kernels" ] || kernels="distro test"
 if [ -n "${VFIOD_LAB_KERNELS:-}" ]; then
@@ -131,8 +159,8 @@ for k in $kernels; do
 	BZIMAGE=
 	. "$kenv"
 	# shellcheck disable=SC2086 # qemu_opts: words without spaces
-	boot_guest "$log" "$lab/qemu.sh" $qemu_opts --timeout "${VFIOD_LAB_TIMEOUT:-600}" \
-		--append "vfiod.case=$name vfiod.case_timeout=${VFIOD_LAB_CASE_TIMEOUT:-300}" \
+	boot_guest "$log" "$lab/qemu.sh" $qemu_opts --timeout "$boot_timeout" \
+		--append "vfiod.case=$name vfiod.case_timeout=$case_timeout$guest_env" \
 		"$BZIMAGE" "$initrd"
 	t3=$(date +%s)
 
@@ -144,7 +172,7 @@ for k in $kernels; do
 	bad=""
 	case "$QEMU_RC" in
 	0) ;;
-	124 | 137) bad="qemu killed after ${VFIOD_LAB_TIMEOUT:-600} s" ;;
+	124 | 137) bad="qemu killed after $boot_timeout s" ;;
 	*) bad="qemu exited with $QEMU_RC" ;;
 	esac
 	[ -n "$done_rc" ] || bad="${bad:+$bad; }guest did not finish (no DONE marker)"
