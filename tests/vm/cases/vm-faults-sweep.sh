@@ -1,4 +1,5 @@
 # vfiod-kernels: test distro
+# vfiod-timeouts: case=1800 boot=3600
 # The fault sweep (issue 12): one VM's life, every host change it makes
 # enumerated from vfiod's own trace (--test-fault-trace), then each step
 # faulted in turn: an injected error at that step (as the kernel could
