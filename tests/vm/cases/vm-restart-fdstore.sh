@@ -1,0 +1,205 @@
+# vfiod-systemd: Debian 12 with systemd as PID 1 and the shipped unit (tests/vm/run-systemd-case.sh)
+# Issue 12 item 4, "Restarts keep every descriptor": vfiod keeps the
+# descriptors it holds for each VM in systemd's fd store
+# (daemon/fdstore.h) and takes them back at start. Two live VMs held by
+# the reference VMM (type1 with vfiod holding container and groups: the
+# distro kernel has no iommufd) go through 20 restarts of vfiod, every
+# other one a SIGKILL followed by the unit's Restart=; after each, both
+# VMs are there, vfiod holds exactly their containers and groups again,
+# and a hot-remove then a hot-add succeed on each WITHOUT the vfiod_mm
+# helper (before the fd store, an adopted type1 VM had no group of its own
+# and its hot-remove needed the helper: "vfiod_mm helper ... not loaded").
+# Then the attacks: a descriptor stored by a process other than vfiod is
+# ignored by systemd (NotifyAccess=main); one planted by root under
+# vfiod's pid with forged names (a pipe named like a group of the VM, a
+# /dev/null for a VM without a journal) is refused and closed by vfiod.
+
+VFIOCTL=$(command -v vfioctl)
+VMM_BIN=/opt/vfiod/bin/vfd-vmm
+INJECT=/opt/vfiod/bin/fdstore-inject
+RESTARTS=${FDSTORE_RESTARTS:-20}
+
+ctl() { # ctl ARGS...: vfioctl, failing the case with its stderr
+	"$VFIOCTL" "$@" 2>/tmp/vfioctl.err >/tmp/vfioctl.out ||
+		fail "vfioctl $* failed: $(cat /tmp/vfioctl.err)"
+	log "vfioctl $*: ok"
+}
+
+# vmm_start TAG VM DEVICE: a vfd-vmm (root: no user in this rootfs)
+# taking VM's descriptors; its pipes are fds 5/6 (TAG a) or 7/8 (TAG b)
+vmm_start() {
+	_d=/tmp/vmm-$1
+	rm -rf "$_d" && mkdir -p "$_d" && mkfifo "$_d/in" "$_d/out"
+	sh -c 'read -r _go VFIOD_VMM_SECRET; export VFIOD_VMM_SECRET; exec "$0" "$@"' "$VMM_BIN" \
+		--type1 "$3" --vfiod "$2" --mem 16M <"$_d/in" >"$_d/out" 2>"$_d/stderr" &
+	eval "VMM_PID_$1=$!"
+	case $1 in
+	a) exec 5>"$_d/in" 6<"$_d/out" ;;
+	b) exec 7>"$_d/in" 8<"$_d/out" ;;
+	esac
+}
+
+vmm_send() { # vmm_send TAG LINE: one line; its reply in REPLY
+	case $1 in
+	a) echo "$2" >&5; read -r REPLY <&6 || REPLY="(no reply)" ;;
+	b) echo "$2" >&7; read -r REPLY <&8 || REPLY="(no reply)" ;;
+	esac
+	log "vfd-vmm $1: $2 -> $REPLY"
+}
+
+vmm_ok() { # vmm_ok TAG STEP...: the step must answer "<step> ok"
+	vmm_send "$1" "$2"
+	case "$REPLY" in
+	"${2%% *} ok"*) ;;
+	*) fail "vfd-vmm $1: '$2' answered '$REPLY': $(cat "/tmp/vmm-$1/stderr")" ;;
+	esac
+}
+
+vm_up() { # vm_up TAG VM DEVICE: registered, device added, descriptors taken (GetFds)
+	vmm_start "$1" "$2" "$3"
+	eval "_pid=\$VMM_PID_$1"
+	ctl vm register "$2" --pid "$_pid" --backend type1 --memory 16M
+	ctl vm add-device "$2" "$3"
+	vmm_send "$1" "go $("$VFIOCTL" vm secret "$2")"
+	case "$REPLY" in "setup ok"*) ;; *) fail "vfd-vmm $1 setup: $REPLY $(cat "/tmp/vmm-$1/stderr")" ;; esac
+}
+
+vm_down() { # vm_down TAG VM: the VMM quits, the VM is released
+	vmm_send "$1" quit || true
+	"$VFIOCTL" vm release "$2" >/dev/null 2>&1 || true
+	wait_until 60 vm_gone "$2"
+}
+
+vm_gone() {
+	! "$VFIOCTL" --json vm list | jq -e --arg n "$1" '.[] | select(.name == $n)' >/dev/null
+}
+
+vfiod_pid() {
+	systemctl show -p MainPID --value vfiod
+}
+
+vfiod_serves() {
+	systemctl is-active -q vfiod && "$VFIOCTL" vm list >/dev/null 2>&1
+}
+
+# the descriptors vfiod holds on VFIO nodes, one "NODE" per line, sorted
+vfiod_vfio_fds() {
+	for _f in /proc/"$(vfiod_pid)"/fd/*; do
+		readlink "$_f"
+	done | grep '^/dev/vfio/' | sort
+}
+
+# a restart: odd ones `systemctl restart`, even ones SIGKILL and the unit's Restart=
+restart_vfiod() { # restart_vfiod N
+	_old=$(vfiod_pid)
+	if [ $(($1 % 2)) -eq 1 ]; then
+		systemctl restart vfiod
+	else
+		kill -KILL "$_old"
+		wait_until 60 sh -c "[ \"\$(systemctl show -p MainPID --value vfiod)\" != $_old ] && [ \"\$(systemctl show -p MainPID --value vfiod)\" != 0 ]"
+	fi
+	wait_until 60 vfiod_serves
+	[ "$(vfiod_pid)" != "$_old" ] || fail "restart $1: vfiod was not restarted"
+}
+
+no_helper() {
+	if grep -q '^vfiod_mm ' /proc/modules; then
+		# modules-load.d loads it at boot: this case proves vfiod needs it not
+		systemctl stop vfiod
+		rmmod vfiod_mm || fail "cannot unload vfiod_mm"
+		systemctl start vfiod
+		wait_until 60 vfiod_serves
+	fi
+	! grep -q '^vfiod_mm ' /proc/modules || fail "vfiod_mm is loaded"
+}
+
+testcase_restarts_keep_descriptors() {
+	EDU=$(lab_device edu)
+	NIC=$(lab_device e1000e)
+	no_helper
+	[ "$(systemctl show -p NotifyAccess --value vfiod)" = main ] || fail "the unit's NotifyAccess is not main"
+	[ "$(systemctl show -p FileDescriptorStoreMax --value vfiod)" -ge 64 ] || fail "no fd store"
+	vm_up a fdstore-a "$EDU"
+	vm_up b fdstore-b "$NIC"
+	want=$(printf '/dev/vfio/%s\n/dev/vfio/%s\n/dev/vfio/vfio\n/dev/vfio/vfio\n' \
+		"$(pci_group "$EDU")" "$(pci_group "$NIC")" | sort)
+	assert_eq "$want" "$(vfiod_vfio_fds)" "vfiod holds both containers and both groups"
+
+	i=1
+	while [ "$i" -le "$RESTARTS" ]; do
+		restart_vfiod "$i"
+		log "restart $i: vfiod pid $(vfiod_pid)"
+		assert_eq "fdstore-a fdstore-b" "$("$VFIOCTL" --json vm list | jq -r '[.[].name] | sort | join(" ")')" \
+			"restart $i: both VMs adopted"
+		assert_eq "$want" "$(vfiod_vfio_fds)" "restart $i: every descriptor back, none twice"
+		for t in a b; do
+			if [ "$t" = a ]; then vm=fdstore-a; dev=$EDU; else vm=fdstore-b; dev=$NIC; fi
+			vmm_ok "$t" "hotremove $dev"
+			ctl vm remove-device "$vm" "$dev"
+			ctl vm add-device "$vm" "$dev"
+			vmm_ok "$t" "hotadd $vm $dev"
+		done
+		assert_eq "$want" "$(vfiod_vfio_fds)" "restart $i: after hot-remove and hot-add"
+		! grep -q '^vfiod_mm ' /proc/modules || fail "vfiod_mm got loaded"
+		i=$((i + 1))
+	done
+	vm_down a fdstore-a
+	vm_down b fdstore-b
+	assert_eq "" "$(vfiod_vfio_fds)" "released: vfiod holds nothing"
+	restart_vfiod 1
+	assert_eq "" "$(vfiod_vfio_fds)" "released VMs' descriptors left the store"
+}
+
+# the log lines of vfiod since pid $1 started
+vfiod_log_of() {
+	journalctl -b -u vfiod -o cat _PID="$1" --no-pager 2>/dev/null
+}
+
+testcase_forged_store_refused() {
+	EDU=$(lab_device edu)
+	NIC=$(lab_device e1000e)
+	no_helper
+	vm_up a fdstore-c "$EDU"
+	id=$(busctl call org.vfiod1 /org/vfiod1 org.vfiod1.Manager GetVM s fdstore-c | sed 's|^o "/org/vfiod1/vm/\([0-9]*\)"$|\1|')
+	[ -n "$id" ] || fail "no id for fdstore-c"
+	want=$(vfiod_vfio_fds)
+	pid=$(vfiod_pid)
+
+	# a process other than vfiod's main one: systemd ignores it (NotifyAccess=main)
+	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" "vm-$id-group-$(pci_group "$NIC")" pipe
+	# root forging vfiod's pid (CAP_SYS_ADMIN may name any pid in SCM_CREDENTIALS): stored
+	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "vm-$id-cdev-forged" pipe
+	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "vm-999-container" null
+	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "not:ours" pipe
+
+	restart_vfiod 1
+	new=$(vfiod_pid)
+	wait_until 30 sh -c "journalctl -b -u vfiod -o cat _PID=$new --no-pager | grep -q 'vm-999-container'"
+	log "$(vfiod_log_of "$new" | grep -i 'store\|took back' || true)"
+	vfiod_log_of "$new" | grep -q "Stored descriptor \"vm-$id-cdev-forged\" belongs to no VM" ||
+		fail "the forged cdev was not refused"
+	vfiod_log_of "$new" | grep -q 'Stored descriptor "vm-999-container" belongs to no VM' ||
+		fail "the container of a VM without a journal was not refused"
+	vfiod_log_of "$new" | grep -q "took back its container and 1 group" ||
+		fail "the real descriptors were not taken back"
+	if vfiod_log_of "$new" | grep -q "vm-$id-group-$(pci_group "$NIC")"; then
+		fail "a foreign process's FDSTORE reached vfiod"
+	fi
+	for f in /proc/"$new"/fd/*; do
+		case "$(readlink "$f")" in pipe:*) fail "vfiod kept a planted pipe ($f)" ;; esac
+	done
+	assert_eq "$want" "$(vfiod_vfio_fds)" "vfiod holds its own descriptors, nothing planted"
+
+	# the VM works as before, and the next restart has nothing forged left
+	vmm_ok a "hotremove $EDU"
+	ctl vm remove-device fdstore-c "$EDU"
+	ctl vm add-device fdstore-c "$EDU"
+	vmm_ok a "hotadd fdstore-c $EDU"
+	restart_vfiod 2
+	new=$(vfiod_pid)
+	wait_until 30 sh -c "journalctl -b -u vfiod -o cat _PID=$new --no-pager | grep -q 'took back'"
+	if vfiod_log_of "$new" | grep -q 'belongs to no VM'; then
+		fail "the forged descriptors came back after their refusal: $(vfiod_log_of "$new" | grep 'belongs to no VM')"
+	fi
+	vm_down a fdstore-c
+}
