@@ -103,6 +103,9 @@ restart_vfiod() { # restart_vfiod N
 }
 
 no_helper() {
+	# the kernel would load it again on vfiod's genl lookup (its family alias)
+	mkdir -p /run/modprobe.d
+	echo "install vfiod_mm /bin/false" >/run/modprobe.d/vfiod-restart-fdstore.conf
 	if grep -q '^vfiod_mm ' /proc/modules; then
 		# modules-load.d loads it at boot: this case proves vfiod needs it not
 		systemctl stop vfiod
