@@ -4,8 +4,10 @@
  * to store, for the unit named by the caller's sd_notify socket rules, a
  * descriptor under a forged name, as "FDSTORE=1\nFDNAME=NAME".
  *
- * Usage: fdstore-inject [--pid PID] NAME pipe|null
- *   pipe  the read end of a pipe (a file of no VFIO kind at all)
+ * Usage: fdstore-inject [--pid PID] NAME memfd|null
+ *   memfd a memfd (a file of no VFIO kind at all; a pipe would not do:
+ *         systemd drops a stored descriptor on POLLHUP, which a pipe
+ *         whose other end died reports at once)
  *   null  /dev/null (a character device, but not VFIO's)
  *   --pid PID  send as if from PID (the kernel checks SCM_CREDENTIALS:
  *              only root may name another pid, and systemd still
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
@@ -25,7 +28,7 @@ int main(int argc, char *argv[])
 {
 	pid_t pid = 0;
 	char msg[320];
-	int fd, p[2], r;
+	int fd, r;
 
 	if (argc >= 3 && strcmp(argv[1], "--pid") == 0) {
 		pid = (pid_t) atoi(argv[2]);
@@ -33,13 +36,13 @@ int main(int argc, char *argv[])
 		argv += 2;
 	}
 	if (argc != 3 || strlen(argv[1]) > 255) {
-		fprintf(stderr, "usage: fdstore-inject [--pid PID] NAME pipe|null\n");
+		fprintf(stderr, "usage: fdstore-inject [--pid PID] NAME memfd|null\n");
 		return 2;
 	}
-	if (strcmp(argv[2], "pipe") == 0) {
-		if (pipe(p) < 0)
-			return perror("pipe"), 1;
-		fd = p[0];
+	if (strcmp(argv[2], "memfd") == 0) {
+		fd = memfd_create("forged", MFD_CLOEXEC);
+		if (fd < 0)
+			return perror("memfd_create"), 1;
 	} else if (strcmp(argv[2], "null") == 0) {
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (fd < 0)

@@ -10,9 +10,10 @@
 # helper (before the fd store, an adopted type1 VM had no group of its own
 # and its hot-remove needed the helper: "vfiod_mm helper ... not loaded").
 # Then the attacks: a descriptor stored by a process other than vfiod is
-# ignored by systemd (NotifyAccess=main); one planted by root under
-# vfiod's pid with forged names (a pipe named like a group of the VM, a
-# /dev/null for a VM without a journal) is refused and closed by vfiod.
+# ignored by systemd (NotifyAccess=main); ones planted by root under
+# vfiod's pid with forged names (a memfd named like a cdev of the VM, a
+# /dev/null "container" of a VM without a journal, a name vfiod never
+# uses) are refused, closed and removed from the store by vfiod.
 
 VFIOCTL=$(command -v vfioctl)
 VMM_BIN=/opt/vfiod/bin/vfd-vmm
@@ -82,11 +83,14 @@ vfiod_serves() {
 	systemctl is-active -q vfiod && "$VFIOCTL" vm list >/dev/null 2>&1
 }
 
-# the descriptors vfiod holds on VFIO nodes, one "NODE" per line, sorted
+# the descriptors vfiod holds on VFIO nodes, one "NODE" per line, sorted.
+# One taken back from the store was opened in the mount namespace of an
+# earlier vfiod, gone since: its link reads relative to the /dev mount
+# ("/vfio/5").
 vfiod_vfio_fds() {
 	for _f in /proc/"$(vfiod_pid)"/fd/*; do
 		readlink "$_f"
-	done | grep '^/dev/vfio/' | sort
+	done | sed 's|^/vfio/|/dev/vfio/|' | grep '^/dev/vfio/' | sort || true
 }
 
 # a restart: odd ones `systemctl restart`, even ones SIGKILL and the unit's Restart=
@@ -169,11 +173,11 @@ testcase_forged_store_refused() {
 	pid=$(vfiod_pid)
 
 	# a process other than vfiod's main one: systemd ignores it (NotifyAccess=main)
-	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" "vm-$id-group-$(pci_group "$NIC")" pipe
+	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" "vm-$id-group-$(pci_group "$NIC")" null
 	# root forging vfiod's pid (CAP_SYS_ADMIN may name any pid in SCM_CREDENTIALS): stored
-	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "vm-$id-cdev-forged" pipe
+	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "vm-$id-cdev-forged" memfd
 	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "vm-999-container" null
-	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "not:ours" pipe
+	NOTIFY_SOCKET=/run/systemd/notify "$INJECT" --pid "$pid" "forged name" memfd
 
 	restart_vfiod 1
 	new=$(vfiod_pid)
@@ -183,13 +187,15 @@ testcase_forged_store_refused() {
 		fail "the forged cdev was not refused"
 	vfiod_log_of "$new" | grep -q 'Stored descriptor "vm-999-container" belongs to no VM' ||
 		fail "the container of a VM without a journal was not refused"
+	vfiod_log_of "$new" | grep -q 'Stored descriptor "forged name" belongs to no VM' ||
+		fail "a name vfiod never stores was not refused"
 	vfiod_log_of "$new" | grep -q "took back its container and 1 group" ||
 		fail "the real descriptors were not taken back"
 	if vfiod_log_of "$new" | grep -q "vm-$id-group-$(pci_group "$NIC")"; then
 		fail "a foreign process's FDSTORE reached vfiod"
 	fi
 	for f in /proc/"$new"/fd/*; do
-		case "$(readlink "$f")" in pipe:*) fail "vfiod kept a planted pipe ($f)" ;; esac
+		case "$(readlink "$f")" in *memfd:forged*) fail "vfiod kept a planted memfd ($f)" ;; esac
 	done
 	assert_eq "$want" "$(vfiod_vfio_fds)" "vfiod holds its own descriptors, nothing planted"
 
