@@ -56,19 +56,37 @@ vmm_ok() { # vmm_ok TAG STEP...: the step must answer "<step> ok"
 	esac
 }
 
-vm_up() { # vm_up TAG VM DEVICE: registered, device added, descriptors taken (GetFds)
-	vmm_start "$1" "$2" "$3"
-	eval "_pid=\$VMM_PID_$1"
-	ctl vm register "$2" --pid "$_pid" --backend type1 --memory 16M
-	ctl vm add-device "$2" "$3"
-	vmm_send "$1" "go $("$VFIOCTL" vm secret "$2")"
-	case "$REPLY" in "setup ok"*) ;; *) fail "vfd-vmm $1 setup: $REPLY $(cat "/tmp/vmm-$1/stderr")" ;; esac
+# an mtty mdev of each VM stays in its container: a hot-remove of the VM's
+# only group would leave the container without its IOMMU (the kernel drops
+# it with the last group), and no VMM re-sets it for a hot-add
+mdev_uuid() {
+	case $1 in a) echo 0a1b2c3d-0000-4000-8000-00000000f0a1 ;; b) echo 0a1b2c3d-0000-4000-8000-00000000f0b2 ;; esac
 }
 
-vm_down() { # vm_down TAG VM: the VMM quits, the VM is released
+mdev_group() {
+	basename "$(readlink "/sys/bus/mdev/devices/$1/iommu_group")"
+}
+
+vm_up() { # vm_up TAG VM DEVICE: an mdev set up by the VMM (GetFds), then DEVICE hot-added
+	_u=$(mdev_uuid "$1")
+	[ -d "/sys/bus/mdev/devices/$_u" ] ||
+		echo "$_u" >/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/create ||
+		fail "cannot create mdev $_u"
+	vmm_start "$1" "$2" "$_u"
+	eval "_pid=\$VMM_PID_$1"
+	ctl vm register "$2" --pid "$_pid" --backend type1 --memory 16M
+	ctl vm add-device "$2" "$_u"
+	vmm_send "$1" "go $("$VFIOCTL" vm secret "$2")"
+	case "$REPLY" in "setup ok"*) ;; *) fail "vfd-vmm $1 setup: $REPLY $(cat "/tmp/vmm-$1/stderr")" ;; esac
+	ctl vm add-device "$2" "$3"
+	vmm_ok "$1" "hotadd $2 $3"
+}
+
+vm_down() { # vm_down TAG VM: the VMM quits, the VM is released, the mdev removed
 	vmm_send "$1" quit || true
 	"$VFIOCTL" vm release "$2" >/dev/null 2>&1 || true
 	wait_until 60 vm_gone "$2"
+	echo 1 >"/sys/bus/mdev/devices/$(mdev_uuid "$1")/remove" || true
 }
 
 vm_gone() {
@@ -128,9 +146,9 @@ testcase_restarts_keep_descriptors() {
 	[ "$(systemctl show -p FileDescriptorStoreMax --value vfiod)" -ge 64 ] || fail "no fd store"
 	vm_up a fdstore-a "$EDU"
 	vm_up b fdstore-b "$NIC"
-	want=$(printf '/dev/vfio/%s\n/dev/vfio/%s\n/dev/vfio/vfio\n/dev/vfio/vfio\n' \
-		"$(pci_group "$EDU")" "$(pci_group "$NIC")" | sort)
-	assert_eq "$want" "$(vfiod_vfio_fds)" "vfiod holds both containers and both groups"
+	want=$(printf '/dev/vfio/%s\n' "$(pci_group "$EDU")" "$(pci_group "$NIC")" \
+		"$(mdev_group "$(mdev_uuid a)")" "$(mdev_group "$(mdev_uuid b)")" vfio vfio | sort)
+	assert_eq "$want" "$(vfiod_vfio_fds)" "vfiod holds both containers and all four groups"
 
 	i=1
 	while [ "$i" -le "$RESTARTS" ]; do
@@ -189,7 +207,7 @@ testcase_forged_store_refused() {
 		fail "the container of a VM without a journal was not refused"
 	vfiod_log_of "$new" | grep -q 'Stored descriptor "forged name" belongs to no VM' ||
 		fail "a name vfiod never stores was not refused"
-	vfiod_log_of "$new" | grep -q "took back its container and 1 group" ||
+	vfiod_log_of "$new" | grep -q "took back its container and 2 group" ||
 		fail "the real descriptors were not taken back"
 	if vfiod_log_of "$new" | grep -q "vm-$id-group-$(pci_group "$NIC")"; then
 		fail "a foreign process's FDSTORE reached vfiod"
