@@ -11,14 +11,17 @@
  * unfinished transaction undone (add) or finished (remove), its limit
  * recomputed; a VM whose VMM is gone is released: every claim given back,
  * the mdevs vfiod created removed, the group nodes returned. What vfiod
- * held open before is lost with the old process: an adopted type1 VM has
- * no group of its own open any more, so a hot-remove from it waits for
- * the VMM's exit (DeviceBusy until then).
+ * held open before comes back from systemd's fd store (fdstore.h, taken
+ * by each VM's backend, vm_backend_adopt()); what nobody takes is closed.
+ * Without a service manager it is lost with the old process: an adopted
+ * type1 VM then has no group of its own open any more, so a hot-remove
+ * from it needs the vfiod_mm helper or waits for the VMM's exit.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "fdstore.h"
 #include "journal-file.h"
 #include "log.h"
 #include "manager.h"
@@ -136,5 +139,10 @@ static int recover_file(const char *dir, const char *filename, const char *stem,
 
 int manager_recover_vms(Manager *m)
 {
-	return journal_file_foreach(m->journal_dir, "VM journal", recover_file, m);
+	int r;
+
+	r = journal_file_foreach(m->journal_dir, "VM journal", recover_file, m);
+	/* a stored descriptor of a VM without a journal, or one no VM took: closed */
+	fdstore_settle(m->fdstore, NULL);
+	return r;
 }

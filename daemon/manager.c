@@ -9,6 +9,7 @@
 
 #include "bind-journal.h"
 #include "config-apply.h" /* systemd/config */
+#include "fdstore.h"
 #include "libvirt/libvirt-events.h"
 #include "log.h"
 #include "manager-dbus.h"
@@ -46,6 +47,7 @@ Manager *manager_free(Manager *m)
 	unbind_worker_free(m->unbind); /* after the VMs: they abandon their jobs */
 	manager_unbind_pending_free(m);
 	manager_mm_stop(m);
+	fdstore_free(m->fdstore); /* the VMs' descriptors stay stored for the next vfiod */
 	for (size_t i = 0; i < m->n_adhoc; i++)
 		vfd_bind_record_free(m->adhoc[i]);
 	free(m->adhoc);
@@ -164,6 +166,9 @@ int manager_startup(Manager *m)
 	 * devices of adopted VMs and held claims owned, and those of an
 	 * unfinished change back where they were.
 	 */
+	r = fdstore_new(&m->fdstore);
+	if (r < 0)
+		return log_error_errno(r, "Failed to take back the stored descriptors: %m");
 	(void) manager_recover_vms(m);
 	(void) manager_recover_bindings(m);
 

@@ -61,6 +61,8 @@ typedef struct Manager {
 	sd_event_source *unbind_retry;
 	uint64_t unbind_retry_usec;
 
+	struct FdStore *fdstore; /* systemd's fd store (fdstore.h): the VMs' descriptors */
+
 	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
 } Manager;
 

@@ -17,7 +17,10 @@ static int type1_open(VM *vm)
 	int r;
 
 	r = vfd_type1_new(vm->manager->ctx, &vm->be.type1);
-	return r == -ENOENT || r == -ENODEV ? -EPROTONOSUPPORT : r;
+	if (r < 0)
+		return r == -ENOENT || r == -ENODEV ? -EPROTONOSUPPORT : r;
+	vm_backend_store(vm, "container", vfd_type1_container_fd(vm->be.type1));
+	return 0;
 }
 
 static void type1_close(VM *vm)
@@ -42,8 +45,18 @@ static bool viommu_container_taken(const VM *vm, const VMDevice *d)
 	return false;
 }
 
+static void store_group(VM *vm, int group)
+{
+	char kind[VM_STORE_KIND_MAX];
+
+	vm_backend_group_kind(group, kind);
+	vm_backend_store(vm, kind, vfd_type1_group_fd(vm->be.type1, (unsigned) group));
+}
+
 static int type1_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 {
+	bool held = d->iommu_group >= 0 &&
+		vfd_type1_group_fd(vm->be.type1, (unsigned) d->iommu_group) >= 0;
 	int r;
 
 	if (d->iommu_group < 0)
@@ -59,12 +72,15 @@ static int type1_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 		if (r < 0)
 			return vfd_op_error_set(error, r, d->name, "cannot open group %d", d->iommu_group);
 		d->vmm_attaches = true;
+		store_group(vm, d->iommu_group);
 		return 0;
 	}
 	r = vfd_type1_add_group(vm->be.type1, (unsigned) d->iommu_group);
 	if (r < 0)
 		return vfd_op_error_set(error, r, d->name, "cannot attach group %d to the VM's container",
 					d->iommu_group);
+	if (!held)
+		store_group(vm, d->iommu_group);
 	return 0;
 }
 
@@ -77,8 +93,14 @@ static int type1_unprepare(VM *vm, VMDevice *d)
 	 * of its last device would name a dead vfio_group, and adding the
 	 * device again would fail.
 	 */
-	if (vm->be.type1 && d->iommu_group >= 0 && !vm_has_group(vm, d->iommu_group, d))
-		(void) vfd_type1_remove_group(vm->be.type1, (unsigned) d->iommu_group);
+	if (vm->be.type1 && d->iommu_group >= 0 && !vm_has_group(vm, d->iommu_group, d) &&
+	    vfd_type1_remove_group(vm->be.type1, (unsigned) d->iommu_group) >= 0) {
+		char kind[VM_STORE_KIND_MAX];
+
+		/* the store's copy would keep the group open: the proof comes next */
+		vm_backend_group_kind(d->iommu_group, kind);
+		vm_backend_unstore(vm, kind, true);
+	}
 	return 0;
 }
 
@@ -195,6 +217,59 @@ static int type1_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 }
 
 /*
+ * The container and groups of the previous process, from the fd store:
+ * the container with its mappings and the VMM's view of it, each group
+ * as it was (attached, or held for the VMM to attach), so that a
+ * hot-remove proves the detach exactly as before the restart. Nothing
+ * stored (no service manager, or a vfiod before the store): the journal
+ * alone, as reopen() does it.
+ */
+static void type1_adopt(VM *vm)
+{
+	_cleanup_(vfd_type1_freep) vfd_type1 *t = NULL;
+	size_t n_groups = 0;
+	int fd, r;
+
+	fd = vm_backend_take(vm, "container");
+	if (fd == -ENOENT)
+		return;
+	r = fd < 0 ? fd : vfd_type1_adopt(vm->manager->ctx, fd, &t);
+	if (r < 0) {
+		vm_backend_refuse_taken(vm, "container", fd, r,
+					vfd_type1_container_fd(vm->be.type1));
+		return;
+	}
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		const VMDevice *d = &vm->devices[i];
+		char kind[VM_STORE_KIND_MAX];
+		int gfd;
+
+		if (d->iommu_group < 0 || vfd_type1_group_fd(t, (unsigned) d->iommu_group) >= 0)
+			continue;
+		vm_backend_group_kind(d->iommu_group, kind);
+		gfd = vm_backend_take(vm, kind);
+		if (gfd == -ENOENT) {
+			log_warning("VM %s: group %d of %s was not stored; the journal alone knows it.",
+				    vm->name, d->iommu_group, d->name);
+			continue;
+		}
+		r = gfd < 0 ? gfd : vfd_type1_adopt_group(t, (unsigned) d->iommu_group, gfd);
+		if (r < 0) {
+			vm_backend_refuse_taken(vm, kind, gfd, r, -1);
+			continue;
+		}
+		n_groups++;
+	}
+	if (vm->fds_handed_out)
+		vfd_type1_seal(t);
+	/* the container vm_new() opened was never stored (the old one was): closed */
+	vfd_type1_free(vm->be.type1);
+	vm->be.type1 = TAKE_PTR(t);
+	log_info("VM %s: took back its container and %zu group(s) from the fd store.", vm->name,
+		 n_groups);
+}
+
+/*
  * Before GetFds the groups are opened and attached again (the VMM gets
  * them from this process); after, the VMM has its own, and the container
  * is sealed: a later group is attached by the VMM.
@@ -224,5 +299,6 @@ const VMBackendOps vm_backend_type1 = {
 	.get_device_fds = type1_get_device_fds,
 	.confirm_attached = type1_confirm_attached,
 	.prove_detached = type1_prove_detached,
+	.adopt = type1_adopt,
 	.reopen = type1_reopen,
 };

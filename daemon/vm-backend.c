@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdstore.h"
 #include "log.h"
 #include "manager.h"
 #include "vm-backend.h"
@@ -78,6 +79,13 @@ int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 					"needs the vfiod_mm helper module, which is not loaded");
 
 	vm_device_close(d);
+	if (had_cdev) {
+		char kind[VM_STORE_KIND_MAX];
+
+		/* the store's copy is an open file of the device too */
+		vm_backend_cdev_kind(d, kind);
+		vm_backend_unstore(vm, kind, true);
+	}
 	r = vfd_mm_device_users_get(vm->manager->mm, d->name, &u);
 	if (r >= 0 && vfd_mm_device_users_none(&u))
 		return 0;
@@ -86,6 +94,12 @@ int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 	if (k < 0)
 		log_error_errno(k, "VM %s: cannot reopen the cdev of %s after a refused remove: %m",
 				vm->name, d->name);
+	else if (had_cdev) {
+		char kind[VM_STORE_KIND_MAX];
+
+		vm_backend_cdev_kind(d, kind);
+		vm_backend_store(vm, kind, d->cdev_fd);
+	}
 	if (r < 0) {
 		const char *kmsg = vfd_mm_client_last_error(vm->manager->mm);
 
@@ -102,4 +116,94 @@ int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 void vm_backend_init(VM *vm)
 {
 	vm->be = (VMBackendState) { .iommufd = -1 };
+}
+
+/* ---- the fd store (fdstore.h) ---- */
+
+/* "vm-<id>-<kind>": the VM's id is journaled, so the next vfiod finds its VM by it */
+static void store_name(const VM *vm, const char *kind, char *buf, size_t size)
+{
+	snprintf(buf, size, "vm-%u-%s", vm->id, kind);
+}
+
+void vm_backend_group_kind(int group, char buf[VM_STORE_KIND_MAX])
+{
+	snprintf(buf, VM_STORE_KIND_MAX, "group-%d", group);
+}
+
+void vm_backend_cdev_kind(const VMDevice *d, char buf[VM_STORE_KIND_MAX])
+{
+	/* an FDNAME has no ':', a PCI address has two */
+	snprintf(buf, VM_STORE_KIND_MAX, "cdev-%s", d->name);
+	for (char *c = buf; *c; c++)
+		if (*c == ':')
+			*c = '_';
+}
+
+void vm_backend_store(VM *vm, const char *kind, int fd)
+{
+	char name[64];
+
+	store_name(vm, kind, name, sizeof(name));
+	fdstore_put(vm->manager->fdstore, name, fd);
+}
+
+void vm_backend_unstore(VM *vm, const char *kind, bool sync)
+{
+	char name[64];
+
+	store_name(vm, kind, name, sizeof(name));
+	fdstore_remove(vm->manager->fdstore, name);
+	if (sync)
+		fdstore_sync(vm->manager->fdstore);
+}
+
+int vm_backend_take(VM *vm, const char *kind)
+{
+	char name[64];
+
+	store_name(vm, kind, name, sizeof(name));
+	return fdstore_take(vm->manager->fdstore, name);
+}
+
+void vm_backend_refuse_taken(VM *vm, const char *kind, int fd, int r, int fresh)
+{
+	log_warning_errno(r, "VM %s: the stored %s is not what it should be (%m); closed, vfiod "
+			  "uses what it opened now.", vm->name, kind);
+	if (fd >= 0)
+		close(fd);
+	vm_backend_unstore(vm, kind, true);
+	if (fresh >= 0)
+		vm_backend_store(vm, kind, fresh);
+}
+
+void vm_backend_close(VM *vm)
+{
+	/* the store lets go first: the release proves each device free next */
+	if (vm->ops->adopt) {
+		char kind[VM_STORE_KIND_MAX];
+
+		vm_backend_unstore(vm, "container", false);
+		vm_backend_unstore(vm, "iommufd", false);
+		for (size_t i = 0; i < vm->n_devices; i++) {
+			vm_backend_group_kind(vm->devices[i].iommu_group, kind);
+			vm_backend_unstore(vm, kind, false);
+			vm_backend_cdev_kind(&vm->devices[i], kind);
+			vm_backend_unstore(vm, kind, false);
+		}
+		fdstore_sync(vm->manager->fdstore);
+	}
+	if (vm->ops->close)
+		vm->ops->close(vm);
+}
+
+void vm_backend_adopt(VM *vm)
+{
+	char prefix[32];
+
+	if (vm->ops->adopt)
+		vm->ops->adopt(vm);
+	/* what the VM did not take (a device it does not have, a second copy): closed */
+	snprintf(prefix, sizeof(prefix), "vm-%u-", vm->id);
+	fdstore_settle(vm->manager->fdstore, prefix);
 }

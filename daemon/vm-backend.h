@@ -52,7 +52,14 @@ struct VMBackendOps {
 	 * changing anything (vm_vmm_let_go(), for libvirt's detach events)
 	 */
 	int (*vmm_let_go)(VM *vm, VMDevice *d);
-	/* after a restart (vm_recover()): what vfiod held is opened again */
+	/*
+	 * after a restart, first (vm_recover()): the descriptors vfiod held
+	 * before, taken back from the fd store (vm_backend_take()), each
+	 * checked to be what its name says; what is missing or wrong stays
+	 * as vm_new() opened it. NULL: the mode holds nothing.
+	 */
+	void (*adopt)(VM *vm);
+	/* after a restart (vm_recover()): what vfiod held and did not get back is opened again */
 	void (*reopen)(VM *vm);
 };
 
@@ -76,3 +83,23 @@ int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error);
 
 /* fcntl(F_DUPFD_CLOEXEC) or a negative errno */
 int vm_backend_dup_fd(int fd);
+
+/*
+ * The fd store (fdstore.h): every descriptor vfiod holds for a VM is
+ * stored as "vm-<id>-<kind>", kind "container", "iommufd",
+ * "group-<N>" or "cdev-<device>" (':' as '_'), when opened, and removed
+ * when closed for good; a restart (SIGTERM or a crash) leaves them
+ * stored. A removal before a proof waits for the manager (sync).
+ */
+#define VM_STORE_KIND_MAX 48
+void vm_backend_group_kind(int group, char buf[VM_STORE_KIND_MAX]);
+void vm_backend_cdev_kind(const VMDevice *d, char buf[VM_STORE_KIND_MAX]);
+void vm_backend_store(VM *vm, const char *kind, int fd);
+void vm_backend_unstore(VM *vm, const char *kind, bool sync);
+/* the descriptor the previous process stored as kind; -ENOENT none */
+int vm_backend_take(VM *vm, const char *kind);
+/*
+ * A taken descriptor failed its check (r): closed, the store forgets it
+ * and keeps fresh instead (-1: nothing).
+ */
+void vm_backend_refuse_taken(VM *vm, const char *kind, int fd, int r, int fresh);

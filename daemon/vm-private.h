@@ -172,6 +172,10 @@ void vm_device_close(VMDevice *d);
 /* the backend's prepare and unprepare of d (vm-backend.h) */
 int vm_backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error);
 int vm_backend_unprepare(VM *vm, VMDevice *d);
+/* release: the store lets go of the VM's descriptors, then the backend closes them */
+void vm_backend_close(VM *vm);
+/* vm_recover()'s first step: the backend takes back what it stored (vm-backend.h) */
+void vm_backend_adopt(VM *vm);
 void vm_drop_device(VM *vm, VMDevice *d);
 
 /* ---- vm-release.c ---- */

@@ -82,6 +82,14 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 	VMDevice *d;
 	int r = 0;
 
+	/*
+	 * 0. the descriptors the old process held, back from the fd store,
+	 * before anything is given back: the store's copies are open files
+	 * of the devices, and the steps below close and unstore what they
+	 * give back as they would have before the restart
+	 */
+	vm_backend_adopt(vm);
+
 	/* 1. the transaction the old process did not finish: an add undone, a remove finished */
 	d = vm->txn.op != VM_TXN_NONE ? vm_find_device(vm, vm->txn.device) : NULL;
 	if (d) {
@@ -113,9 +121,10 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 		return vm_release(vm, NULL, NULL, error);
 
 	/*
-	 * 3. what vfiod held open died with the old process. Before GetFds it
-	 * is opened again (the VMM gets it from this process); after, the
-	 * VMM has its own: a type1 container is sealed (a later group is
+	 * 3. what vfiod held open and did not get back from the fd store (no
+	 * service manager) died with the old process. Before GetFds it is
+	 * opened again (the VMM gets it from this process); after, the VMM
+	 * has its own: a type1 container is sealed (a later group is
 	 * attached by the VMM), nothing else is reopened.
 	 */
 	if (vm->ops->reopen)

@@ -366,8 +366,7 @@ int vm_release(VM *vm, VMReleaseDone done, void *userdata, vfd_op_error *error)
 		vm->vmm_exited = true;
 
 	/* 1. vfiod's own VFIO descriptors: the kernel blocks unbinding while any is open */
-	if (vm->ops->close)
-		vm->ops->close(vm);
+	vm_backend_close(vm);
 
 	/* 2. each device proven free and given back, last added first */
 	if (vm->release.giveback)

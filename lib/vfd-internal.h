@@ -48,3 +48,9 @@ int vfd_pci_dir_is_bridge(vfd_context *ctx, const char *dir, uint32_t class_code
  */
 int vfd_driver_classify(vfd_context *ctx, const char *bus, const char *driver,
 			vfd_member_state *ret_state, char **ret_reason);
+
+/*
+ * A descriptor taken back after a restart (lib/vfio-type1.c): 0 when fd is
+ * an open read-write file of character device want; -EBADF, -EACCES, -ENOTTY.
+ */
+int vfd_fd_check_chr_rw(int fd, dev_t want);

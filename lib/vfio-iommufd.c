@@ -169,9 +169,33 @@ static int parse_devnum(const char *s, dev_t *ret)
 	return 0;
 }
 
-int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, int *ret_fd)
+/* the cdev's name ("vfioN") and the device number sysfs gives it */
+static int cdev_devnum(vfd_context *ctx, const char *bus, const char *device, char **ret_name,
+		       dev_t *ret_devnum)
 {
 	_cleanup_free_ char *name = NULL, *devnum = NULL;
+	char path[VFD_PATH_MAX];
+	int r;
+
+	r = cdev_name(ctx, bus, device, &name);
+	if (r < 0)
+		return r;
+	r = vfd_pathf(path, sizeof(path), "sys/bus/%s/devices/%s/vfio-dev/%s/dev", bus, device, name);
+	if (r < 0)
+		return r;
+	r = vfd_root_read_string(ctx, path, &devnum);
+	if (r < 0)
+		return r;
+	r = parse_devnum(devnum, ret_devnum);
+	if (r < 0)
+		return r;
+	*ret_name = TAKE_PTR(name);
+	return 0;
+}
+
+int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, int *ret_fd)
+{
+	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int fd = -1;
 	char path[VFD_PATH_MAX];
 	struct stat st;
@@ -180,17 +204,7 @@ int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, in
 
 	if (!ctx || !ret_fd)
 		return -EINVAL;
-	r = cdev_name(ctx, bus, device, &name);
-	if (r < 0)
-		return r;
-
-	r = vfd_pathf(path, sizeof(path), "sys/bus/%s/devices/%s/vfio-dev/%s/dev", bus, device, name);
-	if (r < 0)
-		return r;
-	r = vfd_root_read_string(ctx, path, &devnum);
-	if (r < 0)
-		return r;
-	r = parse_devnum(devnum, &want);
+	r = cdev_devnum(ctx, bus, device, &name, &want);
 	if (r < 0)
 		return r;
 
@@ -213,4 +227,21 @@ int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, in
 
 	*ret_fd = TAKE_FD(fd);
 	return 0;
+}
+
+int vfd_vfio_cdev_check_fd(vfd_context *ctx, const char *bus, const char *device, int fd)
+{
+	_cleanup_free_ char *name = NULL;
+	dev_t want;
+	int r;
+
+	if (!ctx)
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	/* the device as sysfs names it now, not a node a path could forge */
+	r = cdev_devnum(ctx, bus, device, &name, &want);
+	if (r < 0)
+		return r;
+	return vfd_fd_check_chr_rw(fd, want);
 }

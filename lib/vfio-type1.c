@@ -325,6 +325,109 @@ bool vfd_type1_is_sealed(const vfd_type1 *t)
 	return t && t->sealed;
 }
 
+/* ---- descriptors taken back after a restart ---- */
+
+int vfd_fd_check_chr_rw(int fd, dev_t want)
+{
+	struct stat st;
+	int flags;
+
+	if (fd < 0)
+		return -EBADF;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0)
+		return negative_errno();
+	if ((flags & O_ACCMODE) != O_RDWR || (flags & O_PATH))
+		return -EACCES;
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != want)
+		return -ENOTTY;
+	return 0;
+}
+
+int vfd_vfio_node_check_fd(vfd_context *ctx, const char *node, int fd)
+{
+	_cleanup_close_ int path_fd = -1;
+	struct stat st;
+
+	if (!ctx || !node)
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	/* O_PATH: the node's device number, without opening the device */
+	path_fd = vfd_root_open(ctx, node, O_PATH);
+	if (path_fd < 0)
+		return path_fd == -ENOENT ? -ENOTTY : path_fd;
+	if (fstat(path_fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISCHR(st.st_mode))
+		return -ENOTTY;
+	return vfd_fd_check_chr_rw(fd, st.st_rdev);
+}
+
+int vfd_type1_adopt(vfd_context *ctx, int container_fd, vfd_type1 **ret)
+{
+	vfd_type1 *t;
+	int r;
+
+	if (!ctx || !ret)
+		return -EINVAL;
+	r = vfd_vfio_node_check_fd(ctx, VFIO_CONTAINER_NODE, container_fd);
+	if (r < 0)
+		return r;
+	r = ioctl_errno(container_fd, VFIO_GET_API_VERSION, NULL);
+	if (r < 0)
+		return r;
+	if (r != VFIO_API_VERSION)
+		return -EPROTO;
+	do
+		r = ioctl(container_fd, VFIO_CHECK_EXTENSION, (unsigned long)VFIO_TYPE1v2_IOMMU);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return negative_errno();
+	if (r == 0)
+		return -ENOTSUP;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->ctx = ctx;
+	t->container_fd = container_fd;
+	*ret = t;
+	return 0;
+}
+
+int vfd_type1_adopt_group(vfd_type1 *t, unsigned group, int group_fd)
+{
+	type1_group *ng;
+	char node[32];
+	int r;
+
+	if (!t)
+		return -EINVAL;
+	if (vfd_type1_group_fd(t, group) >= 0)
+		return -EEXIST;
+	r = vfd_pathf(node, sizeof(node), "dev/vfio/%u", group);
+	if (r < 0)
+		return r;
+	r = vfd_vfio_node_check_fd(t->ctx, node, group_fd);
+	if (r < 0)
+		return r;
+	r = vfd_type1_group_in_container(group_fd);
+	if (r < 0)
+		return r;
+	ng = realloc(t->groups, (t->n_groups + 1) * sizeof(*ng));
+	if (!ng)
+		return -ENOMEM;
+	t->groups = ng;
+	/* vfiod sets the IOMMU type right after attaching the first group */
+	if (r > 0)
+		t->iommu_set = true;
+	t->groups[t->n_groups++] = (type1_group){ .id = group, .fd = group_fd };
+	return 0;
+}
+
 /* ---- group node ownership ---- */
 
 static int open_group_node(vfd_context *ctx, unsigned group, struct stat *ret_st)

@@ -9,6 +9,7 @@
 #    (vm-private.h; the journal reads memlock and identity to save them);
 #  - daemon/libvirt/ goes through the vm_* API only;
 #  - only the bus files speak sd-bus;
+#  - only daemon/fdstore.c speaks the fd store protocol (sd-daemon);
 #  - daemon/vm.c stays under 700 lines.
 # Prints TAP; usage: test-daemon-walls.sh SOURCE_ROOT
 set -u
@@ -66,6 +67,9 @@ check "daemon/libvirt/ uses the vm_* API only" "${bad[@]}"
 bus_files='^daemon/(bus-[a-z-]+|manager-dbus[a-z-]*|vm-dbus|polkit|manager|main)\.[ch]$'
 mapfile -t bad < <(offenders 'sd_bus_|sd-bus\.h' "$bus_files" "${daemon_c[@]}" daemon/*.h daemon/libvirt/*.h)
 check "only the bus files speak sd-bus" "${bad[@]}"
+
+mapfile -t bad < <(offenders 'sd_listen_fds|sd_pid_notify_with_fds|sd_notify_barrier|FDSTORE' '^daemon/fdstore\.[ch]$' "${daemon_c[@]}" daemon/*.h)
+check "only daemon/fdstore.c speaks the fd store protocol" "${bad[@]}"
 
 lines=$(wc -l < daemon/vm.c)
 if [ "$lines" -lt 700 ]; then check "daemon/vm.c under 700 lines ($lines)"; else check "daemon/vm.c under 700 lines" "daemon/vm.c: $lines lines"; fi

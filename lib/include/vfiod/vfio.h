@@ -103,6 +103,26 @@ int vfd_type1_group_fd(const vfd_type1 *t, unsigned group);
 void vfd_type1_seal(vfd_type1 *t);
 bool vfd_type1_is_sealed(const vfd_type1 *t);
 
+/*
+ * Descriptors taken back after a restart (the daemon's fd store,
+ * daemon/fdstore.h): each is untrusted until checked here. 0 when fd is
+ * an open read-write file of the character device at the root-relative
+ * node (dev/iommu, dev/vfio/vfio, dev/vfio/<N>); -EBADF not open,
+ * -EACCES not read-write, -ENOTTY another file (or the node is missing).
+ */
+int vfd_vfio_node_check_fd(vfd_context *ctx, const char *node, int fd);
+/*
+ * A vfd_type1 around a container taken back (checked: dev/vfio/vfio, the
+ * VFIO API version, type1v2). Takes container_fd on success.
+ */
+int vfd_type1_adopt(vfd_context *ctx, int container_fd, vfd_type1 **ret);
+/*
+ * Group taken back into t as it is, attached or not (checked:
+ * dev/vfio/<group>). An attached group means the IOMMU type was set.
+ * Takes group_fd on success; -EEXIST when t has the group already.
+ */
+int vfd_type1_adopt_group(vfd_type1 *t, unsigned group, int group_fd);
+
 /* ---- type1: group node access for VMMs that open groups themselves ---- */
 
 typedef struct vfd_node_owner {
@@ -140,6 +160,12 @@ int vfd_iommufd_get_rlimit_mode(int iommufd, bool *ret_per_process);
  * driver, or a kernel without VFIO_DEVICE_CDEV).
  */
 int vfd_vfio_cdev_path(vfd_context *ctx, const char *bus, const char *device, char **ret);
+/*
+ * A descriptor taken back after a restart: 0 when fd is an open
+ * read-write file of the cdev sysfs names for bus/device (vfio-dev/vfioN/dev);
+ * -ENODEV, -EBADF, -EACCES, -ENOTTY otherwise.
+ */
+int vfd_vfio_cdev_check_fd(vfd_context *ctx, const char *bus, const char *device, int fd);
 /*
  * Opens the cdev read-write and checks that the node is the character
  * device sysfs names (vfio-dev/vfioN/dev), -ENODEV otherwise.
