@@ -211,6 +211,8 @@ $(tail -n 20 "$VFIOD_LOG")"
 
 sweep() {
 	setup_host "$1"
+	# a testcase before this one that failed half-way may have left its VM behind
+	[ -z "$(journal_files)" ] && mdev_gone "$U" || fail "an earlier testcase left a VM: $(journal_files)"
 	clean_life
 	KILLS=0 ERRORS=0 CHECKED=0 AS_BEFORE=0 AS_AFTER=0 RESUMED=0 STEPS=0
 	for k in $OPS; do
