@@ -18,6 +18,8 @@ PKGS="$PKGS dbus-bin jq"
 PKGS="$PKGS udev dbus-system-bus-common"
 # tests/vm/run-systemd-boot.sh: the Debian rootfs that boots systemd (tests/lab/rootfs-systemd.sh)
 PKGS="$PKGS debootstrap"
+# docs/man: the manual pages are scdoc sources, turned into roff at build time
+PKGS="$PKGS scdoc"
 
 missing=""
 for p in $PKGS; do
