@@ -41,6 +41,8 @@ static const Verb verbs[] = {
 	{ "unbind",       1, 64, "ADDRESS", verb_unbind, true },
 	{ "mdev",         1, 64, "create|remove ARGS", verb_mdev, true },
 	{ "config",       1, 2, "apply|status", verb_config, true }, /* systemd/config: verb-config.c */
+	/* hidden (not in help()): names for the shell completion, verb-complete.c */
+	{ "__complete",   1, 2, "KIND [ARG]", verb_complete },
 };
 
 /*

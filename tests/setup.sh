@@ -18,6 +18,11 @@ PKGS="$PKGS dbus-bin jq"
 PKGS="$PKGS udev dbus-system-bus-common"
 # tests/vm/runners/run-systemd-boot.sh: the Debian rootfs that boots systemd (tests/lab/rootfs-systemd.sh)
 PKGS="$PKGS debootstrap"
+# docs/man: the manual pages are scdoc sources, turned into roff at build time
+PKGS="$PKGS scdoc"
+# debian/: dpkg-buildpackage -us -uc -b and lintian (bash-completion for its
+# pkg-config file, dh-dkms for the vfiod-dkms package)
+PKGS="$PKGS debhelper dh-dkms fakeroot lintian bash-completion"
 
 missing=""
 for p in $PKGS; do
