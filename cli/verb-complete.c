@@ -22,7 +22,7 @@
 #include "bus-call.h"
 #include "bus-json.h"
 #include "vfd-bus.h"
-#include "vfiod.h"
+#include "vfiod/inventory.h"
 #include "vfioctl.h"
 
 typedef struct CompleteKind {
