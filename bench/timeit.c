@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * timeit [-n RUNS] [-w WARMUP] -- COMMAND_A... [:: COMMAND_B...]
+ * timeit [-n RUNS] [-w WARMUP] -- COMMAND_A... [:: COMMAND_B... [:: COMMAND_C...]]
  *
- * Runs COMMAND_A (and COMMAND_B, interleaved A B A B ... so that a change
- * of the machine's load hits both alike) WARMUP times unmeasured, then
- * RUNS times measured, each with stdout and stderr on /dev/null. Prints
- * one JSON object: for "a" (and "b") the median, min and max of the wall
+ * Runs COMMAND_A (and B and C, interleaved A B C A B C ... so that a
+ * change of the machine's load hits them alike) WARMUP times unmeasured,
+ * then RUNS times measured, each with stdout and stderr on /dev/null.
+ * Prints one JSON object: for "a" (and "b", "c") the median, min and max of the wall
  * time (ms), of the CPU time user+system (ms) and of the peak RSS
  * (ru_maxrss of the child, KiB). A command that fails ends it with status 1.
  *
@@ -113,11 +113,15 @@ static int alloc_samples(struct samples *s, size_t runs)
 	return s->wall_ms && s->cpu_ms && s->maxrss_kib ? 0 : -1;
 }
 
+#define MAX_COMMANDS 3
+
 int main(int argc, char *argv[])
 {
-	struct samples a, b;
-	char **cmd_a, **cmd_b = NULL;
+	static const char *const keys[MAX_COMMANDS] = { "a", "b", "c" };
+	struct samples s[MAX_COMMANDS];
+	char **cmd[MAX_COMMANDS];
 	long runs = 11, warmup = 2;
+	size_t n_cmd = 1;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "+n:w:")) != -1) {
@@ -134,36 +138,36 @@ int main(int argc, char *argv[])
 	}
 	if (optind >= argc || runs < 1 || warmup < 0)
 		goto usage;
-	cmd_a = argv + optind;
+	cmd[0] = argv + optind;
 	for (int i = optind; i < argc; i++)
 		if (strcmp(argv[i], "::") == 0) {
-			argv[i] = NULL;
-			cmd_b = argv + i + 1;
-			if (!cmd_b[0])
+			if (n_cmd == MAX_COMMANDS)
 				goto usage;
-			break;
+			argv[i] = NULL;
+			cmd[n_cmd++] = argv + i + 1;
 		}
-	if (!cmd_a[0])
-		goto usage;
+	for (size_t c = 0; c < n_cmd; c++)
+		if (!cmd[c][0])
+			goto usage;
 
-	if (alloc_samples(&a, runs) < 0 || alloc_samples(&b, runs) < 0)
-		return 1;
+	for (size_t c = 0; c < n_cmd; c++)
+		if (alloc_samples(&s[c], runs) < 0)
+			return 1;
 	for (long i = 0; i < warmup + runs; i++) {
 		bool measured = i >= warmup;
 
-		if (run_once(cmd_a, measured ? &a : NULL) < 0)
-			return 1;
-		if (cmd_b && run_once(cmd_b, measured ? &b : NULL) < 0)
-			return 1;
+		for (size_t c = 0; c < n_cmd; c++)
+			if (run_once(cmd[c], measured ? &s[c] : NULL) < 0)
+				return 1;
 	}
 
 	printf("{");
-	print_samples("a", &a, cmd_b ? "," : "");
-	if (cmd_b)
-		print_samples("b", &b, "");
+	for (size_t c = 0; c < n_cmd; c++)
+		print_samples(keys[c], &s[c], c + 1 < n_cmd ? "," : "");
 	printf("}\n");
 	return 0;
 usage:
-	fprintf(stderr, "usage: %s [-n RUNS] [-w WARMUP] -- COMMAND... [:: COMMAND...]\n", argv[0]);
+	fprintf(stderr, "usage: %s [-n RUNS] [-w WARMUP] -- COMMAND... [:: COMMAND... [:: COMMAND...]]\n",
+		argv[0]);
 	return 2;
 }
