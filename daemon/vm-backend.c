@@ -58,6 +58,15 @@ int vm_backend_unprepare(VM *vm, VMDevice *d)
  * changed. The VMM cannot reopen the cdev by itself (the node is root's):
  * between the proof and the unbind only a root process could.
  */
+static bool function_unbound(VM *vm, const VMDevice *d)
+{
+	_cleanup_(vfd_pci_device_freep) vfd_pci_device *dev = NULL;
+	vfd_pci_address a;
+
+	return vfd_pci_address_parse(d->name, &a) >= 0 &&
+	       vfd_pci_device_load(vm->manager->ctx, &a, &dev) >= 0 && !dev->driver;
+}
+
 int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 {
 	vfd_context *ctx = vm->manager->ctx;
@@ -73,6 +82,13 @@ int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 					"removing the mdev vfiod created would wait until the VMM closes "
 					"it, and the vfiod_mm helper proves that for PCI functions only");
 	}
+	/*
+	 * A function bound to no driver has no VFIO device any more, so
+	 * nothing can hold one: a give-back that stopped half-way (unbound
+	 * from vfio-pci, the rest failed) goes on from there.
+	 */
+	if (function_unbound(vm, d))
+		return 0;
 	if (!vm->manager->mm)
 		return vfd_op_error_set(error, -EBUSY, d->name,
 					"vfiod cannot prove that the VMM closed the device's cdev: that "

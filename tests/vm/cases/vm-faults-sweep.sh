@@ -179,8 +179,12 @@ fault_case() {
 	CHECKED=$((CHECKED + 1))
 	_before=/tmp/state.$((_k - 1)).next
 	[ "$_k" -gt 1 ] || _before=/tmp/state.0
-	# a journal write that failed is written again within a second or two
-	poll_until 10 settled "$_before" "/tmp/state.$_k" || :
+	# a journal write or a limit that failed is written again within a second or
+	# two (a deadline: one snapshot is several vfioctl calls, slow under TCG)
+	_deadline=$(($(date +%s) + 8))
+	until settled "$_before" "/tmp/state.$_k" || [ "$(date +%s)" -ge "$_deadline" ]; do
+		sleep 0.5
+	done
 	if cmp -s /tmp/state.now "$_before"; then
 		AS_BEFORE=$((AS_BEFORE + 1))
 	elif cmp -s /tmp/state.now "/tmp/state.$_k"; then
