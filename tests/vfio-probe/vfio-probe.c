@@ -34,22 +34,8 @@
 #include "vfiod/vfio.h"
 #include "vfiod/inventory.h"
 
-/* 6.12 uAPI the probe uses on top of what libvfiod wraps (Debian 12 headers lack it) */
-#ifndef VFIO_DEVICE_BIND_IOMMUFD
-struct vfio_device_bind_iommufd {
-	__u32 argsz;
-	__u32 flags;
-	__s32 iommufd;
-	__u32 out_devid;
-};
-#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
-#endif
-struct probe_ioas_alloc {
-	__u32 size;
-	__u32 flags;
-	__u32 out_ioas_id;
-};
-#define PROBE_IOMMU_IOAS_ALLOC _IO(';', 0x81) /* IOMMUFD_CMD_IOAS_ALLOC */
+/* the 6.12 uAPI Debian 12's headers lack: lib's one compat header */
+#include "vfiod/vfio-uapi.h"
 
 #define EXIT_SKIP 77
 
@@ -217,7 +203,7 @@ static int verb_iommufd(vfd_context *ctx, char **args, int n)
 {
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct probe_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	int r, iommufd = -1, device_fd = -1, ret = EXIT_FAILURE;
 	_cleanup_free_ char *cdev = NULL;
 	bool per_process = false;
@@ -263,7 +249,7 @@ static int verb_iommufd(vfd_context *ctx, char **args, int n)
 	printf("vfio-probe: ok %s bound to the iommufd as device %u\n", cdev, bind.out_devid);
 
 	/* once an object exists the mode is fixed: the kernel answers EBUSY */
-	if (ioctl(iommufd, PROBE_IOMMU_IOAS_ALLOC, &alloc) < 0) {
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc) < 0) {
 		fail("IOMMU_IOAS_ALLOC", -errno, NULL);
 		goto out;
 	}
