@@ -70,7 +70,7 @@ static int on_unbind_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Manager *m = userdata;
 
-	m->unbind_retry = sd_event_source_disable_unref(m->unbind_retry);
+	retry_timer_disarm(&m->unbind_retry);
 	for (size_t i = m->n_unbind_pending; i-- > 0;) {
 		vfd_pci_address addr;
 		vfd_op_error error;
@@ -97,19 +97,14 @@ static int on_unbind_retry(sd_event_source *s, uint64_t usec, void *userdata)
 	if (m->n_unbind_pending > 0)
 		arm_retry(m);
 	else
-		m->unbind_retry_usec = 0;
+		m->unbind_retry.next_usec = 0;
 	return 0;
 }
 
 static void arm_retry(Manager *m)
 {
-	uint64_t delay = m->unbind_retry_usec ? m->unbind_retry_usec : UNBIND_RETRY_FIRST_USEC;
-
-	m->unbind_retry_usec = delay * 2 > UNBIND_RETRY_MAX_USEC ? UNBIND_RETRY_MAX_USEC : delay * 2;
-	if (m->unbind_retry)
-		return;
-	if (sd_event_add_time_relative(m->event, &m->unbind_retry, CLOCK_MONOTONIC, delay, 0,
-				       on_unbind_retry, m) < 0)
+	if (retry_timer_arm(&m->unbind_retry, m->event, UNBIND_RETRY_FIRST_USEC, UNBIND_RETRY_MAX_USEC,
+			    on_unbind_retry, m) < 0)
 		log_error("Cannot arm the next proof of the Unbinds waiting for their holders.");
 }
 
@@ -127,13 +122,13 @@ void manager_unbind_later(Manager *m, const char *name)
 	}
 	m->unbind_pending = n;
 	snprintf(m->unbind_pending[m->n_unbind_pending++], VFD_PCI_ADDRESS_STRLEN, "%s", name);
-	m->unbind_retry_usec = 0;
+	m->unbind_retry.next_usec = 0;
 	arm_retry(m);
 }
 
 void manager_unbind_pending_free(Manager *m)
 {
-	m->unbind_retry = sd_event_source_disable_unref(m->unbind_retry);
+	retry_timer_disarm(&m->unbind_retry);
 	free(m->unbind_pending);
 	m->unbind_pending = NULL;
 	m->n_unbind_pending = 0;

@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "retry-timer.h"
 #include "inventory-monitor.h"
 #include "manager-mm.h"
 #include "vfiod/bind.h"
@@ -58,8 +59,7 @@ typedef struct Manager {
 	/* Unbinds refused while the device was held: done once it is free (manager-unbind.c) */
 	char (*unbind_pending)[VFD_PCI_ADDRESS_STRLEN];
 	size_t n_unbind_pending;
-	sd_event_source *unbind_retry;
-	uint64_t unbind_retry_usec;
+	RetryTimer unbind_retry; /* the next proof of the Unbinds waiting for their holders */
 
 	struct FdStore *fdstore; /* systemd's fd store (fdstore.h): the VMs' descriptors */
 

@@ -184,7 +184,7 @@ static int on_journal_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	VM *vm = userdata;
 
-	vm->journal.retry = sd_event_source_disable_unref(vm->journal.retry);
+	retry_timer_disarm(&vm->journal.retry);
 	(void) vm_journal_save(vm);
 	return 0;
 }
@@ -196,13 +196,8 @@ static int on_journal_retry(sd_event_source *s, uint64_t usec, void *userdata)
  */
 static void retry_later(VM *vm)
 {
-	uint64_t delay = vm->journal.retry_usec ? vm->journal.retry_usec : JOURNAL_RETRY_FIRST_USEC;
-
-	vm->journal.retry_usec = delay * 2 > JOURNAL_RETRY_MAX_USEC ? JOURNAL_RETRY_MAX_USEC : delay * 2;
-	if (vm->journal.retry)
-		return;
-	if (sd_event_add_time_relative(vm->manager->event, &vm->journal.retry, CLOCK_MONOTONIC, delay,
-				       0, on_journal_retry, vm) < 0)
+	if (retry_timer_arm(&vm->journal.retry, vm->manager->event, JOURNAL_RETRY_FIRST_USEC,
+			    JOURNAL_RETRY_MAX_USEC, on_journal_retry, vm) < 0)
 		log_error("VM %s: cannot arm the journal's next write; the next change writes it.",
 			  vm->name);
 }
@@ -223,14 +218,13 @@ int vm_journal_save(VM *vm)
 		retry_later(vm);
 		return r;
 	}
-	vm->journal.retry = sd_event_source_disable_unref(vm->journal.retry);
-	vm->journal.retry_usec = 0;
+	retry_timer_reset(&vm->journal.retry);
 	return 0;
 }
 
 void vm_journal_done(VM *vm)
 {
-	vm->journal.retry = sd_event_source_disable_unref(vm->journal.retry);
+	retry_timer_reset(&vm->journal.retry);
 }
 
 void vm_journal_remove(VM *vm)

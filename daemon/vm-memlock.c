@@ -172,7 +172,7 @@ static int on_memlock_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	VM *vm = userdata;
 
-	vm->memlock.retry = sd_event_source_disable_unref(vm->memlock.retry);
+	retry_timer_disarm(&vm->memlock.retry);
 	vm_memlock_after_change(vm, "retry");
 	return 0;
 }
@@ -184,16 +184,17 @@ static int on_memlock_retry(sd_event_source *s, uint64_t usec, void *userdata)
 static void retry_later(VM *vm, int error)
 {
 	/* -EPERM: vfiod lacks CAP_SYS_RESOURCE (a fixture test); no try will do better */
-	if (vm->memlock.retry || error == -EPERM)
+	if (error == -EPERM)
 		return;
-	if (sd_event_add_time_relative(vm->manager->event, &vm->memlock.retry, CLOCK_MONOTONIC,
-				       MEMLOCK_RETRY_USEC, 0, on_memlock_retry, vm) < 0)
+	/* every second: a limit is cheap to set, and the VMM runs above the plan meanwhile */
+	if (retry_timer_arm(&vm->memlock.retry, vm->manager->event, MEMLOCK_RETRY_USEC,
+			    MEMLOCK_RETRY_USEC, on_memlock_retry, vm) < 0)
 		log_error("VM %s: cannot arm the limit's next try; the next change sets it.", vm->name);
 }
 
 void vm_memlock_done(VM *vm)
 {
-	vm->memlock.retry = sd_event_source_disable_unref(vm->memlock.retry);
+	retry_timer_reset(&vm->memlock.retry);
 }
 
 /* 0, or why the limit could not be set (logged) */

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include "retry-timer.h"
 #include "vm.h"
 #include "vm-journal.h"
 
@@ -46,7 +47,7 @@ typedef struct VMMemlock {
 	uint64_t expected_slack;  /* vendor pins the model cannot predict, at most this */
 	uint64_t observed_charge;
 	bool charge_matches;
-	sd_event_source *retry;   /* a limit that did not take, set again */
+	RetryTimer retry;         /* a limit that did not take, set again */
 } VMMemlock;
 
 /*
@@ -78,8 +79,7 @@ typedef struct VMBackendState {
 /* the release under way (vm-release.c), one device at a time */
 typedef struct VMRelease {
 	struct UnbindJob *giveback;  /* the give-back on the unbind worker */
-	sd_event_source *retry;      /* the next proof of a held device */
-	uint64_t retry_usec;         /* its backoff */
+	RetryTimer retry;            /* the next proof of a held device */
 	VMReleaseDone done;          /* the Release waiting for its answer */
 	void *userdata;
 	bool removes;                /* the give-back is a RemoveDevice's */
@@ -105,8 +105,7 @@ struct VMJournalSaved {
 
 /* the journal file (vm-journal.c): a write that failed is tried again */
 typedef struct VMJournal {
-	sd_event_source *retry;
-	uint64_t retry_usec;
+	RetryTimer retry;
 } VMJournal;
 
 /*

@@ -141,7 +141,7 @@ static int on_release_retry(sd_event_source *s, uint64_t usec, void *userdata)
 	VM *vm = userdata;
 	vfd_op_error error;
 
-	vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
+	retry_timer_disarm(&vm->release.retry);
 	if (vm->state != VM_STATE_RELEASING || vm->release.giveback)
 		return 0;
 	vfd_op_error_clear(&error);
@@ -151,13 +151,8 @@ static int on_release_retry(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void retry_later(VM *vm)
 {
-	uint64_t delay = vm->release.retry_usec ? vm->release.retry_usec : RELEASE_RETRY_FIRST_USEC;
-
-	vm->release.retry_usec = delay * 2 > RELEASE_RETRY_MAX_USEC ? RELEASE_RETRY_MAX_USEC : delay * 2;
-	if (vm->release.retry)
-		return;
-	if (sd_event_add_time_relative(vm->manager->event, &vm->release.retry, CLOCK_MONOTONIC, delay, 0,
-				       on_release_retry, vm) < 0)
+	if (retry_timer_arm(&vm->release.retry, vm->manager->event, RELEASE_RETRY_FIRST_USEC,
+			    RELEASE_RETRY_MAX_USEC, on_release_retry, vm) < 0)
 		log_error("VM %s: cannot arm the release's next proof; the VMM's exit or Release "
 			  "retries.", vm->name);
 }
@@ -326,7 +321,7 @@ static int release_step(VM *vm, vfd_op_error *error)
 
 		r = vm_device_prove_free(vm, d, error, &guard);
 		if (r == -EBUSY) {
-			if (strcmp(vm->release.busy_device, d->name) != 0 || vm->release.retry_usec == 0)
+			if (strcmp(vm->release.busy_device, d->name) != 0 || vm->release.retry.next_usec == 0)
 				log_warning("VM %s: %s %s; the release waits for it.", vm->name, d->name,
 					    error->message);
 			busy_set(vm, d->name, "busy", error->message);
@@ -337,7 +332,7 @@ static int release_step(VM *vm, vfd_op_error *error)
 			vm_set_state(vm, VM_STATE_FAILED);
 			return VM_STATE_FAILED;
 		}
-		vm->release.retry_usec = 0;
+		vm->release.retry.next_usec = 0;
 
 		r = give_back_start(vm, d, guard, error);
 		if (r < 0) {
@@ -349,7 +344,7 @@ static int release_step(VM *vm, vfd_op_error *error)
 	}
 
 	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
-	vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
+	retry_timer_disarm(&vm->release.retry);
 	vm_set_state(vm, VM_STATE_RELEASED);
 	return VM_STATE_RELEASED;
 }
@@ -372,7 +367,7 @@ int vm_release(VM *vm, VMReleaseDone done, void *userdata, vfd_op_error *error)
 	if (vm->release.giveback)
 		s = VM_STATE_RELEASING; /* under way: its end goes on */
 	else {
-		vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
+		retry_timer_disarm(&vm->release.retry);
 		s = release_step(vm, error);
 	}
 	if (s == VM_STATE_RELEASING && vm->release.giveback && done && !vm->release.done) {
@@ -387,7 +382,7 @@ void vm_release_done_free(VM *vm)
 {
 	vfd_op_error error;
 
-	vm->release.retry = sd_event_source_disable_unref(vm->release.retry);
+	retry_timer_disarm(&vm->release.retry);
 	if (vm->release.giveback) {
 		/* the thread finishes on its own; this vfiod no longer hears of it */
 		unbind_job_abandon(vm->release.giveback);
