@@ -4,14 +4,26 @@
  * per-process accounting, set before any object exists, and the cdev of
  * each device. The VMM gets the iommufd and its own open of each cdev,
  * and binds the devices itself.
+ *
+ * The proof that the VMM let go of a device, without the vfiod_mm helper:
+ * a cdev file bound to an iommufd blocks every open of the device's group
+ * node, wherever the file is (in flight in a unix socket too), so the
+ * group's exclusive open (device-proof.h) shows it. A file never bound
+ * does not, yet the unbind would wait for it. vfiod therefore keeps a
+ * copy of every file it hands out (VMDevice.handed, in the fd store too)
+ * until it sees it bound; at the proof it binds any still unbound to the
+ * VM's iommufd itself, and only then lets go of its copies. Nobody else
+ * can open the cdev: its node is root's, and only vfiod opens it.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "manager.h"
 #include "vm-backend.h"
+#include "vm-journal.h"
 
 static int iommufd_open(VM *vm)
 {
@@ -24,10 +36,110 @@ static int iommufd_open(VM *vm)
 	return 0;
 }
 
+/* ---- the cdev files handed to the VMM ---- */
+
+static void handed_forget(VM *vm, VMDevice *d, unsigned slot, bool sync)
+{
+	char kind[VM_STORE_KIND_MAX];
+
+	if (d->handed[slot] < 0)
+		return;
+	close(d->handed[slot]);
+	d->handed[slot] = -1;
+	vm_backend_handed_kind(d, slot, kind);
+	vm_backend_unstore(vm, kind, sync);
+}
+
+/* vfiod's copies of files now bound are not needed: the group's open shows those */
+static void handed_forget_bound(VM *vm)
+{
+	for (size_t k = 0; k < vm->n_devices; k++) {
+		VMDevice *d = &vm->devices[k];
+
+		for (unsigned i = 0; i < VM_HANDED_MAX; i++)
+			if (d->handed[i] >= 0 && vfd_vfio_cdev_is_bound(d->handed[i]) > 0)
+				handed_forget(vm, d, i, false);
+	}
+}
+
+/*
+ * A copy of fd, the file about to be handed out, kept (stored, and
+ * counted in the journal) before the VMM can have it: without the count
+ * a restart could not tell whether it got every copy back.
+ */
+static int handed_keep(VM *vm, VMDevice *d, int fd)
+{
+	char kind[VM_STORE_KIND_MAX];
+	unsigned slot = VM_HANDED_MAX;
+	int copy, r;
+
+	handed_forget_bound(vm);
+	for (unsigned i = 0; i < VM_HANDED_MAX && slot == VM_HANDED_MAX; i++)
+		if (d->handed[i] < 0)
+			slot = i;
+	if (slot == VM_HANDED_MAX)
+		return -EMFILE;
+	copy = vm_backend_dup_fd(fd);
+	if (copy < 0)
+		return copy;
+	d->handed[slot] = copy;
+	vm_backend_handed_kind(d, slot, kind);
+	vm_backend_store(vm, kind, copy);
+	r = vm_journal_save(vm);
+	if (r < 0) {
+		handed_forget(vm, d, slot, false);
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Every copy vfiod keeps of d's files is let go, each once it is bound:
+ * one the VMM never bound is bound now to the VM's iommufd (the kernel
+ * lets one file of a device be bound at a time). -EBUSY when one cannot
+ * be bound yet: another file of the device is bound, or the group is open.
+ */
+static int handed_let_go(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	unsigned unbound = 0;
+	int first = 0;
+
+	for (unsigned i = 0; i < VM_HANDED_MAX; i++) {
+		int r;
+
+		if (d->handed[i] < 0)
+			continue;
+		r = vfd_vfio_cdev_is_bound(d->handed[i]);
+		if (r == 0)
+			r = vfd_vfio_cdev_bind(vm->manager->ctx, d->handed[i], vm->be.iommufd);
+		if (r >= 0) {
+			handed_forget(vm, d, i, false);
+			continue;
+		}
+		unbound++;
+		if (first == 0)
+			first = r;
+	}
+	vm_backend_store_sync(vm);
+	if (unbound == 0)
+		return 0;
+	return vfd_op_error_set(error, -EBUSY, d->name,
+				"the VMM has %u file(s) of the device it never bound to an iommufd, "
+				"and vfiod cannot bind them now (%s: another file of it is bound, or "
+				"its group is open); it closes every file of the device first",
+				unbound, strerror(-first));
+}
+
 static void iommufd_close(VM *vm)
 {
-	for (size_t i = 0; i < vm->n_devices; i++)
+	for (size_t i = 0; i < vm->n_devices; i++) {
 		vm_device_close(&vm->devices[i]);
+		for (unsigned k = 0; k < VM_HANDED_MAX; k++)
+			if (vm->devices[i].handed[k] >= 0) {
+				close(vm->devices[i].handed[k]);
+				vm->devices[i].handed[k] = -1;
+			}
+	}
 	if (vm->be.iommufd >= 0)
 		close(vm->be.iommufd);
 	vm->be.iommufd = -1;
@@ -66,11 +178,21 @@ static int iommufd_unprepare(VM *vm, VMDevice *d)
  * would then release nothing: the device would stay bound to the VMM's
  * iommufd, and a hot-remove could never see it closed.
  */
-static int vmm_cdev_open(VM *vm, const VMDevice *d, VMFd *out)
+static int vmm_cdev_open(VM *vm, VMDevice *d, VMFd *out)
 {
+	int r;
+
 	snprintf(out->name, sizeof(out->name), "%s", d->name);
 	out->group = (unsigned) d->iommu_group;
-	return vfd_vfio_cdev_open(vm->manager->ctx, d->is_mdev ? "mdev" : "pci", d->name, &out->fd);
+	r = vfd_vfio_cdev_open(vm->manager->ctx, d->is_mdev ? "mdev" : "pci", d->name, &out->fd);
+	if (r < 0)
+		return r;
+	r = handed_keep(vm, d, out->fd);
+	if (r < 0) {
+		close(out->fd);
+		out->fd = -1;
+	}
+	return r;
 }
 
 static int iommufd_get_fds(VM *vm, VMFds *f)
@@ -101,11 +223,87 @@ static int iommufd_get_device_fds(VM *vm, VMDevice *d, VMFds *f)
 	return 0;
 }
 
+/* the VMM bound its file (it says): vfiod's copies of bound files go */
+static int iommufd_confirm_attached(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	handed_forget_bound(vm);
+	return 0;
+}
+
 static int iommufd_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 {
+	char kind[VM_STORE_KIND_MAX];
+	bool had_cdev = d->cdev_fd >= 0;
+	int r;
+
 	if (!vm->fds_handed_out)
 		return 0;
-	return vm_backend_prove_closed_by_helper(vm, d, error);
+	if (d->handed_known) {
+		r = handed_let_go(vm, d, error);
+		if (r < 0)
+			return r;
+	}
+	/*
+	 * The helper counts every open file of a PCI function, and says how
+	 * many; files went out that vfiod has no copy of (a restart without
+	 * the fd store): only the helper sees every one.
+	 */
+	if ((vm->manager->mm && !d->is_mdev) || !d->handed_known)
+		return vm_backend_prove_closed_by_helper(vm, d, error);
+	/* vfiod's own open, unbound, would count as a holder of the cdev */
+	vm_device_close(d);
+	if (had_cdev) {
+		vm_backend_cdev_kind(d, kind);
+		vm_backend_unstore(vm, kind, true);
+	}
+	r = vm_backend_prove_unheld(vm, d, error);
+	if (r < 0 && had_cdev) {
+		vfd_op_error ignored;
+
+		if (iommufd_prepare(vm, d, &ignored) < 0)
+			log_warning("VM %s: cannot open %s again after a refused remove: %s", vm->name,
+				    d->name, ignored.message);
+	}
+	return r;
+}
+
+static int iommufd_let_go_of_handed(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	return handed_let_go(vm, d, error);
+}
+
+/*
+ * The copies of the files handed to the VMM, from the fd store: known
+ * again only when every one the journal counted came back (and what
+ * came back is a file of this device).
+ */
+static void adopt_handed(VM *vm, VMDevice *d)
+{
+	vfd_context *ctx = vm->manager->ctx;
+	unsigned n = 0;
+
+	for (unsigned slot = 0; slot < VM_HANDED_MAX; slot++) {
+		char kind[VM_STORE_KIND_MAX];
+		int fd, r;
+
+		vm_backend_handed_kind(d, slot, kind);
+		fd = vm_backend_take(vm, kind);
+		if (fd == -ENOENT)
+			continue;
+		r = fd < 0 ? fd : vfd_vfio_cdev_check_fd(ctx, d->is_mdev ? "mdev" : "pci", d->name, fd);
+		if (r < 0 || d->handed[slot] >= 0) {
+			vm_backend_refuse_taken(vm, kind, fd, r < 0 ? r : -EEXIST, -1);
+			continue;
+		}
+		d->handed[slot] = fd;
+		n++;
+	}
+	if (d->handed_known && n != d->handed_journaled) {
+		log_warning("VM %s: %u of the %u file(s) of %s handed to the VMM came back from the "
+			    "fd store; a hot-remove needs the vfiod_mm helper's proof.", vm->name, n,
+			    d->handed_journaled, d->name);
+		d->handed_known = false;
+	}
 }
 
 /*
@@ -159,6 +357,9 @@ static void iommufd_adopt(VM *vm)
 	if (took || n_cdevs > 0)
 		log_info("VM %s: took back %s iommufd and %zu cdev(s) from the fd store.", vm->name,
 			 took ? "its" : "no", n_cdevs);
+
+	for (size_t i = 0; i < vm->n_devices; i++)
+		adopt_handed(vm, &vm->devices[i]);
 }
 
 /* before GetFds the VMM gets them from this process: opened again, unless taken back */
@@ -184,7 +385,9 @@ const VMBackendOps vm_backend_iommufd = {
 	.unprepare = iommufd_unprepare,
 	.get_fds = iommufd_get_fds,
 	.get_device_fds = iommufd_get_device_fds,
+	.confirm_attached = iommufd_confirm_attached,
 	.prove_detached = iommufd_prove_detached,
+	.let_go_of_handed = iommufd_let_go_of_handed,
 	.adopt = iommufd_adopt,
 	.reopen = iommufd_reopen,
 };

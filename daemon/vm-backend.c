@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "device-proof.h"
 #include "fdstore.h"
 #include "log.h"
 #include "manager.h"
@@ -65,6 +66,22 @@ static bool function_unbound(VM *vm, const VMDevice *d)
 
 	return vfd_pci_address_parse(d->name, &a) >= 0 &&
 	       vfd_pci_device_load(vm->manager->ctx, &a, &dev) >= 0 && !dev->driver;
+}
+
+int vm_backend_prove_unheld(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	DeviceProofTarget t = { .name = d->name, .is_mdev = d->is_mdev };
+	int guard = -1, r;
+
+	r = device_prove_free(vm->manager->ctx, vm->manager->mm, d->iommu_group, &t, 1, error, &guard);
+	if (guard >= 0)
+		close(guard);
+	return r;
+}
+
+int vm_backend_let_go_of_handed(VM *vm, VMDevice *d, vfd_op_error *error)
+{
+	return vm->ops->let_go_of_handed ? vm->ops->let_go_of_handed(vm, d, error) : 0;
 }
 
 int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
@@ -156,6 +173,24 @@ void vm_backend_cdev_kind(const VMDevice *d, char buf[VM_STORE_KIND_MAX])
 			*c = '_';
 }
 
+unsigned vm_device_n_handed(const VMDevice *d)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < VM_HANDED_MAX; i++)
+		n += d->handed[i] >= 0;
+	return n;
+}
+
+void vm_backend_handed_kind(const VMDevice *d, unsigned slot, char buf[VM_STORE_KIND_MAX])
+{
+	char cdev[VM_STORE_KIND_MAX];
+
+	/* one digit: VM_HANDED_MAX <= 10 */
+	vm_backend_cdev_kind(d, cdev);
+	snprintf(buf, VM_STORE_KIND_MAX, "cdevh-%.36s-%c", cdev + strlen("cdev-"), (char) ('0' + slot % 10));
+}
+
 void vm_backend_store(VM *vm, const char *kind, int fd)
 {
 	char name[64];
@@ -172,6 +207,11 @@ void vm_backend_unstore(VM *vm, const char *kind, bool sync)
 	fdstore_remove(vm->manager->fdstore, name);
 	if (sync)
 		fdstore_sync(vm->manager->fdstore);
+}
+
+void vm_backend_store_sync(VM *vm)
+{
+	fdstore_sync(vm->manager->fdstore);
 }
 
 int vm_backend_take(VM *vm, const char *kind)
@@ -206,6 +246,10 @@ void vm_backend_close(VM *vm)
 			vm_backend_unstore(vm, kind, false);
 			vm_backend_cdev_kind(&vm->devices[i], kind);
 			vm_backend_unstore(vm, kind, false);
+			for (unsigned k = 0; k < VM_HANDED_MAX; k++) {
+				vm_backend_handed_kind(&vm->devices[i], k, kind);
+				vm_backend_unstore(vm, kind, false);
+			}
 		}
 		fdstore_sync(vm->manager->fdstore);
 	}

@@ -48,6 +48,12 @@ struct VMBackendOps {
 	 */
 	int (*prove_detached)(VM *vm, VMDevice *d, vfd_op_error *error);
 	/*
+	 * Before d is proven free for its give-back (vm_device_prove_free()):
+	 * vfiod lets go of what it keeps of the VMM's descriptors of d, where
+	 * that is safe; -EBUSY with error naming why not yet. NULL: nothing.
+	 */
+	int (*let_go_of_handed)(VM *vm, VMDevice *d, vfd_op_error *error);
+	/*
 	 * 1: the VMM is seen to have let go of d, 0: it holds d; without
 	 * changing anything (vm_vmm_let_go(), for libvirt's detach events)
 	 */
@@ -80,6 +86,13 @@ bool vm_has_group(const VM *vm, int group, const VMDevice *except);
  * group of d (adopted after a restart). In vm-backend-iommufd.c.
  */
 int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error);
+/*
+ * Nobody holds d (device-proof.h: the group's exclusive open, the helper
+ * where loaded, /proc), whether or not its give-back will unbind it;
+ * vfiod's own descriptors of d must be closed first.
+ */
+int vm_backend_prove_unheld(VM *vm, VMDevice *d, vfd_op_error *error);
+int vm_backend_let_go_of_handed(VM *vm, VMDevice *d, vfd_op_error *error);
 
 /* fcntl(F_DUPFD_CLOEXEC) or a negative errno */
 int vm_backend_dup_fd(int fd);
@@ -94,8 +107,14 @@ int vm_backend_dup_fd(int fd);
 #define VM_STORE_KIND_MAX 48
 void vm_backend_group_kind(int group, char buf[VM_STORE_KIND_MAX]);
 void vm_backend_cdev_kind(const VMDevice *d, char buf[VM_STORE_KIND_MAX]);
+/* the cdev files handed to the VMM whose copies vfiod keeps (VMDevice.handed) */
+unsigned vm_device_n_handed(const VMDevice *d);
+/* a copy of a cdev file handed to the VMM (VMDevice.handed[slot]) */
+void vm_backend_handed_kind(const VMDevice *d, unsigned slot, char buf[VM_STORE_KIND_MAX]);
 void vm_backend_store(VM *vm, const char *kind, int fd);
 void vm_backend_unstore(VM *vm, const char *kind, bool sync);
+/* returns once the copies the store let go of are closed (fdstore_sync()) */
+void vm_backend_store_sync(VM *vm);
 /* the descriptor the previous process stored as kind; -ENOENT none */
 int vm_backend_take(VM *vm, const char *kind);
 /*

@@ -11,6 +11,7 @@
 #include "manager.h"
 #include "vfiod/util.h"
 #include "vfiod/process.h"
+#include "vm-backend.h"
 #include "vm-journal.h"
 #include "vm-private.h"
 #include "vm-memlock.h"
@@ -65,6 +66,9 @@ static int device_to_json(const VMDevice *d, json_object **ret)
 	    add(o, "previous_gid", u64(d->previous_owner.gid)) < 0 ||
 	    add(o, "vmm_attaches", json_object_new_boolean(d->vmm_attaches)) < 0 ||
 	    add(o, "in_use", json_object_new_boolean(d->in_use)) < 0)
+		return -ENOMEM;
+	/* the VMM's cdev files whose copies vfiod holds (vm-backend-iommufd.c); unknown: none */
+	if (d->handed_known && add(o, "handed", u64(vm_device_n_handed(d))) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -276,10 +280,10 @@ static int device_name_copy(char dst[VFD_UUID_STRLEN], const char *src)
 static int device_from_json(json_object *o, VMDevice *d)
 {
 	const char *name;
-	uint64_t uid, gid;
+	uint64_t uid, gid, handed;
 	int r;
 
-	*d = (VMDevice) { .cdev_fd = -1 };
+	*d = (VMDevice) { .cdev_fd = -1, .handed = VM_HANDED_NONE };
 	if (!json_object_is_type(o, json_type_object))
 		return -EBADMSG;
 	r = journal_get_string(o, "name", &name);
@@ -312,6 +316,15 @@ static int device_from_json(json_object *o, VMDevice *d)
 		r = get_bind(o, "bind", &d->bind);
 	if (r < 0)
 		return r;
+	/* absent (written before a restart lost track of them): unknown */
+	if (journal_get_u64(o, "handed", &handed) >= 0) {
+		if (handed > VM_HANDED_MAX) {
+			vfd_bind_record_free(TAKE_PTR(d->bind));
+			return -EBADMSG;
+		}
+		d->handed_known = true;
+		d->handed_journaled = (unsigned) handed;
+	}
 	d->previous_owner.uid = (uid_t) uid;
 	d->previous_owner.gid = (gid_t) gid;
 	return 0;

@@ -185,7 +185,7 @@ void vm_drop_device(VM *vm, VMDevice *d);
  * created. 0 with *ret_guard (-1: nothing to guard) when free or when
  * nothing will be unbound; -EBUSY with error naming the holder.
  */
-int vm_device_prove_free(VM *vm, const VMDevice *d, vfd_op_error *error, int *ret_guard);
+int vm_device_prove_free(VM *vm, VMDevice *d, vfd_op_error *error, int *ret_guard);
 /* the VM is being freed: its give-back is abandoned, a waiting Release answered */
 void vm_release_done_free(VM *vm);
 

@@ -85,10 +85,17 @@ static void busy_clear(VM *vm)
 	vm_send_busy_changed(vm);
 }
 
-int vm_device_prove_free(VM *vm, const VMDevice *d, vfd_op_error *error, int *ret_guard)
+int vm_device_prove_free(VM *vm, VMDevice *d, vfd_op_error *error, int *ret_guard)
 {
 	DeviceProofTarget targets[16];
 	size_t n = 0;
+	int r;
+
+	*ret_guard = -1;
+	/* what vfiod keeps of the VMM's files first: its copies would hold the device too */
+	r = vm_backend_let_go_of_handed(vm, d, error);
+	if (r < 0)
+		return r;
 
 	for (size_t i = 0; d->bind && i < d->bind->n_members && n < 15; i++)
 		if (d->bind->members[i].changed)
@@ -96,7 +103,6 @@ int vm_device_prove_free(VM *vm, const VMDevice *d, vfd_op_error *error, int *re
 	if (d->is_mdev && d->created)
 		targets[n++] = (DeviceProofTarget) { .name = d->name, .is_mdev = true };
 
-	*ret_guard = -1;
 	if (n == 0)
 		return 0; /* nothing of it is unbound or removed */
 	return device_prove_free(vm->manager->ctx, vm->manager->mm, d->iommu_group, targets, n,

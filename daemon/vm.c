@@ -381,7 +381,7 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	_cleanup_(vfd_pci_device_freep) vfd_pci_device *dev = NULL;
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
 	vfd_context *ctx = vm->manager->ctx;
-	VMDevice d = { .cdev_fd = -1, .iommu_group = -1 };
+	VMDevice d = { .cdev_fd = -1, .iommu_group = -1, .handed = VM_HANDED_NONE, .handed_known = true };
 	vfd_bind_options opts = { .owned_elsewhere = owned_elsewhere, .planned = journal_plan,
 				  .userdata = vm };
 	int r;
@@ -453,7 +453,8 @@ rollback:
 static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 {
 	_cleanup_(vfd_mdev_freep) vfd_mdev *mdev = NULL;
-	VMDevice d = { .cdev_fd = -1, .is_mdev = true, .created = created };
+	VMDevice d = { .cdev_fd = -1, .is_mdev = true, .created = created, .handed = VM_HANDED_NONE,
+			.handed_known = true };
 	int r;
 
 	r = vfd_mdev_load(vm->manager->ctx, uuid, &mdev);

@@ -93,6 +93,11 @@ const char *vm_state_to_string(VMState s);
 const char *vm_backend_to_string(VMBackend b);
 int vm_backend_from_string(const char *s, VMBackend *ret);
 
+/* cdev files handed out for one device and not yet seen bound, at most */
+#define VM_HANDED_MAX 8 /* at most 10: one digit in the fd store (vm_backend_handed_kind()) */
+/* an initializer of VMDevice.handed: every slot free */
+#define VM_HANDED_NONE { -1, -1, -1, -1, -1, -1, -1, -1 }
+
 typedef struct VMDevice {
 	char name[VFD_UUID_STRLEN]; /* canonical PCI address or lower-case mdev UUID */
 	bool is_mdev;
@@ -100,6 +105,16 @@ typedef struct VMDevice {
 	bool created;          /* an mdev vfiod created: removed at release */
 	vfd_bind_record *bind; /* PCI: what claiming its group changed */
 	int cdev_fd;           /* iommufd: vfiod's own open of the device cdev */
+	/*
+	 * iommufd: vfiod's copy of each cdev file handed to the VMM that is
+	 * not seen bound yet (-1: a free slot; vm-backend-iommufd.c). A bound
+	 * file shows in the group's exclusive open, one never bound does not,
+	 * and the unbind would wait for it. handed_known false: files were
+	 * handed out before a restart that did not give their copies back.
+	 */
+	int handed[VM_HANDED_MAX];
+	bool handed_known;
+	unsigned handed_journaled; /* a restart: how many the journal counted */
 	bool granted;          /* type1 + vmm_opens_groups: this device's grant */
 	vfd_node_owner previous_owner;
 	/*

@@ -27,6 +27,7 @@ const char *const vfd_fault_steps[] = {
 	"iommufd-open",
 	"iommufd-rlimit-mode",
 	"vfio-cdev-open",
+	"vfio-cdev-bind",
 	"type1-container-open",
 	"type1-set-iommu",
 	"type1-group-open",

@@ -245,3 +245,30 @@ int vfd_vfio_cdev_check_fd(vfd_context *ctx, const char *bus, const char *device
 		return r;
 	return vfd_fd_check_chr_rw(fd, want);
 }
+
+int vfd_vfio_cdev_is_bound(int fd)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	if (fd < 0)
+		return -EBADF;
+	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &info) == 0)
+		return 1;
+	/* any other answer came from past the kernel's check of the binding */
+	return errno == EINVAL ? 0 : 1;
+}
+
+int vfd_vfio_cdev_bind(vfd_context *ctx, int fd, int iommufd)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+	int r;
+
+	if (!ctx || fd < 0 || iommufd < 0)
+		return -EBADF;
+	r = vfd_fault_step(ctx, "vfio-cdev-bind");
+	if (r < 0)
+		return r;
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
+		return negative_errno();
+	return 0;
+}

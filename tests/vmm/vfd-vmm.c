@@ -24,7 +24,8 @@
  *   edu-blocked IOVA LEN   edu: DMA to and from an IOVA that was mapped and
  *                          is unmapped now must reach no memory
  *   wait [TEXT]            with --script: block until a line on stdin
- *   fork-hold, close-vfio, release   descriptors kept or let go (vmm-hold.c)
+ *   fork-hold, close-vfio, release, grab-unbound VM DEVICE, drop-inflight
+ *                          descriptors kept or let go (vmm-hold.c)
  *   quit
  * Numbers: decimal or 0x hex, with an optional K, M or G (binary) suffix.
  */
@@ -492,7 +493,8 @@ static int run_step(vmm *v, char *line, bool *ret_quit)
 	if (strcmp(argv[0], "hotadd") == 0 || strcmp(argv[0], "hotremove") == 0) /* VM accounting */
 		return vmm_hotplug_step(&v->io, v->device, argv, argc);
 	if (strcmp(argv[0], "fork-hold") == 0 || strcmp(argv[0], "close-vfio") == 0 ||
-	    strcmp(argv[0], "release") == 0) /* vm-security-busy-device */
+	    strcmp(argv[0], "release") == 0 || strcmp(argv[0], "grab-unbound") == 0 ||
+	    strcmp(argv[0], "drop-inflight") == 0) /* vm-security-busy-device, vm-reaccount-iommufd */
 		return vmm_hold_step(argv, argc);
 	if (strcmp(argv[0], "quit") == 0) {
 		printf("quit ok\n");

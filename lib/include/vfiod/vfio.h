@@ -171,3 +171,18 @@ int vfd_vfio_cdev_check_fd(vfd_context *ctx, const char *bus, const char *device
  * device sysfs names (vfio-dev/vfioN/dev), -ENODEV otherwise.
  */
 int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, int *ret_fd);
+/*
+ * Whether the cdev file fd is bound to an iommufd (VFIO_DEVICE_BIND_IOMMUFD
+ * was done on this very file): 1 bound, 0 not. The kernel refuses every
+ * device ioctl but the bind with -EINVAL on a file not bound yet, and a
+ * bound file stays bound until it is released: there is no unbind.
+ */
+int vfd_vfio_cdev_is_bound(int fd);
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD of the cdev file fd to iommufd (the device is
+ * opened: vfio-pci enables and resets it). -EINVAL: this file is bound
+ * already, or another file of the device is (the kernel lets one cdev
+ * file of a device be bound at a time); -EBUSY: the device's group is
+ * open through /dev/vfio/N.
+ */
+int vfd_vfio_cdev_bind(vfd_context *ctx, int fd, int iommufd);

@@ -13,8 +13,9 @@
 # the VMM's original limit is back. At every step vfiod's check matches
 # and the limit is never below the charge.
 # Failure paths: a RemoveDevice while the VMM still has the cdev open is
-# refused (DeviceBusy) and changes nothing; without the helper vfiod has
-# no proof and refuses every hot-remove of a PCI function.
+# refused (DeviceBusy) and changes nothing. Without the helper the group's
+# exclusive open is the proof, and a file the VMM never bound is bound by
+# vfiod first (testcase_remove_without_helper).
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
 . /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
@@ -132,29 +133,66 @@ testcase_helper_device_users() {
 	kmsg_assert_clean
 }
 
-# without the vfiod_mm helper nothing proves that the VMM closed the cdev:
-# refused, even after the VMM really closed it
-testcase_remove_refused_without_helper() {
+# without the vfiod_mm helper (daemon/vm-backend-iommufd.c): a bound cdev
+# file blocks the group's exclusive open wherever it is, and vfiod binds
+# any file it handed out that the VMM left unbound before it lets go of
+# its copy. A plain hot-remove works; a VMM that keeps a file of edu it
+# never bound, in flight in a unix socket (invisible in /proc), is refused
+# (DeviceBusy) while it holds it: first because its bound file stops vfiod
+# from binding the other, then because vfiod bound it. Nothing changes,
+# and vfiod never waits in the kernel for the unbind.
+testcase_remove_without_helper() {
 	has_iommufd || skip "no /dev/iommu on this kernel"
 	modprobe vfio-pci
 	if grep -q '^vfiod_mm ' /proc/modules; then
 		rmmod vfiod_mm || fail "rmmod vfiod_mm"
 	fi
 	EDU=$(lab_device edu)
+	BEFORE=$(device_snapshot "$EDU")
+	kmsg_mark
 	start_vfiod
 	vmm_spawn --iommufd "$EDU" --vfiod nohelper --user vmm --mem 16M
+	orig=$(memlock_of "$VMM_PID")
 	vfioctl_ok vm register nohelper --pid "$VMM_PID" --backend iommufd --memory 16M
 	vfioctl_ok vm add-device nohelper "$EDU"
 	vmm_go
 	limit=$(memlock_of "$VMM_PID")
-	vmm_step hotremove "$EDU"
+
+	# one more file of edu, never bound, in flight
+	vmm_step grab-unbound nohelper "$EDU"
 	vfioctl vm remove-device nohelper "$EDU"
 	assert_refused org.vfiod1.Error.DeviceBusy
-	assert_contains "$(cat "$ERR")" "vfiod_mm helper" "the refusal names the missing helper"
+	assert_contains "$(cat "$ERR")" "never bound" "refused: the VMM keeps a file it never bound"
 	assert_eq vfio-pci "$(pci_driver "$EDU")" "edu stays on vfio-pci"
 	assert_eq "$EDU" "$(vm_devices nohelper)" "edu stays in the VM"
 	assert_eq "$limit" "$(memlock_of "$VMM_PID")" "limit unchanged"
-	vmm_kill
+
+	# the VMM closes the file it bound: vfiod binds the one in flight, whose group is then held
+	vmm_step hotremove "$EDU"
+	vfioctl vm remove-device nohelper "$EDU"
+	assert_refused org.vfiod1.Error.DeviceBusy
+	assert_contains "$(cat "$ERR")" "group" "refused: the file in flight is bound now and holds the group"
+	assert_eq vfio-pci "$(pci_driver "$EDU")" "edu stays on vfio-pci"
+	assert_eq "$EDU" "$(vm_devices nohelper)" "edu stays in the VM"
+	assert_eq "$limit" "$(memlock_of "$VMM_PID")" "limit unchanged"
+	vfiod_log | grep -q "stuck in the kernel" && fail "vfiod's unbind waited in the kernel"
+
+	# the file in flight is closed: the remove goes through
+	vmm_step drop-inflight
+	vfioctl_ok vm remove-device nohelper "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	assert_eq "" "$(vm_devices nohelper)" "no device left"
+	assert_eq "$orig" "$(memlock_of "$VMM_PID")" "the VMM's original limit"
+
+	# a plain hot-add and hot-remove of edu, without the helper
+	vfioctl_ok vm add-device nohelper "$EDU"
+	vmm_step hotadd nohelper "$EDU"
+	vmm_step hotremove "$EDU"
+	vfioctl_ok vm remove-device nohelper "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back after the hot-add"
+	assert_eq "$orig" "$(memlock_of "$VMM_PID")" "the VMM's original limit again"
+	vmm_stop
 	wait_until 60 vm_is_gone nohelper
 	stop_vfiod
+	kmsg_assert_clean
 }

@@ -1,14 +1,21 @@
 # vfiod-systemd: Debian 12 with systemd as PID 1 and the shipped unit (tests/vm/runners/run-systemd-case.sh)
+# vfiod-kernels: test
 # Issue 12 item 4, "Restarts keep every descriptor": vfiod keeps the
 # descriptors it holds for each VM in systemd's fd store
 # (daemon/fdstore.h) and takes them back at start. Two live VMs held by
-# the reference VMM (type1 with vfiod holding container and groups: the
-# distro kernel has no iommufd) go through 20 restarts of vfiod, every
-# other one a SIGKILL followed by the unit's Restart=; after each, both
-# VMs are there, vfiod holds exactly their containers and groups again,
-# and a hot-remove then a hot-add succeed on each WITHOUT the vfiod_mm
-# helper (before the fd store, an adopted type1 VM had no group of its own
-# and its hot-remove needed the helper: "vfiod_mm helper ... not loaded").
+# the reference VMM go through 20 restarts of vfiod, every other one a
+# SIGKILL followed by the unit's Restart=:
+#   - a: type1, vfiod holding the container and the groups (an mtty mdev
+#     set up by the VMM, edu hot-added);
+#   - b: iommufd, vfiod holding the iommufd, its own open of the NIC's
+#     cdev, and a copy of each cdev file it handed to the VMM until it
+#     sees it bound (daemon/vm-backend-iommufd.c).
+# After each restart both VMs are there, vfiod holds exactly the
+# descriptors it held before, and a hot-remove then a hot-add succeed on
+# each WITHOUT the vfiod_mm helper (before the fd store an adopted VM had
+# nothing of its own left to prove a detach with, and its hot-remove
+# needed the helper: "vfiod_mm helper ... not loaded"). The test kernel
+# runs it: the distro kernel has no iommufd.
 # Then the attacks: a descriptor stored by a process other than vfiod is
 # ignored by systemd (NotifyAccess=main); ones planted by root under
 # vfiod's pid with forged names (a memfd named like a cdev of the VM, a
@@ -28,11 +35,11 @@ ctl() { # ctl ARGS...: vfioctl, failing the case with its stderr
 
 # vmm_start TAG VM DEVICE: a vfd-vmm (root: no user in this rootfs)
 # taking VM's descriptors; its pipes are fds 5/6 (TAG a) or 7/8 (TAG b)
-vmm_start() {
+vmm_start() { # vmm_start TAG VM DEVICE BACKEND
 	_d=/tmp/vmm-$1
 	rm -rf "$_d" && mkdir -p "$_d" && mkfifo "$_d/in" "$_d/out"
 	sh -c 'read -r _go VFIOD_VMM_SECRET; export VFIOD_VMM_SECRET; exec "$0" "$@"' "$VMM_BIN" \
-		--type1 "$3" --vfiod "$2" --mem 16M <"$_d/in" >"$_d/out" 2>"$_d/stderr" &
+		"--$4" "$3" --vfiod "$2" --mem 16M <"$_d/in" >"$_d/out" 2>"$_d/stderr" &
 	eval "VMM_PID_$1=$!"
 	case $1 in
 	a) exec 5>"$_d/in" 6<"$_d/out" ;;
@@ -67,12 +74,23 @@ mdev_group() {
 	basename "$(readlink "/sys/bus/mdev/devices/$1/iommu_group")"
 }
 
-vm_up() { # vm_up TAG VM DEVICE: an mdev set up by the VMM (GetFds), then DEVICE hot-added
+# vm_up TAG VM DEVICE [iommufd]: type1, an mdev set up by the VMM (GetFds)
+# then DEVICE hot-added; iommufd: DEVICE set up by the VMM (GetFds)
+vm_up() {
+	if [ "${4:-type1}" = iommufd ]; then
+		vmm_start "$1" "$2" "$3" iommufd
+		eval "_pid=\$VMM_PID_$1"
+		ctl vm register "$2" --pid "$_pid" --backend iommufd --memory 16M
+		ctl vm add-device "$2" "$3"
+		vmm_send "$1" "go $("$VFIOCTL" vm secret "$2")"
+		case "$REPLY" in "setup ok"*) ;; *) fail "vfd-vmm $1 setup: $REPLY $(cat "/tmp/vmm-$1/stderr")" ;; esac
+		return
+	fi
 	_u=$(mdev_uuid "$1")
 	[ -d "/sys/bus/mdev/devices/$_u" ] ||
 		echo "$_u" >/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/create ||
 		fail "cannot create mdev $_u"
-	vmm_start "$1" "$2" "$_u"
+	vmm_start "$1" "$2" "$_u" type1
 	eval "_pid=\$VMM_PID_$1"
 	ctl vm register "$2" --pid "$_pid" --backend type1 --memory 16M
 	ctl vm add-device "$2" "$_u"
@@ -86,7 +104,8 @@ vm_down() { # vm_down TAG VM: the VMM quits, the VM is released, the mdev remove
 	vmm_send "$1" quit || true
 	"$VFIOCTL" vm release "$2" >/dev/null 2>&1 || true
 	wait_until 60 vm_gone "$2"
-	echo 1 >"/sys/bus/mdev/devices/$(mdev_uuid "$1")/remove" || true
+	[ ! -d "/sys/bus/mdev/devices/$(mdev_uuid "$1")" ] ||
+		echo 1 >"/sys/bus/mdev/devices/$(mdev_uuid "$1")/remove" || true
 }
 
 vm_gone() {
@@ -108,7 +127,12 @@ vfiod_serves() {
 vfiod_vfio_fds() {
 	for _f in /proc/"$(vfiod_pid)"/fd/*; do
 		readlink "$_f"
-	done | sed 's|^/vfio/|/dev/vfio/|' | grep '^/dev/vfio/' | sort || true
+	done | sed 's|^/vfio/|/dev/vfio/|; s|^/iommu$|/dev/iommu|' | grep '^/dev/vfio/\|^/dev/iommu$' | sort || true
+}
+
+# the NIC's cdev node, as vfiod's descriptors name it
+cdev_node() {
+	echo "/dev/vfio/devices/$(ls "/sys/bus/pci/devices/$1/vfio-dev")"
 }
 
 # a restart: odd ones `systemctl restart`, even ones SIGKILL and the unit's Restart=
@@ -144,11 +168,17 @@ testcase_restarts_keep_descriptors() {
 	no_helper
 	[ "$(systemctl show -p NotifyAccess --value vfiod)" = main ] || fail "the unit's NotifyAccess is not main"
 	[ "$(systemctl show -p FileDescriptorStoreMax --value vfiod)" -ge 64 ] || fail "no fd store"
+	[ -e /dev/iommu ] || fail "no /dev/iommu: this case needs the test kernel"
 	vm_up a fdstore-a "$EDU"
-	vm_up b fdstore-b "$NIC"
-	want=$(printf '/dev/vfio/%s\n' "$(pci_group "$EDU")" "$(pci_group "$NIC")" \
-		"$(mdev_group "$(mdev_uuid a)")" "$(mdev_group "$(mdev_uuid b)")" vfio vfio | sort)
-	assert_eq "$want" "$(vfiod_vfio_fds)" "vfiod holds both containers and all four groups"
+	vm_up b fdstore-b "$NIC" iommufd
+	# b: the iommufd, vfiod's own open of the NIC's cdev, and its copy of
+	# the VMM's file (bound by the VMM; let go at the next hand-out or
+	# ConfirmAttached, which the hot-add below does)
+	cdev=$(cdev_node "$NIC")
+	type1=$(printf '/dev/vfio/%s\n' "$(pci_group "$EDU")" "$(mdev_group "$(mdev_uuid a)")" vfio)
+	want=$(printf '%s\n' "$type1" /dev/iommu "$cdev" "$cdev" | sort)
+	assert_eq "$want" "$(vfiod_vfio_fds)" "vfiod holds a's container and groups, b's iommufd and cdev files"
+	after_cycle=$(printf '%s\n' "$type1" /dev/iommu "$cdev" | sort)
 
 	i=1
 	while [ "$i" -le "$RESTARTS" ]; do
@@ -157,6 +187,7 @@ testcase_restarts_keep_descriptors() {
 		assert_eq "fdstore-a fdstore-b" "$("$VFIOCTL" --json vm list | jq -r '[.[].name] | sort | join(" ")')" \
 			"restart $i: both VMs adopted"
 		assert_eq "$want" "$(vfiod_vfio_fds)" "restart $i: every descriptor back, none twice"
+		want=$after_cycle
 		for t in a b; do
 			if [ "$t" = a ]; then vm=fdstore-a; dev=$EDU; else vm=fdstore-b; dev=$NIC; fi
 			vmm_ok "$t" "hotremove $dev"
@@ -164,7 +195,9 @@ testcase_restarts_keep_descriptors() {
 			ctl vm add-device "$vm" "$dev"
 			vmm_ok "$t" "hotadd $vm $dev"
 		done
-		assert_eq "$want" "$(vfiod_vfio_fds)" "restart $i: after hot-remove and hot-add"
+		assert_eq "$after_cycle" "$(vfiod_vfio_fds)" "restart $i: after hot-remove and hot-add"
+		assert_eq iommufd "$("$VFIOCTL" --json vm show fdstore-b | jq -r '.Backend // .backend')" \
+			"restart $i: b is still an iommufd VM"
 		! grep -q '^vfiod_mm ' /proc/modules || fail "vfiod_mm got loaded"
 		i=$((i + 1))
 	done

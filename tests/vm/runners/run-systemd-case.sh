@@ -9,8 +9,10 @@
 # store, Restart=) and no libvirt.
 #
 # Usage: run-systemd-case.sh BUILD_ROOT SOURCE_ROOT NAME
-# Kernel: the distro kernel only (no iommufd). Exit 0 pass, 1 fail (log
-# printed), 77 skip. Log: BUILD_ROOT/meson-logs/vm/NAME-systemd.log
+# Kernel: the case's `# vfiod-kernels:` line names one, distro (the
+# default; no iommufd) or test (the lab's kernel: type1 and iommufd; its
+# fragment has what systemd and the unit's sandbox need). Exit 0 pass, 1
+# fail (log printed), 77 skip. Log: BUILD_ROOT/meson-logs/vm/NAME-systemd.log
 set -u
 
 [ $# -eq 3 ] || { echo "usage: $0 BUILD_ROOT SOURCE_ROOT NAME" >&2; exit 2; }
@@ -28,7 +30,10 @@ say() {
 [ -f "$case_file" ] || { say "no case file tests/vm/cases/$name.sh"; exit 2; }
 . "$source_root/tests/vm/runners/runner-lib.sh"
 . "$source_root/tests/vm/runners/systemd-guest.sh"
-sg_require
+kernels=$(sed -n 's/^#[[:space:]]*vfiod-kernels:[[:space:]]*//p' "$case_file" | head -n1)
+set -- $kernels
+[ $# -le 1 ] || { say "a systemd case runs on one kernel; $name names: $kernels"; exit 2; }
+sg_require "${1:-distro}"
 
 logdir=$build_root/meson-logs/vm
 work=$build_root/vm-lab

@@ -4,24 +4,33 @@
 # caller sets build_root, source_root, lab, work and defines say(); the
 # functions exit the runner on failure, with one line saying why.
 
-# the tools and privileges every such guest needs; exits 77 without them
+# sg_require [KERNEL]: the tools and privileges every such guest needs,
+# and KERNEL (distro, the default, or test: the lab's own, with iommufd)
+# selected by VFIOD_LAB_KERNELS when that is set; exits 77 otherwise.
+# Sets SG_KERNEL.
 sg_require() {
+	SG_KERNEL=${1:-distro}
 	for tool in qemu-system-x86_64 cpio timeout flock debootstrap zstd jq; do
 		command -v "$tool" >/dev/null 2>&1 || { say "SKIP: $tool not installed (tests/setup.sh)"; exit 77; }
 	done
 	[ "$(id -u)" -eq 0 ] || { say "SKIP: needs root (debootstrap, device nodes in the image)"; exit 77; }
-	case " $(echo "${VFIOD_LAB_KERNELS:-distro}" | tr ',' ' ') " in
-	*" distro "*) ;;
-	*) say "SKIP: the distro kernel is not selected (VFIOD_LAB_KERNELS)"; exit 77 ;;
+	case "$SG_KERNEL" in
+	distro | test) ;;
+	*) say "unknown kernel '$SG_KERNEL'"; exit 1 ;;
+	esac
+	case " $(echo "${VFIOD_LAB_KERNELS:-$SG_KERNEL}" | tr ',' ' ') " in
+	*" $SG_KERNEL "*) ;;
+	*) say "SKIP: the $SG_KERNEL kernel is not selected (VFIOD_LAB_KERNELS)"; exit 77 ;;
 	esac
 }
 
-# sg_prepare ROOTFS_SCRIPT: the distro kernel, the rootfs the script builds
-# (cached) and the out-of-tree modules; sets KVER MODDIR BZIMAGE ROOTFS
+# sg_prepare ROOTFS_SCRIPT: the kernel sg_require chose, the rootfs the
+# script builds (cached) and the out-of-tree modules; sets KVER MODDIR
+# BZIMAGE ROOTFS
 sg_prepare() {
-	_sg_kenv=$work/distro.env
-	"$lab/kernel-distro.sh" >"$_sg_kenv.sg.$$" ||
-		{ rm -f "$_sg_kenv.sg.$$"; say "preparing the distro kernel failed"; exit 1; }
+	_sg_kenv=$work/$SG_KERNEL.env
+	"$lab/kernel-$SG_KERNEL.sh" >"$_sg_kenv.sg.$$" ||
+		{ rm -f "$_sg_kenv.sg.$$"; say "preparing the $SG_KERNEL kernel failed"; exit 1; }
 	_sg_rootfs_env=$("$lab/$1") || { say "preparing the rootfs ($1) failed"; exit 1; }
 	ROOTFS=
 	eval "$_sg_rootfs_env"
@@ -30,8 +39,8 @@ sg_prepare() {
 	(
 		flock 8
 		mv "$_sg_kenv.sg.$$" "$_sg_kenv"
-		"$lab/build-modules.sh" "$_sg_kenv" "$source_root" "$work/distro-modules"
-	) 8>"$work/distro.lock" || { say "building the modules failed"; exit 1; }
+		"$lab/build-modules.sh" "$_sg_kenv" "$source_root" "$work/$SG_KERNEL-modules"
+	) 8>"$work/$SG_KERNEL.lock" || { say "building the modules failed"; exit 1; }
 	KVER='' MODDIR='' BZIMAGE=''
 	. "$_sg_kenv"
 }
@@ -78,7 +87,7 @@ sg_stage() {
 	mkdir -p "$_sg_stage/usr/lib/modules"
 	cp -R "$MODDIR" "$_sg_stage/usr/lib/modules/$KVER"
 	mkdir -p "$_sg_stage/usr/lib/modules/$KVER/extra/vfiod"
-	find "$work/distro-modules" -maxdepth 1 -name '*.ko' -exec cp {} "$_sg_stage/usr/lib/modules/$KVER/extra/vfiod/" \;
+	find "$work/$SG_KERNEL-modules" -maxdepth 1 -name '*.ko' -exec cp {} "$_sg_stage/usr/lib/modules/$KVER/extra/vfiod/" \;
 	depmod -b "$_sg_stage" "$KVER"
 	# the mdev parent the cases use; vfio-pci and vfiod_mm come from vfiod's own file
 	mkdir -p "$_sg_stage/etc/modules-load.d"
