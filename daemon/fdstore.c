@@ -124,26 +124,28 @@ static bool name_pending(const FdStore *s, const char *name)
 	return false;
 }
 
-void fdstore_put(FdStore *s, const char *name, int fd)
+int fdstore_put(FdStore *s, const char *name, int fd)
 {
 	char msg[64 + FDSTORE_NAME_MAX];
 	int r;
 
 	if (!s || !s->enabled || fd < 0)
-		return;
+		return 0;
 	if (!fdstore_name_is_valid(name)) {
 		log_error("Not storing a descriptor under the invalid name \"%s\".", name);
-		return;
+		return -EINVAL;
 	}
 	if (name_pending(s, name))
-		return;
+		return 0;
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
 	/* the manager keeps its own duplicate; ours stays open */
 	r = sd_pid_notify_with_fds(0, false, msg, &fd, 1);
-	if (r < 0)
+	if (r < 0) {
 		log_warning_errno(r, "Cannot store descriptor %s with the service manager: %m", name);
-	else
-		log_debug("Stored descriptor %s.", name);
+		return r;
+	}
+	log_debug("Stored descriptor %s.", name);
+	return 0;
 }
 
 void fdstore_remove(FdStore *s, const char *name)

@@ -32,9 +32,10 @@ FdStore *fdstore_free(FdStore *s);
  * Stores a duplicate of fd under name (a valid FDNAME). s NULL or no
  * service manager: nothing. While a descriptor of that name from the
  * previous process waits to be taken back, nothing either: the store
- * has one already, and its taker decides (fdstore_take()).
+ * has one already, and its taker decides (fdstore_take()). A negative
+ * errno when the message to the service manager failed.
  */
-void fdstore_put(FdStore *s, const char *name, int fd);
+int fdstore_put(FdStore *s, const char *name, int fd);
 /* the store lets go of name (its copy is closed by fdstore_sync()'s return) */
 void fdstore_remove(FdStore *s, const char *name);
 /*

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h> /* libvirt-events */
+#include <sys/resource.h>
 
 #include "libvirt/libvirt-events.h"
 #include "log.h"
@@ -116,6 +117,22 @@ static int parse_argv(int argc, char *argv[])
 	return 1;
 }
 
+/*
+ * Descriptors: vfiod holds several per device of each VM (its own, and
+ * copies of what it handed out), and the soft limit of 1024 that systemd
+ * gives services is for select() users; vfiod polls with epoll only.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warning_errno(errno, "Cannot raise the soft limit of open files: %m");
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
@@ -124,6 +141,7 @@ int main(int argc, char *argv[])
 	r = parse_argv(argc, argv);
 	if (r <= 0)
 		return r < 0 ? 2 : EXIT_SUCCESS;
+	raise_nofile();
 
 	r = manager_new(arg_root, arg_bus_address, &m);
 	if (r < 0) {

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,7 +39,13 @@ static int iommufd_open(VM *vm)
 
 /* ---- the cdev files handed to the VMM ---- */
 
-static void handed_forget(VM *vm, VMDevice *d, unsigned slot, bool sync)
+/* the journal says which copies vfiod keeps: a restart checks that each came back */
+static void handed_journal(VM *vm)
+{
+	(void) vm_journal_save(vm); /* a failed write is retried (vm-journal.c) */
+}
+
+static void handed_forget(VM *vm, VMDevice *d, unsigned slot)
 {
 	char kind[VM_STORE_KIND_MAX];
 
@@ -47,25 +54,32 @@ static void handed_forget(VM *vm, VMDevice *d, unsigned slot, bool sync)
 	close(d->handed[slot]);
 	d->handed[slot] = -1;
 	vm_backend_handed_kind(d, slot, kind);
-	vm_backend_unstore(vm, kind, sync);
+	vm_backend_unstore(vm, kind, false);
 }
 
 /* vfiod's copies of files now bound are not needed: the group's open shows those */
 static void handed_forget_bound(VM *vm)
 {
+	bool forgot = false;
+
 	for (size_t k = 0; k < vm->n_devices; k++) {
 		VMDevice *d = &vm->devices[k];
 
 		for (unsigned i = 0; i < VM_HANDED_MAX; i++)
-			if (d->handed[i] >= 0 && vfd_vfio_cdev_is_bound(d->handed[i]) > 0)
-				handed_forget(vm, d, i, false);
+			if (d->handed[i] >= 0 && vfd_vfio_cdev_is_bound(d->handed[i]) == 1) {
+				handed_forget(vm, d, i);
+				forgot = true;
+			}
 	}
+	if (forgot)
+		handed_journal(vm);
 }
 
 /*
- * A copy of fd, the file about to be handed out, kept (stored, and
- * counted in the journal) before the VMM can have it: without the count
- * a restart could not tell whether it got every copy back.
+ * A copy of fd, the file about to be handed out, kept (stored, and named
+ * in the journal) before the VMM can have it: without the journal a
+ * restart could not tell whether it got every copy back. Returns the
+ * copy's slot.
  */
 static int handed_keep(VM *vm, VMDevice *d, int fd)
 {
@@ -78,68 +92,83 @@ static int handed_keep(VM *vm, VMDevice *d, int fd)
 		if (d->handed[i] < 0)
 			slot = i;
 	if (slot == VM_HANDED_MAX)
-		return -EMFILE;
+		return -EXFULL;
 	copy = vm_backend_dup_fd(fd);
 	if (copy < 0)
 		return copy;
 	d->handed[slot] = copy;
 	vm_backend_handed_kind(d, slot, kind);
-	vm_backend_store(vm, kind, copy);
-	r = vm_journal_save(vm);
+	r = vm_backend_store(vm, kind, copy);
+	if (r >= 0)
+		r = vm_journal_save(vm);
 	if (r < 0) {
-		handed_forget(vm, d, slot, false);
+		handed_forget(vm, d, slot);
 		return r;
 	}
-	return 0;
+	return (int) slot;
 }
 
 /*
  * Every copy vfiod keeps of d's files is let go, each once it is bound:
- * one the VMM never bound is bound now to the VM's iommufd (the kernel
- * lets one file of a device be bound at a time). -EBUSY when one cannot
- * be bound yet: another file of the device is bound, or the group is open.
+ * one the VMM never bound is bound now, to the VM's iommufd or, after the
+ * release closed that, to one opened for it (the kernel lets one file of
+ * a device be bound at a time, and a bound file blocks the group's open).
+ * With the vfiod_mm helper, which counts every open file of a PCI
+ * function, the copies just go. -EBUSY when one cannot be bound yet
+ * (another file of the device is bound), or cannot be bound at all.
  */
 static int handed_let_go(VM *vm, VMDevice *d, vfd_op_error *error)
 {
-	unsigned unbound = 0;
-	int first = 0;
+	_cleanup_close_ int scratch = -1;
+	bool helper = vm->manager->mm && !d->is_mdev, forgot = false;
+	unsigned held = 0;
+	int first = 0, iommufd = vm->be.iommufd;
 
 	for (unsigned i = 0; i < VM_HANDED_MAX; i++) {
-		int r;
+		int r = 1;
 
 		if (d->handed[i] < 0)
 			continue;
-		r = vfd_vfio_cdev_is_bound(d->handed[i]);
-		if (r == 0)
-			r = vfd_vfio_cdev_bind(vm->manager->ctx, d->handed[i], vm->be.iommufd);
+		if (!helper) {
+			r = vfd_vfio_cdev_is_bound(d->handed[i]);
+			if (r == 0 && iommufd < 0) {
+				r = vfd_iommufd_open(vm->manager->ctx, &scratch);
+				iommufd = scratch;
+			}
+			if (r == 0)
+				r = vfd_vfio_cdev_bind(vm->manager->ctx, d->handed[i], iommufd);
+		}
 		if (r >= 0) {
-			handed_forget(vm, d, i, false);
+			handed_forget(vm, d, i);
+			forgot = true;
 			continue;
 		}
-		unbound++;
+		held++;
 		if (first == 0)
 			first = r;
 	}
-	vm_backend_store_sync(vm);
-	if (unbound == 0)
+	if (forgot) {
+		vm_backend_store_sync(vm);
+		handed_journal(vm);
+	}
+	if (held == 0)
 		return 0;
+	if (first == -EINVAL)
+		return vfd_op_error_set(error, -EBUSY, d->name,
+					"the VMM has %u file(s) of the device it never bound to an "
+					"iommufd, and vfiod cannot bind them while another file of the "
+					"device is bound: it closes every file of the device first", held);
 	return vfd_op_error_set(error, -EBUSY, d->name,
-				"the VMM has %u file(s) of the device it never bound to an iommufd, "
-				"and vfiod cannot bind them now (%s: another file of it is bound, or "
-				"its group is open); it closes every file of the device first",
-				unbound, strerror(-first));
+				"the VMM has %u file(s) of the device that vfiod cannot tell bound, "
+				"nor bind (%s); the vfiod_mm helper would prove it free",
+				held, strerror(-first));
 }
 
+/* vfiod's own descriptors; the copies of the VMM's files stay until each device is let go */
 static void iommufd_close(VM *vm)
 {
-	for (size_t i = 0; i < vm->n_devices; i++) {
+	for (size_t i = 0; i < vm->n_devices; i++)
 		vm_device_close(&vm->devices[i]);
-		for (unsigned k = 0; k < VM_HANDED_MAX; k++)
-			if (vm->devices[i].handed[k] >= 0) {
-				close(vm->devices[i].handed[k]);
-				vm->devices[i].handed[k] = -1;
-			}
-	}
 	if (vm->be.iommufd >= 0)
 		close(vm->be.iommufd);
 	vm->be.iommufd = -1;
@@ -178,35 +207,45 @@ static int iommufd_unprepare(VM *vm, VMDevice *d)
  * would then release nothing: the device would stay bound to the VMM's
  * iommufd, and a hot-remove could never see it closed.
  */
+/* returns the slot of vfiod's copy of the file (handed_keep()) */
 static int vmm_cdev_open(VM *vm, VMDevice *d, VMFd *out)
 {
-	int r;
+	int r, slot;
 
 	snprintf(out->name, sizeof(out->name), "%s", d->name);
 	out->group = (unsigned) d->iommu_group;
 	r = vfd_vfio_cdev_open(vm->manager->ctx, d->is_mdev ? "mdev" : "pci", d->name, &out->fd);
 	if (r < 0)
 		return r;
-	r = handed_keep(vm, d, out->fd);
-	if (r < 0) {
+	slot = handed_keep(vm, d, out->fd);
+	if (slot < 0) {
 		close(out->fd);
 		out->fd = -1;
 	}
-	return r;
+	return slot;
 }
 
 static int iommufd_get_fds(VM *vm, VMFds *f)
 {
+	_cleanup_free_ int *slots = calloc(vm->n_devices ? vm->n_devices : 1, sizeof(int));
 	int r;
 
+	if (!slots)
+		return -ENOMEM;
 	r = vm_backend_dup_fd(vm->be.iommufd);
 	if (r < 0)
 		return r;
 	f->iommu_fd = r;
 	for (size_t i = 0; i < vm->n_devices; i++) {
 		r = vmm_cdev_open(vm, &vm->devices[i], &f->devices[f->n_devices]);
-		if (r < 0)
+		if (r < 0) {
+			/* the files opened so far never reach the VMM: no copies of them either */
+			for (size_t k = 0; k < i; k++)
+				handed_forget(vm, &vm->devices[k], (unsigned) slots[k]);
+			handed_journal(vm);
 			return r;
+		}
+		slots[i] = r;
 		f->n_devices++;
 	}
 	return 0;
@@ -232,24 +271,30 @@ static int iommufd_confirm_attached(VM *vm, VMDevice *d, vfd_op_error *error)
 
 static int iommufd_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 {
+	_cleanup_close_ int node = -1;
 	char kind[VM_STORE_KIND_MAX];
 	bool had_cdev = d->cdev_fd >= 0;
 	int r;
 
-	if (!vm->fds_handed_out)
+	/* a GetDeviceFds before any GetFds hands a file out too */
+	if (!vm->fds_handed_out && vm_device_n_handed(d) == 0)
 		return 0;
-	if (d->handed_known) {
-		r = handed_let_go(vm, d, error);
-		if (r < 0)
-			return r;
-	}
+	r = handed_let_go(vm, d, error);
+	if (r < 0)
+		return r;
 	/*
 	 * The helper counts every open file of a PCI function, and says how
-	 * many; files went out that vfiod has no copy of (a restart without
-	 * the fd store): only the helper sees every one.
+	 * many. Files went out that vfiod has no copy of (a restart without
+	 * the fd store), or the kernel has no group nodes (a bound cdev then
+	 * blocks nothing vfiod can open): only the helper sees every one.
 	 */
-	if ((vm->manager->mm && !d->is_mdev) || !d->handed_known)
+	if ((vm->manager->mm && !d->is_mdev) || !d->handed_known || d->iommu_group < 0)
 		return vm_backend_prove_closed_by_helper(vm, d, error);
+	r = vfd_vfio_group_open_exclusive(vm->manager->ctx, (unsigned) d->iommu_group, &node);
+	if (r == -ENODEV)
+		return vm_backend_prove_closed_by_helper(vm, d, error);
+	close(TAKE_FD(node));
+
 	/* vfiod's own open, unbound, would count as a holder of the cdev */
 	vm_device_close(d);
 	if (had_cdev) {
@@ -274,13 +319,13 @@ static int iommufd_let_go_of_handed(VM *vm, VMDevice *d, vfd_op_error *error)
 
 /*
  * The copies of the files handed to the VMM, from the fd store: known
- * again only when every one the journal counted came back (and what
- * came back is a file of this device).
+ * again only when exactly the slots the journal names came back (and
+ * what came back is a file of this device).
  */
 static void adopt_handed(VM *vm, VMDevice *d)
 {
 	vfd_context *ctx = vm->manager->ctx;
-	unsigned n = 0;
+	unsigned mask = 0;
 
 	for (unsigned slot = 0; slot < VM_HANDED_MAX; slot++) {
 		char kind[VM_STORE_KIND_MAX];
@@ -296,12 +341,13 @@ static void adopt_handed(VM *vm, VMDevice *d)
 			continue;
 		}
 		d->handed[slot] = fd;
-		n++;
+		mask |= 1u << slot;
 	}
-	if (d->handed_known && n != d->handed_journaled) {
-		log_warning("VM %s: %u of the %u file(s) of %s handed to the VMM came back from the "
-			    "fd store; a hot-remove needs the vfiod_mm helper's proof.", vm->name, n,
-			    d->handed_journaled, d->name);
+	if (d->handed_known && mask != d->handed_journaled) {
+		log_warning("VM %s: the copies of the files of %s handed to the VMM that came back "
+			    "from the fd store (slots 0x%x) are not those the journal names (0x%x); "
+			    "a hot-remove needs the vfiod_mm helper's proof.", vm->name, d->name, mask,
+			    d->handed_journaled);
 		d->handed_known = false;
 	}
 }

@@ -173,13 +173,32 @@ void vm_backend_cdev_kind(const VMDevice *d, char buf[VM_STORE_KIND_MAX])
 			*c = '_';
 }
 
-unsigned vm_device_n_handed(const VMDevice *d)
+unsigned vm_device_handed_slots(const VMDevice *d)
 {
-	unsigned n = 0;
+	unsigned mask = 0;
 
 	for (unsigned i = 0; i < VM_HANDED_MAX; i++)
-		n += d->handed[i] >= 0;
-	return n;
+		if (d->handed[i] >= 0)
+			mask |= 1u << i;
+	return mask;
+}
+
+unsigned vm_device_n_handed(const VMDevice *d)
+{
+	return (unsigned) __builtin_popcount(vm_device_handed_slots(d));
+}
+
+void vm_backend_free(VM *vm)
+{
+	if (vm->ops && vm->ops->close)
+		vm->ops->close(vm);
+	/* the store keeps its copies of them for the next vfiod */
+	for (size_t i = 0; i < vm->n_devices; i++)
+		for (unsigned k = 0; k < VM_HANDED_MAX; k++)
+			if (vm->devices[i].handed[k] >= 0) {
+				close(vm->devices[i].handed[k]);
+				vm->devices[i].handed[k] = -1;
+			}
 }
 
 void vm_backend_handed_kind(const VMDevice *d, unsigned slot, char buf[VM_STORE_KIND_MAX])
@@ -191,12 +210,12 @@ void vm_backend_handed_kind(const VMDevice *d, unsigned slot, char buf[VM_STORE_
 	snprintf(buf, VM_STORE_KIND_MAX, "cdevh-%.36s-%c", cdev + strlen("cdev-"), (char) ('0' + slot % 10));
 }
 
-void vm_backend_store(VM *vm, const char *kind, int fd)
+int vm_backend_store(VM *vm, const char *kind, int fd)
 {
 	char name[64];
 
 	store_name(vm, kind, name, sizeof(name));
-	fdstore_put(vm->manager->fdstore, name, fd);
+	return fdstore_put(vm->manager->fdstore, name, fd);
 }
 
 void vm_backend_unstore(VM *vm, const char *kind, bool sync)
@@ -246,10 +265,6 @@ void vm_backend_close(VM *vm)
 			vm_backend_unstore(vm, kind, false);
 			vm_backend_cdev_kind(&vm->devices[i], kind);
 			vm_backend_unstore(vm, kind, false);
-			for (unsigned k = 0; k < VM_HANDED_MAX; k++) {
-				vm_backend_handed_kind(&vm->devices[i], k, kind);
-				vm_backend_unstore(vm, kind, false);
-			}
 		}
 		fdstore_sync(vm->manager->fdstore);
 	}

@@ -109,9 +109,13 @@ void vm_backend_group_kind(int group, char buf[VM_STORE_KIND_MAX]);
 void vm_backend_cdev_kind(const VMDevice *d, char buf[VM_STORE_KIND_MAX]);
 /* the cdev files handed to the VMM whose copies vfiod keeps (VMDevice.handed) */
 unsigned vm_device_n_handed(const VMDevice *d);
+unsigned vm_device_handed_slots(const VMDevice *d);
+/* vm_free(): every descriptor vfiod holds for the VM closed (the store keeps its own) */
+void vm_backend_free(VM *vm);
 /* a copy of a cdev file handed to the VMM (VMDevice.handed[slot]) */
 void vm_backend_handed_kind(const VMDevice *d, unsigned slot, char buf[VM_STORE_KIND_MAX]);
-void vm_backend_store(VM *vm, const char *kind, int fd);
+/* 0 also when there is no store (the journal alone carries the VM) */
+int vm_backend_store(VM *vm, const char *kind, int fd);
 void vm_backend_unstore(VM *vm, const char *kind, bool sync);
 /* returns once the copies the store let go of are closed (fdstore_sync()) */
 void vm_backend_store_sync(VM *vm);

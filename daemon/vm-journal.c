@@ -67,8 +67,8 @@ static int device_to_json(const VMDevice *d, json_object **ret)
 	    add(o, "vmm_attaches", json_object_new_boolean(d->vmm_attaches)) < 0 ||
 	    add(o, "in_use", json_object_new_boolean(d->in_use)) < 0)
 		return -ENOMEM;
-	/* the VMM's cdev files whose copies vfiod holds (vm-backend-iommufd.c); unknown: none */
-	if (d->handed_known && add(o, "handed", u64(vm_device_n_handed(d))) < 0)
+	/* which copies of the VMM's cdev files vfiod holds (vm-backend-iommufd.c); unknown: none */
+	if (d->handed_known && add(o, "handed_slots", u64(vm_device_handed_slots(d))) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -317,8 +317,8 @@ static int device_from_json(json_object *o, VMDevice *d)
 	if (r < 0)
 		return r;
 	/* absent (written before a restart lost track of them): unknown */
-	if (journal_get_u64(o, "handed", &handed) >= 0) {
-		if (handed > VM_HANDED_MAX) {
+	if (journal_get_u64(o, "handed_slots", &handed) >= 0) {
+		if (handed >= 1u << VM_HANDED_MAX) {
 			vfd_bind_record_free(TAKE_PTR(d->bind));
 			return -EBADMSG;
 		}

@@ -88,6 +88,8 @@ static void busy_clear(VM *vm)
 int vm_device_prove_free(VM *vm, VMDevice *d, vfd_op_error *error, int *ret_guard)
 {
 	DeviceProofTarget targets[16];
+	/* files of it went to the VMM that vfiod did not open from a group it holds */
+	bool handed = vm->backend == VM_BACKEND_IOMMUFD && (vm->fds_handed_out || vm_device_n_handed(d) > 0);
 	size_t n = 0;
 	int r;
 
@@ -102,6 +104,12 @@ int vm_device_prove_free(VM *vm, VMDevice *d, vfd_op_error *error, int *ret_guar
 			targets[n++] = (DeviceProofTarget) { .name = d->bind->members[i].name };
 	if (d->is_mdev && d->created)
 		targets[n++] = (DeviceProofTarget) { .name = d->name, .is_mdev = true };
+	/*
+	 * Nothing of it is unbound or removed, yet a file the VMM kept would
+	 * keep the device, bound to vfio-pci, after it left the VM: proven too.
+	 */
+	if (n == 0 && handed)
+		targets[n++] = (DeviceProofTarget) { .name = d->name, .is_mdev = d->is_mdev };
 
 	if (n == 0)
 		return 0; /* nothing of it is unbound or removed */

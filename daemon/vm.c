@@ -262,8 +262,7 @@ VM *vm_free(VM *vm)
 	vm_release_done_free(vm);
 	vm_journal_done(vm);
 	vm_memlock_done(vm);
-	if (vm->ops && vm->ops->close)
-		vm->ops->close(vm);
+	vm_backend_free(vm);
 	for (size_t i = 0; i < vm->n_devices; i++)
 		vfd_bind_record_free(vm->devices[i].bind);
 	free(vm->devices);

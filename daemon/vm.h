@@ -97,6 +97,7 @@ int vm_backend_from_string(const char *s, VMBackend *ret);
 #define VM_HANDED_MAX 8 /* at most 10: one digit in the fd store (vm_backend_handed_kind()) */
 /* an initializer of VMDevice.handed: every slot free */
 #define VM_HANDED_NONE { -1, -1, -1, -1, -1, -1, -1, -1 }
+_Static_assert(VM_HANDED_MAX == 8, "VM_HANDED_NONE names every slot");
 
 typedef struct VMDevice {
 	char name[VFD_UUID_STRLEN]; /* canonical PCI address or lower-case mdev UUID */
@@ -114,7 +115,7 @@ typedef struct VMDevice {
 	 */
 	int handed[VM_HANDED_MAX];
 	bool handed_known;
-	unsigned handed_journaled; /* a restart: how many the journal counted */
+	unsigned handed_journaled; /* a restart: the slots the journal names, a bit each */
 	bool granted;          /* type1 + vmm_opens_groups: this device's grant */
 	vfd_node_owner previous_owner;
 	/*

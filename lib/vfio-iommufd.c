@@ -248,14 +248,21 @@ int vfd_vfio_cdev_check_fd(vfd_context *ctx, const char *bus, const char *device
 
 int vfd_vfio_cdev_is_bound(int fd)
 {
-	struct vfio_device_info info = { .argsz = sizeof(info) };
+	/* a PROBE of the migration feature: answered by the VFIO core for every driver */
+	uint64_t buf[(sizeof(struct vfio_device_feature) + sizeof(struct vfio_device_feature_migration) + 7) / 8] = {};
+	struct vfio_device_feature *f = (struct vfio_device_feature *) buf;
 
 	if (fd < 0)
 		return -EBADF;
-	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &info) == 0)
+	f->argsz = sizeof(buf);
+	f->flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, f) == 0)
 		return 1;
-	/* any other answer came from past the kernel's check of the binding */
-	return errno == EINVAL ? 0 : 1;
+	if (errno == ENOTTY) /* bound; the device does not migrate */
+		return 1;
+	if (errno == EINVAL)
+		return 0;
+	return negative_errno();
 }
 
 int vfd_vfio_cdev_bind(vfd_context *ctx, int fd, int iommufd)

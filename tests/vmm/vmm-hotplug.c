@@ -188,7 +188,8 @@ static int step_hotremove_iommufd(vmm_iommu *io, const char *device, bool is_set
 {
 	int *fd = NULL;
 
-	if (is_setup_device)
+	/* the setup device, unless it was removed and hot-added again */
+	if (is_setup_device && io->device >= 0)
 		fd = &io->device;
 	for (size_t i = 0; !fd && i < n_hot; i++)
 		if (strcmp(hot[i].name, device) == 0)

@@ -173,9 +173,12 @@ int vfd_vfio_cdev_check_fd(vfd_context *ctx, const char *bus, const char *device
 int vfd_vfio_cdev_open(vfd_context *ctx, const char *bus, const char *device, int *ret_fd);
 /*
  * Whether the cdev file fd is bound to an iommufd (VFIO_DEVICE_BIND_IOMMUFD
- * was done on this very file): 1 bound, 0 not. The kernel refuses every
- * device ioctl but the bind with -EINVAL on a file not bound yet, and a
- * bound file stays bound until it is released: there is no unbind.
+ * was done on this very file): 1 bound, 0 not, a negative errno when the
+ * kernel's answer says neither. The kernel refuses every device ioctl but
+ * the bind with -EINVAL on a file not bound yet; asked is a PROBE of the
+ * migration feature, which the VFIO core answers itself on a bound file
+ * (0, or -ENOTTY for a device that does not migrate), whatever the driver.
+ * A bound file stays bound until it is released: there is no unbind.
  */
 int vfd_vfio_cdev_is_bound(int fd);
 /*

@@ -191,8 +191,26 @@ testcase_remove_without_helper() {
 	vfioctl_ok vm remove-device nohelper "$EDU"
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back after the hot-add"
 	assert_eq "$orig" "$(memlock_of "$VMM_PID")" "the VMM's original limit again"
-	vmm_stop
+
+	# Release while a file never bound is in flight: the release closes
+	# vfiod's iommufd first, yet its copy of that file is bound (to an
+	# iommufd opened for it) before it goes, so the release waits for the
+	# holder, never in the kernel
+	vfioctl_ok vm add-device nohelper "$EDU"
+	vmm_step hotadd nohelper "$EDU"
+	vmm_step grab-unbound nohelper "$EDU"
+	vmm_step hotremove "$EDU"
+	vfioctl vm release nohelper
+	[ "$RC" -ne 0 ] || fail "Release went through while a file of edu is in flight"
+	assert_contains "$(cat "$ERR")" "DeviceBusy" "Release: edu is busy"
+	assert_eq releasing "$(vm_state nohelper)" "the VM waits for edu"
+	assert_eq vfio-pci "$(pci_driver "$EDU")" "edu stays on vfio-pci while a file of it is in flight"
+	sleep 2
+	vfiod_log | grep -q "stuck in the kernel" && fail "vfiod's unbind waited in the kernel"
+	vmm_step drop-inflight
 	wait_until 60 vm_is_gone nohelper
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back by the release"
+	vmm_stop
 	stop_vfiod
 	kmsg_assert_clean
 }
