@@ -152,8 +152,9 @@ static int vm_register(int argc, char *argv[], bool prepare)
 			viommu = true;
 			break;
 		case ARG_BACKEND:
-			if (strcmp(optarg, "iommufd") != 0 && strcmp(optarg, "type1") != 0)
-				return usage_error("invalid --backend '%s': expected iommufd or type1", optarg);
+			if (strcmp(optarg, "iommufd") != 0 && strcmp(optarg, "type1") != 0 &&
+			    strcmp(optarg, "auto") != 0)
+				return usage_error("invalid --backend '%s': expected iommufd, type1 or auto", optarg);
 			backend = optarg;
 			break;
 		case ARG_VMM_OPENS_GROUPS:
@@ -190,13 +191,13 @@ static int vm_register(int argc, char *argv[], bool prepare)
 		}
 
 	if (optind + 1 != argc)
-		return usage_error(prepare ? "'vm prepare' needs NAME --backend iommufd|type1" :
-				   "'vm register' needs NAME --pid PID --backend iommufd|type1");
+		return usage_error(prepare ? "'vm prepare' needs NAME --backend iommufd|type1|auto" :
+				   "'vm register' needs NAME --pid PID --backend iommufd|type1|auto");
 	name = argv[optind];
 	if (pid == 0 && !prepare)
 		return usage_error("'vm register' needs --pid PID (the VMM's process)");
 	if (!backend)
-		return usage_error("'%s' needs --backend iommufd or --backend type1", verb);
+		return usage_error("'%s' needs --backend iommufd, type1 or auto", verb);
 	if (!*uuid && vfd_mdev_uuid_generate(uuid) < 0)
 		return runtime_error("cannot generate a UUID");
 

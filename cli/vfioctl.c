@@ -35,6 +35,7 @@ static const Verb verbs[] = {
 	{ "mdev-parents", 0, 0, "",         verb_mdev_parents },
 	{ "mdev-types",   0, 1, "[PARENT]", verb_mdev_types   },
 	{ "mdevs",        0, 0, "",         verb_mdevs        },
+	{ "host",         0, 0, "",         verb_kernel_host  }, /* verb-kernel.c */
 	{ "memlock",      1, 64, "plan --domain-xml FILE", verb_memlock, true }, /* memlock helper: verb-memlock.c */
 	{ "vm",           1, 64, "COMMAND [ARGS]", verb_vm,     true },
 	{ "bind",         1, 64, "ADDRESS [--unbind-host-members]", verb_bind, true },
@@ -108,13 +109,14 @@ static void help(void)
 	       "  mdev-parents         List devices that offer mediated device types\n"
 	       "  mdev-types [PARENT]  List mdev types, of every parent or of PARENT\n"
 	       "  mdevs                List mediated devices\n"
+	       "  host                 What this kernel offers for VFIO (iommufd, cdevs, ...)\n"
 	       "\n"
-	       "  vm register NAME --pid PID --backend iommufd|type1 [--uuid UUID]\n"
+	       "  vm register NAME --pid PID --backend iommufd|type1|auto [--uuid UUID]\n"
 	       "     [--memory BYTES] [--viommu] [--vmm-opens-groups]\n"
 	       "     [--keep-after-exit] [--memlock-policy precise|libvirt|none] [--memlock-cap BYTES]\n"
 	       "     [--extra-charge BYTES]  (what the VMM maps besides guest memory: QEMU's ROMs)\n"
 	       "                       Register a VM whose VMM is process PID\n"
-	       "  vm prepare NAME --backend iommufd|type1 [the options of register] [--no-grant]\n"
+	       "  vm prepare NAME --backend iommufd|type1|auto [the options of register] [--no-grant]\n"
 	       "                       A VM without VMM yet (libvirt's prepare): devices first\n"
 	       "  vm attach-vmm NAME --pid PID   Name the VMM of a prepared VM\n"
 	       "  vm list              List registered VMs\n"

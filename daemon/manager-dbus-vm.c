@@ -18,6 +18,7 @@
 #include "bus-record.h"
 #include "log.h"
 #include "manager-dbus.h"
+#include "manager-dbus-host.h"
 #include "pidfd-watch.h"
 #include "polkit.h"
 #include "vm-dbus.h"
@@ -217,9 +218,12 @@ static int read_register_args(sd_bus_message *message, RegisterRequest *q, VMMAr
 	if (vfd_uuid_validate(uuid) < 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Invalid UUID '%.64s': expected 8-4-4-4-12 hex digits", uuid);
+	/* "auto": what the kernel offers decides (Manager.DefaultBackend) */
+	if (strcmp(backend, "auto") == 0 && manager_default_backend(q->manager, &backend) < 0)
+		backend = "type1";
 	if (vm_backend_from_string(backend, &q->config.backend) < 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Invalid backend '%.64s': expected iommufd or type1", backend);
+					 "Invalid backend '%.64s': expected iommufd, type1 or auto", backend);
 	if (memory == 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Invalid memory size 0: the VM's guest memory in bytes");

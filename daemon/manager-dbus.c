@@ -19,7 +19,8 @@
 #include "vfiod/inventory.h"
 #include "bus-limits.h"
 #include "log.h"
-#include "manager-dbus-config.h" /* systemd/config */
+#include "manager-dbus-config.h"
+#include "manager-dbus-host.h" /* systemd/config */
 #include "manager-dbus.h"
 #include "vm-dbus.h"
 #include "vfd-bus.h"
@@ -436,6 +437,10 @@ int manager_connect_bus(Manager *m)
 	r = manager_dbus_config_register(bus, m); /* systemd/config: ApplyConfig, GetConfigStatus */
 	if (r < 0)
 		return log_error_errno(r, "Failed to export the config methods: %m");
+
+	r = manager_dbus_host_register(bus, m); /* the kernel's VFIO features */
+	if (r < 0)
+		return log_error_errno(r, "Failed to export the kernel feature properties: %m");
 
 	/* what a previous vfiod left was recovered before (manager_startup()): nobody can call yet */
 	r = sd_bus_request_name_async(bus, NULL, VFD_BUS_NAME, 0, on_name_request, m);

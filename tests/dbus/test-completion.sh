@@ -46,7 +46,7 @@ assert_reply() {
 completes_verbs() {
 	REPLY_WHAT="verbs"
 	complete_line "$VFIOCTL_LINE "
-	assert_reply bind config devices groups mdev mdev-parents mdev-types mdevs memlock show unbind vm
+	assert_reply bind config devices groups host mdev mdev-parents mdev-types mdevs memlock show unbind vm
 	REPLY_WHAT="verbs starting with mdev"
 	complete_line "$VFIOCTL_LINE mdev"
 	assert_reply mdev mdev-parents mdev-types mdevs
@@ -67,7 +67,7 @@ completes_options() {
 	assert_reply --memlock-cap --memlock-policy
 	REPLY_WHAT="values of --backend"
 	complete_line "$VFIOCTL_LINE vm register vm1 --backend "
-	assert_reply iommufd type1
+	assert_reply auto iommufd type1
 	REPLY_WHAT="options of bind"
 	complete_line "$VFIOCTL_LINE bind --u"
 	assert_reply --unbind-host-members

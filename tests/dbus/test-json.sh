@@ -15,6 +15,7 @@ verbs() {
 	echo "array mdev-types"
 	echo "array mdev-types $(ls "$ROOT/sys/class/mdev_bus" | head -n1)"
 	echo "array mdevs"
+	echo "object host"
 	# one function with a group and SR-IOV keys, one without a group
 	for d in "$ROOT"/sys/bus/pci/devices/*; do
 		if [ -f "$d/sriov_totalvfs" ] || [ ! -L "$d/iommu_group" ]; then
