@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include "inventory.h"
 #include "log.h"
@@ -17,9 +22,24 @@ typedef struct GroupSet {
 	size_t n, allocated;
 } GroupSet;
 
+/* an inotify watch of one function's driver_override */
+typedef struct OverrideWatch {
+	int wd;
+	vfd_pci_address address;
+} OverrideWatch;
+
 struct Inventory {
 	vfd_context *ctx;
 	bool direct;
+
+	/*
+	 * The kernel sends no uevent when driver_override is written: the
+	 * write itself is watched (inotify: every write() notifies, sysfs
+	 * attributes too). -1 when not watching (fixture root, direct mode).
+	 */
+	int inotify_fd;
+	OverrideWatch *watches; /* sorted by wd */
+	size_t n_watches;
 
 	/* each sorted as libvfiod's *_enumerate() sorts it; NULL-terminated */
 	vfd_pci_device **devices;
@@ -215,6 +235,9 @@ Inventory *inventory_free(Inventory *inv)
 	name_set_done(&inv->stale_mdevs);
 	name_set_done(&inv->stale_parents);
 	free(inv->stale_groups.ids);
+	if (inv->inotify_fd >= 0)
+		close(inv->inotify_fd);
+	free(inv->watches);
 	free(inv);
 	return NULL;
 }
@@ -229,10 +252,177 @@ int inventory_new(vfd_context *ctx, bool direct, Inventory **ret)
 	inv->ctx = ctx;
 	inv->direct = direct;
 	inv->stale_all = true;
+	inv->inotify_fd = -1;
 	/* a fixture root has no uevents; the real one has them (manager.c) */
 	inv->watch_writes = vfd_context_root(ctx) && strcmp(vfd_context_root(ctx), "/") != 0;
 	*ret = inv;
 	return 0;
+}
+
+/* ---- driver_override writes (inotify) ---- */
+
+int inventory_watch_overrides(Inventory *inv)
+{
+	if (inv->inotify_fd >= 0)
+		return 0;
+	inv->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (inv->inotify_fd < 0)
+		return negative_errno();
+	inv->stale_all = true; /* watches are set while reading */
+	return 0;
+}
+
+static size_t watch_lower_bound(const Inventory *inv, int wd, bool *ret_found)
+{
+	size_t lo = 0, hi = inv->n_watches;
+
+	*ret_found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (inv->watches[mid].wd == wd) {
+			*ret_found = true;
+			return mid;
+		}
+		if (inv->watches[mid].wd < wd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void watch_forget(Inventory *inv, size_t i)
+{
+	memmove(inv->watches + i, inv->watches + i + 1,
+		(inv->n_watches - i - 1) * sizeof(*inv->watches));
+	inv->n_watches--;
+}
+
+static void unwatch_device(Inventory *inv, const vfd_pci_address *a)
+{
+	for (size_t i = 0; i < inv->n_watches;)
+		if (vfd_pci_address_compare(&inv->watches[i].address, a) == 0) {
+			(void) inotify_rm_watch(inv->inotify_fd, inv->watches[i].wd);
+			watch_forget(inv, i);
+		} else
+			i++;
+}
+
+static int watch_device(Inventory *inv, const vfd_pci_device *d)
+{
+	_cleanup_close_ int fd = -1;
+	char path[VFD_PCI_ADDRESS_STRLEN + 64], self[64];
+	OverrideWatch *nw;
+	bool found;
+	size_t i;
+	int wd;
+
+	if (inv->inotify_fd < 0)
+		return 0;
+
+	/* the attribute found through the root layer; inotify gets that very inode */
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/driver_override", d->name);
+	fd = vfd_root_open(inv->ctx, path, O_PATH);
+	if (fd == -ENOENT)
+		return 0; /* no override attribute, or gone already: its removal re-reads it */
+	if (fd < 0)
+		return fd;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(inv->inotify_fd, self, IN_MODIFY);
+	if (wd < 0)
+		return negative_errno();
+
+	/* the same inode gives the same wd: watched once */
+	i = watch_lower_bound(inv, wd, &found);
+	if (found) {
+		inv->watches[i].address = d->address;
+		return 0;
+	}
+	nw = realloc(inv->watches, (inv->n_watches + 1) * sizeof(*nw));
+	if (!nw) {
+		(void) inotify_rm_watch(inv->inotify_fd, wd);
+		return -ENOMEM;
+	}
+	inv->watches = nw;
+	memmove(nw + i + 1, nw + i, (inv->n_watches - i) * sizeof(*nw));
+	nw[i] = (OverrideWatch) { .wd = wd, .address = d->address };
+	inv->n_watches++;
+	return 0;
+}
+
+/* after reading everything: a watch for each function, none for the gone */
+static int watch_all(Inventory *inv)
+{
+	int r;
+
+	if (inv->inotify_fd < 0)
+		return 0;
+
+	for (size_t i = 0; i < inv->n_devices; i++) {
+		r = watch_device(inv, inv->devices[i]);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < inv->n_watches;) {
+		bool found;
+
+		(void) LOWER_BOUND(inv->devices, inv->n_devices, device_cmp_key,
+				   &inv->watches[i].address, &found);
+		if (found) {
+			i++;
+			continue;
+		}
+		(void) inotify_rm_watch(inv->inotify_fd, inv->watches[i].wd);
+		watch_forget(inv, i);
+	}
+	return 0;
+}
+
+/* the writes of driver_override since the last query: their functions are stale */
+static void drain_override_writes(Inventory *inv)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	if (inv->inotify_fd < 0)
+		return;
+
+	for (;;) {
+		ssize_t n = read(inv->inotify_fd, buf, sizeof(buf));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				inv->stale_all = true;
+			return;
+		}
+
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *) p;
+			bool found;
+			size_t i;
+
+			p += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				inv->stale_all = true;
+				continue;
+			}
+			i = watch_lower_bound(inv, e->wd, &found);
+			if (!found)
+				continue;
+			if (e->mask & IN_IGNORED) {
+				watch_forget(inv, i);
+				continue;
+			}
+			if (e->mask & IN_MODIFY) {
+				char name[VFD_PCI_ADDRESS_STRLEN];
+
+				note_failed(inv, name_set_add(&inv->stale_pci,
+							      vfd_pci_address_format(&inv->watches[i].address, name)));
+			}
+		}
+	}
 }
 
 /* ---- notes ---- */
@@ -313,7 +503,7 @@ static int read_everything(Inventory *inv)
 	inv->n_parents = n_parents;
 	inv->mdevs = mdevs;
 	inv->n_mdevs = n_mdevs;
-	return 0;
+	return watch_all(inv);
 }
 
 /* one function again, and the stale marks of what its change touches */
@@ -360,6 +550,13 @@ static int reread_device(Inventory *inv, const char *name)
 	r = name_set_add(&inv->stale_parents, name);
 	if (r < 0)
 		return r;
+
+	if (d) {
+		r = watch_device(inv, d);
+		if (r < 0)
+			return r;
+	} else if (old)
+		unwatch_device(inv, &old->address);
 
 	r = array_put((void ***) &inv->devices, &inv->n_devices, i, found, d, device_free_any);
 	if (r < 0)
@@ -493,6 +690,8 @@ int inventory_refresh(Inventory *inv)
 
 	if (inv->direct)
 		inv->stale_all = true;
+
+	drain_override_writes(inv);
 
 	if (inv->watch_writes) {
 		/* read before reading: a write after this count is seen next time */

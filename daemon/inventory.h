@@ -14,7 +14,9 @@
  *     group before and after;
  *   - a VFIO group node: that group;
  *   - any other device: itself as an mdev parent (mdev_register_parent()
- *     announces itself with a "change" uevent of the parent device).
+ *     announces itself with a "change" uevent of the parent device);
+ *   - a write of a function's driver_override, which has no uevent: the
+ *     function (inotify, inventory_watch_overrides()).
  * A stale entry that is gone when re-read leaves the inventory; nothing is
  * ever half there. When events may have been lost (the monitor socket
  * overflowed, ENOBUFS) inventory_note_all() makes the next query read
@@ -41,6 +43,12 @@ typedef struct Inventory Inventory;
 int inventory_new(vfd_context *ctx, bool direct, Inventory **ret);
 Inventory *inventory_free(Inventory *inv);
 VFD_DEFINE_CLEANUP(Inventory, inventory_free)
+
+/*
+ * The kernel sends no uevent for a write of driver_override: watch those
+ * writes (inotify on each function's attribute) as well. Real root only.
+ */
+int inventory_watch_overrides(Inventory *inv);
 
 /* ---- what the uevents say changed ---- */
 void inventory_note_pci(Inventory *inv, const char *address);

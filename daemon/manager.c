@@ -180,6 +180,10 @@ static int start_inventory(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the kernel's uevents: %m");
 
+	r = inventory_watch_overrides(m->inventory);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch driver_override writes: %m");
+
 	r = inventory_refresh(m->inventory);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the inventory: %m");
