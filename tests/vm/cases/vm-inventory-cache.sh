@@ -274,6 +274,20 @@ testcase_a_burst_of_changes_without_queries() {
 	same_as_fresh "after 20 binds and unbinds, left bound"
 	unbind_vfio "$bdf"
 	same_as_fresh "unbound"
+
+	# uevents alone (no driver_override written): the ICH9 SMBus function
+	# leaves its host driver and comes back, 20 times, and leaves once more
+	smbus=0000:00:1f.3
+	i=0
+	while [ "$i" -lt 20 ]; do
+		echo "$smbus" >"/sys/bus/pci/devices/$smbus/driver/unbind"
+		echo "$smbus" >/sys/bus/pci/drivers_probe
+		i=$((i + 1))
+	done
+	echo "$smbus" >"/sys/bus/pci/devices/$smbus/driver/unbind"
+	same_as_fresh "after 20 unbinds and binds of the ICH9 SMBus, left unbound"
+	echo "$smbus" >/sys/bus/pci/drivers_probe
+	same_as_fresh "the ICH9 SMBus bound again"
 	stop_both
 }
 
