@@ -170,23 +170,27 @@ static int start_inventory(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the inventory: %m");
 
-	/* the reference reads afresh per call; a fixture root changes only by vfiod's writes */
-	if (m->inventory_only || m->root)
+	/* the reference reads afresh per call, and keeps nothing */
+	if (m->inventory_only)
 		return 0;
 
-	/* before the first read: a change during that read is re-read after it */
-	r = inventory_monitor_new(m->event, INVENTORY_MONITOR_KERNEL, on_uevent, on_uevents_lost, m,
-				  &m->uevents);
-	if (r < 0)
-		return log_error_errno(r, "Failed to watch the kernel's uevents: %m");
+	/* a fixture root changes only by vfiod's own writes (inventory.h) */
+	if (!m->root) {
+		/* before the first read: a change during that read is re-read after it */
+		r = inventory_monitor_new(m->event, INVENTORY_MONITOR_KERNEL, on_uevent, on_uevents_lost, m,
+					  &m->uevents);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch the kernel's uevents: %m");
 
-	r = inventory_watch_overrides(m->inventory);
-	if (r < 0)
-		return log_error_errno(r, "Failed to watch driver_override writes: %m");
+		r = inventory_watch_overrides(m->inventory);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch driver_override writes: %m");
+	}
 
+	/* not fatal: each query tries again, and reports the error to its caller */
 	r = inventory_refresh(m->inventory);
 	if (r < 0)
-		return log_error_errno(r, "Failed to read the inventory: %m");
+		(void) log_warning_errno(r, "Failed to read the inventory, trying again at the first query: %m");
 	return 0;
 }
 
