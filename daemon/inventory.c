@@ -550,6 +550,14 @@ static int reread_device(Inventory *inv, const char *name)
 	r = name_set_add(&inv->stale_parents, name);
 	if (r < 0)
 		return r;
+	/* gone: its mdevs went with it (their own uevents say so too; a lost one must not matter) */
+	if (!d && old)
+		for (size_t j = 0; j < inv->n_mdevs; j++)
+			if (strcmp(inv->mdevs[j]->parent, name) == 0) {
+				r = name_set_add(&inv->stale_mdevs, inv->mdevs[j]->uuid);
+				if (r < 0)
+					return r;
+			}
 
 	if (d) {
 		r = watch_device(inv, d);
