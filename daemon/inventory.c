@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -718,6 +719,8 @@ int inventory_refresh(Inventory *inv)
 		r = read_everything(inv);
 		if (r < 0)
 			return r; /* still stale_all: the next query tries again */
+		/* what reading a whole host allocated and freed goes back, not only the copy */
+		(void) malloc_trim(0);
 	} else {
 		r = reread_stale(inv);
 		if (r < 0) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h> /* libvirt-events */
@@ -132,6 +133,14 @@ int main(int argc, char *argv[])
 	r = parse_argv(argc, argv);
 	if (r <= 0)
 		return r < 0 ? 2 : EXIT_SUCCESS;
+
+	/*
+	 * A fixed threshold: replies of a large host (megabytes, built per
+	 * call) get pages of their own that go back when freed. glibc's
+	 * default would raise the threshold after the first such free and
+	 * keep every later one on the heap.
+	 */
+	(void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	r = manager_new(arg_root, arg_bus_address, &m);
 	if (r < 0) {
