@@ -310,6 +310,24 @@ static void unwatch_device(Inventory *inv, const vfd_pci_address *a)
 			i++;
 }
 
+/*
+ * Without a watch on every driver_override (inotify's limits reached,
+ * ENOSPC, or any other failure), a write there would go unseen: the copy cannot be trusted, so
+ * every query reads afresh, as vfiod did before it kept one.
+ */
+static void give_up_watching(Inventory *inv, int error)
+{
+	(void) log_warning_errno(error, "Cannot watch every driver_override (%m); "
+				 "reading the inventory afresh on every call from now on.");
+	close(inv->inotify_fd);
+	inv->inotify_fd = -1;
+	free(inv->watches);
+	inv->watches = NULL;
+	inv->n_watches = 0;
+	inv->direct = true;
+	inv->stale_all = true;
+}
+
 static int watch_device(Inventory *inv, const vfd_pci_device *d)
 {
 	_cleanup_close_ int fd = -1;
@@ -362,8 +380,10 @@ static int watch_all(Inventory *inv)
 
 	for (size_t i = 0; i < inv->n_devices; i++) {
 		r = watch_device(inv, inv->devices[i]);
-		if (r < 0)
-			return r;
+		if (r < 0) {
+			give_up_watching(inv, r);
+			return 0;
+		}
 	}
 	for (size_t i = 0; i < inv->n_watches;) {
 		bool found;
@@ -563,7 +583,7 @@ static int reread_device(Inventory *inv, const char *name)
 	if (d) {
 		r = watch_device(inv, d);
 		if (r < 0)
-			return r;
+			give_up_watching(inv, r);
 	} else if (old)
 		unwatch_device(inv, &old->address);
 

@@ -405,6 +405,31 @@ static void test_fixture_rereads_after_its_own_writes(void)
 	teardown(&f);
 }
 
+/* driver_override has no uevent: its writes are watched (inotify) */
+static void test_a_driver_override_write_is_seen(void)
+{
+	fixture f = setup();
+	char bdf[VFD_PCI_ADDRESS_STRLEN], path[1024];
+	vfd_pci_address a;
+	FILE *o;
+
+	snprintf(bdf, sizeof(bdf), "%s", bound_function(&f));
+	ASSERT_OK(vfd_pci_address_parse(bdf, &a));
+	ASSERT_OK(inventory_watch_overrides(f.inv));
+	assert_kept_is_fresh(&f); /* reads all, watches every function's override */
+	ASSERT_NULL(inventory_device(f.inv, &a)->driver_override);
+
+	/* written behind the inventory's back, noted by no one */
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s/driver_override", f.root, bdf);
+	o = fopen(path, "w");
+	ASSERT_NOT_NULL(o);
+	fputs("vfio-pci\n", o);
+	ASSERT_OK(fclose(o));
+	assert_kept_is_fresh(&f);
+	ASSERT_STREQ(inventory_device(f.inv, &a)->driver_override, "vfio-pci");
+	teardown(&f);
+}
+
 VFD_TEST_MAIN(
 	VFD_TEST(test_starts_equal),
 	VFD_TEST(test_unbind_and_bind_reread_device_and_group),
@@ -413,4 +438,5 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_a_vf_leaving_rereads_its_pf),
 	VFD_TEST(test_lost_events_read_everything),
 	VFD_TEST(test_fixture_rereads_after_its_own_writes),
+	VFD_TEST(test_a_driver_override_write_is_seen),
 )
