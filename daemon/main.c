@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h> /* libvirt-events */
@@ -20,6 +21,7 @@ static const char *arg_root;
 static const char *arg_test_fault;
 static const char *arg_test_fault_trace;
 static const char *arg_libvirt_uri; /* libvirt-events */
+static bool arg_inventory_only;
 
 static void help(void)
 {
@@ -43,6 +45,8 @@ static void help(void)
 	       "                         journal-write:3:kill; also $VFIOD_TEST_FAULT\n"
 	       "     --test-fault-trace=FILE  TESTS ONLY: append every step passed to FILE,\n"
 	       "                         one \"STEP N\" line each; also $VFIOD_TEST_FAULT_TRACE\n"
+	       "     --inventory-only    TESTS ONLY: serve the inventory methods alone, read\n"
+	       "                         afresh on every call; change nothing\n"
 	       "\n"
 	       "Exit status: 0 after SIGTERM or SIGINT, 1 on failure, 2 on bad usage.\n");
 }
@@ -57,6 +61,7 @@ static int parse_argv(int argc, char *argv[])
 		ARG_TEST_FAULT,
 		ARG_TEST_FAULT_TRACE,
 		ARG_LIBVIRT_URI, /* libvirt-events */
+		ARG_INVENTORY_ONLY,
 	};
 	static const struct option options[] = {
 		{ "help",        no_argument,       NULL, 'h'             },
@@ -67,6 +72,7 @@ static int parse_argv(int argc, char *argv[])
 		{ "test-fault",  required_argument, NULL, ARG_TEST_FAULT  },
 		{ "test-fault-trace", required_argument, NULL, ARG_TEST_FAULT_TRACE },
 		{ "libvirt-uri", required_argument, NULL, ARG_LIBVIRT_URI }, /* libvirt-events */
+		{ "inventory-only", no_argument,    NULL, ARG_INVENTORY_ONLY },
 		{}
 	};
 	int c;
@@ -101,6 +107,9 @@ static int parse_argv(int argc, char *argv[])
 				return log_error_errno(EINVAL, "--libvirt-uri= needs a URI, or \"%s\".",
 						       LIBVIRT_EVENTS_URI_OFF);
 			arg_libvirt_uri = optarg;
+			break;
+		case ARG_INVENTORY_ONLY:
+			arg_inventory_only = true;
 			break;
 		case 'v':
 			log_set_max_level(LOG_DEBUG);
@@ -143,6 +152,14 @@ int main(int argc, char *argv[])
 		return r < 0 ? 2 : EXIT_SUCCESS;
 	raise_nofile();
 
+	/*
+	 * A fixed threshold: replies of a large host (megabytes, built per
+	 * call) get pages of their own that go back when freed. glibc's
+	 * default would raise the threshold after the first such free and
+	 * keep every later one on the heap.
+	 */
+	(void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+
 	r = manager_new(arg_root, arg_bus_address, &m);
 	if (r < 0) {
 		log_error_errno(r, "Failed to set up the manager (root %s): %m",
@@ -182,6 +199,7 @@ int main(int argc, char *argv[])
 			    getenv("VFIOD_TEST_CRASH"));
 	}
 
+	m->inventory_only = arg_inventory_only;
 	r = manager_startup(m);
 	if (r < 0)
 		return EXIT_FAILURE; /* logged where it failed */
@@ -189,8 +207,8 @@ int main(int argc, char *argv[])
 	/* --- libvirt-events: optional; a fixture root has no libvirt domains unless asked --- */
 	if (!arg_libvirt_uri)
 		arg_libvirt_uri = getenv("VFIOD_LIBVIRT_URI");
-	if (!arg_libvirt_uri || !*arg_libvirt_uri)
-		arg_libvirt_uri = arg_root ? LIBVIRT_EVENTS_URI_OFF : LIBVIRT_EVENTS_DEFAULT_URI;
+	if (!arg_libvirt_uri || !*arg_libvirt_uri || arg_inventory_only)
+		arg_libvirt_uri = arg_root || arg_inventory_only ? LIBVIRT_EVENTS_URI_OFF : LIBVIRT_EVENTS_DEFAULT_URI;
 	if (strcmp(arg_libvirt_uri, LIBVIRT_EVENTS_URI_OFF) != 0) {
 		r = libvirt_events_new(m, arg_libvirt_uri, &m->libvirt);
 		if (r < 0) {

@@ -43,30 +43,36 @@
 		_r;                                                             \
 	})
 
+/*
+ * The inventory methods serve vfiod's copy of the host (inventory.h), up to
+ * date with every uevent queued when the call is handled: no sysfs read,
+ * unless something changed since the last call.
+ */
 static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+	vfd_pci_device *const *devices;
 	Manager *m = userdata;
-	vfd_pci_device **devices = NULL;
-	size_t n = 0;
+	Inventory *inv;
+	size_t n;
 	int r;
 
-	r = vfd_pci_device_enumerate(m->ctx, &devices, &n);
+	r = manager_inventory(m, &inv);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate PCI devices: %m");
 
-	r = REPLY_RECORDS(message, devices, n, bus_append_device_record);
-	vfd_pci_device_array_free(devices, n);
-	return r;
+	inventory_devices(inv, &devices, &n);
+	return REPLY_RECORDS(message, devices, n, bus_append_device_record);
 }
 
 static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-	_cleanup_(vfd_pci_device_freep) vfd_pci_device *device = NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const vfd_pci_device *device;
 	Manager *m = userdata;
 	vfd_pci_address addr;
 	const char *address;
 	char canonical[VFD_PCI_ADDRESS_STRLEN];
+	Inventory *inv;
 	int r;
 
 	r = sd_bus_message_read(message, "s", &address);
@@ -80,11 +86,14 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 
 	vfd_pci_address_format(&addr, canonical);
 
-	r = manager_get_device(m, &addr, &device);
-	if (r == -ENODEV)
-		return bus_error_domain(error, r, "No PCI device %s", canonical);
+	r = manager_inventory(m, &inv);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to read PCI device %s: %m", canonical);
+
+	/* a binary search: nothing here grows with the host */
+	device = inventory_device(inv, &addr);
+	if (!device)
+		return bus_error_domain(error, -ENODEV, "No PCI device %s", canonical);
 
 	r = sd_bus_message_new_method_return(message, &reply);
 	if (r < 0)
@@ -99,26 +108,27 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 
 static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+	vfd_iommu_group *const *groups;
 	Manager *m = userdata;
-	vfd_iommu_group **groups = NULL;
-	size_t n = 0;
+	Inventory *inv;
+	size_t n;
 	int r;
 
-	r = vfd_iommu_group_enumerate(m->ctx, &groups, &n);
+	r = manager_inventory(m, &inv);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate IOMMU groups: %m");
 
-	r = REPLY_RECORDS(message, groups, n, bus_append_group_record);
-	vfd_iommu_group_array_free(groups, n);
-	return r;
+	inventory_groups(inv, &groups, &n);
+	return REPLY_RECORDS(message, groups, n, bus_append_group_record);
 }
 
 static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-	_cleanup_(vfd_iommu_group_freep) vfd_iommu_group *group = NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const vfd_iommu_group *group;
 	Manager *m = userdata;
 	char number[16];
+	Inventory *inv;
 	uint32_t id;
 	int r;
 
@@ -131,11 +141,13 @@ static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_erro
 	if (id > INT32_MAX)
 		return bus_error_domain(error, -ENOENT, "No IOMMU group %s", number);
 
-	r = manager_get_group(m, id, &group);
-	if (r == -ENOENT)
-		return bus_error_domain(error, r, "No IOMMU group %s", number);
+	r = manager_inventory(m, &inv);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to read IOMMU group %s: %m", number);
+
+	group = inventory_group(inv, id);
+	if (!group)
+		return bus_error_domain(error, -ENOENT, "No IOMMU group %s", number);
 
 	r = sd_bus_message_new_method_return(message, &reply);
 	if (r < 0)
@@ -150,21 +162,21 @@ static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_erro
 
 static int method_list_mdev_parents(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+	vfd_mdev_parent *const *parents;
 	Manager *m = userdata;
-	vfd_mdev_parent **parents = NULL;
-	size_t n = 0;
+	Inventory *inv;
+	size_t n;
 	int r;
 
-	r = manager_get_mdev_parents(m, NULL, &parents, &n);
+	r = manager_inventory(m, &inv);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate mdev parents: %m");
 
-	r = REPLY_RECORDS(message, parents, n, bus_append_mdev_parent_record);
-	vfd_mdev_parent_array_free(parents, n);
-	return r;
+	inventory_mdev_parents(inv, &parents, &n);
+	return REPLY_RECORDS(message, parents, n, bus_append_mdev_parent_record);
 }
 
-static int append_types(sd_bus_message *reply, vfd_mdev_parent **parents, size_t n)
+static int append_types(sd_bus_message *reply, const vfd_mdev_parent *const *parents, size_t n)
 {
 	int r;
 
@@ -185,10 +197,12 @@ static int append_types(sd_bus_message *reply, vfd_mdev_parent **parents, size_t
 static int method_list_mdev_types(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	vfd_mdev_parent *const *all;
+	const vfd_mdev_parent *one;
 	Manager *m = userdata;
-	vfd_mdev_parent **parents = NULL;
 	const char *parent;
-	size_t n = 0;
+	Inventory *inv;
+	size_t n;
 	int r;
 
 	r = sd_bus_message_read(message, "s", &parent);
@@ -201,16 +215,23 @@ static int method_list_mdev_types(sd_bus_message *message, void *userdata, sd_bu
 					 "(one path component, no whitespace) or \"\" for all parents",
 					 parent);
 
-	r = manager_get_mdev_parents(m, parent, &parents, &n);
-	if (r == -ENXIO)
-		return bus_error_domain(error, r, "No mdev parent %s", parent);
+	r = manager_inventory(m, &inv);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate mdev parents: %m");
 
-	r = sd_bus_message_new_method_return(message, &reply);
-	if (r >= 0)
-		r = append_types(reply, parents, n);
-	vfd_mdev_parent_array_free(parents, n);
+	if (*parent) {
+		one = inventory_mdev_parent(inv, parent);
+		if (!one)
+			return bus_error_domain(error, -ENXIO, "No mdev parent %s", parent);
+		r = sd_bus_message_new_method_return(message, &reply);
+		if (r >= 0)
+			r = append_types(reply, &one, 1);
+	} else {
+		inventory_mdev_parents(inv, &all, &n);
+		r = sd_bus_message_new_method_return(message, &reply);
+		if (r >= 0)
+			r = append_types(reply, (const vfd_mdev_parent *const *) all, n);
+	}
 	if (r < 0)
 		return r;
 
@@ -219,18 +240,18 @@ static int method_list_mdev_types(sd_bus_message *message, void *userdata, sd_bu
 
 static int method_list_mdevs(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+	vfd_mdev *const *mdevs;
 	Manager *m = userdata;
-	vfd_mdev **mdevs = NULL;
-	size_t n = 0;
+	Inventory *inv;
+	size_t n;
 	int r;
 
-	r = vfd_mdev_enumerate(m->ctx, &mdevs, &n);
+	r = manager_inventory(m, &inv);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate mdevs: %m");
 
-	r = REPLY_RECORDS(message, mdevs, n, bus_append_mdev_record);
-	vfd_mdev_array_free(mdevs, n);
-	return r;
+	inventory_mdevs(inv, &mdevs, &n);
+	return REPLY_RECORDS(message, mdevs, n, bus_append_mdev_record);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
@@ -324,6 +345,30 @@ const sd_bus_vtable manager_vtable[] = {
 				0),
 	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("MmHelper", "s", property_get_mm_helper, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_VTABLE_END
+};
+
+/*
+ * --inventory-only (tests' reference, manager.h): the same reads, in the
+ * same order as manager_vtable, and no method that changes anything.
+ */
+static const sd_bus_vtable manager_inventory_only_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", devices),
+				method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetDevice", SD_BUS_ARGS("s", address), SD_BUS_RESULT("a{sv}", device),
+				method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListGroups", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", groups),
+				method_list_groups, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetGroup", SD_BUS_ARGS("u", group), SD_BUS_RESULT("a{sv}", group),
+				method_get_group, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListMdevParents", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", parents),
+				method_list_mdev_parents, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListMdevTypes", SD_BUS_ARGS("s", parent), SD_BUS_RESULT("aa{sv}", types),
+				method_list_mdev_types, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListMdevs", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", mdevs),
+				method_list_mdevs, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_VTABLE_END
 };
 
@@ -425,6 +470,14 @@ int manager_connect_bus(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to install the argument limits: %m");
 
+	if (m->inventory_only) {
+		r = sd_bus_add_object_vtable(bus, NULL, VFD_BUS_PATH, VFD_BUS_INTERFACE,
+					     manager_inventory_only_vtable, m);
+		if (r < 0)
+			return log_error_errno(r, "Failed to export " VFD_BUS_PATH ": %m");
+		goto request_name;
+	}
+
 	r = sd_bus_add_object_vtable(bus, NULL, VFD_BUS_PATH, VFD_BUS_INTERFACE,
 				     manager_vtable, m);
 	if (r < 0)
@@ -442,6 +495,7 @@ int manager_connect_bus(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to export the kernel feature properties: %m");
 
+request_name:
 	/* what a previous vfiod left was recovered before (manager_startup()): nobody can call yet */
 	r = sd_bus_request_name_async(bus, NULL, VFD_BUS_NAME, 0, on_name_request, m);
 	if (r < 0)

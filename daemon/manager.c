@@ -54,6 +54,8 @@ Manager *manager_free(Manager *m)
 
 	config_apply_free(m->config); /* systemd/config */
 	inventory_monitor_free(m->monitor);
+	inventory_monitor_free(m->uevents);
+	inventory_free(m->inventory);
 	polkit_drop_pending();
 	sd_bus_flush_close_unref(m->bus);
 	if (!stuck)
@@ -125,6 +127,73 @@ static void on_inventory_changed(const char *kind, const char *action,
 	manager_send_inventory_changed(m, kind, action, name);
 }
 
+/* a kernel uevent: what it names is re-read at the next query (inventory.h) */
+static void on_uevent(const char *kind, const char *action, const char *name, void *userdata)
+{
+	Manager *m = userdata;
+
+	if (strcmp(kind, "pci") == 0)
+		inventory_note_pci(m->inventory, name);
+	else if (strcmp(kind, "mdev") == 0)
+		inventory_note_mdev(m->inventory, name);
+	else if (strcmp(kind, "group") == 0)
+		inventory_note_group(m->inventory, name);
+	else
+		inventory_note_other(m->inventory, name);
+}
+
+static void on_uevents_lost(void *userdata)
+{
+	Manager *m = userdata;
+
+	inventory_note_all(m->inventory);
+}
+
+int manager_inventory(Manager *m, Inventory **ret)
+{
+	int r;
+
+	/* a change whose uevent is queued already is seen by this query */
+	inventory_monitor_drain(m->uevents);
+	r = inventory_refresh(m->inventory);
+	if (r < 0)
+		return r;
+	*ret = m->inventory;
+	return 0;
+}
+
+static int start_inventory(Manager *m)
+{
+	int r;
+
+	r = inventory_new(m->ctx, m->inventory_only, &m->inventory);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the inventory: %m");
+
+	/* the reference reads afresh per call, and keeps nothing */
+	if (m->inventory_only)
+		return 0;
+
+	/* a fixture root changes only by vfiod's own writes (inventory.h) */
+	if (!m->root) {
+		/* before the first read: a change during that read is re-read after it */
+		r = inventory_monitor_new(m->event, INVENTORY_MONITOR_KERNEL, on_uevent, on_uevents_lost, m,
+					  &m->uevents);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch the kernel's uevents: %m");
+
+		r = inventory_watch_overrides(m->inventory);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch driver_override writes: %m");
+	}
+
+	/* not fatal: each query tries again, and reports the error to its caller */
+	r = inventory_refresh(m->inventory);
+	if (r < 0)
+		(void) log_warning_errno(r, "Failed to read the inventory, trying again at the first query: %m");
+	return 0;
+}
+
 int manager_startup(Manager *m)
 {
 	int r;
@@ -145,13 +214,24 @@ int manager_startup(Manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch SIGINT: %m");
 
+	r = start_inventory(m);
+	if (r < 0)
+		return r;
+
+	/* the tests' reference serves reads and nothing else */
+	if (m->inventory_only) {
+		log_info("Serving the inventory only, read afresh on every call.");
+		return manager_connect_bus(m);
+	}
+
 	/*
 	 * udev events describe the real system. With a fixture root they
 	 * would name devices the fixture does not have, so only the real
 	 * system is watched.
 	 */
 	if (!m->root) {
-		r = inventory_monitor_new(m->event, on_inventory_changed, m, &m->monitor);
+		r = inventory_monitor_new(m->event, INVENTORY_MONITOR_UDEV, on_inventory_changed, NULL, m,
+					  &m->monitor);
 		if (r < 0)
 			return log_error_errno(r, "Failed to start the udev monitor: %m");
 	} else
@@ -190,64 +270,6 @@ int manager_run(Manager *m)
 	 * a fatal failure passed to sd_event_exit() after logging it.
 	 */
 	return sd_event_loop(m->event);
-}
-
-int manager_get_device(Manager *m, const vfd_pci_address *addr, vfd_pci_device **ret)
-{
-	return vfd_pci_device_load(m->ctx, addr, ret);
-}
-
-int manager_get_group(Manager *m, unsigned id, vfd_iommu_group **ret)
-{
-	int r;
-
-	r = vfd_iommu_group_load(m->ctx, id, ret);
-	/* the library reports a missing group directory as either */
-	if (r == -ENODEV)
-		return -ENOENT;
-	return r;
-}
-
-int manager_get_mdev_parents(Manager *m, const char *name,
-			     vfd_mdev_parent ***ret, size_t *ret_n)
-{
-	vfd_mdev_parent **parents = NULL;
-	size_t n = 0;
-	int r;
-
-	r = vfd_mdev_parent_enumerate(m->ctx, &parents, &n);
-	if (r < 0)
-		return r;
-
-	if (name && *name) {
-		size_t keep = n;
-
-		/* move the one match to the front, free the rest */
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(parents[i]->name, name) == 0) {
-				keep = i;
-				break;
-			}
-
-		if (keep == n) {
-			vfd_mdev_parent_array_free(parents, n);
-			return -ENXIO;
-		}
-
-		for (size_t i = 0; i < n; i++)
-			if (i != keep) {
-				vfd_mdev_parent_free(parents[i]);
-				parents[i] = NULL;
-			}
-		parents[0] = parents[keep];
-		if (keep != 0)
-			parents[keep] = NULL;
-		n = 1;
-	}
-
-	*ret = parents;
-	*ret_n = n;
-	return 0;
 }
 
 int manager_arm_test_fault(Manager *m, const char *spec)

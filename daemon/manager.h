@@ -13,6 +13,7 @@
 
 #include "retry-timer.h"
 #include "inventory-monitor.h"
+#include "inventory.h"
 #include "manager-mm.h"
 #include "vfiod/bind.h"
 #include "vfiod/mdev-ctl.h"
@@ -28,7 +29,14 @@ typedef struct Manager {
 	sd_event *event;
 	sd_bus *bus;
 	vfd_context *ctx;
-	InventoryMonitor *monitor;
+	InventoryMonitor *monitor; /* udevd's events: InventoryChanged signals */
+	Inventory *inventory;      /* the inventory the queries serve (inventory.h) */
+	InventoryMonitor *uevents; /* the kernel's uevents: what the inventory re-reads */
+	/*
+	 * --inventory-only (tests' reference): serves the inventory queries
+	 * only, read afresh on every call; recovers, applies and changes nothing.
+	 */
+	bool inventory_only;
 
 	char *root;        /* NULL: the real system */
 	char *bus_address; /* NULL: the system bus */
@@ -86,16 +94,11 @@ void manager_trace_test_faults(Manager *m, int fd);
 
 /* ---- queries: the core the bus handlers call ---- */
 
-/* -ENODEV when there is no such PCI function */
-int manager_get_device(Manager *m, const vfd_pci_address *addr, vfd_pci_device **ret);
-/* -ENOENT when there is no such IOMMU group */
-int manager_get_group(Manager *m, unsigned id, vfd_iommu_group **ret);
 /*
- * The mdev parents, all of them when name is NULL or "", else only the
- * named one (-ENXIO when no parent has that name).
+ * The inventory, up to date with every uevent queued so far (inventory.h).
+ * The views it gives are valid until the handler returns to the loop.
  */
-int manager_get_mdev_parents(Manager *m, const char *name,
-			     vfd_mdev_parent ***ret, size_t *ret_n);
+int manager_inventory(Manager *m, Inventory **ret);
 
 /* ---- VMs (vm.c holds the per-VM logic) ---- */
 

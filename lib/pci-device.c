@@ -30,24 +30,17 @@ vfd_pci_device *vfd_pci_device_free(vfd_pci_device *d)
 
 VFD_DEFINE_ARRAY_FREE(vfd_pci_device_array_free, vfd_pci_device, vfd_pci_device_free)
 
-int vfd_pci_dir_is_bridge(vfd_context *ctx, const char *dir, uint32_t class_code, bool *ret)
+/*
+ * The header type says what the function is; the class code is only what
+ * it claims to be. Unprivileged readers see the first 64 bytes of config,
+ * which include the header type; fall back to the class only when config
+ * cannot be read at all.
+ */
+static int fd_is_bridge(int dfd, uint32_t class_code, bool *ret)
 {
-	char path[VFD_PATH_MAX];
 	uint8_t header_type;
-	int r;
 
-	r = vfd_pathf(path, sizeof(path), "%s/config", dir);
-	if (r < 0)
-		return r;
-
-	/*
-	 * The header type says what the function is; the class code is only
-	 * what it claims to be. Unprivileged readers see the first 64 bytes
-	 * of config, which include the header type; fall back to the class
-	 * only when config cannot be read at all.
-	 */
-	r = vfd_root_pread(ctx, path, &header_type, 1, PCI_HEADER_TYPE_OFFSET);
-	if (r == 1) {
+	if (vfd_dir_pread(dfd, "config", &header_type, 1, PCI_HEADER_TYPE_OFFSET) == 1) {
 		header_type &= PCI_HEADER_TYPE_MASK;
 		*ret = header_type == PCI_HEADER_TYPE_BRIDGE ||
 		       header_type == PCI_HEADER_TYPE_CARDBUS;
@@ -59,18 +52,27 @@ int vfd_pci_dir_is_bridge(vfd_context *ctx, const char *dir, uint32_t class_code
 	return 0;
 }
 
-/* Reads dir/attr; an absent attribute is not an error when optional. */
-static int read_attr_u64(vfd_context *ctx, const char *dir, const char *attr,
-			 bool optional, uint64_t max, uint64_t *ret)
+int vfd_pci_dir_is_bridge(vfd_context *ctx, const char *dir, uint32_t class_code, bool *ret)
 {
-	char path[VFD_PATH_MAX];
+	_cleanup_close_ int dfd = -1;
+
+	dfd = vfd_root_open_dir(ctx, dir);
+	if (dfd < 0) {
+		/* as before: no config to read, the class decides */
+		*ret = (class_code >> 8) == PCI_CLASS_BRIDGE_PCI ||
+		       (class_code >> 8) == PCI_CLASS_BRIDGE_CARDBUS;
+		return 0;
+	}
+	return fd_is_bridge(dfd, class_code, ret);
+}
+
+/* Reads attr of the device directory dfd; an absent attribute is not an error when optional. */
+static int read_attr_u64(int dfd, const char *attr, bool optional, uint64_t max, uint64_t *ret)
+{
 	uint64_t v;
 	int r;
 
-	r = vfd_pathf(path, sizeof(path), "%s/%s", dir, attr);
-	if (r < 0)
-		return r;
-	r = vfd_root_read_u64(ctx, path, &v);
+	r = vfd_dir_read_u64(dfd, attr, &v);
 	if (r == -ENOENT && optional) {
 		*ret = 0;
 		return 0;
@@ -84,32 +86,24 @@ static int read_attr_u64(vfd_context *ctx, const char *dir, const char *attr,
 }
 
 /* Reads a symlink's basename; absent link gives NULL. */
-static int read_link_optional(vfd_context *ctx, const char *dir, const char *link, char **ret)
+static int read_link_optional(int dfd, const char *link, char **ret)
 {
-	char path[VFD_PATH_MAX];
 	char *s = NULL;
 	int r;
 
-	r = vfd_pathf(path, sizeof(path), "%s/%s", dir, link);
-	if (r < 0)
-		return r;
-	r = vfd_root_readlink_basename(ctx, path, &s);
+	r = vfd_dir_readlink_basename(dfd, link, &s);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	*ret = s;
 	return 0;
 }
 
-static int read_driver_override(vfd_context *ctx, const char *dir, char **ret)
+static int read_driver_override(int dfd, char **ret)
 {
 	_cleanup_free_ char *s = NULL;
-	char path[VFD_PATH_MAX];
 	int r;
 
-	r = vfd_pathf(path, sizeof(path), "%s/driver_override", dir);
-	if (r < 0)
-		return r;
-	r = vfd_root_read_string(ctx, path, &s);
+	r = vfd_dir_read_string(dfd, "driver_override", &s);
 	if (r == -ENOENT) {
 		*ret = NULL;
 		return 0;
@@ -125,15 +119,11 @@ static int read_driver_override(vfd_context *ctx, const char *dir, char **ret)
 	return 0;
 }
 
-static int read_numa_node(vfd_context *ctx, const char *dir, int *ret)
+static int read_numa_node(int dfd, int *ret)
 {
-	char path[VFD_PATH_MAX];
 	int r, v;
 
-	r = vfd_pathf(path, sizeof(path), "%s/numa_node", dir);
-	if (r < 0)
-		return r;
-	r = vfd_root_read_int(ctx, path, &v);
+	r = vfd_dir_read_int(dfd, "numa_node", &v);
 	if (r == -ENOENT) {
 		*ret = -1;
 		return 0;
@@ -144,13 +134,13 @@ static int read_numa_node(vfd_context *ctx, const char *dir, int *ret)
 	return 0;
 }
 
-static int read_iommu_group(vfd_context *ctx, const char *dir, int *ret)
+static int read_iommu_group(int dfd, int *ret)
 {
 	_cleanup_free_ char *name = NULL;
 	unsigned id;
 	int r;
 
-	r = read_link_optional(ctx, dir, "iommu_group", &name);
+	r = read_link_optional(dfd, "iommu_group", &name);
 	if (r < 0)
 		return r;
 	if (!name) {
@@ -164,13 +154,13 @@ static int read_iommu_group(vfd_context *ctx, const char *dir, int *ret)
 	return 0;
 }
 
-static int read_physfn(vfd_context *ctx, const char *dir, bool *ret_is_vf, vfd_pci_address *ret)
+static int read_physfn(int dfd, bool *ret_is_vf, vfd_pci_address *ret)
 {
 	_cleanup_free_ char *name = NULL;
 	vfd_pci_address a;
 	int r;
 
-	r = read_link_optional(ctx, dir, "physfn", &name);
+	r = read_link_optional(dfd, "physfn", &name);
 	if (r < 0)
 		return r;
 	if (!name) {
@@ -199,7 +189,8 @@ static int cmp_address(const void *a, const void *b)
 	return vfd_pci_address_compare(a, b);
 }
 
-static int read_virtfns(vfd_context *ctx, const char *dir, vfd_pci_address **ret, size_t *ret_n)
+static int read_virtfns(vfd_context *ctx, const char *dir, int dfd,
+			vfd_pci_address **ret, size_t *ret_n)
 {
 	_cleanup_(vfd_strv_freep) char **entries = NULL;
 	_cleanup_free_ vfd_pci_address *vfs = NULL;
@@ -217,7 +208,7 @@ static int read_virtfns(vfd_context *ctx, const char *dir, vfd_pci_address **ret
 
 		if (!is_virtfn_link_name(*e))
 			continue;
-		r = read_link_optional(ctx, dir, *e, &name);
+		r = read_link_optional(dfd, *e, &name);
 		if (r < 0)
 			return r;
 		if (!name)
@@ -239,19 +230,83 @@ static int read_virtfns(vfd_context *ctx, const char *dir, vfd_pci_address **ret
 	return 0;
 }
 
-/* -ENODEV when the device went away, the original error otherwise. */
+/*
+ * -ENODEV when the device went away, the original error otherwise. An
+ * attribute of a removed sysfs directory reads as ENOENT (or ENODEV);
+ * whether the device is still listed decides.
+ */
 static int gone_or(vfd_context *ctx, const char *dir, int r)
 {
-	if (r == -ENOENT && vfd_root_exists(ctx, dir) == 0)
+	if ((r == -ENOENT || r == -ENODEV) && vfd_root_exists(ctx, dir) == 0)
 		return -ENODEV;
 	return r;
+}
+
+/* everything of the function but its address, from its opened directory */
+static int read_function(vfd_context *ctx, const char *dir, int dfd, vfd_pci_device *d)
+{
+	uint64_t v;
+	int r;
+
+	r = read_attr_u64(dfd, "vendor", false, UINT16_MAX, &v);
+	if (r < 0)
+		return r;
+	d->vendor_id = (uint16_t)v;
+	r = read_attr_u64(dfd, "device", false, UINT16_MAX, &v);
+	if (r < 0)
+		return r;
+	d->device_id = (uint16_t)v;
+	r = read_attr_u64(dfd, "class", false, 0xffffff, &v);
+	if (r < 0)
+		return r;
+	d->class_code = (uint32_t)v;
+	r = read_attr_u64(dfd, "subsystem_vendor", true, UINT16_MAX, &v);
+	if (r < 0)
+		return r;
+	d->subsystem_vendor_id = (uint16_t)v;
+	r = read_attr_u64(dfd, "subsystem_device", true, UINT16_MAX, &v);
+	if (r < 0)
+		return r;
+	d->subsystem_device_id = (uint16_t)v;
+
+	r = read_link_optional(dfd, "driver", &d->driver);
+	if (r < 0)
+		return r;
+	r = read_driver_override(dfd, &d->driver_override);
+	if (r < 0)
+		return r;
+	r = read_numa_node(dfd, &d->numa_node);
+	if (r < 0)
+		return r;
+	r = read_iommu_group(dfd, &d->iommu_group);
+	if (r < 0)
+		return r;
+	r = fd_is_bridge(dfd, d->class_code, &d->is_bridge);
+	if (r < 0)
+		return r;
+
+	/* sriov_numvfs and the virtfn links exist only beside sriov_totalvfs */
+	r = read_attr_u64(dfd, "sriov_totalvfs", true, UINT16_MAX, &v);
+	if (r < 0)
+		return r;
+	d->sriov_totalvfs = (unsigned)v;
+	if (d->sriov_totalvfs > 0) {
+		r = read_attr_u64(dfd, "sriov_numvfs", true, UINT16_MAX, &v);
+		if (r < 0)
+			return r;
+		d->sriov_numvfs = (unsigned)v;
+		r = read_virtfns(ctx, dir, dfd, &d->virtfns, &d->n_virtfns);
+		if (r < 0)
+			return r;
+	}
+	return read_physfn(dfd, &d->is_virtfn, &d->physfn);
 }
 
 int vfd_pci_device_load(vfd_context *ctx, const vfd_pci_address *addr, vfd_pci_device **ret)
 {
 	_cleanup_(vfd_pci_device_freep) vfd_pci_device *d = NULL;
+	_cleanup_close_ int dfd = -1;
 	char dir[VFD_PATH_MAX];
-	uint64_t v;
 	int r;
 
 	if (!ctx || !addr || !ret)
@@ -268,61 +323,15 @@ int vfd_pci_device_load(vfd_context *ctx, const vfd_pci_address *addr, vfd_pci_d
 	r = vfd_pathf(dir, sizeof(dir), PCI_DEVICES_DIR "/%s", d->name);
 	if (r < 0)
 		return r;
-	r = vfd_root_exists(ctx, dir);
-	if (r < 0)
-		return r;
-	if (r == 0)
+
+	/* the one root-relative resolution; every attribute is read relative to it */
+	dfd = vfd_root_open_dir(ctx, dir);
+	if (dfd == -ENOENT || dfd == -ENOTDIR)
 		return -ENODEV;
+	if (dfd < 0)
+		return dfd;
 
-	r = read_attr_u64(ctx, dir, "vendor", false, UINT16_MAX, &v);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	d->vendor_id = (uint16_t)v;
-	r = read_attr_u64(ctx, dir, "device", false, UINT16_MAX, &v);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	d->device_id = (uint16_t)v;
-	r = read_attr_u64(ctx, dir, "class", false, 0xffffff, &v);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	d->class_code = (uint32_t)v;
-	r = read_attr_u64(ctx, dir, "subsystem_vendor", true, UINT16_MAX, &v);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	d->subsystem_vendor_id = (uint16_t)v;
-	r = read_attr_u64(ctx, dir, "subsystem_device", true, UINT16_MAX, &v);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	d->subsystem_device_id = (uint16_t)v;
-
-	r = read_link_optional(ctx, dir, "driver", &d->driver);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	r = read_driver_override(ctx, dir, &d->driver_override);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	r = read_numa_node(ctx, dir, &d->numa_node);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	r = read_iommu_group(ctx, dir, &d->iommu_group);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	r = vfd_pci_dir_is_bridge(ctx, dir, d->class_code, &d->is_bridge);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-
-	r = read_attr_u64(ctx, dir, "sriov_totalvfs", true, UINT16_MAX, &v);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	d->sriov_totalvfs = (unsigned)v;
-	r = read_attr_u64(ctx, dir, "sriov_numvfs", true, UINT16_MAX, &v);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	d->sriov_numvfs = (unsigned)v;
-	r = read_physfn(ctx, dir, &d->is_virtfn, &d->physfn);
-	if (r < 0)
-		return gone_or(ctx, dir, r);
-	r = read_virtfns(ctx, dir, &d->virtfns, &d->n_virtfns);
+	r = read_function(ctx, dir, dfd, d);
 	if (r < 0)
 		return gone_or(ctx, dir, r);
 

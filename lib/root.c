@@ -32,6 +32,9 @@ struct vfd_context {
 	void *write_hook_userdata;
 	vfd_fault fault;              /* disarmed (all zero) in production */
 	/* ---- end of test-only hooks ---- */
+
+	/* writes through this context so far; atomic: the unbind worker writes too */
+	unsigned long writes;
 };
 
 int vfd_context_new(const char *root, vfd_context **ret)
@@ -77,6 +80,11 @@ vfd_context *vfd_context_free(vfd_context *ctx)
 const char *vfd_context_root(const vfd_context *ctx)
 {
 	return ctx ? ctx->root : NULL;
+}
+
+unsigned long vfd_context_writes(const vfd_context *ctx)
+{
+	return ctx ? __atomic_load_n(&ctx->writes, __ATOMIC_ACQUIRE) : 0;
 }
 
 /* ---- test-only hooks (lib/include/vfiod/fault.h), added by the bind/mdev-ctl work ---- */
@@ -411,6 +419,9 @@ int vfd_root_write_string(vfd_context *ctx, const char *path, const char *value)
 	r = vfd_fault_step(ctx, write_step(path));
 	if (r < 0)
 		return r;
+	/* counted before the write: a reader that sees the count re-reads after it */
+	if (ctx)
+		__atomic_add_fetch(&ctx->writes, 1, __ATOMIC_ACQ_REL);
 	/*
 	 * O_TRUNC as the shell's ">" does: sysfs ignores it, and in a fixture
 	 * tree the file then holds the last value written, like an attribute.
@@ -622,4 +633,204 @@ int vfd_root_list_dir_or_empty(vfd_context *ctx, const char *path, char ***ret)
 		return -ENOMEM;
 	*ret = l;
 	return 0;
+}
+
+/* ---- attributes relative to one opened directory (vfd_root_open_dir) ---- */
+
+int vfd_root_open_dir(vfd_context *ctx, const char *path)
+{
+	return root_openat2(ctx, path, O_PATH | O_DIRECTORY);
+}
+
+/*
+ * One attribute of the directory dfd: name is a single component, and the
+ * resolution stays beneath dfd itself (RESOLVE_BENEATH from the device
+ * directory, stricter than from the root), so a symlinked attribute cannot
+ * lead out of the device, let alone out of the root.
+ */
+static int dir_openat2(int dfd, const char *name, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int attempt;
+
+	if (dfd < 0 || !vfd_name_is_component(name))
+		return -EINVAL;
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return -EINVAL;
+
+	for (attempt = 0; attempt < 8; attempt++) {
+		long fd = syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != EAGAIN && errno != EINTR)
+			return negative_errno();
+	}
+	return -EAGAIN;
+}
+
+int vfd_dir_read_string(int dfd, const char *name, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	char small[256];
+	size_t size;
+	ssize_t n;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	fd = dir_openat2(dfd, name, O_RDONLY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+
+	/*
+	 * sysfs hands out a whole attribute in the first read(); a read that
+	 * leaves room in the buffer has seen all of it (a regular file of a
+	 * fixture too: a short read there means end of file). Only a full
+	 * buffer takes the general path.
+	 */
+	do
+		n = read(fd, small, sizeof(small));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n < sizeof(small)) {
+		size = (size_t)n;
+		buf = malloc(size + 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, small, size);
+		buf[size] = '\0';
+	} else {
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return negative_errno();
+		r = read_all(fd, &buf, &size);
+		if (r < 0)
+			return r;
+	}
+
+	if (memchr(buf, '\0', size))
+		return -EBADMSG;
+	if (size > 0 && buf[size - 1] == '\n')
+		buf[size - 1] = '\0';
+
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int vfd_dir_read_u64(int dfd, const char *name, uint64_t *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	uint64_t v;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = vfd_dir_read_string(dfd, name, &s);
+	if (r < 0)
+		return r;
+	r = parse_u64(s, &v);
+	if (r < 0)
+		return r;
+	*ret = v;
+	return 0;
+}
+
+int vfd_dir_read_int(int dfd, const char *name, int *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	bool negative;
+	uint64_t v;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = vfd_dir_read_string(dfd, name, &s);
+	if (r < 0)
+		return r;
+	negative = s[0] == '-';
+	r = parse_u64(s + negative, &v);
+	if (r < 0)
+		return r;
+	if (negative ? v > (uint64_t)INT_MAX + 1 : v > INT_MAX)
+		return -ERANGE;
+	*ret = negative ? (int)(-(int64_t)v) : (int)v;
+	return 0;
+}
+
+int vfd_dir_pread(int dfd, const char *name, void *buf, size_t size, uint64_t offset)
+{
+	_cleanup_close_ int fd = -1;
+	size_t done = 0;
+
+	if (!buf || size > (size_t)INT_MAX || offset > (uint64_t)INT64_MAX - size)
+		return -EINVAL;
+	fd = dir_openat2(dfd, name, O_RDONLY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+
+	while (done < size) {
+		ssize_t n = pread(fd, (char *)buf + done, size - done, (off_t)(offset + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int)done;
+}
+
+int vfd_dir_readlink_basename(int dfd, const char *name, char **ret)
+{
+	char buf[VFD_PATH_MAX];
+	char *end, *base, *s;
+	ssize_t n;
+
+	if (!ret)
+		return -EINVAL;
+	if (dfd < 0 || !vfd_name_is_component(name))
+		return -EINVAL;
+
+	/* the link itself, never followed: nothing is resolved, nothing can escape */
+	n = readlinkat(dfd, name, buf, sizeof(buf));
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+
+	end = buf + n;
+	while (end > buf && end[-1] == '/')
+		*--end = '\0';
+	base = strrchr(buf, '/');
+	base = base ? base + 1 : buf;
+	if (!vfd_name_is_component(base))
+		return -EINVAL;
+
+	s = strdup(base);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+int vfd_dir_exists(int dfd, const char *name)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = dir_openat2(dfd, name, O_PATH);
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return 0;
+	if (fd < 0)
+		return fd;
+	return 1;
 }

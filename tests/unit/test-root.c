@@ -451,6 +451,101 @@ static void test_pread(void)
 	tree_free(&t);
 }
 
+/*
+ * Attributes relative to one opened directory (what lib/pci-device.c reads
+ * a function with): the same read rules as the root-relative calls, and
+ * every resolution stays beneath the opened directory itself.
+ */
+static void test_dir_relative(void)
+{
+	const size_t big = 4000; /* past the one-read buffer: the general path */
+	char *content, *s = NULL;
+	uint64_t u = 0;
+	uint8_t byte = 0;
+	int dfd, v = 0;
+	tree t;
+
+	tree_new(&t);
+	vfd_test_write_file(t.root, "sys/a/number", "0x1af4\n");
+	vfd_test_write_file(t.root, "sys/a/numa_node", "-1\n");
+	vfd_test_write_file(t.root, "sys/a/config", "0123456789abcdef");
+	content = malloc(big + 2);
+	ASSERT_NOT_NULL(content);
+	memset(content, 'b', big);
+	content[big] = '\n';
+	content[big + 1] = '\0';
+	vfd_test_write_file(t.root, "sys/a/big", content);
+
+	/* the directory itself obeys the root's rules */
+	ASSERT_ERRNO(vfd_root_open_dir(t.ctx, "sys/esc_dir"), -EXDEV);
+	ASSERT_ERRNO(vfd_root_open_dir(t.ctx, "sys/a/file"), -ENOTDIR);
+	ASSERT_ERRNO(vfd_root_open_dir(t.ctx, "sys/../sys/a"), -EINVAL);
+	dfd = vfd_root_open_dir(t.ctx, "sys/a");
+	ASSERT_OK(dfd);
+	ASSERT_TRUE(fcntl(dfd, F_GETFD) & FD_CLOEXEC);
+
+	/* reads: one newline stripped, numbers as vfd_root_read_*() */
+	ASSERT_OK(vfd_dir_read_string(dfd, "file", &s));
+	ASSERT_STREQ(s, "hello");
+	free(s);
+	ASSERT_OK(vfd_dir_read_string(dfd, "empty", &s));
+	ASSERT_STREQ(s, "");
+	free(s);
+	ASSERT_OK(vfd_dir_read_string(dfd, "big", &s));
+	ASSERT_EQ(strlen(s), big);
+	free(s);
+	ASSERT_OK(vfd_dir_read_u64(dfd, "number", &u));
+	ASSERT_EQ(u, 0x1af4);
+	ASSERT_OK(vfd_dir_read_int(dfd, "numa_node", &v));
+	ASSERT_EQ(v, -1);
+	ASSERT_EQ(vfd_dir_pread(dfd, "config", &byte, 1, 0x0e), 1);
+	ASSERT_EQ(byte, 'e');
+	s = (char *)"untouched";
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "nul", &s), -EBADMSG);
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "missing", &s), -ENOENT);
+	ASSERT_STREQ(s, "untouched");
+
+	/* a link inside the directory resolves; every link out of it is refused */
+	ASSERT_OK(vfd_dir_read_string(dfd, "rel_link", &s));
+	ASSERT_STREQ(s, "hello");
+	free(s);
+	s = (char *)"untouched";
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "up_link", &s), -EXDEV);
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "escape", &s), -EXDEV);
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "abs_outside", &s), -EXDEV);
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "abs_inside", &s), -EXDEV);
+	ASSERT_ERRNO(vfd_dir_pread(dfd, "escape", &byte, 1, 0), -EXDEV);
+	ASSERT_STREQ(s, "untouched");
+
+	/* names are one component: no paths, no "..", no "." */
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "../b/target", &s), -EINVAL);
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "..", &s), -EINVAL);
+	ASSERT_ERRNO(vfd_dir_read_string(dfd, "", &s), -EINVAL);
+	ASSERT_ERRNO(vfd_dir_read_string(-1, "file", &s), -EINVAL);
+	ASSERT_ERRNO(vfd_dir_exists(dfd, "../a"), -EINVAL);
+
+	/* links are read, not followed: their basename, whatever they point at */
+	ASSERT_OK(vfd_dir_readlink_basename(dfd, "driver", &s));
+	ASSERT_STREQ(s, "e1000e");
+	free(s);
+	ASSERT_OK(vfd_dir_readlink_basename(dfd, "trailing_slash", &s));
+	ASSERT_STREQ(s, "igb");
+	free(s);
+	s = (char *)"untouched";
+	ASSERT_ERRNO(vfd_dir_readlink_basename(dfd, "file", &s), -EINVAL);
+	ASSERT_ERRNO(vfd_dir_readlink_basename(dfd, "missing", &s), -ENOENT);
+	ASSERT_ERRNO(vfd_dir_readlink_basename(dfd, "dot", &s), -EINVAL);
+	ASSERT_STREQ(s, "untouched");
+
+	ASSERT_EQ(vfd_dir_exists(dfd, "file"), 1);
+	ASSERT_EQ(vfd_dir_exists(dfd, "missing"), 0);
+	ASSERT_ERRNO(vfd_dir_exists(dfd, "escape"), -EXDEV);
+
+	close(dfd);
+	free(content);
+	tree_free(&t);
+}
+
 VFD_TEST_MAIN(
 	VFD_TEST(test_context),
 	VFD_TEST(test_path_rules),
@@ -463,4 +558,5 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_list_dir),
 	VFD_TEST(test_write),
 	VFD_TEST(test_pread),
+	VFD_TEST(test_dir_relative),
 )

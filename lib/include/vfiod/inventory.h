@@ -62,6 +62,30 @@ int vfd_root_exists(vfd_context *ctx, const char *path); /* 1, 0 or -errno */
 /* sorted list of entries (no . and ..), NULL-terminated; free with vfd_strv_free */
 int vfd_root_list_dir(vfd_context *ctx, const char *path, char ***ret);
 
+/*
+ * Attributes of one directory, opened once: vfd_root_open_dir() gives an
+ * O_PATH descriptor of a directory below the root (same rules as above);
+ * the vfd_dir_*() functions then read one attribute, name a single path
+ * component, relative to it. Resolution stays beneath that directory
+ * (RESOLVE_BENEATH from it: a symlinked attribute leading out of it fails
+ * with -EXDEV); links are read, never followed. Same read rules as the
+ * vfd_root_*() functions. The caller closes the descriptor.
+ */
+int vfd_root_open_dir(vfd_context *ctx, const char *path);
+int vfd_dir_read_string(int dfd, const char *name, char **ret);
+int vfd_dir_read_u64(int dfd, const char *name, uint64_t *ret);
+int vfd_dir_read_int(int dfd, const char *name, int *ret);
+int vfd_dir_pread(int dfd, const char *name, void *buf, size_t size, uint64_t offset);
+int vfd_dir_readlink_basename(int dfd, const char *name, char **ret);
+int vfd_dir_exists(int dfd, const char *name); /* 1, 0 or -errno */
+
+/*
+ * How many writes went through ctx so far (vfd_root_write_string()): a
+ * reader keeping copies of what it read compares two counts to learn that
+ * it wrote in between. Safe from any thread.
+ */
+unsigned long vfd_context_writes(const vfd_context *ctx);
+
 char **vfd_strv_free(char **l);
 VFD_DEFINE_CLEANUP(char *, vfd_strv_free)
 size_t vfd_strv_length(char *const *l);
