@@ -62,10 +62,12 @@ env_uri_connects() {
 
 LIBVIRT_SO=$(ldconfig -p 2>/dev/null | awk '$1 == "libvirt.so.0" { print $NF; exit }')
 
-# without_libvirt COMMAND...: COMMAND where libvirt.so.0 cannot be loaded
+# unshare --mount ... sh -c "$HIDE_LIBVIRT" sh "$LIBVIRT_SO" COMMAND...:
+# COMMAND where libvirt.so.0 cannot be loaded
+# shellcheck disable=SC2016 # expanded by the inner sh
+HIDE_LIBVIRT='mount --bind /dev/null "$(readlink -f "$1")" && shift && exec "$@"'
 without_libvirt() {
-	unshare --mount --propagation private \
-		sh -c 'mount --bind /dev/null "$(readlink -f "$1")" && shift && exec "$@"' sh "$LIBVIRT_SO" "$@"
+	unshare --mount --propagation private sh -c "$HIDE_LIBVIRT" sh "$LIBVIRT_SO" "$@"
 }
 
 can_hide_libvirt() {
@@ -213,8 +215,9 @@ stop_vfiod
 : >"$T/vfiod.log"
 
 if can_hide_libvirt; then
-	without_libvirt "$VFIOD" --bus-address="$BUS" --root="$ROOT" --libvirt-uri=test:///default \
-		2>>"$T/vfiod.log" &
+	# exec: $! is vfiod itself (unshare and sh exec too), which SIGTERM must reach
+	(exec unshare --mount --propagation private sh -c "$HIDE_LIBVIRT" sh "$LIBVIRT_SO" \
+		"$VFIOD" --bus-address="$BUS" --root="$ROOT" --libvirt-uri=test:///default) 2>>"$T/vfiod.log" &
 	VFIOD_PID=$!
 	poll_until 10 vfiod_took_name_or_died || bail_out "vfiod did not take org.vfiod1 within 10 s"
 	check "vfiod without libvirt's library: one warning naming it, then it serves" \
