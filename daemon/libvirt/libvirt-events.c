@@ -741,10 +741,16 @@ int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret)
 	LibvirtEvents *l;
 	int r;
 
-	/* the library is loaded here, by the one client that uses it, not at every start */
+	/*
+	 * The library is loaded here, by the one client that uses it, not at
+	 * every start. Without libvirt0 there is no libvirtd on the default URI
+	 * either: a host without libvirt is told at info level, a URI asked for
+	 * with a warning.
+	 */
 	r = vfd_libvirt_load(&lv, &msg);
 	if (r == -ENOPKG || r == -ENOSYS) {
-		log_warning("Not following libvirt's events at %s: %s", uri, msg ? msg : strerror(-r));
+		(void) log_internal(strcmp(uri, LIBVIRT_EVENTS_DEFAULT_URI) == 0 ? LOG_INFO : LOG_WARNING, 0,
+				    "Not following libvirt's events at %s: %s", uri, msg ? msg : strerror(-r));
 		return r;
 	}
 	if (r < 0)
