@@ -6,19 +6,32 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
-
 #include "bus-client.h"
 #include "bus-errors.h"
 #include "vfd-bus.h"
 #include "vfiod/domain-xml.h"
+#include "vfiod/libvirt-dl.h"
 #include "verb-host.h"
 #include "vfiod/inventory.h"
 #include "vfioctl.h"
 #include "vm-libvirt.h"
 
 #define DEFAULT_URI "qemu:///system"
+
+/* libvirt's client, loaded by the --libvirt verbs alone (load_libvirt()) */
+static const vfd_libvirt *lv;
+
+/* prints the failure: nothing was changed yet */
+static int load_libvirt(void)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r;
+
+	r = vfd_libvirt_load(&lv, &msg);
+	if (r < 0)
+		return runtime_error("--libvirt needs libvirt's client library: %s", msg ? msg : strerror(-r));
+	return 0;
+}
 
 static void ignore_libvirt_error(void *userdata, virErrorPtr error)
 {
@@ -27,7 +40,7 @@ static void ignore_libvirt_error(void *userdata, virErrorPtr error)
 
 static const char *libvirt_error(void)
 {
-	const char *msg = virGetLastErrorMessage();
+	const char *msg = lv->virGetLastErrorMessage();
 
 	return msg && *msg ? msg : "unknown libvirt error";
 }
@@ -35,13 +48,13 @@ static const char *libvirt_error(void)
 static void conn_closep(virConnectPtr *c)
 {
 	if (*c)
-		virConnectClose(*c);
+		lv->virConnectClose(*c);
 }
 
 static void domain_freep(virDomainPtr *d)
 {
 	if (*d)
-		virDomainFree(*d);
+		lv->virDomainFree(*d);
 }
 
 /* connects and finds the domain; prints the failure (nothing was changed yet) */
@@ -52,14 +65,14 @@ static int open_domain(const VmLibvirtOptions *o, const char *vm, virConnectPtr 
 	virConnectPtr conn;
 	virDomainPtr dom;
 
-	virSetErrorFunc(NULL, ignore_libvirt_error);
-	conn = virConnectOpen(uri);
+	lv->virSetErrorFunc(NULL, ignore_libvirt_error);
+	conn = lv->virConnectOpen(uri);
 	if (!conn)
 		return runtime_error("cannot connect to libvirt at %s: %s", uri, libvirt_error());
-	dom = virDomainLookupByName(conn, vm);
+	dom = lv->virDomainLookupByName(conn, vm);
 	if (!dom) {
 		runtime_error("libvirt at %s has no domain %s: %s", uri, vm, libvirt_error());
-		virConnectClose(conn);
+		lv->virConnectClose(conn);
 		return VFIOCTL_EXIT_FAILURE;
 	}
 	*ret_conn = conn;
@@ -110,6 +123,9 @@ int vm_libvirt_add_device(sd_bus *bus, const char *path, const char *vm, const c
 	_cleanup_free_ char *xml = NULL, *why = NULL;
 	int r;
 
+	r = load_libvirt();
+	if (r != 0)
+		return r;
 	r = open_domain(o, vm, &conn, &dom);
 	if (r != 0)
 		return r;
@@ -122,7 +138,7 @@ int vm_libvirt_add_device(sd_bus *bus, const char *path, const char *vm, const c
 		return host_report_error("cannot add the device", &error, r);
 
 	/* 2. libvirt: QEMU opens the group and maps guest memory through it */
-	if (virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) == 0)
+	if (lv->virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) == 0)
 		return 0;
 
 	/* 3. undo 1: drivers and limit as before; one error, libvirt's reason first */
@@ -176,7 +192,7 @@ static int find_alias(virDomainPtr dom, const char *vm, const char *device, char
 	size_t n = 0;
 	int r, found = 0;
 
-	xml = virDomainGetXMLDesc(dom, 0);
+	xml = lv->virDomainGetXMLDesc(dom, 0);
 	if (!xml)
 		return -runtime_error("cannot read the live XML of domain %s: %s", vm, libvirt_error());
 	r = vfd_domain_hostdev_aliases(xml, strlen(xml), &aliases, &n, &msg);
@@ -204,23 +220,23 @@ static int detach_and_wait(virConnectPtr conn, virDomainPtr dom, const char *vm,
 	_cleanup_free_ char *still = NULL;
 
 	/* registered before the detach: the event may come before the call returns */
-	ids[0] = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+	ids[0] = lv->virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
 						  VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), &w, NULL);
-	ids[1] = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
+	ids[1] = lv->virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
 						  VIR_DOMAIN_EVENT_CALLBACK(on_removal_failed), &w, NULL);
-	timer = virEventAddTimeout((int) (timeout_sec * 1000), on_detach_timeout, &w, NULL);
+	timer = lv->virEventAddTimeout((int) (timeout_sec * 1000), on_detach_timeout, &w, NULL);
 	if (ids[0] < 0 || ids[1] < 0 || timer < 0) {
 		r = runtime_error("cannot follow libvirt's events for domain %s: %s", vm, libvirt_error());
 		goto out;
 	}
 
-	if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+	if (lv->virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) < 0) {
 		r = runtime_error("libvirt could not detach %s (alias %s) from domain %s: %s; the device "
 				  "stays with the VM", device, alias, vm, libvirt_error());
 		goto out;
 	}
 	while (w.result == 0 && !w.timed_out)
-		if (virEventRunDefaultImpl() < 0) {
+		if (lv->virEventRunDefaultImpl() < 0) {
 			r = runtime_error("waiting for libvirt failed: %s", libvirt_error());
 			goto out;
 		}
@@ -233,10 +249,10 @@ static int detach_and_wait(virConnectPtr conn, virDomainPtr dom, const char *vm,
 				  "the device stays with VM %s", device, timeout_sec, vm);
 out:
 	if (timer >= 0)
-		virEventRemoveTimeout(timer);
+		lv->virEventRemoveTimeout(timer);
 	for (size_t i = 0; i < ELEMENTSOF(ids); i++)
 		if (ids[i] >= 0)
-			virConnectDomainEventDeregisterAny(conn, ids[i]);
+			lv->virConnectDomainEventDeregisterAny(conn, ids[i]);
 	return r;
 }
 
@@ -253,7 +269,10 @@ int vm_libvirt_remove_device(sd_bus *bus, const char *path, const char *vm, cons
 	 * libvirt's own loop, run only by this thread while it waits below:
 	 * a command line tool has no other loop to share.
 	 */
-	if (virEventRegisterDefaultImpl() < 0)
+	r = load_libvirt();
+	if (r != 0)
+		return r;
+	if (lv->virEventRegisterDefaultImpl() < 0)
 		return runtime_error("cannot set up libvirt's event loop: %s", libvirt_error());
 	r = open_domain(o, vm, &conn, &dom);
 	if (r != 0)

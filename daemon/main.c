@@ -211,7 +211,9 @@ int main(int argc, char *argv[])
 		arg_libvirt_uri = arg_root || arg_inventory_only ? LIBVIRT_EVENTS_URI_OFF : LIBVIRT_EVENTS_DEFAULT_URI;
 	if (strcmp(arg_libvirt_uri, LIBVIRT_EVENTS_URI_OFF) != 0) {
 		r = libvirt_events_new(m, arg_libvirt_uri, &m->libvirt);
-		if (r < 0) {
+		if (r == -ENOPKG || r == -ENOSYS)
+			; /* no usable libvirt client library: logged, vfiod goes on without libvirt */
+		else if (r < 0) {
 			log_error_errno(r, "Failed to set up the libvirt client: %m");
 			return EXIT_FAILURE;
 		}

@@ -97,8 +97,7 @@ static int parse_number_base0(const char *s, uint64_t max, uint64_t *ret)
 
 static void free_doc(xmlDoc **doc)
 {
-	if (*doc)
-		xmlFreeDoc(*doc);
+	vfd_xml_doc_free(*doc);
 }
 
 /* ---- tree helpers: plain (namespace-less) elements only, like libvirt ---- */
@@ -119,36 +118,12 @@ static xmlNode *first_child(const xmlNode *n, const char *name)
 /* A copy of the attribute (malloc'ed, NULL when absent); -ENOMEM on failure. */
 static int get_attr(const xmlNode *n, const char *name, char **ret)
 {
-	xmlChar *v;
-	char *s;
-
-	v = xmlGetNoNsProp(n, (const xmlChar *)name);
-	if (!v) {
-		*ret = NULL;
-		return 0;
-	}
-	s = strdup((const char *)v);
-	xmlFree(v);
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 1;
+	return vfd_xml_get_prop(n, name, ret);
 }
 
 static int get_text(const xmlNode *n, char **ret)
 {
-	xmlChar *v;
-	char *s;
-
-	v = xmlNodeGetContent(n);
-	if (!v)
-		return -ENOMEM;
-	s = strdup((const char *)v);
-	xmlFree(v);
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
+	return vfd_xml_get_content(n, ret);
 }
 
 /* Appends one zeroed element to a malloc'ed array; returns it or NULL. */
@@ -621,7 +596,7 @@ static int parse_domain_root(const char *xml, size_t size, xmlDoc **ret_doc, con
 				    error_message);
 	if (r < 0)
 		return r;
-	root = xmlDocGetRootElement(*ret_doc);
+	root = vfd_xml_doc_root(*ret_doc);
 	if (!is_element(root, "domain"))
 		return vfd_error_setf(error_message, -EINVAL, "the root element is <%s>, not <domain>",
 				      root ? (const char *)root->name : "(none)");

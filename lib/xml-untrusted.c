@@ -16,9 +16,16 @@
  *    printing off: the first error becomes our message;
  *  - after parsing, the tree is checked again (no DTD, no entity nodes)
  *    and walked without recursion for the depth limit.
+ *
+ * libxml2 itself is loaded by the first parse (vfiod/dlopen.h): linked as
+ * usual, it would bring ICU into every vfioctl and vfiod start, and into
+ * the lab's initramfs. This file is the only caller of libxml2's
+ * functions; lib/domain-xml.c walks the tree by its fields and reads
+ * attributes and text through the helpers at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,9 +36,57 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
+#include "vfiod/dlopen.h"
 #include "vfiod/error-message.h"
 #include "vfiod/util.h"
 #include "vfiod/xml-untrusted.h"
+
+#define LIBXML2_SONAME "libxml2.so.2"
+#define LIBXML2_PACKAGE "libxml2"
+
+/* the libxml2 functions vfiod calls, each of its own type */
+#define LIBXML2_FUNCTIONS(X)     \
+	X(xmlInitParser)         \
+	X(xmlNewParserCtxt)      \
+	X(xmlFreeParserCtxt)     \
+	X(xmlCtxtReadMemory)     \
+	X(xmlCtxtGetLastError)   \
+	X(xmlFreeDoc)            \
+	X(xmlDocGetRootElement)  \
+	X(xmlGetNoNsProp)        \
+	X(xmlNodeGetContent)
+
+static struct {
+#define LIBXML2_FIELD(f) __typeof__(f) *f;
+	LIBXML2_FUNCTIONS(LIBXML2_FIELD)
+#undef LIBXML2_FIELD
+	/* a variable, not a function (its header may make the name a macro) */
+	xmlFreeFunc *free_func;
+} libxml2;
+static pthread_mutex_t xml_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool xml_loaded;
+
+/* loads libxml2 once; every document comes from a parse, so a document means it is loaded */
+static int xml_load(char **error_message)
+{
+	static const vfd_dl_symbol symbols[] = {
+#define LIBXML2_SYMBOL(f) { #f, (void **) &libxml2.f },
+		LIBXML2_FUNCTIONS(LIBXML2_SYMBOL)
+#undef LIBXML2_SYMBOL
+		{ "xmlFree", (void **) &libxml2.free_func },
+	};
+	int r = 0;
+
+	pthread_mutex_lock(&xml_lock);
+	if (!xml_loaded) {
+		r = vfd_dl_open(LIBXML2_SONAME, LIBXML2_PACKAGE, symbols, ELEMENTSOF(symbols), error_message);
+		if (r >= 0)
+			libxml2.xmlInitParser();
+		xml_loaded = r >= 0;
+	}
+	pthread_mutex_unlock(&xml_lock);
+	return r;
+}
 
 static int lexical_screen(const char *xml, size_t size, char **error_message)
 {
@@ -85,13 +140,12 @@ static int check_tree(const xmlDoc *doc, unsigned max_depth, char **error_messag
 static void free_ctxt(xmlParserCtxt **ctxt)
 {
 	if (*ctxt)
-		xmlFreeParserCtxt(*ctxt);
+		libxml2.xmlFreeParserCtxt(*ctxt);
 }
 
 static void free_doc(xmlDoc **doc)
 {
-	if (*doc)
-		xmlFreeDoc(*doc);
+	vfd_xml_doc_free(*doc);
 }
 
 int vfd_xml_parse_untrusted(const char *xml, size_t size, size_t max_bytes, unsigned max_depth,
@@ -115,13 +169,15 @@ int vfd_xml_parse_untrusted(const char *xml, size_t size, size_t max_bytes, unsi
 #if LIBXML_VERSION >= 21300
 	options |= XML_PARSE_NO_XXE;
 #endif
-	xmlInitParser();
-	ctxt = xmlNewParserCtxt();
+	r = xml_load(error_message);
+	if (r < 0)
+		return r;
+	ctxt = libxml2.xmlNewParserCtxt();
 	if (!ctxt)
 		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
-	doc = xmlCtxtReadMemory(ctxt, xml, (int)size, NULL, "UTF-8", options);
+	doc = libxml2.xmlCtxtReadMemory(ctxt, xml, (int)size, NULL, "UTF-8", options);
 	if (!doc || !ctxt->wellFormed) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		const xmlError *e = libxml2.xmlCtxtGetLastError(ctxt);
 		char msg[256] = "";
 
 		if (e && e->message) {
@@ -134,7 +190,7 @@ int vfd_xml_parse_untrusted(const char *xml, size_t size, size_t max_bytes, unsi
 	r = check_tree(doc, max_depth, error_message);
 	if (r < 0)
 		return r;
-	if (!xmlDocGetRootElement(doc))
+	if (!libxml2.xmlDocGetRootElement(doc))
 		return vfd_error_setf(error_message, -EBADMSG, "the document has no root element");
 
 	*ret = TAKE_PTR(doc);
@@ -192,4 +248,55 @@ int vfd_xml_read_bounded(const char *path, size_t max_bytes, char **ret, size_t 
 	*ret = TAKE_PTR(buf);
 	*ret_size = size;
 	return 0;
+}
+
+/* ---- the parsed tree: what lib/domain-xml.c needs of libxml2 ---- */
+
+void vfd_xml_doc_free(xmlDoc *doc)
+{
+	if (doc)
+		libxml2.xmlFreeDoc(doc);
+}
+
+xmlNode *vfd_xml_doc_root(const xmlDoc *doc)
+{
+	return doc ? libxml2.xmlDocGetRootElement(doc) : NULL;
+}
+
+/* a malloc'ed copy of an xmlChar string, which goes back to libxml2 */
+static char *copy_and_free(xmlChar *v)
+{
+	char *s = strdup((const char *)v);
+
+	(*libxml2.free_func)(v);
+	return s;
+}
+
+int vfd_xml_get_prop(const xmlNode *n, const char *name, char **ret)
+{
+	xmlChar *v;
+
+	if (!name || !ret)
+		return -EINVAL;
+	/* no element has no attribute: callers ask a child that may be absent */
+	v = n ? libxml2.xmlGetNoNsProp(n, (const xmlChar *)name) : NULL;
+	if (!v) {
+		*ret = NULL;
+		return 0;
+	}
+	*ret = copy_and_free(v);
+	return *ret ? 1 : -ENOMEM;
+}
+
+int vfd_xml_get_content(const xmlNode *n, char **ret)
+{
+	xmlChar *v;
+
+	if (!n || !ret)
+		return -EINVAL;
+	v = libxml2.xmlNodeGetContent(n);
+	if (!v)
+		return -ENOMEM;
+	*ret = copy_and_free(v);
+	return *ret ? 0 : -ENOMEM;
 }

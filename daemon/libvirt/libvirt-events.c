@@ -6,10 +6,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
-
 #include "vfiod/domain-xml.h"
+#include "vfiod/libvirt-dl.h"
 #include "libvirt-devices.h"
 #include "libvirt-events.h"
 #include "libvirt-fetch.h"
@@ -45,6 +43,7 @@ enum {
 
 struct LibvirtEvents {
 	Manager *manager;
+	const vfd_libvirt *lv; /* libvirt's client library, loaded by libvirt_events_new() */
 	char *uri;
 	virConnectPtr conn;
 	int callback_ids[_EVENT_MAX];
@@ -58,9 +57,9 @@ struct LibvirtEvents {
 	LibvirtFetch *fetch; /* domain XML, read off the loop */
 };
 
-static const char *libvirt_error(void)
+static const char *libvirt_error(const LibvirtEvents *l)
 {
-	const char *msg = virGetLastErrorMessage();
+	const char *msg = l->lv->virGetLastErrorMessage();
 
 	return msg && *msg ? msg : "unknown libvirt error";
 }
@@ -286,10 +285,10 @@ static VM *vm_of_uuid(Manager *m, const char *uuid)
 static VM *event_vm(LibvirtEvents *l, virDomainPtr dom, const char *what,
 		    char uuid[static VIR_UUID_STRING_BUFLEN])
 {
-	const char *name = virDomainGetName(dom);
+	const char *name = l->lv->virDomainGetName(dom);
 	VM *vm, *namesake;
 
-	if (virDomainGetUUIDString(dom, uuid) < 0) {
+	if (l->lv->virDomainGetUUIDString(dom, uuid) < 0) {
 		log_debug("libvirt: %s in domain %s without a UUID: ignored.", what, name ? name : "?");
 		return NULL;
 	}
@@ -455,7 +454,7 @@ static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int de
 	case VIR_DOMAIN_EVENT_STOPPED:
 	case VIR_DOMAIN_EVENT_CRASHED:
 		/* the VM goes with its VMM's pidfd exit (vm.c), not with this event */
-		if (virDomainGetUUIDString(dom, uuid) < 0)
+		if (l->lv->virDomainGetUUIDString(dom, uuid) < 0)
 			return;
 		libvirt_devices_forget_domain(l->devices, uuid);
 		log_debug("libvirt: domain %s stopped or crashed (%d/%d).", uuid, event, detail);
@@ -491,13 +490,13 @@ static void disconnect(LibvirtEvents *l)
 		return;
 	for (size_t i = 0; i < _EVENT_MAX; i++)
 		if (l->callback_ids[i] >= 0) {
-			(void) virConnectDomainEventDeregisterAny(l->conn, l->callback_ids[i]);
+			(void) l->lv->virConnectDomainEventDeregisterAny(l->conn, l->callback_ids[i]);
 			l->callback_ids[i] = -1;
 		}
 	if (l->close_registered)
-		(void) virConnectUnregisterCloseCallback(l->conn, on_connection_closed);
+		(void) l->lv->virConnectUnregisterCloseCallback(l->conn, on_connection_closed);
 	l->close_registered = false;
-	(void) virConnectClose(l->conn);
+	(void) l->lv->virConnectClose(l->conn);
 	l->conn = NULL;
 }
 
@@ -651,19 +650,19 @@ static int connect_now(LibvirtEvents *l)
 	 * Blocking, but on a local socket: a libvirtd that is not there fails
 	 * at once (ENOENT, ECONNREFUSED). vfiod runs as root: a full connection.
 	 */
-	l->conn = virConnectOpen(l->uri);
+	l->conn = l->lv->virConnectOpen(l->uri);
 	if (!l->conn)
 		return -ECONNREFUSED;
 
-	if (virConnectRegisterCloseCallback(l->conn, on_connection_closed, l, NULL) < 0)
+	if (l->lv->virConnectRegisterCloseCallback(l->conn, on_connection_closed, l, NULL) < 0)
 		goto fail;
 	l->close_registered = true;
 	/* only with an event loop registered: a hung libvirtd is noticed, not waited for */
-	if (virConnectSetKeepAlive(l->conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
-		log_debug("libvirt: no keepalive: %s", libvirt_error());
+	if (l->lv->virConnectSetKeepAlive(l->conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
+		log_debug("libvirt: no keepalive: %s", libvirt_error(l));
 
 	for (size_t i = 0; i < _EVENT_MAX; i++) {
-		l->callback_ids[i] = virConnectDomainEventRegisterAny(l->conn, NULL, events[i].id,
+		l->callback_ids[i] = l->lv->virConnectDomainEventRegisterAny(l->conn, NULL, events[i].id,
 								      events[i].cb, l, NULL);
 		if (l->callback_ids[i] < 0)
 			goto fail;
@@ -675,7 +674,7 @@ static int connect_now(LibvirtEvents *l)
 	schedule_catch_up(l);
 	return 0;
 fail:
-	log_warning("libvirt at %s: cannot follow its events: %s", l->uri, libvirt_error());
+	log_warning("libvirt at %s: cannot follow its events: %s", l->uri, libvirt_error(l));
 	disconnect(l);
 	return -EIO;
 }
@@ -697,9 +696,9 @@ static void log_unreachable(LibvirtEvents *l)
 {
 	if (!l->logged_unreachable)
 		log_info("libvirt at %s is not reachable (%s); retrying in %u s, then with a backoff up to %u s.",
-			 l->uri, libvirt_error(), l->retry_sec, RETRY_MAX_SEC);
+			 l->uri, libvirt_error(l), l->retry_sec, RETRY_MAX_SEC);
 	else
-		log_debug("libvirt at %s is not reachable (%s); retrying in %u s.", l->uri, libvirt_error(),
+		log_debug("libvirt at %s is not reachable (%s); retrying in %u s.", l->uri, libvirt_error(l),
 			  l->retry_sec);
 	l->logged_unreachable = true;
 }
@@ -737,25 +736,43 @@ LibvirtEvents *libvirt_events_free(LibvirtEvents *l)
 
 int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret)
 {
+	_cleanup_free_ char *msg = NULL;
+	const vfd_libvirt *lv;
 	LibvirtEvents *l;
 	int r;
+
+	/*
+	 * The library is loaded here, by the one client that uses it, not at
+	 * every start. Without libvirt0 there is no libvirtd on the default URI
+	 * either: a host without libvirt is told at info level, a URI asked for
+	 * with a warning.
+	 */
+	r = vfd_libvirt_load(&lv, &msg);
+	if (r == -ENOPKG || r == -ENOSYS) {
+		(void) log_internal(strcmp(uri, LIBVIRT_EVENTS_DEFAULT_URI) == 0 ? LOG_INFO : LOG_WARNING, 0,
+				    "Not following libvirt's events at %s: %s", uri, msg ? msg : strerror(-r));
+		return r;
+	}
+	if (r < 0)
+		return r;
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	l->manager = m;
+	l->lv = lv;
 	l->retry_sec = RETRY_FIRST_SEC;
 	for (size_t i = 0; i < _EVENT_MAX; i++)
 		l->callback_ids[i] = -1;
 	l->uri = strdup(uri);
 	r = l->uri ? libvirt_devices_new(&l->devices) : -ENOMEM;
 	/* libvirt is used from more than one thread (libvirt-fetch.c) */
-	if (r >= 0 && virInitialize() < 0)
+	if (r >= 0 && l->lv->virInitialize() < 0)
 		r = -EIO;
 	if (r >= 0)
-		r = libvirt_fetch_new(m->event, on_fetched, l, &l->fetch);
+		r = libvirt_fetch_new(m->event, l->lv, on_fetched, l, &l->fetch);
 	if (r >= 0)
-		r = libvirt_loop_install(m->event);
+		r = libvirt_loop_install(m->event, l->lv);
 	if (r < 0) {
 		libvirt_fetch_free(l->fetch);
 		libvirt_devices_free(l->devices);

@@ -57,8 +57,11 @@ typedef struct LibvirtEvents LibvirtEvents;
 #define LIBVIRT_EVENTS_URI_OFF "none"
 
 /*
- * Starts the client: installs the event loop bridge, connects now or
- * schedules the retries. Fails only on resource errors (-ENOMEM, ...),
+ * Starts the client: loads libvirt's client library (vfiod/libvirt-dl.h),
+ * installs the event loop bridge, connects now or schedules the retries.
+ * Fails on resource errors (-ENOMEM, ...) and, logged here (at info level
+ * for the default URI, else as a warning), when the library cannot be
+ * loaded (-ENOPKG not installed, -ENOSYS too old);
  * never because libvirtd is absent.
  */
 int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret);

@@ -9,13 +9,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <libvirt/virterror.h>
-
 #include "libvirt-fetch.h"
 #include "log.h"
 #include "vfiod/util.h"
 
 typedef struct FetchJob {
+	const vfd_libvirt *lv;
 	virConnectPtr conn; /* a reference of the job's own */
 	int fd;             /* the thread's end of the socket pair (a dup, its own) */
 	LibvirtFetchRequest req; /* its strings are the job's own */
@@ -26,6 +25,7 @@ typedef struct FetchJob {
 struct LibvirtFetch {
 	int fds[2]; /* [0] read by the loop, [1] duplicated for each job */
 	sd_event_source *io;
+	const vfd_libvirt *lv;
 	LibvirtFetchDone done;
 	void *userdata;
 };
@@ -35,7 +35,7 @@ static void job_free(FetchJob *j)
 	if (!j)
 		return;
 	if (j->conn)
-		virConnectClose(j->conn);
+		j->lv->virConnectClose(j->conn);
 	if (j->fd >= 0)
 		close(j->fd);
 	free((char *) j->req.uuid);
@@ -49,19 +49,20 @@ static void job_free(FetchJob *j)
 static void *fetch_thread(void *arg)
 {
 	FetchJob *j = arg;
+	const vfd_libvirt *lv = j->lv;
 	virDomainPtr dom;
 	ssize_t n;
 
-	dom = virDomainLookupByUUIDString(j->conn, j->req.uuid);
-	if (dom && virDomainIsActive(dom) == 1)
-		j->xml = virDomainGetXMLDesc(dom, 0);
+	dom = lv->virDomainLookupByUUIDString(j->conn, j->req.uuid);
+	if (dom && lv->virDomainIsActive(dom) == 1)
+		j->xml = lv->virDomainGetXMLDesc(dom, 0);
 	if (!j->xml) {
-		const char *msg = virGetLastErrorMessage();
+		const char *msg = lv->virGetLastErrorMessage();
 
 		j->error = strdup(dom ? (msg ? msg : "no XML") : "no such running domain");
 	}
 	if (dom)
-		virDomainFree(dom);
+		lv->virDomainFree(dom);
 
 	/* hand the job to the loop; when the loop is gone, nobody wants it */
 	n = send(j->fd, &j, sizeof(j), MSG_NOSIGNAL);
@@ -84,7 +85,8 @@ static int on_result(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	return 0;
 }
 
-int libvirt_fetch_new(sd_event *e, LibvirtFetchDone done, void *userdata, LibvirtFetch **ret)
+int libvirt_fetch_new(sd_event *e, const vfd_libvirt *lv, LibvirtFetchDone done, void *userdata,
+		      LibvirtFetch **ret)
 {
 	LibvirtFetch *f;
 	int r;
@@ -92,6 +94,7 @@ int libvirt_fetch_new(sd_event *e, LibvirtFetchDone done, void *userdata, Libvir
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->lv = lv;
 	f->done = done;
 	f->userdata = userdata;
 	/* datagrams: one pointer each, never split */
@@ -144,6 +147,7 @@ int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const LibvirtFetchReq
 	if (!j)
 		return -ENOMEM;
 	j->fd = -1;
+	j->lv = f->lv;
 	j->req = (LibvirtFetchRequest) {
 		.uuid = strdup_or_null(req->uuid, &oom),
 		.why = req->why,
@@ -160,7 +164,7 @@ int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const LibvirtFetchReq
 		job_free(j);
 		return r;
 	}
-	if (virConnectRef(conn) < 0) {
+	if (f->lv->virConnectRef(conn) < 0) {
 		job_free(j);
 		return -EIO;
 	}

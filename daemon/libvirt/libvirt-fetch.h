@@ -15,8 +15,9 @@
 #pragma once
 
 #include <stdbool.h>
-#include <libvirt/libvirt.h>
 #include <systemd/sd-event.h>
+
+#include "vfiod/libvirt-dl.h"
 
 typedef struct LibvirtFetch LibvirtFetch;
 
@@ -42,7 +43,9 @@ typedef struct LibvirtFetchRequest {
 typedef void (*LibvirtFetchDone)(void *userdata, const LibvirtFetchRequest *req, char *xml,
 				 const char *error);
 
-int libvirt_fetch_new(sd_event *e, LibvirtFetchDone done, void *userdata, LibvirtFetch **ret);
+/* lv: libvirt's client library, which the threads call */
+int libvirt_fetch_new(sd_event *e, const vfd_libvirt *lv, LibvirtFetchDone done, void *userdata,
+		      LibvirtFetch **ret);
 /* results still under way are dropped (their threads free them) */
 LibvirtFetch *libvirt_fetch_free(LibvirtFetch *f);
 

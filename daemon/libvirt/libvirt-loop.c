@@ -6,8 +6,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <libvirt/virterror.h>
-
 #include "libvirt-loop.h"
 #include "log.h"
 #include "vfiod/util.h"
@@ -365,17 +363,17 @@ static void ignore_libvirt_error(void *userdata, virErrorPtr error)
 	/* vfiod logs the failures it cares about with virGetLastErrorMessage() */
 }
 
-int libvirt_loop_install(sd_event *event)
+int libvirt_loop_install(sd_event *event, const vfd_libvirt *lv)
 {
 	static bool installed;
 
 	if (installed)
 		return -EALREADY;
-	if (virInitialize() < 0)
+	if (lv->virInitialize() < 0)
 		return -EIO;
-	virSetErrorFunc(NULL, ignore_libvirt_error);
+	lv->virSetErrorFunc(NULL, ignore_libvirt_error);
 	libvirt_loop_set_event(event);
-	virEventRegisterImpl(libvirt_loop_add_handle, libvirt_loop_update_handle,
+	lv->virEventRegisterImpl(libvirt_loop_add_handle, libvirt_loop_update_handle,
 			     libvirt_loop_remove_handle, libvirt_loop_add_timeout,
 			     libvirt_loop_update_timeout, libvirt_loop_remove_timeout);
 	installed = true;

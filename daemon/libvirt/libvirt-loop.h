@@ -26,15 +26,16 @@
  */
 #pragma once
 
-#include <libvirt/libvirt.h>
 #include <systemd/sd-event.h>
 
+#include "vfiod/libvirt-dl.h"
+
 /*
- * Makes event libvirt's event loop. Call once, before the first
- * virConnectOpen(). Also silences libvirt's default error printer: vfiod
- * logs libvirt's errors itself (virGetLastErrorMessage()).
+ * Makes event libvirt's event loop, in the library lv. Call once, before
+ * the first virConnectOpen(). Also silences libvirt's default error
+ * printer: vfiod logs libvirt's errors itself (virGetLastErrorMessage()).
  */
-int libvirt_loop_install(sd_event *event);
+int libvirt_loop_install(sd_event *event, const vfd_libvirt *lv);
 
 /*
  * The implementation, as libvirt calls it. Exported for the unit test,

@@ -55,6 +55,53 @@ env_uri_connects() {
 	assert_vfioctl_ok
 }
 
+# ---- without libvirt's client library: vfiod and vfioctl load it only
+# when they use it (lib/dlopen.c). A private mount namespace puts an empty
+# file over libvirt.so.0, as a host without libvirt0 would have no file:
+# dlopen() fails either way ----
+
+LIBVIRT_SO=$(ldconfig -p 2>/dev/null | awk '$1 == "libvirt.so.0" { print $NF; exit }')
+
+# unshare --mount ... sh -c "$HIDE_LIBVIRT" sh "$LIBVIRT_SO" COMMAND...:
+# COMMAND where libvirt.so.0 cannot be loaded
+# shellcheck disable=SC2016 # expanded by the inner sh
+HIDE_LIBVIRT='mount --bind /dev/null "$(readlink -f "$1")" && shift && exec "$@"'
+without_libvirt() {
+	unshare --mount --propagation private sh -c "$HIDE_LIBVIRT" sh "$LIBVIRT_SO" "$@"
+}
+
+can_hide_libvirt() {
+	[ -n "$LIBVIRT_SO" ] && without_libvirt true 2>/dev/null
+}
+
+serves_without_libvirt_library() {
+	wait_log "Not following libvirt's events at test:///default: cannot load libvirt.so.0 (package libvirt0)"
+	! grep -q "Connected to libvirt" "$T/vfiod.log" || fail "connected without libvirt's library"
+	vfioctl devices
+	assert_vfioctl_ok
+	grep -q '^0000:00:02.0 ' "$OUT" || fail "no devices listed without libvirt's library"
+	[ "$(grep -c "libvirt" "$T/vfiod.log")" -eq 1 ] || fail "more than the one line: $(cat "$T/vfiod.log")"
+}
+
+vfioctl_libvirt_verbs_without_library() {
+	vfioctl vm register nolib --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
+	for verb in add-device remove-device; do
+		RC=0
+		without_libvirt "$VFIOCTL" --bus-address="$BUS" vm "$verb" nolib 0000:01:00.0 \
+			--libvirt-uri test:///default >"$OUT" 2>"$ERR" || RC=$?
+		assert_one_line_error 1 \
+			"--libvirt needs libvirt's client library: cannot load libvirt.so.0 (package libvirt0): "
+	done
+	assert_eq "" "$(vm_devices nolib)" "the VM's devices"
+	# the verbs that do not use libvirt work without it
+	RC=0
+	without_libvirt "$VFIOCTL" --bus-address="$BUS" vm add-device nolib 0000:01:00.0 >"$OUT" 2>"$ERR" || RC=$?
+	assert_vfioctl_ok
+	vfioctl vm release nolib
+	assert_vfioctl_ok
+}
+
 # ---- vfioctl vm add-device|remove-device --libvirt, against libvirt's
 # in-process test driver: its running domain "test" refuses hotplug
 # (virDomainAttachDeviceFlags is not supported there), which is the
@@ -157,7 +204,29 @@ check "add/remove-device --libvirt: no domain or no libvirt changes nothing" \
 check "remove-device --libvirt of a device the domain does not have: vfiod alone" \
 	remove_of_a_device_libvirt_does_not_have
 check "vfioctl's libvirt options are checked before anything" libvirt_options_are_checked
-kill "$VMM"
+if can_hide_libvirt; then
+	check "vfioctl --libvirt without libvirt's library: one error naming it, nothing changed" \
+		vfioctl_libvirt_verbs_without_library
+else
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - vfioctl --libvirt without libvirt's library # SKIP no private mount namespace here"
+fi
 stop_vfiod
+: >"$T/vfiod.log"
+
+if can_hide_libvirt; then
+	# exec: $! is vfiod itself (unshare and sh exec too), which SIGTERM must reach
+	(exec unshare --mount --propagation private sh -c "$HIDE_LIBVIRT" sh "$LIBVIRT_SO" \
+		"$VFIOD" --bus-address="$BUS" --root="$ROOT" --libvirt-uri=test:///default) 2>>"$T/vfiod.log" &
+	VFIOD_PID=$!
+	poll_until 10 vfiod_took_name_or_died || bail_out "vfiod did not take org.vfiod1 within 10 s"
+	check "vfiod without libvirt's library: one warning naming it, then it serves" \
+		serves_without_libvirt_library
+	stop_vfiod || fail "vfiod exited non-zero after SIGTERM"
+else
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - vfiod without libvirt's library # SKIP no private mount namespace here"
+fi
+kill "$VMM"
 
 done_testing
