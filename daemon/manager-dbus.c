@@ -42,6 +42,23 @@
 		_r;                                                             \
 	})
 
+/* the same, for records that also need the context: append(m, ctx, item[i]) */
+#define REPLY_RECORDS_CTX(message, items, n, append, ctx)                      \
+	({                                                                      \
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *_reply = NULL; \
+		int _r;                                                         \
+		_r = sd_bus_message_new_method_return((message), &_reply);      \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_message_open_container(_reply, SD_BUS_TYPE_ARRAY, "a{sv}"); \
+		for (size_t _i = 0; _r >= 0 && _i < (n); _i++)                  \
+			_r = append(_reply, (ctx), (items)[_i]);                \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_message_close_container(_reply);            \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_send(NULL, _reply, NULL);                   \
+		_r;                                                             \
+	})
+
 static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
 	Manager *m = userdata;
@@ -53,7 +70,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate PCI devices: %m");
 
-	r = REPLY_RECORDS(message, devices, n, bus_append_device_record);
+	r = REPLY_RECORDS_CTX(message, devices, n, bus_append_device_record, m->ctx);
 	vfd_pci_device_array_free(devices, n);
 	return r;
 }
@@ -89,7 +106,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	if (r < 0)
 		return r;
 
-	r = bus_append_device_record(reply, device);
+	r = bus_append_device_record(reply, m->ctx, device);
 	if (r < 0)
 		return r;
 
@@ -107,7 +124,7 @@ static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_er
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate IOMMU groups: %m");
 
-	r = REPLY_RECORDS(message, groups, n, bus_append_group_record);
+	r = REPLY_RECORDS_CTX(message, groups, n, bus_append_group_record, m->ctx);
 	vfd_iommu_group_array_free(groups, n);
 	return r;
 }
@@ -140,7 +157,7 @@ static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_erro
 	if (r < 0)
 		return r;
 
-	r = bus_append_group_record(reply, group);
+	r = bus_append_group_record(reply, m->ctx, group);
 	if (r < 0)
 		return r;
 
