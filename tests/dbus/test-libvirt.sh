@@ -62,7 +62,7 @@ env_uri_connects() {
 
 VMM=
 vm_devices() {
-	"$VFIOCTL" --bus-address="$BUS" --json vm show "$1" | jq -r '.Devices | map(.name) | join(",")'
+	"$VFIOCTL" --bus-address="$BUS" --json vm show "$1" | jq -r '.devices | map(.name) | join(",")'
 }
 
 failed_attach_gives_the_device_back() {
