@@ -19,8 +19,25 @@
 #include "vfd-internal.h"
 #include "vfiod/pci-names.h"
 
+/* one looked-up vendor:device pair; the names point into the hwdb's mapping */
+typedef struct names_entry {
+	uint32_t key;          /* vendor << 16 | device */
+	bool used;
+	const char *vendor;    /* NULL: unknown */
+	const char *device;
+} names_entry;
+
 struct vfd_pci_names_db {
 	sd_hwdb *hwdb; /* NULL: no usable database below the root */
+	/*
+	 * The answers so far, open addressing, at most half full. A host has
+	 * many functions of few models (VFs, multi-port cards), and a trie
+	 * search of the real database costs tens of microseconds: each pair
+	 * is searched once per context.
+	 */
+	names_entry *cache;
+	size_t cache_size;     /* a power of two, or 0 */
+	size_t cache_used;
 };
 
 /* the order sd-hwdb itself searches (systemd 252 and later), relative to the root */
@@ -38,6 +55,7 @@ void vfd_pci_names_db_free(vfd_pci_names_db *db)
 	if (!db)
 		return;
 	sd_hwdb_unref(db->hwdb);
+	free(db->cache);
 	free(db);
 }
 
@@ -61,7 +79,7 @@ static sd_hwdb *hwdb_open_below_root(vfd_context *ctx)
 }
 
 /* the context's database, opened on the first call; NULL when there is none */
-static sd_hwdb *context_hwdb(vfd_context *ctx)
+static vfd_pci_names_db *context_db(vfd_context *ctx)
 {
 	vfd_pci_names_db **slot = vfd_context_names_db(ctx);
 
@@ -74,7 +92,53 @@ static sd_hwdb *context_hwdb(vfd_context *ctx)
 		db->hwdb = hwdb_open_below_root(ctx);
 		*slot = db;
 	}
-	return (*slot)->hwdb;
+	return *slot;
+}
+
+static sd_hwdb *context_hwdb(vfd_context *ctx)
+{
+	vfd_pci_names_db *db = context_db(ctx);
+
+	return db ? db->hwdb : NULL;
+}
+
+static size_t cache_slot(const names_entry *cache, size_t size, uint32_t key)
+{
+	size_t i = (key * 2654435761u) & (size - 1);
+
+	while (cache[i].used && cache[i].key != key)
+		i = (i + 1) & (size - 1);
+	return i;
+}
+
+static const names_entry *cache_find(const vfd_pci_names_db *db, uint32_t key)
+{
+	size_t i;
+
+	if (db->cache_size == 0)
+		return NULL;
+	i = cache_slot(db->cache, db->cache_size, key);
+	return db->cache[i].used ? &db->cache[i] : NULL;
+}
+
+/* remembers an answer; without memory it is simply searched again next time */
+static void cache_add(vfd_pci_names_db *db, const names_entry *e)
+{
+	if (2 * (db->cache_used + 1) > db->cache_size) {
+		size_t size = db->cache_size ? 2 * db->cache_size : 256;
+		names_entry *cache = calloc(size, sizeof(*cache));
+
+		if (!cache)
+			return;
+		for (size_t i = 0; i < db->cache_size; i++)
+			if (db->cache[i].used)
+				cache[cache_slot(cache, size, db->cache[i].key)] = db->cache[i];
+		free(db->cache);
+		db->cache = cache;
+		db->cache_size = size;
+	}
+	db->cache[cache_slot(db->cache, db->cache_size, e->key)] = *e;
+	db->cache_used++;
 }
 
 bool vfd_pci_names_available(vfd_context *ctx)
@@ -95,14 +159,20 @@ int vfd_pci_names_lookup(vfd_context *ctx, uint16_t vendor_id, uint16_t device_i
 			 const char **ret_vendor, const char **ret_device)
 {
 	const char *vendor = NULL, *device = NULL;
+	uint32_t key = (uint32_t) vendor_id << 16 | device_id;
+	const names_entry *hit;
+	vfd_pci_names_db *db;
 	char modalias[32];
-	sd_hwdb *hwdb;
 
 	if (!ctx)
 		return -EINVAL;
 
-	hwdb = context_hwdb(ctx);
-	if (hwdb) {
+	db = context_db(ctx);
+	hit = db ? cache_find(db, key) : NULL;
+	if (hit) {
+		vendor = hit->vendor;
+		device = hit->device;
+	} else if (db && db->hwdb) {
 		/*
 		 * The kernel's modalias up to the device id, upper-case hex as
 		 * in the database's keys: "pci:v00008086*" gives the vendor,
@@ -111,8 +181,9 @@ int vfd_pci_names_lookup(vfd_context *ctx, uint16_t vendor_id, uint16_t device_i
 		 */
 		snprintf(modalias, sizeof(modalias), "pci:v%08Xd%08X",
 			 (unsigned) vendor_id, (unsigned) device_id);
-		vendor = hwdb_value(hwdb, modalias, "ID_VENDOR_FROM_DATABASE");
-		device = hwdb_value(hwdb, modalias, "ID_MODEL_FROM_DATABASE");
+		vendor = hwdb_value(db->hwdb, modalias, "ID_VENDOR_FROM_DATABASE");
+		device = hwdb_value(db->hwdb, modalias, "ID_MODEL_FROM_DATABASE");
+		cache_add(db, &(names_entry){ .key = key, .used = true, .vendor = vendor, .device = device });
 	}
 
 	if (ret_vendor)
@@ -142,6 +213,29 @@ static int read_id(vfd_context *ctx, const char *address, const char *attr, uint
 	return 0;
 }
 
+/* "pci:v00008086d000010D3sv...": the ids in one read; -ENOENT without the file */
+static int read_modalias_ids(vfd_context *ctx, const char *address, uint16_t *ret_vendor,
+			     uint16_t *ret_device)
+{
+	_cleanup_free_ char *modalias = NULL;
+	char path[VFD_PATH_MAX];
+	unsigned vendor, device;
+	int r, n = 0;
+
+	r = vfd_pathf(path, sizeof(path), "sys/bus/pci/devices/%s/modalias", address);
+	if (r < 0)
+		return r;
+	r = vfd_root_read_string(ctx, path, &modalias);
+	if (r < 0)
+		return r;
+	if (sscanf(modalias, "pci:v%8Xd%8X%n", &vendor, &device, &n) != 2 || n != 22 ||
+	    vendor > UINT16_MAX || device > UINT16_MAX)
+		return -EBADMSG;
+	*ret_vendor = (uint16_t) vendor;
+	*ret_device = (uint16_t) device;
+	return 0;
+}
+
 int vfd_pci_names_lookup_address(vfd_context *ctx, const char *address,
 				 const char **ret_vendor, const char **ret_device)
 {
@@ -160,12 +254,16 @@ int vfd_pci_names_lookup_address(vfd_context *ctx, const char *address,
 		return 0;
 	}
 
-	r = read_id(ctx, address, "vendor", &vendor_id);
-	if (r < 0)
-		return r;
-	r = read_id(ctx, address, "device", &device_id);
-	if (r < 0)
-		return r;
+	/* one file where the kernel has it (a function's modalias), two otherwise */
+	r = read_modalias_ids(ctx, address, &vendor_id, &device_id);
+	if (r < 0) {
+		r = read_id(ctx, address, "vendor", &vendor_id);
+		if (r < 0)
+			return r;
+		r = read_id(ctx, address, "device", &device_id);
+		if (r < 0)
+			return r;
+	}
 
 	return vfd_pci_names_lookup(ctx, vendor_id, device_id, ret_vendor, ret_device);
 }
