@@ -143,8 +143,9 @@ int output_table(json_object *rows, const Column *columns, size_t n_columns)
 	for (size_t c = 0; c < n_columns; c++)
 		width[c] = strlen(columns[c].header);
 
+	/* the last column is not padded: its width is never needed */
 	for (size_t i = 0; i < n_rows; i++)
-		for (size_t c = 0; c < n_columns; c++) {
+		for (size_t c = 0; c + 1 < n_columns; c++) {
 			size_t l = strlen(output_format_cell(json_object_array_get_idx(rows, i),
 							     &columns[c], buf, sizeof(buf)));
 			if (l > width[c])
