@@ -91,8 +91,12 @@ vfioctl_names_devices() {
 		{ echo "vfioctl groups: $(grep -F " $E1000E " /tmp/groups)"; return 1; }
 	vfioctl --json devices | grep -qF "\"device_name\": \"$model\"" ||
 		{ echo "vfioctl --json devices has no device_name '$model'"; return 1; }
-	# and functions the database does not know still show their ids: every line has them
-	awk 'NR > 1 && $2 !~ /^0x[0-9a-f]{4}$/ { bad = 1 } END { exit bad }' /tmp/devices
+	# functions the database does not know (edu, 1234:11e8) still show their ids, and "-"
+	# (mawk: no regex intervals)
+	awk 'NR > 1 && $2 !~ /^0x[0-9a-f][0-9a-f][0-9a-f][0-9a-f]$/ { print "no vendor id: " $0; bad = 1 }
+		END { exit bad }' /tmp/devices || return 1
+	grep -q '^0000:01:00.0 .* 0x1234 *0x11e8 .* -$' /tmp/devices ||
+		{ echo "edu is not listed with ids and no name: $(grep '^0000:01:00.0 ' /tmp/devices)"; return 1; }
 }
 
 installed_files_present() {
