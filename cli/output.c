@@ -100,6 +100,23 @@ const char *output_format_cell(json_object *row, const Column *c, char *buf, siz
 		if (!json_object_is_type(v, json_type_array))
 			break;
 		return format_list(v, buf, size);
+	case COLUMN_PCI_NAME: {
+		json_object *device = NULL;
+		const char *vendor_name = json_object_get_string(v);
+
+		if (!vendor_name || !*vendor_name)
+			return "-";
+		if (json_object_object_get_ex(row, "device_name", &device) && device &&
+		    *json_object_get_string(device))
+			snprintf(buf, size, "%s %s", vendor_name, json_object_get_string(device));
+		else
+			snprintf(buf, size, "%s", vendor_name);
+		/* names come from a file on the host: no control characters in a cell */
+		for (char *p = buf; *p; p++)
+			if ((unsigned char) *p < ' ' || *p == 0x7f)
+				*p = ' ';
+		return buf;
+	}
 	case COLUMN_TEXT:
 		break;
 	}
@@ -126,8 +143,9 @@ int output_table(json_object *rows, const Column *columns, size_t n_columns)
 	for (size_t c = 0; c < n_columns; c++)
 		width[c] = strlen(columns[c].header);
 
+	/* the last column is not padded: its width is never needed */
 	for (size_t i = 0; i < n_rows; i++)
-		for (size_t c = 0; c < n_columns; c++) {
+		for (size_t c = 0; c + 1 < n_columns; c++) {
 			size_t l = strlen(output_format_cell(json_object_array_get_idx(rows, i),
 							     &columns[c], buf, sizeof(buf)));
 			if (l > width[c])

@@ -18,6 +18,7 @@ typedef enum ColumnFormat {
 	COLUMN_YES_NO,   /* booleans */
 	COLUMN_GROUP,    /* an IOMMU group number, "-" for -1 */
 	COLUMN_LIST,     /* an array of strings, comma-separated */
+	COLUMN_PCI_NAME, /* key is vendor_name: "<vendor_name> <device_name>", as lspci */
 } ColumnFormat;
 
 typedef struct Column {

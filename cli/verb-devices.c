@@ -12,6 +12,7 @@ static const Column device_columns[] = {
 	{ "CLASS",   "class",       COLUMN_HEX24 },
 	{ "DRIVER",  "driver",      COLUMN_TEXT  },
 	{ "GROUP",   "iommu_group", COLUMN_GROUP },
+	{ "NAME",    "vendor_name", COLUMN_PCI_NAME },
 };
 
 int verb_devices(int argc, char *argv[])

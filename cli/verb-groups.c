@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfioctl groups: every IOMMU group, whether VFIO can use it, and why (not). */
 #include <errno.h>
+#include <string.h>
 
 #include "bus-client.h"
 #include "output.h"
@@ -11,13 +12,20 @@ static const char *const member_fields[] = {
 	"name", "bus", "driver", "is_bridge", "state", "viable", "reason", NULL
 };
 
+/* the fields of a group record's member_names, a(sss) */
+static const char *const member_name_fields[] = {
+	"name", "vendor_name", "device_name", NULL
+};
+
 const BusJsonStruct group_record_structs[] = {
 	{ "members", member_fields },
+	{ "member_names", member_name_fields },
 	{}
 };
 
 const Column group_member_columns[] = {
 	{ "DEVICE", "name",   COLUMN_TEXT    },
+	{ "NAME",   "vendor_name", COLUMN_PCI_NAME },
 	{ "BUS",    "bus",    COLUMN_TEXT    },
 	{ "DRIVER", "driver", COLUMN_TEXT    },
 	{ "STATE",  "state",  COLUMN_TEXT    },
@@ -30,10 +38,49 @@ static const Column group_table_columns[] = {
 	{ "GROUP",        "group",        COLUMN_TEXT   },
 	{ "VIABLE",       "group_viable", COLUMN_YES_NO },
 	{ "DEVICE",       "name",         COLUMN_TEXT   },
+	{ "NAME",         "vendor_name",  COLUMN_PCI_NAME },
 	{ "DRIVER",       "driver",       COLUMN_TEXT   },
 	{ "STATE",        "state",        COLUMN_TEXT   },
 	{ "REASON",       "reason",       COLUMN_TEXT   },
 };
+
+/*
+ * For the tables: copies each member's names from the group's member_names
+ * (kept apart on the bus, the member tuple being fixed) into the member.
+ */
+int group_add_member_names(json_object *group)
+{
+	json_object *members = NULL, *names = NULL;
+
+	if (!json_object_object_get_ex(group, "members", &members) ||
+	    !json_object_object_get_ex(group, "member_names", &names))
+		return 0;
+
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
+		json_object *entry = json_object_array_get_idx(names, i);
+		json_object *name = NULL;
+
+		if (!json_object_object_get_ex(entry, "name", &name))
+			continue;
+
+		for (size_t j = 0; j < json_object_array_length(members); j++) {
+			json_object *member = json_object_array_get_idx(members, j);
+			json_object *member_name = NULL;
+
+			if (!json_object_object_get_ex(member, "name", &member_name) ||
+			    strcmp(json_object_get_string(member_name), json_object_get_string(name)) != 0)
+				continue;
+
+			json_object_object_foreach(entry, field, value) {
+				if (strcmp(field, "name") == 0)
+					continue;
+				if (json_object_object_add(member, field, json_object_get(value)) < 0)
+					return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
 
 /*
  * The table shows one line per member, its group's number and viability
@@ -51,6 +98,8 @@ static int flatten_members(json_object *groups, json_object **ret)
 		json_object *g = json_object_array_get_idx(groups, i);
 		json_object *group = NULL, *viable = NULL, *members = NULL;
 
+		if (group_add_member_names(g) < 0)
+			return -ENOMEM;
 		json_object_object_get_ex(g, "group", &group);
 		json_object_object_get_ex(g, "viable", &viable);
 		if (!json_object_object_get_ex(g, "members", &members))

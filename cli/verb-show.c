@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfioctl show DEVICE: one PCI function, and the IOMMU group it must be assigned with. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ static const Column device_fields[] = {
 	{ "Address",          "address",             COLUMN_TEXT  },
 	{ "Vendor",           "vendor_id",           COLUMN_HEX16 },
 	{ "Device",           "device_id",           COLUMN_HEX16 },
+	{ "Vendor name",      "vendor_name",         COLUMN_TEXT  },
+	{ "Device name",      "device_name",         COLUMN_TEXT  },
 	{ "Subsystem vendor", "subsystem_vendor_id", COLUMN_HEX16 },
 	{ "Subsystem device", "subsystem_device_id", COLUMN_HEX16 },
 	{ "Class",            "class",               COLUMN_HEX24 },
@@ -62,6 +65,8 @@ static int print_group(json_object *group)
 
 	if (!members)
 		return 0;
+	if (group_add_member_names(group) < 0)
+		return -ENOMEM;
 
 	return output_table(members, group_member_columns, group_member_columns_n);
 }

@@ -35,10 +35,60 @@ static const Column vm_columns[] = {
 };
 
 static const char *const vm_device_fields[] = { "name", "bus", "iommu_group", "created", NULL };
+static const char *const vm_busy_device_fields[] = { "name", "status", "detail", NULL };
 static const BusJsonStruct vm_structs[] = {
 	{ "Devices", vm_device_fields },
+	{ "BusyDevice", vm_busy_device_fields },
 	{}
 };
+
+/*
+ * A D-Bus property name as a JSON key, the snake_case of every other verb:
+ * a word starts at an upper-case letter after a lower-case one or a digit,
+ * and at the last capital of an acronym that a lower-case letter follows
+ * ("VMMPid" is vmm_pid, "UUID" uuid, "ExitLockedBytes" exit_locked_bytes).
+ */
+static void property_to_snake_case(const char *name, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; name[i] && o + 2 < size; i++) {
+		char c = name[i];
+		bool upper = c >= 'A' && c <= 'Z';
+
+		if (upper && i > 0) {
+			char prev = name[i - 1], next = name[i + 1];
+			bool prev_lower = (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
+			bool prev_upper = prev >= 'A' && prev <= 'Z';
+			bool next_lower = next >= 'a' && next <= 'z';
+
+			if (prev_lower || (prev_upper && next_lower))
+				buf[o++] = '_';
+		}
+		buf[o++] = upper ? (char) (c - 'A' + 'a') : c;
+	}
+	buf[o] = '\0';
+}
+
+/* the properties object with snake_case keys, in the same order */
+static int vm_properties_to_json(json_object *properties, json_object **ret)
+{
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+	if (!o)
+		return -ENOMEM;
+
+	json_object_object_foreach(properties, key, value) {
+		char snake[128];
+
+		property_to_snake_case(key, snake, sizeof(snake));
+		if (json_object_object_add(o, snake, json_object_get(value)) < 0)
+			return -ENOMEM;
+	}
+
+	*ret = TAKE_PTR(o);
+	return 0;
+}
 
 /* "64M", "1G", "4096": bytes with an optional binary suffix */
 static int parse_size(const char *s, uint64_t *ret)
@@ -305,8 +355,13 @@ static int vm_show(int argc, char *argv[])
 	if (r < 0)
 		return runtime_error("cannot parse the VM's properties");
 
-	if (arg_json)
-		return output_json(o) < 0 ? runtime_error("cannot write the output") : 0;
+	if (arg_json) {
+		_cleanup_(json_object_putp) json_object *snake = NULL;
+
+		if (vm_properties_to_json(o, &snake) < 0)
+			return runtime_error("out of memory");
+		return output_json(snake) < 0 ? runtime_error("cannot write the output") : 0;
+	}
 
 	json_object_object_foreach(o, key, value) {
 		if (strcmp(key, "Devices") == 0) {

@@ -27,6 +27,8 @@ int runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const BusJsonStruct group_record_structs[];
 extern const Column group_member_columns[];
 extern const size_t group_member_columns_n;
+/* copies the names of member_names into the group's members, for the tables (verb-groups.c) */
+int group_add_member_names(json_object *group);
 
 /* verbs: argv[0] is the verb, argc counts it */
 int verb_devices(int argc, char *argv[]);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
 #include "bus-inventory.h"
 #include "bus-record.h"
+#include "vfiod/pci-names.h"
 
 static int append_address_array(sd_bus_message *m, const char *key,
 				const vfd_pci_address *a, size_t n)
@@ -30,9 +33,14 @@ static int append_address_array(sd_bus_message *m, const char *key,
 	return bus_record_close_entry(m);
 }
 
-int bus_append_device_record(sd_bus_message *m, const vfd_pci_device *d)
+int bus_append_device_record(sd_bus_message *m, vfd_context *ctx, const vfd_pci_device *d)
 {
+	const char *vendor_name = NULL, *device_name = NULL;
 	int r;
+
+	r = vfd_pci_names_lookup(ctx, d->vendor_id, d->device_id, &vendor_name, &device_name);
+	if (r < 0)
+		return r;
 
 	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
 	if (r < 0)
@@ -41,6 +49,8 @@ int bus_append_device_record(sd_bus_message *m, const vfd_pci_device *d)
 	if ((r = bus_record_append_string(m, "address", d->name)) < 0 ||
 	    (r = bus_record_append_u16(m, "vendor_id", d->vendor_id)) < 0 ||
 	    (r = bus_record_append_u16(m, "device_id", d->device_id)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "vendor_name", vendor_name)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "device_name", device_name)) < 0 ||
 	    (r = bus_record_append_u16(m, "subsystem_vendor_id", d->subsystem_vendor_id)) < 0 ||
 	    (r = bus_record_append_u16(m, "subsystem_device_id", d->subsystem_device_id)) < 0 ||
 	    (r = bus_record_append_u32(m, "class", d->class_code)) < 0 ||
@@ -106,7 +116,52 @@ static int append_members(sd_bus_message *m, const vfd_iommu_group *g)
 	return bus_record_close_entry(m);
 }
 
-int bus_append_group_record(sd_bus_message *m, const vfd_iommu_group *g)
+/*
+ * The names of the PCI members, apart from the fixed member tuple so that
+ * its signature stays: one (name, vendor_name, device_name) per member the
+ * hardware database knows, "" for an unknown model. Left out when no
+ * member has a name (no database below the root).
+ */
+static int append_member_names(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g)
+{
+	bool opened = false;
+	int r;
+
+	for (size_t i = 0; i < g->n_members; i++) {
+		const vfd_group_member *mb = &g->members[i];
+		const char *vendor_name = NULL, *device_name = NULL;
+
+		if (!mb->bus || strcmp(mb->bus, "pci") != 0)
+			continue;
+		/* a member gone since the group was read has no name, no error */
+		if (vfd_pci_names_lookup_address(ctx, mb->name, &vendor_name, &device_name) < 0 ||
+		    !vendor_name)
+			continue;
+
+		if (!opened) {
+			r = bus_record_open_entry(m, "member_names", "a(sss)");
+			if (r < 0)
+				return r;
+			r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(sss)");
+			if (r < 0)
+				return r;
+			opened = true;
+		}
+		r = sd_bus_message_append(m, "(sss)", mb->name, vendor_name,
+					  device_name ? device_name : "");
+		if (r < 0)
+			return r;
+	}
+
+	if (!opened)
+		return 0;
+	r = sd_bus_message_close_container(m);
+	if (r < 0)
+		return r;
+	return bus_record_close_entry(m);
+}
+
+int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g)
 {
 	int r;
 
@@ -116,7 +171,8 @@ int bus_append_group_record(sd_bus_message *m, const vfd_iommu_group *g)
 
 	if ((r = bus_record_append_u32(m, "group", g->id)) < 0 ||
 	    (r = bus_record_append_bool(m, "viable", g->viable)) < 0 ||
-	    (r = append_members(m, g)) < 0)
+	    (r = append_members(m, g)) < 0 ||
+	    (r = append_member_names(m, ctx, g)) < 0)
 		return r;
 
 	return sd_bus_message_close_container(m);

@@ -11,8 +11,9 @@
 
 #include "vfiod/inventory.h"
 
-int bus_append_device_record(sd_bus_message *m, const vfd_pci_device *d);
-int bus_append_group_record(sd_bus_message *m, const vfd_iommu_group *g);
+/* ctx: for the names of PCI functions (vfiod/pci-names.h) */
+int bus_append_device_record(sd_bus_message *m, vfd_context *ctx, const vfd_pci_device *d);
+int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g);
 int bus_append_mdev_parent_record(sd_bus_message *m, const vfd_mdev_parent *p);
 int bus_append_mdev_type_record(sd_bus_message *m, const vfd_mdev_type *t);
 int bus_append_mdev_record(sd_bus_message *m, const vfd_mdev *mdev);

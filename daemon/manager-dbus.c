@@ -43,6 +43,23 @@
 		_r;                                                             \
 	})
 
+/* the same, for records that also need the context: append(m, ctx, item[i]) */
+#define REPLY_RECORDS_CTX(message, items, n, append, ctx)                      \
+	({                                                                      \
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *_reply = NULL; \
+		int _r;                                                         \
+		_r = sd_bus_message_new_method_return((message), &_reply);      \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_message_open_container(_reply, SD_BUS_TYPE_ARRAY, "a{sv}"); \
+		for (size_t _i = 0; _r >= 0 && _i < (n); _i++)                  \
+			_r = append(_reply, (ctx), (items)[_i]);                \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_message_close_container(_reply);            \
+		if (_r >= 0)                                                    \
+			_r = sd_bus_send(NULL, _reply, NULL);                   \
+		_r;                                                             \
+	})
+
 /*
  * The inventory methods serve vfiod's copy of the host (inventory.h), up to
  * date with every uevent queued when the call is handled: no sysfs read,
@@ -61,7 +78,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate PCI devices: %m");
 
 	inventory_devices(inv, &devices, &n);
-	return REPLY_RECORDS(message, devices, n, bus_append_device_record);
+	return REPLY_RECORDS_CTX(message, devices, n, bus_append_device_record, m->ctx);
 }
 
 static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -99,7 +116,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	if (r < 0)
 		return r;
 
-	r = bus_append_device_record(reply, device);
+	r = bus_append_device_record(reply, m->ctx, device);
 	if (r < 0)
 		return r;
 
@@ -119,7 +136,7 @@ static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_er
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate IOMMU groups: %m");
 
 	inventory_groups(inv, &groups, &n);
-	return REPLY_RECORDS(message, groups, n, bus_append_group_record);
+	return REPLY_RECORDS_CTX(message, groups, n, bus_append_group_record, m->ctx);
 }
 
 static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -153,7 +170,7 @@ static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_erro
 	if (r < 0)
 		return r;
 
-	r = bus_append_group_record(reply, group);
+	r = bus_append_group_record(reply, m->ctx, group);
 	if (r < 0)
 		return r;
 

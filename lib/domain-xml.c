@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/tree.h>
@@ -32,6 +33,9 @@ vfd_domain *vfd_domain_free(vfd_domain *d)
 	free(d->machine);
 	free(d->iommu_model);
 	free(d->pci_root_indexes);
+	for (i = 0; i < d->n_pci_controllers; i++)
+		free(d->pci_controllers[i].model);
+	free(d->pci_controllers);
 	for (i = 0; i < d->n_hostdevs; i++) {
 		free(d->hostdevs[i].mdev_uuid);
 		free(d->hostdevs[i].mdev_model);
@@ -468,6 +472,8 @@ static int read_interface(vfd_domain *d, const xmlNode *dev, char **error_messag
 				       true, error_message);
 	if (type && streq(type, "vdpa"))
 		return add_vdpa(d, first_child(dev, "source"), false, error_message);
+	if (type && streq(type, "network"))
+		d->n_network_interfaces++;
 	return read_guest_bus(d, dev, &has, &bus, error_message);
 }
 
@@ -517,8 +523,8 @@ static int read_disk(vfd_domain *d, const xmlNode *dev, char **error_message)
 static int read_controller(vfd_domain *d, const xmlNode *dev, char **error_message)
 {
 	_cleanup_free_ char *type = NULL, *model = NULL, *index = NULL;
+	vfd_domain_pci_controller *c;
 	uint64_t v = 0;
-	unsigned *slot;
 	bool has;
 	unsigned bus;
 
@@ -526,19 +532,93 @@ static int read_controller(vfd_domain *d, const xmlNode *dev, char **error_messa
 	    get_attr(dev, "index", &index) < 0)
 		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
 
-	if (type && model && streq(type, "pci") && streq(model, "pci-root")) {
-		if (index && parse_number_base0(index, UINT_MAX, &v) < 0)
+	if (type && streq(type, "pci")) {
+		/* libvirt's indexes are ints; bus numbers of a PCI domain stop at 255 anyway */
+		if (index && parse_number_base0(index, INT_MAX, &v) < 0)
 			return vfd_error_setf(error_message, -EINVAL, "<controller type='pci'>: bad index '%s'", index);
-		for (size_t i = 0; i < d->n_pci_root_indexes; i++)
-			if (d->pci_root_indexes[i] == v)
-				return vfd_error_setf(error_message, -EINVAL,
-					    "two PCI root controllers with index %llu", (unsigned long long)v);
+		c = grow((void **)&d->pci_controllers, &d->n_pci_controllers, sizeof(*c));
+		if (!c)
+			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+		c->index = (unsigned)v;
+		c->index_given = index != NULL;
+		c->model = TAKE_PTR(model);
+	}
+	return read_guest_bus(d, dev, &has, &bus, error_message);
+}
+
+static int compare_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * libvirt's virDomainAssignControllerIndexes() for PCI controllers: in
+ * document order, an unindexed one takes the lowest index that no PCI
+ * controller has, counting those written later with an index too. The
+ * indexes handed out so only grow: one pass over the sorted given ones
+ * (a document may hold tens of thousands of controllers). Then the
+ * pci-root controllers (pSeries PHBs) by their numbers; two with one
+ * number are an error, as they are for libvirt.
+ */
+static int number_pci_controllers(vfd_domain *d, char **error_message)
+{
+	_cleanup_free_ unsigned *given = NULL, *roots = NULL;
+	size_t n_given = 0, j = 0;
+	unsigned next = 0;
+
+	if (d->n_pci_controllers == 0)
+		return 0;
+	given = calloc(d->n_pci_controllers, sizeof(*given));
+	if (!given)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < d->n_pci_controllers; i++)
+		if (d->pci_controllers[i].index_given)
+			given[n_given++] = d->pci_controllers[i].index;
+	qsort(given, n_given, sizeof(*given), compare_unsigned);
+
+	for (size_t i = 0; i < d->n_pci_controllers; i++) {
+		vfd_domain_pci_controller *c = &d->pci_controllers[i];
+
+		if (c->index_given)
+			continue;
+		for (;;) {
+			while (j < n_given && given[j] < next)
+				j++;
+			if (j < n_given && given[j] == next)
+				next++;
+			else
+				break;
+		}
+		c->index = next++;
+	}
+
+	for (size_t i = 0; i < d->n_pci_controllers; i++) {
+		const vfd_domain_pci_controller *c = &d->pci_controllers[i];
+		unsigned *slot;
+
+		if (!c->model || !streq(c->model, "pci-root"))
+			continue;
 		slot = grow((void **)&d->pci_root_indexes, &d->n_pci_root_indexes, sizeof(*slot));
 		if (!slot)
 			return vfd_error_setf(error_message, -ENOMEM, "out of memory");
-		*slot = (unsigned)v;
+		*slot = c->index;
 	}
-	return read_guest_bus(d, dev, &has, &bus, error_message);
+
+	/* duplicates on a sorted copy: the document order stays in pci_root_indexes */
+	if (d->n_pci_root_indexes < 2)
+		return 0;
+	roots = malloc(d->n_pci_root_indexes * sizeof(*roots));
+	if (!roots)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	memcpy(roots, d->pci_root_indexes, d->n_pci_root_indexes * sizeof(*roots));
+	qsort(roots, d->n_pci_root_indexes, sizeof(*roots), compare_unsigned);
+	for (size_t i = 1; i < d->n_pci_root_indexes; i++)
+		if (roots[i] == roots[i - 1])
+			return vfd_error_setf(error_message, -EINVAL, "two PCI root controllers with index %u",
+					      roots[i]);
+	return 0;
 }
 
 static int read_devices(vfd_domain *d, const xmlNode *root, char **error_message)
@@ -573,7 +653,7 @@ static int read_devices(vfd_domain *d, const xmlNode *root, char **error_message
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return number_pci_controllers(d, error_message);
 }
 
 static int read_os(vfd_domain *d, const xmlNode *root, char **error_message)

@@ -34,52 +34,134 @@ static bool bus_used(const vfd_domain *dom, unsigned bus)
 	return bus < 256 && (dom->guest_bus_used[bus / 8] & (1u << (bus % 8)));
 }
 
+/* the model of the PCI controller numbered index; *ret_found false when there is none */
+static const char *pci_controller_model(const vfd_domain *dom, unsigned index, bool *ret_found)
+{
+	for (size_t i = 0; i < dom->n_pci_controllers; i++)
+		if (dom->pci_controllers[i].index == index) {
+			*ret_found = true;
+			return dom->pci_controllers[i].model;
+		}
+	*ret_found = false;
+	return NULL;
+}
+
+/*
+ * pSeries PHBs before the hostdevs are placed, as libvirt's address
+ * assignment leaves them (qemuDomainPCIAddressSetCreate): bus 0, every
+ * pci-root controller, and a pci-root for each bus that has no controller
+ * of its own up to the highest bus in use (a controller index or a guest
+ * address), pci-root being pSeries' default bus model; a controller
+ * written without a model gets that default too. *ret_empty: how many of
+ * them no guest address names, where isolated hostdevs go first.
+ */
+static unsigned count_pseries_buses(const vfd_domain *dom, unsigned *ret_empty)
+{
+	unsigned phbs = 1, empty = 0, max_bus = 0;
+
+	for (size_t i = 0; i < dom->n_pci_controllers; i++) {
+		const vfd_domain_pci_controller *c = &dom->pci_controllers[i];
+
+		if (c->index > max_bus)
+			max_bus = c->index;
+		/* beyond the bus numbers: counted here, not by the walk below */
+		if (c->index > 255 && (!c->model || streq(c->model, "pci-root"))) {
+			phbs++;
+			empty++;
+		}
+	}
+	for (unsigned b = 0; b < 256; b++)
+		if (bus_used(dom, b) && b > max_bus)
+			max_bus = b;
+
+	for (unsigned b = 1; b <= max_bus && b < 256; b++) {
+		bool found;
+		const char *model = pci_controller_model(dom, b, &found);
+
+		if (found && model && !streq(model, "pci-root"))
+			continue;
+		phbs++;
+		if (!bus_used(dom, b))
+			empty++;
+	}
+	*ret_empty = empty;
+	return phbs;
+}
+
 /*
  * libvirt (qemuDomainSetupIsolationGroups, virDomainPCIAddressGetNextAddr):
  * PHB 0 is locked to isolation group 0, for emulated devices. A PCI
  * hostdev's isolation group is its host IOMMU group + 1 (0 when the group
  * cannot be looked up: no isolation). Devices of one group share a PHB; a
  * group takes an empty, unlocked PHB first and otherwise makes a new one.
- * Hostdevs with an explicit guest address keep it.
+ * Hostdevs with an explicit guest address keep it. *ret_unknown counts
+ * the hostdevs placed here whose IOMMU group could not be read.
  */
-static unsigned count_pseries_phbs(const vfd_domain *dom, const vfd_memlock_host_lookup *lookup)
+static unsigned count_pseries_phbs(const vfd_domain *dom, const vfd_memlock_host_lookup *lookup,
+				   size_t *ret_placed, size_t *ret_unknown)
 {
 	int groups[256];
-	size_t n_groups = 0, empty_explicit = 0;
-	unsigned phbs = 1; /* index 0, written or implicit */
-
-	for (size_t i = 0; i < dom->n_pci_root_indexes; i++) {
-		if (dom->pci_root_indexes[i] == 0)
-			continue;
-		phbs++;
-		if (!bus_used(dom, dom->pci_root_indexes[i]))
-			empty_explicit++;
-	}
+	size_t n_groups = 0, placed = 0, unknown = 0;
+	unsigned empty;
+	unsigned phbs = count_pseries_buses(dom, &empty);
 
 	for (size_t i = 0; i < dom->n_hostdevs; i++) {
 		const vfd_domain_hostdev *h = &dom->hostdevs[i];
 		bool seen = false;
-		int g;
+		int g = -1;
 
 		if (h->kind != VFD_DOMAIN_HOSTDEV_PCI || h->has_guest_pci_address)
 			continue;
-		if (!lookup || !lookup->pci_iommu_group)
+		placed++;
+		if (lookup && lookup->pci_iommu_group)
+			g = lookup->pci_iommu_group(&h->source, lookup->userdata);
+		if (g < 0) {
+			unknown++;
 			continue;
-		g = lookup->pci_iommu_group(&h->source, lookup->userdata);
-		if (g < 0)
-			continue;
+		}
 		for (size_t j = 0; j < n_groups; j++)
 			if (groups[j] == g)
 				seen = true;
 		if (seen || n_groups >= ELEMENTSOF(groups))
 			continue;
 		groups[n_groups++] = g;
-		if (empty_explicit > 0)
-			empty_explicit--;
+		if (empty > 0)
+			empty--;
 		else if (phbs < 32) /* QEMU has 32 PHBs at most (target index 0..31) */
 			phbs++;
 	}
+	*ret_placed = placed;
+	*ret_unknown = unknown;
 	return phbs;
+}
+
+/*
+ * What libvirt adds to a domain or resolves only later, and that this
+ * reading of the XML can only assume: said in the plan (spec notes).
+ */
+static int note_unexpanded(const vfd_domain *dom, bool pseries, size_t placed, size_t unknown,
+			   vfd_memlock_spec *spec)
+{
+	int r = 0;
+
+	if (pseries && placed > 0)
+		r = vfd_memlock_spec_add_note(spec,
+			"the domain XML is not expanded: %zu PCI host device(s) without a guest <address>; "
+			"their PHBs are counted as libvirt adds them (one per host IOMMU group). "
+			"The definition libvirt stores (virsh dumpxml) has them written out",
+			placed);
+	if (r >= 0 && pseries && unknown > 0)
+		r = vfd_memlock_spec_add_note(spec,
+			"%zu PCI host device(s) of unknown IOMMU group (not on this host?) are counted on "
+			"the default PHB; libvirt gives each group a PHB of its own, so the limit may be "
+			"too low: plan with the domain's host or its live XML (virsh dumpxml)", unknown);
+	if (r >= 0 && dom->n_network_interfaces > 0)
+		r = vfd_memlock_spec_add_note(spec,
+			"%zu <interface type='network'> counted as no VFIO device: libvirt resolves each "
+			"when the domain starts, to a VFIO host device if its network is a hostdev pool "
+			"(<forward mode='hostdev'>); the live XML (virsh dumpxml of the running domain) "
+			"shows which", dom->n_network_interfaces);
+	return r;
 }
 
 int vfd_memlock_spec_from_domain(const vfd_domain *dom, const vfd_memlock_host_lookup *lookup,
@@ -88,6 +170,7 @@ int vfd_memlock_spec_from_domain(const vfd_domain *dom, const vfd_memlock_host_l
 {
 	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
 	char name[VFD_PCI_ADDRESS_STRLEN];
+	size_t placed = 0, unknown = 0;
 	bool pseries;
 	int r;
 
@@ -109,7 +192,11 @@ int vfd_memlock_spec_from_domain(const vfd_domain *dom, const vfd_memlock_host_l
 
 	/* qemuDomainIsPSeries(): ppc64 with a pseries* machine, pseries being the default */
 	pseries = spec->ppc64 && (!dom->machine || strncmp(dom->machine, "pseries", 7) == 0);
-	spec->n_phbs = pseries ? count_pseries_phbs(dom, lookup) : 0;
+	if (pseries)
+		spec->n_phbs = count_pseries_phbs(dom, lookup, &placed, &unknown);
+	r = note_unexpanded(dom, pseries, placed, unknown, spec);
+	if (r < 0)
+		return vfd_error_setf(error_message, r, "out of memory");
 
 	for (size_t i = 0; i < dom->n_hostdevs; i++) {
 		const vfd_domain_hostdev *h = &dom->hostdevs[i];

@@ -41,8 +41,38 @@ vfd_memlock_spec *vfd_memlock_spec_free(vfd_memlock_spec *spec)
 		free(spec->devices[i].mdev_type);
 	}
 	free(spec->devices);
+	for (size_t i = 0; i < spec->n_notes; i++)
+		free(spec->notes[i]);
+	free(spec->notes);
 	free(spec);
 	return NULL;
+}
+
+int vfd_memlock_spec_add_note(vfd_memlock_spec *spec, const char *fmt, ...)
+{
+	char *note = NULL, **a;
+	va_list ap;
+	int k;
+
+	if (!spec || !fmt)
+		return -EINVAL;
+	va_start(ap, fmt);
+	k = vasprintf(&note, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -ENOMEM;
+	if (spec->n_notes >= SIZE_MAX / sizeof(*a) - 1) {
+		free(note);
+		return -ENOMEM;
+	}
+	a = realloc(spec->notes, (spec->n_notes + 1) * sizeof(*a));
+	if (!a) {
+		free(note);
+		return -ENOMEM;
+	}
+	spec->notes = a;
+	spec->notes[spec->n_notes++] = note;
+	return 0;
 }
 
 int vfd_memlock_spec_add_device(vfd_memlock_spec *spec, vfd_memlock_device_kind kind,
@@ -233,6 +263,12 @@ int vfd_memlock_plan_compute(const vfd_memlock_spec *spec, const vfd_memlock_con
 	}
 	if (r < 0)
 		return r;
+
+	for (size_t i = 0; i < spec->n_notes; i++) {
+		r = vfd_memlock_plan_add(plan, "input-note", 0, false, "%s", spec->notes[i]);
+		if (r < 0)
+			return vfd_error_setf(error_message, r, "out of memory");
+	}
 
 	*ret = TAKE_PTR(plan);
 	return 0;

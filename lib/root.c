@@ -26,6 +26,7 @@
 struct vfd_context {
 	int root_fd; /* O_PATH|O_DIRECTORY */
 	char *root;  /* as given, for messages and vfd_context_root() */
+	vfd_pci_names_db *names_db; /* lib/pci-names.c: the hwdb, opened on first use */
 
 	/* ---- test-only hooks (lib/include/vfiod/fault.h), added by the bind/mdev-ctl work ---- */
 	vfd_write_hook_fn write_hook; /* NULL in production */
@@ -72,9 +73,15 @@ vfd_context *vfd_context_free(vfd_context *ctx)
 		return NULL;
 	if (ctx->root_fd >= 0)
 		close(ctx->root_fd);
+	vfd_pci_names_db_free(ctx->names_db);
 	free(ctx->root);
 	free(ctx);
 	return NULL;
+}
+
+vfd_pci_names_db **vfd_context_names_db(vfd_context *ctx)
+{
+	return &ctx->names_db;
 }
 
 const char *vfd_context_root(const vfd_context *ctx)

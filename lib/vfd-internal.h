@@ -23,6 +23,14 @@
  */
 int vfd_pathf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * The context's hardware database for PCI names (lib/pci-names.c), kept in
+ * the context so that it is opened once per context, not per device.
+ */
+typedef struct vfd_pci_names_db vfd_pci_names_db;
+vfd_pci_names_db **vfd_context_names_db(vfd_context *ctx);
+void vfd_pci_names_db_free(vfd_pci_names_db *db);
+
 /* A name that is safe as one path component: non-empty, no '/', not "." or "..". */
 bool vfd_name_is_component(const char *name);
 

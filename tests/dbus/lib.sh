@@ -253,6 +253,19 @@ make_fixture() {
 		bail_out "cannot build the synthetic host fixture"
 }
 
+# add_fixture_hwdb: compiles tests/fixtures/pci-names.hwdb into the
+# fixture's etc/udev/hwdb.bin, where vfiod (lib/pci-names.c) looks for the
+# udev hardware database below its root. vfiod opens it once: call this
+# before start_vfiod (or restart it).
+add_fixture_hwdb() {
+	command -v systemd-hwdb >/dev/null 2>&1 ||
+		bail_out "systemd-hwdb is not installed (package systemd; tests/setup.sh)"
+	mkdir -p "$ROOT/etc/udev/hwdb.d"
+	cp "$SOURCE_ROOT/tests/fixtures/pci-names.hwdb" "$ROOT/etc/udev/hwdb.d/"
+	systemd-hwdb --root="$ROOT" update && [ -s "$ROOT/etc/udev/hwdb.bin" ] ||
+		bail_out "systemd-hwdb could not compile the fixture's hardware database"
+}
+
 # start_vfiod [ARGS]: vfiod on the private bus with the fixture root; waits
 # (bounded) until it owns org.vfiod1, which it takes right before READY=1
 start_vfiod() {

@@ -81,7 +81,7 @@ devices_fixture_covers_the_cases() {
 devices_table_shows_the_same_rows() {
 	vfioctl devices
 	assert_vfioctl_ok
-	assert_eq "ADDRESS VENDOR DEVICE CLASS DRIVER GROUP" "$(head -n1 "$OUT" | tr -s ' ')" "header"
+	assert_eq "ADDRESS VENDOR DEVICE CLASS DRIVER GROUP NAME" "$(head -n1 "$OUT" | tr -s ' ')" "header"
 	assert_eq "$(($(ls "$DEVICES" | wc -l) + 1))" "$(wc -l <"$OUT")" "one line per function"
 
 	for a in $(ls "$DEVICES"); do
@@ -89,7 +89,7 @@ devices_table_shows_the_same_rows() {
 		line=$(grep "^$a " "$OUT") || fail "no line for $a"
 		drv=$(link_name "$d/driver")
 		grp=$(link_name "$d/iommu_group")
-		expected="$a $(printf '0x%04x 0x%04x 0x%06x' "$(cat "$d/vendor")" "$(cat "$d/device")" "$(cat "$d/class")") ${drv:--} ${grp:--}"
+		expected="$a $(printf '0x%04x 0x%04x 0x%06x' "$(cat "$d/vendor")" "$(cat "$d/device")" "$(cat "$d/class")") ${drv:--} ${grp:--} -"
 		assert_eq "$expected" "$(printf '%s\n' "$line" | tr -s ' ')" "table line of $a"
 	done
 }

@@ -83,7 +83,7 @@ groups_fixture_covers_the_cases() {
 groups_table_shows_viability_and_reasons() {
 	vfioctl groups
 	assert_vfioctl_ok
-	assert_eq "GROUP VIABLE DEVICE DRIVER STATE REASON" "$(head -n1 "$OUT" | tr -s ' ')" "header"
+	assert_eq "GROUP VIABLE DEVICE NAME DRIVER STATE REASON" "$(head -n1 "$OUT" | tr -s ' ')" "header"
 	n=$(jq '[.[].members[]] | length' "$T/groups.json")
 	assert_eq "$((n + 1))" "$(wc -l <"$OUT")" "one line per member"
 
@@ -91,7 +91,7 @@ groups_table_shows_viability_and_reasons() {
 		.members[] | "\($g)\t\($v)\t\(.name)\t\(if .driver == "" then "-" else .driver end)\t\(.state)\t\(.reason)"' \
 		"$T/groups.json" | while IFS="$(printf '\t')" read -r g v name drv state reason; do
 		line=$(grep " $name " "$OUT") || fail "no line for $name"
-		assert_eq "$g $v $name $drv $state $reason" "$(printf '%s\n' "$line" | tr -s ' ')" "table line of $name"
+		assert_eq "$g $v $name - $drv $state $reason" "$(printf '%s\n' "$line" | tr -s ' ')" "table line of $name"
 	done
 }
 

@@ -109,7 +109,7 @@ vfioctl_libvirt_verbs_without_library() {
 
 VMM=
 vm_devices() {
-	"$VFIOCTL" --bus-address="$BUS" --json vm show "$1" | jq -r '.Devices | map(.name) | join(",")'
+	"$VFIOCTL" --bus-address="$BUS" --json vm show "$1" | jq -r '.devices | map(.name) | join(",")'
 }
 
 failed_attach_gives_the_device_back() {

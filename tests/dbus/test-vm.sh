@@ -111,7 +111,7 @@ claims_are_refused_before_anything_changes() {
 	assert_eq "$before" "$after" "drivers and overrides after the refusals"
 	vfioctl --json vm show refuse
 	assert_vfioctl_ok
-	assert_eq "registered 0" "$(jq -r '"\(.State) \(.Devices | length)"' "$OUT")" "state and devices after the refusals"
+	assert_eq "registered 0" "$(jq -r '"\(.state) \(.devices | length)"' "$OUT")" "state and devices after the refusals"
 	vfioctl vm release refuse
 	assert_vfioctl_ok
 }
@@ -148,7 +148,7 @@ ownership_between_vms() {
 	vfioctl --json vm show owner
 	assert_vfioctl_ok
 	assert_eq "0000:01:00.0 pci false|$mdev mdev false" \
-		"$(jq -r '[.Devices[] | "\(.name) \(.bus) \(.created)"] | join("|")' "$OUT")" "devices of owner"
+		"$(jq -r '[.devices[] | "\(.name) \(.bus) \(.created)"] | join("|")' "$OUT")" "devices of owner"
 	vfioctl vm list
 	assert_vfioctl_ok
 	grep -q "^owner .*0000:01:00.0,$mdev" "$OUT" || fail "vm list: $(cat "$OUT")"
@@ -207,7 +207,7 @@ prepared_vm_gets_its_vmm_later() {
 	assert_vfioctl_ok
 	vfioctl --json vm show early
 	assert_vfioctl_ok
-	assert_eq "prepared 0 none" "$(jq -r '"\(.State) \(.VMMPid) \(.VMMState)"' "$OUT")" "a prepared VM"
+	assert_eq "prepared 0 none" "$(jq -r '"\(.state) \(.vmm_pid) \(.vmm_state)"' "$OUT")" "a prepared VM"
 	vfioctl vm add-device early 0000:01:00.0
 	assert_vfioctl_ok
 	# no VMM, no uid: the group node stays root's until AttachVMM
@@ -216,7 +216,7 @@ prepared_vm_gets_its_vmm_later() {
 	vfioctl vm attach-vmm early --pid "$VMM"
 	assert_vfioctl_ok
 	vfioctl --json vm show early
-	assert_eq "registered $VMM alive" "$(jq -r '"\(.State) \(.VMMPid) \(.VMMState)"' "$OUT")" "after AttachVMM"
+	assert_eq "registered $VMM alive" "$(jq -r '"\(.state) \(.vmm_pid) \(.vmm_state)"' "$OUT")" "after AttachVMM"
 	assert_eq "$(stat -c %u /proc/$VMM)" "$(stat -c %u "$ROOT/dev/vfio/2")" "group node given at AttachVMM"
 	# once only
 	vfioctl vm attach-vmm early --pid "$VMM"

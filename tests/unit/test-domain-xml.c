@@ -215,6 +215,88 @@ static void test_read_pseries_phbs(void)
 	vfd_domain_free(d);
 }
 
+#define DOMAIN_HEAD "<domain type='kvm'><name>t</name>"
+#define DOMAIN_TAIL "<os><type arch='x86_64'>hvm</type></os></domain>"
+
+/* Parses a string that must be accepted. */
+static vfd_domain *parse_ok(const char *xml)
+{
+	vfd_domain *d = NULL;
+	char *err = NULL;
+
+	if (parse_string(xml, &d, &err) < 0)
+		vfd_test_fail(__FILE__, __LINE__, "%s: %s", xml, err ? err : "?");
+	free(err);
+	return d;
+}
+
+static void test_read_unindexed_controllers(void)
+{
+	vfd_domain *d;
+
+	/* two pci-root controllers without an index: libvirt numbers them 0 and 1 */
+	d = parse_ok(DOMAIN_HEAD "<memory>1</memory><devices><controller type='pci' model='pci-root'/>"
+		     "<controller type='pci' model='pci-root'/></devices>" DOMAIN_TAIL);
+	ASSERT_EQ_U64(d->n_pci_root_indexes, 2);
+	ASSERT_TRUE(d->pci_root_indexes[0] == 0 && d->pci_root_indexes[1] == 1);
+	ASSERT_EQ_U64(d->n_pci_controllers, 2);
+	ASSERT_TRUE(!d->pci_controllers[0].index_given && !d->pci_controllers[1].index_given);
+	vfd_domain_free(d);
+
+	/* the lowest index no PCI controller has, counting those written later, of any model */
+	d = parse_ok(DOMAIN_HEAD "<memory>1</memory><devices><controller type='pci' model='pci-root'/>"
+		     "<controller type='pci' index='0' model='pci-root'/>"
+		     "<controller type='pci' index='2' model='pci-bridge'/>"
+		     "<controller type='usb' model='qemu-xhci'/>"
+		     "<controller type='pci' model='pci-root'/></devices>" DOMAIN_TAIL);
+	ASSERT_EQ_U64(d->n_pci_controllers, 4);
+	ASSERT_TRUE(d->pci_controllers[0].index == 1 && d->pci_controllers[1].index == 0 &&
+		    d->pci_controllers[2].index == 2 && d->pci_controllers[3].index == 3);
+	ASSERT_STREQ(d->pci_controllers[2].model, "pci-bridge");
+	ASSERT_EQ_U64(d->n_pci_root_indexes, 3);
+	vfd_domain_free(d);
+
+	/* q35: pcie-root and root ports without indexes; none is a pSeries PHB */
+	d = parse_ok(DOMAIN_HEAD "<memory>1</memory><devices><controller type='pci' model='pcie-root'/>"
+		     "<controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/>"
+		     "</devices>" DOMAIN_TAIL);
+	ASSERT_TRUE(d->n_pci_controllers == 3 && d->pci_controllers[0].index == 0 &&
+		    d->pci_controllers[1].index == 1 && d->pci_controllers[2].index == 2);
+	ASSERT_EQ_U64(d->n_pci_root_indexes, 0);
+	vfd_domain_free(d);
+
+	/* a controller without a model is kept, model NULL, for the machine's default */
+	d = parse_ok(DOMAIN_HEAD "<memory>1</memory><devices><controller type='pci' index='1'/></devices>"
+		     DOMAIN_TAIL);
+	ASSERT_TRUE(d->n_pci_controllers == 1 && d->pci_controllers[0].index == 1 &&
+		    d->pci_controllers[0].index_given && !d->pci_controllers[0].model);
+	vfd_domain_free(d);
+
+	/* numbering can still collide with an explicit index: refused as libvirt does */
+	vfd_domain *none = NULL;
+	char *err = NULL;
+
+	ASSERT_ERRNO(parse_string(DOMAIN_HEAD "<memory>1</memory><devices><controller type='pci' model='pci-root'/>"
+				  "<controller type='pci' model='pci-root' index='0x0'/>"
+				  "<controller type='pci' model='pci-root' index='0'/></devices>" DOMAIN_TAIL,
+				  &none, &err), -EINVAL);
+	ASSERT_TRUE(err && strstr(err, "two PCI root controllers with index 0"));
+	free(err);
+	vfd_domain_free(none);
+}
+
+static void test_read_network_interfaces(void)
+{
+	vfd_domain *d = parse_ok(DOMAIN_HEAD "<memory>1</memory><devices>"
+				 "<interface type='network'><source network='default'/></interface>"
+				 "<interface type='bridge'><source bridge='br0'/></interface>"
+				 "<interface type='network'><source network='pool'/></interface></devices>" DOMAIN_TAIL);
+
+	ASSERT_EQ_U64(d->n_network_interfaces, 2);
+	ASSERT_EQ_U64(d->n_hostdevs, 0);
+	vfd_domain_free(d);
+}
+
 static void test_read_numa_dimm_memory(void)
 {
 	vfd_domain *d = parse_fixture("pc-numa-dimm");
@@ -306,8 +388,6 @@ static void test_units(void)
 	}
 }
 
-#define DOMAIN_HEAD "<domain type='kvm'><name>t</name>"
-#define DOMAIN_TAIL "<os><type arch='x86_64'>hvm</type></os></domain>"
 
 static void test_memory_values(void)
 {
@@ -699,6 +779,8 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_read_vdpa_interface),
 	VFD_TEST(test_read_vdpa_disk),
 	VFD_TEST(test_read_pseries_phbs),
+	VFD_TEST(test_read_unindexed_controllers),
+	VFD_TEST(test_read_network_interfaces),
 	VFD_TEST(test_read_numa_dimm_memory),
 	VFD_TEST(test_read_non_vfio_hostdevs),
 	VFD_TEST(test_units),

@@ -216,6 +216,143 @@ static void test_libvirt_testsuite(void)
 		     2168455168ULL);
 }
 
+/* ---- hand-written domains: what libvirt adds in its post-parse ---- */
+
+#define PSERIES_HEAD "<domain type='kvm'><memory unit='KiB'>1048576</memory>" \
+	"<os><type arch='ppc64' machine='pseries'>hvm</type></os><devices>"
+#define PSERIES_TAIL "</devices></domain>"
+/* the hostdev of pseries-hostdev (IOMMU group 7), with no guest address */
+#define HOSTDEV_G7 "<hostdev mode='subsystem' type='pci' managed='yes'><source>" \
+	"<address domain='0x0002' bus='0x03' slot='0x00' function='0x1'/></source></hostdev>"
+
+static vfd_memlock_spec *spec_for_xml(const char *xml, const vfd_memlock_host_lookup *lookup)
+{
+	vfd_domain *d = NULL;
+	vfd_memlock_spec *spec = NULL;
+	char *err = NULL;
+
+	if (vfd_domain_parse_xml(xml, strlen(xml), &d, &err) < 0 ||
+	    vfd_memlock_spec_from_domain(d, lookup, VFD_MEMLOCK_BACKEND_TYPE1, &spec, &err) < 0)
+		vfd_test_fail(__FILE__, __LINE__, "%s: %s", xml, err ? err : "?");
+	free(err);
+	vfd_domain_free(d);
+	return spec;
+}
+
+static unsigned phbs_of(const char *xml, const vfd_memlock_host_lookup *lookup)
+{
+	vfd_memlock_spec *spec = spec_for_xml(xml, lookup);
+	unsigned n = spec ? spec->n_phbs : 0;
+
+	vfd_memlock_spec_free(spec);
+	return n;
+}
+
+/* the plan's entry of rule "input-note" whose detail contains what, or NULL */
+static const vfd_memlock_entry *find_note(const vfd_memlock_plan *plan, const char *what)
+{
+	for (size_t i = 0; i < plan->n_entries; i++)
+		if (strcmp(plan->entries[i].rule, "input-note") == 0 && strstr(plan->entries[i].detail, what))
+			return &plan->entries[i];
+	return NULL;
+}
+
+static void test_pseries_unindexed_controllers(void)
+{
+	/*
+	 * Two pci-root controllers without an index: libvirt numbers them 0
+	 * and 1 (the old reader took both for index 0 and refused the domain).
+	 * PHB 1 is empty, the hostdev's group takes it: 2 PHBs, the limit of
+	 * libvirt's pseries-hostdev.
+	 */
+	ASSERT_EQ(phbs_of(PSERIES_HEAD "<controller type='pci' model='pci-root'/>"
+			  "<controller type='pci' model='pci-root'/>" HOSTDEV_G7 PSERIES_TAIL, &host), 2);
+	/* an unindexed one before an indexed 0 takes 1; the next unindexed after 0..2 takes 3 */
+	ASSERT_EQ(phbs_of(PSERIES_HEAD "<controller type='pci' model='pci-root'/>"
+			  "<controller type='pci' index='0' model='pci-root'/>"
+			  "<controller type='pci' index='2' model='pci-root'/>"
+			  "<controller type='pci' model='pci-root'/>" PSERIES_TAIL, &host), 4);
+	/* the same controllers in another order, and written with indexes: the same count */
+	ASSERT_EQ(phbs_of(PSERIES_HEAD "<controller type='pci' index='3' model='pci-root'/>"
+			  "<controller type='pci' index='1' model='pci-root'/>"
+			  "<controller type='pci' index='2' model='pci-root'/>"
+			  "<controller type='pci' index='0' model='pci-root'/>" PSERIES_TAIL, &host), 4);
+}
+
+static void test_pseries_implicit_phbs(void)
+{
+	/* a PCI controller without a model: pSeries' default bus model, a PHB */
+	ASSERT_EQ(phbs_of(PSERIES_HEAD "<controller type='pci' index='1'/>" PSERIES_TAIL, &host), 2);
+	/* ... which the hostdev's group takes, being empty */
+	ASSERT_EQ(phbs_of(PSERIES_HEAD "<controller type='pci' index='1'/>" HOSTDEV_G7 PSERIES_TAIL, &host), 2);
+	/* a pci-bridge is not a PHB, and there is no hostdev to want one */
+	ASSERT_EQ(phbs_of(PSERIES_HEAD "<controller type='pci' index='1' model='pci-bridge'/>" PSERIES_TAIL,
+			  &host), 1);
+	/*
+	 * A guest address on bus 3 with no controller for buses 1-3: libvirt
+	 * adds a pci-root for each, 4 PHBs; 1 and 2 stay empty and the
+	 * hostdev's group takes one of them (the old count: 2).
+	 */
+	ASSERT_EQ(phbs_of(PSERIES_HEAD "<hostdev mode='subsystem' type='pci'><source>"
+			  "<address domain='0x0003' bus='0x01' slot='0x00' function='0x0'/></source>"
+			  "<address type='pci' domain='0x0000' bus='0x03' slot='0x01' function='0x0'/></hostdev>"
+			  HOSTDEV_G7 PSERIES_TAIL, &host), 4);
+}
+
+static void test_pseries_defined_and_live_xml(void)
+{
+	static const char *const expanded[] = { "pseries-hostdev-defined", "pseries-hostdev-live" };
+	vfd_memlock_spec *spec;
+	vfd_memlock_plan *plan = NULL;
+
+	/*
+	 * What libvirt stores and what it shows while the domain runs carry
+	 * the PHB and the guest address it added: the same limit as the
+	 * hand-written pseries-hostdev with the host's IOMMU group, without
+	 * needing the host, and without a note.
+	 */
+	for (size_t i = 0; i < ELEMENTSOF(expanded); i++) {
+		spec = spec_for(expanded[i], NULL, VFD_MEMLOCK_BACKEND_TYPE1);
+		ASSERT_TRUE(spec && spec->n_phbs == 2);
+		ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_LIBVIRT, expanded[i], &plan), 4320133120ULL);
+		ASSERT_TRUE(plan && !find_note(plan, ""));
+		vfd_memlock_plan_free(plan);
+		vfd_memlock_spec_free(spec);
+	}
+
+	/* the hand-written form says that it is not expanded, and where to look */
+	spec = spec_for("pseries-hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_LIBVIRT, "pseries-hostdev", &plan), 4320133120ULL);
+	ASSERT_TRUE(plan && find_note(plan, "not expanded") && find_note(plan, "virsh dumpxml"));
+	ASSERT_TRUE(plan && !find_note(plan, "unknown IOMMU group"));
+	if (plan)
+		ASSERT_TRUE(!find_note(plan, "not expanded")->counted && find_note(plan, "not expanded")->bytes == 0);
+	vfd_memlock_plan_free(plan);
+	vfd_memlock_spec_free(spec);
+
+	/* without the host's IOMMU group the limit is libvirt's lower bound, and the plan says so */
+	spec = spec_for("pseries-hostdev", NULL, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_PRECISE, "pseries-hostdev", &plan), 2168455168ULL);
+	ASSERT_TRUE(plan && find_note(plan, "unknown IOMMU group") && find_note(plan, "too low"));
+	vfd_memlock_plan_free(plan);
+	vfd_memlock_spec_free(spec);
+}
+
+static void test_network_interface_note(void)
+{
+	vfd_memlock_spec *spec;
+	vfd_memlock_plan *plan = NULL;
+
+	/* a network libvirt resolves at start may be a hostdev pool: named in the plan */
+	spec = spec_for_xml("<domain type='kvm'><memory unit='GiB'>1</memory><devices>"
+			    "<interface type='network'><source network='pool'/></interface>"
+			    "</devices></domain>", &host);
+	ASSERT_EQ_U64(plan_limit(spec, NULL, VFD_MEMLOCK_POLICY_LIBVIRT, "network", &plan), 0);
+	ASSERT_TRUE(plan && find_note(plan, "<forward mode='hostdev'>"));
+	vfd_memlock_plan_free(plan);
+	vfd_memlock_spec_free(spec);
+}
+
 static void test_libvirt_breakdown(void)
 {
 	vfd_memlock_spec *spec = spec_for("pseries-hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
@@ -822,6 +959,10 @@ static void test_names(void)
 VFD_TEST_MAIN(
 	VFD_TEST(test_libvirt_testsuite),
 	VFD_TEST(test_libvirt_breakdown),
+	VFD_TEST(test_pseries_unindexed_controllers),
+	VFD_TEST(test_pseries_implicit_phbs),
+	VFD_TEST(test_pseries_defined_and_live_xml),
+	VFD_TEST(test_network_interface_note),
 	VFD_TEST(test_libvirt_viommu_mdev_vdpa),
 	VFD_TEST(test_libvirt_force_vfio),
 	VFD_TEST(test_precise_basic),

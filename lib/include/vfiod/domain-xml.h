@@ -58,6 +58,18 @@ typedef struct vfd_domain_vdpa {
 	bool is_disk;                 /* <disk type='vhostvdpa'>, else <interface type='vdpa'> */
 } vfd_domain_vdpa;
 
+/*
+ * A <controller type='pci'>. libvirt numbers one written without an index
+ * itself, before anything else looks at the controllers
+ * (virDomainAssignControllerIndexes): in document order, each takes the
+ * lowest index no PCI controller has yet. index is that number then.
+ */
+typedef struct vfd_domain_pci_controller {
+	unsigned index;
+	bool index_given;             /* false: numbered as libvirt does */
+	char *model;                  /* "pci-root", "pcie-root-port", ...; NULL when absent */
+} vfd_domain_pci_controller;
+
 typedef struct vfd_domain {
 	char *name;                   /* NULL when absent */
 	char *uuid;                   /* <uuid>, canonical lower case; NULL when absent */
@@ -74,8 +86,13 @@ typedef struct vfd_domain {
 	bool memory_locked;           /* <memoryBacking><locked/> */
 	char *iommu_model;            /* <devices><iommu model=...>, NULL without a vIOMMU */
 
-	unsigned *pci_root_indexes;   /* explicit <controller type='pci' model='pci-root'> */
+	unsigned *pci_root_indexes;   /* <controller type='pci' model='pci-root'>, indexes as numbered */
 	size_t n_pci_root_indexes;
+	vfd_domain_pci_controller *pci_controllers; /* every <controller type='pci'>, in document order */
+	size_t n_pci_controllers;
+	/* <interface type='network'>: libvirt resolves it when the domain starts, to a
+	 * VFIO host device if the network is a hostdev pool (<forward mode='hostdev'>) */
+	size_t n_network_interfaces;
 	uint8_t guest_bus_used[32];   /* bitmap: buses named by explicit guest PCI addresses */
 
 	vfd_domain_hostdev *hostdevs;

@@ -110,6 +110,14 @@ typedef struct vfd_memlock_spec {
 	uint64_t observed_pinned_bytes;    /* VmPin: mm->pinned_vm */
 	/* iommufd per-user accounting: what the same user's other processes hold */
 	uint64_t same_user_locked_bytes;
+
+	/*
+	 * Sentences about the input the limit rests on (e.g. a domain XML
+	 * that libvirt has not expanded yet): every plan repeats them as
+	 * entries of rule "input-note", 0 bytes, not counted.
+	 */
+	char **notes;
+	size_t n_notes;
 } vfd_memlock_spec;
 
 int vfd_memlock_spec_new(vfd_memlock_spec **ret);
@@ -118,6 +126,8 @@ VFD_DEFINE_CLEANUP(vfd_memlock_spec, vfd_memlock_spec_free)
 /* Appends a device; name and mdev_type are copied (either may be NULL). */
 int vfd_memlock_spec_add_device(vfd_memlock_spec *spec, vfd_memlock_device_kind kind,
 				const char *name, const char *mdev_type, int address_space);
+/* Appends a note (see notes above), printf-style. */
+int vfd_memlock_spec_add_note(vfd_memlock_spec *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* -EINVAL with a sentence when the spec cannot describe a VM (e.g. no memory). */
 int vfd_memlock_spec_validate(const vfd_memlock_spec *spec, char **error_message);
 

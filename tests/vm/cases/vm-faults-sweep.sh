@@ -67,7 +67,7 @@ snapshot() {
 	if [ "$(vm_state f)" = gone ]; then
 		echo "vm: gone"
 	else
-		echo "vm: $("$VFIOCTL" --json vm show f | jq -r '[.Devices[].name] | sort | join(",")')"
+		echo "vm: $("$VFIOCTL" --json vm show f | jq -r '[.devices[].name] | sort | join(",")')"
 		# exit 1 on a mismatch, with the JSON still printed
 		"$VFIOCTL" --json vm check-charge f >/tmp/charge.json 2>/dev/null || :
 		echo "charge matches: $(jq -r '.matches' /tmp/charge.json 2>/dev/null || echo unknown)"

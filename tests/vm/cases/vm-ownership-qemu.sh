@@ -130,7 +130,7 @@ assert_qemu_uses_vfiod_fds() {
 	pin_kb=$(awk '/^VmPin:/ { print $2 }' "/proc/$VMM_PID/status")
 	[ "$pin_kb" -ge $((GUEST_MEM_MB * 1024)) ] ||
 		fail "QEMU pins $pin_kb kB, expected its ${GUEST_MEM_MB} MiB of guest RAM"
-	locked=$("$VFIOCTL" --json vm show "$1" | jq -r .LockedBytes)
+	locked=$("$VFIOCTL" --json vm show "$1" | jq -r .locked_bytes)
 	log "QEMU: VmPin $pin_kb kB; vfiod: LockedBytes $locked"
 	[ "$locked" -ge $((GUEST_MEM_MB << 20)) ] ||
 		fail "vfiod sees LockedBytes $locked, expected >= ${GUEST_MEM_MB} MiB"

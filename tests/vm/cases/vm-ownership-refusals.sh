@@ -24,7 +24,7 @@ ich9_members() {
 }
 
 devices_of() {
-	"$VFIOCTL" --json vm show "$1" | jq -r '[.Devices[].name] | join(",")'
+	"$VFIOCTL" --json vm show "$1" | jq -r '[.devices[].name] | join(",")'
 }
 
 setup() {

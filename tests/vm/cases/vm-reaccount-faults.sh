@@ -27,7 +27,7 @@ LIMIT_EDU=335544320     # guest memory + 64 MiB headroom
 JOURNAL=/run/vfiod/vms
 
 vm_devices() {
-	"$VFIOCTL" --json vm show "$1" | jq -r '[.Devices[].name] | join(",")'
+	"$VFIOCTL" --json vm show "$1" | jq -r '[.devices[].name] | join(",")'
 }
 
 # state NAME: the charge check, the limit and the devices of VM f, in one line

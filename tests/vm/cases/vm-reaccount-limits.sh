@@ -71,7 +71,7 @@ testcase_cap_refuses_before_anything_changes() {
 	assert_contains "$(cat "$ERR")" "$LIMIT_64M" "the refusal names the limit the device needs"
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu untouched by the refused add"
 	assert_eq "$orig" "$(memlock_of "$VMM_PID")" "limit untouched by the refused add"
-	assert_eq 0 "$("$VFIOCTL" --json vm show cap | jq '.Devices | length')" "no device in the VM"
+	assert_eq 0 "$("$VFIOCTL" --json vm show cap | jq '.devices | length')" "no device in the VM"
 	vfioctl_ok vm release cap
 	vmm_kill
 	stop_vfiod

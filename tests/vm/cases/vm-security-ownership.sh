@@ -94,7 +94,7 @@ teardown() {
 }
 
 devices_of() {
-	"$VFIOCTL" --json vm show "$1" | jq -r '[.Devices[].name] | join(",")'
+	"$VFIOCTL" --json vm show "$1" | jq -r '[.devices[].name] | join(",")'
 }
 
 testcase_another_uid_cannot_change_or_release_a_vm() {

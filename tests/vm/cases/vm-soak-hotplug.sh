@@ -130,7 +130,7 @@ soak_cycle() {
 	soak_check "vGPU removed" 0
 	# every 10th cycle (a jq less per cycle): the VM holds the setup device only
 	[ $((cycle % 10)) -ne 0 ] ||
-		assert_eq "$ANCHOR" "$("$VFIOCTL" --json vm show soak | jq -r '[.Devices[].name] | join(" ")')" \
+		assert_eq "$ANCHOR" "$("$VFIOCTL" --json vm show soak | jq -r '[.devices[].name] | join(" ")')" \
 			"cycle $cycle: only the setup device is left"
 }
 

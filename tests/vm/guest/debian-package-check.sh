@@ -70,6 +70,35 @@ vfioctl_answers() {
 	vfioctl --version | grep -q "^vfioctl " || return 1
 }
 
+# names from the guest's own udev hardware database (the udev package's
+# hwdb.bin), as lspci and udev name the e1000e: vfioctl devices, show and
+# groups must give the same ones (lib/pci-names.c through the packaged vfiod)
+vfioctl_names_devices() {
+	modalias=$(cut -c1-22 "/sys/bus/pci/devices/$E1000E/modalias") || return 1
+	vendor=$(systemd-hwdb query "$modalias" | sed -n 's/^ID_VENDOR_FROM_DATABASE=//p')
+	model=$(systemd-hwdb query "$modalias" | sed -n 's/^ID_MODEL_FROM_DATABASE=//p')
+	[ -n "$vendor" ] && [ -n "$model" ] ||
+		{ echo "the guest's hwdb does not name $modalias: '$vendor' '$model'"; return 1; }
+	echo "$E1000E ($modalias): $vendor $model"
+	vfioctl devices >/tmp/devices || return 1
+	grep "^$E1000E " /tmp/devices | grep -qF " $vendor $model" ||
+		{ echo "vfioctl devices: $(grep "^$E1000E " /tmp/devices)"; return 1; }
+	vfioctl show "$E1000E" >/tmp/show || return 1
+	grep -qxF "      Vendor name: $vendor" /tmp/show && grep -qxF "      Device name: $model" /tmp/show ||
+		{ cat /tmp/show; return 1; }
+	vfioctl groups >/tmp/groups || return 1
+	grep -F " $E1000E " /tmp/groups | grep -qF " $vendor $model " ||
+		{ echo "vfioctl groups: $(grep -F " $E1000E " /tmp/groups)"; return 1; }
+	vfioctl --json devices | grep -qF "\"device_name\": \"$model\"" ||
+		{ echo "vfioctl --json devices has no device_name '$model'"; return 1; }
+	# functions the database does not know (edu, 1234:11e8) still show their ids, and "-"
+	# (mawk: no regex intervals)
+	awk 'NR > 1 && $2 !~ /^0x[0-9a-f][0-9a-f][0-9a-f][0-9a-f]$/ { print "no vendor id: " $0; bad = 1 }
+		END { exit bad }' /tmp/devices || return 1
+	grep -q '^0000:01:00.0 .* 0x1234 *0x11e8 .* -$' /tmp/devices ||
+		{ echo "edu is not listed with ids and no name: $(grep '^0000:01:00.0 ' /tmp/devices)"; return 1; }
+}
+
 installed_files_present() {
 	for f in /usr/share/man/man1/vfioctl.1.gz /usr/share/man/man8/vfiod.8.gz \
 		/usr/share/man/man5/vfiod.json.5.gz /usr/share/man/man8/vfiod-libvirt-hook.8.gz \
@@ -133,6 +162,7 @@ check unit_enabled_and_running unit_enabled_and_running
 check module_from_dkms_loaded module_from_dkms_loaded
 check vfiod_uses_the_module vfiod_uses_the_module
 check vfioctl_answers vfioctl_answers
+check vfioctl_names_devices vfioctl_names_devices
 check installed_files_present installed_files_present
 check bind_e1000e bind_e1000e
 check purge_is_clean purge_is_clean

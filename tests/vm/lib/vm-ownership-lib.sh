@@ -111,7 +111,11 @@ memlock_of() {
 	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
 }
 
-# vm_prop VM PROPERTY: one org.vfiod1.VM property, through vfioctl
+# vm_prop VM PROPERTY: one org.vfiod1.VM property (D-Bus name, e.g.
+# LockedBytes), through vfioctl, whose JSON spells it in snake_case
+# (locked_bytes; VMMPid is vmm_pid)
 vm_prop() {
-	"$VFIOCTL" --json vm show "$1" | jq -r ".$2"
+	_key=$(printf '%s\n' "$2" | sed -E 's/([a-z0-9])([A-Z])/\1_\2/g; s/([A-Z])([A-Z][a-z])/\1_\2/g' |
+		tr '[:upper:]' '[:lower:]')
+	"$VFIOCTL" --json vm show "$1" | jq -r ".$_key"
 }

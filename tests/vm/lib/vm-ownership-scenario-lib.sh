@@ -43,7 +43,7 @@ vmm_runs_dma() {
 	vmm_step edu-blocked 0x100000 1024
 	vmm_step map 0x100000 1M
 	# vfiod observes the VMM's accounting (type1: VmLck, iommufd per-process: VmLck too)
-	locked=$("$VFIOCTL" --json vm show "$1" | jq -r .LockedBytes)
+	locked=$("$VFIOCTL" --json vm show "$1" | jq -r .locked_bytes)
 	[ "$locked" -ge 1048576 ] || fail "LockedBytes $locked, expected >= 1 MiB while 1 MiB is mapped"
 }
 
