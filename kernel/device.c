@@ -32,9 +32,20 @@
 
 #define VFIOD_MM_VFIO_CLASS "vfio-dev"
 
-static int vfiod_mm_match_vfio_dev(struct device *dev, void *data)
+/*
+ * device_for_each_child() callback: takes a reference to the first child
+ * in the "vfio-dev" class and stops there. (Not device_find_child(): its
+ * match callback's data became const in 6.14, and this builds on 6.12 and
+ * 7.x alike.)
+ */
+static int vfiod_mm_take_vfio_dev(struct device *dev, void *data)
 {
-	return dev->class && !strcmp(dev->class->name, VFIOD_MM_VFIO_CLASS);
+	struct device **ret = data;
+
+	if (!dev->class || strcmp(dev->class->name, VFIOD_MM_VFIO_CLASS))
+		return 0;
+	*ret = get_device(dev);
+	return 1;
 }
 
 static int vfiod_mm_read_users(struct device *dev,
@@ -42,13 +53,13 @@ static int vfiod_mm_read_users(struct device *dev,
 			       struct vfiod_mm_device_users *ret)
 {
 	struct vfio_device *vdev;
-	struct device *child;
+	struct device *child = NULL;
 
 	if (!dev->driver) {
 		NL_SET_ERR_MSG_MOD(extack, "the function has no driver");
 		return -EOPNOTSUPP;
 	}
-	child = device_find_child(dev, NULL, vfiod_mm_match_vfio_dev);
+	device_for_each_child(dev, &child, vfiod_mm_take_vfio_dev);
 	if (!child) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "the function's driver is not a VFIO driver");

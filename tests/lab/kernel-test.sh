@@ -1,26 +1,40 @@
 #!/bin/sh
-# Prepare the lab's test kernel: linux-source-6.12 + tinyconfig + the
-# checked-in fragment test-kernel.config (type1 AND iommufd, mdev samples).
+# Prepare a lab test kernel: Debian's linux-source-SERIES + tinyconfig + the
+# checked-in fragment test-kernel.config (type1 AND iommufd, mdev samples),
+# plus test-kernel-SERIES.config when the series needs symbols of its own.
 #
-# Usage: kernel-test.sh
+# Usage: kernel-test.sh [FLAVOUR SERIES]
+#   no arguments: FLAVOUR=test SERIES=6.12 (the `test` kernel; the source
+#   package is the host's, tests/setup.sh); kernel-modern.sh runs
+#   `kernel-test.sh modern 7.3` (linux-source.sh fetches that source from
+#   trixie-backports into the cache).
 # Prints KEY=VALUE lines on stdout (BZIMAGE, MODDIR, KDIR, KVER, IOMMUFD,
 # FLAVOUR); progress goes to stderr. The result is cached under
-# ${VFIOD_LAB_CACHE:-$HOME/.cache/vfiod-lab}/test-<key>, the key being a hash
-# of the source package version, the fragment, this script and the compiler
-# version: a hit costs nothing, a miss builds (~5 min on 2 cores).
+# ${VFIOD_LAB_CACHE:-$HOME/.cache/vfiod-lab}/FLAVOUR-<key>, the key being a
+# hash of the flavour, the source package version, the fragments, this
+# script and the compiler version: a hit costs nothing, a miss builds (~5
+# min on 2 cores).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lab-lib.sh"
 
-tarball=/usr/src/linux-source-6.12.tar.xz
-fragment=$here/test-kernel.config
-[ -r "$tarball" ] || lab_die "$tarball missing (apt-get install linux-source-6.12, see tests/setup.sh)"
-srcver=$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null) ||
-	lab_die "linux-source-6.12 is not installed"
+case $# in
+0) flavour=test series=6.12 ;;
+2) flavour=$1 series=$2 ;;
+*) lab_die "usage: $0 [FLAVOUR SERIES]" ;;
+esac
 
-key=$(lab_hash "$srcver" "$(lab_gcc_version)" -- "$fragment" "$0" "$here/lab-lib.sh")
-out=$LAB_CACHE/test-$key
+srcenv=$("$here/linux-source.sh" "$series") || lab_die "no linux-source-$series"
+tarball=$(echo "$srcenv" | sed -n 's/^LINUX_SOURCE_TARBALL=//p')
+srcver=$(echo "$srcenv" | sed -n 's/^LINUX_SOURCE_VERSION=//p')
+if [ ! -r "$tarball" ] || [ -z "$srcver" ]; then lab_die "linux-source.sh $series gave no tarball"; fi
+fragments=$here/test-kernel.config
+[ ! -f "$here/test-kernel-$series.config" ] || fragments="$fragments $here/test-kernel-$series.config"
+
+# shellcheck disable=SC2086 # paths without spaces
+key=$(lab_hash "$flavour" "$srcver" "$(lab_gcc_version)" -- $fragments "$0" "$here/lab-lib.sh")
+out=$LAB_CACHE/$flavour-$key
 
 # Fast path: no lock needed to read a finished, immutable result.
 if [ -f "$out/kernel.env" ]; then
@@ -28,7 +42,7 @@ if [ -f "$out/kernel.env" ]; then
 	exit 0
 fi
 
-lab_lock "$LAB_CACHE/locks/test-$key.lock"
+lab_lock "$LAB_CACHE/locks/$flavour-$key.lock"
 if [ -f "$out/kernel.env" ]; then
 	cat "$out/kernel.env"
 	exit 0
@@ -57,7 +71,7 @@ rm -rf "$out"
 build=$out/build
 mkdir -p "$build"
 log=$out/build.log
-lab_log "building test kernel $key (log: $log)"
+lab_log "building the $flavour kernel from linux-source $srcver, $key (log: $log)"
 start=$(date +%s)
 
 kmake() {
@@ -66,13 +80,17 @@ kmake() {
 }
 
 kmake tinyconfig
-(cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m -O "$build" .config "$fragment") >>"$log" 2>&1 ||
+# shellcheck disable=SC2086 # paths without spaces
+(cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m -O "$build" .config $fragments) >>"$log" 2>&1 ||
 	lab_die "merge_config failed (log: $log)"
 kmake olddefconfig
 
 # Kconfig drops a symbol whose dependencies are unmet without a word; a
 # kernel missing e.g. IOMMUFD would only fail much later inside a guest.
+# Every symbol of every fragment is checked; where the series' fragment
+# sets a symbol again, its value (the one merge_config kept) is checked.
 bad=""
+# shellcheck disable=SC2086 # paths without spaces
 while IFS= read -r line; do
 	case "$line" in
 	CONFIG_*=*) ;;
@@ -86,7 +104,10 @@ while IFS= read -r line; do
 	*)
 		if ! grep -qx "$sym=$want" "$build/.config"; then bad="$bad $sym=$want"; fi ;;
 	esac
-done <"$fragment"
+done <<EOF
+$(awk -F= '/^CONFIG_[A-Za-z0-9_]*=/ { if (!($1 in v)) order[++n] = $1; v[$1] = $0 }
+	END { for (i = 1; i <= n; i++) print v[order[i]] }' $fragments)
+EOF
 [ -z "$bad" ] || lab_die "fragment symbols not in the final .config:$bad (log: $log)"
 
 kmake bzImage modules
@@ -97,9 +118,9 @@ kmake INSTALL_MOD_PATH="$mods" DEPMOD=/sbin/depmod modules_install
 rm -f "$mods/lib/modules/$kver/build" "$mods/lib/modules/$kver/source"
 cp "$build/arch/x86/boot/bzImage" "$out/bzImage"
 
-lab_log "test kernel $kver built in $(( $(date +%s) - start )) s"
+lab_log "$flavour kernel $kver built in $(( $(date +%s) - start )) s"
 {
-	echo "FLAVOUR=test"
+	echo "FLAVOUR=$flavour"
 	echo "KVER=$kver"
 	echo "BZIMAGE=$out/bzImage"
 	echo "MODDIR=$mods/lib/modules/$kver"

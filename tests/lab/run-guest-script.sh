@@ -2,7 +2,7 @@
 # Run an arbitrary script in the lab guest and bring its files back.
 #
 # Usage: run-guest-script.sh [--build BUILD_ROOT] [--no-iommu] KERNEL SCRIPT OUTDIR
-#   KERNEL      distro | test
+#   KERNEL      distro | test | modern
 #   SCRIPT      host path of a POSIX sh script, run as root in the guest after
 #               the lab is up (udevd, system bus, VFIO modules loaded); the
 #               repository's tests/ are at /opt/vfiod/tests, the build (if
@@ -27,13 +27,13 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 3 ] || lab_die "usage: $0 [--build BUILD_ROOT] [--no-iommu] distro|test SCRIPT OUTDIR"
+[ $# -eq 3 ] || lab_die "usage: $0 [--build BUILD_ROOT] [--no-iommu] distro|test|modern SCRIPT OUTDIR"
 kernel=$1
 script=$2
 outdir=$3
 case "$kernel" in
-distro | test) ;;
-*) lab_die "unknown kernel '$kernel' (distro or test)" ;;
+distro | test | modern) ;;
+*) lab_die "unknown kernel '$kernel' (distro, test or modern)" ;;
 esac
 [ -r "$script" ] || lab_die "cannot read $script"
 mkdir -p "$outdir"

@@ -1,5 +1,5 @@
-# vfiod-kernels: test
-# VM ownership on the iommufd backend (test kernel only): a VM with edu (passthrough)
+# vfiod-kernels: test modern
+# VM ownership on the iommufd backend (test and modern kernels): a VM with edu (passthrough)
 # and an mtty mdev. vfiod binds edu's group, creates the mdev, opens /dev/iommu
 # (per-process accounting) and both device cdevs; the reference VMM (uid 1000, no
 # capabilities) gets its descriptors over D-Bus, maps memory and DMAs

@@ -12,7 +12,7 @@
 #   assert_fails CMD...           CMD must exit non-zero
 #   wait_until SECS CMD...        poll CMD until it succeeds, or fail
 #   poll_until SECS CMD...        the same, returning 1 instead of failing
-#   vm_kernel                     prints distro|test
+#   vm_kernel                     prints distro|test|modern
 #   has_iommufd                   true when /dev/iommu exists
 #   lab_device edu|e1000e|nvme    BDF of a lab endpoint
 #   pci_group BDF                 IOMMU group number of BDF

@@ -1,7 +1,8 @@
 #!/bin/sh
 # vm-lab-prepare (meson suite `vm`): prepares every guest kernel and image
-# that the vm tests boot -- the distro kernel, the test kernel, the systemd
-# and libvirt rootfs and QEMU 10 -- before any guest runs. meson starts it first and
+# that the vm tests boot -- the distro kernel, the test kernel (6.12), the
+# modern kernel (7.3), the systemd and libvirt rootfs and QEMU 10 -- before
+# any guest runs. meson starts it first and
 # alone (priority, is_parallel: false): a cold cache builds the test kernel
 # with both host cores, and a TCG guest booted next to that build loses timer
 # interrupts (RCU stalls, a hung task at VFIO release), so no guest may run
@@ -26,6 +27,8 @@ env=$("$lab/kernel-distro.sh")
 check "$env" BZIMAGE kernel-distro.sh
 env=$("$lab/kernel-test.sh")
 check "$env" BZIMAGE kernel-test.sh
+env=$("$lab/kernel-modern.sh")
+check "$env" BZIMAGE kernel-modern.sh
 env=$("$lab/rootfs-systemd.sh")
 check "$env" ROOTFS rootfs-systemd.sh
 env=$("$lab/rootfs-libvirt.sh") # libvirt guest tests

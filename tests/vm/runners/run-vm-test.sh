@@ -3,7 +3,7 @@
 #
 # Usage: run-vm-test.sh BUILD_ROOT SOURCE_ROOT TEST_NAME
 # For every kernel named on the `# vfiod-kernels:` line of
-# tests/vm/cases/TEST_NAME.sh (distro, test), restricted by
+# tests/vm/cases/TEST_NAME.sh (distro, test, modern), restricted by
 # $VFIOD_LAB_KERNELS if set: prepare the kernel (cached), build the
 # out-of-tree modules and the initramfs for it, boot the lab under QEMU TCG,
 # and read the guest's markers. Exit 0 pass, 1 fail (guest log printed),
@@ -103,7 +103,7 @@ npass=0 nfail=0 nskip=0
 overall=0
 for k in $kernels; do
 	case "$k" in
-	distro | test) ;;
+	distro | test | modern) ;;
 	*) say "unknown kernel '$k' in $case_file"; overall=1; continue ;;
 	esac
 	log=$logdir/$name-$k.log
