@@ -26,7 +26,7 @@ LIMIT_VGPU=268435456    # mdev-only: the mdev budget, 256 MiB
 LIMIT_EDU=335544320     # guest memory + 64 MiB headroom
 
 vm_devices() {
-	"$VFIOCTL" --json vm show "$1" | jq -r '[.Devices[].name] | sort | join(" ")'
+	"$VFIOCTL" --json vm show "$1" | jq -r '[.devices[].name] | sort | join(" ")'
 }
 
 # the device cdev files vfiod itself holds open

@@ -196,7 +196,7 @@ testcase_restarts_keep_descriptors() {
 			vmm_ok "$t" "hotadd $vm $dev"
 		done
 		assert_eq "$after_cycle" "$(vfiod_vfio_fds)" "restart $i: after hot-remove and hot-add"
-		assert_eq iommufd "$("$VFIOCTL" --json vm show fdstore-b | jq -r '.Backend // .backend')" \
+		assert_eq iommufd "$("$VFIOCTL" --json vm show fdstore-b | jq -r .backend)" \
 			"restart $i: b is still an iommufd VM"
 		! grep -q '^vfiod_mm ' /proc/modules || fail "vfiod_mm got loaded"
 		i=$((i + 1))
