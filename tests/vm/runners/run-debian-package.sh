@@ -78,6 +78,19 @@ debs=$(ls "$pkg/src/vfiod_${version}_"*.deb "$pkg/src/vfiod-dkms_${version}_all.
 t1=$(date +%s)
 say "packages built in $((t1 - t0)) s: $(echo "$debs" | xargs -n1 basename | tr '\n' ' ')"
 
+# ---- lintian: no error; the warnings left are printed (issue 17) ----
+if command -v lintian >/dev/null 2>&1; then
+	changes=$(ls "$pkg/src/vfiod_${version}_"*.changes 2>/dev/null | head -n1)
+	# shellcheck disable=SC2086 # one word per package
+	lintian --fail-on error --no-tag-display-limit ${changes:-$debs} >"$work/$name-lintian.log" 2>&1
+	lrc=$?
+	sed 's/^/lintian: /' "$work/$name-lintian.log"
+	[ "$lrc" -eq 0 ] || { say "FAIL: lintian reports errors (exit $lrc)"; exit 1; }
+	say "lintian: no errors, $(grep -c '^W:' "$work/$name-lintian.log") warnings"
+else
+	say "lintian not installed (tests/setup.sh): not checked"
+fi
+
 # ---- a Debian 12 machine with the guest kernel and its headers ----
 mkdir -p "$stage"
 cp -a "$ROOTFS/." "$stage/"
