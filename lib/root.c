@@ -247,6 +247,16 @@ static int read_all(int fd, char **ret, size_t *ret_size)
 	return 0;
 }
 
+/* A text attribute with a NUL in it is not text: refuse, do not truncate. */
+static int text_finish(char *buf, size_t size)
+{
+	if (memchr(buf, '\0', size))
+		return -EBADMSG;
+	if (size > 0 && buf[size - 1] == '\n')
+		buf[size - 1] = '\0';
+	return 0;
+}
+
 int vfd_root_read_string(vfd_context *ctx, const char *path, char **ret)
 {
 	_cleanup_close_ int fd = -1;
@@ -262,27 +272,18 @@ int vfd_root_read_string(vfd_context *ctx, const char *path, char **ret)
 	r = read_all(fd, &buf, &size);
 	if (r < 0)
 		return r;
-
-	/* A text attribute with a NUL in it is not text: refuse, do not truncate. */
-	if (memchr(buf, '\0', size))
-		return -EBADMSG;
-	if (size > 0 && buf[size - 1] == '\n')
-		buf[size - 1] = '\0';
+	r = text_finish(buf, size);
+	if (r < 0)
+		return r;
 
 	*ret = TAKE_PTR(buf);
 	return 0;
 }
 
-int vfd_root_pread(vfd_context *ctx, const char *path, void *buf, size_t size, uint64_t offset)
+/* up to size bytes at offset, fewer only at the end of the file; the count */
+static int pread_full(int fd, void *buf, size_t size, uint64_t offset)
 {
-	_cleanup_close_ int fd = -1;
 	size_t done = 0;
-
-	if (!buf || size > (size_t)INT_MAX || offset > (uint64_t)INT64_MAX - size)
-		return -EINVAL;
-	fd = root_openat2(ctx, path, O_RDONLY | O_NOCTTY);
-	if (fd < 0)
-		return fd;
 
 	while (done < size) {
 		ssize_t n = pread(fd, (char *)buf + done, size - done, (off_t)(offset + done));
@@ -297,6 +298,19 @@ int vfd_root_pread(vfd_context *ctx, const char *path, void *buf, size_t size, u
 		done += (size_t)n;
 	}
 	return (int)done;
+}
+
+int vfd_root_pread(vfd_context *ctx, const char *path, void *buf, size_t size, uint64_t offset)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (!buf || size > (size_t)INT_MAX || offset > (uint64_t)INT64_MAX - size)
+		return -EINVAL;
+	fd = root_openat2(ctx, path, O_RDONLY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+
+	return pread_full(fd, buf, size, offset);
 }
 
 /* Decimal, or hex with a 0x prefix; nothing else (no sign, no blanks, no octal). */
@@ -329,6 +343,22 @@ static int parse_u64(const char *s, uint64_t *ret)
 		v = v * base + digit;
 	}
 	*ret = v;
+	return 0;
+}
+
+/* as parse_u64, with an optional minus: numa_node reads "-1" on machines without NUMA information */
+static int parse_int(const char *s, int *ret)
+{
+	bool negative = s[0] == '-';
+	uint64_t v;
+	int r;
+
+	r = parse_u64(s + negative, &v);
+	if (r < 0)
+		return r;
+	if (negative ? v > (uint64_t)INT_MAX + 1 : v > INT_MAX)
+		return -ERANGE;
+	*ret = negative ? (int)(-(int64_t)v) : (int)v;
 	return 0;
 }
 
@@ -370,8 +400,6 @@ int vfd_root_read_u64(vfd_context *ctx, const char *path, uint64_t *ret)
 int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret)
 {
 	_cleanup_free_ char *s = NULL;
-	bool negative;
-	uint64_t v;
 	int r;
 
 	if (!ret)
@@ -380,16 +408,7 @@ int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret)
 	if (r < 0)
 		return r;
 
-	/* numa_node reads "-1" on machines without NUMA information */
-	negative = s[0] == '-';
-	r = parse_u64(s + negative, &v);
-	if (r < 0)
-		return r;
-	if (negative ? v > (uint64_t)INT_MAX + 1 : v > INT_MAX)
-		return -ERANGE;
-
-	*ret = negative ? (int)(-(int64_t)v) : (int)v;
-	return 0;
+	return parse_int(s, ret);
 }
 
 /* the fault step of a sysfs write (lib/include/vfiod/fault.h), by the attribute written */
@@ -513,19 +532,11 @@ int vfd_root_readlink(vfd_context *ctx, const char *path, char **ret)
 	return 0;
 }
 
-int vfd_root_readlink_basename(vfd_context *ctx, const char *path, char **ret)
+/* "../../bus/pci/drivers/e1000e/" names e1000e as well; target is changed */
+static int link_basename(char *target, char **ret)
 {
-	_cleanup_free_ char *target = NULL;
 	char *end, *base, *s;
-	int r;
 
-	if (!ret)
-		return -EINVAL;
-	r = vfd_root_readlink(ctx, path, &target);
-	if (r < 0)
-		return r;
-
-	/* "../../bus/pci/drivers/e1000e/" names e1000e as well */
 	end = target + strlen(target);
 	while (end > target && end[-1] == '/')
 		*--end = '\0';
@@ -539,6 +550,19 @@ int vfd_root_readlink_basename(vfd_context *ctx, const char *path, char **ret)
 		return -ENOMEM;
 	*ret = s;
 	return 0;
+}
+
+int vfd_root_readlink_basename(vfd_context *ctx, const char *path, char **ret)
+{
+	_cleanup_free_ char *target = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = vfd_root_readlink(ctx, path, &target);
+	if (r < 0)
+		return r;
+	return link_basename(target, ret);
 }
 
 int vfd_root_exists(vfd_context *ctx, const char *path)
@@ -721,10 +745,9 @@ int vfd_dir_read_string(int dfd, const char *name, char **ret)
 			return r;
 	}
 
-	if (memchr(buf, '\0', size))
-		return -EBADMSG;
-	if (size > 0 && buf[size - 1] == '\n')
-		buf[size - 1] = '\0';
+	r = text_finish(buf, size);
+	if (r < 0)
+		return r;
 
 	*ret = TAKE_PTR(buf);
 	return 0;
@@ -751,8 +774,6 @@ int vfd_dir_read_u64(int dfd, const char *name, uint64_t *ret)
 int vfd_dir_read_int(int dfd, const char *name, int *ret)
 {
 	_cleanup_free_ char *s = NULL;
-	bool negative;
-	uint64_t v;
 	int r;
 
 	if (!ret)
@@ -760,20 +781,12 @@ int vfd_dir_read_int(int dfd, const char *name, int *ret)
 	r = vfd_dir_read_string(dfd, name, &s);
 	if (r < 0)
 		return r;
-	negative = s[0] == '-';
-	r = parse_u64(s + negative, &v);
-	if (r < 0)
-		return r;
-	if (negative ? v > (uint64_t)INT_MAX + 1 : v > INT_MAX)
-		return -ERANGE;
-	*ret = negative ? (int)(-(int64_t)v) : (int)v;
-	return 0;
+	return parse_int(s, ret);
 }
 
 int vfd_dir_pread(int dfd, const char *name, void *buf, size_t size, uint64_t offset)
 {
 	_cleanup_close_ int fd = -1;
-	size_t done = 0;
 
 	if (!buf || size > (size_t)INT_MAX || offset > (uint64_t)INT64_MAX - size)
 		return -EINVAL;
@@ -781,25 +794,12 @@ int vfd_dir_pread(int dfd, const char *name, void *buf, size_t size, uint64_t of
 	if (fd < 0)
 		return fd;
 
-	while (done < size) {
-		ssize_t n = pread(fd, (char *)buf + done, size - done, (off_t)(offset + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (int)done;
+	return pread_full(fd, buf, size, offset);
 }
 
 int vfd_dir_readlink_basename(int dfd, const char *name, char **ret)
 {
 	char buf[VFD_PATH_MAX];
-	char *end, *base, *s;
 	ssize_t n;
 
 	if (!ret)
@@ -814,20 +814,7 @@ int vfd_dir_readlink_basename(int dfd, const char *name, char **ret)
 	if ((size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;
 	buf[n] = '\0';
-
-	end = buf + n;
-	while (end > buf && end[-1] == '/')
-		*--end = '\0';
-	base = strrchr(buf, '/');
-	base = base ? base + 1 : buf;
-	if (!vfd_name_is_component(base))
-		return -EINVAL;
-
-	s = strdup(base);
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
+	return link_basename(buf, ret);
 }
 
 int vfd_dir_exists(int dfd, const char *name)
