@@ -82,7 +82,7 @@ say "packages built in $((t1 - t0)) s: $(echo "$debs" | xargs -n1 basename | tr 
 if command -v lintian >/dev/null 2>&1; then
 	changes=$(ls "$pkg/src/vfiod_${version}_"*.changes 2>/dev/null | head -n1)
 	# shellcheck disable=SC2086 # one word per package
-	lintian --fail-on error --no-tag-display-limit ${changes:-$debs} >"$work/$name-lintian.log" 2>&1
+	lintian --fail-on error --tag-display-limit 0 ${changes:-$debs} >"$work/$name-lintian.log" 2>&1
 	lrc=$?
 	sed 's/^/lintian: /' "$work/$name-lintian.log"
 	[ "$lrc" -eq 0 ] || { say "FAIL: lintian reports errors (exit $lrc)"; exit 1; }
