@@ -110,6 +110,19 @@ if ! DEBIAN_FRONTEND=noninteractive nice -n 10 chroot "$r" sh -c \
 	tail -n 30 "$log" >&2
 	lab_die "apt-get install in the chroot failed (log: $log)"
 fi
+# libvirt 12's secret driver reads its key as an encrypted systemd
+# credential (libvirtd.service.d/10-secret.conf: LoadCredentialEncrypted=,
+# after virt-secret-init-encryption.service, which makes the key with
+# `systemd-creds encrypt` at the first boot). Made here once, with the
+# image's own host key (/var/lib/systemd/credential.secret): the lab guest
+# boots from an initramfs without TPM, and its first boot's key making
+# failed libvirtd's start (seen: "Dependency failed for libvirtd.service").
+if ! chroot "$r" sh -c 'dd if=/dev/urandom status=none bs=32 count=1 |
+	systemd-creds encrypt --with-key=host --name=secrets-encryption-key - \
+		/var/lib/libvirt/secrets/secrets-encryption-key' >>"$log" 2>&1; then
+	tail -n 5 "$log" >&2
+	lab_die "making libvirt's secrets encryption key failed (log: $log)"
+fi
 cleanup
 trap - EXIT
 

@@ -87,7 +87,11 @@ testcase_world_systemd_257_is_pid1_with_dbus_1_16() {
 
 testcase_world_libvirtd_12_9_runs_qemu_11_1() {
 	world_only
-	systemctl is-active -q libvirtd || fail "libvirtd.service is $(systemctl is-active libvirtd)"
+	if ! systemctl is-active -q libvirtd; then
+		systemctl --no-pager status libvirtd virt-secret-init-encryption || true
+		journalctl -b --no-pager -u virt-secret-init-encryption -u libvirtd.socket -u virtlogd.socket | tail -n 20
+		fail "libvirtd.service is $(systemctl is-active libvirtd)"
+	fi
 	t=$(now)
 	# the first connection makes libvirtd probe QEMU's capabilities (TCG: slow)
 	out=$(virsh -c qemu:///system version) || fail "virsh cannot reach libvirtd"

@@ -81,7 +81,7 @@ sg_stage() {
 	for _sg_exe in $(cat "$work/$name-programs") /usr/bin/jq; do
 		ldd "$_sg_exe" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r _sg_lib; do
 			[ -e "$_sg_stage$_sg_lib" ] || [ -e "$_sg_stage/usr$_sg_lib" ] || {
-				say "the rootfs lacks $_sg_lib (needed by ${_sg_exe##*/}): the host's copied"
+				say "the rootfs lacks $_sg_lib (in the host's ldd of ${_sg_exe##*/}): the host's copied"
 				cp -L "$_sg_lib" "$_sg_stage/usr/lib/x86_64-linux-gnu/"
 			}
 		done
