@@ -94,7 +94,7 @@ testcase_world_libvirtd_12_9_runs_qemu_11_1() {
 	fi
 	t=$(now)
 	# the first connection makes libvirtd probe QEMU's capabilities (TCG: slow)
-	out=$(virsh -c qemu:///system version) || fail "virsh cannot reach libvirtd"
+	out=$(virsh -c qemu:///system version --daemon) || fail "virsh cannot reach libvirtd"
 	timing "libvirtd-first-connect" "$(elapsed "$t")"
 	log "$out"
 	assert_contains "$out" "Running against daemon: 12.9." "libvirtd's version"
@@ -152,8 +152,9 @@ testcase_world_iommufd_hostdev_domain_starts_and_is_destroyed() {
 	pid=$(qemu_pid "$dom")
 	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'iommufd' || fail "QEMU's command line has no iommufd object"
 
-	# QEMU holds /dev/iommu and edu's cdev (paths in QEMU's private /dev);
-	# fdinfo names the very inode of its /dev/iommu
+	# QEMU holds /dev/iommu and edu's cdev, opened by libvirtd and passed
+	# on (QEMU's private /dev has neither node): fdinfo names the inode of
+	# this host's /dev/iommu
 	iommu_fd='' cdev_fd=''
 	for f in /proc/"$pid"/fd/*; do
 		case "$(readlink "$f")" in
@@ -166,8 +167,8 @@ testcase_world_iommufd_hostdev_domain_starts_and_is_destroyed() {
 	[ -n "$cdev_fd" ] || fail "QEMU (pid $pid) holds no $cdev"
 	info=$(cat "/proc/$pid/fdinfo/$iommu_fd")
 	log "fdinfo of QEMU's /dev/iommu (fd $iommu_fd): $(echo "$info" | tr '\n' ' ')"
-	assert_eq "$(stat -L -c %i "/proc/$pid/root/dev/iommu")" "$(echo "$info" | sed -n 's/^ino:[[:space:]]*//p')" \
-		"inode in fdinfo of fd $iommu_fd vs QEMU's /dev/iommu"
+	assert_eq "$(stat -L -c %i /dev/iommu)" "$(echo "$info" | sed -n 's/^ino:[[:space:]]*//p')" \
+		"inode in fdinfo of QEMU's fd $iommu_fd vs /dev/iommu"
 	# the iommufd path, not the group's
 	group=$(pci_group "$edu")
 	for f in /proc/"$pid"/fd/*; do
