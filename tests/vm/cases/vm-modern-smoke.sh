@@ -17,14 +17,18 @@
 
 . /opt/vfiod/tests/vm/lib/lab-smoke-lib.sh
 
-# the trixie world's guest: systemd as PID 1 on Debian 13 (the busybox
-# guest has /etc/vfiod-lab.env and busybox's init)
-in_trixie_world() {
-	[ ! -e /etc/vfiod-lab.env ] && grep -qx 'VERSION_CODENAME=trixie' /etc/os-release 2>/dev/null
+# the busybox guest has /etc/vfiod-lab.env; the other guest that runs
+# this case is the trixie world's, and must be Debian 13: a world testcase
+# skips only in the busybox guest, so a wrong world fails instead of
+# skipping its checks
+in_busybox_guest() {
+	[ -e /etc/vfiod-lab.env ]
 }
 
 world_only() {
-	in_trixie_world || skip "runs in the trixie world's boot (vm-modern-smoke-trixie.log)"
+	in_busybox_guest && skip "runs in the trixie world's boot (vm-modern-smoke-trixie.log)"
+	grep -qx 'VERSION_CODENAME=trixie' /etc/os-release ||
+		fail "the world's guest is not Debian 13 (trixie): $(grep '^PRETTY_NAME=' /etc/os-release)"
 }
 
 testcase_kernel_is_7_3() {
@@ -32,9 +36,7 @@ testcase_kernel_is_7_3() {
 	7.3 | 7.3.* | 7.3-*) ;;
 	*) fail "the modern kernel is $(uname -r), not 7.3" ;;
 	esac
-	if in_trixie_world; then
-		return 0
-	fi
+	in_busybox_guest || return 0
 	KVER=''
 	. /etc/vfiod-lab.env
 	assert_eq "$KVER" "$(uname -r)" "running kernel vs the lab's kernel.env"
