@@ -1,4 +1,4 @@
-# vfiod-kernels: test
+# vfiod-kernels: test modern
 # The seed scenario of the "Memlock limits" issue on iommufd: a VM with
 # 256 MiB and one vGPU (tests/kernel's vfiod_test_vgpu) pinning 1000 pages
 # through an iommufd access; the charge (per-process accounting, set by

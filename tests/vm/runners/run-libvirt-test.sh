@@ -1,16 +1,25 @@
 #!/bin/sh
-# Libvirt guest tests (meson suite `vm`): boot a Debian 12 guest with
-# systemd as PID 1, a real libvirtd (libvirt-daemon-system 9.0) and QEMU
-# 7.2 (tests/lab/rootfs-libvirt.sh), the project installed with `meson
+# Libvirt guest tests (meson suite `vm`): boot a Debian guest with systemd
+# as PID 1, a real libvirtd and QEMU, the project installed with `meson
 # install --destdir` (vfiod enabled through its shipped unit, the libvirt
 # hook in /etc/libvirt/hooks/qemu.d), and run the case
 # tests/vm/cases/NAME.sh from a oneshot unit ordered after vfiod and
 # libvirtd (tests/vm/guest/libvirt-run-case.sh). See tests/vm/README.md,
 # "Libvirt guest tests", for how a case plugs in.
 #
+# The world is the case's `# vfiod-world:` word:
+#   bookworm (the default)  Debian 12: libvirt 9.0, QEMU 7.2, systemd 252
+#                           (tests/lab/rootfs-libvirt.sh) on the distro kernel
+#   trixie                  Debian 13: libvirt 12.9, QEMU 11.1, systemd 257
+#                           (tests/lab/rootfs-libvirt-trixie.sh) on the
+#                           modern (7.3) kernel
+# run-vm-test.sh also calls this for a busybox case with that header (its
+# second boot, see the README).
+#
 # Usage: run-libvirt-test.sh BUILD_ROOT SOURCE_ROOT NAME
-# Kernel: the distro kernel only. Exit 0 pass, 1 fail (log printed),
-# 77 skip. Log: BUILD_ROOT/meson-logs/vm/NAME-libvirt.log
+# Exit 0 pass, 1 fail (log printed), 77 skip.
+# Log: BUILD_ROOT/meson-logs/vm/NAME-libvirt.log (bookworm) or
+# NAME-trixie.log (trixie)
 set -u
 
 [ $# -eq 3 ] || { echo "usage: $0 BUILD_ROOT SOURCE_ROOT NAME" >&2; exit 2; }
@@ -28,15 +37,22 @@ say() {
 [ -f "$case_file" ] || { say "no case file tests/vm/cases/$name.sh"; exit 2; }
 . "$source_root/tests/vm/runners/runner-lib.sh"
 . "$source_root/tests/vm/runners/systemd-guest.sh"
-sg_require
+world=$(sed -n 's/^#[[:space:]]*vfiod-world:[[:space:]]*//p' "$case_file" | head -n1 | awk '{ print $1 }')
+case "${world:=bookworm}" in
+bookworm) kernel=distro rootfs_script=rootfs-libvirt.sh logname=libvirt ;;
+trixie) kernel=modern rootfs_script=rootfs-libvirt-trixie.sh logname=trixie ;;
+*) say "unknown world '$world' in tests/vm/cases/$name.sh (bookworm or trixie)"; exit 2 ;;
+esac
+sg_require "$kernel"
 
 logdir=$build_root/meson-logs/vm
 work=$build_root/vm-lab
-log=$logdir/$name-libvirt.log
+log=$logdir/$name-$logname.log
 mkdir -p "$logdir" "$work"
 
 t_prep=$(date +%s)
-sg_prepare rootfs-libvirt.sh
+sg_prepare "$rootfs_script"
+say "world $world: kernel $KVER; $(printf '%s\n' "$_sg_rootfs_env" | grep -v '^ROOTFS=' | tr '\n' ' ')"
 
 stage=$(mktemp -d "$work/libvirt-stage.XXXXXX")
 img=$work/libvirt-$name-initramfs.img
@@ -57,9 +73,10 @@ esac
 # The case and its guest-side runner, as a unit ordered after vfiod and libvirtd.
 # The libraries keep their repository paths under /opt/vfiod/tests, as in
 # the busybox guest.
+# Every library of tests/vm/lib: a case may source one (vm-modern-smoke
+# sources lab-smoke-lib.sh, whose testcases only the busybox guest runs).
 mkdir -p "$stage/opt/vfiod-libvirt" "$stage/opt/vfiod/tests/vm/lib" "$stage/opt/vfiod/tests/lib"
-cp "$source_root/tests/vm/lib/guest-lib.sh" "$source_root/tests/vm/lib/libvirt-guest-lib.sh" \
-	"$stage/opt/vfiod/tests/vm/lib/"
+cp "$source_root/tests/vm/lib/"*.sh "$stage/opt/vfiod/tests/vm/lib/"
 cp "$source_root/tests/lib/wait-until.sh" "$stage/opt/vfiod/tests/lib/wait-until.sh"
 cp "$guest/libvirt-run-case.sh" "$stage/opt/vfiod-libvirt/run-case.sh"
 cp "$case_file" "$stage/opt/vfiod-libvirt/case.sh"
@@ -81,7 +98,7 @@ rm -f "$img"
 
 read_markers "$log"
 tr -d '\r' <"$log" | grep -o '@@VFIOD-TIME [^@]*@@' | sed 's/^@@VFIOD-TIME \(.*\)@@$/  time: \1/'
-say "$name: kernel $KVER: qemu $((t2 - t1)) s; $PASSED pass, $FAILED fail, $SKIPPED skip"
+say "$name: world $world, kernel $KVER: qemu $((t2 - t1)) s; $PASSED pass, $FAILED fail, $SKIPPED skip"
 sg_verdict "$log"
 if [ "$PASSED" -eq 0 ]; then
 	say "SKIP: no testcase passed ($SKIPPED skipped)"

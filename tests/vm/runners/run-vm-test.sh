@@ -188,6 +188,25 @@ for k in $kernels; do
 	nskip=$((nskip + s))
 done
 
+# `# vfiod-world: trixie` (vm-modern-smoke): the case's testcases also run
+# once in the Debian 13 world (libvirt 12.9, QEMU 11.1, systemd 257 on
+# the modern kernel), a guest of its own: run-libvirt-test.sh boots it.
+# A testcase says itself in which guest it applies (skip elsewhere).
+world=$(sed -n 's/^#[[:space:]]*vfiod-world:[[:space:]]*//p' "$case_file" | head -n1 | awk '{ print $1 }')
+case "$world" in
+"" | bookworm) ;;
+trixie)
+	say "second boot: the $world world (tests/vm/runners/run-libvirt-test.sh)"
+	"$source_root/tests/vm/runners/run-libvirt-test.sh" "$build_root" "$source_root" "$name"
+	case $? in
+	0) npass=$((npass + 1)) ;;
+	77) nskip=$((nskip + 1)) ;;
+	*) overall=1 ;;
+	esac
+	;;
+*) say "unknown world '$world' in $case_file"; overall=1 ;;
+esac
+
 if [ "$overall" -ne 0 ]; then
 	exit 1
 fi

@@ -5,8 +5,9 @@
 # functions exit the runner on failure, with one line saying why.
 
 # sg_require [KERNEL]: the tools and privileges every such guest needs,
-# and KERNEL (distro, the default, or test: the lab's own, with iommufd)
-# selected by VFIOD_LAB_KERNELS when that is set; exits 77 otherwise.
+# and KERNEL (distro, the default; test: the lab's own, with iommufd;
+# modern: the same built from 7.3, the trixie world's) selected by
+# VFIOD_LAB_KERNELS when that is set; exits 77 otherwise.
 # Sets SG_KERNEL.
 sg_require() {
 	SG_KERNEL=${1:-distro}
@@ -15,7 +16,7 @@ sg_require() {
 	done
 	[ "$(id -u)" -eq 0 ] || { say "SKIP: needs root (debootstrap, device nodes in the image)"; exit 77; }
 	case "$SG_KERNEL" in
-	distro | test) ;;
+	distro | test | modern) ;;
 	*) say "unknown kernel '$SG_KERNEL'"; exit 1 ;;
 	esac
 	case " $(echo "${VFIOD_LAB_KERNELS:-$SG_KERNEL}" | tr ',' ' ') " in
@@ -47,7 +48,9 @@ sg_prepare() {
 
 # sg_stage STAGE PROGRAM...: the rootfs, the project installed with vfiod
 # enabled as an admin would, the libraries PROGRAMs (and jq) need that the
-# rootfs lacks (the host's: Debian 12's too), the kernel modules (the
+# rootfs lacks (the host's: Debian 12's too; each one copied is named on
+# the runner's output, so a soname the rootfs spells differently shows
+# there), the kernel modules (the
 # lab's selection plus the project's, under the merged /usr), mtty loaded
 # at boot, and a console without getty
 sg_stage() {
@@ -77,8 +80,10 @@ sg_stage() {
 	done >"$work/$name-programs"
 	for _sg_exe in $(cat "$work/$name-programs") /usr/bin/jq; do
 		ldd "$_sg_exe" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r _sg_lib; do
-			[ -e "$_sg_stage$_sg_lib" ] || [ -e "$_sg_stage/usr$_sg_lib" ] ||
+			[ -e "$_sg_stage$_sg_lib" ] || [ -e "$_sg_stage/usr$_sg_lib" ] || {
+				say "the rootfs lacks $_sg_lib (in the host's ldd of ${_sg_exe##*/}): the host's copied"
 				cp -L "$_sg_lib" "$_sg_stage/usr/lib/x86_64-linux-gnu/"
+			}
 		done
 	done
 	rm -f "$work/$name-programs"
