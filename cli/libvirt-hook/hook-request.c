@@ -58,6 +58,7 @@ HookVM *hook_vm_free(HookVM *vm)
 	for (size_t i = 0; i < vm->n_mdevs; i++)
 		free(vm->mdevs[i]);
 	free(vm->mdevs);
+	vfd_memlock_spec_free(vm->spec);
 	free(vm);
 	return NULL;
 }
@@ -151,7 +152,29 @@ int hook_vm_from_xml(const char *name_arg, const char *xml, size_t size, HookVM 
 	r = add_devices(vm, d);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "out of memory");
+	/* no host lookups: the PHB count of pSeries does not enter the mapping count */
+	r = vfd_memlock_spec_from_domain(d, NULL, VFD_MEMLOCK_BACKEND_TYPE1, &vm->spec, error_message);
+	if (r < 0)
+		return r;
 
 	*ret = TAKE_PTR(vm);
+	return 0;
+}
+
+int hook_vm_check_dma_budget(const HookVM *vm, uint64_t limit, uint64_t *ret_mappings, char **ret_warning,
+			     char **error_message)
+{
+	_cleanup_(vfd_dma_budget_freep) vfd_dma_budget *b = NULL;
+	int r;
+
+	if (!vm || !vm->spec || !ret_mappings || !ret_warning)
+		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
+	r = vfd_dma_budget_compute(vm->spec, limit, &b, error_message);
+	if (r < 0)
+		return r;
+	if (b->verdict == VFD_DMA_VERDICT_OVER)
+		return vfd_error_setf(error_message, -EXFULL, "%s", b->message);
+	*ret_mappings = b->verdict == VFD_DMA_VERDICT_UNKNOWN ? 0 : b->mappings;
+	*ret_warning = TAKE_PTR(b->message);
 	return 0;
 }
