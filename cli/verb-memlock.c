@@ -275,7 +275,7 @@ static uint64_t host_dma_entry_limit(vfd_context *ctx)
 
 /* ---- output ---- */
 
-static json_object *budget_to_json(const vfd_dma_budget *b)
+static json_object *budget_to_json(const vfd_dma_budget *b, bool limit_given)
 {
 	json_object *o = json_object_new_object(), *rows = json_object_new_array();
 
@@ -288,7 +288,8 @@ static json_object *budget_to_json(const vfd_dma_budget *b)
 	json_object_object_add(o, "known", json_object_new_boolean(b->verdict != VFD_DMA_VERDICT_UNKNOWN));
 	json_object_object_add(o, "count", json_object_new_uint64(b->mappings));
 	json_object_object_add(o, "limit", json_object_new_uint64(b->limit));
-	json_object_object_add(o, "limit_source", json_object_new_string(b->limit_from_host ? "host" : "default"));
+	json_object_object_add(o, "limit_source",
+			       json_object_new_string(limit_given ? "option" : b->limit_from_host ? "host" : "default"));
 	json_object_object_add(o, "message", b->message ? json_object_new_string(b->message) : NULL);
 	for (size_t i = 0; i < b->n_entries; i++) {
 		json_object *row = json_object_new_object();
@@ -305,7 +306,7 @@ static json_object *budget_to_json(const vfd_dma_budget *b)
 }
 
 static json_object *plan_to_json(const vfd_domain *dom, const vfd_memlock_spec *spec,
-				 const vfd_memlock_plan *plan, const vfd_dma_budget *budget)
+				 const vfd_memlock_plan *plan, const vfd_dma_budget *budget, bool limit_given)
 {
 	json_object *o = json_object_new_object(), *rows = json_object_new_array(), *devices = json_object_new_array();
 
@@ -359,7 +360,7 @@ static json_object *plan_to_json(const vfd_domain *dom, const vfd_memlock_spec *
 		json_object_array_add(devices, row);
 	}
 	json_object_object_add(o, "devices", devices);
-	json_object_object_add(o, "dma_mappings", budget_to_json(budget));
+	json_object_object_add(o, "dma_mappings", budget_to_json(budget, limit_given));
 	return o;
 }
 
@@ -407,22 +408,23 @@ static const Column dma_columns[] = {
 
 static int print_budget(json_object *o, const vfd_dma_budget *b)
 {
-	json_object *budget = NULL, *rows = NULL;
+	json_object *budget = NULL, *rows = NULL, *source = NULL;
 	int r;
 
+	json_object_object_get_ex(o, "dma_mappings", &budget);
+	json_object_object_get_ex(budget, "limit_source", &source);
 	printf("\nDMA mappings (type1): ");
 	if (b->verdict == VFD_DMA_VERDICT_NONE)
 		printf("about %" PRIu64 "; no type1 container of VFIO devices, no dma_entry_limit\n", b->mappings);
 	else if (b->verdict == VFD_DMA_VERDICT_UNKNOWN)
 		printf("unknown (vIOMMU; about %" PRIu64 " in passthrough mode) of dma_entry_limit %" PRIu64 " (%s)\n",
-		       b->mappings, b->limit, b->limit_from_host ? "host" : "default");
+		       b->mappings, b->limit, json_object_get_string(source));
 	else
 		printf("about %" PRIu64 " of dma_entry_limit %" PRIu64 " (%s): %s\n", b->mappings, b->limit,
-		       b->limit_from_host ? "host" : "default", vfd_dma_verdict_to_string(b->verdict));
+		       json_object_get_string(source), vfd_dma_verdict_to_string(b->verdict));
 	if (b->message)
 		printf("%s: %s\n", b->verdict == VFD_DMA_VERDICT_OVER ? "Refused" : "Warning", b->message);
 	printf("\n");
-	json_object_object_get_ex(o, "dma_mappings", &budget);
 	json_object_object_get_ex(budget, "breakdown", &rows);
 	r = output_table(rows, dma_columns, ELEMENTSOF(dma_columns));
 	return r;
@@ -499,7 +501,7 @@ int verb_memlock(int argc, char *argv[])
 	if (r < 0)
 		return runtime_error("%s: %s", a.domain_xml, err ? err : strerror(-r));
 
-	o = plan_to_json(dom, spec, plan, budget);
+	o = plan_to_json(dom, spec, plan, budget, a.dma_entry_limit > 0);
 	if (!o)
 		return runtime_error("out of memory");
 	if (a.json)

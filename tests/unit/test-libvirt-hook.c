@@ -292,7 +292,56 @@ static void test_program_settles_before_the_bus(void)
 	RUN(1, "cannot connect to the system bus", good, "lab", "release", "end", "-");
 }
 
+/* type1's dma_entry_limit: refused at prepare with count, limit and what to do */
+static void test_dma_budget(void)
+{
+	static const char over_xml[] =
+		"<domain type='kvm'><name>vm</name><uuid>" UUID "</uuid><memory unit='GiB'>132</memory>"
+		"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+		"<memory model='virtio-mem'><target><size unit='GiB'>128</size><block unit='MiB'>2</block>"
+		"</target></memory>" EDU_NO TAIL;
+	HookVM *vm = NULL;
+	char *err = NULL, *warning = NULL;
+	uint64_t n = 0;
+
+	ASSERT_OK(from_xml("vm", over_xml, &vm, &err));
+	ASSERT_ERRNO(hook_vm_check_dma_budget(vm, 0, &n, &warning, &err), -EXFULL);
+	ASSERT_TRUE(err && strstr(err, "65553 DMA mappings") && strstr(err, "dma_entry_limit of 65535") &&
+		    strstr(err, "iommufd='yes'") && strstr(err, "virtio-mem <block>"));
+	ASSERT_NULL(warning);
+	free(err);
+	err = NULL;
+	/* a host whose limit was raised takes it, with the count for vfiod */
+	ASSERT_OK(hook_vm_check_dma_budget(vm, 1000000, &n, &warning, &err));
+	ASSERT_TRUE(n == 65553);
+	ASSERT_NULL(warning);
+	hook_vm_free(vm);
+
+	/* 32 MiB, one device: 16 mappings; a limit of 17 warns, of 15 refuses */
+	ASSERT_OK(from_xml("vm", HEAD("vm") EDU_NO TAIL, &vm, &err));
+	ASSERT_OK(hook_vm_check_dma_budget(vm, 17, &n, &warning, &err));
+	ASSERT_TRUE(n == 16);
+	ASSERT_TRUE(warning && strstr(warning, "90%"));
+	free(warning);
+	warning = NULL;
+	ASSERT_ERRNO(hook_vm_check_dma_budget(vm, 15, &n, &warning, &err), -EXFULL);
+	ASSERT_TRUE(err && strstr(err, "dma_entry_limit of 15:"));
+	free(err);
+	err = NULL;
+	hook_vm_free(vm);
+
+	/* behind a vIOMMU: a warning, and no count for vfiod */
+	ASSERT_OK(from_xml("vm", HEAD("vm") "<iommu model='intel'/>" EDU_NO TAIL, &vm, &err));
+	n = 99;
+	ASSERT_OK(hook_vm_check_dma_budget(vm, 1, &n, &warning, &err));
+	ASSERT_TRUE(n == 0);
+	ASSERT_TRUE(warning && strstr(warning, "vIOMMU"));
+	free(warning);
+	hook_vm_free(vm);
+}
+
 VFD_TEST_MAIN(
+	VFD_TEST(test_dma_budget),
 	VFD_TEST(test_ops),
 	VFD_TEST(test_names),
 	VFD_TEST(test_devices_read),
