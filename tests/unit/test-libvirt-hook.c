@@ -251,6 +251,20 @@ static size_t count_lines(const char *s)
 		}                                                                               \
 	} while (0)
 
+/* what the hook reads as type1's dma_entry_limit on this machine: 65535 when absent */
+static unsigned long long host_dma_entry_limit(void)
+{
+	FILE *f = fopen("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit", "re");
+	unsigned long long v = 65535;
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 65535;
+		fclose(f);
+	}
+	return v;
+}
+
 static void test_program_settles_before_the_bus(void)
 {
 	static const char good[] = HEAD("lab") EDU_NO MDEV TAIL;
@@ -285,6 +299,19 @@ static void test_program_settles_before_the_bus(void)
 	huge[(3 << 20) - 1] = '\0';
 	RUN(1, "larger than", huge, "lab", "prepare", "begin", "-");
 	free(huge);
+
+	/* a domain over type1's dma_entry_limit: refused before the bus (limit: this host's, or 65535) */
+	if (host_dma_entry_limit() < 65553) {
+		static const char over[] =
+			"<domain type='kvm'><name>lab</name><uuid>" UUID "</uuid><memory unit='GiB'>132</memory>"
+			"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+			"<memory model='virtio-mem'><target><size unit='GiB'>128</size><block unit='MiB'>2</block>"
+			"</target></memory>" EDU_NO TAIL;
+
+		RUN(1, "would need about 65553 DMA mappings", over, "lab", "prepare", "begin", "-");
+		/* only prepare judges it: release of such a domain still goes to vfiod */
+		RUN(1, "cannot connect to the system bus", over, "lab", "release", "end", "-");
+	}
 
 	/* everything checked: only now the bus, which is not there */
 	RUN(1, "cannot connect to the system bus", good, "lab", "prepare", "begin", "-");
