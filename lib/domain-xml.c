@@ -432,7 +432,7 @@ static int read_guest_bus(vfd_domain *d, const xmlNode *dev, bool *ret_has, unsi
 static int add_pci_hostdev(vfd_domain *d, const xmlNode *dev, const xmlNode *source_address,
 			   bool from_interface, char **error_message)
 {
-	_cleanup_free_ char *driver = NULL;
+	_cleanup_free_ char *driver = NULL, *iommufd = NULL;
 	vfd_domain_hostdev *h;
 	int r;
 
@@ -452,6 +452,9 @@ static int add_pci_hostdev(vfd_domain *d, const xmlNode *dev, const xmlNode *sou
 	if (get_attr(first_child(dev, "driver"), "name", &driver) < 0)
 		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
 	h->vfio = !driver || streq(driver, "vfio") || streq(driver, "default");
+	if (get_attr(first_child(dev, "driver"), "iommufd", &iommufd) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	h->iommufd = iommufd && streq(iommufd, "yes");
 
 	r = read_pci_address(source_address, "<hostdev><source><address>", &h->source, error_message);
 	if (r < 0)

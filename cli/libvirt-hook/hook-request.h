@@ -74,7 +74,8 @@ int hook_vm_from_xml(const char *name_arg, const char *xml, size_t size, HookVM 
  * type1's dma_entry_limit on this host (0: unreadable, the default then).
  * Over the limit: -EXFULL, *error_message names count and limit and says
  * what to do. Near it, or unknown behind a vIOMMU: 0 and *ret_warning set
- * (NULL otherwise). *ret_mappings: the count to hand vfiod, 0 when unknown.
+ * (NULL otherwise). *ret_mappings: the count to hand vfiod, 0 when unknown
+ * or when no type1 container is made (every hostdev <driver iommufd='yes'/>).
  */
 int hook_vm_check_dma_budget(const HookVM *vm, uint64_t limit, uint64_t *ret_mappings, char **ret_warning,
 			     char **error_message);

@@ -357,6 +357,35 @@ static void test_dma_budget(void)
 	err = NULL;
 	hook_vm_free(vm);
 
+	/* libvirt 12's iommufd hostdevs: no type1 container, no limit, nothing for vfiod to check */
+	{
+		static const char iommufd_xml[] =
+			"<domain type='kvm'><name>vm</name><uuid>" UUID "</uuid><memory unit='GiB'>132</memory>"
+			"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+			"<memory model='virtio-mem'><target><size unit='GiB'>128</size><block unit='MiB'>2</block>"
+			"</target></memory><hostdev mode='subsystem' type='pci' managed='no'><driver iommufd='yes'/>"
+			"<source><address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>"
+			TAIL;
+
+		ASSERT_OK(from_xml("vm", iommufd_xml, &vm, &err));
+		n = 99;
+		ASSERT_OK(hook_vm_check_dma_budget(vm, 64, &n, &warning, &err));
+		ASSERT_TRUE(n == 0);
+		ASSERT_NULL(warning);
+		hook_vm_free(vm);
+		/* one type1 hostdev beside it makes a container: refused again */
+		ASSERT_OK(from_xml("vm", "<domain type='kvm'><name>vm</name><uuid>" UUID "</uuid>"
+				   "<memory unit='GiB'>132</memory><devices><memory model='virtio-mem'><target>"
+				   "<size unit='GiB'>128</size><block unit='MiB'>2</block></target></memory>"
+				   "<hostdev mode='subsystem' type='pci' managed='no'><driver iommufd='yes'/><source>"
+				   "<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>"
+				   EDU_NO TAIL, &vm, &err));
+		ASSERT_ERRNO(hook_vm_check_dma_budget(vm, 0, &n, &warning, &err), -EXFULL);
+		free(err);
+		err = NULL;
+		hook_vm_free(vm);
+	}
+
 	/* behind a vIOMMU: a warning, and no count for vfiod */
 	ASSERT_OK(from_xml("vm", HEAD("vm") "<iommu model='intel'/>" EDU_NO TAIL, &vm, &err));
 	n = 99;

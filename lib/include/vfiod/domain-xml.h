@@ -37,6 +37,8 @@ typedef struct vfd_domain_hostdev {
 	vfd_domain_hostdev_kind kind;
 	/* PCI: assigned through VFIO. libvirt's default backend; false for <driver name='kvm'|'xen'/>. */
 	bool vfio;
+	/* PCI: <driver iommufd='yes'/> (libvirt >= 12): through /dev/iommu, no type1 container */
+	bool iommufd;
 	/* PCI: managed='yes' (libvirt moves it to vfio-pci and back itself);
 	 * libvirt's default is 'no': the device must be on vfio-pci already */
 	bool managed;
