@@ -206,7 +206,7 @@ int vfd_dma_budget_compute(const vfd_memlock_spec *spec, uint64_t limit, vfd_dma
 	_cleanup_(vfd_dma_budget_freep) vfd_dma_budget *b = NULL;
 	vfd_memlock_counts counts;
 	uint64_t devices_bytes = 0, memory_bytes, p2p;
-	bool virtio_mem;
+	bool virtio_mem = false;
 	int r;
 
 	if (!ret)
