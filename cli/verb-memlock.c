@@ -6,7 +6,7 @@
  * (lib/memlock*.c, docs/memlock.md). It changes nothing and needs no
  * daemon: it reads the domain, and host facts the domain does not carry
  * (IOMMU groups for pSeries PHBs, mdev types for budgets, a running VM's
- * pins) from sysfs and /proc through libvfiod's root-relative layer.
+ * pins, type1's dma_entry_limit for the mapping count) from sysfs and /proc through libvfiod's root-relative layer.
  * It never connects to D-Bus.
  */
 #include <errno.h>
@@ -43,6 +43,7 @@ typedef struct Args {
 	int libvirt_compat;        /* -1: from the config file, else 9.0 */
 	vfd_memlock_backend backend;
 	vfd_memlock_iommufd_accounting accounting;
+	uint64_t dma_entry_limit;  /* 0: the host's, or the default */
 	bool json;
 } Args;
 
@@ -62,6 +63,8 @@ static void help(void)
 	       "     --iommufd-accounting MODE  user (default) or process\n"
 	       "     --config FILE         memlock settings (headroom, mdev budgets)\n"
 	       "     --pid PID             the running VM: its current pins are the floor\n"
+	       "     --dma-entry-limit N   type1's dma_entry_limit to check the mapping count\n"
+	       "                           against (default: the host's, else 65535)\n"
 	       "     --root DIR            read sysfs and /proc below DIR (default /)\n"
 	       "     --json                Print JSON; limit_bytes 0 means: leave the limit alone\n"
 	       "  -h --help                Show this help\n");
@@ -80,6 +83,7 @@ static int parse_args(int argc, char *argv[], Args *a)
 		ARG_PID,
 		ARG_ROOT,
 		ARG_JSON,
+		ARG_DMA_ENTRY_LIMIT,
 	};
 	static const struct option options[] = {
 		{ "help",               no_argument,       NULL, 'h'                },
@@ -92,6 +96,7 @@ static int parse_args(int argc, char *argv[], Args *a)
 		{ "pid",                required_argument, NULL, ARG_PID            },
 		{ "root",               required_argument, NULL, ARG_ROOT           },
 		{ "json",               no_argument,       NULL, ARG_JSON           },
+		{ "dma-entry-limit",    required_argument, NULL, ARG_DMA_ENTRY_LIMIT },
 		{}
 	};
 	char *end;
@@ -151,6 +156,18 @@ static int parse_args(int argc, char *argv[], Args *a)
 		case ARG_JSON:
 			a->json = true;
 			break;
+		case ARG_DMA_ENTRY_LIMIT: {
+			unsigned long long n;
+
+			errno = 0;
+			n = strtoull(optarg, &end, 10);
+			/* the module parameter is an unsigned int */
+			if (errno || end == optarg || *end || *optarg == '-' || n == 0 || n > UINT32_MAX)
+				return usage_error("--dma-entry-limit needs a number of 1-%u, got '%s'",
+						   UINT32_MAX, optarg);
+			a->dma_entry_limit = n;
+			break;
+		}
 		case ':':
 			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		case '?':
@@ -246,10 +263,50 @@ static int observe_pid(vfd_context *ctx, int pid, vfd_memlock_spec *spec)
 	return 0;
 }
 
+/* type1's dma_entry_limit on this host; 0 when it cannot be read (module not loaded) */
+static uint64_t host_dma_entry_limit(vfd_context *ctx)
+{
+	uint64_t v;
+
+	if (vfd_root_read_u64(ctx, "sys/module/vfio_iommu_type1/parameters/dma_entry_limit", &v) < 0)
+		return 0;
+	return v;
+}
+
 /* ---- output ---- */
 
+static json_object *budget_to_json(const vfd_dma_budget *b, bool limit_given)
+{
+	json_object *o = json_object_new_object(), *rows = json_object_new_array();
+
+	if (!o || !rows) {
+		json_object_put(o);
+		json_object_put(rows);
+		return NULL;
+	}
+	json_object_object_add(o, "verdict", json_object_new_string(vfd_dma_verdict_to_string(b->verdict)));
+	json_object_object_add(o, "known", json_object_new_boolean(b->verdict != VFD_DMA_VERDICT_UNKNOWN));
+	json_object_object_add(o, "count", json_object_new_uint64(b->mappings));
+	json_object_object_add(o, "limit", json_object_new_uint64(b->limit));
+	json_object_object_add(o, "limit_source",
+			       json_object_new_string(limit_given ? "option" : b->limit_from_host ? "host" : "default"));
+	json_object_object_add(o, "message", b->message ? json_object_new_string(b->message) : NULL);
+	for (size_t i = 0; i < b->n_entries; i++) {
+		json_object *row = json_object_new_object();
+
+		if (!row)
+			continue;
+		json_object_object_add(row, "rule", json_object_new_string(b->entries[i].rule));
+		json_object_object_add(row, "count", json_object_new_uint64(b->entries[i].count));
+		json_object_object_add(row, "detail", json_object_new_string(b->entries[i].detail));
+		json_object_array_add(rows, row);
+	}
+	json_object_object_add(o, "breakdown", rows);
+	return o;
+}
+
 static json_object *plan_to_json(const vfd_domain *dom, const vfd_memlock_spec *spec,
-				 const vfd_memlock_plan *plan)
+				 const vfd_memlock_plan *plan, const vfd_dma_budget *budget, bool limit_given)
 {
 	json_object *o = json_object_new_object(), *rows = json_object_new_array(), *devices = json_object_new_array();
 
@@ -303,6 +360,7 @@ static json_object *plan_to_json(const vfd_domain *dom, const vfd_memlock_spec *
 		json_object_array_add(devices, row);
 	}
 	json_object_object_add(o, "devices", devices);
+	json_object_object_add(o, "dma_mappings", budget_to_json(budget, limit_given));
 	return o;
 }
 
@@ -342,12 +400,43 @@ static int print_human(json_object *o, const vfd_domain *dom, const vfd_memlock_
 	return output_table(rows, breakdown_columns, ELEMENTSOF(breakdown_columns));
 }
 
+static const Column dma_columns[] = {
+	{ "RULE",     "rule",   COLUMN_TEXT },
+	{ "MAPPINGS", "count",  COLUMN_TEXT },
+	{ "DETAIL",   "detail", COLUMN_TEXT },
+};
+
+static int print_budget(json_object *o, const vfd_dma_budget *b)
+{
+	json_object *budget = NULL, *rows = NULL, *source = NULL;
+	int r;
+
+	json_object_object_get_ex(o, "dma_mappings", &budget);
+	json_object_object_get_ex(budget, "limit_source", &source);
+	printf("\nDMA mappings (type1): ");
+	if (b->verdict == VFD_DMA_VERDICT_NONE)
+		printf("about %" PRIu64 "; no type1 container of VFIO devices, no dma_entry_limit\n", b->mappings);
+	else if (b->verdict == VFD_DMA_VERDICT_UNKNOWN)
+		printf("unknown (vIOMMU; about %" PRIu64 " in passthrough mode) of dma_entry_limit %" PRIu64 " (%s)\n",
+		       b->mappings, b->limit, json_object_get_string(source));
+	else
+		printf("about %" PRIu64 " of dma_entry_limit %" PRIu64 " (%s): %s\n", b->mappings, b->limit,
+		       json_object_get_string(source), vfd_dma_verdict_to_string(b->verdict));
+	if (b->message)
+		printf("%s: %s\n", b->verdict == VFD_DMA_VERDICT_OVER ? "Refused" : "Warning", b->message);
+	printf("\n");
+	json_object_object_get_ex(budget, "breakdown", &rows);
+	r = output_table(rows, dma_columns, ELEMENTSOF(dma_columns));
+	return r;
+}
+
 int verb_memlock(int argc, char *argv[])
 {
 	_cleanup_(vfd_domain_freep) vfd_domain *dom = NULL;
 	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
 	_cleanup_(vfd_memlock_config_freep) vfd_memlock_config *cfg = NULL;
 	_cleanup_(vfd_memlock_plan_freep) vfd_memlock_plan *plan = NULL;
+	_cleanup_(vfd_dma_budget_freep) vfd_dma_budget *budget = NULL;
 	_cleanup_(vfd_context_freep) vfd_context *ctx = NULL;
 	_cleanup_(json_putp) json_object *o = NULL;
 	_cleanup_(free_strp) char *err = NULL;
@@ -407,10 +496,21 @@ int verb_memlock(int argc, char *argv[])
 	if (r < 0)
 		return runtime_error("%s: %s", a.domain_xml, err ? err : strerror(-r));
 
-	o = plan_to_json(dom, spec, plan);
+	r = vfd_dma_budget_compute(spec, a.dma_entry_limit ? a.dma_entry_limit : host_dma_entry_limit(ctx),
+				   &budget, &err);
+	if (r < 0)
+		return runtime_error("%s: %s", a.domain_xml, err ? err : strerror(-r));
+
+	o = plan_to_json(dom, spec, plan, budget, a.dma_entry_limit > 0);
 	if (!o)
 		return runtime_error("out of memory");
-	r = a.json ? output_json(o) : print_human(o, dom, plan);
+	if (a.json)
+		r = output_json(o);
+	else {
+		r = print_human(o, dom, plan);
+		if (r >= 0)
+			r = print_budget(o, budget);
+	}
 	if (r < 0)
 		return runtime_error("cannot write the output: %s", strerror(-r));
 	return 0;

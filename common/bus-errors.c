@@ -42,6 +42,8 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_SUPPORTED,          EMEDIUMTYPE),
 	/* VM accounting: the limit a device needs is above the VM's cap */
 	SD_BUS_ERROR_MAP(VFD_ERROR_MEMLOCK_CAP_EXCEEDED,   EDQUOT),
+	/* a type1 VM predicted over vfio_iommu_type1's dma_entry_limit */
+	SD_BUS_ERROR_MAP(VFD_ERROR_DMA_ENTRY_LIMIT,        EXFULL),
 	/* type1 hot-add: ConfirmAttached of a group that is in no container */
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_ATTACHED,           ENOTCONN),
 	/* AttachVMM on a VM that has its VMM (not "prepared") */

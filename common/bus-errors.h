@@ -36,6 +36,8 @@
 #define VFD_ERROR_NOT_SUPPORTED           "org.vfiod1.Error.NotSupported"
 /* memlock limits (vm-memlock.c) */
 #define VFD_ERROR_MEMLOCK_CAP_EXCEEDED    "org.vfiod1.Error.MemlockCapExceeded"
+/* type1's dma_entry_limit (vm-dma-budget.c) */
+#define VFD_ERROR_DMA_ENTRY_LIMIT         "org.vfiod1.Error.DmaEntryLimitExceeded"
 #define VFD_ERROR_NOT_ATTACHED            "org.vfiod1.Error.NotAttached"
 #define VFD_ERROR_VMM_ATTACHED            "org.vfiod1.Error.VMMAttached"
 /* limits before authorization (bus-limits.h) */

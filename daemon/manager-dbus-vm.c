@@ -22,6 +22,7 @@
 #include "pidfd-watch.h"
 #include "polkit.h"
 #include "vm-dbus.h"
+#include "vm-dma-budget.h"
 #include "vm.h"
 
 /* ---- RegisterVM, RegisterVMWithPid, PrepareVM ---- */
@@ -56,6 +57,7 @@ static void register_request_free(void *p)
 static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error *error)
 {
 	RegisterRequest *q = request;
+	_cleanup_free_ char *budget_message = NULL;
 	VM *vm;
 	int r;
 
@@ -68,6 +70,11 @@ static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error 
 		if (r < 0)
 			return r;
 	}
+
+	/* type1's dma_entry_limit: refused before anything is claimed or opened */
+	r = vm_dma_budget_check(q->manager, &q->config, &budget_message);
+	if (r < 0)
+		return bus_error_domain(error, r, "%s", budget_message ? budget_message : "out of memory");
 
 	r = manager_register_vm(q->manager, &q->config, q->vmm.pidfd >= 0 ? &q->vmm : NULL, &vm);
 	if (r == -ENOTUNIQ)
@@ -128,6 +135,19 @@ static int read_u64_option(sd_bus_message *message, const char *key, uint64_t mi
 	return 0;
 }
 
+/* a count (t) of at least 1: no host size bounds it */
+static int read_count_option(sd_bus_message *message, const char *key, uint64_t *ret, sd_bus_error *error)
+{
+	uint64_t v;
+
+	if (sd_bus_message_read(message, "v", "t", &v) < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s must be a uint64 (t)", key);
+	if (v == 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s must not be 0", key);
+	*ret = v;
+	return 0;
+}
+
 static int read_policy_option(sd_bus_message *message, VMConfig *config, sd_bus_error *error)
 {
 	const char *policy;
@@ -173,11 +193,13 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 			r = read_u64_option(message, key, 0, &config->extra_charge_bytes, error);
 		else if (strcmp(key, "memlock_cap_bytes") == 0)
 			r = read_u64_option(message, key, 1, &config->memlock_cap, error);
+		else if (strcmp(key, "dma_mappings") == 0)
+			r = read_count_option(message, key, &config->dma_mappings, error);
 		else
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 						 "Unknown option '%.64s' (known: vmm_opens_groups, "
 						 "grant_group_nodes, release_on_exit, memlock_policy, "
-						 "memlock_cap_bytes, extra_charge_bytes)", key);
+						 "memlock_cap_bytes, extra_charge_bytes, dma_mappings)", key);
 		if (r < 0)
 			return r;
 		r = sd_bus_message_exit_container(message);

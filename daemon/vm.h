@@ -145,6 +145,8 @@ typedef struct VMConfig {
 	uint64_t memlock_cap; /* VFD_MEMLOCK_UNLIMITED: no cap */
 	/* the VMM maps this much besides guest memory per address space (QEMU's ROMs): tolerated */
 	uint64_t extra_charge_bytes;
+	/* type1: DMA mappings the caller predicts (option dma_mappings), 0 unknown (vm-dma-budget.h) */
+	uint64_t dma_mappings;
 } VMConfig;
 
 typedef struct VM VM;

@@ -65,6 +65,23 @@ static void plan_all_ways(const vfd_domain *dom, const vfd_memlock_config *cfg)
 			}
 			(void)vfd_memlock_expected_charge(spec, cfg, &bytes, &slack);
 		}
+		/* type1's mapping budget: the breakdown adds up, a warning or refusal has its sentence */
+		for (uint64_t limit = 0; limit <= 64; limit += 64) {
+			_cleanup_(vfd_dma_budget_freep) vfd_dma_budget *budget = NULL;
+			_cleanup_free_ char *err = NULL;
+			uint64_t sum = 0;
+
+			if (vfd_dma_budget_compute(spec, limit, &budget, &err) < 0) {
+				FUZZ_CHECK(err);
+				continue;
+			}
+			for (size_t i = 0; i < budget->n_entries; i++)
+				sum += budget->entries[i].count;
+			FUZZ_CHECK(sum == budget->mappings);
+			FUZZ_CHECK((budget->message != NULL) == (budget->verdict == VFD_DMA_VERDICT_NEAR ||
+								  budget->verdict == VFD_DMA_VERDICT_OVER ||
+								  budget->verdict == VFD_DMA_VERDICT_UNKNOWN));
+		}
 	}
 }
 

@@ -47,6 +47,9 @@ vfd_domain *vfd_domain_free(vfd_domain *d)
 	for (i = 0; i < d->n_vdpa_devices; i++)
 		free(d->vdpa_devices[i].device);
 	free(d->vdpa_devices);
+	for (i = 0; i < d->n_memory_devices; i++)
+		free(d->memory_devices[i].model);
+	free(d->memory_devices);
 	free(d);
 	return NULL;
 }
@@ -189,6 +192,47 @@ static int read_memory_element(const xmlNode *n, const char *what, uint64_t max_
 	return 0;
 }
 
+/* <maxMemory slots=...>: how many memory devices the guest may have */
+static int read_max_memory_slots(vfd_domain *d, const xmlNode *max_memory, char **error_message)
+{
+	_cleanup_free_ char *slots = NULL;
+	uint64_t v;
+
+	if (!max_memory)
+		return 0;
+	if (get_attr(max_memory, "slots", &slots) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	if (!slots)
+		return 0;
+	/* QEMU takes at most 256 slots (ACPI_MAX_RAM_SLOTS) */
+	if (parse_number_base0(slots, 256, &v) < 0)
+		return vfd_error_setf(error_message, -EINVAL, "<maxMemory slots='%.32s'>: not a number of 0-256",
+				      slots);
+	d->max_memory_slots = (unsigned)v;
+	return 0;
+}
+
+/* a <memory> device whose size (kib) is read: its model and virtio-mem's block size */
+static int add_memory_device(vfd_domain *d, const xmlNode *dev, uint64_t size_kib, char **error_message)
+{
+	vfd_domain_memory_device *m;
+	bool present;
+	int r;
+
+	m = grow((void **)&d->memory_devices, &d->n_memory_devices, sizeof(*m));
+	if (!m)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	m->size_kib = size_kib;
+	if (get_attr(dev, "model", &m->model) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	r = read_memory_element(first_child(first_child(dev, "target"), "block"),
+				"<memory><target><block>", MEMORY_MAX_BYTES, &m->block_kib, &present,
+				error_message);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
 static int read_memory(vfd_domain *d, const xmlNode *root, char **error_message)
 {
 	const xmlNode *memtune, *backing, *cpu, *numa, *devices;
@@ -209,6 +253,10 @@ static int read_memory(vfd_domain *d, const xmlNode *root, char **error_message)
 	if (r < 0)
 		return r;
 
+	r = read_max_memory_slots(d, first_child(root, "maxMemory"), error_message);
+	if (r < 0)
+		return r;
+
 	/* memory devices (DIMMs, virtio-mem, ...) are part of the total */
 	devices = first_child(root, "devices");
 	for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
@@ -222,12 +270,18 @@ static int read_memory(vfd_domain *d, const xmlNode *root, char **error_message)
 		if (kib > UINT64_MAX - hotplug_kib)
 			return vfd_error_setf(error_message, -ERANGE, "memory devices: total size too large");
 		hotplug_kib += kib;
+		r = add_memory_device(d, c, kib, error_message);
+		if (r < 0)
+			return r;
 	}
+	cpu = first_child(root, "cpu");
+	numa = first_child(cpu, "numa");
+	for (xmlNode *c = numa ? numa->children : NULL; c; c = c->next)
+		if (is_element(c, "cell"))
+			d->n_numa_cells++;
 
 	/* libvirt infers the size from the NUMA cells only when <memory> is absent or 0 */
 	if (total == 0) {
-		cpu = first_child(root, "cpu");
-		numa = first_child(cpu, "numa");
 		for (xmlNode *c = numa ? numa->children : NULL; c; c = c->next) {
 			_cleanup_free_ char *mem = NULL, *unit = NULL;
 
@@ -378,7 +432,7 @@ static int read_guest_bus(vfd_domain *d, const xmlNode *dev, bool *ret_has, unsi
 static int add_pci_hostdev(vfd_domain *d, const xmlNode *dev, const xmlNode *source_address,
 			   bool from_interface, char **error_message)
 {
-	_cleanup_free_ char *driver = NULL;
+	_cleanup_free_ char *driver = NULL, *iommufd = NULL;
 	vfd_domain_hostdev *h;
 	int r;
 
@@ -398,6 +452,9 @@ static int add_pci_hostdev(vfd_domain *d, const xmlNode *dev, const xmlNode *sou
 	if (get_attr(first_child(dev, "driver"), "name", &driver) < 0)
 		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
 	h->vfio = !driver || streq(driver, "vfio") || streq(driver, "default");
+	if (get_attr(first_child(dev, "driver"), "iommufd", &iommufd) < 0)
+		return vfd_error_setf(error_message, -ENOMEM, "out of memory");
+	h->iommufd = iommufd && streq(iommufd, "yes");
 
 	r = read_pci_address(source_address, "<hostdev><source><address>", &h->source, error_message);
 	if (r < 0)

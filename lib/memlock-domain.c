@@ -29,6 +29,47 @@ static bool arch_is_ppc64(const char *arch)
 	return streq(arch, "ppc64") || streq(arch, "ppc64le");
 }
 
+/* how QEMU lays out guest RAM for this machine type (the mapping count only) */
+static vfd_memlock_machine machine_layout(const char *arch, const char *machine)
+{
+	bool x86;
+
+	if (!arch)
+#if defined(__x86_64__) || defined(__i386__)
+		x86 = true;
+#else
+		x86 = false;
+#endif
+	else
+		x86 = streq(arch, "x86_64") || streq(arch, "i686");
+	if (!x86)
+		return VFD_MEMLOCK_MACHINE_OTHER;
+	/* "q35", "pc-q35-7.2"; "pc", "pc-i440fx-7.2" and QEMU's default pc */
+	if (machine && (streq(machine, "q35") || strncmp(machine, "pc-q35-", 7) == 0))
+		return VFD_MEMLOCK_MACHINE_X86_Q35;
+	if (!machine || streq(machine, "pc") || strncmp(machine, "pc-", 3) == 0)
+		return VFD_MEMLOCK_MACHINE_X86_PC;
+	return VFD_MEMLOCK_MACHINE_OTHER; /* microvm, isapc, ... */
+}
+
+static int add_memory_devices(const vfd_domain *dom, vfd_memlock_spec *spec)
+{
+	int r;
+
+	spec->machine = machine_layout(dom->arch, dom->machine);
+	spec->n_numa_cells = dom->n_numa_cells;
+	spec->max_memory_slots = dom->max_memory_slots;
+	for (size_t i = 0; i < dom->n_memory_devices; i++) {
+		const vfd_domain_memory_device *m = &dom->memory_devices[i];
+
+		r = vfd_memlock_spec_add_memory_device(spec, m->model && streq(m->model, "virtio-mem"),
+						       m->size_kib * 1024, m->block_kib * 1024);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static bool bus_used(const vfd_domain *dom, unsigned bus)
 {
 	return bus < 256 && (dom->guest_bus_used[bus / 8] & (1u << (bus % 8)));
@@ -194,7 +235,9 @@ int vfd_memlock_spec_from_domain(const vfd_domain *dom, const vfd_memlock_host_l
 	pseries = spec->ppc64 && (!dom->machine || strncmp(dom->machine, "pseries", 7) == 0);
 	if (pseries)
 		spec->n_phbs = count_pseries_phbs(dom, lookup, &placed, &unknown);
-	r = note_unexpanded(dom, pseries, placed, unknown, spec);
+	r = add_memory_devices(dom, spec);
+	if (r >= 0)
+		r = note_unexpanded(dom, pseries, placed, unknown, spec);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "out of memory");
 

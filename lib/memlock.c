@@ -41,6 +41,7 @@ vfd_memlock_spec *vfd_memlock_spec_free(vfd_memlock_spec *spec)
 		free(spec->devices[i].mdev_type);
 	}
 	free(spec->devices);
+	free(spec->memory_devices);
 	for (size_t i = 0; i < spec->n_notes; i++)
 		free(spec->notes[i]);
 	free(spec->notes);
@@ -72,6 +73,27 @@ int vfd_memlock_spec_add_note(vfd_memlock_spec *spec, const char *fmt, ...)
 	}
 	spec->notes = a;
 	spec->notes[spec->n_notes++] = note;
+	return 0;
+}
+
+int vfd_memlock_spec_add_memory_device(vfd_memlock_spec *spec, bool virtio_mem, uint64_t size_bytes,
+				       uint64_t block_bytes)
+{
+	vfd_memlock_memory_device *a;
+
+	if (!spec)
+		return -EINVAL;
+	if (spec->n_memory_devices >= SIZE_MAX / sizeof(*a) - 1)
+		return -ENOMEM;
+	a = realloc(spec->memory_devices, (spec->n_memory_devices + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	spec->memory_devices = a;
+	spec->memory_devices[spec->n_memory_devices++] = (vfd_memlock_memory_device){
+		.virtio_mem = virtio_mem,
+		.size_bytes = size_bytes,
+		.block_bytes = block_bytes,
+	};
 	return 0;
 }
 
@@ -117,6 +139,10 @@ int vfd_memlock_spec_validate(const vfd_memlock_spec *spec, char **error_message
 	if ((unsigned)spec->iommufd_accounting >= _VFD_MEMLOCK_IOMMUFD_MAX)
 		return vfd_error_setf(error_message, -EINVAL, "unknown iommufd accounting mode %d",
 					(int)spec->iommufd_accounting);
+	if ((unsigned)spec->machine >= _VFD_MEMLOCK_MACHINE_MAX)
+		return vfd_error_setf(error_message, -EINVAL, "unknown machine layout %d", (int)spec->machine);
+	if (spec->n_memory_devices > 0 && !spec->memory_devices)
+		return vfd_error_setf(error_message, -EINVAL, "memory device list missing");
 	if (spec->n_devices > 0 && !spec->devices)
 		return vfd_error_setf(error_message, -EINVAL, "device list missing");
 	for (size_t i = 0; i < spec->n_devices; i++) {

@@ -190,12 +190,20 @@ static int prepare_vm(sd_bus *bus, const HookVM *vm, char **ret_path, char **err
 		 * libvirt's DAC driver gives the nodes to QEMU's user, not vfiod.
 		 * Not released on QEMU's exit: libvirt restores the nodes' labels
 		 * after that, and the release hook gives the devices back after it. */
-		r = sd_bus_message_append(m, "sstbsa{sv}", vm->name, vm->uuid, vm->memory_bytes, vm->viommu,
-					  "type1", 4,
+		r = sd_bus_message_append(m, "sstbs", vm->name, vm->uuid, vm->memory_bytes, vm->viommu, "type1");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}",
 					  "vmm_opens_groups", "b", 1,
 					  "grant_group_nodes", "b", 0,
 					  "release_on_exit", "b", 0,
 					  "extra_charge_bytes", "t", HOOK_QEMU_EXTRA_CHARGE_BYTES);
+	/* vfiod checks the count against the limit it reads itself (daemon/vm-dma-budget.c) */
+	if (r >= 0 && vm->dma_mappings > 0)
+		r = sd_bus_message_append(m, "{sv}", "dma_mappings", "t", vm->dma_mappings);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "cannot build the PrepareVM call: %s", strerror(-r));
 	r = sd_bus_call(bus, m, 0, &e, &reply);

@@ -23,6 +23,9 @@
  * failure prints exactly one line on stderr, which libvirt shows in its
  * error, and exits 1; everything is checked before the first bus call,
  * and a failed prepare is rolled back by releasing the prepared VM.
+ * prepare refuses a domain whose type1 containers would hold more DMA
+ * mappings than vfio_iommu_type1's dma_entry_limit (docs/memlock.md), and
+ * warns near it or behind a vIOMMU, before anything else.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +55,18 @@ static int fail(const char *op, const char *message)
 			*p = '?';
 	fprintf(stderr, "vfiod-libvirt-hook: %s: %s\n", op, line);
 	return EXIT_FAILURE;
+}
+
+/* vfio_iommu_type1's dma_entry_limit; 0 when it cannot be read (not loaded yet) */
+static uint64_t host_dma_entry_limit(void)
+{
+	_cleanup_(vfd_context_freep) vfd_context *ctx = NULL;
+	uint64_t v;
+
+	if (vfd_context_new(NULL, &ctx) < 0 ||
+	    vfd_root_read_u64(ctx, "sys/module/vfio_iommu_type1/parameters/dma_entry_limit", &v) < 0)
+		return 0;
+	return v;
 }
 
 static int run(sd_bus *bus, HookOp op, const HookVM *vm, char **error_message)
@@ -107,6 +122,16 @@ int main(int argc, char *argv[])
 		return fail(op_name, message);
 	if (hook_vm_from_xml(argv[1], xml, size, &vm, &message) < 0)
 		return fail(op_name, message);
+	if (op == HOOK_OP_PREPARE) {
+		/* type1's dma_entry_limit: refused here, before vfiod claims anything */
+		_cleanup_free_ char *warning = NULL;
+
+		r = hook_vm_check_dma_budget(vm, host_dma_entry_limit(), &vm->dma_mappings, &warning, &message);
+		if (r < 0)
+			return fail(op_name, message);
+		if (warning)
+			fprintf(stderr, "vfiod-libvirt-hook: %s: warning: %s\n", op_name, warning);
+	}
 	if (!hook_vm_has_devices(vm))
 		return EXIT_SUCCESS;
 	if (!vfd_vm_name_is_valid(vm->name)) {

@@ -58,6 +58,7 @@ HookVM *hook_vm_free(HookVM *vm)
 	for (size_t i = 0; i < vm->n_mdevs; i++)
 		free(vm->mdevs[i]);
 	free(vm->mdevs);
+	vfd_memlock_spec_free(vm->spec);
 	free(vm);
 	return NULL;
 }
@@ -117,6 +118,23 @@ static int add_devices(HookVM *vm, const vfd_domain *d)
 	return 0;
 }
 
+/* every VFIO host device goes through iommufd (libvirt >= 12): no type1 container, no dma_entry_limit */
+static bool all_hostdevs_iommufd(const vfd_domain *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_hostdevs; i++) {
+		const vfd_domain_hostdev *h = &d->hostdevs[i];
+
+		if (h->kind == VFD_DOMAIN_HOSTDEV_PCI && !h->vfio)
+			continue;
+		if (h->kind != VFD_DOMAIN_HOSTDEV_PCI || !h->iommufd)
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
 int hook_vm_from_xml(const char *name_arg, const char *xml, size_t size, HookVM **ret,
 		     char **error_message)
 {
@@ -151,7 +169,32 @@ int hook_vm_from_xml(const char *name_arg, const char *xml, size_t size, HookVM 
 	r = add_devices(vm, d);
 	if (r < 0)
 		return vfd_error_setf(error_message, r, "out of memory");
+	/* no host lookups: the PHB count of pSeries does not enter the mapping count */
+	r = vfd_memlock_spec_from_domain(d, NULL,
+					 all_hostdevs_iommufd(d) ? VFD_MEMLOCK_BACKEND_IOMMUFD : VFD_MEMLOCK_BACKEND_TYPE1,
+					 &vm->spec, error_message);
+	if (r < 0)
+		return r;
 
 	*ret = TAKE_PTR(vm);
+	return 0;
+}
+
+int hook_vm_check_dma_budget(const HookVM *vm, uint64_t limit, uint64_t *ret_mappings, char **ret_warning,
+			     char **error_message)
+{
+	_cleanup_(vfd_dma_budget_freep) vfd_dma_budget *b = NULL;
+	int r;
+
+	if (!vm || !vm->spec || !ret_mappings || !ret_warning)
+		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
+	r = vfd_dma_budget_compute(vm->spec, limit, &b, error_message);
+	if (r < 0)
+		return r;
+	if (b->verdict == VFD_DMA_VERDICT_OVER)
+		return vfd_error_setf(error_message, -EXFULL, "%s", b->message);
+	/* nothing for vfiod to check where the guest decides, or where no type1 container is made */
+	*ret_mappings = b->verdict == VFD_DMA_VERDICT_UNKNOWN || b->verdict == VFD_DMA_VERDICT_NONE ? 0 : b->mappings;
+	*ret_warning = TAKE_PTR(b->message);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vfiod/memlock.h"
 #include "vfiod/util.h"
 
 /* libvirt's hook operations that concern vfiod; every other one is HOOK_OP_OTHER */
@@ -46,6 +47,8 @@ typedef struct HookVM {
 	char **mdevs;            /* UUIDs of <hostdev type='mdev'> */
 	size_t n_mdevs;
 	size_t n_managed_skipped; /* managed='yes' PCI hostdevs: libvirt's own */
+	vfd_memlock_spec *spec;  /* the domain as the memlock model reads it (type1) */
+	uint64_t dma_mappings;   /* predicted type1 mappings for vfiod; 0: unknown (vIOMMU) */
 } HookVM;
 
 HookVM *hook_vm_free(HookVM *vm);
@@ -65,3 +68,14 @@ static inline bool hook_vm_has_devices(const HookVM *vm)
  */
 int hook_vm_from_xml(const char *name_arg, const char *xml, size_t size, HookVM **ret,
 		     char **error_message);
+
+/*
+ * type1's mapping budget of the domain (lib/memlock-dma.c) against limit,
+ * type1's dma_entry_limit on this host (0: unreadable, the default then).
+ * Over the limit: -EXFULL, *error_message names count and limit and says
+ * what to do. Near it, or unknown behind a vIOMMU: 0 and *ret_warning set
+ * (NULL otherwise). *ret_mappings: the count to hand vfiod, 0 when unknown
+ * or when no type1 container is made (every hostdev <driver iommufd='yes'/>).
+ */
+int hook_vm_check_dma_budget(const HookVM *vm, uint64_t limit, uint64_t *ret_mappings, char **ret_warning,
+			     char **error_message);

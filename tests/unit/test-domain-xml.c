@@ -304,7 +304,49 @@ static void test_read_numa_dimm_memory(void)
 	/* 512 MiB + 524288 KiB of NUMA cells + a 512 MiB DIMM */
 	ASSERT_EQ_U64(d->memory_kib, 1572864);
 	ASSERT_EQ_U64(d->max_memory_kib, 8ULL << 20);
+	/* what the type1 mapping count needs: slots, cells, each memory device */
+	ASSERT_EQ(d->max_memory_slots, 4);
+	ASSERT_EQ_U64(d->n_numa_cells, 2);
+	ASSERT_EQ_U64(d->n_memory_devices, 1);
+	ASSERT_STREQ(d->memory_devices[0].model, "dimm");
+	ASSERT_EQ_U64(d->memory_devices[0].size_kib, 512 * 1024);
+	ASSERT_EQ_U64(d->memory_devices[0].block_kib, 0);
 	vfd_domain_free(d);
+
+	d = parse_fixture("q35-virtio-mem+hostdev");
+	ASSERT_EQ_U64(d->n_memory_devices, 1);
+	ASSERT_STREQ(d->memory_devices[0].model, "virtio-mem");
+	ASSERT_EQ_U64(d->memory_devices[0].size_kib, 128ULL << 20);
+	ASSERT_EQ_U64(d->memory_devices[0].block_kib, 2048);
+	ASSERT_EQ_U64(d->n_numa_cells, 1);
+	ASSERT_EQ(d->max_memory_slots, 2);
+	vfd_domain_free(d);
+}
+
+static void test_read_memory_device_errors(void)
+{
+	static const char *const bad[] = {
+		/* QEMU takes 256 slots at most */
+		"<domain type='kvm'><maxMemory slots='257' unit='GiB'>8</maxMemory><memory>1024</memory></domain>",
+		"<domain type='kvm'><maxMemory slots='-1' unit='GiB'>8</maxMemory><memory>1024</memory></domain>",
+		"<domain type='kvm'><maxMemory slots='x' unit='GiB'>8</maxMemory><memory>1024</memory></domain>",
+		/* a block size that is no size */
+		"<domain type='kvm'><memory unit='GiB'>4</memory><devices><memory model='virtio-mem'><target>"
+		"<size unit='GiB'>1</size><block unit='parsec'>2</block></target></memory></devices></domain>",
+		"<domain type='kvm'><memory unit='GiB'>4</memory><devices><memory model='virtio-mem'><target>"
+		"<size unit='GiB'>1</size><block>two</block></target></memory></devices></domain>",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		vfd_domain *d = NULL;
+		char *err = NULL;
+
+		if (vfd_domain_parse_xml(bad[i], strlen(bad[i]), &d, &err) != -EINVAL)
+			vfd_test_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+		ASSERT_NULL(d);
+		ASSERT_NOT_NULL(err);
+		free(err);
+	}
 }
 
 static void test_read_non_vfio_hostdevs(void)
@@ -794,4 +836,5 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_encodings),
 	VFD_TEST(test_malformed_and_root),
 	VFD_TEST(test_parse_file),
+	VFD_TEST(test_read_memory_device_errors),
 )

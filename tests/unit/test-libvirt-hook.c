@@ -251,6 +251,20 @@ static size_t count_lines(const char *s)
 		}                                                                               \
 	} while (0)
 
+/* what the hook reads as type1's dma_entry_limit on this machine: 65535 when absent */
+static unsigned long long host_dma_entry_limit(void)
+{
+	FILE *f = fopen("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit", "re");
+	unsigned long long v = 65535;
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 65535;
+		fclose(f);
+	}
+	return v;
+}
+
 static void test_program_settles_before_the_bus(void)
 {
 	static const char good[] = HEAD("lab") EDU_NO MDEV TAIL;
@@ -286,13 +300,104 @@ static void test_program_settles_before_the_bus(void)
 	RUN(1, "larger than", huge, "lab", "prepare", "begin", "-");
 	free(huge);
 
+	/* a domain over type1's dma_entry_limit: refused before the bus (limit: this host's, or 65535) */
+	if (host_dma_entry_limit() < 65553) {
+		static const char over[] =
+			"<domain type='kvm'><name>lab</name><uuid>" UUID "</uuid><memory unit='GiB'>132</memory>"
+			"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+			"<memory model='virtio-mem'><target><size unit='GiB'>128</size><block unit='MiB'>2</block>"
+			"</target></memory>" EDU_NO TAIL;
+
+		RUN(1, "would need about 65553 DMA mappings", over, "lab", "prepare", "begin", "-");
+		/* only prepare judges it: release of such a domain still goes to vfiod */
+		RUN(1, "cannot connect to the system bus", over, "lab", "release", "end", "-");
+	}
+
 	/* everything checked: only now the bus, which is not there */
 	RUN(1, "cannot connect to the system bus", good, "lab", "prepare", "begin", "-");
 	RUN(1, "cannot connect to the system bus", good, "lab", "started", "begin", "-");
 	RUN(1, "cannot connect to the system bus", good, "lab", "release", "end", "-");
 }
 
+/* type1's dma_entry_limit: refused at prepare with count, limit and what to do */
+static void test_dma_budget(void)
+{
+	static const char over_xml[] =
+		"<domain type='kvm'><name>vm</name><uuid>" UUID "</uuid><memory unit='GiB'>132</memory>"
+		"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+		"<memory model='virtio-mem'><target><size unit='GiB'>128</size><block unit='MiB'>2</block>"
+		"</target></memory>" EDU_NO TAIL;
+	HookVM *vm = NULL;
+	char *err = NULL, *warning = NULL;
+	uint64_t n = 0;
+
+	ASSERT_OK(from_xml("vm", over_xml, &vm, &err));
+	ASSERT_ERRNO(hook_vm_check_dma_budget(vm, 0, &n, &warning, &err), -EXFULL);
+	ASSERT_TRUE(err && strstr(err, "65553 DMA mappings") && strstr(err, "dma_entry_limit of 65535") &&
+		    strstr(err, "iommufd='yes'") && strstr(err, "virtio-mem <block>"));
+	ASSERT_NULL(warning);
+	free(err);
+	err = NULL;
+	/* a host whose limit was raised takes it, with the count for vfiod */
+	ASSERT_OK(hook_vm_check_dma_budget(vm, 1000000, &n, &warning, &err));
+	ASSERT_TRUE(n == 65553);
+	ASSERT_NULL(warning);
+	hook_vm_free(vm);
+
+	/* 32 MiB, one device: 16 mappings; a limit of 17 warns, of 15 refuses */
+	ASSERT_OK(from_xml("vm", HEAD("vm") EDU_NO TAIL, &vm, &err));
+	ASSERT_OK(hook_vm_check_dma_budget(vm, 17, &n, &warning, &err));
+	ASSERT_TRUE(n == 16);
+	ASSERT_TRUE(warning && strstr(warning, "90%"));
+	free(warning);
+	warning = NULL;
+	ASSERT_ERRNO(hook_vm_check_dma_budget(vm, 15, &n, &warning, &err), -EXFULL);
+	ASSERT_TRUE(err && strstr(err, "dma_entry_limit of 15:"));
+	free(err);
+	err = NULL;
+	hook_vm_free(vm);
+
+	/* libvirt 12's iommufd hostdevs: no type1 container, no limit, nothing for vfiod to check */
+	{
+		static const char iommufd_xml[] =
+			"<domain type='kvm'><name>vm</name><uuid>" UUID "</uuid><memory unit='GiB'>132</memory>"
+			"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+			"<memory model='virtio-mem'><target><size unit='GiB'>128</size><block unit='MiB'>2</block>"
+			"</target></memory><hostdev mode='subsystem' type='pci' managed='no'><driver iommufd='yes'/>"
+			"<source><address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>"
+			TAIL;
+
+		ASSERT_OK(from_xml("vm", iommufd_xml, &vm, &err));
+		n = 99;
+		ASSERT_OK(hook_vm_check_dma_budget(vm, 64, &n, &warning, &err));
+		ASSERT_TRUE(n == 0);
+		ASSERT_NULL(warning);
+		hook_vm_free(vm);
+		/* one type1 hostdev beside it makes a container: refused again */
+		ASSERT_OK(from_xml("vm", "<domain type='kvm'><name>vm</name><uuid>" UUID "</uuid>"
+				   "<memory unit='GiB'>132</memory><devices><memory model='virtio-mem'><target>"
+				   "<size unit='GiB'>128</size><block unit='MiB'>2</block></target></memory>"
+				   "<hostdev mode='subsystem' type='pci' managed='no'><driver iommufd='yes'/><source>"
+				   "<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>"
+				   EDU_NO TAIL, &vm, &err));
+		ASSERT_ERRNO(hook_vm_check_dma_budget(vm, 0, &n, &warning, &err), -EXFULL);
+		free(err);
+		err = NULL;
+		hook_vm_free(vm);
+	}
+
+	/* behind a vIOMMU: a warning, and no count for vfiod */
+	ASSERT_OK(from_xml("vm", HEAD("vm") "<iommu model='intel'/>" EDU_NO TAIL, &vm, &err));
+	n = 99;
+	ASSERT_OK(hook_vm_check_dma_budget(vm, 1, &n, &warning, &err));
+	ASSERT_TRUE(n == 0);
+	ASSERT_TRUE(warning && strstr(warning, "vIOMMU"));
+	free(warning);
+	hook_vm_free(vm);
+}
+
 VFD_TEST_MAIN(
+	VFD_TEST(test_dma_budget),
 	VFD_TEST(test_ops),
 	VFD_TEST(test_names),
 	VFD_TEST(test_devices_read),

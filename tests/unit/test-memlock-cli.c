@@ -391,6 +391,62 @@ static void test_errors(void)
 	free(dir);
 }
 
+/* type1's mapping budget: the host's dma_entry_limit through --root, or --dma-entry-limit */
+static void test_dma_mappings(void)
+{
+	char *dir = vfd_test_mkdtemp(), *xml = fixture("q35-virtio-mem+hostdev");
+	json_object *o, *b, *rows;
+	uint64_t sum = 0;
+
+	/* no vfio_iommu_type1 under the root: the default */
+	o = plan_json(dir, (const char *const[]){ "--domain-xml", xml, "--root", dir, NULL });
+	b = field(o, "dma_mappings");
+	ASSERT_STREQ(json_object_get_string(field(b, "verdict")), "over");
+	ASSERT_TRUE(json_object_get_boolean(field(b, "known")));
+	ASSERT_EQ(json_object_get_uint64(field(b, "count")), 65554);
+	ASSERT_EQ(json_object_get_uint64(field(b, "limit")), 65535);
+	ASSERT_STREQ(json_object_get_string(field(b, "limit_source")), "default");
+	ASSERT_NOT_NULL(strstr(json_object_get_string(field(b, "message")), "iommufd"));
+	rows = field(b, "breakdown");
+	for (size_t i = 0; i < json_object_array_length(rows); i++)
+		sum += json_object_get_uint64(field(json_object_array_get_idx(rows, i), "count"));
+	ASSERT_EQ(sum, 65554);
+	json_object_put(o);
+
+	/* the host's parameter, read below --root: raised far above the count */
+	vfd_test_write_file(dir, "sys/module/vfio_iommu_type1/parameters/dma_entry_limit", "1000000\n");
+	o = plan_json(dir, (const char *const[]){ "--domain-xml", xml, "--root", dir, NULL });
+	b = field(o, "dma_mappings");
+	ASSERT_STREQ(json_object_get_string(field(b, "verdict")), "ok");
+	ASSERT_EQ(json_object_get_uint64(field(b, "limit")), 1000000);
+	ASSERT_STREQ(json_object_get_string(field(b, "limit_source")), "host");
+	ASSERT_TRUE(json_object_is_type(field(b, "message"), json_type_null));
+	json_object_put(o);
+
+	/* --dma-entry-limit wins over the host's */
+	o = plan_json(dir, (const char *const[]){ "--domain-xml", xml, "--root", dir, "--dma-entry-limit", "70000",
+						  NULL });
+	b = field(o, "dma_mappings");
+	ASSERT_STREQ(json_object_get_string(field(b, "verdict")), "near");
+	ASSERT_STREQ(json_object_get_string(field(b, "limit_source")), "option");
+	json_object_put(o);
+
+	/* iommufd: no cap */
+	o = plan_json(dir, (const char *const[]){ "--domain-xml", xml, "--backend", "iommufd", NULL });
+	ASSERT_STREQ(json_object_get_string(field(field(o, "dma_mappings"), "verdict")), "none");
+	json_object_put(o);
+
+	expect_error(dir, 2, "--dma-entry-limit", (const char *const[]){ "memlock", "plan", "--domain-xml", xml,
+									  "--dma-entry-limit", "0", NULL });
+	expect_error(dir, 2, "--dma-entry-limit", (const char *const[]){ "memlock", "plan", "--domain-xml", xml,
+									  "--dma-entry-limit", "-5", NULL });
+	expect_error(dir, 2, "--dma-entry-limit", (const char *const[]){ "memlock", "plan", "--domain-xml", xml,
+									  "--dma-entry-limit", "4294967296", NULL });
+	free(xml);
+	vfd_test_rm_rf(dir);
+	free(dir);
+}
+
 /* global options go before the verb; the verb's own --json works too */
 static void test_global_options(void)
 {
@@ -421,4 +477,5 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_human_output),
 	VFD_TEST(test_errors),
 	VFD_TEST(test_global_options),
+	VFD_TEST(test_dma_mappings),
 )

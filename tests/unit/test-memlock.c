@@ -937,6 +937,290 @@ static void test_expected_charge(void)
 	vfd_memlock_spec_free(spec);
 }
 
+/* ---- type1's DMA mapping budget (lib/memlock-dma.c) ---- */
+
+static vfd_dma_budget *budget_of(const vfd_memlock_spec *spec, uint64_t limit)
+{
+	vfd_dma_budget *b = NULL;
+	char *err = NULL;
+	uint64_t sum = 0;
+
+	if (!spec || vfd_dma_budget_compute(spec, limit, &b, &err) < 0)
+		vfd_test_fail(__FILE__, __LINE__, "budget: %s", err ? err : "no spec");
+	free(err);
+	/* the breakdown explains every mapping */
+	for (size_t i = 0; i < b->n_entries; i++) {
+		ASSERT_TRUE(b->entries[i].rule && *b->entries[i].rule);
+		ASSERT_TRUE(b->entries[i].detail && *b->entries[i].detail);
+		sum += b->entries[i].count;
+	}
+	ASSERT_EQ_U64(sum, b->mappings);
+	return b;
+}
+
+/* the count of one rule of the breakdown; 0 when absent */
+static uint64_t budget_rule(const vfd_dma_budget *b, const char *rule)
+{
+	for (size_t i = 0; i < b->n_entries; i++)
+		if (strcmp(b->entries[i].rule, rule) == 0)
+			return b->entries[i].count;
+	return 0;
+}
+
+static uint64_t budget_count_xml(const char *xml, const char *rule)
+{
+	vfd_memlock_spec *spec = spec_for_xml(xml, &host);
+	vfd_dma_budget *b = budget_of(spec, 0);
+	uint64_t n = rule ? budget_rule(b, rule) : b->mappings;
+
+	vfd_dma_budget_free(b);
+	vfd_memlock_spec_free(spec);
+	return n;
+}
+
+/* a hand-made spec: memory of one piece, n PCI devices, no vIOMMU */
+static vfd_memlock_spec *plain_spec(uint64_t memory, vfd_memlock_machine machine, unsigned n_pci)
+{
+	vfd_memlock_spec *spec = NULL;
+
+	ASSERT_OK(vfd_memlock_spec_new(&spec));
+	spec->memory_kib = memory / KiB;
+	spec->machine = machine;
+	for (unsigned i = 0; i < n_pci; i++)
+		ASSERT_OK(vfd_memlock_spec_add_device(spec, VFD_MEMLOCK_DEVICE_PCI, NULL, NULL,
+						      VFD_MEMLOCK_SPACE_AUTO));
+	return spec;
+}
+
+static void test_dma_budget_plain_ram(void)
+{
+	vfd_memlock_spec *spec = plain_spec(1 * GiB, VFD_MEMLOCK_MACHINE_OTHER, 1);
+	vfd_dma_budget *b = budget_of(spec, 65535);
+
+	/* allowance + one RAM section + one device's BARs */
+	ASSERT_EQ_U64(b->mappings, VFD_DMA_FIXED_SECTIONS + 1 + VFD_DMA_DEVICE_P2P_REGIONS);
+	ASSERT_EQ_U64(budget_rule(b, "boot-memory"), 1);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_OK);
+	ASSERT_EQ_U64(b->limit, 65535);
+	ASSERT_TRUE(b->limit_from_host);
+	ASSERT_NULL(b->message);
+	vfd_dma_budget_free(b);
+
+	/* two devices share the container: both devices' BARs are in it */
+	ASSERT_OK(vfd_memlock_spec_add_device(spec, VFD_MEMLOCK_DEVICE_MDEV, "u", NULL, VFD_MEMLOCK_SPACE_AUTO));
+	b = budget_of(spec, 0);
+	ASSERT_EQ_U64(budget_rule(b, "device-p2p"), 2 * VFD_DMA_DEVICE_P2P_REGIONS);
+	/* unreadable limit: the module's default, said so */
+	ASSERT_EQ_U64(b->limit, VFD_TYPE1_DEFAULT_DMA_ENTRY_LIMIT);
+	ASSERT_FALSE(b->limit_from_host);
+	vfd_dma_budget_free(b);
+
+	/* iommufd has no cap; neither does a VM without VFIO devices */
+	spec->backend = VFD_MEMLOCK_BACKEND_IOMMUFD;
+	b = budget_of(spec, 16);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_NONE);
+	ASSERT_NULL(b->message);
+	vfd_dma_budget_free(b);
+	vfd_memlock_spec_free(spec);
+
+	spec = plain_spec(1 * GiB, VFD_MEMLOCK_MACHINE_OTHER, 0);
+	ASSERT_OK(vfd_memlock_spec_add_device(spec, VFD_MEMLOCK_DEVICE_NVME, "vda", NULL, VFD_MEMLOCK_SPACE_AUTO));
+	b = budget_of(spec, 1);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_NONE);
+	vfd_dma_budget_free(b);
+	vfd_memlock_spec_free(spec);
+}
+
+static void test_dma_budget_4g_split(void)
+{
+	static const struct {
+		uint64_t memory;
+		vfd_memlock_machine machine;
+		uint64_t sections;
+	} cases[] = {
+		/* q35: below 2.75 GiB all RAM is low; from there low RAM ends at 2 GiB */
+		{ 2 * GiB,               VFD_MEMLOCK_MACHINE_X86_Q35, 1 },
+		{ 0xb0000000ULL - MiB,   VFD_MEMLOCK_MACHINE_X86_Q35, 1 },
+		{ 0xb0000000ULL,         VFD_MEMLOCK_MACHINE_X86_Q35, 2 },
+		{ 64 * GiB,              VFD_MEMLOCK_MACHINE_X86_Q35, 2 },
+		/* i440fx: low RAM ends at 3.5 GiB */
+		{ 0xe0000000ULL,         VFD_MEMLOCK_MACHINE_X86_PC,  1 },
+		{ 0xe0000000ULL + MiB,   VFD_MEMLOCK_MACHINE_X86_PC,  2 },
+		/* arm virt, pSeries: one piece */
+		{ 64 * GiB,              VFD_MEMLOCK_MACHINE_OTHER,   1 },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		vfd_memlock_spec *spec = plain_spec(cases[i].memory, cases[i].machine, 1);
+		vfd_dma_budget *b = budget_of(spec, 0);
+
+		if (budget_rule(b, "boot-memory") != cases[i].sections)
+			vfd_test_fail(__FILE__, __LINE__, "case %zu: %llu sections, expected %llu", i,
+				      (unsigned long long)budget_rule(b, "boot-memory"),
+				      (unsigned long long)cases[i].sections);
+		vfd_dma_budget_free(b);
+		vfd_memlock_spec_free(spec);
+	}
+
+	/* from domain XML: the machine type decides, each NUMA node is a backend of its own */
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><memory unit='GiB'>4</memory><os><type arch='x86_64' "
+				       "machine='pc-q35-7.2'>hvm</type></os></domain>", "boot-memory"), 2);
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><memory unit='GiB'>2</memory><os><type arch='x86_64' "
+				       "machine='q35'>hvm</type></os></domain>", "boot-memory"), 1);
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><memory unit='GiB'>4</memory><os><type arch='aarch64' "
+				       "machine='virt'>hvm</type></os></domain>", "boot-memory"), 1);
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+				       "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/>"
+				       "<cell id='1' cpus='1' memory='4' unit='GiB'/></numa></cpu></domain>",
+				       "boot-memory"), 3);
+}
+
+static void test_dma_budget_virtio_mem(void)
+{
+	vfd_memlock_spec *spec;
+	vfd_dma_budget *b;
+
+	/* 128 GiB in 2 MiB blocks: 65536 blocks alone exceed the default limit */
+	spec = spec_for("q35-virtio-mem+hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_EQ(spec->machine, VFD_MEMLOCK_MACHINE_X86_Q35);
+	ASSERT_EQ_U64(spec->n_memory_devices, 1);
+	b = budget_of(spec, 0);
+	ASSERT_EQ_U64(budget_rule(b, "virtio-mem"), 65536);
+	/* 4 GiB of boot RAM split on q35, one free slot of two, one device */
+	ASSERT_EQ_U64(budget_rule(b, "boot-memory"), 2);
+	ASSERT_EQ_U64(budget_rule(b, "memory-slot"), 1);
+	ASSERT_EQ_U64(b->mappings, 65536 + 2 + 1 + VFD_DMA_FIXED_SECTIONS + VFD_DMA_DEVICE_P2P_REGIONS);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_OVER);
+	ASSERT_NOT_NULL(b->message);
+	ASSERT_TRUE(strstr(b->message, "65554") != NULL);
+	ASSERT_TRUE(strstr(b->message, "65535") != NULL);
+	ASSERT_TRUE(strstr(b->message, "iommufd") != NULL);
+	ASSERT_TRUE(strstr(b->message, "virtio-mem <block>") != NULL);
+	vfd_dma_budget_free(b);
+	vfd_memlock_spec_free(spec);
+
+	/* the same memory in 1 GiB blocks: 128 mappings */
+	spec = spec_for("q35-virtio-mem-1g+hostdev", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	b = budget_of(spec, 65535);
+	ASSERT_EQ_U64(budget_rule(b, "virtio-mem"), 128);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_OK);
+	vfd_dma_budget_free(b);
+	/* and on a host whose limit was lowered below it */
+	b = budget_of(spec, 64);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_OVER);
+	ASSERT_TRUE(strstr(b->message, "dma_entry_limit of 64:") != NULL);
+	vfd_dma_budget_free(b);
+	vfd_memlock_spec_free(spec);
+
+	/* a size that is not a multiple of the block rounds up; no block: QEMU's 2 MiB */
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><memory unit='MiB'>2049</memory><devices>"
+				       "<memory model='virtio-mem'><target><size unit='MiB'>1025</size>"
+				       "<block unit='MiB'>2</block></target></memory></devices></domain>",
+				       "virtio-mem"), 513);
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><memory unit='GiB'>3</memory><devices>"
+				       "<memory model='virtio-mem'><target><size unit='GiB'>2</size></target></memory>"
+				       "</devices></domain>", "virtio-mem"), 1024);
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><memory unit='GiB'>3</memory><devices>"
+				       "<memory model='virtio-mem'><target><size unit='GiB'>2</size>"
+				       "<block unit='KiB'>4</block></target></memory></devices></domain>",
+				       "virtio-mem"), 524288);
+	/* a DIMM is one section, whatever its size */
+	ASSERT_EQ_U64(budget_count_xml("<domain type='kvm'><memory unit='GiB'>3</memory><devices>"
+				       "<memory model='dimm'><target><size unit='GiB'>2</size></target></memory>"
+				       "</devices></domain>", "memory-device"), 1);
+}
+
+static void test_dma_budget_viommu_unknown(void)
+{
+	vfd_memlock_spec *spec;
+	vfd_dma_budget *b;
+
+	spec = spec_for("q35-viommu-hostdevs", &host, VFD_MEMLOCK_BACKEND_TYPE1);
+	ASSERT_TRUE(spec->viommu);
+	b = budget_of(spec, 65535);
+	/* the guest decides: never "ok", never refused */
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_UNKNOWN);
+	ASSERT_NOT_NULL(b->message);
+	ASSERT_TRUE(strstr(b->message, "vIOMMU") != NULL);
+	ASSERT_TRUE(strstr(b->message, "iommufd") != NULL);
+	vfd_dma_budget_free(b);
+	/* even when passthrough mode alone would pass a tiny limit */
+	b = budget_of(spec, 1);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_UNKNOWN);
+	vfd_dma_budget_free(b);
+	vfd_memlock_spec_free(spec);
+}
+
+static void test_dma_budget_thresholds(void)
+{
+	vfd_memlock_spec *spec;
+	vfd_dma_budget *b;
+
+	/* the limit-th mapping still succeeds; the next fails with ENOSPC */
+	ASSERT_EQ(vfd_dma_verdict_for(65535, 65535), VFD_DMA_VERDICT_NEAR);
+	ASSERT_EQ(vfd_dma_verdict_for(65536, 65535), VFD_DMA_VERDICT_OVER);
+	ASSERT_EQ(vfd_dma_verdict_for(64, 64), VFD_DMA_VERDICT_NEAR);
+	ASSERT_EQ(vfd_dma_verdict_for(65, 64), VFD_DMA_VERDICT_OVER);
+	/* near: above 90% */
+	ASSERT_EQ(vfd_dma_verdict_for(90, 100), VFD_DMA_VERDICT_OK);
+	ASSERT_EQ(vfd_dma_verdict_for(91, 100), VFD_DMA_VERDICT_NEAR);
+	ASSERT_EQ(vfd_dma_verdict_for(58981, 65535), VFD_DMA_VERDICT_OK);   /* floor(65535 * 0.9) */
+	ASSERT_EQ(vfd_dma_verdict_for(58982, 65535), VFD_DMA_VERDICT_NEAR);
+	ASSERT_EQ(vfd_dma_verdict_for(57, 64), VFD_DMA_VERDICT_OK);
+	ASSERT_EQ(vfd_dma_verdict_for(58, 64), VFD_DMA_VERDICT_NEAR);
+	ASSERT_EQ(vfd_dma_verdict_for(0, 0), VFD_DMA_VERDICT_OK);
+	ASSERT_EQ(vfd_dma_verdict_for(UINT64_MAX, UINT64_MAX), VFD_DMA_VERDICT_NEAR);
+	ASSERT_EQ(vfd_dma_verdict_for(UINT64_MAX / 10 * 9, UINT64_MAX), VFD_DMA_VERDICT_OK);
+
+	/* the same through a plan: 16 mappings against limits around them */
+	spec = plain_spec(1 * GiB, VFD_MEMLOCK_MACHINE_OTHER, 1);
+	b = budget_of(spec, 64);
+	ASSERT_EQ_U64(b->mappings, 16);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_OK);
+	vfd_dma_budget_free(b);
+	b = budget_of(spec, 17);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_NEAR);
+	ASSERT_TRUE(strstr(b->message, "90%") != NULL);
+	ASSERT_TRUE(strstr(b->message, "17") != NULL);
+	vfd_dma_budget_free(b);
+	b = budget_of(spec, 16);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_NEAR);
+	vfd_dma_budget_free(b);
+	b = budget_of(spec, 15);
+	ASSERT_EQ(b->verdict, VFD_DMA_VERDICT_OVER);
+	ASSERT_TRUE(strstr(b->message, "about 16 DMA mappings") != NULL);
+	ASSERT_TRUE(strstr(b->message, "dma_entry_limit of 15:") != NULL);
+	/* no virtio-mem: no block size advice */
+	ASSERT_TRUE(strstr(b->message, "virtio-mem") == NULL);
+	vfd_dma_budget_free(b);
+	vfd_memlock_spec_free(spec);
+
+	for (int v = 0; v < _VFD_DMA_VERDICT_MAX; v++)
+		ASSERT_NOT_NULL(vfd_dma_verdict_to_string(v));
+	ASSERT_STREQ(vfd_dma_verdict_to_string(VFD_DMA_VERDICT_OVER), "over");
+	ASSERT_NULL(vfd_dma_verdict_to_string(_VFD_DMA_VERDICT_MAX));
+}
+
+static void test_dma_budget_errors(void)
+{
+	vfd_memlock_spec *spec = plain_spec(1 * GiB, VFD_MEMLOCK_MACHINE_OTHER, 1);
+	vfd_dma_budget *b = NULL;
+	char *err = NULL;
+
+	ASSERT_ERRNO(vfd_dma_budget_compute(spec, 0, NULL, NULL), -EINVAL);
+	ASSERT_ERRNO(vfd_dma_budget_compute(NULL, 0, &b, NULL), -EINVAL);
+	/* memory devices larger than the memory they are part of */
+	ASSERT_OK(vfd_memlock_spec_add_memory_device(spec, true, 2 * GiB, 2 * MiB));
+	ASSERT_ERRNO(vfd_dma_budget_compute(spec, 0, &b, &err), -EINVAL);
+	ASSERT_NULL(b);
+	ASSERT_TRUE(err && strstr(err, "exceed") != NULL);
+	free(err);
+	spec->machine = _VFD_MEMLOCK_MACHINE_MAX;
+	ASSERT_ERRNO(vfd_dma_budget_compute(spec, 0, &b, NULL), -EINVAL);
+	vfd_memlock_spec_free(spec);
+	ASSERT_NULL(vfd_dma_budget_free(NULL));
+}
+
 static void test_names(void)
 {
 	for (int i = 0; i < _VFD_MEMLOCK_POLICY_MAX; i++)
@@ -974,4 +1258,10 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_config),
 	VFD_TEST(test_spec_errors),
 	VFD_TEST(test_names),
+	VFD_TEST(test_dma_budget_plain_ram),
+	VFD_TEST(test_dma_budget_4g_split),
+	VFD_TEST(test_dma_budget_virtio_mem),
+	VFD_TEST(test_dma_budget_viommu_unknown),
+	VFD_TEST(test_dma_budget_thresholds),
+	VFD_TEST(test_dma_budget_errors),
 )

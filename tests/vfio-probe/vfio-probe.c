@@ -17,15 +17,25 @@
  *                                 must fail and change no driver; "all" also
  *                                 takes group members from host drivers
  *   vfio-probe mdev PARENT TYPE   create (with a generated UUID), check, remove
+ *   vfio-probe type1-map-count BDF N
+ *                                 claim, type1 container, then N separate
+ *                                 4 KiB VFIO_IOMMU_MAP_DMA calls until one
+ *                                 fails; prints the container's dma_avail
+ *                                 before, how many succeeded and the
+ *                                 errno of the first failure (the test
+ *                                 judges: dma_entry_limit), unmaps, releases
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vfiod/bind.h"
@@ -365,6 +375,132 @@ static int verb_mdev(vfd_context *ctx, char **args, int n)
 	return 0;
 }
 
+/* the container's DMA_AVAIL capability (VFIO_IOMMU_GET_INFO): entries left; -ENOENT without it */
+static int type1_dma_avail(int container, uint32_t *ret)
+{
+	struct vfio_iommu_type1_info *info;
+	uint32_t argsz = sizeof(*info), off;
+	int r = -ENOENT;
+
+	info = calloc(1, argsz);
+	if (!info)
+		return -ENOMEM;
+	info->argsz = argsz;
+	/* first call: the kernel says how large the capability chain is */
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, info) < 0 || info->argsz > 65536) {
+		free(info);
+		return -errno;
+	}
+	argsz = info->argsz;
+	free(info);
+	info = calloc(1, argsz);
+	if (!info)
+		return -ENOMEM;
+	info->argsz = argsz;
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, info) < 0) {
+		r = -errno;
+		free(info);
+		return r;
+	}
+	for (off = (info->flags & VFIO_IOMMU_INFO_CAPS) ? info->cap_offset : 0;
+	     off >= sizeof(*info) && off + sizeof(struct vfio_info_cap_header) <= argsz;) {
+		const struct vfio_info_cap_header *h = (const void *)((const char *)info + off);
+
+		if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL &&
+		    off + sizeof(struct vfio_iommu_type1_info_dma_avail) <= argsz) {
+			*ret = ((const struct vfio_iommu_type1_info_dma_avail *)h)->avail;
+			r = 0;
+			break;
+		}
+		if (h->next <= off)
+			break;
+		off = h->next;
+	}
+	free(info);
+	return r;
+}
+
+static int verb_type1_map_count(vfd_context *ctx, char **args, int n)
+{
+	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
+	const uint64_t page = 4096, iova_base = 1ULL << 24;
+	vfd_type1 *t = NULL;
+	unsigned long want, mapped = 0;
+	uint32_t avail = 0;
+	uint8_t *mem = MAP_FAILED;
+	int r, container, first_error = 0, ret = EXIT_FAILURE;
+	char *end;
+
+	if (n != 2)
+		return EXIT_FAILURE;
+	want = strtoul(args[1], &end, 10);
+	if (*end || want == 0 || want > 1000000)
+		return fail("the count", -EINVAL, NULL);
+	if (claim(ctx, args[0], &rec))
+		return EXIT_FAILURE;
+	r = vfd_type1_new(ctx, &t);
+	if (r >= 0)
+		r = vfd_type1_add_group(t, rec->members[0].group);
+	if (r < 0) {
+		fail("the type1 container", r, NULL);
+		goto out;
+	}
+	container = vfd_type1_container_fd(t);
+	/* one page of memory serves every mapping: the kernel counts calls, not pages */
+	mem = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		fail("mmap", -errno, NULL);
+		goto out;
+	}
+	mem[0] = 1;
+	r = type1_dma_avail(container, &avail);
+	if (r < 0)
+		printf("vfio-probe: dma_avail unknown (%s)\n", strerror(-r));
+	else
+		printf("vfio-probe: dma_avail=%u before mapping\n", avail);
+
+	for (; mapped < want; mapped++) {
+		/* every other page: no two mappings are adjacent */
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)mem,
+			.iova = iova_base + mapped * 2 * page,
+			.size = page,
+		};
+
+		if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map) < 0) {
+			first_error = errno;
+			break;
+		}
+	}
+	printf("vfio-probe: mapped=%lu of %lu, then %s\n", mapped, want,
+	       first_error ? strerrorname_np(first_error) : "nothing failed");
+	for (unsigned long i = 0; i < mapped; i++) {
+		struct vfio_iommu_type1_dma_unmap unmap = {
+			.argsz = sizeof(unmap),
+			.iova = iova_base + i * 2 * page,
+			.size = page,
+		};
+
+		if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0) {
+			fail("unmapping", -errno, NULL);
+			goto out;
+		}
+	}
+	r = type1_dma_avail(container, &avail);
+	if (r >= 0)
+		printf("vfio-probe: dma_avail=%u after unmapping\n", avail);
+	ret = 0;
+out:
+	if (mem != MAP_FAILED)
+		munmap(mem, page);
+	vfd_type1_free(t);
+	if (release(ctx, rec) != 0)
+		ret = EXIT_FAILURE;
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -373,13 +509,14 @@ int main(int argc, char **argv)
 	} verbs[] = {
 		{ "claim", verb_claim },   { "release", verb_release }, { "type1", verb_type1 },
 		{ "iommufd", verb_iommufd }, { "fault", verb_fault },   { "mdev", verb_mdev },
+		{ "type1-map-count", verb_type1_map_count },
 	};
 	_cleanup_(vfd_context_freep) vfd_context *ctx = NULL;
 	size_t i;
 	int r;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: vfio-probe claim|release|type1|iommufd|fault|mdev ARGS... (see the source)\n");
+		fprintf(stderr, "usage: vfio-probe claim|release|type1|iommufd|fault|mdev|type1-map-count ARGS... (see the source)\n");
 		return EXIT_FAILURE;
 	}
 	/* VFIOD_ROOT: a fixture tree instead of the real system, as in the unit tests */

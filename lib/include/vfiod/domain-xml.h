@@ -37,6 +37,8 @@ typedef struct vfd_domain_hostdev {
 	vfd_domain_hostdev_kind kind;
 	/* PCI: assigned through VFIO. libvirt's default backend; false for <driver name='kvm'|'xen'/>. */
 	bool vfio;
+	/* PCI: <driver iommufd='yes'/> (libvirt >= 12): through /dev/iommu, no type1 container */
+	bool iommufd;
 	/* PCI: managed='yes' (libvirt moves it to vfio-pci and back itself);
 	 * libvirt's default is 'no': the device must be on vfio-pci already */
 	bool managed;
@@ -52,6 +54,13 @@ typedef struct vfd_domain_nvme_disk {
 	char *target;                 /* <target dev=...>, NULL when absent */
 	vfd_pci_address source;       /* the host NVMe controller QEMU drives through VFIO */
 } vfd_domain_nvme_disk;
+
+/* A <devices><memory model=...> device: guest RAM besides the boot memory. */
+typedef struct vfd_domain_memory_device {
+	char *model;                  /* "dimm", "nvdimm", "virtio-mem", ...; NULL when absent */
+	uint64_t size_kib;            /* <target><size>: for virtio-mem the most it can plug */
+	uint64_t block_kib;           /* virtio-mem <target><block>, 0 when absent */
+} vfd_domain_memory_device;
 
 typedef struct vfd_domain_vdpa {
 	char *device;                 /* /dev/vhost-vdpa-N, NULL when absent */
@@ -81,6 +90,10 @@ typedef struct vfd_domain {
 	 * plus memory devices when <memory> is absent; KiB, rounded up. */
 	uint64_t memory_kib;
 	uint64_t max_memory_kib;      /* <maxMemory>, 0 when absent */
+	unsigned max_memory_slots;    /* <maxMemory slots=...>, 0 when absent */
+	size_t n_numa_cells;          /* <cpu><numa><cell>: QEMU gives each its own RAM backend */
+	vfd_domain_memory_device *memory_devices; /* in document order */
+	size_t n_memory_devices;
 	bool has_hard_limit;          /* <memtune><hard_limit> below libvirt's "unlimited" */
 	uint64_t hard_limit_kib;
 	bool memory_locked;           /* <memoryBacking><locked/> */

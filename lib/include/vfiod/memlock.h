@@ -85,6 +85,21 @@ typedef struct vfd_memlock_device {
 	bool vdpa_disk;   /* VDPA: a vhost-vdpa block device rather than a NIC */
 } vfd_memlock_device;
 
+/* How the VMM lays guest RAM out, for the type1 mapping count (vfd_dma_budget_compute). */
+typedef enum vfd_memlock_machine {
+	VFD_MEMLOCK_MACHINE_OTHER,   /* RAM in one piece (arm virt, pSeries, a VMM of its own) */
+	VFD_MEMLOCK_MACHINE_X86_PC,  /* i440fx: RAM split at 3.5 GiB when it reaches it */
+	VFD_MEMLOCK_MACHINE_X86_Q35, /* q35: RAM split at 2 GiB when it reaches 2.75 GiB */
+	_VFD_MEMLOCK_MACHINE_MAX,
+} vfd_memlock_machine;
+
+/* A memory device: guest RAM besides the boot memory. */
+typedef struct vfd_memlock_memory_device {
+	bool virtio_mem;          /* plugged block by block; else one piece (DIMM, NVDIMM, ...) */
+	uint64_t size_bytes;      /* virtio-mem: the most it can plug */
+	uint64_t block_bytes;     /* virtio-mem block size; 0: QEMU's default (2 MiB) */
+} vfd_memlock_memory_device;
+
 typedef struct vfd_memlock_spec {
 	uint64_t memory_kib;      /* guest memory, memory devices included */
 	uint64_t max_memory_kib;  /* maximum for memory hotplug, 0 when none */
@@ -100,6 +115,13 @@ typedef struct vfd_memlock_spec {
 
 	vfd_memlock_device *devices;
 	size_t n_devices;
+
+	/* guest RAM layout, for the type1 mapping count only (not for any limit) */
+	vfd_memlock_machine machine;
+	size_t n_numa_cells;      /* each NUMA node's RAM is a memory region of its own */
+	unsigned max_memory_slots; /* memory devices the guest may have (hotplug) */
+	vfd_memlock_memory_device *memory_devices;
+	size_t n_memory_devices;
 
 	/* libvirt 9.0 only: a VFIO device is being added that is not in the list yet */
 	bool libvirt_force_vfio;
@@ -126,6 +148,9 @@ VFD_DEFINE_CLEANUP(vfd_memlock_spec, vfd_memlock_spec_free)
 /* Appends a device; name and mdev_type are copied (either may be NULL). */
 int vfd_memlock_spec_add_device(vfd_memlock_spec *spec, vfd_memlock_device_kind kind,
 				const char *name, const char *mdev_type, int address_space);
+/* Appends a memory device (its size is in memory_kib already). */
+int vfd_memlock_spec_add_memory_device(vfd_memlock_spec *spec, bool virtio_mem, uint64_t size_bytes,
+				       uint64_t block_bytes);
 /* Appends a note (see notes above), printf-style. */
 int vfd_memlock_spec_add_note(vfd_memlock_spec *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* -EINVAL with a sentence when the spec cannot describe a VM (e.g. no memory). */
@@ -214,6 +239,75 @@ int vfd_memlock_plan_compute(const vfd_memlock_spec *spec, const vfd_memlock_con
  */
 int vfd_memlock_expected_charge(const vfd_memlock_spec *spec, const vfd_memlock_config *cfg,
 				uint64_t *ret_bytes, uint64_t *ret_slack);
+
+/* ---- type1's DMA mapping count (dma_entry_limit) ---- */
+
+/*
+ * A type1 container holds at most dma_entry_limit DMA mappings
+ * (vfio_iommu_type1's module parameter, U16_MAX by default, read when the
+ * container's IOMMU type is set): the next VFIO_IOMMU_MAP_DMA fails with
+ * ENOSPC, whatever its size. QEMU maps each RAM section of the guest once
+ * per container, and a virtio-mem device once per plugged block, so a
+ * large virtio-mem device with a small block size exhausts it. iommufd
+ * has no such cap. Behind a vIOMMU that translates, the guest's own IOMMU
+ * mappings are mapped one by one, without bound: the count is unknown.
+ * docs/memlock.md, "type1 mapping budget".
+ */
+#define VFD_TYPE1_DEFAULT_DMA_ENTRY_LIMIT 65535u
+/* a plan warns above this share of the limit (percent) */
+#define VFD_DMA_BUDGET_WARN_PERCENT 90u
+/* an allowance for the sections besides guest RAM: firmware and option ROMs,
+ * low RAM split around the legacy VGA and BIOS areas */
+#define VFD_DMA_FIXED_SECTIONS 8u
+/* mmap'ed regions of one assigned device QEMU maps for peer-to-peer DMA:
+ * six BARs, one of them split around its MSI-X table */
+#define VFD_DMA_DEVICE_P2P_REGIONS 7u
+/* QEMU's virtio-mem default block size on x86 (the THP size) */
+#define VFD_DMA_VIRTIO_MEM_DEFAULT_BLOCK (2ULL << 20)
+
+typedef enum vfd_dma_verdict {
+	VFD_DMA_VERDICT_NONE,    /* no type1 container of VFIO devices (iommufd, or none): no cap */
+	VFD_DMA_VERDICT_OK,
+	VFD_DMA_VERDICT_NEAR,    /* above VFD_DMA_BUDGET_WARN_PERCENT of the limit: warn */
+	VFD_DMA_VERDICT_OVER,    /* above the limit: refuse */
+	VFD_DMA_VERDICT_UNKNOWN, /* behind a vIOMMU the guest decides: warn */
+	_VFD_DMA_VERDICT_MAX,
+} vfd_dma_verdict;
+
+typedef struct vfd_dma_entry {
+	char *rule;     /* stable id: "fixed-sections", "boot-memory", "virtio-mem", ... */
+	uint64_t count; /* DMA mappings */
+	char *detail;   /* a sentence for people */
+} vfd_dma_entry;
+
+typedef struct vfd_dma_budget {
+	vfd_dma_verdict verdict;
+	/* mappings of the busiest type1 container; behind a vIOMMU those of a
+	 * guest in passthrough mode only (a floor) */
+	uint64_t mappings;
+	uint64_t limit;           /* the dma_entry_limit compared with */
+	bool limit_from_host;     /* read from the kernel; false: the default */
+	vfd_dma_entry *entries;   /* add up to mappings */
+	size_t n_entries;
+	/* NEAR, OVER, UNKNOWN: one sentence naming count and limit, and what to do */
+	char *message;
+} vfd_dma_budget;
+
+vfd_dma_budget *vfd_dma_budget_free(vfd_dma_budget *b);
+VFD_DEFINE_CLEANUP(vfd_dma_budget, vfd_dma_budget_free)
+
+/*
+ * The mapping count of spec's type1 containers against limit (the host's
+ * dma_entry_limit; 0 when it cannot be read, e.g. vfio_iommu_type1 is not
+ * loaded yet: VFD_TYPE1_DEFAULT_DMA_ENTRY_LIMIT then). Only PCI and mdev
+ * devices count: QEMU's userspace NVMe driver has a container of its own.
+ * -EINVAL bad spec, -ENOMEM.
+ */
+int vfd_dma_budget_compute(const vfd_memlock_spec *spec, uint64_t limit, vfd_dma_budget **ret,
+			   char **error_message);
+/* the verdict for count mappings against limit (both known), without a spec */
+vfd_dma_verdict vfd_dma_verdict_for(uint64_t count, uint64_t limit);
+const char *vfd_dma_verdict_to_string(vfd_dma_verdict v); /* "none", "ok", "near", "over", "unknown" */
 
 /* ---- from a libvirt domain ---- */
 
