@@ -147,7 +147,7 @@ static uint64_t from_rlim(rlim_t v)
  * the pidfd, still open and not readable afterwards, proves the pid named
  * the VMM at the time of the call.
  */
-static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
+static int set_process_limit(VM *vm, const VMMProcess *p, uint64_t soft, uint64_t hard)
 {
 	struct rlimit rl = { .rlim_cur = to_rlim(soft), .rlim_max = to_rlim(hard) };
 	int r;
@@ -155,13 +155,21 @@ static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
 	r = vfd_fault_step(vm->manager->ctx, "memlock-set");
 	if (r < 0)
 		return r;
-	if (prlimit(vm->vmm.pid, RLIMIT_MEMLOCK, &rl, NULL) < 0)
+	if (prlimit(p->pid, RLIMIT_MEMLOCK, &rl, NULL) < 0)
 		return negative_errno();
-	r = vmm_process_exited(&vm->vmm);
+	r = vmm_process_exited(p);
 	if (r < 0)
 		return r;
-	if (r > 0)
-		return -ESRCH;
+	return r > 0 ? -ESRCH : 0;
+}
+
+static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
+{
+	int r;
+
+	r = set_process_limit(vm, &vm->vmm, soft, hard);
+	if (r < 0)
+		return r;
 	vm->memlock.applied = soft;
 	return 0;
 }
@@ -442,4 +450,112 @@ void vm_memlock_recover(VM *vm)
 			vm->memlock.applied = now;
 	}
 	vm_memlock_after_change(vm, "recover");
+}
+
+/* ---- a move of the charge to another process (vm-identity.c) ---- */
+
+int vm_memlock_expected_now(VM *vm, uint64_t *ret_expected, uint64_t *ret_slack)
+{
+	uint64_t expected, slack;
+	int r;
+
+	r = expected_charge(vm, &expected, &slack);
+	if (r < 0)
+		return r;
+	/* as vm_memlock_check(): the VMM's extra mappings per space that charges guest memory */
+	if (vm->memory_bytes > 0)
+		slack += vm->memlock.extra_charge_bytes * (expected / vm->memory_bytes);
+	*ret_expected = expected;
+	*ret_slack = slack;
+	return 0;
+}
+
+static void move_forget(VM *vm)
+{
+	vm->memlock.move_original_known = false;
+	vm->memlock.move_original = vm->memlock.move_original_hard = 0;
+	vm->memlock.move_raised = false;
+}
+
+int vm_memlock_move_prepare(VM *vm, const VMMProcess *target, vfd_op_error *error)
+{
+	struct rlimit rl;
+	uint64_t limit;
+	int r;
+
+	move_forget(vm);
+	/* read while the pidfd holds the process: what is set back if the move does not happen */
+	if (prlimit(target->pid, RLIMIT_MEMLOCK, NULL, &rl) < 0 || vmm_process_exited(target) != 0)
+		return vfd_op_error_set(error, -ESRCH, "", "cannot read the RLIMIT_MEMLOCK of pid %d",
+					(int) target->pid);
+	vm->memlock.move_original = from_rlim(rl.rlim_cur);
+	vm->memlock.move_original_hard = from_rlim(rl.rlim_max);
+	vm->memlock.move_original_known = true;
+
+	/* vfiod sets no limit for this VM: the target's own is what the kernel checks */
+	if (!vm->memlock.apply || vm->memlock.applied == 0)
+		return 0;
+	limit = vm->memlock.applied;
+	r = set_process_limit(vm, target, limit, limit);
+	if (r < 0) {
+		move_forget(vm);
+		return vfd_op_error_set(error, r, "", "cannot raise the RLIMIT_MEMLOCK of pid %d to %"
+					PRIu64 " bytes before it takes the VM's charge: %s",
+					(int) target->pid, limit, strerror(-r));
+	}
+	vm->memlock.move_raised = true;
+	log_info("VM %s (change-process): RLIMIT_MEMLOCK of pid %d raised from %" PRIu64 " to %"
+		 PRIu64 " bytes before it takes the VM's charge.", vm->name, (int) target->pid,
+		 vm->memlock.move_original, limit);
+	return 0;
+}
+
+void vm_memlock_move_undo(VM *vm, const VMMProcess *target)
+{
+	int r;
+
+	if (vm->memlock.move_raised && vm->memlock.move_original_known) {
+		r = set_process_limit(vm, target, vm->memlock.move_original,
+				      vm->memlock.move_original_hard);
+		if (r == -ESRCH)
+			log_info("VM %s (change-process): pid %d exited; no limit to set back.",
+				 vm->name, (int) target->pid);
+		else if (r < 0)
+			log_warning_errno(r, "VM %s (change-process): cannot set the RLIMIT_MEMLOCK of "
+					  "pid %d back to %" PRIu64 " bytes: %m", vm->name,
+					  (int) target->pid, vm->memlock.move_original);
+		else
+			log_info("VM %s (change-process): RLIMIT_MEMLOCK of pid %d set back to %" PRIu64
+				 " bytes (the move did not happen).", vm->name, (int) target->pid,
+				 vm->memlock.move_original);
+	}
+	move_forget(vm);
+}
+
+void vm_memlock_move_done(VM *vm, const VMMProcess *old)
+{
+	bool old_known = vm->memlock.original_known;
+	uint64_t old_soft = vm->memlock.original, old_hard = vm->memlock.original_hard;
+	int r;
+
+	/* the new VMM's own limit is the one to restore when the VM has no device left */
+	vm->memlock.original_known = vm->memlock.move_original_known;
+	vm->memlock.original = vm->memlock.move_original;
+	vm->memlock.original_hard = vm->memlock.move_original_hard;
+	if (!vm->memlock.move_raised)
+		vm->memlock.applied = 0;
+	move_forget(vm);
+
+	/* lowered after the move, as after a remove: the old VMM holds none of the VM's charge now */
+	if (vm->memlock.applied != 0 && old_known) {
+		r = set_process_limit(vm, old, old_soft, old_hard);
+		if (r < 0 && r != -ESRCH)
+			log_warning_errno(r, "VM %s (change-process): cannot set the RLIMIT_MEMLOCK of the "
+					  "old VMM (pid %d) back to %" PRIu64 " bytes: %m", vm->name,
+					  (int) old->pid, old_soft);
+		else if (r == 0)
+			log_info("VM %s (change-process): RLIMIT_MEMLOCK of the old VMM (pid %d) set back "
+				 "to %" PRIu64 " bytes.", vm->name, (int) old->pid, old_soft);
+	}
+	(void) vm_memlock_check(vm, "change-process");
 }
