@@ -137,6 +137,7 @@ const char *vm_get_vmm_secret(const VM *vm)
 int vm_identity_init(VM *vm, const VMConfig *config)
 {
 	vm->identity.owner_uid = config->owner_uid;
+	vm->identity.change.target = (VMMProcess) VMM_PROCESS_NULL;
 	return vm_secret_generate(vm->identity.vmm_secret);
 }
 
