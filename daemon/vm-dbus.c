@@ -803,7 +803,7 @@ static int method_change_process(sd_bus_message *message, void *userdata, sd_bus
 	VM *vm = userdata;
 	VMRequest *q;
 	uint64_t timeout_usec;
-	uid_t caller;
+	uid_t caller, target_uid;
 	int fd, r;
 
 	r = sd_bus_message_read(message, "ht", &fd, &timeout_usec);
@@ -822,13 +822,24 @@ static int method_change_process(sd_bus_message *message, void *userdata, sd_bus
 		vm_request_free(q);
 		return bus_error_vmm_process(error, r);
 	}
-	/* as AttachVMM: a user may only name a process running as themselves */
-	if (caller != 0 && q->vmm.uid != caller) {
-		r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-				      "The process (pid %d) runs as uid %u, not as the caller",
-				      (int) q->vmm.pid, (unsigned) q->vmm.uid);
-		vm_request_free(q);
-		return r;
+	/*
+	 * A user may only name a process running as themselves: its effective
+	 * uid from /proc/PID/status (the owner of /proc/PID is root once a
+	 * process dropped privileges: it is not dumpable then)
+	 */
+	if (caller != 0) {
+		r = vmm_process_current_uid(&q->vmm, &target_uid);
+		if (r < 0) {
+			vm_request_free(q);
+			return bus_error_vmm_process(error, r);
+		}
+		if (target_uid != caller) {
+			r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+					      "The process (pid %d) runs as uid %u, not as the caller",
+					      (int) q->vmm.pid, (unsigned) target_uid);
+			vm_request_free(q);
+			return r;
+		}
 	}
 	return vmm_or_authorize(message, vm, run_change_process, q, error);
 }

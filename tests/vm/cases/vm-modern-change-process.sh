@@ -82,6 +82,11 @@ charge_is() {
 	assert_eq "$2 $2" "$(kb VmPin "$1") $(kb VmLck "$1")" "VmPin and VmLck of pid $1 ($3)"
 }
 
+# runs_as PID UID: PID's effective uid (/proc/PID/status) is UID
+runs_as() {
+	[ "$(awk '$1 == "Uid:" { print $3 }' "/proc/$1/status" 2>/dev/null)" = "$2" ]
+}
+
 change_pid() {
 	vm_prop "$1" ProcessChangePid
 }
@@ -135,7 +140,7 @@ testcase_live_update_moves_the_charge() {
 	# --- refused: the VM stays with the old VMM, the new process's limit untouched ---
 	setpriv --reuid=1001 --regid=1001 --clear-groups sleep 600 &
 	THIRD=$!
-	poll_until 5 test "$(stat -c %u /proc/$THIRD 2>/dev/null)" = 1001 || fail "no uid 1001 process"
+	poll_until 5 runs_as "$THIRD" 1001 || fail "no uid 1001 process"
 	# the VMM names a process of a third uid
 	vmm_try change-process live "$THIRD"
 	assert_eq "org.freedesktop.DBus.Error.AccessDenied" "$(vmm_field name)" "the VMM names uid 1001's process"
