@@ -141,9 +141,12 @@ int vm_identity_init(VM *vm, const VMConfig *config)
 	return vm_secret_generate(vm->identity.vmm_secret);
 }
 
+static void change_end(VM *vm, const char *why, bool journal);
+
 void vm_identity_done(VM *vm)
 {
-	vm_change_process_abort(vm, "vfiod lets go of the VM");
+	/* the VM is freed: its journal is final (or gone with the VM) */
+	change_end(vm, "vfiod lets go of the VM", false);
 	free(vm->identity.vmm_sender);
 	vm->identity.vmm_sender = NULL;
 }
@@ -175,7 +178,7 @@ static void change_forget(VM *vm)
 	c->old_locked = c->old_pinned = c->new_locked = c->new_pinned = 0;
 }
 
-void vm_change_process_abort(VM *vm, const char *why)
+static void change_end(VM *vm, const char *why, bool journal)
 {
 	VMProcessChange *c = &vm->identity.change;
 
@@ -185,6 +188,13 @@ void vm_change_process_abort(VM *vm, const char *why)
 		 vm->name, (int) c->target.pid, why, (int) vm->vmm.pid);
 	vm_memlock_move_undo(vm, &c->target);
 	change_forget(vm);
+	if (journal)
+		(void) vm_journal_save(vm);
+}
+
+void vm_change_process_abort(VM *vm, const char *why)
+{
+	change_end(vm, why, true);
 }
 
 static int on_change_timeout(sd_event_source *s, uint64_t usec, void *userdata)
@@ -298,6 +308,8 @@ int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, v
 	}
 	c->target = *target;
 	*target = (VMMProcess) VMM_PROCESS_NULL;
+	/* a failed write is retried (vm-journal.c); the raise is in the journal before the ioctl can be */
+	(void) vm_journal_save(vm);
 	log_info("VM %s: its charge may move from the VMM (pid %d: %" PRIu64 " bytes locked, %" PRIu64
 		 " pinned) to pid %d (%" PRIu64 " locked, %" PRIu64 " pinned) within %" PRIu64 " s.",
 		 vm->name, (int) vm->vmm.pid, c->old_locked, c->old_pinned, (int) c->target.pid,

@@ -132,6 +132,8 @@ static int expected_charge(const VM *vm, uint64_t *ret_expected, uint64_t *ret_s
 	return vfd_memlock_expected_charge(spec, NULL, ret_expected, ret_slack);
 }
 
+static void move_forget(VM *vm);
+
 static rlim_t to_rlim(uint64_t v)
 {
 	return v == VFD_MEMLOCK_UNLIMITED ? RLIM_INFINITY : (rlim_t) v;
@@ -434,10 +436,51 @@ void vm_memlock_restore(VM *vm, const VMJournalSaved *saved)
 	vm->memlock.original = saved->memlock_original;
 	vm->memlock.original_hard = saved->memlock_original_hard;
 	vm->memlock.applied = saved->memlock_applied;
+	vm->memlock.move_stale_pid = saved->change_pid;
+	vm->memlock.move_stale_start_time = saved->change_start_time;
+	vm->memlock.move_original = saved->change_original;
+	vm->memlock.move_original_hard = saved->change_original_hard;
+}
+
+/*
+ * The previous vfiod had raised the limit of a process the VM's charge
+ * was moving to, and died before the move ended: the move ends here, the
+ * VM stays with its VMM, and that limit is set back if the pid still
+ * names the same process (its start time).
+ */
+static void move_recover(VM *vm)
+{
+	_cleanup_(vmm_process_done) VMMProcess p = VMM_PROCESS_NULL;
+	uint64_t start = 0;
+	uid_t uid;
+	int r;
+
+	if (vm->memlock.move_stale_pid == 0)
+		return;
+	r = vmm_process_from_pid(vm->memlock.move_stale_pid, &p);
+	if (r >= 0)
+		r = vmm_process_observe(&p, &start, &uid);
+	if (r >= 0 && start == vm->memlock.move_stale_start_time) {
+		r = set_process_limit(vm, &p, vm->memlock.move_original, vm->memlock.move_original_hard);
+		if (r < 0)
+			log_warning_errno(r, "VM %s (recover): cannot set the RLIMIT_MEMLOCK of pid %d back "
+					  "to %" PRIu64 " bytes: %m", vm->name, (int) p.pid,
+					  vm->memlock.move_original);
+		else
+			log_info("VM %s (recover): the move of its charge to pid %d ended with the "
+				 "previous vfiod; its RLIMIT_MEMLOCK is %" PRIu64 " bytes again.", vm->name,
+				 (int) p.pid, vm->memlock.move_original);
+	} else
+		log_info("VM %s (recover): the process its charge was moving to (pid %d) is gone.",
+			 vm->name, (int) vm->memlock.move_stale_pid);
+	vm->memlock.move_stale_pid = 0;
+	vm->memlock.move_stale_start_time = 0;
+	move_forget(vm);
 }
 
 void vm_memlock_recover(VM *vm)
 {
+	move_recover(vm);
 	/*
 	 * A raise the old process made but did not journal shows in the
 	 * VMM's limit: that is the one vfiod set last.

@@ -52,6 +52,9 @@ typedef struct VMMemlock {
 	bool move_original_known;
 	uint64_t move_original, move_original_hard;
 	bool move_raised;         /* vfiod raised it: set back unless the move completes */
+	/* after a restart: a move the old vfiod had under way (journal), its raise set back */
+	pid_t move_stale_pid;
+	uint64_t move_stale_start_time;
 } VMMemlock;
 
 /*
@@ -116,6 +119,10 @@ struct VMJournalSaved {
 	bool fds_handed_out;
 	bool memlock_original_known;
 	uint64_t memlock_original, memlock_original_hard, memlock_applied;
+	/* a move of the charge under way (vm-identity.c): the limit vfiod raised on that process */
+	pid_t change_pid;
+	uint64_t change_start_time;
+	uint64_t change_original, change_original_hard;
 	VMDevice *devices;
 	size_t n_devices;
 	VMTxn txn;

@@ -138,7 +138,8 @@ testcase_live_update_moves_the_charge() {
 	live_vm live --map-file
 
 	# --- refused: the VM stays with the old VMM, the new process's limit untouched ---
-	setpriv --reuid=1001 --regid=1001 --clear-groups sleep 600 &
+	# exec: $! is the uid 1001 process itself, not a shell around it
+	sh -c 'exec /usr/bin/setpriv --reuid=1001 --regid=1001 --clear-groups sleep 600' &
 	THIRD=$!
 	poll_until 5 runs_as "$THIRD" 1001 || fail "no uid 1001 process"
 	# the VMM names a process of a third uid
