@@ -91,6 +91,10 @@ change_pid() {
 	vm_prop "$1" ProcessChangePid
 }
 
+no_move() {
+	[ "$(change_pid "$1")" = 0 ]
+}
+
 # nothing_moved VM VMM TARGET TARGET_LIMIT: the refusal changed nothing
 nothing_moved() {
 	assert_eq "$2" "$(vm_prop "$1" VMMPid)" "the VM's VMM"
@@ -192,8 +196,8 @@ testcase_live_update_moves_the_charge() {
 	# the new VMM drives edu through the memory it took over
 	new_step edu-dma 0x2000 256
 
-	# the old VMM goes, as the old QEMU does: the VM stays
-	vmm_stop
+	# the old VMM goes, as the old QEMU does: the VM stays (status 1: the refused steps above)
+	vmm_stop 1
 	! poll_until 3 vm_is_gone live || fail "the old VMM's exit released the VM"
 	assert_eq active "$(vm_state live)" "the VM after the old VMM's exit"
 
@@ -228,7 +232,7 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	# a deadline: the limit set back, nothing moved
 	vmm_step change-process plain "$NEW" 2
 	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "raised"
-	wait_until 20 test "$(change_pid plain)" = 0
+	wait_until 20 no_move plain
 	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
 	vfiod_log | grep -q "VM plain: the move of its charge to pid $NEW was not committed in time" ||
 		fail "the deadline is not logged"
@@ -251,9 +255,10 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	vfioctl vm change-process plain --commit
 	assert_refused org.vfiod1.Error.NoProcessChange
 
-	# the new VMM goes (edu's file closes), then the old: its exit releases the VM
+	# the new VMM goes (edu's file closes), then the old (status 1: its refused commit):
+	# its exit releases the VM
 	new_stop
-	vmm_stop
+	vmm_stop 1
 	wait_until 60 vm_is_gone plain
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
 	stop_vfiod
