@@ -310,8 +310,9 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
  * way; -ESHUTDOWN the VM is not registered or active; -ESRCH a process
  * exited; -EPERM the target is vfiod or runs as another uid; -EINVAL the
  * target is the VMM; -EXDEV the kernel did not move the charge (error
- * says what each side holds). The move itself is not journaled: a
- * restart under way ends it (the target's limit set back).
+ * says what each side holds). A move under way is journaled with the
+ * target's pid, start time and original limit: a vfiod that stops ends
+ * the move, and one that died sets that limit back at its next start.
  */
 int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, vfd_op_error *error);
 /* ret_moved: the bytes of charge that moved */
