@@ -355,11 +355,11 @@ static int check_moved(VM *vm, vfd_op_error *error, uint64_t *ret_moved)
 		 (int) vm->vmm.pid, drop_locked, drop_pinned, expected, slack);
 
 	if (gain_pinned <= 0 && drop_pinned <= 0)
-		return vfd_op_error_set(error, -EXDEV, "", "the charge did not move: pid %d holds %"
-					PRIu64 " bytes pinned as before, the VMM (pid %d) %" PRIu64 ". The "
-					"new process must call IOMMU_IOAS_CHANGE_PROCESS on the VM's "
-					"iommufd, which the kernel refuses (EINVAL) unless every mapping "
-					"is a file mapping (IOMMU_IOAS_MAP_FILE)", (int) c->target.pid,
+		/* at most 255 characters (vfd_op_error) */
+		return vfd_op_error_set(error, -EXDEV, "", "the charge did not move: pid %d has %"
+					PRIu64 " bytes pinned, the VMM (pid %d) %" PRIu64 "; it moves by "
+					"IOMMU_IOAS_CHANGE_PROCESS in the new process, refused unless "
+					"every mapping is IOMMU_IOAS_MAP_FILE", (int) c->target.pid,
 					new_pinned, (int) vm->vmm.pid, old_pinned);
 	if (gain_pinned != drop_pinned || gain_locked != drop_locked || gain_locked != gain_pinned ||
 	    (uint64_t) gain_pinned < expected || (uint64_t) gain_pinned - expected > slack)
