@@ -200,7 +200,7 @@ testcase_live_update_moves_the_charge() {
 
 	# the old VMM goes, as the old QEMU does: the VM stays (status 1: the refused steps above)
 	vmm_stop 1
-	! poll_until 3 vm_is_gone live || fail "the old VMM's exit released the VM"
+	! poll_until 1 vm_is_gone live || fail "the old VMM's exit released the VM"
 	assert_eq active "$(vm_state live)" "the VM after the old VMM's exit"
 
 	# the new VMM hot-removes edu; vfiod gives it back and sets the new VMM's own limit back
