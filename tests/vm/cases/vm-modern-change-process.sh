@@ -1,4 +1,4 @@
-# vfiod-kernels: modern
+# vfiod-kernels: modern test
 # QEMU's live update (cpr-transfer) on iommufd, with the reference VMM:
 # the running VMM (uid 1000, no capabilities) maps its 64 MiB of guest
 # memory with IOMMU_IOAS_MAP_FILE from a memfd, then hands its iommufd,
@@ -14,6 +14,8 @@
 # VMM nor the owner, a dead process, vfiod itself, the VMM itself; a move
 # whose mappings are not file mappings (the kernel says EINVAL, vfiod's
 # commit ChargeNotMoved); a deadline or an abort sets the limit back.
+# On the 6.12 test kernel, which lacks IOMMU_IOAS_CHANGE_PROCESS, the
+# method answers NotSupported and changes nothing.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
 . /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
@@ -135,6 +137,7 @@ live_vm() { # live_vm NAME [--map-file]
 }
 
 testcase_live_update_moves_the_charge() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
 	has_iommufd || fail "no /dev/iommu on the modern kernel"
 	modprobe vfio-pci
 	kmsg_mark
@@ -224,6 +227,7 @@ testcase_live_update_moves_the_charge() {
 }
 
 testcase_refusals_leave_the_vm_with_its_vmm() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
 	has_iommufd || fail "no /dev/iommu on the modern kernel"
 	modprobe vfio-pci
 	kmsg_mark
@@ -265,4 +269,36 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
 	stop_vfiod
 	kmsg_assert_clean
+}
+
+# the 6.12 test kernel: iommufd without IOMMU_IOAS_CHANGE_PROCESS
+testcase_not_supported_by_this_kernel() {
+	[ "$(vm_kernel)" = test ] || skip "the kernel without IOMMU_IOAS_CHANGE_PROCESS is the test kernel"
+	has_iommufd || fail "no /dev/iommu on the test kernel"
+	modprobe vfio-pci
+	start_vfiod
+	vfioctl_ok --json host
+	assert_eq false "$(jq -r .ioas_change_process "$OUT")" "6.12 has no IOAS_CHANGE_PROCESS"
+	EDU=$(lab_device edu)
+	BEFORE=$(device_snapshot "$EDU")
+	vmm_spawn --iommufd "$EDU" --vfiod old612 --user vmm --memfd --mem 16M
+	vfioctl_ok vm register old612 --pid "$VMM_PID" --backend iommufd --memory 16M
+	vfioctl_ok vm add-device old612 "$EDU"
+	vmm_go
+	vmm_step map 0 16M
+	sh -c 'exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups sleep 600' &
+	target=$!
+	poll_until 5 runs_as "$target" 1000 || fail "no uid 1000 process"
+	before=$(memlock_of "$target")
+	vfioctl vm change-process old612 --pid "$target"
+	assert_refused org.vfiod1.Error.NotSupported
+	assert_contains "$(cat "$ERR")" "IOMMU_IOAS_CHANGE_PROCESS is not supported by this kernel" "why"
+	vmm_try change-process old612 "$target"
+	assert_eq org.vfiod1.Error.NotSupported "$(vmm_field name)" "asked by the VMM"
+	nothing_moved old612 "$VMM_PID" "$target" "$before"
+	kill "$target"
+	vmm_stop 1
+	wait_until 60 vm_is_gone old612
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
 }
