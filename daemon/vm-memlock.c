@@ -274,6 +274,11 @@ int vm_memlock_before_add(VM *vm, const VMDevice *d, vfd_op_error *error)
 	uint64_t limit;
 	int r;
 
+	/* the move checks the charge against the devices of its start: one change at a time */
+	if (vm_change_process_target(vm) != 0)
+		return vfd_op_error_set(error, -EBUSY, d->name, "the charge of VM %s is moving to pid "
+					"%d: a device change waits for the move's end", vm->name,
+					(int) vm_change_process_target(vm));
 	r = compute_limit(vm, d, NULL, &limit);
 	if (r < 0)
 		return vfd_op_error_set(error, r, d->name, "cannot compute the VM's memlock limit");
