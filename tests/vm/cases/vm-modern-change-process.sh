@@ -243,8 +243,14 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	vfiod_log | grep -q "VM plain: the move of its charge to pid $NEW was not committed in time" ||
 		fail "the deadline is not logged"
 
-	# an abort, by the owner
+	# an abort, by the owner; meanwhile no device change
 	vmm_step change-process plain "$NEW" 120
+	vfioctl vm remove-device plain "$EDU"
+	assert_refused org.vfiod1.Error.DeviceBusy
+	assert_contains "$(cat "$ERR")" "is moving to pid $NEW" "why"
+	vfioctl vm add-device plain "$(lab_device nvme)"
+	assert_refused org.vfiod1.Error.DeviceBusy
+	assert_eq "$EDU" "$("$VFIOCTL" --json vm show plain | jq -r '[.devices[].name] | join(" ")')" "devices"
 	vfioctl_ok vm change-process plain --abort
 	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
 
