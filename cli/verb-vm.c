@@ -591,6 +591,81 @@ static int vm_release(int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * vm change-process NAME --pid PID [--timeout SEC]: the VM's charge may
+ * move to process PID (ChangeProcess, a pidfd); NAME --commit once PID
+ * called IOMMU_IOAS_CHANGE_PROCESS (CommitProcessChange); NAME --abort.
+ */
+static int vm_change_process(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int pidfd = -1;
+	uint64_t timeout_usec = 0, moved;
+	long pid = 0, secs;
+	char *end;
+	int r;
+
+	if (argc == 3 && (strcmp(argv[2], "--commit") == 0 || strcmp(argv[2], "--abort") == 0))
+		;
+	else if ((argc == 4 || argc == 6) && strcmp(argv[2], "--pid") == 0) {
+		errno = 0;
+		pid = strtol(argv[3], &end, 10);
+		if (errno || *end || pid <= 0 || pid > INT32_MAX)
+			return usage_error("invalid --pid '%s': expected a process id", argv[3]);
+		if (argc == 6) {
+			if (strcmp(argv[4], "--timeout") != 0)
+				return usage_error("'vm change-process' needs NAME --pid PID [--timeout SEC]");
+			errno = 0;
+			secs = strtol(argv[5], &end, 10);
+			if (errno || *end || secs <= 0 || secs > 600)
+				return usage_error("invalid --timeout '%s': expected 1 to 600 seconds", argv[5]);
+			timeout_usec = (uint64_t) secs * 1000000;
+		}
+	} else
+		return usage_error("'vm change-process' needs NAME --pid PID [--timeout SEC], "
+				   "NAME --commit or NAME --abort");
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+
+	if (strcmp(argv[2], "--abort") == 0) {
+		r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "AbortProcessChange", &error,
+					   NULL, NULL);
+		return r < 0 ? host_report_error("cannot abort the move", &error, r) : 0;
+	}
+	if (strcmp(argv[2], "--commit") == 0) {
+		r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "CommitProcessChange", &error,
+					   &reply, NULL);
+		if (r < 0)
+			return host_report_error("cannot commit the move", &error, r);
+		r = sd_bus_message_read(reply, "t", &moved);
+		if (r < 0)
+			return runtime_error("cannot parse the reply of CommitProcessChange");
+		if (arg_json) {
+			_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+			if (!o || json_object_object_add(o, "moved_bytes", json_object_new_uint64(moved)) < 0)
+				return runtime_error("out of memory");
+			return output_json(o) < 0 ? runtime_error("cannot write the output") : 0;
+		}
+		printf("moved %" PRIu64 "\n", moved);
+		return 0;
+	}
+
+	pidfd = vfd_pidfd_open((pid_t) pid);
+	if (pidfd < 0)
+		return runtime_error("cannot open process %ld: %s", pid, strerror(-pidfd));
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "ChangeProcess", &error, NULL, "ht",
+				   pidfd, timeout_usec);
+	if (r < 0)
+		return host_report_error("cannot move the VM to the process", &error, r);
+	return 0;
+}
+
 /* vm secret NAME: the secret that proves the VM's VMM (GetVMMSecret), for the owner to pass on */
 static int vm_secret(int argc, char *argv[])
 {
@@ -624,7 +699,8 @@ int verb_vm(int argc, char *argv[])
 
 	if (argc < 2)
 		return usage_error("'vm' needs a command: register, prepare, attach-vmm, list, show, "
-				   "add-device, create-mdev, remove-device, release, check-charge, secret");
+				   "add-device, create-mdev, remove-device, release, check-charge, change-process, "
+				   "secret");
 	sub = argv[1];
 	argc--;
 	argv++;
@@ -650,6 +726,8 @@ int verb_vm(int argc, char *argv[])
 		return vm_check_charge(argc, argv);
 	if (strcmp(sub, "attach-vmm") == 0)
 		return vm_attach_vmm(argc, argv);
+	if (strcmp(sub, "change-process") == 0)
+		return vm_change_process(argc, argv);
 	if (strcmp(sub, "secret") == 0)
 		return vm_secret(argc, argv);
 	return usage_error("unknown command 'vm %s'; see 'vfioctl --help'", sub);

@@ -130,6 +130,8 @@ static void help(void)
 	       "                       raised before libvirt's attach, lowered after its detach\n" /* libvirt-events */
 	       "  vm release NAME      Give every device of the VM back\n"
 	       "  vm check-charge NAME Compare the expected and observed memlock charge\n"
+	       "  vm change-process NAME --pid PID [--timeout SEC] | --commit | --abort\n"
+	       "                       Move the VM's charge to a new VMM process (live update)\n"
 	       "  vm secret NAME       Print the secret the VM's VMM proves itself with\n"
 	       "                       (AuthenticateVMM); for root and the VM's owner\n"
 	       "  bind ADDRESS [--unbind-host-members]\n"

@@ -51,6 +51,10 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	/* limits a call meets before authorization (bus-limits.h) */
 	SD_BUS_ERROR_MAP(VFD_ERROR_ARGUMENT_TOO_LARGE,     E2BIG),
 	SD_BUS_ERROR_MAP(VFD_ERROR_TOO_MANY_REQUESTS,      ETOOMANYREFS),
+	/* VM.ChangeProcess: a move under way, none under way, the kernel did not move the charge */
+	SD_BUS_ERROR_MAP(VFD_ERROR_PROCESS_CHANGE_PENDING, EINPROGRESS),
+	SD_BUS_ERROR_MAP(VFD_ERROR_NO_PROCESS_CHANGE,      ENOMSG),
+	SD_BUS_ERROR_MAP(VFD_ERROR_CHARGE_NOT_MOVED,       EXDEV),
 	SD_BUS_ERROR_MAP_END
 };
 

@@ -43,6 +43,10 @@
 /* limits before authorization (bus-limits.h) */
 #define VFD_ERROR_ARGUMENT_TOO_LARGE      "org.vfiod1.Error.ArgumentTooLarge"
 #define VFD_ERROR_TOO_MANY_REQUESTS       "org.vfiod1.Error.TooManyRequests"
+/* a VM's charge moved to another process (VM.ChangeProcess) */
+#define VFD_ERROR_PROCESS_CHANGE_PENDING  "org.vfiod1.Error.ProcessChangePending"
+#define VFD_ERROR_NO_PROCESS_CHANGE       "org.vfiod1.Error.NoProcessChange"
+#define VFD_ERROR_CHARGE_NOT_MOVED        "org.vfiod1.Error.ChargeNotMoved"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

@@ -276,6 +276,11 @@ static int iommufd_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 	bool had_cdev = d->cdev_fd >= 0;
 	int r;
 
+	/* a move of the charge checks it against the devices of its start */
+	if (vm_change_process_target(vm) != 0)
+		return vfd_op_error_set(error, -EBUSY, d->name, "the charge of VM %s is moving to pid "
+					"%d: a device change waits for the move's end", vm->name,
+					(int) vm_change_process_target(vm));
 	/* a GetDeviceFds before any GetFds hands a file out too */
 	if (!vm->fds_handed_out && vm_device_n_handed(d) == 0)
 		return 0;

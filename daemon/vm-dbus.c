@@ -34,7 +34,8 @@ typedef struct VMRequest {
 	char *uuid;
 	vfd_mdev_attr *attrs;
 	size_t n_attrs;
-	VMMProcess vmm; /* AttachVMM */
+	VMMProcess vmm; /* AttachVMM; ChangeProcess: the process the VM moves to */
+	uint64_t timeout_usec; /* ChangeProcess */
 } VMRequest;
 
 static void vm_request_free(void *p)
@@ -208,6 +209,13 @@ static int property_get_vmm_pid(sd_bus *bus, const char *path, const char *inter
 	VM *vm = userdata;
 
 	return sd_bus_message_append(reply, "u", (uint32_t) vm_get_vmm(vm)->pid);
+}
+
+static int property_get_process_change_pid(sd_bus *bus, const char *path, const char *interface,
+					   const char *property, sd_bus_message *reply, void *userdata,
+					   sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "u", (uint32_t) vm_change_process_target(userdata));
 }
 
 static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
@@ -742,6 +750,150 @@ static int method_attach_vmm(sd_bus_message *message, void *userdata, sd_bus_err
 	return authorize_vm(message, vm, run_attach_vmm, q, error);
 }
 
+/* ---- moving the VM to another VMM process (vm.h, vm_change_process_begin()) ---- */
+
+/*
+ * The VM's authenticated VMM acts at once; anyone else is asked as for
+ * any change of the VM: root, the owner through polkit (manage-vms),
+ * others through manage-other-vms.
+ */
+static int vmm_or_authorize(sd_bus_message *message, VM *vm, authorized_fn run, VMRequest *q,
+			    sd_bus_error *error)
+{
+	int r;
+
+	r = check_vmm(message, vm, false, error);
+	if (r != 0) {
+		if (r > 0)
+			r = run(message, q, error);
+		vm_request_free(q);
+		return r < 0 ? r : 1;
+	}
+	return authorize_vm(message, vm, run, q, error);
+}
+
+static int run_change_process(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	vfd_op_error op;
+	uid_t caller;
+	VM *vm;
+	int r;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+	/* the target may have become someone else (a setuid exec) while polkit thought */
+	r = bus_sender_identity(message, NULL, &caller);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+	r = bus_check_vmm_runs_as(error, &q->vmm, caller);
+	if (r < 0)
+		return r;
+
+	vfd_op_error_clear(&op);
+	r = vm_change_process_begin(vm, &q->vmm, q->timeout_usec, &op);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot move the VM to the process");
+	return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_change_process(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	VMRequest *q;
+	uint64_t timeout_usec;
+	uid_t caller, target_uid;
+	int fd, r;
+
+	r = sd_bus_message_read(message, "ht", &fd, &timeout_usec);
+	if (r < 0)
+		return r;
+	r = bus_sender_identity(message, NULL, &caller);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+
+	q = vm_request_new(vm);
+	if (!q)
+		return -ENOMEM;
+	q->timeout_usec = timeout_usec;
+	r = vmm_process_from_pidfd(fd, &q->vmm);
+	if (r < 0) {
+		vm_request_free(q);
+		return bus_error_vmm_process(error, r);
+	}
+	/*
+	 * A user may only name a process running as themselves: its effective
+	 * uid from /proc/PID/status (the owner of /proc/PID is root once a
+	 * process dropped privileges: it is not dumpable then)
+	 */
+	if (caller != 0) {
+		r = vmm_process_current_uid(&q->vmm, &target_uid);
+		if (r < 0) {
+			vm_request_free(q);
+			return bus_error_vmm_process(error, r);
+		}
+		if (target_uid != caller) {
+			r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+					      "The process (pid %d) runs as uid %u, not as the caller",
+					      (int) q->vmm.pid, (unsigned) target_uid);
+			vm_request_free(q);
+			return r;
+		}
+	}
+	return vmm_or_authorize(message, vm, run_change_process, q, error);
+}
+
+static int run_commit_process_change(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	vfd_op_error op;
+	uint64_t moved = 0;
+	VM *vm;
+	int r;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+	vfd_op_error_clear(&op);
+	r = vm_change_process_commit(vm, &op, &moved);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "The VM stays with its VMM");
+	return sd_bus_reply_method_return(message, "t", moved);
+}
+
+static int method_commit_process_change(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VMRequest *q = vm_request_new(userdata);
+
+	if (!q)
+		return -ENOMEM;
+	return vmm_or_authorize(message, userdata, run_commit_process_change, q, error);
+}
+
+static int run_abort_process_change(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VM *vm;
+
+	vm = request_vm(request, error);
+	if (!vm)
+		return -ENOMEDIUM;
+	if (vm_change_process_target(vm) == 0)
+		return bus_error_domain(error, -ENOMSG, "No move of VM %s's charge is under way",
+					vm_get_name(vm));
+	vm_change_process_abort(vm, "aborted");
+	return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_abort_process_change(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VMRequest *q = vm_request_new(userdata);
+
+	if (!q)
+		return -ENOMEM;
+	return vmm_or_authorize(message, userdata, run_abort_process_change, q, error);
+}
+
 /* the answer to a Release whose give-back ran on the unbind worker */
 static void release_answered(VM *vm, VMState s, const vfd_op_error *op, void *userdata)
 {
@@ -899,6 +1051,7 @@ const sd_bus_vtable vm_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("ChargeMatches", "b", property_get_charge_matches, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("ProcessChangePid", "u", property_get_process_change_pid, 0, 0),
 	SD_BUS_METHOD_WITH_ARGS("AddDevice",
 				SD_BUS_ARGS("s", device),
 				SD_BUS_NO_RESULT,
@@ -943,6 +1096,18 @@ const sd_bus_vtable vm_vtable[] = {
 				SD_BUS_ARGS("s", secret),
 				SD_BUS_NO_RESULT,
 				method_authenticate_vmm, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ChangeProcess",
+				SD_BUS_ARGS("h", new_vmm_pidfd, "t", timeout_usec),
+				SD_BUS_NO_RESULT,
+				method_change_process, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("CommitProcessChange",
+				SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("t", moved_bytes),
+				method_commit_process_change, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("AbortProcessChange",
+				SD_BUS_NO_ARGS,
+				SD_BUS_NO_RESULT,
+				method_abort_process_change, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("StateChanged",
 				SD_BUS_ARGS("s", state),
 				0),

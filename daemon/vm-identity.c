@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
+#include "log.h"
+#include "manager.h"
+#include "manager-mm.h"
+#include "vfiod/kernel-features.h"
+#include "vm-dbus.h"
 #include "vm-identity.h"
+#include "vm-journal.h"
 #include "vm-private.h"
 #include "vm.h"
 
@@ -129,11 +137,16 @@ const char *vm_get_vmm_secret(const VM *vm)
 int vm_identity_init(VM *vm, const VMConfig *config)
 {
 	vm->identity.owner_uid = config->owner_uid;
+	vm->identity.change.target = (VMMProcess) VMM_PROCESS_NULL;
 	return vm_secret_generate(vm->identity.vmm_secret);
 }
 
+static void change_end(VM *vm, const char *why, bool journal);
+
 void vm_identity_done(VM *vm)
 {
+	/* the VM is freed: its journal is final (or gone with the VM) */
+	change_end(vm, "vfiod lets go of the VM", false);
 	free(vm->identity.vmm_sender);
 	vm->identity.vmm_sender = NULL;
 }
@@ -142,4 +155,264 @@ void vm_identity_restore(VM *vm, const VMJournalSaved *saved)
 {
 	if (saved->vmm_secret)
 		memcpy(vm->identity.vmm_secret, saved->vmm_secret, VM_SECRET_STRLEN);
+}
+
+/* ---- moving the VM's charge to another VMM process (vm.h) ---- */
+
+#define CHANGE_PROCESS_TIMEOUT_USEC (60 * UINT64_C(1000000))
+#define CHANGE_PROCESS_TIMEOUT_MAX_USEC (600 * UINT64_C(1000000))
+
+pid_t vm_change_process_target(const VM *vm)
+{
+	return vm->identity.change.target.pidfd >= 0 ? vm->identity.change.target.pid : 0;
+}
+
+static void change_forget(VM *vm)
+{
+	VMProcessChange *c = &vm->identity.change;
+
+	c->timeout = sd_event_source_disable_unref(c->timeout);
+	vmm_process_done(&c->target);
+	c->target = (VMMProcess) VMM_PROCESS_NULL;
+	c->start_time = 0;
+	c->old_locked = c->old_pinned = c->new_locked = c->new_pinned = 0;
+}
+
+static void change_end(VM *vm, const char *why, bool journal)
+{
+	VMProcessChange *c = &vm->identity.change;
+
+	if (c->target.pidfd < 0)
+		return;
+	log_info("VM %s: the move of its charge to pid %d ends (%s); the VMM stays pid %d.",
+		 vm->name, (int) c->target.pid, why, (int) vm->vmm.pid);
+	vm_memlock_move_undo(vm, &c->target);
+	change_forget(vm);
+	if (journal)
+		(void) vm_journal_save(vm);
+}
+
+void vm_change_process_abort(VM *vm, const char *why)
+{
+	change_end(vm, why, true);
+}
+
+static int on_change_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	VM *vm = userdata;
+
+	log_warning("VM %s: the move of its charge to pid %d was not committed in time.", vm->name,
+		    (int) vm->identity.change.target.pid);
+	vm_change_process_abort(vm, "deadline passed");
+	return 0;
+}
+
+/* the kernel moves a charge only on iommufd and with IOMMU_IOAS_CHANGE_PROCESS */
+static int change_supported(VM *vm, vfd_op_error *error)
+{
+	vfd_kernel_features f;
+	int r;
+
+	r = vfd_kernel_features_probe(vm->manager->ctx, &f);
+	if (r < 0 || !f.ioas_change_process)
+		return vfd_op_error_set(error, -EMEDIUMTYPE, "", "IOMMU_IOAS_CHANGE_PROCESS is not "
+					"supported by this kernel: the charge of VM %s cannot move to "
+					"another process", vm->name);
+	if (vm->backend != VM_BACKEND_IOMMUFD)
+		return vfd_op_error_set(error, -EMEDIUMTYPE, "", "VM %s uses the %s backend: only an "
+					"iommufd VM's charge can move to another process", vm->name,
+					vm_backend_to_string(vm->backend));
+	return 0;
+}
+
+/* the target may take the VM over: alive, not vfiod, not the VMM, the VMM's uid */
+static int check_target(VM *vm, const VMMProcess *target, vfd_op_error *error)
+{
+	uid_t vmm_uid, target_uid;
+	int r;
+
+	if (target->pid == getpid())
+		return vfd_op_error_set(error, -EPERM, "", "pid %d is vfiod itself", (int) target->pid);
+	if (target->pid == vm->vmm.pid)
+		return vfd_op_error_set(error, -EINVAL, "", "pid %d is the VMM of VM %s already",
+					(int) target->pid, vm->name);
+	r = vmm_process_current_uid(target, &target_uid);
+	if (r < 0)
+		return vfd_op_error_set(error, -ESRCH, "", "pid %d has exited", (int) target->pid);
+	r = vmm_process_current_uid(&vm->vmm, &vmm_uid);
+	if (r < 0)
+		return vfd_op_error_set(error, -ESRCH, "", "the VMM of VM %s (pid %d) has exited",
+					vm->name, (int) vm->vmm.pid);
+	if (target_uid != vmm_uid)
+		return vfd_op_error_set(error, -EPERM, "", "pid %d runs as uid %u, the VMM of VM %s as "
+					"uid %u", (int) target->pid, (unsigned) target_uid, vm->name,
+					(unsigned) vmm_uid);
+	for (size_t i = 0; i < vm->manager->n_vms; i++) {
+		const VM *other = vm->manager->vms[i];
+
+		if (other != vm && vm_has_vmm(other) && !other->vmm_exited && other->vmm.pid == target->pid)
+			return vfd_op_error_set(error, -EPERM, "", "pid %d is the VMM of VM %s",
+						(int) target->pid, other->name);
+	}
+	return 0;
+}
+
+int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, vfd_op_error *error)
+{
+	VMProcessChange *c = &vm->identity.change;
+	uid_t uid;
+	int r;
+
+	r = change_supported(vm, error);
+	if (r < 0)
+		return r;
+	if (vm->state != VM_STATE_REGISTERED && vm->state != VM_STATE_ACTIVE)
+		return vfd_op_error_set(error, -ESHUTDOWN, "", "VM %s is %s: only a registered or "
+					"active VM's charge can move", vm->name,
+					vm_state_to_string(vm->state));
+	if (!vm_has_vmm(vm) || vm->vmm_exited)
+		return vfd_op_error_set(error, -ESRCH, "", "VM %s has no running VMM", vm->name);
+	if (c->target.pidfd >= 0)
+		return vfd_op_error_set(error, -EINPROGRESS, "", "the charge of VM %s is moving to pid "
+					"%d already", vm->name, (int) c->target.pid);
+	if (vm->txn.op != VM_TXN_NONE || vm_is_giving_back(vm))
+		return vfd_op_error_set(error, -EBUSY, "", "a device of VM %s is being changed",
+					vm->name);
+	r = check_target(vm, target, error);
+	if (r < 0)
+		return r;
+	if (timeout_usec == 0)
+		timeout_usec = CHANGE_PROCESS_TIMEOUT_USEC;
+	timeout_usec = timeout_usec > CHANGE_PROCESS_TIMEOUT_MAX_USEC ? CHANGE_PROCESS_TIMEOUT_MAX_USEC :
+									 timeout_usec;
+
+	/* the counters both sides start from: the commit checks what moved against them */
+	r = vmm_process_read_memory(&vm->vmm, &c->old_locked, &c->old_pinned);
+	if (r >= 0)
+		r = vmm_process_read_memory(target, &c->new_locked, &c->new_pinned);
+	if (r >= 0)
+		r = vmm_process_observe(target, &c->start_time, &uid);
+	if (r < 0)
+		return vfd_op_error_set(error, -ESRCH, "", "cannot read the memory counters of pid %d "
+					"or %d: %s", (int) vm->vmm.pid, (int) target->pid, strerror(-r));
+
+	/* raise before: the target's ioctl is refused (ENOMEM) above its own limit */
+	r = vm_memlock_move_prepare(vm, target, error);
+	if (r < 0)
+		return r;
+	r = sd_event_add_time_relative(vm->manager->event, &c->timeout, CLOCK_MONOTONIC, timeout_usec,
+				       0, on_change_timeout, vm);
+	if (r < 0) {
+		vm_memlock_move_undo(vm, target);
+		return vfd_op_error_set(error, r, "", "cannot arm the move's deadline");
+	}
+	c->target = *target;
+	*target = (VMMProcess) VMM_PROCESS_NULL;
+	/* a failed write is retried (vm-journal.c); the raise is in the journal before the ioctl can be */
+	(void) vm_journal_save(vm);
+	log_info("VM %s: its charge may move from the VMM (pid %d: %" PRIu64 " bytes locked, %" PRIu64
+		 " pinned) to pid %d (%" PRIu64 " locked, %" PRIu64 " pinned) within %" PRIu64 " s.",
+		 vm->name, (int) vm->vmm.pid, c->old_locked, c->old_pinned, (int) c->target.pid,
+		 c->new_locked, c->new_pinned, timeout_usec / 1000000);
+	return 0;
+}
+
+/* b - a where a <= b; else a mark that the counter went the wrong way */
+static int64_t grown(uint64_t a, uint64_t b)
+{
+	return b >= a ? (int64_t) (b - a) : -(int64_t) (a - b);
+}
+
+/*
+ * 0 when the kernel moved the VM's charge from old to the target:
+ * the target gained, and the old VMM lost, the same bytes, in VmLck
+ * (per-process accounting) and VmPin alike, and that is the VM's charge.
+ */
+static int check_moved(VM *vm, vfd_op_error *error, uint64_t *ret_moved)
+{
+	VMProcessChange *c = &vm->identity.change;
+	uint64_t old_locked, old_pinned, new_locked, new_pinned, expected, slack;
+	int64_t gain_locked, gain_pinned, drop_locked, drop_pinned;
+	int r;
+
+	r = vmm_process_read_memory(&c->target, &new_locked, &new_pinned);
+	if (r < 0)
+		return vfd_op_error_set(error, -ESRCH, "", "pid %d has exited", (int) c->target.pid);
+	r = vmm_process_read_memory(&vm->vmm, &old_locked, &old_pinned);
+	if (r < 0)
+		return vfd_op_error_set(error, -ESRCH, "", "the VMM (pid %d) has exited", (int) vm->vmm.pid);
+	r = vm_memlock_expected_now(vm, &expected, &slack);
+	if (r < 0)
+		return vfd_op_error_set(error, r, "", "cannot compute the VM's expected charge");
+
+	gain_locked = grown(c->new_locked, new_locked);
+	gain_pinned = grown(c->new_pinned, new_pinned);
+	drop_locked = grown(old_locked, c->old_locked);
+	drop_pinned = grown(old_pinned, c->old_pinned);
+	log_info("VM %s (change-process): pid %d gained %" PRId64 " bytes locked, %" PRId64 " pinned; "
+		 "the VMM (pid %d) lost %" PRId64 " locked, %" PRId64 " pinned; expected %" PRIu64
+		 " (+%" PRIu64 ").", vm->name, (int) c->target.pid, gain_locked, gain_pinned,
+		 (int) vm->vmm.pid, drop_locked, drop_pinned, expected, slack);
+
+	if (gain_pinned <= 0 && drop_pinned <= 0)
+		/* at most 255 characters (vfd_op_error) */
+		return vfd_op_error_set(error, -EXDEV, "", "the charge did not move: pid %d has %"
+					PRIu64 " bytes pinned, the VMM (pid %d) %" PRIu64 "; it moves by "
+					"IOMMU_IOAS_CHANGE_PROCESS in the new process, refused unless "
+					"every mapping is IOMMU_IOAS_MAP_FILE", (int) c->target.pid,
+					new_pinned, (int) vm->vmm.pid, old_pinned);
+	if (gain_pinned != drop_pinned || gain_locked != drop_locked || gain_locked != gain_pinned ||
+	    (uint64_t) gain_pinned < expected || (uint64_t) gain_pinned - expected > slack)
+		return vfd_op_error_set(error, -EXDEV, "", "the charge did not move as expected: pid %d "
+					"gained %" PRId64 " bytes pinned (%" PRId64 " locked), the VMM "
+					"(pid %d) lost %" PRId64 " (%" PRId64 " locked); the VM's charge "
+					"is %" PRIu64 " bytes", (int) c->target.pid, gain_pinned,
+					gain_locked, (int) vm->vmm.pid, drop_pinned, drop_locked, expected);
+	*ret_moved = (uint64_t) gain_pinned;
+	return 0;
+}
+
+int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved)
+{
+	VMProcessChange *c = &vm->identity.change;
+	_cleanup_(vmm_process_done) VMMProcess old = VMM_PROCESS_NULL;
+	sd_event_source *watch = NULL;
+	uint64_t moved = 0;
+	int r;
+
+	if (c->target.pidfd < 0)
+		return vfd_op_error_set(error, -ENOMSG, "", "no move of VM %s's charge is under way",
+					vm->name);
+	r = check_moved(vm, error, &moved);
+	if (r >= 0) {
+		r = pidfd_watch_add(vm->manager->event, &c->target, vm_on_vmm_exit, vm, &watch);
+		if (r < 0)
+			vfd_op_error_set(error, r, "", "cannot follow the exit of pid %d",
+					 (int) c->target.pid);
+	}
+	if (r < 0) {
+		if (r == -EXDEV)
+			log_warning("VM %s: %s.", vm->name, error->message);
+		vm_change_process_abort(vm, "the commit failed");
+		return r;
+	}
+
+	/* the switch: from here the target is the VM's VMM */
+	manager_mm_forget_vm(vm->manager, vm);
+	old = vm->vmm;
+	vm->vmm = c->target;
+	c->target = (VMMProcess) VMM_PROCESS_NULL;
+	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+	vm->vmm_exit = watch;
+	/* the old connection proved the old process: the new one authenticates anew */
+	vm_forget_vmm_sender(vm);
+	change_forget(vm);
+	manager_mm_track_vm(vm->manager, vm);
+	vm_memlock_move_done(vm, &old);
+	(void) vm_journal_save(vm);
+	vm_send_memory_changed(vm); /* VMMPid */
+	log_info("VM %s: its VMM is pid %d now (was pid %d): %" PRIu64 " bytes of charge moved.",
+		 vm->name, (int) vm->vmm.pid, (int) old.pid, moved);
+	*ret_moved = moved;
+	return 0;
 }

@@ -177,6 +177,22 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	if (add(o, "transaction", txn) < 0)
 		return -ENOMEM;
 
+	/*
+	 * A move of the charge under way whose target's limit vfiod raised:
+	 * a vfiod that dies before its end sets that limit back at its next
+	 * start (vm_memlock_recover()), if the process is still the same.
+	 */
+	if (vm->identity.change.target.pidfd >= 0 && vm->memlock.move_raised) {
+		json_object *change = json_object_new_object();
+
+		if (!change || add(o, "process_change", change) < 0 ||
+		    add(change, "pid", u64((uint64_t) vm->identity.change.target.pid)) < 0 ||
+		    add(change, "start_time", u64(vm->identity.change.start_time)) < 0 ||
+		    add(change, "original", u64(vm->memlock.move_original)) < 0 ||
+		    add(change, "original_hard", u64(vm->memlock.move_original_hard)) < 0)
+			return -ENOMEM;
+	}
+
 	*ret = TAKE_PTR(o);
 	return 0;
 }
@@ -354,7 +370,7 @@ static int state_from_string(const char *s, VMState *ret)
 
 int vm_journal_record_parse(json_object *o, VMJournalRecord *j)
 {
-	json_object *v, *memlock, *devices, *txn;
+	json_object *v, *memlock, *devices, *txn, *change;
 	const char *s;
 	uint64_t u, version;
 	int r, p;
@@ -449,6 +465,16 @@ int vm_journal_record_parse(json_object *o, VMJournalRecord *j)
 		if (r < 0)
 			return r;
 		j->saved->n_devices++;
+	}
+
+	/* optional: only while a move of the charge was under way */
+	if (json_object_object_get_ex(o, "process_change", &change)) {
+		if (!change || journal_get_u64(change, "pid", &u) < 0 || u == 0 || u > INT32_MAX ||
+		    journal_get_u64(change, "start_time", &j->saved->change_start_time) < 0 ||
+		    journal_get_u64(change, "original", &j->saved->change_original) < 0 ||
+		    journal_get_u64(change, "original_hard", &j->saved->change_original_hard) < 0)
+			return -EBADMSG;
+		j->saved->change_pid = (pid_t) u;
 	}
 
 	if (!json_object_object_get_ex(o, "transaction", &txn))

@@ -132,6 +132,8 @@ static int expected_charge(const VM *vm, uint64_t *ret_expected, uint64_t *ret_s
 	return vfd_memlock_expected_charge(spec, NULL, ret_expected, ret_slack);
 }
 
+static void move_forget(VM *vm);
+
 static rlim_t to_rlim(uint64_t v)
 {
 	return v == VFD_MEMLOCK_UNLIMITED ? RLIM_INFINITY : (rlim_t) v;
@@ -147,7 +149,7 @@ static uint64_t from_rlim(rlim_t v)
  * the pidfd, still open and not readable afterwards, proves the pid named
  * the VMM at the time of the call.
  */
-static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
+static int set_process_limit(VM *vm, const VMMProcess *p, uint64_t soft, uint64_t hard)
 {
 	struct rlimit rl = { .rlim_cur = to_rlim(soft), .rlim_max = to_rlim(hard) };
 	int r;
@@ -155,13 +157,21 @@ static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
 	r = vfd_fault_step(vm->manager->ctx, "memlock-set");
 	if (r < 0)
 		return r;
-	if (prlimit(vm->vmm.pid, RLIMIT_MEMLOCK, &rl, NULL) < 0)
+	if (prlimit(p->pid, RLIMIT_MEMLOCK, &rl, NULL) < 0)
 		return negative_errno();
-	r = vmm_process_exited(&vm->vmm);
+	r = vmm_process_exited(p);
 	if (r < 0)
 		return r;
-	if (r > 0)
-		return -ESRCH;
+	return r > 0 ? -ESRCH : 0;
+}
+
+static int set_limit(VM *vm, uint64_t soft, uint64_t hard)
+{
+	int r;
+
+	r = set_process_limit(vm, &vm->vmm, soft, hard);
+	if (r < 0)
+		return r;
 	vm->memlock.applied = soft;
 	return 0;
 }
@@ -264,6 +274,11 @@ int vm_memlock_before_add(VM *vm, const VMDevice *d, vfd_op_error *error)
 	uint64_t limit;
 	int r;
 
+	/* the move checks the charge against the devices of its start: one change at a time */
+	if (vm_change_process_target(vm) != 0)
+		return vfd_op_error_set(error, -EBUSY, d->name, "the charge of VM %s is moving to pid "
+					"%d: a device change waits for the move's end", vm->name,
+					(int) vm_change_process_target(vm));
 	r = compute_limit(vm, d, NULL, &limit);
 	if (r < 0)
 		return vfd_op_error_set(error, r, d->name, "cannot compute the VM's memlock limit");
@@ -426,10 +441,51 @@ void vm_memlock_restore(VM *vm, const VMJournalSaved *saved)
 	vm->memlock.original = saved->memlock_original;
 	vm->memlock.original_hard = saved->memlock_original_hard;
 	vm->memlock.applied = saved->memlock_applied;
+	vm->memlock.move_stale_pid = saved->change_pid;
+	vm->memlock.move_stale_start_time = saved->change_start_time;
+	vm->memlock.move_original = saved->change_original;
+	vm->memlock.move_original_hard = saved->change_original_hard;
+}
+
+/*
+ * The previous vfiod had raised the limit of a process the VM's charge
+ * was moving to, and died before the move ended: the move ends here, the
+ * VM stays with its VMM, and that limit is set back if the pid still
+ * names the same process (its start time).
+ */
+static void move_recover(VM *vm)
+{
+	_cleanup_(vmm_process_done) VMMProcess p = VMM_PROCESS_NULL;
+	uint64_t start = 0;
+	uid_t uid;
+	int r;
+
+	if (vm->memlock.move_stale_pid == 0)
+		return;
+	r = vmm_process_from_pid(vm->memlock.move_stale_pid, &p);
+	if (r >= 0)
+		r = vmm_process_observe(&p, &start, &uid);
+	if (r >= 0 && start == vm->memlock.move_stale_start_time) {
+		r = set_process_limit(vm, &p, vm->memlock.move_original, vm->memlock.move_original_hard);
+		if (r < 0)
+			log_warning_errno(r, "VM %s (recover): cannot set the RLIMIT_MEMLOCK of pid %d back "
+					  "to %" PRIu64 " bytes: %m", vm->name, (int) p.pid,
+					  vm->memlock.move_original);
+		else
+			log_info("VM %s (recover): the move of its charge to pid %d ended with the "
+				 "previous vfiod; its RLIMIT_MEMLOCK is %" PRIu64 " bytes again.", vm->name,
+				 (int) p.pid, vm->memlock.move_original);
+	} else
+		log_info("VM %s (recover): the process its charge was moving to (pid %d) is gone.",
+			 vm->name, (int) vm->memlock.move_stale_pid);
+	vm->memlock.move_stale_pid = 0;
+	vm->memlock.move_stale_start_time = 0;
+	move_forget(vm);
 }
 
 void vm_memlock_recover(VM *vm)
 {
+	move_recover(vm);
 	/*
 	 * A raise the old process made but did not journal shows in the
 	 * VMM's limit: that is the one vfiod set last.
@@ -442,4 +498,112 @@ void vm_memlock_recover(VM *vm)
 			vm->memlock.applied = now;
 	}
 	vm_memlock_after_change(vm, "recover");
+}
+
+/* ---- a move of the charge to another process (vm-identity.c) ---- */
+
+int vm_memlock_expected_now(VM *vm, uint64_t *ret_expected, uint64_t *ret_slack)
+{
+	uint64_t expected, slack;
+	int r;
+
+	r = expected_charge(vm, &expected, &slack);
+	if (r < 0)
+		return r;
+	/* as vm_memlock_check(): the VMM's extra mappings per space that charges guest memory */
+	if (vm->memory_bytes > 0)
+		slack += vm->memlock.extra_charge_bytes * (expected / vm->memory_bytes);
+	*ret_expected = expected;
+	*ret_slack = slack;
+	return 0;
+}
+
+static void move_forget(VM *vm)
+{
+	vm->memlock.move_original_known = false;
+	vm->memlock.move_original = vm->memlock.move_original_hard = 0;
+	vm->memlock.move_raised = false;
+}
+
+int vm_memlock_move_prepare(VM *vm, const VMMProcess *target, vfd_op_error *error)
+{
+	struct rlimit rl;
+	uint64_t limit;
+	int r;
+
+	move_forget(vm);
+	/* read while the pidfd holds the process: what is set back if the move does not happen */
+	if (prlimit(target->pid, RLIMIT_MEMLOCK, NULL, &rl) < 0 || vmm_process_exited(target) != 0)
+		return vfd_op_error_set(error, -ESRCH, "", "cannot read the RLIMIT_MEMLOCK of pid %d",
+					(int) target->pid);
+	vm->memlock.move_original = from_rlim(rl.rlim_cur);
+	vm->memlock.move_original_hard = from_rlim(rl.rlim_max);
+	vm->memlock.move_original_known = true;
+
+	/* vfiod sets no limit for this VM: the target's own is what the kernel checks */
+	if (!vm->memlock.apply || vm->memlock.applied == 0)
+		return 0;
+	limit = vm->memlock.applied;
+	r = set_process_limit(vm, target, limit, limit);
+	if (r < 0) {
+		move_forget(vm);
+		return vfd_op_error_set(error, r, "", "cannot raise the RLIMIT_MEMLOCK of pid %d to %"
+					PRIu64 " bytes before it takes the VM's charge: %s",
+					(int) target->pid, limit, strerror(-r));
+	}
+	vm->memlock.move_raised = true;
+	log_info("VM %s (change-process): RLIMIT_MEMLOCK of pid %d raised from %" PRIu64 " to %"
+		 PRIu64 " bytes before it takes the VM's charge.", vm->name, (int) target->pid,
+		 vm->memlock.move_original, limit);
+	return 0;
+}
+
+void vm_memlock_move_undo(VM *vm, const VMMProcess *target)
+{
+	int r;
+
+	if (vm->memlock.move_raised && vm->memlock.move_original_known) {
+		r = set_process_limit(vm, target, vm->memlock.move_original,
+				      vm->memlock.move_original_hard);
+		if (r == -ESRCH)
+			log_info("VM %s (change-process): pid %d exited; no limit to set back.",
+				 vm->name, (int) target->pid);
+		else if (r < 0)
+			log_warning_errno(r, "VM %s (change-process): cannot set the RLIMIT_MEMLOCK of "
+					  "pid %d back to %" PRIu64 " bytes: %m", vm->name,
+					  (int) target->pid, vm->memlock.move_original);
+		else
+			log_info("VM %s (change-process): RLIMIT_MEMLOCK of pid %d set back to %" PRIu64
+				 " bytes (the move did not happen).", vm->name, (int) target->pid,
+				 vm->memlock.move_original);
+	}
+	move_forget(vm);
+}
+
+void vm_memlock_move_done(VM *vm, const VMMProcess *old)
+{
+	bool old_known = vm->memlock.original_known;
+	uint64_t old_soft = vm->memlock.original, old_hard = vm->memlock.original_hard;
+	int r;
+
+	/* the new VMM's own limit is the one to restore when the VM has no device left */
+	vm->memlock.original_known = vm->memlock.move_original_known;
+	vm->memlock.original = vm->memlock.move_original;
+	vm->memlock.original_hard = vm->memlock.move_original_hard;
+	if (!vm->memlock.move_raised)
+		vm->memlock.applied = 0;
+	move_forget(vm);
+
+	/* lowered after the move, as after a remove: the old VMM holds none of the VM's charge now */
+	if (vm->memlock.applied != 0 && old_known) {
+		r = set_process_limit(vm, old, old_soft, old_hard);
+		if (r < 0 && r != -ESRCH)
+			log_warning_errno(r, "VM %s (change-process): cannot set the RLIMIT_MEMLOCK of the "
+					  "old VMM (pid %d) back to %" PRIu64 " bytes: %m", vm->name,
+					  (int) old->pid, old_soft);
+		else if (r == 0)
+			log_info("VM %s (change-process): RLIMIT_MEMLOCK of the old VMM (pid %d) set back "
+				 "to %" PRIu64 " bytes.", vm->name, (int) old->pid, old_soft);
+	}
+	(void) vm_memlock_check(vm, "change-process");
 }

@@ -48,6 +48,13 @@ typedef struct VMMemlock {
 	uint64_t observed_charge;
 	bool charge_matches;
 	RetryTimer retry;         /* a limit that did not take, set again */
+	/* a move of the charge to another process (vm-identity.c): that process's own limit */
+	bool move_original_known;
+	uint64_t move_original, move_original_hard;
+	bool move_raised;         /* vfiod raised it: set back unless the move completes */
+	/* after a restart: a move the old vfiod had under way (journal), its raise set back */
+	pid_t move_stale_pid;
+	uint64_t move_stale_start_time;
 } VMMemlock;
 
 /*
@@ -63,11 +70,25 @@ typedef struct VMMm {
 	uint64_t exit_pinned_bytes;
 } VMMm;
 
+/*
+ * A move of the VM's charge to another VMM process under way (vm-identity.c,
+ * VM.ChangeProcess): the process it goes to and the counters of both at the
+ * start, against which the commit checks that the kernel moved exactly it.
+ */
+typedef struct VMProcessChange {
+	VMMProcess target;      /* pidfd -1: no move under way */
+	uint64_t start_time;    /* the target's, journaled: a restart finds its limit to set back */
+	uint64_t old_locked, old_pinned;
+	uint64_t new_locked, new_pinned;
+	sd_event_source *timeout;
+} VMProcessChange;
+
 /* who owns the VM and who proved to be its VMM (vm-identity.c) */
 typedef struct VMIdentity {
 	uid_t owner_uid;
 	char vmm_secret[VM_SECRET_STRLEN];
 	char *vmm_sender; /* the unique bus name that proved it, NULL: none yet */
+	VMProcessChange change;
 } VMIdentity;
 
 /* what the VM's backend holds (vm-backend-*.c) */
@@ -98,6 +119,10 @@ struct VMJournalSaved {
 	bool fds_handed_out;
 	bool memlock_original_known;
 	uint64_t memlock_original, memlock_original_hard, memlock_applied;
+	/* a move of the charge under way (vm-identity.c): the limit vfiod raised on that process */
+	pid_t change_pid;
+	uint64_t change_start_time;
+	uint64_t change_original, change_original_hard;
 	VMDevice *devices;
 	size_t n_devices;
 	VMTxn txn;
@@ -160,6 +185,26 @@ void vm_memlock_restore(VM *vm, const VMJournalSaved *saved);
 /* vm_recover()'s last step: the limit set again for the devices there are now */
 void vm_memlock_recover(VM *vm);
 void vm_identity_restore(VM *vm, const VMJournalSaved *saved);
+/* vm.c: the VMM's pidfd became readable (exported for a VMM named by a move) */
+int vm_on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* ---- vm-memlock.c: the limits around a move of the charge (vm-identity.c) ---- */
+
+/*
+ * Before the target process can take the charge: its limit read (to be
+ * set back) and raised to the VM's. -errno with error set; nothing
+ * changed then.
+ */
+int vm_memlock_move_prepare(VM *vm, const VMMProcess *target, vfd_op_error *error);
+/* the move did not happen: the target's limit as it was */
+void vm_memlock_move_undo(VM *vm, const VMMProcess *target);
+/*
+ * The move happened and vm->vmm is the target now: its limit is the VM's,
+ * its original the one to restore at the end; old's limit set back.
+ */
+void vm_memlock_move_done(VM *vm, const VMMProcess *old);
+/* the charge the VM's VMM should hold now, and the tolerance above it */
+int vm_memlock_expected_now(VM *vm, uint64_t *ret_expected, uint64_t *ret_slack);
 /* registered, active or prepared: the VM takes device changes */
 bool vm_accepts_devices(const VM *vm);
 /* device name of vm, while the VM takes device changes: -ENODEV, -ESHUTDOWN otherwise */

@@ -157,12 +157,13 @@ int vm_vmm_let_go(VM *vm, const char *name)
 
 /* ---- the VMM's exit ---- */
 
-static int on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+int vm_on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	VM *vm = userdata;
 	vfd_op_error error;
 	int r;
 
+	vm_change_process_abort(vm, "the VMM exited");
 	vm->vmm_exited = true;
 	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
 	vm_send_memory_changed(vm);
@@ -236,7 +237,7 @@ int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM 
 	}
 
 	if (vmm) {
-		r = pidfd_watch_add(m->event, vmm, on_vmm_exit, vm, &vm->vmm_exit);
+		r = pidfd_watch_add(m->event, vmm, vm_on_vmm_exit, vm, &vm->vmm_exit);
 		if (r < 0)
 			return r;
 		vm->vmm = *vmm;
@@ -668,7 +669,7 @@ int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
 		return vfd_op_error_set(error, -EBADFD, vm->name, "VM %s is %s: its VMM is named already",
 					vm->name, vm_state_to_string(vm->state));
 
-	r = pidfd_watch_add(vm->manager->event, vmm, on_vmm_exit, vm, &vm->vmm_exit);
+	r = pidfd_watch_add(vm->manager->event, vmm, vm_on_vmm_exit, vm, &vm->vmm_exit);
 	if (r < 0)
 		return vfd_op_error_set(error, r, vm->name, "cannot watch the VMM's exit");
 	vm->vmm = *vmm;

@@ -282,6 +282,48 @@ int vm_get_device_fds(VM *vm, const char *name, VMFds *ret);
 int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
 
 
+/* ---- moving the VM's charge to another VMM process (vm-identity.c) ---- */
+
+/*
+ * QEMU's live update (cpr-transfer): a new VMM process takes over the
+ * VM's iommufd from the running one, and IOMMU_IOAS_CHANGE_PROCESS,
+ * called by the new process, moves the pinned-page charge of every
+ * mapping to it. The kernel charges its caller, so vfiod cannot make the
+ * call; it brackets it:
+ *
+ *   begin   target (a pidfd) must be alive, not vfiod, not the VMM, and
+ *           run as the VMM's uid; the VM must be on iommufd, registered or
+ *           active, with no device change under way, on a kernel that
+ *           has the ioctl. The target's limit is raised to the VM's and a
+ *           deadline armed (timeout_usec, 0: 60 s, at most 600 s).
+ *   ...     the target calls IOMMU_IOAS_CHANGE_PROCESS on the iommufd
+ *           the old VMM passed it;
+ *   commit  the charge is checked on both sides from /proc: the target's
+ *           VmPin and VmLck grew by the VM's expected charge, the old
+ *           VMM's dropped by exactly as much. Only then is the target the
+ *           VM's VMM (its exit releases the VM, the old one's does not;
+ *           it authenticates anew with the VM's secret), journaled, and
+ *           the old VMM's limit set back.
+ *
+ * A commit whose check fails, an abort, the deadline and the old VMM's
+ * exit end the move with the VM on the old VMM and the target's limit set
+ * back. Errors: -EMEDIUMTYPE the kernel or backend cannot; -EINPROGRESS a
+ * move is under way; -ENOMSG none is; -EBUSY a device change is under
+ * way; -ESHUTDOWN the VM is not registered or active; -ESRCH a process
+ * exited; -EPERM the target is vfiod or runs as another uid; -EINVAL the
+ * target is the VMM; -EXDEV the kernel did not move the charge (error
+ * says what each side holds). A move under way is journaled with the
+ * target's pid, start time and original limit: a vfiod that stops ends
+ * the move, and one that died sets that limit back at its next start.
+ */
+int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, vfd_op_error *error);
+/* ret_moved: the bytes of charge that moved */
+int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved);
+/* ends a move under way, if any (why: for the log); the VM stays with its VMM */
+void vm_change_process_abort(VM *vm, const char *why);
+/* the pid a move under way goes to, 0 when none */
+pid_t vm_change_process_target(const VM *vm);
+
 /* ---- restart ---- */
 
 /*

@@ -26,6 +26,13 @@
  *   wait [TEXT]            with --script: block until a line on stdin
  *   fork-hold, close-vfio, release, grab-unbound VM DEVICE, drop-inflight
  *                          descriptors kept or let go (vmm-hold.c)
+ *   handover SOCKET        live update: iommufd, device and guest memfd to
+ *                          the VMM listening on SOCKET (--receive), which
+ *                          answers "accept"; this VMM closes its own
+ *   accept                 --receive: take them over (and the mappings)
+ *   ioas-change-process    IOMMU_IOAS_CHANGE_PROCESS on the iommufd taken over
+ *   change-process VM PID|dead [TIMEOUT_S], commit-change VM, abort-change VM
+ *                          the VM's ChangeProcess methods (vmm-handover.c)
  *   quit
  * Numbers: decimal or 0x hex, with an optional K, M or G (binary) suffix.
  */
@@ -33,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -72,6 +80,8 @@ typedef struct vmm_options {
 	const char *vfiod_vm; /* VM ownership: descriptors from vfiod (vmm-source-vfiod.c) */
 	char **exec_argv;     /* launcher: --exec -- PROGRAM ARGS (vmm-exec.c) */
 	bool viommu;          /* an address space per device (vmm-spaces.c) */
+	bool map_file;        /* iommufd: IOMMU_IOAS_MAP_FILE from the memfd (vmm-iommufd.c) */
+	const char *receive;  /* live update: a new VMM, listening here (vmm-handover.c) */
 } vmm_options;
 
 typedef struct vmm {
@@ -85,6 +95,8 @@ typedef struct vmm {
 	unsigned dma_seq; /* varies the edu patterns between steps */
 	bool edu_ready;
 	const char *device; /* VM accounting: the setup device, for hotremove */
+	int listen_fd;      /* --receive */
+	char received_device[64];
 } vmm;
 
 static const char *errno_name(int r)
@@ -446,6 +458,113 @@ static int step_edu_blocked(vmm *v, char **argv, int argc)
 	return 0;
 }
 
+/* ---- live update (vmm-handover.c) ---- */
+
+/* old VMM: "DEVICE MEMSIZE IOAS DEVID N IOVA SIZE OFFSET..." and the descriptors */
+static int step_handover(vmm *v, char **argv, int argc)
+{
+	char text[2048];
+	int fds[VMM_HANDOVER_FDS] = { v->io.iommufd, v->io.device, v->mem.memfd };
+	size_t len, n = 0;
+	pid_t peer = 0;
+	int r;
+
+	if (argc != 2)
+		return reply_err("handover", -EINVAL, "usage: handover SOCKET");
+	if (v->io.backend != VMM_BACKEND_IOMMUFD || v->io.device < 0 || v->mem.memfd < 0)
+		return reply_err("handover", -EINVAL, "needs iommufd, a device and --memfd");
+	for (size_t i = 0; i < v->n_maps; i++)
+		n += v->maps[i].mapped;
+	len = (size_t)snprintf(text, sizeof(text), "%s %zu %u %u %zu", v->device, v->mem.size,
+			       v->io.ioas_id, v->io.devid, n);
+	for (size_t i = 0; i < v->n_maps && len < sizeof(text); i++)
+		if (v->maps[i].mapped)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, " %llu %llu %llu",
+						(unsigned long long)v->maps[i].iova,
+						(unsigned long long)v->maps[i].size,
+						(unsigned long long)v->maps[i].offset);
+	if (len >= sizeof(text))
+		return reply_err("handover", -E2BIG, "too many mappings");
+	r = vmm_handover_send(argv[1], fds, text, &peer);
+	if (r < 0)
+		return reply_err("handover", r, NULL);
+	/* as the old QEMU, which exits: the device and the iommufd are the new VMM's only */
+	close(v->io.device);
+	close(v->io.iommufd);
+	v->io.device = v->io.iommufd = -1;
+	v->edu_ready = false;
+	printf("handover ok peer=%d\n", (int)peer);
+	return 0;
+}
+
+/* new VMM: the descriptors, guest memory (the same memfd) and the mapping table */
+static int step_accept(vmm *v)
+{
+	int fds[VMM_HANDOVER_FDS] = { -1, -1, -1 };
+	char text[2048], *p, *end;
+	unsigned long long vals[3];
+	size_t mem_size, n;
+	unsigned ioas, devid;
+	pid_t peer = 0;
+	void *base;
+	int r, used;
+
+	if (v->listen_fd < 0)
+		return reply_err("accept", -EINVAL, "not started with --receive");
+	r = vmm_handover_receive(v->listen_fd, fds, text, sizeof(text), &peer);
+	if (r < 0)
+		return reply_err("accept", r, NULL);
+	if (sscanf(text, "%63s %zu %u %u %zu%n", v->received_device, &mem_size, &ioas, &devid, &n,
+		   &used) != 5 || n > VMM_MAX_MAPPINGS) {
+		r = -EBADMSG;
+		goto fail;
+	}
+	base = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[2], 0);
+	if (base == MAP_FAILED) {
+		r = negative_errno();
+		goto fail;
+	}
+	p = text + used;
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 3; k++) {
+			vals[k] = strtoull(p, &end, 10);
+			p = end;
+		}
+		v->maps[i] = (vmm_mapping) { .iova = vals[0], .size = vals[1], .offset = vals[2],
+					     .mapped = true };
+	}
+	v->n_maps = n;
+	v->mem = (vmm_memory) { .base = base, .size = mem_size, .memfd = fds[2] };
+	vmm_iommufd_map_from_file(fds[2], base);
+	v->io = (vmm_iommu) VMM_IOMMU_INIT;
+	v->io.backend = VMM_BACKEND_IOMMUFD;
+	v->io.iommufd = fds[0];
+	v->io.device = fds[1];
+	v->io.ioas_id = ioas;
+	v->io.devid = devid;
+	v->device = v->received_device;
+	printf("accept ok peer=%d device=%s mem=%zu maps=%zu\n", (int)peer, v->device, mem_size, n);
+	return 0;
+fail:
+	for (int k = 0; k < VMM_HANDOVER_FDS; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	return reply_err("accept", r, "handover message");
+}
+
+static int step_ioas_change_process(vmm *v)
+{
+	int r;
+
+	if (v->io.iommufd < 0)
+		return reply_err("ioas-change-process", -EBADF, "no iommufd");
+	r = vmm_ioas_change_process(v->io.iommufd);
+	if (r < 0)
+		return reply_err("ioas-change-process", r, NULL);
+	printf("ioas-change-process ok\n");
+	return 0;
+}
+
 /* ---- step loop ---- */
 
 static int step_wait(vmm *v, char **argv, int argc)
@@ -496,6 +615,15 @@ static int run_step(vmm *v, char *line, bool *ret_quit)
 	    strcmp(argv[0], "release") == 0 || strcmp(argv[0], "grab-unbound") == 0 ||
 	    strcmp(argv[0], "drop-inflight") == 0) /* vm-security-busy-device, vm-reaccount-iommufd */
 		return vmm_hold_step(argv, argc);
+	if (strcmp(argv[0], "handover") == 0)
+		return step_handover(v, argv, argc);
+	if (strcmp(argv[0], "accept") == 0)
+		return step_accept(v);
+	if (strcmp(argv[0], "ioas-change-process") == 0)
+		return step_ioas_change_process(v);
+	if (strcmp(argv[0], "change-process") == 0 || strcmp(argv[0], "commit-change") == 0 ||
+	    strcmp(argv[0], "abort-change") == 0)
+		return vmm_change_process_step(argv, argc);
 	if (strcmp(argv[0], "quit") == 0) {
 		printf("quit ok\n");
 		*ret_quit = true;
@@ -551,7 +679,7 @@ static int vmm_setup(vmm *v, const vmm_options *o)
 		if (r < 0)
 			return setup_fail("lookup-user", r);
 	}
-	if (o->vfiod_vm) /* VM ownership: asked of vfiod in step 3, by the unprivileged VMM */
+	if (o->vfiod_vm || o->receive) /* asked of vfiod, or of the running VMM, unprivileged */
 		r = 0;
 	else if (o->backend == VMM_BACKEND_TYPE1)
 		r = vmm_source_open_type1(o->device, &fd_a, &fd_b);
@@ -560,7 +688,8 @@ static int vmm_setup(vmm *v, const vmm_options *o)
 	if (r < 0)
 		return setup_fail("open", r);
 
-	if (o->backend == VMM_BACKEND_IOMMUFD && !o->vfiod_vm /* VM ownership: vfiod sets it */) {
+	if (o->backend == VMM_BACKEND_IOMMUFD && !o->vfiod_vm /* VM ownership: vfiod sets it */ &&
+	    !o->receive) {
 		if (o->set_rlimit_mode) {
 			r = vmm_iommufd_set_rlimit_mode(fd_a, o->rlimit_mode);
 			if (r < 0)
@@ -582,6 +711,16 @@ static int vmm_setup(vmm *v, const vmm_options *o)
 		r = vmm_drop_privileges(uid, gid);
 		if (r < 0)
 			return setup_fail("drop-privileges", r);
+	}
+
+	/* live update: a new VMM, whose descriptors come from the running one (step accept) */
+	if (o->receive) {
+		r = vmm_handover_listen(o->receive, &v->listen_fd);
+		if (r < 0)
+			return setup_fail("listen", r);
+		v->io.backend = VMM_BACKEND_IOMMUFD;
+		vmm_source_vfiod_set_vm(o->vfiod_vm);
+		return print_status(v, "setup");
 	}
 
 	/* launcher: GetFds as the VM's VMM, then become the real VMM (vmm-exec.c) */
@@ -614,6 +753,8 @@ static int vmm_setup(vmm *v, const vmm_options *o)
 	r = vmm_memory_alloc(o->mem_size, o->memfd, &v->mem);
 	if (r < 0)
 		return setup_fail("memory", r);
+	if (o->map_file)
+		vmm_iommufd_map_from_file(v->mem.memfd, v->mem.base);
 
 	return print_status(v, "setup");
 }
@@ -635,19 +776,27 @@ static void usage(FILE *f)
 		"  --viommu             each device in an address space of its own, as behind a\n"
 		"                       vIOMMU: a hot-added device gets a new container (type1)\n"
 		"                       or IOAS (iommufd); guest memory is mapped into each\n"
+		"  --map-file           iommufd: map guest memory with IOMMU_IOAS_MAP_FILE from its\n"
+		"                       memfd (implies --memfd), so that its charge can move\n"
+		"  --receive SOCKET --vfiod VM\n"
+		"                       live update: a new VMM, without DEVICE, that takes the\n"
+		"                       descriptors of the running one on SOCKET (step accept)\n"
 		"  --vfiod VM --exec -- PROGRAM ARGS...\n"
 		"                       launcher: GetFds, then exec PROGRAM with the descriptors;\n"
 		"                       @IOMMUFD@ and @DEVFD:<device>@ in ARGS become their numbers\n"
 		"Steps: status, map IOVA SIZE [OFFSET], unmap IOVA SIZE, read32 REGION OFFSET,\n"
 		"       edu-dma IOVA LEN, edu-blocked IOVA LEN, wait [TEXT], quit,\n"
-		"       hotadd VM DEVICE, hotremove DEVICE (with vfiod; vmm-hotplug.c)\n");
+		"       hotadd VM DEVICE, hotremove DEVICE (with vfiod; vmm-hotplug.c),\n"
+		"       handover SOCKET, accept, ioas-change-process, change-process VM PID|dead\n"
+		"       [TIMEOUT_S], commit-change VM, abort-change VM (vmm-handover.c)\n");
 }
 
 static int parse_options(int argc, char **argv, vmm_options *o)
 {
 	enum { OPT_TYPE1 = 0x100, OPT_IOMMUFD, OPT_RLIMIT_MODE, OPT_MEMLOCK,
 	       OPT_USER, OPT_MEM, OPT_MEMFD, OPT_SCRIPT, OPT_HELP,
-	       OPT_VFIOD /* VM ownership */, OPT_EXEC /* launcher */, OPT_VIOMMU };
+	       OPT_VFIOD /* VM ownership */, OPT_EXEC /* launcher */, OPT_VIOMMU,
+	       OPT_MAP_FILE, OPT_RECEIVE /* live update */ };
 	static const struct option longopts[] = {
 		{ "type1", required_argument, NULL, OPT_TYPE1 },
 		{ "iommufd", required_argument, NULL, OPT_IOMMUFD },
@@ -661,6 +810,8 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 		{ "vfiod", required_argument, NULL, OPT_VFIOD }, /* VM ownership */
 		{ "exec", no_argument, NULL, OPT_EXEC },          /* launcher */
 		{ "viommu", no_argument, NULL, OPT_VIOMMU },      /* vmm-spaces.c */
+		{ "map-file", no_argument, NULL, OPT_MAP_FILE },  /* vmm-iommufd.c */
+		{ "receive", required_argument, NULL, OPT_RECEIVE }, /* vmm-handover.c */
 		{}
 	};
 	int c;
@@ -707,6 +858,13 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 		case OPT_VIOMMU:
 			o->viommu = true;
 			break;
+		case OPT_MAP_FILE:
+			o->map_file = true;
+			o->memfd = true;
+			break;
+		case OPT_RECEIVE:
+			o->receive = optarg;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -721,7 +879,11 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 		o->exec_argv = argv + optind;
 		return 0;
 	}
+	if (o->receive) /* live update: the device comes from the running VMM */
+		return optind == argc && !o->device && o->vfiod_vm && !o->set_rlimit_mode ? 0 : -EINVAL;
 	if (optind != argc || !o->device)
+		return -EINVAL;
+	if (o->map_file && o->backend != VMM_BACKEND_IOMMUFD)
 		return -EINVAL;
 	if (o->set_rlimit_mode && o->backend != VMM_BACKEND_IOMMUFD)
 		return -EINVAL;
@@ -732,7 +894,7 @@ static int parse_options(int argc, char **argv, vmm_options *o)
 
 int main(int argc, char **argv)
 {
-	vmm v = { .io = VMM_IOMMU_INIT, .mem = { .memfd = -1 } };
+	vmm v = { .io = VMM_IOMMU_INIT, .mem = { .memfd = -1 }, .listen_fd = -1 };
 	vmm_options o;
 	int r;
 

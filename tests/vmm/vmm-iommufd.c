@@ -71,7 +71,51 @@ int vmm_iommufd_setup(vmm_iommu *io, int iommufd, int device)
 	return 0;
 }
 
-int vmm_iommufd_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
+/*
+ * --map-file: guest memory is mapped with IOMMU_IOAS_MAP_FILE (Linux 6.13)
+ * from its memfd, by offset, as QEMU does for cpr-transfer: the kernel
+ * moves the charge of file mappings only (IOMMU_IOAS_CHANGE_PROCESS).
+ * Newer than the 6.12 uAPI of vfiod/vfio-uapi.h: defined here.
+ */
+struct vmm_ioas_map_file {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t ioas_id;
+	int32_t fd;
+	uint64_t start;
+	uint64_t length;
+	uint64_t iova;
+};
+#define VMM_IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, 0x8f)
+
+static int map_file_fd = -1;
+static const uint8_t *map_file_base;
+
+void vmm_iommufd_map_from_file(int memfd, const void *base)
+{
+	map_file_fd = memfd;
+	map_file_base = base;
+}
+
+static int map_file(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
+{
+	struct vmm_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = io->ioas_id,
+		.fd = map_file_fd,
+		.start = (uint64_t)((const uint8_t *)vaddr - map_file_base),
+		.length = size,
+		.iova = iova,
+	};
+
+	if (ioctl(io->iommufd, VMM_IOMMU_IOAS_MAP_FILE, &map) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static int map_user(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
 {
 	struct iommu_ioas_map map = {
 		.size = sizeof(map),
@@ -86,6 +130,13 @@ int vmm_iommufd_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
 	if (ioctl(io->iommufd, IOMMU_IOAS_MAP, &map) < 0)
 		return negative_errno();
 	return 0;
+}
+
+int vmm_iommufd_map(vmm_iommu *io, uint64_t iova, void *vaddr, uint64_t size)
+{
+	if (map_file_fd >= 0)
+		return map_file(io, iova, vaddr, size);
+	return map_user(io, iova, vaddr, size);
 }
 
 int vmm_iommufd_unmap(vmm_iommu *io, uint64_t iova, uint64_t size)

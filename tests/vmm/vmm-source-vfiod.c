@@ -56,6 +56,11 @@ static int hold(int fd)
 
 static const char *vfiod_vm; /* the VM of vmm_source_open_vfiod(), for the release step */
 
+void vmm_source_vfiod_set_vm(const char *vm)
+{
+	vfiod_vm = vm;
+}
+
 /* vm-security-busy-device: the VMM asks for its own release ("release" step, vmm-hold.c) */
 int vmm_source_vfiod_release(void)
 {

@@ -163,6 +163,25 @@ int vmm_source_open_container(int *ret_container);
  */
 int vmm_hotplug_step(vmm_iommu *io, const char *setup_device, char **argv, int argc);
 
+/*
+ * Live update (vmm-handover.c, vm-modern-change-process): the iommufd,
+ * the device and the guest memfd go to a new VMM over a unix socket.
+ */
+#define VMM_HANDOVER_FDS 3 /* iommufd, device, memfd */
+int vmm_handover_listen(const char *path, int *ret_fd);
+int vmm_handover_send(const char *path, const int fds[VMM_HANDOVER_FDS], const char *text,
+		      pid_t *ret_peer);
+int vmm_handover_receive(int listen_fd, int ret_fds[VMM_HANDOVER_FDS], char *text, size_t size,
+			 pid_t *ret_peer);
+/* IOMMU_IOAS_CHANGE_PROCESS: the charge of every mapping of iommufd to this process */
+int vmm_ioas_change_process(int iommufd);
+/* change-process, commit-change, abort-change: the VM's methods over D-Bus */
+int vmm_change_process_step(char **argv, int argc);
+/* --map-file: iommufd maps guest memory with IOMMU_IOAS_MAP_FILE from memfd (vmm-iommufd.c) */
+void vmm_iommufd_map_from_file(int memfd, const void *base);
+/* the VM of the release step, for a VMM that took its descriptors from another (vmm-source-vfiod.c) */
+void vmm_source_vfiod_set_vm(const char *vm);
+
 /* vm-security-busy-device: fork-hold, close-vfio, release (vmm-hold.c) */
 int vmm_hold_step(char **argv, int argc);
 int vmm_source_vfiod_release(void);

@@ -1,0 +1,310 @@
+# vfiod-kernels: modern test
+# QEMU's live update (cpr-transfer) on iommufd, with the reference VMM:
+# the running VMM (uid 1000, no capabilities) maps its 64 MiB of guest
+# memory with IOMMU_IOAS_MAP_FILE from a memfd, then hands its iommufd,
+# edu's cdev and the memfd to a second VMM process over a unix socket.
+# The VM's charge moves through vfiod (VM.ChangeProcess): vfiod raises the
+# new process's RLIMIT_MEMLOCK, the new process calls
+# IOMMU_IOAS_CHANGE_PROCESS, and the commit checks /proc on both sides
+# (the new VmPin and VmLck are the VM's 64 MiB, the old ones 0) before the
+# new process is the VM's VMM and the old one's limit is set back. The old
+# VMM's exit then releases nothing; the new VMM hot-removes edu, and
+# after a vfiod restart (the journal names the new VMM) releases the VM:
+# everything is given back. Refused: a process of a third uid, a caller that is neither the
+# VMM nor the owner, a dead process, vfiod itself, the VMM itself; a move
+# whose mappings are not file mappings (the kernel says EINVAL, vfiod's
+# commit ChargeNotMoved); a deadline or an abort sets the limit back.
+# On the 6.12 test kernel, which lacks IOMMU_IOAS_CHANGE_PROCESS, the
+# method answers NotSupported and changes nothing.
+
+. /opt/vfiod/tests/vmm/vmm-lib.sh
+. /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
+
+MiB64=67108864
+SOCK=/tmp/vfd-live.sock
+
+# ---- the second VMM (fds 5 and 6; the first is vmm-lib.sh's, on 7 and 8) ----
+
+# new_spawn VM: `vfd-vmm --receive SOCK --vfiod VM --user vmm` in NEW_PID,
+# with the VM's secret on its stdin (it authenticates once it is the VMM)
+new_spawn() {
+	NEW_DIR=$(mktemp -d /tmp/vfd-new.XXXXXX)
+	mkfifo "$NEW_DIR/in" "$NEW_DIR/out"
+	sh -c 'read -r _go VFIOD_VMM_SECRET; export VFIOD_VMM_SECRET; exec "$0" "$@"' "$VMM_BIN" \
+		--receive "$SOCK" --vfiod "$1" --user vmm \
+		<"$NEW_DIR/in" >"$NEW_DIR/out" 2>"$NEW_DIR/stderr" &
+	NEW_PID=$!
+	exec 5>"$NEW_DIR/in" 6<"$NEW_DIR/out"
+	echo "go $("$VFIOCTL" vm secret "$1")" >&5
+	new_read setup
+	case "$NEW_REPLY" in
+	"setup ok"*) ;;
+	*) fail "the new VMM's setup failed: $NEW_REPLY $(cat "$NEW_DIR/stderr")" ;;
+	esac
+	log "new VMM: pid $NEW_PID" >&2
+}
+
+new_read() {
+	NEW_REPLY=
+	# shellcheck disable=SC3045
+	read -r -t 120 NEW_REPLY <&6 || fail "the new VMM gave no reply to '$1': $(cat "$NEW_DIR/stderr")"
+	log "new vfd-vmm: $NEW_REPLY" >&2
+}
+
+new_try() {
+	echo "$*" >&5
+	new_read "$*"
+}
+
+new_step() {
+	new_try "$@"
+	case "$NEW_REPLY" in
+	"$1 ok"*) ;;
+	*) fail "new VMM step '$*' failed: $NEW_REPLY $(cat "$NEW_DIR/stderr")" ;;
+	esac
+}
+
+new_stop() { # new_stop [RC]: quit, and the new VMM exits with RC (0)
+	echo quit >&5
+	new_read quit
+	exec 5>&- 6<&-
+	_ns_rc=0
+	wait "$NEW_PID" || _ns_rc=$?
+	rm -rf "$NEW_DIR"
+	assert_eq "${1:-0}" "$_ns_rc" "exit status of the new VMM"
+}
+
+# ---- what the kernel and vfiod say ----
+
+# kb FIELD PID: VmPin or VmLck of PID in kB
+kb() {
+	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/status"
+}
+
+# charge_is PID KB: PID's VmPin and VmLck (per-process accounting) are KB
+charge_is() {
+	assert_eq "$2 $2" "$(kb VmPin "$1") $(kb VmLck "$1")" "VmPin and VmLck of pid $1 ($3)"
+}
+
+# runs_as PID UID: PID's effective uid (/proc/PID/status) is UID
+runs_as() {
+	[ "$(awk '$1 == "Uid:" { print $3 }' "/proc/$1/status" 2>/dev/null)" = "$2" ]
+}
+
+change_pid() {
+	vm_prop "$1" ProcessChangePid
+}
+
+no_move() {
+	[ "$(change_pid "$1")" = 0 ]
+}
+
+# nothing_moved VM VMM TARGET TARGET_LIMIT: the refusal changed nothing
+nothing_moved() {
+	assert_eq "$2" "$(vm_prop "$1" VMMPid)" "the VM's VMM"
+	assert_eq 0 "$(change_pid "$1")" "no move under way"
+	assert_eq "$4" "$(memlock_of "$3")" "the limit of pid $3"
+}
+
+# a VM with edu whose VMM maps all of its memory (MAP_FILE with --map-file), handed to a new VMM
+live_vm() { # live_vm NAME [--map-file]
+	EDU=$(lab_device edu)
+	BEFORE=$(device_snapshot "$EDU")
+	vmm_spawn --iommufd "$EDU" --vfiod "$1" --user vmm --memfd --mem 64M ${2:-}
+	OLD=$VMM_PID
+	OLD_ORIG=$(memlock_of "$OLD")
+	vfioctl_ok vm register "$1" --pid "$OLD" --backend iommufd --memory 64M
+	vfioctl_ok vm add-device "$1" "$EDU"
+	vmm_go
+	assert_contains "$VMM_SETUP" "rlimit_mode=1" "vfiod's per-process accounting"
+	vmm_step map 0 64M
+	vmm_step edu-dma 0x1000 256
+	LIMIT=$(memlock_of "$OLD")
+	[ "$LIMIT" != "$OLD_ORIG" ] || fail "vfiod set no limit for the VM ($LIMIT)"
+	charge_is "$OLD" 65536 "the old VMM maps 64 MiB"
+	vfioctl vm check-charge "$1"
+	assert_eq "expected $MiB64 observed $MiB64 limit ${LIMIT%% *} match" "$(cat "$OUT")" "CheckCharge before"
+
+	new_spawn "$1"
+	NEW=$NEW_PID
+	NEW_ORIG=$(memlock_of "$NEW")
+	assert_ne "$LIMIT" "$NEW_ORIG" "the new VMM's own limit differs from the VM's"
+	charge_is "$NEW" 0 "the new VMM before the handover"
+	vmm_step handover "$SOCK"
+	assert_eq "$NEW" "$(vmm_field peer)" "handed to the new VMM"
+	new_step accept
+	assert_eq "$EDU" "$(vmm_field device "$NEW_REPLY")" "the device handed over"
+}
+
+testcase_live_update_moves_the_charge() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	vfioctl_ok --json host
+	assert_eq true "$(jq -r .ioas_change_process "$OUT")" "the 7.3 kernel has IOAS_CHANGE_PROCESS"
+	live_vm live --map-file
+
+	# --- refused: the VM stays with the old VMM, the new process's limit untouched ---
+	# exec: $! is the uid 1001 process itself, not a shell around it
+	sh -c 'exec /usr/bin/setpriv --reuid=1001 --regid=1001 --clear-groups sleep 600' &
+	THIRD=$!
+	poll_until 5 runs_as "$THIRD" 1001 || fail "no uid 1001 process"
+	# the VMM names a process of a third uid
+	vmm_try change-process live "$THIRD"
+	assert_eq "org.freedesktop.DBus.Error.AccessDenied" "$(vmm_field name)" "the VMM names uid 1001's process"
+	# root (the owner) names it: not the VMM's uid
+	vfioctl vm change-process live --pid "$THIRD"
+	assert_refused org.vfiod1.Error.NotVMM
+	assert_contains "$(cat "$ERR")" "runs as uid 1001, the VMM of VM live as uid 1000" "why"
+	# a caller that is neither the VMM nor the owner: the VMM's uid, unauthenticated, and uid 1001
+	run_as_vmm "$VFIOCTL" vm change-process live --pid "$NEW" >"$OUT" 2>"$ERR" && fail "uid 1000 moved the VM"
+	grep -q "AccessDenied" "$ERR" || fail "uid 1000, not the VMM: $(cat "$ERR")"
+	setpriv --reuid=1001 --regid=1001 --clear-groups "$VFIOCTL" vm change-process live --pid "$THIRD" \
+		>"$OUT" 2>"$ERR" && fail "uid 1001 moved the VM"
+	grep -q "AccessDenied" "$ERR" || fail "uid 1001: $(cat "$ERR")"
+	kill "$THIRD"
+	# a process that has exited (a pidfd of a reaped child)
+	vmm_try change-process live dead
+	assert_eq "org.vfiod1.Error.VMMExited" "$(vmm_field name)" "a dead process"
+	# vfiod itself, the VMM itself
+	vfioctl vm change-process live --pid "$(cat "$VFIOD_PIDFILE")"
+	assert_refused org.vfiod1.Error.NotVMM
+	assert_contains "$(cat "$ERR")" "is vfiod itself" "vfiod"
+	vmm_try change-process live "$OLD"
+	assert_contains "$VMM_REPLY" "err=" "the VMM itself"
+	grep -q "pid $OLD is the VMM of VM live already" "$VMM_DIR/stderr" || fail "the VMM itself: $(cat "$VMM_DIR/stderr")"
+	nothing_moved live "$OLD" "$NEW" "$NEW_ORIG"
+	charge_is "$OLD" 65536 "the old VMM after the refusals"
+
+	# --- the move: the limit first, then the new process's ioctl, then the commit ---
+	vmm_step change-process live "$NEW" 120
+	assert_eq "$NEW" "$(change_pid live)" "the move under way"
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the new VMM's limit raised to the VM's before its ioctl"
+	vmm_try change-process live "$NEW"
+	assert_eq "org.vfiod1.Error.ProcessChangePending" "$(vmm_field name)" "a second move"
+	assert_eq "$OLD" "$(vm_prop live VMMPid)" "the VMM until the commit"
+	new_step ioas-change-process
+	charge_is "$NEW" 65536 "the new VMM holds the charge"
+	charge_is "$OLD" 0 "the old VMM holds none"
+	vmm_step commit-change live
+	assert_eq "$MiB64" "$(vmm_field moved)" "bytes moved"
+	assert_eq "$NEW" "$(vm_prop live VMMPid)" "the VM's VMM"
+	assert_eq 0 "$(change_pid live)" "no move under way"
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the new VMM's limit"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back"
+	vfioctl vm check-charge live
+	assert_eq "expected $MiB64 observed $MiB64 limit ${LIMIT%% *} match" "$(cat "$OUT")" "CheckCharge after"
+	vfiod_log | grep -q "VM live: its VMM is pid $NEW now (was pid $OLD): $MiB64 bytes of charge moved" ||
+		fail "the move is not logged"
+	# the new VMM drives edu through the memory it took over
+	new_step edu-dma 0x2000 256
+
+	# the old VMM goes, as the old QEMU does: the VM stays (status 1: the refused steps above)
+	vmm_stop 1
+	! poll_until 1 vm_is_gone live || fail "the old VMM's exit released the VM"
+	assert_eq active "$(vm_state live)" "the VM after the old VMM's exit"
+
+	# the new VMM hot-removes edu; vfiod gives it back and sets the new VMM's own limit back
+	new_step hotremove "$EDU"
+	vfioctl_ok vm remove-device live "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	charge_is "$NEW" 0 "no device: nothing pinned"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new VMM's own limit"
+
+	# a restart: the journal names the new VMM, whose exit or Release ends the VM
+	stop_vfiod
+	start_vfiod
+	assert_eq "$NEW" "$(vm_prop live VMMPid)" "the VM's VMM after a restart"
+	assert_eq active "$(vm_state live)" "the VM after a restart"
+	new_step release
+	assert_contains "$NEW_REPLY" "state=released" "Release by the new VMM"
+	wait_until 30 vm_is_gone live
+	new_stop
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+testcase_refusals_leave_the_vm_with_its_vmm() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	# guest memory from a memfd, mapped by address (IOAS_MAP): no file mappings
+	live_vm plain
+
+	# a deadline: the limit set back, nothing moved
+	vmm_step change-process plain "$NEW" 2
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "raised"
+	wait_until 20 no_move plain
+	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
+	vfiod_log | grep -q "VM plain: the move of its charge to pid $NEW was not committed in time" ||
+		fail "the deadline is not logged"
+
+	# an abort, by the owner; meanwhile no device change
+	vmm_step change-process plain "$NEW" 120
+	vfioctl vm remove-device plain "$EDU"
+	assert_refused org.vfiod1.Error.DeviceBusy
+	assert_contains "$(cat "$ERR")" "is moving to pid $NEW" "why"
+	vfioctl vm add-device plain "$(lab_device nvme)"
+	assert_refused org.vfiod1.Error.DeviceBusy
+	assert_eq "$EDU" "$("$VFIOCTL" --json vm show plain | jq -r '[.devices[].name] | join(" ")')" "devices"
+	vfioctl_ok vm change-process plain --abort
+	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
+
+	# the kernel refuses to move a charge that is not of file mappings; so does vfiod's commit
+	vmm_step change-process plain "$NEW" 120
+	new_try ioas-change-process
+	assert_eq "ioas-change-process err=EINVAL" "$NEW_REPLY" "the kernel's answer"
+	vmm_try commit-change plain
+	assert_eq "org.vfiod1.Error.ChargeNotMoved" "$(vmm_field name)" "the commit"
+	grep -q "refused unless every mapping is IOMMU_IOAS_MAP_FILE" "$VMM_DIR/stderr" || fail "the error does not say why: $(cat "$VMM_DIR/stderr")"
+	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
+	charge_is "$OLD" 65536 "the old VMM keeps the charge"
+	charge_is "$NEW" 0 "the new VMM has none"
+	vfioctl vm change-process plain --commit
+	assert_refused org.vfiod1.Error.NoProcessChange
+
+	# the new VMM goes (status 1: the kernel's refusal; edu's file closes), then the old
+	# (status 1: its refused commit): its exit releases the VM
+	new_stop 1
+	vmm_stop 1
+	wait_until 60 vm_is_gone plain
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# the 6.12 test kernel: iommufd without IOMMU_IOAS_CHANGE_PROCESS
+testcase_not_supported_by_this_kernel() {
+	[ "$(vm_kernel)" = test ] || skip "the kernel without IOMMU_IOAS_CHANGE_PROCESS is the test kernel"
+	has_iommufd || fail "no /dev/iommu on the test kernel"
+	modprobe vfio-pci
+	start_vfiod
+	vfioctl_ok --json host
+	assert_eq false "$(jq -r .ioas_change_process "$OUT")" "6.12 has no IOAS_CHANGE_PROCESS"
+	EDU=$(lab_device edu)
+	BEFORE=$(device_snapshot "$EDU")
+	vmm_spawn --iommufd "$EDU" --vfiod old612 --user vmm --memfd --mem 16M
+	vfioctl_ok vm register old612 --pid "$VMM_PID" --backend iommufd --memory 16M
+	vfioctl_ok vm add-device old612 "$EDU"
+	vmm_go
+	vmm_step map 0 16M
+	sh -c 'exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups sleep 600' &
+	target=$!
+	poll_until 5 runs_as "$target" 1000 || fail "no uid 1000 process"
+	before=$(memlock_of "$target")
+	vfioctl vm change-process old612 --pid "$target"
+	assert_refused org.vfiod1.Error.NotSupported
+	assert_contains "$(cat "$ERR")" "IOMMU_IOAS_CHANGE_PROCESS is not supported by this kernel" "why"
+	vmm_try change-process old612 "$target"
+	assert_eq org.vfiod1.Error.NotSupported "$(vmm_field name)" "asked by the VMM"
+	nothing_moved old612 "$VMM_PID" "$target" "$before"
+	kill "$target"
+	vmm_stop 1
+	wait_until 60 vm_is_gone old612
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+}
