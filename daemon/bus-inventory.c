@@ -120,9 +120,12 @@ static int append_members(sd_bus_message *m, const vfd_iommu_group *g)
  * The names of the PCI members, apart from the fixed member tuple so that
  * its signature stays: one (name, vendor_name, device_name) per member the
  * hardware database knows, "" for an unknown model. Left out when no
- * member has a name (no database below the root).
+ * member has a name (no database below the root). The ids come from the
+ * inventory's record of each member, not from sysfs: a group reply reads
+ * nothing, and names what the same reply's devices say.
  */
-static int append_member_names(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g)
+static int append_member_names(sd_bus_message *m, vfd_context *ctx, const Inventory *inv,
+			       const vfd_iommu_group *g)
 {
 	bool opened = false;
 	int r;
@@ -130,11 +133,17 @@ static int append_member_names(sd_bus_message *m, vfd_context *ctx, const vfd_io
 	for (size_t i = 0; i < g->n_members; i++) {
 		const vfd_group_member *mb = &g->members[i];
 		const char *vendor_name = NULL, *device_name = NULL;
+		const vfd_pci_device *d;
+		vfd_pci_address addr;
 
-		if (!mb->bus || strcmp(mb->bus, "pci") != 0)
+		if (!mb->bus || strcmp(mb->bus, "pci") != 0 ||
+		    vfd_pci_address_parse(mb->name, &addr) < 0)
 			continue;
-		/* a member gone since the group was read has no name, no error */
-		if (vfd_pci_names_lookup_address(ctx, mb->name, &vendor_name, &device_name) < 0 ||
+		/* a member the inventory does not list (gone, or not yet read) has no name */
+		d = inventory_device(inv, &addr);
+		if (!d)
+			continue;
+		if (vfd_pci_names_lookup(ctx, d->vendor_id, d->device_id, &vendor_name, &device_name) < 0 ||
 		    !vendor_name)
 			continue;
 
@@ -161,7 +170,8 @@ static int append_member_names(sd_bus_message *m, vfd_context *ctx, const vfd_io
 	return bus_record_close_entry(m);
 }
 
-int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g)
+int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const Inventory *inv,
+			    const vfd_iommu_group *g)
 {
 	int r;
 
@@ -172,7 +182,7 @@ int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const vfd_iommu
 	if ((r = bus_record_append_u32(m, "group", g->id)) < 0 ||
 	    (r = bus_record_append_bool(m, "viable", g->viable)) < 0 ||
 	    (r = append_members(m, g)) < 0 ||
-	    (r = append_member_names(m, ctx, g)) < 0)
+	    (r = append_member_names(m, ctx, inv, g)) < 0)
 		return r;
 
 	return sd_bus_message_close_container(m);

@@ -125,6 +125,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 
 static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	vfd_iommu_group *const *groups;
 	Manager *m = userdata;
 	Inventory *inv;
@@ -136,7 +137,19 @@ static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_er
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate IOMMU groups: %m");
 
 	inventory_groups(inv, &groups, &n);
-	return REPLY_RECORDS_CTX(message, groups, n, bus_append_group_record, m->ctx);
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = bus_append_group_record(reply, m->ctx, inv, groups[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+
+	return sd_bus_send(NULL, reply, NULL);
 }
 
 static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -170,7 +183,7 @@ static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_erro
 	if (r < 0)
 		return r;
 
-	r = bus_append_group_record(reply, m->ctx, group);
+	r = bus_append_group_record(reply, m->ctx, inv, group);
 	if (r < 0)
 		return r;
 
