@@ -14,6 +14,9 @@ mkdir -p "$T"
 
 # ---- the tools carried in this script ----
 sed '1,/^exit 0$/d' "$0" | base64 -d | tar -xzf - -C /
+# what the packages' installation would have made: mdevctl's configuration folders
+mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers \
+	/usr/lib/mdevctl/scripts.d/callouts /usr/lib/mdevctl/scripts.d/notifiers
 for tool in /usr/sbin/driverctl /usr/bin/mdevctl /usr/bin/bash /usr/bin/timeit; do
 	[ -x "$tool" ] || fail "the payload has no $tool"
 done

@@ -89,7 +89,7 @@ if [ ! -x "$tools/usr/sbin/driverctl" ] || [ ! -x "$tools/usr/bin/mdevctl" ]; th
 	done
 fi
 lab_unlock
-VERSIONS=$(for deb in "$aptdir"/debs/*.deb; do dpkg-deb -f "$deb" Package Version | paste -sd' '; done | paste -sd',')
+VERSIONS=$(for deb in "$aptdir"/debs/*.deb; do dpkg-deb -f "$deb" Package Version | sed 's/^[^:]*: //' | paste -sd' '; done | paste -sd',' | sed 's/,/, /g')
 
 T=$(mktemp -d -t vfiod-bench-lab.XXXXXX)
 trap 'rm -rf "$T"' EXIT

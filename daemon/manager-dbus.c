@@ -43,8 +43,8 @@
 		_r;                                                             \
 	})
 
-/* the same, for records that also need the context: append(m, ctx, item[i]) */
-#define REPLY_RECORDS_CTX(message, items, n, append, ctx)                      \
+/* the same, for records that also need the inventory: append(m, inv, item[i]) */
+#define REPLY_RECORDS_INV(message, items, n, append, inv)                      \
 	({                                                                      \
 		_cleanup_(sd_bus_message_unrefp) sd_bus_message *_reply = NULL; \
 		int _r;                                                         \
@@ -52,7 +52,7 @@
 		if (_r >= 0)                                                    \
 			_r = sd_bus_message_open_container(_reply, SD_BUS_TYPE_ARRAY, "a{sv}"); \
 		for (size_t _i = 0; _r >= 0 && _i < (n); _i++)                  \
-			_r = append(_reply, (ctx), (items)[_i]);                \
+			_r = append(_reply, (inv), (items)[_i]);                \
 		if (_r >= 0)                                                    \
 			_r = sd_bus_message_close_container(_reply);            \
 		if (_r >= 0)                                                    \
@@ -78,7 +78,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate PCI devices: %m");
 
 	inventory_devices(inv, &devices, &n);
-	return REPLY_RECORDS_CTX(message, devices, n, bus_append_device_record, m->ctx);
+	return REPLY_RECORDS_INV(message, devices, n, bus_append_device_record, inv);
 }
 
 static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -116,7 +116,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	if (r < 0)
 		return r;
 
-	r = bus_append_device_record(reply, m->ctx, device);
+	r = bus_append_device_record(reply, inv, device);
 	if (r < 0)
 		return r;
 
@@ -143,7 +143,7 @@ static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_er
 		return r;
 	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = bus_append_group_record(reply, m->ctx, inv, groups[i]);
+		r = bus_append_group_record(reply, inv, groups[i]);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	if (r < 0)
@@ -183,7 +183,7 @@ static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_erro
 	if (r < 0)
 		return r;
 
-	r = bus_append_group_record(reply, m->ctx, inv, group);
+	r = bus_append_group_record(reply, inv, group);
 	if (r < 0)
 		return r;
 
