@@ -116,28 +116,31 @@ static uint32_t key_of(const vfd_pci_device *d)
 
 int inventory_names_update(InventoryNames *names, vfd_pci_device *const *devices, size_t n)
 {
-	_cleanup_(vfd_context_freep) vfd_context *ctx = NULL;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
+		_cleanup_(vfd_context_freep) vfd_context *ctx = NULL;
 		const char *vendor = NULL, *device = NULL;
 		uint32_t key = key_of(devices[i]);
 
 		if (find(names, key))
 			continue;
-		/* the first new model opens a context (and its database) for the rest */
-		if (!ctx) {
-			r = vfd_context_new(names->root, &ctx);
-			if (r < 0)
-				return r == -ENOMEM ? r : 0; /* no root: no names, as without a database */
-		}
+		/*
+		 * A context (and the database's mapping) per new model, freed at
+		 * the end of this iteration: one lookup touches about a megabyte
+		 * of the trie, and the pages go with the mapping. Opening it
+		 * again costs an open and an mmap; keeping it for all the models
+		 * of a burst would raise vfiod's peak RSS by the pages of all.
+		 */
+		r = vfd_context_new(names->root, &ctx);
+		if (r < 0)
+			return r == -ENOMEM ? r : 0; /* no root: no names, as without a database */
 		(void) vfd_pci_names_lookup(ctx, devices[i]->vendor_id, devices[i]->device_id,
 					    &vendor, &device);
 		r = add(names, key, vendor, device);
 		if (r < 0)
 			return r;
 	}
-	/* ctx is freed here: the database's mapping with it */
 	return 0;
 }
 

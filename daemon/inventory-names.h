@@ -6,10 +6,10 @@
  * Why copies: the hardware database is a 10+ MiB file that sd-hwdb maps,
  * and a lookup walks its trie through megabytes of pages, which then count
  * in vfiod's RSS for as long as the mapping lives (a libvfiod context keeps
- * it for its life). Here the lookups run in a context of their own, opened
+ * it for its life). Here each lookup runs in a context of its own, opened
  * only when a model not seen before turns up and freed right after, so the
- * mapping lives for the length of one lookup burst and replies read no
- * database at all.
+ * mapping lives for the length of one lookup and replies read no database
+ * at all.
  */
 #pragma once
 
@@ -23,8 +23,8 @@ int inventory_names_new(const char *root, InventoryNames **ret);
 InventoryNames *inventory_names_free(InventoryNames *names);
 
 /*
- * Looks up every model of devices[] not known yet (one database opening for
- * all of them). A root without a database names nothing, and is asked again
+ * Looks up every model of devices[] not known yet (one database opening
+ * per model). A root without a database names nothing, and is asked again
  * only when a new model turns up. -ENOMEM only.
  */
 int inventory_names_update(InventoryNames *names, vfd_pci_device *const *devices, size_t n);
