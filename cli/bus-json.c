@@ -6,6 +6,7 @@
 #include "bus-json.h"
 
 static int read_value(sd_bus_message *m, const char *const *fields, json_object **ret);
+static const char *intern_key(const char *key);
 
 static int read_basic(sd_bus_message *m, char type, json_object **ret)
 {
@@ -83,7 +84,7 @@ static int read_struct(sd_bus_message *m, const char *contents, const char *cons
 		if (fields) {
 			if (!fields[i])
 				return -EBADMSG; /* more fields than the caller named */
-			r = json_object_object_add(o, fields[i], TAKE_PTR(v));
+			r = bus_json_object_add(o, fields[i], TAKE_PTR(v));
 		} else
 			r = json_object_array_add(o, TAKE_PTR(v));
 		if (r < 0)
@@ -227,6 +228,15 @@ static const char *intern_key(const char *key)
 	}
 }
 
+int bus_json_object_add(json_object *o, const char *key, json_object *v)
+{
+	const char *interned = intern_key(key);
+
+	if (interned)
+		return json_object_object_add_ex(o, interned, v, JSON_C_OBJECT_KEY_IS_CONSTANT) < 0 ? -ENOMEM : 0;
+	return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+}
+
 static const char *const *struct_fields(const BusJsonStruct *structs, const char *key)
 {
 	for (; structs && structs->key; structs++)
@@ -267,11 +277,7 @@ int bus_json_read_record(sd_bus_message *m, const BusJsonStruct *structs, json_o
 			return r;
 
 		/* json-c keeps insertion order: the daemon's key order is kept */
-		const char *interned = intern_key(key);
-
-		if ((interned ? json_object_object_add_ex(o, interned, TAKE_PTR(v),
-							  JSON_C_OBJECT_KEY_IS_CONSTANT)
-			      : json_object_object_add(o, key, TAKE_PTR(v))) < 0)
+		if (bus_json_object_add(o, key, TAKE_PTR(v)) < 0)
 			return -ENOMEM;
 
 		r = sd_bus_message_exit_container(m);

@@ -64,6 +64,12 @@
  * The inventory methods serve vfiod's copy of the host (inventory.h), up to
  * date with every uevent queued when the call is handled: no sysfs read,
  * unless something changed since the last call.
+ *
+ * Each reply is built from the records per call, not copied from a reply
+ * kept per inventory generation: sd-bus has no way to append a marshalled
+ * body as bytes, and sd_bus_message_copy() walks it value by value, which
+ * measured 2-3 times slower than appending the records afresh (4096 device
+ * records: 7-12 ms built, 22-27 ms copied).
  */
 static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
