@@ -6,8 +6,9 @@
 # The hermetic benchmarks of issue 13, side by side with their peers, in one
 # run: builds vfiod (release build in build-bench/ unless --builddir), then
 # for each generated host (bench/gen-host.c: 64, 1024 and 4096 PCI functions
-# with 16, 256 and 1024 mdevs) starts a private dbus-daemon and the real
-# vfiod on it, and measures
+# with 16, 256 and 1024 mdevs, plus a copy of the machine's hwdb.bin so
+# that vfiod names the functions as on a real host) starts a private
+# dbus-daemon and the real vfiod on it, and measures
 #   - vfioctl devices / groups / show ADDR against the floor (bench/floor.c,
 #     the same attributes read by one small process) and against lspci -nk
 #     on the same tree (lspci -A linux-sysfs -O sysfs.path=ROOT/sys/bus/pci);
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--sizes) SIZES=$2; shift 2 ;;
 	--builddir) BUILD=$2; shift 2 ;;
 	--no-setup) SETUP=0; shift ;;
-	-h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
