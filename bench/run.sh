@@ -6,8 +6,9 @@
 # The hermetic benchmarks of issue 13, side by side with their peers, in one
 # run: builds vfiod (release build in build-bench/ unless --builddir), then
 # for each generated host (bench/gen-host.c: 64, 1024 and 4096 PCI functions
-# with 16, 256 and 1024 mdevs) starts a private dbus-daemon and the real
-# vfiod on it, and measures
+# with 16, 256 and 1024 mdevs, plus a copy of the machine's hwdb.bin so
+# that vfiod names the functions as on a real host) starts a private
+# dbus-daemon and the real vfiod on it, and measures
 #   - vfioctl devices / groups / show ADDR against the floor (bench/floor.c,
 #     the same attributes read by one small process) and against lspci -nk
 #     on the same tree (lspci -A linux-sysfs -O sysfs.path=ROOT/sys/bus/pci);
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--sizes) SIZES=$2; shift 2 ;;
 	--builddir) BUILD=$2; shift 2 ;;
 	--no-setup) SETUP=0; shift ;;
-	-h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -87,6 +88,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+
+# the host's hardware database, copied into each generated host
+HWDB=
+for f in /etc/udev/hwdb.bin /usr/lib/udev/hwdb.bin; do
+	[ -r "$f" ] && { HWDB=$f; break; }
+done
 
 ROWS=$T/rows.jsonl
 : >"$ROWS"
@@ -197,6 +204,12 @@ for size in $SIZES; do
 	host=$T/host-$size
 	say "$size functions, $mdevs mdevs: generating the host"
 	"$B/gen-host" "$host" "$size" "$mdevs"
+	# a real host has a hardware database: vfiod names every function from
+	# it (lib/pci-names.c), the floor and lspci -n name nothing
+	if [ -n "$HWDB" ]; then
+		mkdir -p "$host/usr/lib/udev"
+		cp "$HWDB" "$host/usr/lib/udev/hwdb.bin"
+	fi
 	label="$size fn"
 	[ "$mdevs" -eq 0 ] || label="$size fn + $mdevs mdevs"
 
@@ -255,11 +268,11 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- the JSON file and the table ----
 mkdir -p "$(dirname "$OUTFILE")"
 jq -s --arg commit "$COMMIT" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-	--arg kernel "$(uname -r)" --arg nproc "$(nproc)" \
+	--arg kernel "$(uname -r)" --arg nproc "$(nproc)" --arg hwdb "$HWDB" \
 	--arg load_start "$LOAD_START" --arg load_end "$LOAD_END" \
 	--argjson runs "$RUNS" --argjson warmup "$WARMUP" '
 	{commit: $commit, date: $date,
-	 machine: {kernel: $kernel, cpus: ($nproc | tonumber), loadavg_start: $load_start, loadavg_end: $load_end},
+	 hwdb: ($hwdb != ""), machine: {kernel: $kernel, cpus: ($nproc | tonumber), loadavg_start: $load_start, loadavg_end: $load_end},
 	 runs: $runs, warmup: $warmup, rows: .}' "$ROWS" >"$OUTFILE"
 
 jq -r '
@@ -281,4 +294,9 @@ jq -r '
 echo
 echo "commit $COMMIT, $(nproc) CPUs, load average $LOAD_START at start, $LOAD_END at the end;" \
 	"medians of $RUNS runs after $WARMUP warm-up runs; ratio = vfiod / peer (lower is better)"
+if [ -n "$HWDB" ]; then
+	echo "vfiod named every function from a copy of $HWDB in each generated host (the floor and lspci -n name none)"
+else
+	echo "no hardware database on this machine: vfiod named no function"
+fi
 echo "rows written to $OUTFILE"

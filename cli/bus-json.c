@@ -6,6 +6,7 @@
 #include "bus-json.h"
 
 static int read_value(sd_bus_message *m, const char *const *fields, json_object **ret);
+static const char *intern_key(const char *key);
 
 static int read_basic(sd_bus_message *m, char type, json_object **ret)
 {
@@ -83,7 +84,7 @@ static int read_struct(sd_bus_message *m, const char *contents, const char *cons
 		if (fields) {
 			if (!fields[i])
 				return -EBADMSG; /* more fields than the caller named */
-			r = json_object_object_add(o, fields[i], TAKE_PTR(v));
+			r = bus_json_object_add(o, fields[i], TAKE_PTR(v));
 		} else
 			r = json_object_array_add(o, TAKE_PTR(v));
 		if (r < 0)
@@ -193,6 +194,49 @@ static int read_value(sd_bus_message *m, const char *const *fields, json_object 
 	}
 }
 
+/*
+ * The keys of records, interned: a list of n records has n copies of each
+ * key, and json-c would copy every one (a malloc and a free per field).
+ * The distinct keys are few (the documented ones); each is copied once and
+ * kept for the process's life, and the objects point at that copy
+ * (JSON_C_OBJECT_KEY_IS_CONSTANT). Past KEYS_MAX distinct keys, or out of
+ * memory, NULL: the caller lets json-c copy the key as usual.
+ */
+#define KEYS_MAX 256 /* a power of two, and twice as many as the documented keys */
+static char *interned_keys[KEYS_MAX];
+static size_t n_interned_keys;
+
+static const char *intern_key(const char *key)
+{
+	size_t h = 5381;
+
+	for (const char *p = key; *p; p++)
+		h = h * 33 + (unsigned char) *p;
+
+	for (size_t i = h & (KEYS_MAX - 1);; i = (i + 1) & (KEYS_MAX - 1)) {
+		if (!interned_keys[i]) {
+			/* at most half full: every search ends at an empty slot */
+			if ((n_interned_keys + 1) * 2 > KEYS_MAX)
+				return NULL;
+			interned_keys[i] = strdup(key);
+			if (interned_keys[i])
+				n_interned_keys++;
+			return interned_keys[i];
+		}
+		if (strcmp(interned_keys[i], key) == 0)
+			return interned_keys[i];
+	}
+}
+
+int bus_json_object_add(json_object *o, const char *key, json_object *v)
+{
+	const char *interned = intern_key(key);
+
+	if (interned)
+		return json_object_object_add_ex(o, interned, v, JSON_C_OBJECT_KEY_IS_CONSTANT) < 0 ? -ENOMEM : 0;
+	return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+}
+
 static const char *const *struct_fields(const BusJsonStruct *structs, const char *key)
 {
 	for (; structs && structs->key; structs++)
@@ -233,7 +277,7 @@ int bus_json_read_record(sd_bus_message *m, const BusJsonStruct *structs, json_o
 			return r;
 
 		/* json-c keeps insertion order: the daemon's key order is kept */
-		if (json_object_object_add(o, key, TAKE_PTR(v)) < 0)
+		if (bus_json_object_add(o, key, TAKE_PTR(v)) < 0)
 			return -ENOMEM;
 
 		r = sd_bus_message_exit_container(m);

@@ -23,4 +23,11 @@ int bus_json_read_record(sd_bus_message *m, const BusJsonStruct *structs, json_o
 /* reads an aa{sv}: a JSON array of records */
 int bus_json_read_records(sd_bus_message *m, const BusJsonStruct *structs, json_object **ret);
 
+/*
+ * json_object_object_add() with the key interned: the few distinct keys of
+ * vfiod's records are copied once per process, not once per object (see
+ * bus-json.c). Takes v, as json_object_object_add() does; -ENOMEM.
+ */
+int bus_json_object_add(json_object *o, const char *key, json_object *v);
+
 VFD_DEFINE_CLEANUP(json_object, json_object_put)

@@ -75,11 +75,11 @@ static const char *one_line(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-const char *output_format_cell(json_object *row, const Column *c, char *buf, size_t size)
+/* the cell of value v (the row's value at c->key, NULL when absent) */
+static const char *format_value(json_object *row, json_object *v, const Column *c,
+				char *buf, size_t size)
 {
-	json_object *v;
-
-	if (!json_object_object_get_ex(row, c->key, &v) || !v)
+	if (!v)
 		return "-";
 
 	switch (c->format) {
@@ -130,24 +130,43 @@ const char *output_format_cell(json_object *row, const Column *c, char *buf, siz
 	return buf;
 }
 
+const char *output_format_cell(json_object *row, const Column *c, char *buf, size_t size)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(row, c->key, &v);
+	return format_value(row, v, c, buf, size);
+}
+
 int output_table(json_object *rows, const Column *columns, size_t n_columns)
 {
 	size_t n_rows = json_object_array_length(rows);
 	_cleanup_free_ size_t *width = NULL;
+	/* each cell's value, looked up once for both passes */
+	_cleanup_free_ json_object **values = NULL;
 	char buf[CELL_MAX];
 
 	width = calloc(n_columns, sizeof(*width));
-	if (!width)
+	values = calloc(n_rows * n_columns + 1, sizeof(*values));
+	if (!width || !values)
 		return -ENOMEM;
 
 	for (size_t c = 0; c < n_columns; c++)
 		width[c] = strlen(columns[c].header);
 
+	for (size_t i = 0; i < n_rows; i++) {
+		json_object *row = json_object_array_get_idx(rows, i);
+
+		for (size_t c = 0; c < n_columns; c++)
+			json_object_object_get_ex(row, columns[c].key, &values[i * n_columns + c]);
+	}
+
 	/* the last column is not padded: its width is never needed */
 	for (size_t i = 0; i < n_rows; i++)
 		for (size_t c = 0; c + 1 < n_columns; c++) {
-			size_t l = strlen(output_format_cell(json_object_array_get_idx(rows, i),
-							     &columns[c], buf, sizeof(buf)));
+			size_t l = strlen(format_value(json_object_array_get_idx(rows, i),
+						       values[i * n_columns + c], &columns[c],
+						       buf, sizeof(buf)));
 			if (l > width[c])
 				width[c] = l;
 		}
@@ -157,7 +176,8 @@ int output_table(json_object *rows, const Column *columns, size_t n_columns)
 		json_object *row = i > 0 ? json_object_array_get_idx(rows, i - 1) : NULL;
 
 		for (size_t c = 0; c < n_columns; c++) {
-			const char *cell = row ? output_format_cell(row, &columns[c], buf, sizeof(buf))
+			const char *cell = row ? format_value(row, values[(i - 1) * n_columns + c],
+							      &columns[c], buf, sizeof(buf))
 					       : columns[c].header;
 
 			if (c + 1 < n_columns)

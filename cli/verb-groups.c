@@ -74,7 +74,7 @@ int group_add_member_names(json_object *group)
 			json_object_object_foreach(entry, field, value) {
 				if (strcmp(field, "name") == 0)
 					continue;
-				if (json_object_object_add(member, field, json_object_get(value)) < 0)
+				if (bus_json_object_add(member, field, json_object_get(value)) < 0)
 					return -ENOMEM;
 			}
 		}
@@ -113,10 +113,12 @@ static int flatten_members(json_object *groups, json_object **ret)
 			if (!line)
 				return -ENOMEM;
 
-			json_object_object_add(line, "group", json_object_get(group));
-			json_object_object_add(line, "group_viable", json_object_get(viable));
+			if (bus_json_object_add(line, "group", json_object_get(group)) < 0 ||
+			    bus_json_object_add(line, "group_viable", json_object_get(viable)) < 0)
+				return -ENOMEM;
 			json_object_object_foreach(member, field, field_value)
-				json_object_object_add(line, field, json_object_get(field_value));
+				if (bus_json_object_add(line, field, json_object_get(field_value)) < 0)
+					return -ENOMEM;
 
 			if (json_object_array_add(lines, TAKE_PTR(line)) < 0)
 				return -ENOMEM;

@@ -3,7 +3,6 @@
 
 #include "bus-inventory.h"
 #include "bus-record.h"
-#include "vfiod/pci-names.h"
 
 static int append_address_array(sd_bus_message *m, const char *key,
 				const vfd_pci_address *a, size_t n)
@@ -33,14 +32,12 @@ static int append_address_array(sd_bus_message *m, const char *key,
 	return bus_record_close_entry(m);
 }
 
-int bus_append_device_record(sd_bus_message *m, vfd_context *ctx, const vfd_pci_device *d)
+int bus_append_device_record(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d)
 {
-	const char *vendor_name = NULL, *device_name = NULL;
+	const char *vendor_name, *device_name;
 	int r;
 
-	r = vfd_pci_names_lookup(ctx, d->vendor_id, d->device_id, &vendor_name, &device_name);
-	if (r < 0)
-		return r;
+	inventory_device_names(inv, d, &vendor_name, &device_name);
 
 	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
 	if (r < 0)
@@ -120,22 +117,30 @@ static int append_members(sd_bus_message *m, const vfd_iommu_group *g)
  * The names of the PCI members, apart from the fixed member tuple so that
  * its signature stays: one (name, vendor_name, device_name) per member the
  * hardware database knows, "" for an unknown model. Left out when no
- * member has a name (no database below the root).
+ * member has a name (no database below the root). The names are the
+ * inventory's, of its record of each member: a group reply reads nothing
+ * (neither sysfs nor the database) and names what ListDevices says.
  */
-static int append_member_names(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g)
+static int append_member_names(sd_bus_message *m, const Inventory *inv, const vfd_iommu_group *g)
 {
 	bool opened = false;
 	int r;
 
 	for (size_t i = 0; i < g->n_members; i++) {
 		const vfd_group_member *mb = &g->members[i];
-		const char *vendor_name = NULL, *device_name = NULL;
+		const char *vendor_name, *device_name;
+		const vfd_pci_device *d;
+		vfd_pci_address addr;
 
-		if (!mb->bus || strcmp(mb->bus, "pci") != 0)
+		if (!mb->bus || strcmp(mb->bus, "pci") != 0 ||
+		    vfd_pci_address_parse(mb->name, &addr) < 0)
 			continue;
-		/* a member gone since the group was read has no name, no error */
-		if (vfd_pci_names_lookup_address(ctx, mb->name, &vendor_name, &device_name) < 0 ||
-		    !vendor_name)
+		/* a member the inventory does not list (gone, or not yet read) has no name */
+		d = inventory_device(inv, &addr);
+		if (!d)
+			continue;
+		inventory_device_names(inv, d, &vendor_name, &device_name);
+		if (!vendor_name)
 			continue;
 
 		if (!opened) {
@@ -161,7 +166,7 @@ static int append_member_names(sd_bus_message *m, vfd_context *ctx, const vfd_io
 	return bus_record_close_entry(m);
 }
 
-int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g)
+int bus_append_group_record(sd_bus_message *m, const Inventory *inv, const vfd_iommu_group *g)
 {
 	int r;
 
@@ -172,7 +177,7 @@ int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const vfd_iommu
 	if ((r = bus_record_append_u32(m, "group", g->id)) < 0 ||
 	    (r = bus_record_append_bool(m, "viable", g->viable)) < 0 ||
 	    (r = append_members(m, g)) < 0 ||
-	    (r = append_member_names(m, ctx, g)) < 0)
+	    (r = append_member_names(m, inv, g)) < 0)
 		return r;
 
 	return sd_bus_message_close_container(m);

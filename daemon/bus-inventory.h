@@ -9,11 +9,11 @@
 
 #include <systemd/sd-bus.h>
 
-#include "vfiod/inventory.h"
+#include "inventory.h" /* the daemon's, which includes vfiod/inventory.h */
 
-/* ctx: for the names of PCI functions (vfiod/pci-names.h) */
-int bus_append_device_record(sd_bus_message *m, vfd_context *ctx, const vfd_pci_device *d);
-int bus_append_group_record(sd_bus_message *m, vfd_context *ctx, const vfd_iommu_group *g);
+/* inv: the functions' names (inventory_device_names()); d and g are inv's */
+int bus_append_device_record(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d);
+int bus_append_group_record(sd_bus_message *m, const Inventory *inv, const vfd_iommu_group *g);
 int bus_append_mdev_parent_record(sd_bus_message *m, const vfd_mdev_parent *p);
 int bus_append_mdev_type_record(sd_bus_message *m, const vfd_mdev_type *t);
 int bus_append_mdev_record(sd_bus_message *m, const vfd_mdev *mdev);

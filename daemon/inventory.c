@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "inventory.h"
+#include "inventory-names.h"
 #include "log.h"
 
 /* names noted stale since the last refresh, without repeats */
@@ -62,6 +63,8 @@ struct Inventory {
 	bool watch_writes;
 
 	unsigned long generation;
+
+	InventoryNames *names; /* the functions' names, copied (inventory-names.h) */
 };
 
 /* ---- stale sets ---- */
@@ -239,6 +242,7 @@ Inventory *inventory_free(Inventory *inv)
 	if (inv->inotify_fd >= 0)
 		close(inv->inotify_fd);
 	free(inv->watches);
+	inventory_names_free(inv->names);
 	free(inv);
 	return NULL;
 }
@@ -250,6 +254,10 @@ int inventory_new(vfd_context *ctx, bool direct, Inventory **ret)
 	inv = calloc(1, sizeof(*inv));
 	if (!inv)
 		return -ENOMEM;
+	if (inventory_names_new(vfd_context_root(ctx), &inv->names) < 0) {
+		free(inv);
+		return -ENOMEM;
+	}
 	inv->ctx = ctx;
 	inv->direct = direct;
 	inv->stale_all = true;
@@ -753,6 +761,11 @@ int inventory_refresh(Inventory *inv)
 		}
 	}
 
+	/* a model not seen before is named now; the rest were named when first seen */
+	r = inventory_names_update(inv->names, inv->devices, inv->n_devices);
+	if (r < 0)
+		return r;
+
 	clear_stale(inv);
 	inv->generation++;
 	return 0;
@@ -777,6 +790,12 @@ const vfd_pci_device *inventory_device(const Inventory *inv, const vfd_pci_addre
 	size_t i = LOWER_BOUND(inv->devices, inv->n_devices, device_cmp_key, addr, &found);
 
 	return found ? inv->devices[i] : NULL;
+}
+
+void inventory_device_names(const Inventory *inv, const vfd_pci_device *d,
+			    const char **ret_vendor, const char **ret_device)
+{
+	inventory_names_get(inv->names, d->vendor_id, d->device_id, ret_vendor, ret_device);
 }
 
 void inventory_groups(const Inventory *inv, vfd_iommu_group *const **ret, size_t *ret_n)

@@ -69,6 +69,9 @@ unsigned long inventory_generation(const Inventory *inv);
 void inventory_devices(const Inventory *inv, vfd_pci_device *const **ret, size_t *ret_n);
 /* NULL when there is no such function */
 const vfd_pci_device *inventory_device(const Inventory *inv, const vfd_pci_address *addr);
+/* d's vendor and device names from the hardware database, NULL where unknown (inventory-names.h) */
+void inventory_device_names(const Inventory *inv, const vfd_pci_device *d,
+			    const char **ret_vendor, const char **ret_device);
 void inventory_groups(const Inventory *inv, vfd_iommu_group *const **ret, size_t *ret_n);
 const vfd_iommu_group *inventory_group(const Inventory *inv, unsigned id);
 void inventory_mdev_parents(const Inventory *inv, vfd_mdev_parent *const **ret, size_t *ret_n);

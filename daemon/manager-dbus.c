@@ -43,8 +43,8 @@
 		_r;                                                             \
 	})
 
-/* the same, for records that also need the context: append(m, ctx, item[i]) */
-#define REPLY_RECORDS_CTX(message, items, n, append, ctx)                      \
+/* the same, for records that also need the inventory: append(m, inv, item[i]) */
+#define REPLY_RECORDS_INV(message, items, n, append, inv)                      \
 	({                                                                      \
 		_cleanup_(sd_bus_message_unrefp) sd_bus_message *_reply = NULL; \
 		int _r;                                                         \
@@ -52,7 +52,7 @@
 		if (_r >= 0)                                                    \
 			_r = sd_bus_message_open_container(_reply, SD_BUS_TYPE_ARRAY, "a{sv}"); \
 		for (size_t _i = 0; _r >= 0 && _i < (n); _i++)                  \
-			_r = append(_reply, (ctx), (items)[_i]);                \
+			_r = append(_reply, (inv), (items)[_i]);                \
 		if (_r >= 0)                                                    \
 			_r = sd_bus_message_close_container(_reply);            \
 		if (_r >= 0)                                                    \
@@ -64,6 +64,12 @@
  * The inventory methods serve vfiod's copy of the host (inventory.h), up to
  * date with every uevent queued when the call is handled: no sysfs read,
  * unless something changed since the last call.
+ *
+ * Each reply is built from the records per call, not copied from a reply
+ * kept per inventory generation: sd-bus has no way to append a marshalled
+ * body as bytes, and sd_bus_message_copy() walks it value by value, which
+ * measured 2-3 times slower than appending the records afresh (4096 device
+ * records: 7-12 ms built, 22-27 ms copied).
  */
 static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
@@ -78,7 +84,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate PCI devices: %m");
 
 	inventory_devices(inv, &devices, &n);
-	return REPLY_RECORDS_CTX(message, devices, n, bus_append_device_record, m->ctx);
+	return REPLY_RECORDS_INV(message, devices, n, bus_append_device_record, inv);
 }
 
 static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -116,7 +122,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	if (r < 0)
 		return r;
 
-	r = bus_append_device_record(reply, m->ctx, device);
+	r = bus_append_device_record(reply, inv, device);
 	if (r < 0)
 		return r;
 
@@ -125,6 +131,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 
 static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	vfd_iommu_group *const *groups;
 	Manager *m = userdata;
 	Inventory *inv;
@@ -136,7 +143,19 @@ static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_er
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate IOMMU groups: %m");
 
 	inventory_groups(inv, &groups, &n);
-	return REPLY_RECORDS_CTX(message, groups, n, bus_append_group_record, m->ctx);
+
+	r = sd_bus_message_new_method_return(message, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = bus_append_group_record(reply, inv, groups[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+
+	return sd_bus_send(NULL, reply, NULL);
 }
 
 static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -170,7 +189,7 @@ static int method_get_group(sd_bus_message *message, void *userdata, sd_bus_erro
 	if (r < 0)
 		return r;
 
-	r = bus_append_group_record(reply, m->ctx, group);
+	r = bus_append_group_record(reply, inv, group);
 	if (r < 0)
 		return r;
 
