@@ -26,8 +26,11 @@
 #include "vfd-bus.h"
 #include "vfd-config.h"
 
-/* replies with aa{sv}: n records, each appended by append(m, item[i]) */
-#define REPLY_RECORDS(message, items, n, append)                                \
+/*
+ * replies with aa{sv}: n records, each appended by append(m, ..., item[i]),
+ * where "..." are the extra arguments given (e.g. the inventory)
+ */
+#define REPLY_RECORDS(message, items, n, ...)                                   \
 	({                                                                      \
 		_cleanup_(sd_bus_message_unrefp) sd_bus_message *_reply = NULL; \
 		int _r;                                                         \
@@ -35,30 +38,15 @@
 		if (_r >= 0)                                                    \
 			_r = sd_bus_message_open_container(_reply, SD_BUS_TYPE_ARRAY, "a{sv}"); \
 		for (size_t _i = 0; _r >= 0 && _i < (n); _i++)                  \
-			_r = append(_reply, (items)[_i]);                       \
+			_r = REPLY_RECORDS_APPEND(_reply, (items)[_i], __VA_ARGS__); \
 		if (_r >= 0)                                                    \
 			_r = sd_bus_message_close_container(_reply);            \
 		if (_r >= 0)                                                    \
 			_r = sd_bus_send(NULL, _reply, NULL);                   \
 		_r;                                                             \
 	})
-
-/* the same, for records that also need the inventory: append(m, inv, item[i]) */
-#define REPLY_RECORDS_INV(message, items, n, append, inv)                      \
-	({                                                                      \
-		_cleanup_(sd_bus_message_unrefp) sd_bus_message *_reply = NULL; \
-		int _r;                                                         \
-		_r = sd_bus_message_new_method_return((message), &_reply);      \
-		if (_r >= 0)                                                    \
-			_r = sd_bus_message_open_container(_reply, SD_BUS_TYPE_ARRAY, "a{sv}"); \
-		for (size_t _i = 0; _r >= 0 && _i < (n); _i++)                  \
-			_r = append(_reply, (inv), (items)[_i]);                \
-		if (_r >= 0)                                                    \
-			_r = sd_bus_message_close_container(_reply);            \
-		if (_r >= 0)                                                    \
-			_r = sd_bus_send(NULL, _reply, NULL);                   \
-		_r;                                                             \
-	})
+/* append(reply, extra..., item): the function first, then its extra arguments */
+#define REPLY_RECORDS_APPEND(reply, item, append, ...) append((reply), ##__VA_ARGS__, (item))
 
 /*
  * The inventory methods serve vfiod's copy of the host (inventory.h), up to
@@ -84,7 +72,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 		return sd_bus_error_set_errnof(error, r, "Failed to enumerate PCI devices: %m");
 
 	inventory_devices(inv, &devices, &n);
-	return REPLY_RECORDS_INV(message, devices, n, bus_append_device_record, inv);
+	return REPLY_RECORDS(message, devices, n, bus_append_device_record, inv);
 }
 
 static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
