@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # bench/lab.sh [--runs N] [--kernel distro|test|modern] [--builddir DIR] [--out FILE]
+#              [--vm-kernel test|modern] [--vm-ram MIB] [--prec-mib "1024 2048"] [--no-vm]
 #
 # The lab rows of issue 13 (nested VM, real kernel), in the same table and
 # JSON row format as bench/run.sh: in the lab guest, one round of
@@ -16,7 +17,12 @@
 # configuration, as tests/lab/qemu10.sh does; the host's packages stay
 # untouched) and carried into the guest with bash (driverctl is a bash
 # script) and bench/timeit. Medians of N interleaved runs after 2 warm-up
-# runs, min and max. See bench/README.md.
+# runs, min and max. A second boot (--vm-kernel, default test: iommufd and
+# the test vGPU module; --vm-ram MiB of lab guest RAM, default 3584) runs
+# bench/lab-vm-guest.sh: a VM hot-add + hot-remove of edu and of a pinning
+# vGPU through vfiod against the same steps by hand, and memlock precision
+# (vfiod's limit / the peak charge, beside libvirt's formula) for VMs of
+# --prec-mib MiB. --no-vm skips that boot. See bench/README.md.
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +31,10 @@ BUILD=$SRC/build-bench
 RUNS=11
 KERNEL=distro
 OUTFILE=
+VM_KERNEL=test
+VM_RAM=3584
+PREC_MIB="1024 2048"
+NO_VM=
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -32,7 +42,11 @@ while [ $# -gt 0 ]; do
 	--kernel) KERNEL=$2; shift 2 ;;
 	--builddir) BUILD=$2; shift 2 ;;
 	--out) OUTFILE=$2; shift 2 ;;
-	-h|--help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--vm-kernel) VM_KERNEL=$2; shift 2 ;;
+	--vm-ram) VM_RAM=$2; shift 2 ;;
+	--prec-mib) PREC_MIB=$2; shift 2 ;;
+	--no-vm) NO_VM=1; shift ;;
+	-h|--help) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/lab.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -114,13 +128,34 @@ say "booting the lab guest ($KERNEL kernel): bind/unbind and mdev rows, $RUNS ru
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 rc=0
 "$SRC/tests/lab/run-guest-script.sh" --build "$BUILD" "$KERNEL" "$T/guest.sh" "$T/out" >"$T/run.log" 2>&1 || rc=$?
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ "$rc" -ne 0 ] || [ ! -f "$T/out/timeit-bind.json" ]; then
 	# the script's own lines, not the kernel's
 	grep -v '^\[ *[0-9.]*\]' "$T/out/console.log" 2>/dev/null | tail -n 60 >&2 || tail -n 60 "$T/run.log" >&2
 	echo "bench/lab.sh: the guest script failed (status $rc)" >&2
 	exit 1
 fi
+
+# ---- the VM rows: a second boot, on a kernel with iommufd, with more RAM ----
+if [ -z "$NO_VM" ]; then
+	{
+		echo "BENCH_RUNS=$RUNS"
+		echo "BENCH_PREC_MIB=\"$PREC_MIB\""
+		cat "$SRC/bench/lab-vm-guest.sh"
+		(cd "$T/p" && echo usr/bin/timeit | tar -czf - -T -) | base64
+	} >"$T/guest-vm.sh"
+	say "booting the lab guest ($VM_KERNEL kernel, $VM_RAM MiB): VM hot-add rows, $RUNS runs each; precision for $PREC_MIB MiB"
+	rc=0
+	VFIOD_LAB_MEM=$VM_RAM "$SRC/tests/lab/run-guest-script.sh" --build "$BUILD" "$VM_KERNEL" "$T/guest-vm.sh" "$T/outvm" \
+		>"$T/run-vm.log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ] || [ ! -f "$T/outvm/timeit-vm-edu.json" ]; then
+		grep -v '^\[ *[0-9.]*\]' "$T/outvm/console.log" 2>/dev/null | tail -n 80 >&2 || tail -n 60 "$T/run-vm.log" >&2
+		echo "bench/lab.sh: the VM guest script failed (status $rc)" >&2
+		exit 1
+	fi
+	cp "$T/outvm"/timeit-vm-*.json "$T/outvm/precision.tsv" "$T/out/"
+	cp "$T/outvm/checks-vm.txt" "$T/out/"
+fi
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ROWS=$T/rows.jsonl
 : >"$ROWS"
@@ -138,13 +173,29 @@ if [ -f "$T/out/timeit-mdev.json" ]; then
 	row "$T/out/timeit-mdev.json" "mdev create + remove (mtty), vfioctl (lab)" b "raw sysfs writes"
 	row "$T/out/timeit-mdev.json" "mdev create + remove (mtty), vfioctl (lab)" c "mdevctl start/stop"
 fi
-GUEST=$(cat "$T/out/checks.txt" 2>/dev/null | paste -sd' ')
+if [ -f "$T/out/timeit-vm-edu.json" ]; then
+	row "$T/out/timeit-vm-edu.json" "VM hot-add + hot-remove of edu (type1, 64 MiB VM), vfiod (lab)" b "by hand: sysfs, prlimit, VMM's own VFIO"
+	row "$T/out/timeit-vm-vgpu.json" "VM hot-add + hot-remove of a pinning vGPU (type1, 64 MiB VM), vfiod (lab)" b "by hand: sysfs, prlimit, VMM's own VFIO"
+fi
+# precision rows: one VM per scenario, deterministic (min = max = value);
+# the peer is libvirt's formula (bench/lab-vm-guest.sh) for the same VM
+if [ -s "$T/out/precision.tsv" ]; then
+	while IFS='	' read -r backend mib config peak vlimit llimit _pin; do
+		jq -nc --arg w "memlock limit / peak charge, $backend, ${mib} MiB VM, $config (lab)" \
+			--argjson peak "$peak" --argjson v "$vlimit" --argjson l "$llimit" '
+			def fig(x): {value: x, min: x, max: x};
+			{workload: $w, unit: "limit/charge", peak_charge_bytes: $peak, vfiod_limit_bytes: $v, libvirt_limit_bytes: $l,
+			 vfiod: fig($v / $peak), peer: ({name: "libvirt formula"} + fig($l / $peak)),
+			 ratio: (($v / $peak) / ($l / $peak))}' >>"$ROWS"
+	done <"$T/out/precision.tsv"
+fi
+GUEST=$(cat "$T/out/checks.txt" "$T/out/checks-vm.txt" 2>/dev/null | paste -sd' ')
 
 mkdir -p "$(dirname "$OUTFILE")"
 jq -s --arg commit "$COMMIT" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-	--arg kernel "$KERNEL" --arg guest "$GUEST" --arg tools "$VERSIONS" --arg nproc "$(nproc)" \
+	--arg kernel "$KERNEL" --arg vm_kernel "$([ -n "$NO_VM" ] || echo "$VM_KERNEL")" --arg vm_ram "$VM_RAM" --arg guest "$GUEST" --arg tools "$VERSIONS" --arg nproc "$(nproc)" \
 	--arg load_start "$LOAD_START" --arg load_end "$LOAD_END" --argjson runs "$RUNS" '
-	{commit: $commit, date: $date, lab: {kernel: $kernel, guest: $guest, peers: $tools},
+	{commit: $commit, date: $date, lab: {kernel: $kernel, vm_kernel: $vm_kernel, vm_guest_ram_mib: ($vm_ram | tonumber), guest: $guest, peers: $tools},
 	 machine: {cpus: ($nproc | tonumber), loadavg_start: $load_start, loadavg_end: $load_end},
 	 runs: $runs, warmup: 2, rows: .}' "$ROWS" >"$OUTFILE"
 
@@ -164,7 +215,8 @@ jq -r '
 		for (i = 1; i <= 6; i++) line = line sprintf(i < 6 ? "%-" w[i] "s  " : "%s", cell[r, i])
 		print line } }'
 echo
-echo "commit $COMMIT, lab guest on the $KERNEL kernel ($GUEST), peers $VERSIONS;" \
+echo "commit $COMMIT, lab guest on the $KERNEL kernel, VM rows on the ${VM_KERNEL} kernel with $VM_RAM MiB ($GUEST), peers $VERSIONS;" \
 	"host load average $LOAD_START at start, $LOAD_END at the end;" \
-	"medians of $RUNS runs after 2 warm-up runs; ratio = vfiod / peer (lower is better)"
+	"medians of $RUNS runs after 2 warm-up runs (precision rows: one VM each, exact);" \
+	"ratio = vfiod / peer (lower is better)"
 echo "rows written to $OUTFILE"
