@@ -71,10 +71,15 @@ mdev_gone "$V" || fail "vfiod did not remove the mdev it created"
 log "limits vfiod sets in the 64 MiB VM: edu $LIMIT_EDU, vGPU $LIMIT_VGPU"
 
 # The vfiod rounds talk to the VM's VMM on the inherited descriptors 7 and 8.
-LIBS='. /opt/vfiod/tests/vm/lib/guest-lib.sh
+# Every round sources the same helpers (the same shell start-up each way).
+cat >"$T/round-lib.sh" <<'EOF'
+. /opt/vfiod/tests/vm/lib/guest-lib.sh
 . /opt/vfiod/tests/vmm/vmm-lib.sh
 . /opt/vfiod/tests/vm/lib/vm-ownership-lib.sh
-set -e'
+vmlck_of() { echo $(($(awk '/^VmLck:/ { print $2 }' "/proc/$1/status") * 1024)); }
+set -e
+EOF
+LIBS=". $T/round-lib.sh"
 cat >"$T/hp-edu-vfiod.sh" <<EOF
 $LIBS
 VMM_PID=$VMM_PID
@@ -125,9 +130,6 @@ vmm_stop
 echo 1 >/sys/bus/mdev/devices/\$V/remove
 [ ! -e /sys/bus/mdev/devices/\$V ]
 EOF
-for f in "$T"/hp-*.sh; do
-	sed -i '/^set -e$/a vmlck_of() { echo $(($(awk '"'"'/^VmLck:/ { print $2 }'"'"' "/proc/$1/status") * 1024)); }' "$f"
-done
 for w in hp-edu-vfiod hp-edu-hand hp-vgpu-vfiod hp-vgpu-hand; do
 	sh "$T/$w.sh" </dev/null || { sh -x "$T/$w.sh" </dev/null || :; fail "the round $w failed"; }
 done
