@@ -216,6 +216,6 @@ for mib in $BENCH_PREC_MIB; do
 	done
 done
 
-echo "edu=$EDU kernel=$(uname -r) cpus=$(nproc) guest_ram_mib=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024)) limit_edu=$LIMIT_EDU limit_vgpu=$LIMIT_VGPU" >/out/checks-vm.txt
+echo "vm_kernel=$(uname -r) vm_guest_ram_mib=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024)) limit_edu=$LIMIT_EDU limit_vgpu=$LIMIT_VGPU" >/out/checks-vm.txt
 stop_vfiod 2>/dev/null || :
 exit 0

@@ -31,7 +31,7 @@ BUILD=$SRC/build-bench
 RUNS=11
 KERNEL=distro
 OUTFILE=
-VM_KERNEL=test
+VM_KERNEL="test"
 VM_RAM=3584
 PREC_MIB="1024 2048"
 NO_VM=
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
 	--vm-ram) VM_RAM=$2; shift 2 ;;
 	--prec-mib) PREC_MIB=$2; shift 2 ;;
 	--no-vm) NO_VM=1; shift ;;
-	-h|--help) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/lab.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
