@@ -430,9 +430,21 @@ static int adhoc_owned_elsewhere(const char *name, void *userdata)
 int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_options *opts,
 		  vfd_op_error *error, vfd_bind_record **ret)
 {
+	char name[VFD_PCI_ADDRESS_STRLEN];
+	vfd_bind_options o = *opts;
 	int r;
 
-	r = vfd_bind_claim(m->ctx, addr, 1, opts, error, ret);
+	/*
+	 * The driver: the caller's (Bind's option), else the one vfiod.json
+	 * names for this function, for a VM's claim as for an ad-hoc one;
+	 * neither: the best by alias (lib/include/vfiod/vfio-variant.h).
+	 */
+	if (!o.driver) {
+		vfd_pci_address_format(addr, name);
+		o.driver = config_apply_binding_driver(m->config, name);
+	}
+
+	r = vfd_bind_claim(m->ctx, addr, 1, &o, error, ret);
 	if (r == -ENXIO) {
 		/* no IOMMU group: its own name, -ENXIO is NoSuchParent on the bus */
 		if (error)
@@ -443,12 +455,13 @@ int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_option
 }
 
 int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
-		 vfd_op_error *error, const vfd_bind_record **ret)
+		 const char *driver, vfd_op_error *error, const vfd_bind_record **ret)
 {
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
 	_cleanup_(bind_txn_done) BindTxn txn = { .manager = m };
 	vfd_bind_options opts = {
 		.unbind_host_members = unbind_host_members,
+		.driver = driver,
 		.owned_elsewhere = adhoc_owned_elsewhere,
 		.planned = bind_journal_planned, /* before the first member moves */
 		.userdata = &txn,

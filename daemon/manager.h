@@ -141,6 +141,7 @@ VM *manager_mdev_owner(Manager *m, const char *uuid);
  * (bind-journal.h) so that it outlives a restart. ret points into it.
  */
 int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
+		 const char *driver,
 		 vfd_op_error *error, const vfd_bind_record **ret);
 /* a claim from the binding journal (bind-journal.c) is an ad-hoc claim again; takes rec */
 int manager_adopt_binding(Manager *m, vfd_bind_record *rec);
