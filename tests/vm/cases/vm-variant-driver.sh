@@ -43,7 +43,8 @@ vm_with_edu_does_dma() {
 	fi
 	vmm_step map 0x100000 1M
 	vmm_step edu-dma 0x100000 1024
-	# the vIOMMU isolates through either driver
+	# the vIOMMU isolates through either driver (edu-blocked needs another mapping)
+	vmm_step map 0x200000 1M 1M
 	vmm_step unmap 0x100000 1M
 	vmm_step edu-blocked 0x100000 1024
 	vmm_stop
