@@ -185,6 +185,14 @@ static int module_best_alias(struct kmod_module *mod, const char *want, char **r
 	return r;
 }
 
+static bool candidates_have(const vfd_vfio_candidate *c, size_t n, const char *module)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c[i].module, module) == 0)
+			return true;
+	return false;
+}
+
 static int cmp_candidates(const void *a, const void *b)
 {
 	const vfd_vfio_candidate *x = a, *y = b;
@@ -240,6 +248,9 @@ int vfd_vfio_candidates_for_modalias(vfd_context *ctx, const char *modalias,
 			goto fail;
 		/* only a vfio_pci: alias makes a VFIO driver, whatever the lookup matched */
 		if (!alias)
+			continue;
+		/* the lookup lists a module once per matching alias; its best is known */
+		if (candidates_have(c, n, name))
 			continue;
 
 		nc = realloc(c, (n + 1) * sizeof(*c));
