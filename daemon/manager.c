@@ -15,10 +15,12 @@
 #include "manager-dbus.h"
 #include "manager.h"
 #include "manager-recover.h"
+#include "bus-module-load.h"
 #include "polkit.h"
 #include "unbind-worker.h"
 #include "vm-journal.h"
 #include "vfiod/fault.h"
+#include "vfiod/vfio-variant.h"
 #include "vm-dbus.h"
 #include "vm-memlock.h"
 #include "vm.h"
@@ -427,6 +429,26 @@ static int adhoc_owned_elsewhere(const char *name, void *userdata)
 	return manager_device_owned_elsewhere(t->manager, name, NULL);
 }
 
+/*
+ * The module of the VFIO driver a claim of name will want, when it is not
+ * loaded: systemd is asked to load it (bus-module-load.h). The claim itself
+ * does not wait; see vfio-variant.h for what it does meanwhile.
+ */
+static void request_module_if_missing(Manager *m, const char *name, const char *driver)
+{
+	vfd_vfio_choice c = { 0 };
+
+	if (vfd_vfio_driver_choose(m->ctx, name, driver, NULL, &c) < 0)
+		return; /* the claim reports it */
+	if (vfd_vfio_driver_is_loaded(m->ctx, c.driver) == 0) {
+		if (c.source == VFD_VFIO_CHOICE_ALIAS)
+			log_notice("%s: VFIO driver %s matches it best (%s) but is not loaded; "
+				   "this claim takes vfio-pci.", name, c.driver, c.alias);
+		(void) module_load_request(m->bus, c.module);
+	}
+	vfd_vfio_choice_done(&c);
+}
+
 int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_options *opts,
 		  vfd_op_error *error, vfd_bind_record **ret)
 {
@@ -439,10 +461,10 @@ int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_option
 	 * names for this function, for a VM's claim as for an ad-hoc one;
 	 * neither: the best by alias (lib/include/vfiod/vfio-variant.h).
 	 */
-	if (!o.driver) {
-		vfd_pci_address_format(addr, name);
+	vfd_pci_address_format(addr, name);
+	if (!o.driver)
 		o.driver = config_apply_binding_driver(m->config, name);
-	}
+	request_module_if_missing(m, name, o.driver);
 
 	r = vfd_bind_claim(m->ctx, addr, 1, &o, error, ret);
 	if (r == -ENXIO) {
