@@ -129,3 +129,29 @@ testcase_non_vfio_driver_refused() {
 	stop_vfiod
 	rm -f "$CONFIG"
 }
+
+# no systemd here to start modprobe@: the log says the module must be loaded,
+# a choice by alias takes vfio-pci meanwhile, a named driver is not replaced
+testcase_variant_not_loaded() {
+	load_drivers
+	EDU=$(lab_device edu)
+	BEFORE=$(device_snapshot "$EDU")
+	rm -f "$CONFIG"
+	rmmod "$VARIANT" || fail "rmmod $VARIANT"
+	start_vfiod
+	vfioctl_ok --json show "$EDU"
+	assert_eq "$VARIANT alias" "$(jq -r '.device | "\(.vfio_driver) \(.vfio_driver_source)"' "$OUT")" \
+		"show's VFIO driver of edu"
+	vfioctl bind "$EDU" --driver "$VARIANT"
+	assert_refused org.vfiod1.Error.DriverNotLoaded
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu after the refused Bind"
+	vfioctl_ok --json bind "$EDU"
+	assert_eq vfio-pci "$(jq -r '.[] | select(.requested) | .vfio_driver' "$OUT")" \
+		"Bind's record of edu while $VARIANT is not loaded"
+	vfiod_log | grep -q "Module $VARIANT is not loaded, and no systemd runs to load it" ||
+		fail "vfiod did not say that $VARIANT must be loaded"
+	vfioctl_ok unbind "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu after Unbind"
+	stop_vfiod
+	modprobe "$VARIANT"
+}
