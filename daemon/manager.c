@@ -55,6 +55,9 @@ Manager *manager_free(Manager *m)
 	free(m->adhoc);
 
 	config_apply_free(m->config); /* systemd/config */
+	for (size_t i = 0; i < m->n_modules_to_load; i++)
+		free(m->modules_to_load[i]);
+	free(m->modules_to_load);
 	inventory_monitor_free(m->monitor);
 	inventory_monitor_free(m->uevents);
 	inventory_free(m->inventory);
@@ -262,7 +265,13 @@ int manager_startup(Manager *m)
 	/* --- end systemd/config --- */
 
 	/* last: once the name is requested, callers may come */
-	return manager_connect_bus(m);
+	r = manager_connect_bus(m);
+	if (r < 0)
+		return r;
+	/* what the configuration's claims wanted loaded before the bus was there */
+	for (size_t i = 0; i < m->n_modules_to_load; i++)
+		(void) module_load_request(m->bus, m->modules_to_load[i]);
+	return 0;
 }
 
 int manager_run(Manager *m)
@@ -434,6 +443,25 @@ static int adhoc_owned_elsewhere(const char *name, void *userdata)
  * loaded: systemd is asked to load it (bus-module-load.h). The claim itself
  * does not wait; see vfio-variant.h for what it does meanwhile.
  */
+/* at start-up, before the bus: asked for once the bus is up (manager_startup()) */
+static void defer_module_load(Manager *m, const char *module)
+{
+	char **n, *s;
+
+	for (size_t i = 0; i < m->n_modules_to_load; i++)
+		if (strcmp(m->modules_to_load[i], module) == 0)
+			return;
+	s = strdup(module);
+	n = s ? realloc(m->modules_to_load, (m->n_modules_to_load + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		free(s);
+		log_warning("Out of memory; module %s will not be loaded.", module);
+		return;
+	}
+	m->modules_to_load = n;
+	m->modules_to_load[m->n_modules_to_load++] = s;
+}
+
 static void request_module_if_missing(Manager *m, const char *name, const char *driver)
 {
 	vfd_vfio_choice c = { 0 };
@@ -444,7 +472,10 @@ static void request_module_if_missing(Manager *m, const char *name, const char *
 		if (c.source == VFD_VFIO_CHOICE_ALIAS)
 			log_notice("%s: VFIO driver %s matches it best (%s) but is not loaded; "
 				   "this claim takes vfio-pci.", name, c.driver, c.alias);
-		(void) module_load_request(m->bus, c.module);
+		if (m->bus)
+			(void) module_load_request(m->bus, c.module);
+		else
+			defer_module_load(m, c.module);
 	}
 	vfd_vfio_choice_done(&c);
 }

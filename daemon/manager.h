@@ -51,6 +51,9 @@ typedef struct Manager {
 	size_t n_adhoc;
 
 	struct ConfigApply *config; /* persistent configuration (config-apply.c) */
+	/* modules to have systemd load once the bus is up (claims at start-up) */
+	char **modules_to_load;
+	size_t n_modules_to_load;
 
 	/* the vfiod_mm helper (manager-mm.c); mm is NULL unless AVAILABLE */
 	vfd_mm_client *mm;

@@ -105,12 +105,19 @@ static void kmod_module_list_unrefp(struct kmod_list **l)
 		kmod_module_unref_list(*l);
 }
 
-/* A libkmod context on ROOT/lib/modules/<running release>, no modprobe.d. */
+/*
+ * A libkmod context on the running kernel's module directory, no
+ * modprobe.d: ROOT/lib/modules/<release>, or, where vfiod's unit hides
+ * that (ProtectKernelModules=), the read-only view of it the unit binds
+ * to ROOT/run/vfiod-kernel-modules/<release>.
+ */
 static int kmod_open(vfd_context *ctx, struct kmod_ctx **ret)
 {
 	static const char *const no_config[] = { NULL };
+	static const char *const dirs[] = { "lib/modules", VFD_MODULES_DIR_SANDBOXED };
 	_cleanup_free_ char *release = NULL, *dir = NULL;
-	const char *root = vfd_context_root(ctx);
+	const char *root = vfd_context_root(ctx), *base = dirs[0];
+	char path[VFD_PATH_MAX];
 	struct kmod_ctx *k;
 	int r;
 
@@ -119,7 +126,16 @@ static int kmod_open(vfd_context *ctx, struct kmod_ctx **ret)
 		return r;
 	if (!vfd_name_is_component(release))
 		return -EINVAL;
-	if (asprintf(&dir, "%s/lib/modules/%s", strcmp(root, "/") == 0 ? "" : root, release) < 0)
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		r = vfd_pathf(path, sizeof(path), "%s/%s/modules.dep.bin", dirs[i], release);
+		if (r < 0)
+			return r;
+		if (vfd_root_exists(ctx, path) > 0) {
+			base = dirs[i];
+			break;
+		}
+	}
+	if (asprintf(&dir, "%s/%s/%s", strcmp(root, "/") == 0 ? "" : root, base, release) < 0)
 		return -ENOMEM;
 	k = kmod_new(dir, no_config);
 	if (!k)

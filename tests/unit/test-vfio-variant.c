@@ -166,6 +166,22 @@ static void test_no_module_directory_falls_back(void)
 	vfd_test_rm_rf(root);
 }
 
+/* under vfiod's unit, /usr/lib/modules is hidden and its view bound to run/vfiod-kernel-modules */
+static void test_sandboxed_module_directory(void)
+{
+	char *root = make_root(true);
+	vfd_context *ctx;
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/run' && mv '%s/lib/modules' '%s/" VFD_MODULES_DIR_SANDBOXED "'"
+		 " && mkdir '%s/lib/modules'", root, root, root, root);
+	ASSERT_EQ(0, system(cmd));
+	ctx = open_root(root);
+	expect_choice(ctx, EDU_SUBSYS, NULL, "fx_edu_subsys", "fx_edu_subsys", VFD_VFIO_CHOICE_ALIAS);
+	vfd_context_free(ctx);
+	vfd_test_rm_rf(root);
+}
+
 static void test_explicit_choice_wins(void)
 {
 	char *root = make_root(true);
@@ -249,6 +265,7 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_candidates_best_first),
 	VFD_TEST(test_best_by_alias),
 	VFD_TEST(test_no_module_directory_falls_back),
+	VFD_TEST(test_sandboxed_module_directory),
 	VFD_TEST(test_explicit_choice_wins),
 	VFD_TEST(test_non_vfio_driver_refused),
 	VFD_TEST(test_module_is_vfio_variant),

@@ -24,7 +24,8 @@
  *   3. vfio-pci.
  *
  * Aliases come from the module directory of the running kernel,
- * ROOT/lib/modules/$(ROOT/proc/sys/kernel/osrelease), read with libkmod
+ * ROOT/lib/modules/$(ROOT/proc/sys/kernel/osrelease) (or its view in
+ * VFD_MODULES_DIR_SANDBOXED under vfiod's unit), read with libkmod
  * (modules.alias.bin, modules.dep.bin and the modules' own modinfo), so a
  * fixture tree made by depmod stands in for a real system. Configuration
  * aliases (modprobe.d) are not read, as libvirt does not read them.
@@ -50,6 +51,11 @@
 
 #define VFD_VFIO_PCI_DRIVER "vfio-pci"
 #define VFD_VFIO_PCI_MODULE "vfio_pci"
+/*
+ * Where vfiod's unit binds /usr/lib/modules read-only, since
+ * ProtectKernelModules= hides it (relative to the context's root)
+ */
+#define VFD_MODULES_DIR_SANDBOXED "run/vfiod-kernel-modules"
 /* module names: what kmod accepts and systemd's modprobe@ instance can carry */
 #define VFD_MODULE_NAME_MAX 55
 
