@@ -12,7 +12,8 @@
  * DriverNotLoaded and is retried, a choice by alias takes vfio-pci this
  * time). The configuration retries a waiting binding when udev reports the
  * module (config-apply.c). Claims made at start-up, before vfiod is on the
- * bus, have their requests sent once it is (manager_startup()). Without
+ * bus, have their requests sent once it is (manager_startup()); each
+ * module is asked for once per run (manager.c). Without
  * systemd as PID 1 nobody is asked: the log says the module must be loaded.
  */
 #pragma once

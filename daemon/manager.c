@@ -443,23 +443,27 @@ static int adhoc_owned_elsewhere(const char *name, void *userdata)
  * loaded: systemd is asked to load it (bus-module-load.h). The claim itself
  * does not wait; see vfio-variant.h for what it does meanwhile.
  */
-/* at start-up, before the bus: asked for once the bus is up (manager_startup()) */
-static void defer_module_load(Manager *m, const char *module)
+/*
+ * true the first time module is named in this run: each is asked for once
+ * (a module that systemd cannot load is not asked for at every claim)
+ */
+static bool remember_module_load(Manager *m, const char *module)
 {
 	char **n, *s;
 
 	for (size_t i = 0; i < m->n_modules_to_load; i++)
 		if (strcmp(m->modules_to_load[i], module) == 0)
-			return;
+			return false;
 	s = strdup(module);
 	n = s ? realloc(m->modules_to_load, (m->n_modules_to_load + 1) * sizeof(*n)) : NULL;
 	if (!n) {
 		free(s);
 		log_warning("Out of memory; module %s will not be loaded.", module);
-		return;
+		return false;
 	}
 	m->modules_to_load = n;
 	m->modules_to_load[m->n_modules_to_load++] = s;
+	return true;
 }
 
 static void request_module_if_missing(Manager *m, const char *name, const char *driver)
@@ -472,10 +476,9 @@ static void request_module_if_missing(Manager *m, const char *name, const char *
 		if (c.source == VFD_VFIO_CHOICE_ALIAS)
 			log_notice("%s: VFIO driver %s matches it best (%s) but is not loaded; "
 				   "this claim takes vfio-pci.", name, c.driver, c.alias);
-		if (m->bus)
+		/* before the bus is up: asked for once it is (manager_startup()) */
+		if (remember_module_load(m, c.module) && m->bus)
 			(void) module_load_request(m->bus, c.module);
-		else
-			defer_module_load(m, c.module);
 	}
 	vfd_vfio_choice_done(&c);
 }

@@ -51,7 +51,10 @@ typedef struct Manager {
 	size_t n_adhoc;
 
 	struct ConfigApply *config; /* persistent configuration (config-apply.c) */
-	/* modules to have systemd load once the bus is up (claims at start-up) */
+	/*
+	 * Modules vfiod asked systemd to load, once each per run; those
+	 * remembered before the bus was up are asked for when it is.
+	 */
 	char **modules_to_load;
 	size_t n_modules_to_load;
 
