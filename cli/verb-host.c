@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfioctl bind ADDRESS, unbind ADDRESS: ad-hoc binding to vfio-pci outside
- * any VM; vfioctl mdev create|remove: mediated devices.
+ * vfioctl bind ADDRESS [--driver NAME], unbind ADDRESS: ad-hoc binding to
+ * vfio-pci or a VFIO variant driver outside any VM; vfioctl mdev create|remove: mediated devices.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +23,7 @@ static const Column member_columns[] = {
 	{ "REQUESTED", "requested",       COLUMN_YES_NO },
 	{ "CHANGED",   "changed",         COLUMN_YES_NO },
 	{ "ORIGINAL",  "original_driver", COLUMN_TEXT   },
+	{ "VFIO",      "vfio_driver",     COLUMN_TEXT   },
 };
 
 int host_report_error(const char *what, const sd_bus_error *error, int r)
@@ -59,7 +60,7 @@ int verb_bind(int argc, char *argv[])
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
 	vfd_pci_address addr;
-	const char *address = NULL;
+	const char *address = NULL, *driver = NULL;
 	bool unbind_host = false;
 	int r;
 
@@ -67,7 +68,11 @@ int verb_bind(int argc, char *argv[])
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--unbind-host-members") == 0)
 			unbind_host = true;
-		else if (argv[i][0] == '-')
+		else if (strcmp(argv[i], "--driver") == 0) {
+			if (i + 1 >= argc)
+				return usage_error("option '--driver' needs a driver name");
+			driver = argv[++i];
+		} else if (argv[i][0] == '-')
 			return usage_error("unknown option '%s' for 'bind'", argv[i]);
 		else if (address)
 			return usage_error("'bind' takes one ADDRESS, got extra argument '%s'", argv[i]);
@@ -86,8 +91,13 @@ int verb_bind(int argc, char *argv[])
 	if (r >= 0)
 		r = sd_bus_message_append(call, "s", address);
 	if (r >= 0)
-		r = unbind_host ? sd_bus_message_append(call, "a{sv}", 1, "unbind_host_members", "b", 1)
-				: sd_bus_message_append(call, "a{sv}", 0);
+		r = sd_bus_message_open_container(call, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r >= 0 && unbind_host)
+		r = sd_bus_message_append(call, "{sv}", "unbind_host_members", "b", 1);
+	if (r >= 0 && driver)
+		r = sd_bus_message_append(call, "{sv}", "driver", "s", driver);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
 	if (r < 0)
 		return runtime_error("cannot build the Bind call: %s", strerror(-r));
 

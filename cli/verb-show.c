@@ -25,6 +25,8 @@ static const Column device_fields[] = {
 	{ "NUMA node",        "numa_node",           COLUMN_GROUP },
 	{ "IOMMU group",      "iommu_group",         COLUMN_GROUP },
 	{ "Bridge",           "is_bridge",           COLUMN_YES_NO },
+	{ "VFIO driver",      "vfio_driver",         COLUMN_TEXT  },
+	{ "VFIO driver from", "vfio_driver_source",  COLUMN_TEXT  },
 	{ "SR-IOV total VFs", "sriov_totalvfs",      COLUMN_TEXT  },
 	{ "SR-IOV VFs",       "sriov_numvfs",        COLUMN_TEXT  },
 	{ "VF addresses",     "virtfns",             COLUMN_LIST  },

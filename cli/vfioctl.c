@@ -38,7 +38,7 @@ static const Verb verbs[] = {
 	{ "host",         0, 0, "",         verb_kernel_host  }, /* verb-kernel.c */
 	{ "memlock",      1, 64, "plan --domain-xml FILE", verb_memlock, true }, /* memlock helper: verb-memlock.c */
 	{ "vm",           1, 64, "COMMAND [ARGS]", verb_vm,     true },
-	{ "bind",         1, 64, "ADDRESS [--unbind-host-members]", verb_bind, true },
+	{ "bind",         1, 64, "ADDRESS [--unbind-host-members] [--driver NAME]", verb_bind, true },
 	{ "unbind",       1, 64, "ADDRESS", verb_unbind, true },
 	{ "mdev",         1, 64, "create|remove ARGS", verb_mdev, true },
 	{ "config",       1, 2, "apply|status", verb_config, true }, /* systemd/config: verb-config.c */
@@ -134,8 +134,9 @@ static void help(void)
 	       "                       Move the VM's charge to a new VMM process (live update)\n"
 	       "  vm secret NAME       Print the secret the VM's VMM proves itself with\n"
 	       "                       (AuthenticateVMM); for root and the VM's owner\n"
-	       "  bind ADDRESS [--unbind-host-members]\n"
-	       "                       Bind ADDRESS's IOMMU group to vfio-pci outside any VM\n"
+	       "  bind ADDRESS [--unbind-host-members] [--driver NAME]\n"
+	       "                       Bind ADDRESS's IOMMU group to vfio-pci, or to the VFIO\n"
+	       "                       variant driver that matches it, outside any VM\n"
 	       "  unbind ADDRESS       Undo 'bind': the original drivers come back\n"
 	       "  mdev create PARENT TYPE [--uuid UUID] [--attr NAME=VALUE]...\n"
 	       "  mdev remove UUID     Create or remove a mediated device""\n"

@@ -40,6 +40,8 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_BOUND,              ENOLINK),
 	SD_BUS_ERROR_MAP(VFD_ERROR_HOST_CHANGED,           EAGAIN),
 	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_SUPPORTED,          EMEDIUMTYPE),
+	/* a driver named for a device is not a VFIO driver for it (vfio-variant.h) */
+	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_VFIO_DRIVER,        ENOEXEC),
 	/* VM accounting: the limit a device needs is above the VM's cap */
 	SD_BUS_ERROR_MAP(VFD_ERROR_MEMLOCK_CAP_EXCEEDED,   EDQUOT),
 	/* a type1 VM predicted over vfio_iommu_type1's dma_entry_limit */

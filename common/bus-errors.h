@@ -34,6 +34,7 @@
 #define VFD_ERROR_NOT_BOUND               "org.vfiod1.Error.NotBound"
 #define VFD_ERROR_HOST_CHANGED            "org.vfiod1.Error.HostChanged"
 #define VFD_ERROR_NOT_SUPPORTED           "org.vfiod1.Error.NotSupported"
+#define VFD_ERROR_NOT_VFIO_DRIVER         "org.vfiod1.Error.NotVFIODriver"
 /* memlock limits (vm-memlock.c) */
 #define VFD_ERROR_MEMLOCK_CAP_EXCEEDED    "org.vfiod1.Error.MemlockCapExceeded"
 /* type1's dma_entry_limit (vm-dma-budget.c) */

@@ -34,6 +34,12 @@ static int append_address_array(sd_bus_message *m, const char *key,
 
 int bus_append_device_record(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d)
 {
+	return bus_append_device_record_vfio(m, inv, d, NULL);
+}
+
+int bus_append_device_record_vfio(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d,
+				  const vfd_vfio_choice *vfio)
+{
 	const char *vendor_name, *device_name;
 	int r;
 
@@ -56,6 +62,11 @@ int bus_append_device_record(sd_bus_message *m, const Inventory *inv, const vfd_
 	    (r = bus_record_append_i32(m, "numa_node", d->numa_node)) < 0 ||
 	    (r = bus_record_append_i32(m, "iommu_group", d->iommu_group)) < 0 ||
 	    (r = bus_record_append_bool(m, "is_bridge", d->is_bridge)) < 0)
+		return r;
+	if (vfio &&
+	    ((r = bus_record_append_string(m, "vfio_driver", vfio->driver)) < 0 ||
+	     (r = bus_record_append_string(m, "vfio_driver_source",
+					   vfd_vfio_choice_source_to_string(vfio->source))) < 0))
 		return r;
 
 	/* the SR-IOV keys exist only where they mean something */

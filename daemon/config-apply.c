@@ -114,14 +114,22 @@ static void apply_binding(ConfigApply *ca, ConfigItem *it)
 	}
 
 	it->attempts++;
-	r = manager_bind(m, &b->address, b->unbind_host_members, &e, &rec);
+	r = manager_bind(m, &b->address, b->unbind_host_members, b->driver, &e, &rec);
 	if (r >= 0) {
+		const char *vfio = NULL;
 		size_t changed = 0;
+		char what[96];
 
-		for (size_t i = 0; i < rec->n_members; i++)
+		for (size_t i = 0; i < rec->n_members; i++) {
 			changed += rec->members[i].changed;
-		item_set(it, ITEM_APPLIED, 0, NULL,
-			 changed ? "bound to vfio-pci" : "on vfio-pci already");
+			if (rec->members[i].requested && rec->members[i].changed)
+				vfio = rec->members[i].vfio_driver;
+		}
+		if (changed)
+			snprintf(what, sizeof(what), "bound to %s", vfio ? vfio : "vfio-pci");
+		else
+			snprintf(what, sizeof(what), "on a VFIO driver already");
+		item_set(it, ITEM_APPLIED, 0, NULL, what);
 		log_info("Config: %s %s (from %s).", b->name, it->message, b->origin);
 		return;
 	}
@@ -129,7 +137,8 @@ static void apply_binding(ConfigApply *ca, ConfigItem *it)
 	if (r == -ENODEV && !vfd_op_error_is_set(&e))
 		vfd_op_error_set(&e, r, b->name, "no such PCI device (yet)");
 	if (r == -ENOPKG && !vfd_op_error_is_set(&e))
-		vfd_op_error_set(&e, r, b->name, "the vfio-pci driver is not loaded");
+		vfd_op_error_set(&e, r, b->name, "the %s driver is not loaded",
+				 b->driver ? b->driver : "vfio-pci");
 	item_set(it, binding_error_is_transient(r) ? ITEM_WAITING : ITEM_FAILED, r, &e,
 		 strerror(-r));
 	(void) log_internal(it->state == ITEM_WAITING && it->attempts > 1 ? LOG_DEBUG : LOG_WARNING, 0,
@@ -478,6 +487,16 @@ ConfigApply *config_apply_free(ConfigApply *ca)
 	free(ca->items);
 	free(ca);
 	return NULL;
+}
+
+const char *config_apply_binding_driver(ConfigApply *ca, const char *name)
+{
+	const vfd_config_binding *b;
+
+	if (!ca || !ca->config)
+		return NULL;
+	b = vfd_config_find_binding(ca->config, name);
+	return b ? b->driver : NULL;
 }
 
 const vfd_config_mdev *config_apply_find_mdev(ConfigApply *ca, const char *uuid)

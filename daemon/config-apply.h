@@ -73,6 +73,13 @@ typedef int (*ConfigStatusFn)(const ConfigStatus *status, void *userdata);
  */
 int config_apply_foreach_status(ConfigApply *ca, ConfigStatusFn fn, void *userdata);
 
+/*
+ * The VFIO driver vfiod.json names for the PCI function name ("driver" of
+ * its binding item), NULL when it names none: every claim of the function,
+ * a VM's too, binds it to that driver.
+ */
+const char *config_apply_binding_driver(ConfigApply *ca, const char *name);
+
 /* the mdev definition with that UUID (any case), NULL when there is none */
 const vfd_config_mdev *config_apply_find_mdev(ConfigApply *ca, const char *uuid);
 

@@ -24,6 +24,7 @@
 #include "vm-dbus.h"
 #include "vm-dma-budget.h"
 #include "vm.h"
+#include "vfiod/vfio-variant.h"
 
 /* ---- RegisterVM, RegisterVMWithPid, PrepareVM ---- */
 
@@ -455,6 +456,7 @@ typedef struct HostRequest {
 	Manager *manager;
 	vfd_pci_address addr;
 	bool unbind_host_members;
+	char *driver; /* Bind: the VFIO driver named by the caller, NULL: by alias */
 	char *parent, *type_id, *uuid;
 	vfd_mdev_attr *attrs;
 	size_t n_attrs;
@@ -466,6 +468,7 @@ static void host_request_free(void *p)
 
 	if (!q)
 		return;
+	free(q->driver);
 	free(q->parent);
 	free(q->type_id);
 	free(q->uuid);
@@ -495,6 +498,9 @@ static int append_member_records(sd_bus_message *reply, const vfd_bind_record *r
 							      mb->original_override);
 		if (r >= 0)
 			r = bus_record_append_bool(reply, "changed", mb->changed);
+		if (r >= 0 && mb->changed)
+			r = bus_record_append_string(reply, "vfio_driver",
+						     mb->vfio_driver ? mb->vfio_driver : "vfio-pci");
 		if (r >= 0)
 			r = sd_bus_message_close_container(reply);
 	}
@@ -524,7 +530,7 @@ static int run_bind(sd_bus_message *message, void *request, sd_bus_error *error)
 	int r;
 
 	vfd_op_error_clear(&op);
-	r = manager_bind(q->manager, &q->addr, q->unbind_host_members, &op, &rec);
+	r = manager_bind(q->manager, &q->addr, q->unbind_host_members, q->driver, &op, &rec);
 	if (r < 0)
 		return bus_error_from_op(error, r, &op, "Cannot bind");
 	return reply_members(message, rec);
@@ -567,9 +573,30 @@ int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error)
 		r = sd_bus_message_read(message, "s", &key);
 		if (r < 0)
 			break;
+		if (strcmp(key, "driver") == 0) {
+			const char *s;
+
+			if (sd_bus_message_read(message, "v", "s", &s) < 0 ||
+			    !vfd_module_name_is_valid(s)) {
+				r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						      "Option driver must be a driver name (letters, "
+						      "digits, '_' and '-', at most %d)",
+						      VFD_MODULE_NAME_MAX);
+				goto fail;
+			}
+			free(q->driver);
+			q->driver = strdup(s);
+			if (!q->driver) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			r = sd_bus_message_exit_container(message);
+			continue;
+		}
 		if (strcmp(key, "unbind_host_members") != 0) {
 			r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					      "Unknown option '%.64s' (known: unbind_host_members)", key);
+					      "Unknown option '%.64s' (known: unbind_host_members, "
+					      "driver)", key);
 			goto fail;
 		}
 		if (sd_bus_message_read(message, "v", "b", &b) < 0) {

@@ -18,6 +18,7 @@
 #include "bus-op-error.h"
 #include "vfiod/inventory.h"
 #include "bus-limits.h"
+#include "config-apply.h"
 #include "log.h"
 #include "manager-dbus-config.h"
 #include "manager-dbus-host.h" /* systemd/config */
@@ -83,6 +84,8 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	vfd_pci_address addr;
 	const char *address;
 	char canonical[VFD_PCI_ADDRESS_STRLEN];
+	vfd_vfio_choice vfio = { 0 };
+	bool have_vfio = false;
 	Inventory *inv;
 	int r;
 
@@ -110,7 +113,17 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	if (r < 0)
 		return r;
 
-	r = bus_append_device_record(reply, inv, device);
+	/*
+	 * The VFIO driver a claim would take, for this one function: reading
+	 * the module index per function is for GetDevice, not ListDevices.
+	 * Bridges are never claimed; a failure leaves the keys out.
+	 */
+	if (!device->is_bridge &&
+	    vfd_vfio_driver_choose(m->ctx, canonical,
+				   config_apply_binding_driver(m->config, canonical), NULL, &vfio) >= 0)
+		have_vfio = true;
+	r = bus_append_device_record_vfio(reply, inv, device, have_vfio ? &vfio : NULL);
+	vfd_vfio_choice_done(&vfio);
 	if (r < 0)
 		return r;
 

@@ -15,10 +15,12 @@
 #include "manager-dbus.h"
 #include "manager.h"
 #include "manager-recover.h"
+#include "bus-module-load.h"
 #include "polkit.h"
 #include "unbind-worker.h"
 #include "vm-journal.h"
 #include "vfiod/fault.h"
+#include "vfiod/vfio-variant.h"
 #include "vm-dbus.h"
 #include "vm-memlock.h"
 #include "vm.h"
@@ -53,6 +55,9 @@ Manager *manager_free(Manager *m)
 	free(m->adhoc);
 
 	config_apply_free(m->config); /* systemd/config */
+	for (size_t i = 0; i < m->n_modules_to_load; i++)
+		free(m->modules_to_load[i]);
+	free(m->modules_to_load);
 	inventory_monitor_free(m->monitor);
 	inventory_monitor_free(m->uevents);
 	inventory_free(m->inventory);
@@ -260,7 +265,13 @@ int manager_startup(Manager *m)
 	/* --- end systemd/config --- */
 
 	/* last: once the name is requested, callers may come */
-	return manager_connect_bus(m);
+	r = manager_connect_bus(m);
+	if (r < 0)
+		return r;
+	/* what the configuration's claims wanted loaded before the bus was there */
+	for (size_t i = 0; i < m->n_modules_to_load; i++)
+		(void) module_load_request(m->bus, m->modules_to_load[i]);
+	return 0;
 }
 
 int manager_run(Manager *m)
@@ -427,12 +438,69 @@ static int adhoc_owned_elsewhere(const char *name, void *userdata)
 	return manager_device_owned_elsewhere(t->manager, name, NULL);
 }
 
+/*
+ * The module of the VFIO driver a claim of name will want, when it is not
+ * loaded: systemd is asked to load it (bus-module-load.h). The claim itself
+ * does not wait; see vfio-variant.h for what it does meanwhile.
+ */
+/*
+ * true the first time module is named in this run: each is asked for once
+ * (a module that systemd cannot load is not asked for at every claim)
+ */
+static bool remember_module_load(Manager *m, const char *module)
+{
+	char **n, *s;
+
+	for (size_t i = 0; i < m->n_modules_to_load; i++)
+		if (strcmp(m->modules_to_load[i], module) == 0)
+			return false;
+	s = strdup(module);
+	n = s ? realloc(m->modules_to_load, (m->n_modules_to_load + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		free(s);
+		log_warning("Out of memory; module %s will not be loaded.", module);
+		return false;
+	}
+	m->modules_to_load = n;
+	m->modules_to_load[m->n_modules_to_load++] = s;
+	return true;
+}
+
+static void request_module_if_missing(Manager *m, const char *name, const char *driver)
+{
+	vfd_vfio_choice c = { 0 };
+
+	if (vfd_vfio_driver_choose(m->ctx, name, driver, NULL, &c) < 0)
+		return; /* the claim reports it */
+	if (vfd_vfio_driver_is_loaded(m->ctx, c.driver) == 0) {
+		if (c.source == VFD_VFIO_CHOICE_ALIAS)
+			log_notice("%s: VFIO driver %s matches it best (%s) but is not loaded; "
+				   "this claim takes vfio-pci.", name, c.driver, c.alias);
+		/* before the bus is up: asked for once it is (manager_startup()) */
+		if (remember_module_load(m, c.module) && m->bus)
+			(void) module_load_request(m->bus, c.module);
+	}
+	vfd_vfio_choice_done(&c);
+}
+
 int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_options *opts,
 		  vfd_op_error *error, vfd_bind_record **ret)
 {
+	char name[VFD_PCI_ADDRESS_STRLEN];
+	vfd_bind_options o = *opts;
 	int r;
 
-	r = vfd_bind_claim(m->ctx, addr, 1, opts, error, ret);
+	/*
+	 * The driver: the caller's (Bind's option), else the one vfiod.json
+	 * names for this function, for a VM's claim as for an ad-hoc one;
+	 * neither: the best by alias (lib/include/vfiod/vfio-variant.h).
+	 */
+	vfd_pci_address_format(addr, name);
+	if (!o.driver)
+		o.driver = config_apply_binding_driver(m->config, name);
+	request_module_if_missing(m, name, o.driver);
+
+	r = vfd_bind_claim(m->ctx, addr, 1, &o, error, ret);
 	if (r == -ENXIO) {
 		/* no IOMMU group: its own name, -ENXIO is NoSuchParent on the bus */
 		if (error)
@@ -443,12 +511,13 @@ int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_option
 }
 
 int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
-		 vfd_op_error *error, const vfd_bind_record **ret)
+		 const char *driver, vfd_op_error *error, const vfd_bind_record **ret)
 {
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
 	_cleanup_(bind_txn_done) BindTxn txn = { .manager = m };
 	vfd_bind_options opts = {
 		.unbind_host_members = unbind_host_members,
+		.driver = driver,
 		.owned_elsewhere = adhoc_owned_elsewhere,
 		.planned = bind_journal_planned, /* before the first member moves */
 		.userdata = &txn,

@@ -51,6 +51,12 @@ typedef struct Manager {
 	size_t n_adhoc;
 
 	struct ConfigApply *config; /* persistent configuration (config-apply.c) */
+	/*
+	 * Modules vfiod asked systemd to load, once each per run; those
+	 * remembered before the bus was up are asked for when it is.
+	 */
+	char **modules_to_load;
+	size_t n_modules_to_load;
 
 	/* the vfiod_mm helper (manager-mm.c); mm is NULL unless AVAILABLE */
 	vfd_mm_client *mm;
@@ -141,6 +147,7 @@ VM *manager_mdev_owner(Manager *m, const char *uuid);
  * (bind-journal.h) so that it outlives a restart. ret points into it.
  */
 int manager_bind(Manager *m, const vfd_pci_address *addr, bool unbind_host_members,
+		 const char *driver,
 		 vfd_op_error *error, const vfd_bind_record **ret);
 /* a claim from the binding journal (bind-journal.c) is an ad-hoc claim again; takes rec */
 int manager_adopt_binding(Manager *m, vfd_bind_record *rec);

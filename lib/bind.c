@@ -26,16 +26,24 @@
 #include "vfiod/bind.h"
 #include "vfiod/fault.h"
 #include "vfiod/inventory.h"
+#include "vfiod/vfio-variant.h"
 
 #define PCI_DEVICES_DIR "sys/bus/pci/devices"
 #define PCI_DRIVERS_DIR "sys/bus/pci/drivers"
 #define PCI_DRIVERS_PROBE "sys/bus/pci/drivers_probe"
-#define VFIO_PCI_DRIVER "vfio-pci"
+#define VFIO_PCI_DRIVER VFD_VFIO_PCI_DRIVER
+
+/* the driver a member is moved to; records of older versions name none */
+static const char *member_vfio_driver(const vfd_bind_member *m)
+{
+	return m->vfio_driver ? m->vfio_driver : VFIO_PCI_DRIVER;
+}
 
 static void bind_member_done(vfd_bind_member *m)
 {
 	free(m->original_driver);
 	free(m->original_override);
+	free(m->vfio_driver);
 }
 
 vfd_bind_record *vfd_bind_record_free(vfd_bind_record *r)
@@ -138,13 +146,14 @@ static int device_exists(vfd_context *ctx, const char *name)
 /* ---- moving one member and putting it back ---- */
 
 /*
- * Moves m to vfio-pci, recording its originals first. m->changed is set
+ * Moves m to its VFIO driver, recording its originals first. m->changed is set
  * before the first write, so that a failure at any later step is undone
  * by restoring m too.
  */
 static int member_move(vfd_context *ctx, vfd_bind_member *m, vfd_op_error *error)
 {
 	_cleanup_free_ char *driver = NULL, *override = NULL, *now = NULL;
+	const char *target = member_vfio_driver(m);
 	int r;
 
 	r = read_driver(ctx, m->name, &driver);
@@ -161,10 +170,10 @@ static int member_move(vfd_context *ctx, vfd_bind_member *m, vfd_op_error *error
 	m->original_override = TAKE_PTR(override);
 	m->changed = true;
 
-	r = write_override(ctx, m->name, VFIO_PCI_DRIVER);
+	r = write_override(ctx, m->name, target);
 	if (r < 0)
-		return vfd_op_error_set(error, r, m->name, "setting driver_override to "
-					VFIO_PCI_DRIVER " failed: %s", strerror(-r));
+		return vfd_op_error_set(error, r, m->name, "setting driver_override to %s failed: %s",
+					target, strerror(-r));
 
 	if (m->original_driver) {
 		r = write_driver_op(ctx, m->original_driver, "unbind", m->name);
@@ -180,15 +189,15 @@ static int member_move(vfd_context *ctx, vfd_bind_member *m, vfd_op_error *error
 
 	r = vfd_root_write_string(ctx, PCI_DRIVERS_PROBE, m->name);
 	if (r < 0)
-		return vfd_op_error_set(error, r, m->name, "probing it for " VFIO_PCI_DRIVER
-					" failed: %s", strerror(-r));
+		return vfd_op_error_set(error, r, m->name, "probing it for %s failed: %s", target,
+					strerror(-r));
 
 	r = read_driver(ctx, m->name, &now);
 	if (r < 0)
 		return vfd_op_error_set(error, r, m->name, "cannot read its driver: %s", strerror(-r));
-	if (!streq_ptr(now, VFIO_PCI_DRIVER))
-		return vfd_op_error_set(error, -EIO, m->name, VFIO_PCI_DRIVER " did not bind to it "
-					"(its probe failed, see the kernel log)");
+	if (!streq_ptr(now, target))
+		return vfd_op_error_set(error, -EIO, m->name, "%s did not bind to it "
+					"(its probe failed, see the kernel log)", target);
 	return 0;
 }
 
@@ -216,14 +225,16 @@ static int member_restore(vfd_context *ctx, vfd_bind_member *m, vfd_op_error *er
 		return vfd_op_error_set(error, r, m->name, "cannot read its driver: %s", strerror(-r));
 
 	if (now && !streq_ptr(now, m->original_driver)) {
+		const char *vfio = member_vfio_driver(m);
+
 		/* only ever undo what vfiod did: a driver bound by someone else stays */
-		if (strcmp(now, VFIO_PCI_DRIVER) != 0)
+		if (strcmp(now, vfio) != 0)
 			return vfd_op_error_set(error, -EBUSY, m->name, "it is bound to %s, not to "
-						VFIO_PCI_DRIVER "; left alone", now);
-		r = write_driver_op(ctx, VFIO_PCI_DRIVER, "unbind", m->name);
+						"%s; left alone", now, vfio);
+		r = write_driver_op(ctx, vfio, "unbind", m->name);
 		if (r < 0)
-			return vfd_op_error_set(error, r, m->name, "unbinding it from "
-						VFIO_PCI_DRIVER " failed: %s", strerror(-r));
+			return vfd_op_error_set(error, r, m->name, "unbinding it from %s failed: %s",
+						vfio, strerror(-r));
 		free(now);
 		now = NULL;
 	}
@@ -295,7 +306,7 @@ static void claim_plan_done(claim_plan *p)
 }
 
 static int claim_plan_add(claim_plan *p, const char *name, unsigned group, bool requested,
-			  bool move, char *driver, char *override)
+			  bool move, char *driver, char *override, char *vfio_driver)
 {
 	vfd_bind_member *m;
 
@@ -322,6 +333,7 @@ static int claim_plan_add(claim_plan *p, const char *name, unsigned group, bool 
 	/* taken over only on success, so the caller frees them otherwise */
 	m->original_driver = driver;
 	m->original_override = override;
+	m->vfio_driver = vfio_driver;
 	p->move[p->n] = move;
 	p->n++;
 	return 0;
@@ -371,12 +383,47 @@ static int check_requested(vfd_context *ctx, const vfd_pci_address *a, vfd_op_er
 	return 0;
 }
 
+/*
+ * The VFIO driver a member moves to, and a check that it is there to bind:
+ * the operator's choice must be loaded (-ENOPKG otherwise, the caller
+ * loads it); a variant chosen by alias that is not loaded gives way to
+ * vfio-pci, which then must be.
+ */
+static int plan_vfio_driver(vfd_context *ctx, const char *name, const char *requested,
+			    char **ret, vfd_op_error *error)
+{
+	vfd_vfio_choice c = { 0 };
+	int r;
+
+	r = vfd_vfio_driver_choose(ctx, name, requested, error, &c);
+	if (r < 0)
+		return r;
+	r = vfd_vfio_driver_is_loaded(ctx, c.driver);
+	if (r == 0 && c.source == VFD_VFIO_CHOICE_ALIAS) {
+		vfd_vfio_choice_done(&c);
+		c.driver = strdup(VFIO_PCI_DRIVER);
+		if (!c.driver)
+			return vfd_op_error_set(error, -ENOMEM, name, "out of memory");
+		r = vfd_vfio_driver_is_loaded(ctx, c.driver);
+	}
+	if (r <= 0) {
+		r = vfd_op_error_set(error, r < 0 ? r : -ENOPKG, c.driver, "the %s driver is not "
+				     "loaded (module %s)", c.driver,
+				     c.module ? c.module : VFD_VFIO_PCI_MODULE);
+		vfd_vfio_choice_done(&c);
+		return r;
+	}
+	*ret = TAKE_PTR(c.driver);
+	vfd_vfio_choice_done(&c);
+	return 0;
+}
+
 /* Decides for one group member; adds it to the plan or refuses the claim. */
 static int plan_member(vfd_context *ctx, const vfd_group_member *gm, unsigned group,
 		       bool requested, const vfd_bind_options *opts, claim_plan *plan,
 		       vfd_op_error *error)
 {
-	_cleanup_free_ char *driver = NULL, *override = NULL;
+	_cleanup_free_ char *driver = NULL, *override = NULL, *vfio_driver = NULL;
 	bool move;
 	int r;
 
@@ -428,6 +475,13 @@ static int plan_member(vfd_context *ctx, const vfd_group_member *gm, unsigned gr
 		}
 	}
 
+	if (move) {
+		r = plan_vfio_driver(ctx, gm->name, requested ? opts->driver : NULL, &vfio_driver,
+				     error);
+		if (r < 0)
+			return r;
+	}
+
 	/* what the record shows for members left alone; a move reads them again */
 	r = read_driver(ctx, gm->name, &driver);
 	if (r >= 0)
@@ -435,10 +489,10 @@ static int plan_member(vfd_context *ctx, const vfd_group_member *gm, unsigned gr
 	if (r < 0)
 		return vfd_op_error_set(error, r, gm->name, "cannot read its driver: %s", strerror(-r));
 
-	r = claim_plan_add(plan, gm->name, group, requested, move, driver, override);
+	r = claim_plan_add(plan, gm->name, group, requested, move, driver, override, vfio_driver);
 	if (r < 0)
 		return vfd_op_error_set(error, r, gm->name, "cannot plan the claim: %s", strerror(-r));
-	driver = override = NULL;
+	driver = override = vfio_driver = NULL;
 	return 0;
 }
 
@@ -484,7 +538,6 @@ int vfd_bind_claim(vfd_context *ctx, const vfd_pci_address *devices, size_t n_de
 	claim_plan plan = { 0 };
 	vfd_bind_record *rec;
 	size_t i, n_groups = 0;
-	bool any_move = false;
 	int r;
 
 	if (!ctx || !devices || n_devices == 0 || n_devices > 4096 || !ret)
@@ -526,17 +579,6 @@ int vfd_bind_claim(vfd_context *ctx, const vfd_pci_address *devices, size_t n_de
 					     "IOMMU group; the host changed, try again");
 			goto fail;
 		}
-
-	for (i = 0; i < plan.n; i++)
-		any_move = any_move || plan.move[i];
-	if (any_move) {
-		r = vfd_root_exists(ctx, PCI_DRIVERS_DIR "/" VFIO_PCI_DRIVER);
-		if (r <= 0) {
-			r = vfd_op_error_set(error, r < 0 ? r : -ENOPKG, VFIO_PCI_DRIVER,
-					     "the " VFIO_PCI_DRIVER " driver is not loaded");
-			goto fail;
-		}
-	}
 
 	if (opts->planned) {
 		vfd_bind_record view = { .members = plan.members, .n_members = plan.n };
@@ -640,6 +682,9 @@ static int member_to_json(const vfd_bind_member *m, struct json_object **ret)
 	v = json_object_new_boolean(m->changed);
 	if (!v || json_add(o, "changed", v) < 0)
 		goto oom;
+	v = json_object_new_string(member_vfio_driver(m));
+	if (!v || json_add(o, "vfio_driver", v) < 0)
+		goto oom;
 
 	*ret = o;
 	return 0;
@@ -720,7 +765,7 @@ static int json_get_bool(struct json_object *o, const char *key, bool *ret)
 
 static int member_from_json(struct json_object *o, vfd_bind_member *ret)
 {
-	_cleanup_free_ char *driver = NULL, *override = NULL;
+	_cleanup_free_ char *driver = NULL, *override = NULL, *vfio_driver = NULL;
 	vfd_bind_member m = { 0 };
 	struct json_object *v;
 	vfd_pci_address a;
@@ -761,9 +806,13 @@ static int member_from_json(struct json_object *o, vfd_bind_member *ret)
 	r = json_get_driver_name(o, "original_driver_override", &override);
 	if (r < 0)
 		return r;
+	r = json_get_driver_name(o, "vfio_driver", &vfio_driver);
+	if (r < 0)
+		return r;
 
 	m.original_driver = TAKE_PTR(driver);
 	m.original_override = TAKE_PTR(override);
+	m.vfio_driver = TAKE_PTR(vfio_driver);
 	*ret = m;
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "config-internal.h"
 #include "vfd-internal.h"
+#include "vfiod/vfio-variant.h"
 
 static void json_putp(json_object **j)
 {
@@ -159,6 +160,7 @@ static int parse_binding(json_object *o, size_t i, const char *origin, vfd_op_er
 			 vfd_config_binding *ret)
 {
 	vfd_config_binding b = { .source = VFD_CONFIG_SOURCE_VFIOD };
+	_cleanup_free_ char *driver = NULL;
 	char what[64];
 	bool have_device = false;
 	int r;
@@ -184,10 +186,27 @@ static int parse_binding(json_object *o, size_t i, const char *origin, vfd_op_er
 			r = get_bool(v, origin, what, error, &b.unbind_host_members);
 			if (r < 0)
 				return r;
+		} else if (strcmp(key, "driver") == 0) {
+			const char *s = NULL;
+
+			snprintf(what, sizeof(what), "bindings[%zu].driver", i);
+			r = get_string(v, origin, what, error, &s);
+			if (r < 0)
+				return r;
+			/* whether it is a VFIO driver for the device is checked at bind time */
+			if (!vfd_module_name_is_valid(s))
+				return vfd_op_error_set(error, -EINVAL, origin,
+							"bindings[%zu].driver: invalid driver name '%.32s' "
+							"(letters, digits, '_' and '-', at most %d)", i, s,
+							VFD_MODULE_NAME_MAX);
+			free(driver);
+			driver = strdup(s);
+			if (!driver)
+				return -ENOMEM;
 		} else
 			return vfd_op_error_set(error, -EINVAL, origin,
 						"bindings[%zu]: unknown key '%.32s' "
-						"(known: device, unbind_host_members)", i, key);
+						"(known: device, unbind_host_members, driver)", i, key);
 	}
 	if (!have_device)
 		return vfd_op_error_set(error, -EINVAL, origin, "bindings[%zu] has no \"device\"", i);
@@ -196,6 +215,7 @@ static int parse_binding(json_object *o, size_t i, const char *origin, vfd_op_er
 	b.origin = strdup(origin);
 	if (!b.origin)
 		return -ENOMEM;
+	b.driver = TAKE_PTR(driver);
 	*ret = b;
 	return 0;
 }

@@ -38,7 +38,9 @@ void vfd_config_binding_done(vfd_config_binding *b)
 	if (!b)
 		return;
 	free(b->origin);
+	free(b->driver);
 	b->origin = NULL;
+	b->driver = NULL;
 }
 
 vfd_config *vfd_config_free(vfd_config *c)

@@ -12,12 +12,17 @@
  * VFIO drivers set driver_managed_dma themselves. PCI variant drivers are
  * all built on vfio-pci-core, so any module that holds vfio_pci_core is
  * treated as one, which also covers variants newer than the table below.
+ * Where vfio_pci_core is built in (no holders to read), a module that
+ * declares a vfio_pci: alias in the running kernel's module index is one
+ * (lib/vfio-variant.c): that alias is what makes it a VFIO driver for
+ * user space.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "vfd-internal.h"
 #include "vfiod/inventory.h"
+#include "vfiod/vfio-variant.h"
 
 typedef struct known_driver {
 	const char *name;
@@ -82,8 +87,9 @@ static const known_driver *find_known_driver(const char *name)
 }
 
 /*
- * 1 and the module name when the driver's module holds vfio_pci_core,
- * 0 otherwise (built-in drivers have no module link).
+ * 1 and the module name when the driver's module holds vfio_pci_core (or,
+ * with vfio_pci_core built in, declares a vfio_pci: alias), 0 otherwise
+ * (built-in drivers have no module link).
  */
 static int driver_holds_vfio_pci_core(vfd_context *ctx, const char *bus, const char *driver,
 				      char **ret_module)
@@ -105,8 +111,16 @@ static int driver_holds_vfio_pci_core(vfd_context *ctx, const char *bus, const c
 	if (r < 0)
 		return r;
 	r = vfd_root_exists(ctx, path);
-	if (r <= 0)
+	if (r < 0)
 		return r;
+	if (r == 0) {
+		r = vfd_root_exists(ctx, "sys/module/vfio_pci_core/holders");
+		if (r != 0)
+			return r < 0 ? r : 0; /* a module: its holders are authoritative */
+		r = vfd_module_is_vfio_variant(ctx, module);
+		if (r <= 0)
+			return r == -ENOMEM ? r : 0; /* no module index: not known as VFIO */
+	}
 	if (ret_module)
 		*ret_module = TAKE_PTR(module);
 	return 1;

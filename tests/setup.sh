@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential meson ninja-build pkg-config gcc clang
 libsystemd-dev libudev-dev libvirt-dev libjson-c-dev libnl-3-dev
-libnl-genl-3-dev libxml2-dev dbus-daemon
+libnl-genl-3-dev libxml2-dev libkmod-dev dbus-daemon
 qemu-system-x86 busybox-static cpio xz-utils zstd kmod
 bc bison flex libelf-dev libssl-dev dwarves linux-source-6.12"
 # the sanitizer build and fuzz/ (tests/run-tests.sh, fuzz/run.sh): clang's

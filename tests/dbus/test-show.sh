@@ -17,8 +17,16 @@ show_json_equals_list_records() {
 	for a in $(ls "$DEVICES"); do
 		vfioctl --json show "$a"
 		assert_vfioctl_ok
+		# show adds the VFIO driver a claim takes (one module index read per
+		# function, so not in the list); this fixture has no module index
 		assert_eq "$(jq -S -c --arg a "$a" '.[] | select(.address == $a)' "$T/devices.json")" \
-			"$(jq -S -c .device "$OUT")" "device record of $a"
+			"$(jq -S -c '.device | del(.vfio_driver, .vfio_driver_source)' "$OUT")" "device record of $a"
+		if [ "$(jq -r .device.is_bridge "$OUT")" = false ]; then
+			assert_eq "vfio-pci fallback" "$(jq -r '.device | "\(.vfio_driver) \(.vfio_driver_source)"' "$OUT")" \
+				"VFIO driver of $a without module index"
+		else
+			assert_eq false "$(jq '.device | has("vfio_driver")' "$OUT")" "bridge $a has no VFIO driver"
+		fi
 
 		grp=$(link_name "$DEVICES/$a/iommu_group")
 		if [ -n "$grp" ]; then

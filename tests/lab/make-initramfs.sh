@@ -193,6 +193,18 @@ mkdir -p "usr/lib/modules"
 cp -R "$MODDIR" "usr/lib/modules/$KVER"
 if [ -n "$extra_mods" ] && [ -d "$extra_mods" ]; then
 	find "$extra_mods" -maxdepth 1 -name '*.ko' -exec cp {} opt/vfiod/modules/ \;
+	# VFIO variant drivers (those declaring a vfio_pci: alias) also go where
+	# modprobe and libkmod look, so that depmod lists their aliases in
+	# modules.alias the way a distribution kernel's would. The others stay
+	# out of it: their aliases would let the kernel autoload them.
+	for ko in "$extra_mods"/*.ko; do
+		[ -f "$ko" ] || continue
+		if /usr/sbin/modinfo -F alias "$ko" | grep -q '^vfio_pci:'; then
+			mkdir -p "usr/lib/modules/$KVER/extra"
+			cp "$ko" "usr/lib/modules/$KVER/extra/"
+		fi
+	done
+	/usr/sbin/depmod -b "$stage/usr" "$KVER"
 fi
 {
 	echo "FLAVOUR=$FLAVOUR"

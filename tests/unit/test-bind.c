@@ -349,6 +349,58 @@ static void test_refuse_without_vfio_pci_driver(void)
 	teardown(&f);
 }
 
+/* a driver named for the claim must be a VFIO one: e1000e is not, whatever its sysfs looks like */
+static void test_refuse_named_non_vfio_driver(void)
+{
+	vfd_bind_options opts = { .driver = "e1000e" };
+	fixture f = setup();
+	vfd_bind_record *r = NULL;
+	char *before, *after;
+	vfd_op_error e;
+
+	vfd_test_mkdir(f.root, "sys/bus/pci/drivers/e1000e");
+	before = tree_snapshot(f.root);
+	ASSERT_ERRNO(claim_one(&f, "0000:02:10.2", &opts, &e, &r), -ENOEXEC);
+	ASSERT_STREQ(e.subject, "0000:02:10.2");
+	ASSERT_TRUE(strstr(e.message, "e1000e is not a VFIO driver") != NULL);
+	ASSERT_NULL(r);
+	ASSERT_EQ(sim_n_writes(f.sim), 0);
+	after = tree_snapshot(f.root);
+	tree_assert_same(before, after);
+
+	/* nor a name that is none: it would be written to driver_override */
+	opts.driver = "vfio-pci\nigbvf";
+	ASSERT_ERRNO(claim_one(&f, "0000:02:10.2", &opts, &e, &r), -EINVAL);
+	ASSERT_EQ(sim_n_writes(f.sim), 0);
+
+	free(before);
+	free(after);
+	teardown(&f);
+}
+
+/* vfio-pci named explicitly: bound to it, and the record says so */
+static void test_claim_named_vfio_pci(void)
+{
+	vfd_bind_options opts = { .driver = "vfio_pci" };
+	struct json_object *j = NULL;
+	vfd_bind_record *r = NULL, *back = NULL;
+	fixture f = setup();
+	vfd_op_error e;
+
+	ASSERT_OK(claim_one(&f, "0000:02:10.2", &opts, &e, &r));
+	assert_driver(&f, "0000:02:10.2", "vfio-pci");
+	ASSERT_STREQ(member(r, "0000:02:10.2")->vfio_driver, "vfio-pci");
+	ASSERT_OK(vfd_bind_record_to_json(r, &j));
+	ASSERT_OK(vfd_bind_record_from_json(j, &back));
+	ASSERT_STREQ(member(back, "0000:02:10.2")->vfio_driver, "vfio-pci");
+	json_object_put(j);
+	vfd_bind_record_free(back);
+	ASSERT_OK(vfd_bind_release(f.ctx, r, &e));
+	assert_driver(&f, "0000:02:10.2", "igbvf");
+	vfd_bind_record_free(r);
+	teardown(&f);
+}
+
 static void test_refuse_invalid_arguments(void)
 {
 	fixture f = setup();
@@ -691,6 +743,8 @@ static void test_fault_spec_parsing(void)
 }
 
 VFD_TEST_MAIN(
+	VFD_TEST(test_refuse_named_non_vfio_driver),
+	VFD_TEST(test_claim_named_vfio_pci),
 	VFD_TEST(test_claim_single_function_group),
 	VFD_TEST(test_claim_group_with_bridge_and_unbound_member),
 	VFD_TEST(test_claim_group_already_on_vfio_changes_nothing),

@@ -5,7 +5,8 @@
  * A claim takes a list of requested PCI functions, loads the IOMMU group of
  * each, decides for every member of those groups what has to happen, and
  * refuses before touching anything when one of the rules below says no.
- * Then it moves every member that has to move to vfio-pci, through
+ * Then it moves every member that has to move to its VFIO driver (vfio-pci
+ * or a variant driver, lib/include/vfiod/vfio-variant.h), through
  * driver_override and drivers_probe (never new_id, which would capture
  * every device with the same IDs), and records each moved member's
  * original driver and driver_override. A failure midway restores every
@@ -35,7 +36,11 @@
  *   -ENXIO       a requested function has no IOMMU group (no IOMMU)
  *   -EBUSY       a group member is in use by the host
  *   -EADDRINUSE  a group member is owned by another VM
- *   -ENOPKG      a member has to move but the vfio-pci driver is not loaded
+ *   -ENOPKG      a member has to move but its VFIO driver is not loaded: the
+ *                one named explicitly, or vfio-pci (a variant chosen by
+ *                alias that is not loaded gives way to vfio-pci)
+ *   -ENOEXEC     the driver named in the options is not a VFIO driver for
+ *                a requested function
  *   -EAGAIN      the host changed between two reads (a function left its
  *                group); nothing was changed, try again
  *   -EINVAL      bad arguments
@@ -59,6 +64,7 @@ typedef struct vfd_bind_member {
 	bool requested;          /* named by the caller, not just a group member */
 	char *original_driver;   /* driver at claim time; NULL when unbound */
 	char *original_override; /* driver_override at claim time; NULL when unset */
+	char *vfio_driver;       /* the VFIO driver it is (to be) bound to; NULL: vfio-pci */
 	/*
 	 * vfiod changed this member (its driver_override at least); release
 	 * restores the originals. False for members left alone.
@@ -80,6 +86,12 @@ typedef int (*vfd_bind_owner_fn)(const char *name, void *userdata);
 typedef struct vfd_bind_options {
 	/* Also unbind host drivers from group members that were not requested. */
 	bool unbind_host_members;
+	/*
+	 * The VFIO driver for the requested functions, chosen by the operator
+	 * (vfio-pci or a variant whose vfio_pci: alias matches; anything else
+	 * is refused). NULL: the best match by alias, vfio-pci otherwise.
+	 */
+	const char *driver;
 	/* NULL: no member is owned elsewhere. */
 	vfd_bind_owner_fn owned_elsewhere;
 	/*
@@ -116,7 +128,9 @@ int vfd_bind_release(vfd_context *ctx, vfd_bind_record *r, vfd_op_error *error);
 /*
  * The record as JSON, for a state file that outlives the daemon:
  * {"members":[{"name":"0000:03:00.0","group":8,"requested":true,
- *   "original_driver":"e1000e","original_driver_override":null,"changed":true}]}
+ *   "original_driver":"e1000e","original_driver_override":null,"changed":true,
+ *   "vfio_driver":"vfio-pci"}]}
+ * ("vfio_driver" absent in records of older versions means vfio-pci.)
  * from_json validates everything it reads (-EINVAL otherwise).
  */
 int vfd_bind_record_to_json(const vfd_bind_record *r, struct json_object **ret);

@@ -55,6 +55,11 @@ typedef struct vfd_config_binding {
 	vfd_pci_address address;
 	char name[VFD_PCI_ADDRESS_STRLEN]; /* canonical */
 	bool unbind_host_members;
+	/*
+	 * The VFIO driver to bind it to ("driver" in vfiod.json): vfio-pci or
+	 * a variant; NULL: chosen by alias (lib/include/vfiod/vfio-variant.h).
+	 */
+	char *driver;
 	vfd_config_source source;
 	char *origin; /* the file it came from, relative to the root */
 } vfd_config_binding;

@@ -111,6 +111,21 @@ vfiod_mm_tracks_under_the_unit() {
 	return "$tracked"
 }
 
+# issue 15 item 3: edu's best VFIO driver by alias is the lab's test variant
+# vfiod_edu_vfio (installed with depmod), which nothing loads on its own:
+# its aliases are override-only. vfiod may not load modules under its unit,
+# so the first claim of edu asked systemd for modprobe@vfiod_edu_vfio.service
+# and took vfio-pci meanwhile; once loaded, the next claim takes the variant.
+variant_loaded_through_modprobe_at() {
+	journalctl -b -u vfiod --no-pager | grep "modprobe@vfiod_edu_vfio" || return 1
+	poll_until 60 test -d /sys/bus/pci/drivers/vfiod_edu_vfio || { echo "vfiod_edu_vfio not loaded"; return 1; }
+	systemctl show -p Result -p ActiveState modprobe@vfiod_edu_vfio.service
+	vfioctl unbind "$EDU" || return 1
+	vfioctl bind "$EDU" || return 1
+	[ "$(driver_of "$EDU")" = vfiod_edu_vfio ] || { echo "edu driver: $(driver_of "$EDU")"; return 1; }
+	vfioctl unbind "$EDU"
+}
+
 check vfiod_is_active vfiod_active
 check edu_bound_from_vfiod_json edu_bound
 check nvme_bound_from_driverctl nvme_bound_from_driverctl
@@ -121,6 +136,7 @@ check mdev_waits_for_parent_then_udev_starts_it mdev_waits_for_parent_then_udev_
 check modules_load_d_loaded_vfiod_mm modules_load_d_loaded_vfiod_mm
 check capabilities_are_bounded capabilities_are_bounded
 check vfiod_mm_tracks_under_the_unit vfiod_mm_tracks_under_the_unit
+check variant_loaded_through_modprobe_at variant_loaded_through_modprobe_at
 
 echo "---- vfioctl config status ----"
 vfioctl config status
