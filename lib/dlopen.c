@@ -61,6 +61,23 @@ int vfd_dl_open(const char *soname, const char *package, const vfd_dl_symbol *sy
 	return 0;
 }
 
+int vfd_dl_load(vfd_dl_library *lib, char **error_message)
+{
+	static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+	_cleanup_(unlockp) pthread_mutex_t *locked = NULL;
+	int r;
+
+	if (!lib)
+		return vfd_error_setf(error_message, -EINVAL, "invalid arguments");
+	pthread_mutex_lock(&load_lock);
+	locked = &load_lock;
+	if (lib->loaded)
+		return 0;
+	r = vfd_dl_open(lib->soname, lib->package, lib->symbols, lib->n, error_message);
+	lib->loaded = r >= 0;
+	return r;
+}
+
 int vfd_dl_is_loaded(const char *soname)
 {
 	void *handle;

@@ -10,14 +10,20 @@
  * driver registration) goes through the root-relative layer as usual.
  */
 #include <fnmatch.h>
-#include <libkmod.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vfd-internal.h"
+#include "vfiod/kmod-dl.h"
 #include "vfiod/vfio-variant.h"
 
 #define VFIO_ALIAS_PREFIX "vfio_pci:"
+
+/* libkmod's functions, loaded by kmod_open() (vfiod/kmod-dl.h); every other use follows one */
+static const vfd_kmod *km;
+
+/* kmod_list_foreach() through the table */
+#define KM_LIST_FOREACH(e, list) for ((e) = (list); (e); (e) = km->kmod_list_next((list), (e)))
 
 static const char *const choice_source_names[_VFD_VFIO_CHOICE_SOURCE_MAX] = {
 	[VFD_VFIO_CHOICE_EXPLICIT] = "explicit",
@@ -96,13 +102,13 @@ static int module_driver_name(const char *module, char **ret)
 static void kmod_unrefp(struct kmod_ctx **k)
 {
 	if (*k)
-		kmod_unref(*k);
+		km->kmod_unref(*k);
 }
 
 static void kmod_module_list_unrefp(struct kmod_list **l)
 {
 	if (*l)
-		kmod_module_unref_list(*l);
+		km->kmod_module_unref_list(*l);
 }
 
 /*
@@ -121,6 +127,9 @@ static int kmod_open(vfd_context *ctx, struct kmod_ctx **ret)
 	struct kmod_ctx *k;
 	int r;
 
+	r = vfd_kmod_load(&km, NULL);
+	if (r < 0)
+		return r;
 	r = vfd_root_read_string(ctx, "proc/sys/kernel/osrelease", &release);
 	if (r < 0)
 		return r;
@@ -137,11 +146,11 @@ static int kmod_open(vfd_context *ctx, struct kmod_ctx **ret)
 	}
 	if (asprintf(&dir, "%s/%s/%s", strcmp(root, "/") == 0 ? "" : root, base, release) < 0)
 		return -ENOMEM;
-	k = kmod_new(dir, no_config);
+	k = km->kmod_new(dir, no_config);
 	if (!k)
 		return -ENOMEM;
 	/* the library never prints */
-	kmod_set_log_priority(k, 0);
+	km->kmod_set_log_priority(k, 0);
 	*ret = k;
 	return 0;
 }
@@ -168,14 +177,14 @@ static int module_best_alias(struct kmod_module *mod, const char *want, char **r
 	unsigned best_n = 0;
 	int r;
 
-	r = kmod_module_get_info(mod, &info);
+	r = km->kmod_module_get_info(mod, &info);
 	if (r < 0) {
 		*ret_alias = NULL;
 		return 0;
 	}
-	kmod_list_foreach(e, info) {
-		const char *key = kmod_module_info_get_key(e);
-		const char *value = kmod_module_info_get_value(e);
+	KM_LIST_FOREACH(e, info) {
+		const char *key = km->kmod_module_info_get_key(e);
+		const char *value = km->kmod_module_info_get_value(e);
 		unsigned n;
 
 		if (!key || !value || strcmp(key, "alias") != 0 ||
@@ -197,7 +206,7 @@ static int module_best_alias(struct kmod_module *mod, const char *want, char **r
 		*ret_wildcards = best_n;
 	} else
 		*ret_alias = NULL;
-	kmod_module_info_free_list(info);
+	km->kmod_module_info_free_list(info);
 	return r;
 }
 
@@ -239,27 +248,27 @@ int vfd_vfio_candidates_for_modalias(vfd_context *ctx, const char *modalias,
 	r = kmod_open(ctx, &k);
 	if (r < 0)
 		return r;
-	r = kmod_module_new_from_lookup(k, want, &list);
+	r = km->kmod_module_new_from_lookup(k, want, &list);
 	if (r < 0)
 		return r;
 
-	kmod_list_foreach(e, list) {
-		struct kmod_module *mod = kmod_module_get_module(e);
+	KM_LIST_FOREACH(e, list) {
+		struct kmod_module *mod = km->kmod_module_get_module(e);
 		_cleanup_free_ char *alias = NULL, *name = NULL;
 		vfd_vfio_candidate *nc;
 		unsigned wildcards = 0;
 
 		r = module_best_alias(mod, want, &alias, &wildcards);
-		if (r >= 0 && !alias && strcmp(kmod_module_get_name(mod), VFD_VFIO_PCI_MODULE) == 0) {
+		if (r >= 0 && !alias && strcmp(km->kmod_module_get_name(mod), VFD_VFIO_PCI_MODULE) == 0) {
 			/* vfio-pci built in has no modinfo to read; its alias is known */
 			alias = strdup(VFIO_ALIAS_PREFIX "v*d*sv*sd*bc*sc*i*");
 			wildcards = 7;
 			if (!alias)
 				r = -ENOMEM;
 		}
-		if (r >= 0 && alias && !(name = strdup(kmod_module_get_name(mod))))
+		if (r >= 0 && alias && !(name = strdup(km->kmod_module_get_name(mod))))
 			r = -ENOMEM;
-		kmod_module_unref(mod);
+		km->kmod_module_unref(mod);
 		if (r < 0)
 			goto fail;
 		/* only a vfio_pci: alias makes a VFIO driver, whatever the lookup matched */
@@ -301,13 +310,13 @@ int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module)
 	r = kmod_open(ctx, &k);
 	if (r < 0)
 		return r;
-	r = kmod_module_new_from_name(k, module, &mod);
+	r = km->kmod_module_new_from_name(k, module, &mod);
 	if (r < 0)
 		return r;
-	if (kmod_module_get_info(mod, &info) >= 0) {
-		kmod_list_foreach(e, info) {
-			const char *key = kmod_module_info_get_key(e);
-			const char *value = kmod_module_info_get_value(e);
+	if (km->kmod_module_get_info(mod, &info) >= 0) {
+		KM_LIST_FOREACH(e, info) {
+			const char *key = km->kmod_module_info_get_key(e);
+			const char *value = km->kmod_module_info_get_value(e);
 
 			if (key && value && strcmp(key, "alias") == 0 &&
 			    strncmp(value, VFIO_ALIAS_PREFIX, strlen(VFIO_ALIAS_PREFIX)) == 0) {
@@ -315,9 +324,9 @@ int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module)
 				break;
 			}
 		}
-		kmod_module_info_free_list(info);
+		km->kmod_module_info_free_list(info);
 	}
-	kmod_module_unref(mod);
+	km->kmod_module_unref(mod);
 	return found;
 }
 

@@ -36,13 +36,13 @@ check() { # check DESCRIPTION OK_OR_FAILURE_TEXT
 	fi
 }
 
-lazy='^(libvirt|libxml2|libicu)'
+lazy='^(libvirt|libxml2|libicu|libkmod|libcrypto)'
 for cmd in "$vfioctl --version" "$vfioctl --help" "$vfioctl show 0000:00:02.0" "$vfiod --help" "$hook --help"; do
 	what=$(echo "$cmd" | sed 's|^[^ ]*/||') # the program's name, not its path
 	# shellcheck disable=SC2086 # words without spaces
 	got=$(mapped $cmd)
 	[ -n "$got" ] || { check "$what: the loader's trace is readable" "no trace"; continue; }
-	check "$what maps neither libvirt nor libxml2 nor ICU" "$(echo "$got" | grep -E "$lazy")"
+	check "$what maps none of libvirt, libxml2, ICU, libkmod (libcrypto)" "$(echo "$got" | grep -E "$lazy")"
 done
 
 got=$(mapped "$vfioctl" memlock plan --domain-xml "$domain_xml" --policy libvirt)
