@@ -131,6 +131,7 @@ static void help(void)
 	       "  vm release NAME      Give every device of the VM back\n"
 	       "  vm check-charge NAME Compare the expected and observed memlock charge\n"
 	       "  vm secret NAME       Print the secret the VM's VMM proves itself with\n"
+	       "  vm start DOMAIN --libvirt  vfiod starts a libvirt domain as its iommufd broker\n"
 	       "                       (AuthenticateVMM); for root and the VM's owner\n"
 	       "  bind ADDRESS [--unbind-host-members]\n"
 	       "                       Bind ADDRESS's IOMMU group to vfio-pci outside any VM\n"

@@ -792,3 +792,13 @@ int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret)
 	*ret = l;
 	return 0;
 }
+
+virConnectPtr libvirt_events_connection(LibvirtEvents *l)
+{
+	return l ? l->conn : NULL;
+}
+
+const vfd_libvirt *libvirt_events_library(LibvirtEvents *l)
+{
+	return l ? l->lv : NULL;
+}
