@@ -1,0 +1,177 @@
+# vfiod-libvirt: run by tests/vm/runners/run-libvirt-test.sh (the trixie world: libvirtd 12.9, QEMU 11.1, kernel 7.3)
+# vfiod-world: trixie
+# vfiod as libvirt's iommufd broker (issue 14, docs/libvirt.md "The
+# iommufd broker"). A defined domain with edu as an unmanaged PCI hostdev
+# and <iommufd enabled='yes' fdgroup='vfiod'/> is started with
+# `vfioctl vm start DOMAIN --libvirt`: vfiod opens /dev/iommu with
+# per-process accounting, claims edu, hands libvirt a duplicate of its
+# iommufd (virDomainFDAssociate) and starts the domain on its own libvirt
+# connection, then applies its RLIMIT_MEMLOCK plan to QEMU. Checked:
+# - the domain runs, held by a vfiod VM on the iommufd backend whose VMM
+#   is QEMU;
+# - QEMU's /dev/iommu descriptor and vfiod's are one open file: kcmp(2)
+#   KCMP_FILE between the two processes' descriptors (perl's syscall();
+#   a fresh open of /dev/iommu compared the same way is not that file,
+#   so the comparison can tell); their fdinfo (ino, flags, pos) is logged;
+# - QEMU's VmPin is vfiod's expected charge (guest memory, QEMU's ROMs
+#   within the broker's extra_charge_bytes), charged to QEMU's own mm
+#   (VmLck equal, per-process accounting), under an RLIMIT_MEMLOCK that is
+#   vfiod's MemlockLimit, not libvirt's memory + 1 GiB;
+# - `virsh destroy` gives everything back: edu on its original driver,
+#   no VM, vfiod holding no /dev/iommu and no VFIO cdev.
+
+DOM=vfiod-broker
+XML=/tmp/$DOM.xml
+BEFORE=/tmp/$DOM.before
+SYS_KCMP=312 # x86_64
+KCMP_FILE=0
+
+broker_domain_xml() { # EDU_BDF
+	domain_xml "$DOM" "$(pci_hostdev_xml "$1")" |
+		sed "s|^  <clock offset='utc'/>|  <clock offset='utc'/>\n  <iommufd enabled='yes' fdgroup='vfiod'/>|"
+}
+
+vfiod_pid() {
+	systemctl show -p MainPID --value vfiod
+}
+
+# the descriptors of PID that are open files of /dev/iommu (or of a cdev: $2)
+fds_of() { # PID PATH-PATTERN
+	for _f in /proc/"$1"/fd/*; do
+		case "$(readlink "$_f")" in
+		$2) echo "${_f##*/}" ;;
+		esac
+	done
+}
+
+# 0 when fd A of pid A and fd B of pid B are the same open file
+kcmp_file() { # PID_A FD_A PID_B FD_B
+	# numbers, not strings: perl passes a string to syscall() as a pointer
+	perl -e 'my @a = map { $_ + 0 } @ARGV; my $r = syscall($a[0], $a[1], $a[3], $a[2], $a[4], $a[5]);
+		 die "kcmp: $!\n" if $r < 0; exit($r == 0 ? 0 : 1)' \
+		"$SYS_KCMP" "$1" "$KCMP_FILE" "$3" "$2" "$4"
+}
+
+fdinfo_key() { # PID FD
+	awk '/^(pos|flags|ino):/ { printf "%s=%s ", $1, $2 }' "/proc/$1/fdinfo/$2"
+}
+
+testcase_world_is_trixie_with_libvirt_12() {
+	grep -qx 'VERSION_CODENAME=trixie' /etc/os-release || fail "not the trixie world"
+	out=$(virsh -c qemu:///system version --daemon) || fail "virsh cannot reach libvirtd"
+	assert_contains "$out" "Running against daemon: 12.9." "libvirtd's version"
+	[ -c /dev/iommu ] || fail "no /dev/iommu"
+}
+
+testcase_domain_starts_through_vfiod() {
+	edu=$(lab_device edu)
+	printf '%s|%s\n' "$(pci_driver "$edu")" "$(cat "/sys/bus/pci/devices/$edu/driver_override")" >"$BEFORE"
+	broker_domain_xml "$edu" >"$XML"
+	virsh define "$XML" || fail "virsh define of the broker's domain"
+	wait_until 60 systemctl is-active -q vfiod
+	# vfiod connects to libvirtd on its own (retries 1, 2, 4 s ...): a start
+	# before that is refused as not connected, and changes nothing
+	t=$(now)
+	tries=0
+	while :; do
+		out=$(vfioctl vm start "$DOM" --libvirt 2>&1) && break
+		case "$out" in
+		*"not connected to libvirt"*) ;;
+		*) fail "vfioctl vm start $DOM --libvirt: $out (journal: $(vfiod_journal | tail -n 8))" ;;
+		esac
+		tries=$((tries + 1))
+		[ "$tries" -lt 60 ] || fail "vfiod never connected to libvirt: $out"
+		sleep 1
+	done
+	timing "vfioctl-vm-start-libvirt" "$(elapsed "$t")"
+	log "vfioctl vm start: $out"
+	assert_eq running "$(virsh domstate "$DOM")" "domain state"
+	assert_eq "$(vfiod_vm_path "$DOM")" "$out" "the VM vfioctl printed"
+	assert_eq '"iommufd"' "$(vfiod_vm_prop "$DOM" Backend)" "the VM's backend"
+	pid=$(qemu_pid "$DOM")
+	assert_eq "$pid" "$(vfiod_vm_prop "$DOM" VMMPid)" "VMMPid is QEMU's pid"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver while the domain runs"
+	vfiod_vm_prop "$DOM" Devices | grep -q "$edu" || fail "edu is not a device of the VM: $(vfiod_vm_prop "$DOM" Devices)"
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+	log "QEMU: $cmdline"
+	assert_contains "$cmdline" "iommufd" "QEMU's command line"
+	# the hook left the broker's VM alone (it prepares type1 VMs of its own)
+	if journalctl -u libvirtd --no-pager | grep -q 'Hook script execution failed'; then
+		fail "libvirt's hook failed: $(journalctl -u libvirtd --no-pager | grep 'Hook script' | tail -n 3)"
+	fi
+}
+
+testcase_qemus_iommufd_is_vfiods_context() {
+	[ "$(virsh domstate "$DOM" 2>/dev/null)" = running ] || fail "the domain of the previous testcase is not running"
+	pid=$(qemu_pid "$DOM")
+	vpid=$(vfiod_pid)
+	qfds=$(fds_of "$pid" /dev/iommu)
+	vfds=$(fds_of "$vpid" /dev/iommu)
+	ls -l "/proc/$pid/fd" | grep -E 'iommu|vfio' || true
+	[ -n "$qfds" ] || fail "QEMU (pid $pid) holds no /dev/iommu"
+	[ "$(echo "$qfds" | wc -l)" -eq 1 ] || fail "QEMU holds several /dev/iommu: $qfds"
+	[ -n "$vfds" ] || fail "vfiod (pid $vpid) holds no /dev/iommu"
+	# the comparison tells files apart: a fresh open of /dev/iommu is another file
+	fresh=$(perl -e 'open(my $f, "+<", "/dev/iommu") or die "open: $!\n";
+		 my @a = map { $_ + 0 } @ARGV; my $r = syscall($a[0], $$ + 0, $a[1], $a[2], fileno($f), $a[3]);
+		 die "kcmp: $!\n" if $r < 0; print $r' "$SYS_KCMP" "$pid" "$KCMP_FILE" "$qfds") ||
+		fail "kcmp of a fresh /dev/iommu against QEMU's"
+	assert_ne 0 "$fresh" "kcmp of a fresh open of /dev/iommu against QEMU's fd $qfds"
+	same=''
+	for v in $vfds; do
+		log "QEMU fd $qfds: $(fdinfo_key "$pid" "$qfds"); vfiod fd $v: $(fdinfo_key "$vpid" "$v")"
+		if kcmp_file "$pid" "$qfds" "$vpid" "$v"; then
+			same=$v
+		fi
+	done
+	[ -n "$same" ] || fail "QEMU's /dev/iommu (fd $qfds) is none of vfiod's ($(echo $vfds)): not vfiod's context"
+	log "QEMU's fd $qfds and vfiod's fd $same are one open file (kcmp KCMP_FILE)"
+	assert_eq "$(fdinfo_key "$pid" "$qfds")" "$(fdinfo_key "$vpid" "$same")" "fdinfo ino, flags, pos of the two"
+	# libvirtd opened no /dev/iommu of its own for this domain
+	lpid=$(systemctl show -p MainPID --value libvirtd)
+	[ -z "$(fds_of "$lpid" /dev/iommu)" ] || fail "libvirtd holds a /dev/iommu of its own"
+}
+
+testcase_qemus_pins_and_limit_are_vfiods_plan() {
+	[ "$(virsh domstate "$DOM" 2>/dev/null)" = running ] || fail "the domain of the previous testcase is not running"
+	pid=$(qemu_pid "$DOM")
+	plan=$(vfiod_vm_prop "$DOM" MemlockLimit)
+	limit=$(memlock_of "$pid")
+	expected=$(vfiod_vm_prop "$DOM" ExpectedChargeBytes)
+	pinned=$(awk '/^VmPin:/ { print $2 * 1024 }' "/proc/$pid/status")
+	locked=$(awk '/^VmLck:/ { print $2 * 1024 }' "/proc/$pid/status")
+	log "QEMU pid $pid: VmPin $pinned, VmLck $locked, RLIMIT_MEMLOCK $limit; vfiod: MemlockLimit $plan, ExpectedChargeBytes $expected, ObservedChargeBytes $(vfiod_vm_prop "$DOM" ObservedChargeBytes)"
+	assert_ne 18446744073709551615 "$plan" "vfiod's MemlockLimit"
+	assert_eq "$plan" "$limit" "QEMU's RLIMIT_MEMLOCK"
+	assert_ne $(((32 + 1024) * 1048576)) "$limit" "QEMU's limit (libvirt's own would be memory + 1 GiB)"
+	assert_eq $((32 * 1048576)) "$expected" "vfiod's expected charge (guest memory, once: one iommufd)"
+	# guest RAM pinned through vfiod's context, QEMU's ROMs within the broker's 4 MiB
+	[ "$pinned" -ge "$expected" ] || fail "QEMU's VmPin $pinned is below vfiod's expected $expected"
+	[ "$pinned" -le $((expected + 4 * 1048576)) ] || fail "QEMU's VmPin $pinned exceeds vfiod's expected $expected + 4 MiB"
+	# per-process accounting: the pins are charged to QEMU's own mm
+	assert_eq "$pinned" "$locked" "QEMU's VmLck (per-process accounting charges QEMU's mm)"
+	[ "$locked" -le "$limit" ] || fail "QEMU has $locked bytes locked, above its limit $limit"
+	poll_until 30 sh -c "busctl get-property org.vfiod1 '$(vfiod_vm_path "$DOM")' org.vfiod1.VM ChargeMatches | grep -q true" ||
+		fail "vfiod's charge check: expected $expected, observed $(vfiod_vm_prop "$DOM" ObservedChargeBytes)"
+}
+
+testcase_destroy_gives_everything_back() {
+	edu=$(lab_device edu)
+	pid=$(qemu_pid "$DOM" 2>/dev/null) || pid=''
+	if [ -n "$pid" ]; then
+		virsh destroy "$DOM" || fail "virsh destroy"
+		wait_until 30 sh -c "! kill -0 $pid 2>/dev/null"
+	fi
+	wait_until 60 sh -c "! vfioctl vm list --json | jq -e '.[] | select(.name == \"$DOM\")' >/dev/null"
+	before=$(cat "$BEFORE")
+	assert_eq "$before" "$(pci_driver "$edu")|$(cat "/sys/bus/pci/devices/$edu/driver_override")" \
+		"edu's driver and driver_override after destroy"
+	vpid=$(vfiod_pid)
+	[ -z "$(fds_of "$vpid" /dev/iommu)" ] || fail "vfiod still holds /dev/iommu"
+	[ -z "$(fds_of "$vpid" '/dev/vfio/*')" ] || fail "vfiod still holds a VFIO node: $(ls -l /proc/"$vpid"/fd | grep vfio)"
+	virsh undefine "$DOM" || fail "virsh undefine"
+	if journalctl -u libvirtd --no-pager | grep -q 'Hook script execution failed'; then
+		fail "libvirt's hook failed: $(journalctl -u libvirtd --no-pager | grep 'Hook script' | tail -n 3)"
+	fi
+	rm -f "$XML" "$BEFORE"
+}
