@@ -9,10 +9,12 @@
 # connection, then applies its RLIMIT_MEMLOCK plan to QEMU. Checked:
 # - the domain runs, held by a vfiod VM on the iommufd backend whose VMM
 #   is QEMU;
-# - QEMU's /dev/iommu descriptor and vfiod's are one open file: kcmp(2)
-#   KCMP_FILE between the two processes' descriptors (perl's syscall();
-#   a fresh open of /dev/iommu compared the same way is not that file,
-#   so the comparison can tell); their fdinfo (ino, flags, pos) is logged;
+# - QEMU's /dev/iommu descriptor and vfiod's are one open file. The lab
+#   kernel has no kcmp(2), so: O_NONBLOCK set through a copy of vfiod's
+#   descriptor (pidfd_getfd, perl) shows in QEMU's fdinfo flags (status
+#   flags belong to the open file), and is restored; a fresh open of
+#   /dev/iommu compared the same way does not show, so the check can tell;
+#   fdinfo ino, flags, pos of the two are equal;
 # - QEMU's VmPin is vfiod's expected charge (guest memory, QEMU's ROMs
 #   within the broker's extra_charge_bytes), charged to QEMU's own mm
 #   (VmLck equal, per-process accounting), under an RLIMIT_MEMLOCK that is
@@ -23,8 +25,6 @@
 DOM=vfiod-broker
 XML=/tmp/$DOM.xml
 BEFORE=/tmp/$DOM.before
-SYS_KCMP=312 # x86_64
-KCMP_FILE=0
 
 broker_domain_xml() { # EDU_BDF
 	domain_xml "$DOM" "$(pci_hostdev_xml "$1")" |
@@ -44,12 +44,38 @@ fds_of() { # PID PATH-PATTERN
 	done
 }
 
+# Whether fd A of pid A and fd B of pid B are one open file. The lab
+# kernels have no kcmp(2) (CONFIG_CHECKPOINT_RESTORE is off: ENOSYS), so:
+# file status flags belong to the open file, not to a descriptor. A copy
+# of A's descriptor (pidfd_getfd) gets O_NONBLOCK; B's fdinfo shows it
+# exactly when B is the same file; A's flags are restored at once (iommufd
+# ioctls ignore O_NONBLOCK). Prints "BEFORE AFTER" of B's fdinfo flags
+# (octal).
+flags_through() { # PID_A FD_A PID_B FD_B
+	perl -e '
+		use Fcntl;
+		my ($pa, $fa, $pb, $fb) = map { $_ + 0 } @ARGV;
+		sub flags { open(my $i, "<", "/proc/$pb/fdinfo/$fb") or die "fdinfo: $!\n";
+			    while (<$i>) { return $1 if /^flags:\s*([0-7]+)/ } die "no flags\n" }
+		my $pidfd = syscall(434, $pa, 0);           # pidfd_open
+		die "pidfd_open: $!\n" if $pidfd < 0;
+		my $fd = syscall(438, $pidfd, $fa, 0);      # pidfd_getfd
+		die "pidfd_getfd: $!\n" if $fd < 0;
+		open(my $fh, "+<&=", $fd) or die "fdopen: $!\n";
+		my $fl = fcntl($fh, F_GETFL, 0) or die "F_GETFL: $!\n";
+		die "fd $fa of $pa has O_NONBLOCK already\n" if $fl & O_NONBLOCK;
+		my $before = flags();
+		fcntl($fh, F_SETFL, $fl | O_NONBLOCK) or die "F_SETFL: $!\n";
+		my $after = flags();
+		fcntl($fh, F_SETFL, $fl) or die "F_SETFL (restore): $!\n";
+		print "$before $after\n";' "$1" "$2" "$3" "$4"
+}
+
 # 0 when fd A of pid A and fd B of pid B are the same open file
-kcmp_file() { # PID_A FD_A PID_B FD_B
-	# numbers, not strings: perl passes a string to syscall() as a pointer
-	perl -e 'my @a = map { $_ + 0 } @ARGV; my $r = syscall($a[0], $a[1], $a[3], $a[2], $a[4], $a[5]);
-		 die "kcmp: $!\n" if $r < 0; exit($r == 0 ? 0 : 1)' \
-		"$SYS_KCMP" "$1" "$KCMP_FILE" "$3" "$2" "$4"
+same_file() { # PID_A FD_A PID_B FD_B
+	_sf=$(flags_through "$@") || fail "cannot compare fd $2 of $1 with fd $4 of $3"
+	log "fd $4 of pid $3: fdinfo flags $_sf (before, after O_NONBLOCK on fd $2 of pid $1)"
+	[ $((0${_sf% *} | 04000)) -eq $((0${_sf#* })) ] && [ $((0${_sf% *} & 04000)) -eq 0 ]
 }
 
 fdinfo_key() { # PID FD
@@ -111,21 +137,26 @@ testcase_qemus_iommufd_is_vfiods_context() {
 	[ -n "$qfds" ] || fail "QEMU (pid $pid) holds no /dev/iommu"
 	[ "$(echo "$qfds" | wc -l)" -eq 1 ] || fail "QEMU holds several /dev/iommu: $qfds"
 	[ -n "$vfds" ] || fail "vfiod (pid $vpid) holds no /dev/iommu"
-	# the comparison tells files apart: a fresh open of /dev/iommu is another file
-	fresh=$(perl -e 'open(my $f, "+<", "/dev/iommu") or die "open: $!\n";
-		 my @a = map { $_ + 0 } @ARGV; my $r = syscall($a[0], $$ + 0, $a[1], $a[2], fileno($f), $a[3]);
-		 die "kcmp: $!\n" if $r < 0; print $r' "$SYS_KCMP" "$pid" "$KCMP_FILE" "$qfds") ||
-		fail "kcmp of a fresh /dev/iommu against QEMU's"
-	assert_ne 0 "$fresh" "kcmp of a fresh open of /dev/iommu against QEMU's fd $qfds"
+	# the comparison tells files apart: a fresh open of /dev/iommu (a
+	# process of our own, holding it) is another file
+	perl -e 'open(my $f, "+<", "/dev/iommu") or die; sleep 60' &
+	other=$!
+	wait_until 10 sh -c "ls -l /proc/$other/fd | grep -q /dev/iommu"
+	ofd=$(fds_of "$other" /dev/iommu)
+	if same_file "$other" "$ofd" "$pid" "$qfds"; then
+		kill "$other"
+		fail "a fresh open of /dev/iommu compares as QEMU's file: the check cannot tell"
+	fi
+	kill "$other"
 	same=''
 	for v in $vfds; do
 		log "QEMU fd $qfds: $(fdinfo_key "$pid" "$qfds"); vfiod fd $v: $(fdinfo_key "$vpid" "$v")"
-		if kcmp_file "$pid" "$qfds" "$vpid" "$v"; then
+		if same_file "$vpid" "$v" "$pid" "$qfds"; then
 			same=$v
 		fi
 	done
 	[ -n "$same" ] || fail "QEMU's /dev/iommu (fd $qfds) is none of vfiod's ($(echo $vfds)): not vfiod's context"
-	log "QEMU's fd $qfds and vfiod's fd $same are one open file (kcmp KCMP_FILE)"
+	log "QEMU's fd $qfds and vfiod's fd $same are one open file (file status flags shared)"
 	assert_eq "$(fdinfo_key "$pid" "$qfds")" "$(fdinfo_key "$vpid" "$same")" "fdinfo ino, flags, pos of the two"
 	# libvirtd opened no /dev/iommu of its own for this domain
 	lpid=$(systemctl show -p MainPID --value libvirtd)
