@@ -20,7 +20,9 @@
 #   (VmLck equal, per-process accounting), under an RLIMIT_MEMLOCK that is
 #   vfiod's MemlockLimit, not libvirt's memory + 1 GiB;
 # - `virsh destroy` gives everything back: edu on its original driver,
-#   no VM, vfiod holding no /dev/iommu and no VFIO cdev.
+#   no VM, vfiod holding no /dev/iommu and no VFIO cdev;
+# - hotplug into a broker domain: edu added and removed through vfioctl
+#   --libvirt, QEMU's limit and VmPin matching vfiod's plan at each step.
 
 DOM=vfiod-broker
 XML=/tmp/$DOM.xml
@@ -78,8 +80,13 @@ same_file() { # PID_A FD_A PID_B FD_B
 	[ $((0${_sf% *} | 04000)) -eq $((0${_sf#* })) ] && [ $((0${_sf% *} & 04000)) -eq 0 ]
 }
 
+# pos, flags and ino of a descriptor's fdinfo; flags without O_CLOEXEC,
+# which fdinfo takes from the descriptor, not from the open file
 fdinfo_key() { # PID FD
-	awk '/^(pos|flags|ino):/ { printf "%s=%s ", $1, $2 }' "/proc/$1/fdinfo/$2"
+	_fk_pos=$(awk '/^pos:/ { print $2 }' "/proc/$1/fdinfo/$2")
+	_fk_flags=$(awk '/^flags:/ { print $2 }' "/proc/$1/fdinfo/$2")
+	_fk_ino=$(awk '/^ino:/ { print $2 }' "/proc/$1/fdinfo/$2")
+	printf 'pos=%s flags=0%o ino=%s\n' "$_fk_pos" $((0$_fk_flags & ~02000000)) "$_fk_ino"
 }
 
 testcase_world_is_trixie_with_libvirt_12() {
@@ -157,7 +164,7 @@ testcase_qemus_iommufd_is_vfiods_context() {
 	done
 	[ -n "$same" ] || fail "QEMU's /dev/iommu (fd $qfds) is none of vfiod's ($(echo $vfds)): not vfiod's context"
 	log "QEMU's fd $qfds and vfiod's fd $same are one open file (file status flags shared)"
-	assert_eq "$(fdinfo_key "$pid" "$qfds")" "$(fdinfo_key "$vpid" "$same")" "fdinfo ino, flags, pos of the two"
+	assert_eq "$(fdinfo_key "$pid" "$qfds")" "$(fdinfo_key "$vpid" "$same")" "fdinfo pos, flags (O_CLOEXEC aside), ino of the two"
 	# libvirtd opened no /dev/iommu of its own for this domain
 	lpid=$(systemctl show -p MainPID --value libvirtd)
 	[ -z "$(fds_of "$lpid" /dev/iommu)" ] || fail "libvirtd holds a /dev/iommu of its own"
@@ -205,4 +212,64 @@ testcase_destroy_gives_everything_back() {
 		fail "libvirt's hook failed: $(journalctl -u libvirtd --no-pager | grep 'Hook script' | tail -n 3)"
 	fi
 	rm -f "$XML" "$BEFORE"
+}
+
+# Hotplug into a broker domain (libvirt 12 hot-adds iommufd hostdevs): a
+# second domain, e1000e cold-plugged, edu hot-added in the safe order
+# (vfioctl vm add-device --libvirt: vfiod claims edu and sets the limit
+# before libvirt attaches it; QEMU binds edu's cdev to vfiod's iommufd,
+# whose IOAS already maps guest memory: no new pins) and removed (libvirt
+# detaches, then vfiod gives edu back and sets the limit). At each step
+# QEMU's limit is vfiod's MemlockLimit and its VmPin vfiod's expected charge.
+DOM2=vfiod-broker-hp
+
+assert_plan_holds() { # PID WHEN
+	_ap_plan=$(vfiod_vm_prop "$DOM2" MemlockLimit)
+	_ap_exp=$(vfiod_vm_prop "$DOM2" ExpectedChargeBytes)
+	_ap_pin=$(awk '/^VmPin:/ { print $2 * 1024 }' "/proc/$1/status")
+	log "$2: VmPin $_ap_pin, RLIMIT_MEMLOCK $(memlock_of "$1"); vfiod: MemlockLimit $_ap_plan, ExpectedChargeBytes $_ap_exp, devices $(vfiod_vm_prop "$DOM2" Devices)"
+	assert_eq "$_ap_plan" "$(memlock_of "$1")" "QEMU's RLIMIT_MEMLOCK $2"
+	[ "$_ap_pin" -ge "$_ap_exp" ] && [ "$_ap_pin" -le $((_ap_exp + 4 * 1048576)) ] ||
+		fail "QEMU's VmPin $_ap_pin $2 is not vfiod's expected $_ap_exp (+ at most 4 MiB of ROMs)"
+	poll_until 30 sh -c "busctl get-property org.vfiod1 '$(vfiod_vm_path "$DOM2")' org.vfiod1.VM ChargeMatches | grep -q true" ||
+		fail "vfiod's charge check $2"
+}
+
+cdev_of() { # BDF
+	set -- /sys/bus/pci/devices/"$1"/vfio-dev/vfio*
+	[ -e "$1" ] && echo "/dev/vfio/devices/${1##*/}"
+}
+
+testcase_hotplug_into_a_broker_domain() {
+	e1000e=$(lab_device e1000e)
+	edu=$(lab_device edu)
+	nic_before="$(pci_driver "$e1000e")|$(cat "/sys/bus/pci/devices/$e1000e/driver_override")"
+	edu_before="$(pci_driver "$edu")|$(cat "/sys/bus/pci/devices/$edu/driver_override")"
+	pci_hostdev_xml "$e1000e" >/tmp/nic.xml
+	hotplug_domain_xml "$DOM2" |
+		sed "s|^  <clock offset='utc'/>|  <clock offset='utc'/>\n  <iommufd enabled='yes' fdgroup='vfiod'/>|" |
+		awk '/^  <\/devices>/ { while ((getline l < "/tmp/nic.xml") > 0) print l } { print }' >/tmp/$DOM2.xml
+	virsh define /tmp/$DOM2.xml || fail "virsh define"
+	vfioctl vm start "$DOM2" --libvirt || fail "vfioctl vm start $DOM2 --libvirt"
+	pid=$(qemu_pid "$DOM2")
+	assert_plan_holds "$pid" "after the start (e1000e)"
+
+	vfioctl vm add-device "$DOM2" "$edu" --libvirt || fail "vfioctl vm add-device $edu --libvirt"
+	vfiod_vm_prop "$DOM2" Devices | grep -q "$edu" || fail "edu is not a device of the VM after add-device"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after add-device"
+	cdev=$(cdev_of "$edu")
+	wait_until 30 sh -c "ls -l /proc/$pid/fd | grep -q ' $cdev\$'"
+	assert_plan_holds "$pid" "after add-device (e1000e, edu)"
+
+	vfioctl vm remove-device "$DOM2" "$edu" --libvirt || fail "vfioctl vm remove-device $edu --libvirt"
+	wait_until 30 sh -c "! busctl get-property org.vfiod1 '$(vfiod_vm_path "$DOM2")' org.vfiod1.VM Devices | grep -q '$edu'"
+	assert_eq "$edu_before" "$(pci_driver "$edu")|$(cat "/sys/bus/pci/devices/$edu/driver_override")" "edu after remove-device"
+	ls -l "/proc/$pid/fd" | grep -q " $cdev\$" && fail "QEMU still holds $cdev"
+	assert_plan_holds "$pid" "after remove-device (e1000e)"
+
+	virsh destroy "$DOM2" || fail "virsh destroy"
+	wait_until 30 sh -c "! kill -0 $pid 2>/dev/null"
+	wait_until 60 sh -c "! vfioctl vm list --json | jq -e '.[] | select(.name == \"$DOM2\")' >/dev/null"
+	assert_eq "$nic_before" "$(pci_driver "$e1000e")|$(cat "/sys/bus/pci/devices/$e1000e/driver_override")" "e1000e after destroy"
+	virsh undefine "$DOM2" || fail "virsh undefine"
 }
