@@ -89,6 +89,12 @@ fdinfo_key() { # PID FD
 	printf 'pos=%s flags=0%o ino=%s\n' "$_fk_pos" $((0$_fk_flags & ~02000000)) "$_fk_ino"
 }
 
+# the limit vfiod applied to the VM's VMM last, from its journal line
+# "VM NAME (STEP): RLIMIT_MEMLOCK of the VMM (pid N) set to X bytes"
+vfiod_applied_limit() { # VM
+	vfiod_journal | sed -n "s/^VM $1 (.*): RLIMIT_MEMLOCK of the VMM (pid [0-9]*) set to \([0-9]*\) bytes.*/\1/p" | tail -n 1
+}
+
 testcase_world_is_trixie_with_libvirt_12() {
 	grep -qx 'VERSION_CODENAME=trixie' /etc/os-release || fail "not the trixie world"
 	out=$(virsh -c qemu:///system version --daemon) || fail "virsh cannot reach libvirtd"
@@ -165,9 +171,12 @@ testcase_qemus_iommufd_is_vfiods_context() {
 	[ -n "$same" ] || fail "QEMU's /dev/iommu (fd $qfds) is none of vfiod's ($(echo $vfds)): not vfiod's context"
 	log "QEMU's fd $qfds and vfiod's fd $same are one open file (file status flags shared)"
 	assert_eq "$(fdinfo_key "$pid" "$qfds")" "$(fdinfo_key "$vpid" "$same")" "fdinfo pos, flags (O_CLOEXEC aside), ino of the two"
-	# libvirtd opened no /dev/iommu of its own for this domain
+	# libvirtd keeps the descriptor associated with the domain (for
+	# hotplug): vfiod's file too; it opened no iommufd context of its own
 	lpid=$(systemctl show -p MainPID --value libvirtd)
-	[ -z "$(fds_of "$lpid" /dev/iommu)" ] || fail "libvirtd holds a /dev/iommu of its own"
+	for l in $(fds_of "$lpid" /dev/iommu); do
+		same_file "$vpid" "$same" "$lpid" "$l" || fail "libvirtd's /dev/iommu (fd $l) is not vfiod's context"
+	done
 }
 
 testcase_qemus_pins_and_limit_are_vfiods_plan() {
@@ -180,6 +189,7 @@ testcase_qemus_pins_and_limit_are_vfiods_plan() {
 	locked=$(awk '/^VmLck:/ { print $2 * 1024 }' "/proc/$pid/status")
 	log "QEMU pid $pid: VmPin $pinned, VmLck $locked, RLIMIT_MEMLOCK $limit; vfiod: MemlockLimit $plan, ExpectedChargeBytes $expected, ObservedChargeBytes $(vfiod_vm_prop "$DOM" ObservedChargeBytes)"
 	assert_ne 18446744073709551615 "$plan" "vfiod's MemlockLimit"
+	assert_eq "$(vfiod_applied_limit "$DOM")" "$limit" "QEMU's RLIMIT_MEMLOCK vs the limit vfiod's journal says it applied"
 	assert_eq "$plan" "$limit" "QEMU's RLIMIT_MEMLOCK"
 	assert_ne $(((32 + 1024) * 1048576)) "$limit" "QEMU's limit (libvirt's own would be memory + 1 GiB)"
 	assert_eq $((32 * 1048576)) "$expected" "vfiod's expected charge (guest memory, once: one iommufd)"
@@ -228,7 +238,14 @@ assert_plan_holds() { # PID WHEN
 	_ap_exp=$(vfiod_vm_prop "$DOM2" ExpectedChargeBytes)
 	_ap_pin=$(awk '/^VmPin:/ { print $2 * 1024 }' "/proc/$1/status")
 	log "$2: VmPin $_ap_pin, RLIMIT_MEMLOCK $(memlock_of "$1"); vfiod: MemlockLimit $_ap_plan, ExpectedChargeBytes $_ap_exp, devices $(vfiod_vm_prop "$DOM2" Devices)"
-	assert_eq "$_ap_plan" "$(memlock_of "$1")" "QEMU's RLIMIT_MEMLOCK $2"
+	# vfiod's figure is the one its journal says it applied last (MemlockLimit
+	# reads QEMU's limit back); libvirt sets memory + 1 GiB on every attach
+	# and detach, and vfiod applies its plan again after
+	_ap_applied=$(vfiod_applied_limit "$DOM2")
+	assert_ne $(((32 + 1024) * 1048576)) "$_ap_applied" "vfiod's applied limit $2 (libvirt's would be memory + 1 GiB)"
+	poll_until 30 sh -c "[ \"\$(awk '/^Max locked memory/ { print \$4 }' /proc/$1/limits)\" = '$_ap_applied' ]" ||
+		fail "QEMU's RLIMIT_MEMLOCK $2 is $(memlock_of "$1"), not vfiod's $_ap_applied"
+	assert_eq "$_ap_applied" "$(vfiod_vm_prop "$DOM2" MemlockLimit)" "MemlockLimit $2"
 	[ "$_ap_pin" -ge "$_ap_exp" ] && [ "$_ap_pin" -le $((_ap_exp + 4 * 1048576)) ] ||
 		fail "QEMU's VmPin $_ap_pin $2 is not vfiod's expected $_ap_exp (+ at most 4 MiB of ROMs)"
 	poll_until 30 sh -c "busctl get-property org.vfiod1 '$(vfiod_vm_path "$DOM2")' org.vfiod1.VM ChargeMatches | grep -q true" ||
