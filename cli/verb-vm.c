@@ -693,6 +693,56 @@ static int vm_secret(int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * vm start DOMAIN --libvirt: vfiod starts a defined libvirt domain as its
+ * iommufd broker (Manager.StartLibvirtDomain, docs/libvirt.md). libvirt
+ * starting QEMU can take long (TCG): the call waits up to 10 minutes.
+ */
+#define VM_START_TIMEOUT_USEC (600ULL * 1000 * 1000)
+static int vm_start(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+	const char *domain = NULL, *path;
+	bool libvirt = false;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--libvirt") == 0)
+			libvirt = true;
+		else if (argv[i][0] == '-')
+			return usage_error("unknown option '%s' for 'vm start'", argv[i]);
+		else if (domain)
+			return usage_error("'vm start' takes one DOMAIN");
+		else
+			domain = argv[i];
+	}
+	if (!domain)
+		return usage_error("'vm start' needs DOMAIN");
+	if (!libvirt)
+		return usage_error("'vm start' starts libvirt domains only: pass --libvirt");
+	if (!vfd_vm_name_is_valid(domain))
+		return usage_error("invalid DOMAIN '%s': vfiod's VM names are 1-64 letters, digits, '_', '.' "
+				   "or '-'", domain);
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	r = sd_bus_message_new_method_call(bus, &call, VFD_BUS_NAME, VFD_BUS_PATH, VFD_BUS_INTERFACE,
+					   "StartLibvirtDomain");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "s", domain);
+	if (r < 0)
+		return runtime_error("cannot build the StartLibvirtDomain call");
+	r = sd_bus_call(bus, call, VM_START_TIMEOUT_USEC, &error, &reply);
+	if (r < 0)
+		return host_report_error("cannot start the domain", &error, r);
+	r = sd_bus_message_read(reply, "o", &path);
+	if (r < 0)
+		return runtime_error("cannot parse the reply of StartLibvirtDomain");
+	printf("%s\n", path);
+	return 0;
+}
+
 int verb_vm(int argc, char *argv[])
 {
 	const char *sub;
@@ -700,7 +750,7 @@ int verb_vm(int argc, char *argv[])
 	if (argc < 2)
 		return usage_error("'vm' needs a command: register, prepare, attach-vmm, list, show, "
 				   "add-device, create-mdev, remove-device, release, check-charge, change-process, "
-				   "secret");
+				   "secret, start");
 	sub = argv[1];
 	argc--;
 	argv++;
@@ -730,5 +780,7 @@ int verb_vm(int argc, char *argv[])
 		return vm_change_process(argc, argv);
 	if (strcmp(sub, "secret") == 0)
 		return vm_secret(argc, argv);
+	if (strcmp(sub, "start") == 0)
+		return vm_start(argc, argv);
 	return usage_error("unknown command 'vm %s'; see 'vfioctl --help'", sub);
 }

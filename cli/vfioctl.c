@@ -133,6 +133,7 @@ static void help(void)
 	       "  vm change-process NAME --pid PID [--timeout SEC] | --commit | --abort\n"
 	       "                       Move the VM's charge to a new VMM process (live update)\n"
 	       "  vm secret NAME       Print the secret the VM's VMM proves itself with\n"
+	       "  vm start DOMAIN --libvirt  vfiod starts a libvirt domain as its iommufd broker\n"
 	       "                       (AuthenticateVMM); for root and the VM's owner\n"
 	       "  bind ADDRESS [--unbind-host-members] [--driver NAME]\n"
 	       "                       Bind ADDRESS's IOMMU group to vfio-pci, or to the VFIO\n"

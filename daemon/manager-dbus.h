@@ -14,6 +14,8 @@ extern const sd_bus_vtable manager_vtable[];
 int method_register_vm(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_register_vm_with_pid(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_prepare_vm(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* manager-dbus-libvirt.c: the iommufd broker (libvirt/libvirt-broker.h) */
+int method_start_libvirt_domain(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_list_vms(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_get_vm(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error);

@@ -16,6 +16,7 @@
  * can open the cdev: its node is root's, and only vfiod opens it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,3 +443,13 @@ const VMBackendOps vm_backend_iommufd = {
 	.adopt = iommufd_adopt,
 	.reopen = iommufd_reopen,
 };
+
+int vm_backend_iommufd_dup(VM *vm)
+{
+	int fd;
+
+	if (vm->be.iommufd < 0)
+		return -EBADF;
+	fd = fcntl(vm->be.iommufd, F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? negative_errno() : fd;
+}

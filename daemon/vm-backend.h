@@ -70,6 +70,8 @@ struct VMBackendOps {
 };
 
 extern const VMBackendOps vm_backend_iommufd;
+/* a duplicate of the VM's iommufd (close-on-exec); -EBADF: none open */
+int vm_backend_iommufd_dup(VM *vm);
 extern const VMBackendOps vm_backend_type1;
 extern const VMBackendOps vm_backend_vmm_groups;
 

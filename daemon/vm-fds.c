@@ -27,6 +27,23 @@ void vm_fds_done(VMFds *f)
 	*f = (VMFds) { .iommu_fd = -1 };
 }
 
+int vm_dup_iommufd(VM *vm, int *ret_fd)
+{
+	int fd;
+
+	if (!vm_accepts_devices(vm))
+		return -ESHUTDOWN;
+	if (vm->backend != VM_BACKEND_IOMMUFD)
+		return -EMEDIUMTYPE;
+	fd = vm_backend_iommufd_dup(vm);
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < vm->n_devices; i++)
+		vm->devices[i].in_use = true;
+	*ret_fd = fd;
+	return 0;
+}
+
 int vm_get_fds(VM *vm, VMFds *ret)
 {
 	VMFds f = { .iommu_fd = -1 };

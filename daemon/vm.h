@@ -268,6 +268,13 @@ void vm_fds_done(VMFds *f);
  * -EMEDIUMTYPE with vmm_opens_groups (the VMM opens the groups itself).
  */
 int vm_get_fds(VM *vm, VMFds *ret);
+/*
+ * iommufd: a duplicate of the VM's iommufd for a VMM that opens the
+ * devices' cdevs itself (libvirt's client-supplied iommufd: libvirt opens
+ * the cdevs, vfiod hands only the context). Counts every device as in
+ * use. -EMEDIUMTYPE: not the iommufd backend; -ESHUTDOWN: releasing.
+ */
+int vm_dup_iommufd(VM *vm, int *ret_fd);
 
 /*
  * The descriptors of one device for a running VMM (hot-add): type1: its

@@ -93,6 +93,24 @@ static int find_own_vm(sd_bus *bus, const HookVM *vm, char **ret_path, char **er
 }
 
 /*
+ * 1 when the VM at path is on the iommufd backend: the iommufd broker's
+ * (Manager.StartLibvirtDomain, docs/libvirt.md), which prepares the VM
+ * before libvirt starts the domain and attaches QEMU after it; the hook's
+ * own VMs are type1.
+ */
+static int is_broker_vm(sd_bus *bus, const char *path, char **error_message)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *backend = NULL;
+	int r;
+
+	r = sd_bus_get_property_string(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "Backend", &e, &backend);
+	if (r < 0)
+		return vfd_error_setf(error_message, r, "cannot read the backend of the VM: %s", error_text(&e, r));
+	return streq(backend, "iommufd");
+}
+
+/*
  * Walks an aa{sv} reply; for each record calls match() with the string
  * values of the keys asked for (NULL when absent or not a string).
  * Returns what match() returned first when > 0, else 0.
@@ -280,6 +298,14 @@ int hook_bus_prepare(sd_bus *bus, const HookVM *vm, char **error_message)
 	_cleanup_free_ char *path = NULL;
 	int r;
 
+	/* the broker prepared this domain's VM and claimed the devices already */
+	if (find_own_vm(bus, vm, &path, NULL) > 0) {
+		r = is_broker_vm(bus, path, error_message);
+		if (r != 0)
+			return r < 0 ? r : 0;
+		free(path);
+		path = NULL;
+	}
 	r = prepare_vm(bus, vm, &path, error_message);
 	if (r < 0)
 		return r;
@@ -360,6 +386,10 @@ int hook_bus_attach(sd_bus *bus, const HookVM *vm, const char *state_dir, char *
 	if (r == 0)
 		return vfd_error_setf(error_message, -ENOENT,
 				      "vfiod holds no VM '%s' (did the prepare hook run?)", vm->name);
+	/* the broker attaches QEMU itself once libvirt's start returns */
+	r = is_broker_vm(bus, path, error_message);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	return attach_vmm(bus, path, vm, state_dir, error_message);
 }
 

@@ -234,6 +234,13 @@ static void device_detached(VM *vm, const char *name, const char *alias)
 	if (!d) {
 		log_debug("VM %s: libvirt detached %s (alias %s), not a device of the VM.", vm_get_name(vm),
 			  name, alias);
+		/*
+		 * Given back already (vfioctl remove-device --libvirt, or this
+		 * event put off until that give-back ended): libvirt set its own
+		 * limit on the detach all the same, after vfiod's last one.
+		 */
+		vm_memlock_resync(vm, "detach");
+		vm_memlock_after_change(vm, "libvirt detach");
 		return;
 	}
 	if (event_later(vm, false, NULL, name, alias) != 0)
@@ -791,4 +798,14 @@ int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret)
 	}
 	*ret = l;
 	return 0;
+}
+
+virConnectPtr libvirt_events_connection(LibvirtEvents *l)
+{
+	return l ? l->conn : NULL;
+}
+
+const vfd_libvirt *libvirt_events_library(LibvirtEvents *l)
+{
+	return l ? l->lv : NULL;
 }

@@ -49,6 +49,8 @@
  */
 #pragma once
 
+#include "vfiod/libvirt-dl.h"
+
 typedef struct Manager Manager;
 typedef struct LibvirtEvents LibvirtEvents;
 
@@ -76,3 +78,11 @@ LibvirtEvents *libvirt_events_free(LibvirtEvents *l);
  */
 typedef struct VM VM;
 void libvirt_events_vm_ready(LibvirtEvents *l, VM *vm);
+
+/*
+ * The client's connection and library, for the iommufd broker
+ * (libvirt-broker.h), which associates descriptors on it: NULL when l is
+ * NULL or not connected.
+ */
+virConnectPtr libvirt_events_connection(LibvirtEvents *l);
+const vfd_libvirt *libvirt_events_library(LibvirtEvents *l);

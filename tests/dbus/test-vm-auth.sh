@@ -90,6 +90,18 @@ a_vm_is_changed_by_root_and_its_vmm_only() {
 	kill "$VMM"
 }
 
+# The iommufd broker starts a libvirt domain on vfiod's own libvirt
+# connection, with libvirt's rights of root: root only, whatever polkit
+# would say. The refusal is vfiod's own (its sentence), before polkit is
+# asked: with the root check removed, polkit's absence would refuse with
+# another reason and this check fails.
+unprivileged_libvirt_start_is_root_only() {
+	as_nobody "$VFIOCTL" --bus-address="$BUS" vm start somedomain --libvirt
+	assert_denied "StartLibvirtDomain by nobody"
+	grep -q "Only root may start a libvirt domain through vfiod" "$ERR" || fail "reason: $(cat "$ERR")"
+	assert_no_vms
+}
+
 make_fixture
 chmod 755 "$T"
 as_nobody test -x "$VFIOCTL"
@@ -104,5 +116,6 @@ check "an unprivileged RegisterVM is denied without polkit (fail closed)" unpriv
 check "an unprivileged caller cannot register another user's process or a plain pid" unprivileged_caller_cannot_name_others_or_pids
 check "unprivileged Bind, Unbind, CreateMdev, RemoveMdev are denied and change nothing" unprivileged_host_changes_are_denied
 check "a VM is changed by root only; its descriptors go to nobody else" a_vm_is_changed_by_root_and_its_vmm_only
+check "StartLibvirtDomain (the iommufd broker) is root's only, polkit or not" unprivileged_libvirt_start_is_root_only
 
 done_testing

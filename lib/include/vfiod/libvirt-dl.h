@@ -37,6 +37,8 @@
 	X(virDomainIsActive)                       \
 	X(virDomainAttachDeviceFlags)              \
 	X(virDomainDetachDeviceAlias)              \
+	X(virDomainFDAssociate)                    \
+	X(virDomainCreate)                         \
 	X(virEventRegisterImpl)                    \
 	X(virEventRegisterDefaultImpl)             \
 	X(virEventRunDefaultImpl)                  \

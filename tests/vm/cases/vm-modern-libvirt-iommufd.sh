@@ -1,0 +1,292 @@
+# vfiod-libvirt: run by tests/vm/runners/run-libvirt-test.sh (the trixie world: libvirtd 12.9, QEMU 11.1, kernel 7.3)
+# vfiod-world: trixie
+# vfiod as libvirt's iommufd broker (issue 14, docs/libvirt.md "The
+# iommufd broker"). A defined domain with edu as an unmanaged PCI hostdev
+# and <iommufd enabled='yes' fdgroup='vfiod'/> is started with
+# `vfioctl vm start DOMAIN --libvirt`: vfiod opens /dev/iommu with
+# per-process accounting, claims edu, hands libvirt a duplicate of its
+# iommufd (virDomainFDAssociate) and starts the domain on its own libvirt
+# connection, then applies its RLIMIT_MEMLOCK plan to QEMU. Checked:
+# - the domain runs, held by a vfiod VM on the iommufd backend whose VMM
+#   is QEMU;
+# - QEMU's /dev/iommu descriptor and vfiod's are one open file. The lab
+#   kernel has no kcmp(2), so: O_NONBLOCK set through a copy of vfiod's
+#   descriptor (pidfd_getfd, perl) shows in QEMU's fdinfo flags (status
+#   flags belong to the open file), and is restored; a fresh open of
+#   /dev/iommu compared the same way does not show, so the check can tell;
+#   fdinfo ino, flags, pos of the two are equal;
+# - QEMU's VmPin is vfiod's expected charge (guest memory, QEMU's ROMs
+#   within the broker's extra_charge_bytes), charged to QEMU's own mm
+#   (VmLck equal, per-process accounting), under an RLIMIT_MEMLOCK that is
+#   vfiod's MemlockLimit, not libvirt's memory + 1 GiB;
+# - `virsh destroy` gives everything back: edu on its original driver,
+#   no VM, vfiod holding no /dev/iommu and no VFIO cdev;
+# - hotplug into a broker domain: edu added and removed through vfioctl
+#   --libvirt, QEMU's limit and VmPin matching vfiod's plan at each step.
+
+DOM=vfiod-broker
+XML=/tmp/$DOM.xml
+BEFORE=/tmp/$DOM.before
+
+broker_domain_xml() { # EDU_BDF
+	domain_xml "$DOM" "$(pci_hostdev_xml "$1")" |
+		sed "s|^  <clock offset='utc'/>|  <clock offset='utc'/>\n  <iommufd enabled='yes' fdgroup='vfiod'/>|"
+}
+
+vfiod_pid() {
+	systemctl show -p MainPID --value vfiod
+}
+
+# the descriptors of PID that are open files of /dev/iommu (or of a cdev: $2)
+fds_of() { # PID PATH-PATTERN
+	for _f in /proc/"$1"/fd/*; do
+		case "$(readlink "$_f")" in
+		$2) echo "${_f##*/}" ;;
+		esac
+	done
+}
+
+# Whether fd A of pid A and fd B of pid B are one open file. The lab
+# kernels have no kcmp(2) (CONFIG_CHECKPOINT_RESTORE is off: ENOSYS), so:
+# file status flags belong to the open file, not to a descriptor. A copy
+# of A's descriptor (pidfd_getfd) gets O_NONBLOCK; B's fdinfo shows it
+# exactly when B is the same file; A's flags are restored at once (iommufd
+# ioctls ignore O_NONBLOCK). Prints "BEFORE AFTER" of B's fdinfo flags
+# (octal).
+flags_through() { # PID_A FD_A PID_B FD_B
+	perl -e '
+		use Fcntl;
+		my ($pa, $fa, $pb, $fb) = map { $_ + 0 } @ARGV;
+		sub flags { open(my $i, "<", "/proc/$pb/fdinfo/$fb") or die "fdinfo: $!\n";
+			    while (<$i>) { return $1 if /^flags:\s*([0-7]+)/ } die "no flags\n" }
+		my $pidfd = syscall(434, $pa, 0);           # pidfd_open
+		die "pidfd_open: $!\n" if $pidfd < 0;
+		my $fd = syscall(438, $pidfd, $fa, 0);      # pidfd_getfd
+		die "pidfd_getfd: $!\n" if $fd < 0;
+		open(my $fh, "+<&=", $fd) or die "fdopen: $!\n";
+		my $fl = fcntl($fh, F_GETFL, 0) or die "F_GETFL: $!\n";
+		die "fd $fa of $pa has O_NONBLOCK already\n" if $fl & O_NONBLOCK;
+		my $before = flags();
+		fcntl($fh, F_SETFL, $fl | O_NONBLOCK) or die "F_SETFL: $!\n";
+		my $after = flags();
+		fcntl($fh, F_SETFL, $fl) or die "F_SETFL (restore): $!\n";
+		print "$before $after\n";' "$1" "$2" "$3" "$4"
+}
+
+# 0 when fd A of pid A and fd B of pid B are the same open file
+same_file() { # PID_A FD_A PID_B FD_B
+	_sf=$(flags_through "$@") || fail "cannot compare fd $2 of $1 with fd $4 of $3"
+	log "fd $4 of pid $3: fdinfo flags $_sf (before, after O_NONBLOCK on fd $2 of pid $1)"
+	[ $((0${_sf% *} | 04000)) -eq $((0${_sf#* })) ] && [ $((0${_sf% *} & 04000)) -eq 0 ]
+}
+
+# pos, flags and ino of a descriptor's fdinfo; flags without O_CLOEXEC,
+# which fdinfo takes from the descriptor, not from the open file
+fdinfo_key() { # PID FD
+	_fk_pos=$(awk '/^pos:/ { print $2 }' "/proc/$1/fdinfo/$2")
+	_fk_flags=$(awk '/^flags:/ { print $2 }' "/proc/$1/fdinfo/$2")
+	_fk_ino=$(awk '/^ino:/ { print $2 }' "/proc/$1/fdinfo/$2")
+	printf 'pos=%s flags=0%o ino=%s\n' "$_fk_pos" $((0$_fk_flags & ~02000000)) "$_fk_ino"
+}
+
+# the limit vfiod applied to the VM's VMM last, from its journal line
+# "VM NAME (STEP): RLIMIT_MEMLOCK of the VMM (pid N) set to X bytes"
+vfiod_applied_limit() { # VM
+	vfiod_journal | sed -n "s/^VM $1 (.*): RLIMIT_MEMLOCK of the VMM (pid [0-9]*) set to \([0-9]*\) bytes.*/\1/p" | tail -n 1
+}
+
+testcase_world_is_trixie_with_libvirt_12() {
+	grep -qx 'VERSION_CODENAME=trixie' /etc/os-release || fail "not the trixie world"
+	out=$(virsh -c qemu:///system version --daemon) || fail "virsh cannot reach libvirtd"
+	assert_contains "$out" "Running against daemon: 12.9." "libvirtd's version"
+	[ -c /dev/iommu ] || fail "no /dev/iommu"
+}
+
+testcase_domain_starts_through_vfiod() {
+	edu=$(lab_device edu)
+	printf '%s|%s\n' "$(pci_driver "$edu")" "$(cat "/sys/bus/pci/devices/$edu/driver_override")" >"$BEFORE"
+	broker_domain_xml "$edu" >"$XML"
+	virsh define "$XML" || fail "virsh define of the broker's domain"
+	wait_until 60 systemctl is-active -q vfiod
+	# vfiod connects to libvirtd on its own (retries 1, 2, 4 s ...): a start
+	# before that is refused as not connected, and changes nothing
+	t=$(now)
+	tries=0
+	while :; do
+		out=$(vfioctl vm start "$DOM" --libvirt 2>&1) && break
+		case "$out" in
+		*"not connected to libvirt"*) ;;
+		*) fail "vfioctl vm start $DOM --libvirt: $out (journal: $(vfiod_journal | tail -n 8))" ;;
+		esac
+		tries=$((tries + 1))
+		[ "$tries" -lt 60 ] || fail "vfiod never connected to libvirt: $out"
+		sleep 1
+	done
+	timing "vfioctl-vm-start-libvirt" "$(elapsed "$t")"
+	log "vfioctl vm start: $out"
+	assert_eq running "$(virsh domstate "$DOM")" "domain state"
+	assert_eq "$(vfiod_vm_path "$DOM")" "$out" "the VM vfioctl printed"
+	assert_eq '"iommufd"' "$(vfiod_vm_prop "$DOM" Backend)" "the VM's backend"
+	pid=$(qemu_pid "$DOM")
+	assert_eq "$pid" "$(vfiod_vm_prop "$DOM" VMMPid)" "VMMPid is QEMU's pid"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver while the domain runs"
+	vfiod_vm_prop "$DOM" Devices | grep -q "$edu" || fail "edu is not a device of the VM: $(vfiod_vm_prop "$DOM" Devices)"
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+	log "QEMU: $cmdline"
+	assert_contains "$cmdline" "iommufd" "QEMU's command line"
+	# the hook left the broker's VM alone (it prepares type1 VMs of its own)
+	if journalctl -u libvirtd --no-pager | grep -q 'Hook script execution failed'; then
+		fail "libvirt's hook failed: $(journalctl -u libvirtd --no-pager | grep 'Hook script' | tail -n 3)"
+	fi
+}
+
+testcase_qemus_iommufd_is_vfiods_context() {
+	[ "$(virsh domstate "$DOM" 2>/dev/null)" = running ] || fail "the domain of the previous testcase is not running"
+	pid=$(qemu_pid "$DOM")
+	vpid=$(vfiod_pid)
+	qfds=$(fds_of "$pid" /dev/iommu)
+	vfds=$(fds_of "$vpid" /dev/iommu)
+	ls -l "/proc/$pid/fd" | grep -E 'iommu|vfio' || true
+	[ -n "$qfds" ] || fail "QEMU (pid $pid) holds no /dev/iommu"
+	[ "$(echo "$qfds" | wc -l)" -eq 1 ] || fail "QEMU holds several /dev/iommu: $qfds"
+	[ -n "$vfds" ] || fail "vfiod (pid $vpid) holds no /dev/iommu"
+	# the comparison tells files apart: a fresh open of /dev/iommu (a
+	# process of our own, holding it) is another file
+	perl -e 'open(my $f, "+<", "/dev/iommu") or die; sleep 60' &
+	other=$!
+	wait_until 10 sh -c "ls -l /proc/$other/fd | grep -q /dev/iommu"
+	ofd=$(fds_of "$other" /dev/iommu)
+	if same_file "$other" "$ofd" "$pid" "$qfds"; then
+		kill "$other"
+		fail "a fresh open of /dev/iommu compares as QEMU's file: the check cannot tell"
+	fi
+	kill "$other"
+	same=''
+	for v in $vfds; do
+		log "QEMU fd $qfds: $(fdinfo_key "$pid" "$qfds"); vfiod fd $v: $(fdinfo_key "$vpid" "$v")"
+		if same_file "$vpid" "$v" "$pid" "$qfds"; then
+			same=$v
+		fi
+	done
+	[ -n "$same" ] || fail "QEMU's /dev/iommu (fd $qfds) is none of vfiod's ($(echo $vfds)): not vfiod's context"
+	log "QEMU's fd $qfds and vfiod's fd $same are one open file (file status flags shared)"
+	assert_eq "$(fdinfo_key "$pid" "$qfds")" "$(fdinfo_key "$vpid" "$same")" "fdinfo pos, flags (O_CLOEXEC aside), ino of the two"
+	# libvirtd keeps the descriptor associated with the domain (for
+	# hotplug): vfiod's file too; it opened no iommufd context of its own
+	lpid=$(systemctl show -p MainPID --value libvirtd)
+	for l in $(fds_of "$lpid" /dev/iommu); do
+		same_file "$vpid" "$same" "$lpid" "$l" || fail "libvirtd's /dev/iommu (fd $l) is not vfiod's context"
+	done
+}
+
+testcase_qemus_pins_and_limit_are_vfiods_plan() {
+	[ "$(virsh domstate "$DOM" 2>/dev/null)" = running ] || fail "the domain of the previous testcase is not running"
+	pid=$(qemu_pid "$DOM")
+	plan=$(vfiod_vm_prop "$DOM" MemlockLimit)
+	limit=$(memlock_of "$pid")
+	expected=$(vfiod_vm_prop "$DOM" ExpectedChargeBytes)
+	pinned=$(awk '/^VmPin:/ { print $2 * 1024 }' "/proc/$pid/status")
+	locked=$(awk '/^VmLck:/ { print $2 * 1024 }' "/proc/$pid/status")
+	log "QEMU pid $pid: VmPin $pinned, VmLck $locked, RLIMIT_MEMLOCK $limit; vfiod: MemlockLimit $plan, ExpectedChargeBytes $expected, ObservedChargeBytes $(vfiod_vm_prop "$DOM" ObservedChargeBytes)"
+	assert_ne 18446744073709551615 "$plan" "vfiod's MemlockLimit"
+	assert_eq "$(vfiod_applied_limit "$DOM")" "$limit" "QEMU's RLIMIT_MEMLOCK vs the limit vfiod's journal says it applied"
+	assert_eq "$plan" "$limit" "QEMU's RLIMIT_MEMLOCK"
+	assert_ne $(((32 + 1024) * 1048576)) "$limit" "QEMU's limit (libvirt's own would be memory + 1 GiB)"
+	assert_eq $((32 * 1048576)) "$expected" "vfiod's expected charge (guest memory, once: one iommufd)"
+	# guest RAM pinned through vfiod's context, QEMU's ROMs within the broker's 4 MiB
+	[ "$pinned" -ge "$expected" ] || fail "QEMU's VmPin $pinned is below vfiod's expected $expected"
+	[ "$pinned" -le $((expected + 4 * 1048576)) ] || fail "QEMU's VmPin $pinned exceeds vfiod's expected $expected + 4 MiB"
+	# per-process accounting: the pins are charged to QEMU's own mm
+	assert_eq "$pinned" "$locked" "QEMU's VmLck (per-process accounting charges QEMU's mm)"
+	[ "$locked" -le "$limit" ] || fail "QEMU has $locked bytes locked, above its limit $limit"
+	poll_until 30 sh -c "busctl get-property org.vfiod1 '$(vfiod_vm_path "$DOM")' org.vfiod1.VM ChargeMatches | grep -q true" ||
+		fail "vfiod's charge check: expected $expected, observed $(vfiod_vm_prop "$DOM" ObservedChargeBytes)"
+}
+
+testcase_destroy_gives_everything_back() {
+	edu=$(lab_device edu)
+	pid=$(qemu_pid "$DOM" 2>/dev/null) || pid=''
+	if [ -n "$pid" ]; then
+		virsh destroy "$DOM" || fail "virsh destroy"
+		wait_until 30 sh -c "! kill -0 $pid 2>/dev/null"
+	fi
+	wait_until 60 sh -c "! vfioctl vm list --json | jq -e '.[] | select(.name == \"$DOM\")' >/dev/null"
+	before=$(cat "$BEFORE")
+	assert_eq "$before" "$(pci_driver "$edu")|$(cat "/sys/bus/pci/devices/$edu/driver_override")" \
+		"edu's driver and driver_override after destroy"
+	vpid=$(vfiod_pid)
+	[ -z "$(fds_of "$vpid" /dev/iommu)" ] || fail "vfiod still holds /dev/iommu"
+	[ -z "$(fds_of "$vpid" '/dev/vfio/*')" ] || fail "vfiod still holds a VFIO node: $(ls -l /proc/"$vpid"/fd | grep vfio)"
+	virsh undefine "$DOM" || fail "virsh undefine"
+	if journalctl -u libvirtd --no-pager | grep -q 'Hook script execution failed'; then
+		fail "libvirt's hook failed: $(journalctl -u libvirtd --no-pager | grep 'Hook script' | tail -n 3)"
+	fi
+	rm -f "$XML" "$BEFORE"
+}
+
+# Hotplug into a broker domain (libvirt 12 hot-adds iommufd hostdevs): a
+# second domain, e1000e cold-plugged, edu hot-added in the safe order
+# (vfioctl vm add-device --libvirt: vfiod claims edu and sets the limit
+# before libvirt attaches it; QEMU binds edu's cdev to vfiod's iommufd,
+# whose IOAS already maps guest memory: no new pins) and removed (libvirt
+# detaches, then vfiod gives edu back and sets the limit). At each step
+# QEMU's limit is vfiod's MemlockLimit and its VmPin vfiod's expected charge.
+DOM2=vfiod-broker-hp
+
+assert_plan_holds() { # PID WHEN
+	_ap_plan=$(vfiod_vm_prop "$DOM2" MemlockLimit)
+	_ap_exp=$(vfiod_vm_prop "$DOM2" ExpectedChargeBytes)
+	_ap_pin=$(awk '/^VmPin:/ { print $2 * 1024 }' "/proc/$1/status")
+	log "$2: VmPin $_ap_pin, RLIMIT_MEMLOCK $(memlock_of "$1"); vfiod: MemlockLimit $_ap_plan, ExpectedChargeBytes $_ap_exp, devices $(vfiod_vm_prop "$DOM2" Devices)"
+	# vfiod's figure is the one its journal says it applied last (MemlockLimit
+	# reads QEMU's limit back); libvirt sets memory + 1 GiB on every attach
+	# and detach, and vfiod applies its plan again after
+	_ap_applied=$(vfiod_applied_limit "$DOM2")
+	assert_ne $(((32 + 1024) * 1048576)) "$_ap_applied" "vfiod's applied limit $2 (libvirt's would be memory + 1 GiB)"
+	poll_until 30 sh -c "[ \"\$(awk '/^Max locked memory/ { print \$4 }' /proc/$1/limits)\" = '$_ap_applied' ]" ||
+		fail "QEMU's RLIMIT_MEMLOCK $2 is $(memlock_of "$1"), not vfiod's $_ap_applied"
+	assert_eq "$_ap_applied" "$(vfiod_vm_prop "$DOM2" MemlockLimit)" "MemlockLimit $2"
+	[ "$_ap_pin" -ge "$_ap_exp" ] && [ "$_ap_pin" -le $((_ap_exp + 4 * 1048576)) ] ||
+		fail "QEMU's VmPin $_ap_pin $2 is not vfiod's expected $_ap_exp (+ at most 4 MiB of ROMs)"
+	poll_until 30 sh -c "busctl get-property org.vfiod1 '$(vfiod_vm_path "$DOM2")' org.vfiod1.VM ChargeMatches | grep -q true" ||
+		fail "vfiod's charge check $2"
+}
+
+cdev_of() { # BDF
+	set -- /sys/bus/pci/devices/"$1"/vfio-dev/vfio*
+	[ -e "$1" ] && echo "/dev/vfio/devices/${1##*/}"
+}
+
+testcase_hotplug_into_a_broker_domain() {
+	e1000e=$(lab_device e1000e)
+	edu=$(lab_device edu)
+	nic_before="$(pci_driver "$e1000e")|$(cat "/sys/bus/pci/devices/$e1000e/driver_override")"
+	edu_before="$(pci_driver "$edu")|$(cat "/sys/bus/pci/devices/$edu/driver_override")"
+	pci_hostdev_xml "$e1000e" >/tmp/nic.xml
+	hotplug_domain_xml "$DOM2" |
+		sed "s|^  <clock offset='utc'/>|  <clock offset='utc'/>\n  <iommufd enabled='yes' fdgroup='vfiod'/>|" |
+		awk '/^  <\/devices>/ { while ((getline l < "/tmp/nic.xml") > 0) print l } { print }' >/tmp/$DOM2.xml
+	virsh define /tmp/$DOM2.xml || fail "virsh define"
+	vfioctl vm start "$DOM2" --libvirt || fail "vfioctl vm start $DOM2 --libvirt"
+	pid=$(qemu_pid "$DOM2")
+	assert_plan_holds "$pid" "after the start (e1000e)"
+
+	vfioctl vm add-device "$DOM2" "$edu" --libvirt || fail "vfioctl vm add-device $edu --libvirt"
+	vfiod_vm_prop "$DOM2" Devices | grep -q "$edu" || fail "edu is not a device of the VM after add-device"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after add-device"
+	cdev=$(cdev_of "$edu")
+	wait_until 30 sh -c "ls -l /proc/$pid/fd | grep -q ' $cdev\$'"
+	assert_plan_holds "$pid" "after add-device (e1000e, edu)"
+
+	vfioctl vm remove-device "$DOM2" "$edu" --libvirt || fail "vfioctl vm remove-device $edu --libvirt"
+	wait_until 30 sh -c "! busctl get-property org.vfiod1 '$(vfiod_vm_path "$DOM2")' org.vfiod1.VM Devices | grep -q '$edu'"
+	assert_eq "$edu_before" "$(pci_driver "$edu")|$(cat "/sys/bus/pci/devices/$edu/driver_override")" "edu after remove-device"
+	ls -l "/proc/$pid/fd" | grep -q " $cdev\$" && fail "QEMU still holds $cdev"
+	assert_plan_holds "$pid" "after remove-device (e1000e)"
+
+	virsh destroy "$DOM2" || fail "virsh destroy"
+	wait_until 30 sh -c "! kill -0 $pid 2>/dev/null"
+	wait_until 60 sh -c "! vfioctl vm list --json | jq -e '.[] | select(.name == \"$DOM2\")' >/dev/null"
+	assert_eq "$nic_before" "$(pci_driver "$e1000e")|$(cat "/sys/bus/pci/devices/$e1000e/driver_override")" "e1000e after destroy"
+	virsh undefine "$DOM2" || fail "virsh undefine"
+}
