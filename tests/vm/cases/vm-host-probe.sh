@@ -1,11 +1,13 @@
-# vfiod-kernels: distro test
+# vfiod-kernels: distro test modern
 # Issue 14 item 3, the kernel feature probe (lib/kernel-features.c,
 # `vfioctl host`, the Manager's feature properties) on each lab kernel,
 # checked against what that kernel's configuration gives it:
 #   - distro (Debian's 6.12): no CONFIG_IOMMUFD, no VFIO_DEVICE_CDEV; the
 #     type1 container; no VFIO_NOIOMMU;
 #   - test (tests/lab/test-kernel.config): IOMMUFD, VFIO_DEVICE_CDEV,
-#     VFIO_CONTAINER and type1 built in; no VFIO_NOIOMMU.
+#     VFIO_CONTAINER and type1 built in; no VFIO_NOIOMMU;
+#   - modern (the same configuration on 7.3, tests/lab/kernel-modern.sh):
+#     as test, plus IOAS_MAP_FILE, vIOMMU objects and IOAS_CHANGE_PROCESS.
 # Each answer is also held to the guest's own evidence (the nodes,
 # /proc/devices, the module parameters), and the ioctls newer than 6.12
 # (IOAS_MAP_FILE and vIOMMU objects 6.13, IOAS_CHANGE_PROCESS 6.14) to
@@ -36,7 +38,7 @@ testcase_probe_matches_the_kernel() {
 	start_vfiod
 	case "$VFIOD_KERNEL" in
 	distro) want_iommufd=false want_cdev=false want_noiommu=absent want_backend=type1 ;;
-	test) want_iommufd=true want_cdev=true want_noiommu=absent want_backend=iommufd ;;
+	test | modern) want_iommufd=true want_cdev=true want_noiommu=absent want_backend=iommufd ;;
 	*) fail "no expectations for kernel '$VFIOD_KERNEL'" ;;
 	esac
 	log "vfioctl host: $("$VFIOCTL" --json host | jq -c .)"
