@@ -382,7 +382,6 @@ int vfd_parse_unsigned(const char *s, unsigned *ret)
 int vfd_root_read_u64(vfd_context *ctx, const char *path, uint64_t *ret)
 {
 	_cleanup_free_ char *s = NULL;
-	uint64_t v;
 	int r;
 
 	if (!ret)
@@ -390,11 +389,7 @@ int vfd_root_read_u64(vfd_context *ctx, const char *path, uint64_t *ret)
 	r = vfd_root_read_string(ctx, path, &s);
 	if (r < 0)
 		return r;
-	r = parse_u64(s, &v);
-	if (r < 0)
-		return r;
-	*ret = v;
-	return 0;
+	return parse_u64(s, ret); /* *ret written only on success */
 }
 
 int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret)
@@ -756,7 +751,6 @@ int vfd_dir_read_string(int dfd, const char *name, char **ret)
 int vfd_dir_read_u64(int dfd, const char *name, uint64_t *ret)
 {
 	_cleanup_free_ char *s = NULL;
-	uint64_t v;
 	int r;
 
 	if (!ret)
@@ -764,11 +758,7 @@ int vfd_dir_read_u64(int dfd, const char *name, uint64_t *ret)
 	r = vfd_dir_read_string(dfd, name, &s);
 	if (r < 0)
 		return r;
-	r = parse_u64(s, &v);
-	if (r < 0)
-		return r;
-	*ret = v;
-	return 0;
+	return parse_u64(s, ret); /* *ret written only on success */
 }
 
 int vfd_dir_read_int(int dfd, const char *name, int *ret)
