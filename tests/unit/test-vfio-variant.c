@@ -86,7 +86,7 @@ static vfd_context *open_root(const char *root)
 
 static void test_candidates_best_first(void)
 {
-	char *root = make_root(true);
+	_cleanup_free_ char *root = make_root(true);
 	vfd_context *ctx = open_root(root);
 	vfd_vfio_candidate *c = NULL;
 	size_t n = 0;
@@ -139,7 +139,7 @@ static void expect_choice(vfd_context *ctx, const char *address, const char *req
 
 static void test_best_by_alias(void)
 {
-	char *root = make_root(true);
+	_cleanup_free_ char *root = make_root(true);
 	vfd_context *ctx = open_root(root);
 
 	expect_choice(ctx, EDU_SUBSYS, NULL, "fx_edu_subsys", "fx_edu_subsys", VFD_VFIO_CHOICE_ALIAS);
@@ -153,7 +153,7 @@ static void test_best_by_alias(void)
 
 static void test_no_module_directory_falls_back(void)
 {
-	char *root = make_root(false);
+	_cleanup_free_ char *root = make_root(false);
 	vfd_context *ctx = open_root(root);
 	vfd_vfio_choice c = { 0 };
 	vfd_op_error e = { 0 };
@@ -169,7 +169,7 @@ static void test_no_module_directory_falls_back(void)
 /* under vfiod's unit, /usr/lib/modules is hidden and its view bound to run/vfiod-kernel-modules */
 static void test_sandboxed_module_directory(void)
 {
-	char *root = make_root(true);
+	_cleanup_free_ char *root = make_root(true);
 	vfd_context *ctx;
 	char cmd[4096];
 
@@ -184,7 +184,7 @@ static void test_sandboxed_module_directory(void)
 
 static void test_explicit_choice_wins(void)
 {
-	char *root = make_root(true);
+	_cleanup_free_ char *root = make_root(true);
 	vfd_context *ctx = open_root(root);
 
 	expect_choice(ctx, EDU_SUBSYS, "vfio-pci", "vfio-pci", "vfio_pci", VFD_VFIO_CHOICE_EXPLICIT);
@@ -209,7 +209,7 @@ static void expect_refused(vfd_context *ctx, const char *address, const char *re
 
 static void test_non_vfio_driver_refused(void)
 {
-	char *root = make_root(true);
+	_cleanup_free_ char *root = make_root(true);
 	vfd_context *ctx = open_root(root);
 	vfd_vfio_choice c = { 0 };
 	vfd_op_error e = { 0 };
@@ -235,7 +235,7 @@ static void test_non_vfio_driver_refused(void)
 
 static void test_module_is_vfio_variant(void)
 {
-	char *root = make_root(true);
+	_cleanup_free_ char *root = make_root(true);
 	vfd_context *ctx = open_root(root);
 
 	ASSERT_EQ(1, vfd_module_is_vfio_variant(ctx, "fx_virtio"));
