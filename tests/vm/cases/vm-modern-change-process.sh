@@ -13,7 +13,11 @@
 # everything is given back. Refused: a process of a third uid, a caller that is neither the
 # VMM nor the owner, a dead process, vfiod itself, the VMM itself; a move
 # whose mappings are not file mappings (the kernel says EINVAL, vfiod's
-# commit ChargeNotMoved); a deadline or an abort sets the limit back.
+# commit ChargeNotMoved); a deadline or an abort sets the limit back; a
+# process of the VMM's uid that holds no iommufd of the VM; a thread's
+# pidfd (PIDFD_THREAD) of another VM's VMM. The target's exit ends a move
+# at once, and an abort after the new process's ioctl commits the move
+# (the kernel moved the charge: neither side is left wrong).
 # On the 6.12 test kernel, which lacks IOMMU_IOAS_CHANGE_PROCESS, the
 # method answers NotSupported and changes nothing.
 
@@ -165,6 +169,16 @@ testcase_live_update_moves_the_charge() {
 		>"$OUT" 2>"$ERR" && fail "uid 1001 moved the VM"
 	grep -q "AccessDenied" "$ERR" || fail "uid 1001: $(cat "$ERR")"
 	kill "$THIRD"
+	# a process of the VMM's uid that holds no iommufd of the VM: no raised limit for it
+	sh -c 'exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups sleep 600' &
+	SAME=$!
+	poll_until 5 runs_as "$SAME" 1000 || fail "no uid 1000 process"
+	same_orig=$(memlock_of "$SAME")
+	vmm_try change-process live "$SAME"
+	assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name)" "a process without the VM's iommufd"
+	grep -q "pid $SAME holds no iommufd of VM live" "$VMM_DIR/stderr" || fail "why: $(cat "$VMM_DIR/stderr")"
+	nothing_moved live "$OLD" "$SAME" "$same_orig"
+	kill "$SAME"
 	# a process that has exited (a pidfd of a reaped child)
 	vmm_try change-process live dead
 	assert_eq "org.vfiod1.Error.VMMExited" "$(vmm_field name)" "a dead process"
@@ -236,6 +250,19 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	live_vm plain
 
 	# a deadline: the limit set back, nothing moved
+	# a thread of another VM's VMM, by a PIDFD_THREAD pidfd: its tid is no VMM's pid
+	new_step thread
+	tid=$(vmm_field tid "$NEW_REPLY")
+	[ -n "$tid" ] && [ "$tid" != "$NEW" ] || fail "no thread in the new VMM: $NEW_REPLY"
+	vfioctl_ok vm register other --pid "$NEW" --backend iommufd --memory 16M
+	vmm_try change-process plain "tid:$tid"
+	assert_eq "org.freedesktop.DBus.Error.InvalidArgs" "$(vmm_field name)" "a thread of VM other's VMM"
+	grep -q "names a thread that is not its process's thread-group leader" "$VMM_DIR/stderr" ||
+		fail "why: $(cat "$VMM_DIR/stderr")"
+	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
+	vfioctl_ok vm release other
+	wait_until 30 vm_is_gone other
+
 	vmm_step change-process plain "$NEW" 2
 	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "raised"
 	wait_until 20 no_move plain
@@ -267,12 +294,55 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	vfioctl vm change-process plain --commit
 	assert_refused org.vfiod1.Error.NoProcessChange
 
-	# the new VMM goes (status 1: the kernel's refusal; edu's file closes), then the old
-	# (status 1: its refused commit): its exit releases the VM
+	# the target's exit ends a move at once (not at its deadline), and no limit is set on its pid
+	vmm_step change-process plain "$NEW" 120
+	assert_eq "$NEW" "$(change_pid plain)" "the move under way"
+	# the new VMM goes (status 1: the kernel's refusal; edu's file closes)
 	new_stop 1
+	wait_until 10 no_move plain
+	vfiod_log | grep -q "VM plain: pid $NEW, which its charge was moving to, exited" ||
+		fail "the target's exit is not logged"
+	vfiod_log | grep -q "pid $NEW exited; no limit to set back" || fail "a limit was set on a dead pid"
+	assert_eq "$OLD" "$(vm_prop plain VMMPid)" "the VM's VMM"
+	# then the old VMM (status 1: its refused commit): its exit releases the VM
 	vmm_stop 1
 	wait_until 60 vm_is_gone plain
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# the new process made the ioctl, the move is aborted: vfiod reads both
+# sides, sees the charge moved, and commits instead of leaving the new VMM
+# charged at its own limit and the old one with a raised limit and no charge
+testcase_abort_after_the_kernel_moved_commits() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	live_vm moved --map-file
+	vmm_step change-process moved "$NEW" 120
+	new_step ioas-change-process
+	charge_is "$NEW" 65536 "the new VMM holds the charge"
+	charge_is "$OLD" 0 "the old VMM holds none"
+	vmm_step abort-change moved
+	assert_eq "$NEW" "$(vm_prop moved VMMPid)" "the abort committed: the VM's VMM"
+	assert_eq 0 "$(change_pid moved)" "no move under way"
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the new VMM's limit is the VM's"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back"
+	vfiod_log | grep -q "VM moved: the move of its charge to pid $NEW ends (aborted), but the kernel moved the charge already: the move is committed" ||
+		fail "the commit instead of the abort is not logged"
+	vfioctl vm check-charge moved
+	assert_eq "expected $MiB64 observed $MiB64 limit ${LIMIT%% *} match" "$(cat "$OUT")" "CheckCharge after"
+	vmm_stop
+	new_step hotremove "$EDU"
+	vfioctl_ok vm remove-device moved "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new VMM's own limit"
+	new_step release
+	wait_until 30 vm_is_gone moved
+	new_stop
 	stop_vfiod
 	kmsg_assert_clean
 }
