@@ -319,8 +319,12 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
 int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, vfd_op_error *error);
 /* ret_moved: the bytes of charge that moved */
 int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved);
-/* ends a move under way, if any (why: for the log); the VM stays with its VMM */
-void vm_change_process_abort(VM *vm, const char *why);
+/*
+ * ends a move under way, if any (why: for the log): 1 when the kernel had
+ * moved the charge already and the move is committed instead, 0 when the
+ * VM stays with its VMM (see vm-identity.c, change_end())
+ */
+int vm_change_process_abort(VM *vm, const char *why);
 /* the pid a move under way goes to, 0 when none */
 pid_t vm_change_process_target(const VM *vm);
 
