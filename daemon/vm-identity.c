@@ -70,7 +70,7 @@ static bool is_vmm_process(const VM *vm, pid_t pid, uid_t uid)
 {
 	uid_t now;
 
-	/* the pidfd keeps the pid from being reused while the process lives */
+	/* a pid is not reused while its process lives: the read below checks its pidfd after */
 	if (!vm_has_vmm(vm) || vm->vmm_exited || pid != vm->vmm.pid)
 		return false;
 	if (vmm_process_current_uid(&vm->vmm, &now) < 0)
