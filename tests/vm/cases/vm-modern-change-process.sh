@@ -17,7 +17,9 @@
 # process of the VMM's uid that holds no iommufd of the VM; a thread's
 # pidfd (PIDFD_THREAD) of another VM's VMM. The target's exit ends a move
 # at once, and an abort after the new process's ioctl commits the move
-# (the kernel moved the charge: neither side is left wrong).
+# (the kernel moved the charge: neither side is left wrong); a new process
+# that exits after its ioctl strands the VM's charge (no raised limit on
+# either side, no further move).
 # On the 6.12 test kernel, which lacks IOMMU_IOAS_CHANGE_PROCESS, the
 # method answers NotSupported and changes nothing.
 
@@ -343,6 +345,40 @@ testcase_abort_after_the_kernel_moved_commits() {
 	new_step release
 	wait_until 30 vm_is_gone moved
 	new_stop
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# the new process made the ioctl and exited before any commit: the charge
+# left the old VMM for a process that is gone. Neither keeps a raised
+# limit: the old VMM's goes back to its own, vfiod sets none for the VM
+# any more and refuses another move, across a restart too
+testcase_target_exit_after_the_ioctl_strands_the_charge() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	live_vm stranded --map-file
+	vmm_step change-process stranded "$NEW" 120
+	new_step ioas-change-process
+	charge_is "$OLD" 0 "the old VMM holds none"
+	new_stop
+	wait_until 10 no_move stranded
+	assert_eq "$OLD" "$(vm_prop stranded VMMPid)" "the VM's VMM"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back to its own"
+	vfiod_log | grep -q "VM stranded (change-process): part of its charge left the VMM (pid $OLD) without a commit" ||
+		fail "the stranded charge is not logged"
+	vmm_try change-process stranded "$OLD"
+	assert_eq "org.vfiod1.Error.ChargeNotMoved" "$(vmm_field name)" "another move"
+	stop_vfiod
+	start_vfiod
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit after a restart"
+	vmm_try change-process stranded "$OLD"
+	assert_eq "org.vfiod1.Error.ChargeNotMoved" "$(vmm_field name)" "another move after a restart"
+	vmm_stop 1
+	wait_until 60 vm_is_gone stranded
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
 	stop_vfiod
 	kmsg_assert_clean
 }
