@@ -264,6 +264,29 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
 	vfioctl_ok vm release other
 	wait_until 30 vm_is_gone other
+	# the target of another VM's move under way. VM other2's VMM is a uid 1000
+	# process; the new VMM holds plain's iommufd, which counts as other2's only
+	# on a kernel without kcmp (CONFIG_KCMP: the lab's 7.3 has none)
+	sh -c 'exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups sleep 600' &
+	p2=$!
+	poll_until 5 runs_as "$p2" 1000 || fail "no uid 1000 process"
+	vfioctl_ok vm register other2 --pid "$p2" --backend iommufd --memory 16M
+	vfioctl vm change-process other2 --pid "$NEW" --timeout 120
+	if grep -q "holds no iommufd of VM other2" "$ERR"; then
+		log "kcmp(2) tells plain's iommufd from other2's: no move of other2 to pid $NEW to collide with"
+	else
+		[ "$RC" -eq 0 ] || fail "other2's move: $(cat "$ERR")"
+		assert_eq "$NEW" "$(change_pid other2)" "other2's move under way"
+		vmm_try change-process plain "$NEW"
+		assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name)" "another VM's target"
+		grep -q "pid $NEW is where the charge of VM other2 is moving" "$VMM_DIR/stderr" ||
+			fail "why: $(cat "$VMM_DIR/stderr")"
+		nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
+		vfioctl_ok vm change-process other2 --abort
+	fi
+	vfioctl_ok vm release other2
+	wait_until 30 vm_is_gone other2
+	kill "$p2"
 
 	vmm_step change-process plain "$NEW" 2
 	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "raised"
