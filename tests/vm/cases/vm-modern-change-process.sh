@@ -406,6 +406,39 @@ testcase_target_exit_after_the_ioctl_strands_the_charge() {
 	kmsg_assert_clean
 }
 
+# vfiod dies (SIGKILL) after the new process's ioctl, before any commit:
+# the next vfiod sets the new process's limit back, finds the VMM pinning
+# less than at the move's start (journaled), and strands the VM's charge
+testcase_crash_after_the_ioctl_strands_the_charge() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	live_vm crashed --map-file
+	vmm_step change-process crashed "$NEW" 120
+	new_step ioas-change-process
+	charge_is "$NEW" 65536 "the new VMM holds the charge"
+	_kv_pid=$(cat "$VFIOD_PIDFILE")
+	kill -KILL "$_kv_pid"
+	wait "$_kv_pid" 2>/dev/null || :
+	rm -f "$VFIOD_PIDFILE"
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the raise outlives the crash"
+	start_vfiod
+	assert_eq "$OLD" "$(vm_prop crashed VMMPid)" "the VM's VMM after the restart"
+	assert_eq 0 "$(change_pid crashed)" "no move under way"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new process's limit set back"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back"
+	vmm_try change-process crashed "$NEW"
+	assert_eq "org.vfiod1.Error.ChargeNotMoved" "$(vmm_field name)" "another move"
+	new_stop
+	vmm_stop 1
+	wait_until 60 vm_is_gone crashed
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+	kmsg_assert_clean
+}
+
 # the 6.12 test kernel: iommufd without IOMMU_IOAS_CHANGE_PROCESS
 testcase_not_supported_by_this_kernel() {
 	[ "$(vm_kernel)" = test ] || skip "the kernel without IOMMU_IOAS_CHANGE_PROCESS is the test kernel"
