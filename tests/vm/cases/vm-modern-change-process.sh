@@ -347,14 +347,19 @@ testcase_abort_after_the_kernel_moved_commits() {
 	kmsg_mark
 	start_vfiod
 	live_vm moved --map-file
+	# a hard limit that allows the VM's already: only the soft one is raised
+	prlimit --pid "$NEW" --memlock="${NEW_ORIG%% *}:268435456"
+	NEW_ORIG="${NEW_ORIG%% *} 268435456"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new VMM's own limits"
 	vmm_step change-process moved "$NEW" 120
+	assert_eq "${LIMIT%% *} 268435456" "$(memlock_of "$NEW")" "the soft limit raised, the hard one kept"
 	new_step ioas-change-process
 	charge_is "$NEW" 65536 "the new VMM holds the charge"
 	charge_is "$OLD" 0 "the old VMM holds none"
 	vmm_step abort-change moved
 	assert_eq "$NEW" "$(vm_prop moved VMMPid)" "the abort committed: the VM's VMM"
 	assert_eq 0 "$(change_pid moved)" "no move under way"
-	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the new VMM's limit is the VM's"
+	assert_eq "${LIMIT%% *} 268435456" "$(memlock_of "$NEW")" "the new VMM's limit is the VM's"
 	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back"
 	vfiod_log | grep -q "VM moved: the move of its charge to pid $NEW ends (aborted), but the kernel moved the charge already: the move is committed" ||
 		fail "the commit instead of the abort is not logged"
