@@ -53,6 +53,10 @@ int bus_error_vmm_process(sd_bus_error *error, int r)
 	if (r == -EBADF || r == -EINVAL)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "The VMM argument is not a pidfd of a live process");
+	if (r == -ECHILD)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "The pidfd names a thread that is not its process's "
+					 "thread-group leader (PIDFD_THREAD): name the process");
 	return sd_bus_error_set_errnof(error, r, "Cannot identify the VMM process: %m");
 }
 

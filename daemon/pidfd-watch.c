@@ -17,9 +17,11 @@
 #define PIDFD_NONBLOCK O_NONBLOCK
 #endif
 
-/* fills uid/gid from /proc/PID, then checks the pidfd still names a live process */
+/* fills uid/gid from /proc/PID (a thread-group leader: -ECHILD for another thread), then checks the pidfd still names a live process */
 static int identify(VMMProcess *p)
 {
+	char status[4096];
+	uint64_t tgid, pid;
 	uid_t uid;
 	gid_t gid;
 	int r;
@@ -31,6 +33,24 @@ static int identify(VMMProcess *p)
 	r = vfd_process_owner(p->pid, &uid, &gid);
 	if (r < 0)
 		return r;
+
+	/*
+	 * A pidfd opened with PIDFD_THREAD names a thread: its Pid is the
+	 * tid, which no check against a VMM's pid (a thread-group id) would
+	 * catch, and whose exit is not the process's. Only a thread-group
+	 * leader names a process.
+	 */
+	r = vfd_process_read_proc(p->pid, "status", status, sizeof(status));
+	if (r >= 0)
+		r = vfd_process_parse_status_number(status, "Tgid", &tgid);
+	if (r >= 0)
+		r = vfd_process_parse_status_number(status, "Pid", &pid);
+	if (r == -ENODATA)
+		r = -EBADMSG;
+	if (r < 0)
+		return r;
+	if (pid != (uint64_t) p->pid || tgid != pid)
+		return -ECHILD;
 
 	/*
 	 * The pid could have been reused between reading it and the stat:

@@ -30,7 +30,8 @@ typedef struct VMMProcess {
 /*
  * Takes a duplicate of pidfd (the caller keeps its own) and identifies the
  * process. -EBADF: not a pidfd; -ESRCH: the process has exited (or is
- * invisible from our pid namespace).
+ * invisible from our pid namespace); -ECHILD: a thread's pidfd
+ * (PIDFD_THREAD) of a thread that is not the thread-group leader.
  */
 int vmm_process_from_pidfd(int pidfd, VMMProcess *ret);
 /* The same for a plain pid, through pidfd_open(). */

@@ -165,6 +165,11 @@ static int handed_let_go(VM *vm, VMDevice *d, vfd_op_error *error)
 				held, strerror(-first));
 }
 
+int vm_iommufd_fd(const VM *vm)
+{
+	return vm->backend == VM_BACKEND_IOMMUFD ? vm->be.iommufd : -1;
+}
+
 /* vfiod's own descriptors; the copies of the VMM's files stay until each device is let go */
 static void iommufd_close(VM *vm)
 {

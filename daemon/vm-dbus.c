@@ -881,7 +881,8 @@ static int run_abort_process_change(sd_bus_message *message, void *request, sd_b
 	if (vm_change_process_target(vm) == 0)
 		return bus_error_domain(error, -ENOMSG, "No move of VM %s's charge is under way",
 					vm_get_name(vm));
-	vm_change_process_abort(vm, "aborted");
+	/* committed instead when the kernel moved the charge already: VMMPid tells */
+	(void) vm_change_process_abort(vm, "aborted");
 	return sd_bus_reply_method_return(message, NULL);
 }
 

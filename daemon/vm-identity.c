@@ -10,6 +10,7 @@
 #include "manager.h"
 #include "manager-mm.h"
 #include "vfiod/kernel-features.h"
+#include "vfiod/process.h"
 #include "vm-dbus.h"
 #include "vm-identity.h"
 #include "vm-journal.h"
@@ -69,7 +70,7 @@ static bool is_vmm_process(const VM *vm, pid_t pid, uid_t uid)
 {
 	uid_t now;
 
-	/* the pidfd keeps the pid from being reused while the process lives */
+	/* a pid is not reused while its process lives: the read below checks its pidfd after */
 	if (!vm_has_vmm(vm) || vm->vmm_exited || pid != vm->vmm.pid)
 		return false;
 	if (vmm_process_current_uid(&vm->vmm, &now) < 0)
@@ -141,12 +142,12 @@ int vm_identity_init(VM *vm, const VMConfig *config)
 	return vm_secret_generate(vm->identity.vmm_secret);
 }
 
-static void change_end(VM *vm, const char *why, bool journal);
+static int change_end(VM *vm, const char *why, bool decide);
 
 void vm_identity_done(VM *vm)
 {
 	/* the VM is freed: its journal is final (or gone with the VM) */
-	change_end(vm, "vfiod lets go of the VM", false);
+	(void) change_end(vm, "vfiod lets go of the VM", false);
 	free(vm->identity.vmm_sender);
 	vm->identity.vmm_sender = NULL;
 }
@@ -172,29 +173,69 @@ static void change_forget(VM *vm)
 	VMProcessChange *c = &vm->identity.change;
 
 	c->timeout = sd_event_source_disable_unref(c->timeout);
+	c->target_exit = sd_event_source_disable_unref(c->target_exit);
 	vmm_process_done(&c->target);
 	c->target = (VMMProcess) VMM_PROCESS_NULL;
 	c->start_time = 0;
 	c->old_locked = c->old_pinned = c->new_locked = c->new_pinned = 0;
 }
 
-static void change_end(VM *vm, const char *why, bool journal)
+static int check_moved(VM *vm, vfd_op_error *error, uint64_t *ret_moved);
+static int change_switch(VM *vm, uint64_t moved, vfd_op_error *error);
+
+/*
+ * The end of a move that is not a successful commit (an abort, the
+ * deadline, a failed commit, either process's exit). The kernel may have
+ * moved the charge all the same: the target's ioctl does not ask vfiod.
+ * So both sides are read again (decide):
+ *  - the charge moved as a commit requires (check_moved()): the move is
+ *    committed (1);
+ *  - else the target's limit is set back; and if the old VMM's VmPin
+ *    dropped at all, part of the charge left it for a process vfiod
+ *    cannot prove holds it: the VMM's limit is set back too and the VM's
+ *    charge stranded (vm_memlock_strand(): no limit set, no more moves,
+ *    until the VM is released). Neither process keeps a raised limit.
+ * Without decide (the VM is freed at vfiod's stop) the target's limit is
+ * set back only; the journal, left as it was, makes the next start decide
+ * (vm_memlock_move_recover()).
+ */
+static int change_end(VM *vm, const char *why, bool decide)
 {
 	VMProcessChange *c = &vm->identity.change;
+	uint64_t moved = 0, locked, pinned;
+	bool old_dropped = false;
+	vfd_op_error op;
 
 	if (c->target.pidfd < 0)
-		return;
+		return 0;
+	if (decide) {
+		vfd_op_error_clear(&op);
+		if (check_moved(vm, &op, &moved) >= 0) {
+			log_warning("VM %s: the move of its charge to pid %d ends (%s), but the kernel moved "
+				    "the charge already: the move is committed.", vm->name,
+				    (int) c->target.pid, why);
+			vfd_op_error_clear(&op);
+			if (change_switch(vm, moved, &op) >= 0)
+				return 1;
+			log_warning("VM %s: %s.", vm->name, op.message);
+		}
+		old_dropped = vmm_process_read_memory(&vm->vmm, &locked, &pinned) >= 0 &&
+			      pinned < c->old_pinned;
+	}
 	log_info("VM %s: the move of its charge to pid %d ends (%s); the VMM stays pid %d.",
 		 vm->name, (int) c->target.pid, why, (int) vm->vmm.pid);
 	vm_memlock_move_undo(vm, &c->target);
 	change_forget(vm);
-	if (journal)
+	if (old_dropped)
+		vm_memlock_strand(vm, "change-process");
+	if (decide)
 		(void) vm_journal_save(vm);
+	return 0;
 }
 
-void vm_change_process_abort(VM *vm, const char *why)
+int vm_change_process_abort(VM *vm, const char *why)
 {
-	change_end(vm, why, true);
+	return change_end(vm, why, true);
 }
 
 static int on_change_timeout(sd_event_source *s, uint64_t usec, void *userdata)
@@ -203,7 +244,25 @@ static int on_change_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 	log_warning("VM %s: the move of its charge to pid %d was not committed in time.", vm->name,
 		    (int) vm->identity.change.target.pid);
-	vm_change_process_abort(vm, "deadline passed");
+	(void) vm_change_process_abort(vm, "deadline passed");
+	return 0;
+}
+
+/*
+ * The target's pidfd became readable: it exited, and its pid is free once
+ * it is reaped. The move ends at once, and no prlimit() names that pid
+ * again (set_process_limit() refuses a readable pidfd). After a commit
+ * this source is the VMM's exit watch (vm->vmm_exit).
+ */
+static int on_change_target_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	VM *vm = userdata;
+
+	if (vm->vmm_exit == s)
+		return vm_on_vmm_exit(s, fd, revents, userdata);
+	log_warning("VM %s: pid %d, which its charge was moving to, exited.", vm->name,
+		    (int) vm->identity.change.target.pid);
+	(void) vm_change_process_abort(vm, "the target exited");
 	return 0;
 }
 
@@ -225,7 +284,7 @@ static int change_supported(VM *vm, vfd_op_error *error)
 	return 0;
 }
 
-/* the target may take the VM over: alive, not vfiod, not the VMM, the VMM's uid */
+/* the target may take the VM over: alive, not vfiod, not the VMM, the VMM's uid, nobody else's */
 static int check_target(VM *vm, const VMMProcess *target, vfd_op_error *error)
 {
 	uid_t vmm_uid, target_uid;
@@ -247,13 +306,56 @@ static int check_target(VM *vm, const VMMProcess *target, vfd_op_error *error)
 		return vfd_op_error_set(error, -EPERM, "", "pid %d runs as uid %u, the VMM of VM %s as "
 					"uid %u", (int) target->pid, (unsigned) target_uid, vm->name,
 					(unsigned) vmm_uid);
+	/* pids are thread-group ids on both sides: identify() refuses a thread's pidfd */
 	for (size_t i = 0; i < vm->manager->n_vms; i++) {
 		const VM *other = vm->manager->vms[i];
 
-		if (other != vm && vm_has_vmm(other) && !other->vmm_exited && other->vmm.pid == target->pid)
+		if (other == vm)
+			continue;
+		if (vm_has_vmm(other) && !other->vmm_exited && other->vmm.pid == target->pid)
 			return vfd_op_error_set(error, -EPERM, "", "pid %d is the VMM of VM %s",
 						(int) target->pid, other->name);
+		if (vm_change_process_target(other) == target->pid)
+			return vfd_op_error_set(error, -EPERM, "", "pid %d is where the charge of VM %s "
+						"is moving", (int) target->pid, other->name);
 	}
+	return 0;
+}
+
+/* at most this many descriptors of the target are compared with the VM's iommufd */
+#define CHANGE_PROCESS_MAX_FDS 4096U
+
+/*
+ * The target already holds the VM's iommufd (the old VMM handed it over):
+ * a raised limit is only ever handed to a process that can make the
+ * ioctl. kcmp(2) proves the very file; a kernel without it (CONFIG_KCMP)
+ * leaves an open of /dev/iommu as the proof.
+ */
+static int check_target_holds_iommufd(VM *vm, const VMMProcess *target, vfd_op_error *error)
+{
+	int iommufd = vm_iommufd_fd(vm), r;
+
+	if (iommufd < 0)
+		return vfd_op_error_set(error, -EPERM, "", "vfiod holds no iommufd of VM %s to compare "
+					"pid %d's with", vm->name, (int) target->pid);
+	r = vfd_process_holds_file(target->pid, iommufd, CHANGE_PROCESS_MAX_FDS);
+	if (r >= 0 && vmm_process_exited(target) != 0)
+		r = -ESRCH;
+	if (r == -ESRCH)
+		return vfd_op_error_set(error, -ESRCH, "", "pid %d has exited", (int) target->pid);
+	if (r == -E2BIG)
+		return vfd_op_error_set(error, -EPERM, "", "pid %d has more than %u descriptors: vfiod "
+					"does not look for the VM's iommufd among them", (int) target->pid,
+					CHANGE_PROCESS_MAX_FDS);
+	if (r < 0)
+		return vfd_op_error_set(error, r, "", "cannot read the descriptors of pid %d: %s",
+					(int) target->pid, strerror(-r));
+	if (r == 0)
+		return vfd_op_error_set(error, -EPERM, "", "pid %d holds no iommufd of VM %s: the VMM "
+					"hands it over before the move", (int) target->pid, vm->name);
+	if (r == 2)
+		log_debug("VM %s: no kcmp(2) in this kernel; pid %d holds an open of /dev/iommu.",
+			  vm->name, (int) target->pid);
 	return 0;
 }
 
@@ -275,10 +377,17 @@ int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, v
 	if (c->target.pidfd >= 0)
 		return vfd_op_error_set(error, -EINPROGRESS, "", "the charge of VM %s is moving to pid "
 					"%d already", vm->name, (int) c->target.pid);
+	if (vm_memlock_stranded(vm))
+		return vfd_op_error_set(error, -EXDEV, "", "part of the charge of VM %s left its VMM at "
+					"an earlier move without a commit: no further move until the "
+					"VM is released", vm->name);
 	if (vm->txn.op != VM_TXN_NONE || vm_is_giving_back(vm))
 		return vfd_op_error_set(error, -EBUSY, "", "a device of VM %s is being changed",
 					vm->name);
 	r = check_target(vm, target, error);
+	if (r < 0)
+		return r;
+	r = check_target_holds_iommufd(vm, target, error);
 	if (r < 0)
 		return r;
 	if (timeout_usec == 0)
@@ -296,20 +405,38 @@ int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, v
 		return vfd_op_error_set(error, -ESRCH, "", "cannot read the memory counters of pid %d "
 					"or %d: %s", (int) vm->vmm.pid, (int) target->pid, strerror(-r));
 
-	/* raise before: the target's ioctl is refused (ENOMEM) above its own limit */
+	/* the target's own limit, and whether vfiod raises it */
 	r = vm_memlock_move_prepare(vm, target, error);
 	if (r < 0)
 		return r;
 	r = sd_event_add_time_relative(vm->manager->event, &c->timeout, CLOCK_MONOTONIC, timeout_usec,
 				       0, on_change_timeout, vm);
+	if (r >= 0)
+		r = pidfd_watch_add(vm->manager->event, target, on_change_target_exit, vm,
+				    &c->target_exit);
 	if (r < 0) {
+		c->timeout = sd_event_source_disable_unref(c->timeout);
 		vm_memlock_move_undo(vm, target);
-		return vfd_op_error_set(error, r, "", "cannot arm the move's deadline");
+		return vfd_op_error_set(error, r, "", "cannot arm the move's deadline or exit watch");
 	}
 	c->target = *target;
 	*target = (VMMProcess) VMM_PROCESS_NULL;
-	/* a failed write is retried (vm-journal.c); the raise is in the journal before the ioctl can be */
-	(void) vm_journal_save(vm);
+
+	/* the intent in the journal before the raise: a crash after it sets the limit back */
+	r = vm_journal_save(vm);
+	if (r < 0) {
+		vm_memlock_move_undo(vm, &c->target); /* raised nothing yet: forgets */
+		change_forget(vm);
+		return vfd_op_error_set(error, r, "", "cannot journal the move: %s", strerror(-r));
+	}
+	/* raise before: the target's ioctl is refused (ENOMEM) above its own limit */
+	r = vm_memlock_move_raise(vm, &c->target, error);
+	if (r < 0) {
+		vm_memlock_move_undo(vm, &c->target);
+		change_forget(vm);
+		(void) vm_journal_save(vm);
+		return r;
+	}
 	log_info("VM %s: its charge may move from the VMM (pid %d: %" PRIu64 " bytes locked, %" PRIu64
 		 " pinned) to pid %d (%" PRIu64 " locked, %" PRIu64 " pinned) within %" PRIu64 " s.",
 		 vm->name, (int) vm->vmm.pid, c->old_locked, c->old_pinned, (int) c->target.pid,
@@ -372,47 +499,59 @@ static int check_moved(VM *vm, vfd_op_error *error, uint64_t *ret_moved)
 	return 0;
 }
 
-int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved)
+/* the switch after a check that passed: from here the target is the VM's VMM */
+static int change_switch(VM *vm, uint64_t moved, vfd_op_error *error)
 {
 	VMProcessChange *c = &vm->identity.change;
 	_cleanup_(vmm_process_done) VMMProcess old = VMM_PROCESS_NULL;
-	sd_event_source *watch = NULL;
+
+	if (!c->target_exit)
+		return vfd_op_error_set(error, -EBADF, "", "vfiod does not follow the exit of pid %d",
+					(int) c->target.pid);
+	manager_mm_forget_vm(vm->manager, vm);
+	old = vm->vmm;
+	vm->vmm = c->target;
+	c->target = (VMMProcess) VMM_PROCESS_NULL;
+	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+	/* the target's exit watch is the VMM's now (on_change_target_exit()) */
+	vm->vmm_exit = TAKE_PTR(c->target_exit);
+	/* the old connection proved the old process: the new one authenticates anew */
+	vm_forget_vmm_sender(vm);
+	change_forget(vm);
+	manager_mm_track_vm(vm->manager, vm);
+	/* journals the new VMM, then sets the old one's limit back */
+	vm_memlock_move_done(vm, &old);
+	vm_send_memory_changed(vm); /* VMMPid */
+	log_info("VM %s: its VMM is pid %d now (was pid %d): %" PRIu64 " bytes of charge moved.",
+		 vm->name, (int) vm->vmm.pid, (int) old.pid, moved);
+	return 0;
+}
+
+int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved)
+{
+	VMProcessChange *c = &vm->identity.change;
 	uint64_t moved = 0;
 	int r;
 
 	if (c->target.pidfd < 0)
 		return vfd_op_error_set(error, -ENOMSG, "", "no move of VM %s's charge is under way",
 					vm->name);
-	r = check_moved(vm, error, &moved);
-	if (r >= 0) {
-		r = pidfd_watch_add(vm->manager->event, &c->target, vm_on_vmm_exit, vm, &watch);
-		if (r < 0)
-			vfd_op_error_set(error, r, "", "cannot follow the exit of pid %d",
-					 (int) c->target.pid);
+	if (vm->state != VM_STATE_REGISTERED && vm->state != VM_STATE_ACTIVE) {
+		r = vfd_op_error_set(error, -ESHUTDOWN, "", "VM %s is %s: its charge cannot move",
+				     vm->name, vm_state_to_string(vm->state));
+		(void) vm_change_process_abort(vm, "the VM is not registered or active");
+		return r;
 	}
+	r = check_moved(vm, error, &moved);
+	if (r >= 0)
+		r = change_switch(vm, moved, error);
 	if (r < 0) {
 		if (r == -EXDEV)
 			log_warning("VM %s: %s.", vm->name, error->message);
-		vm_change_process_abort(vm, "the commit failed");
+		/* decides again: a charge that left the old VMM strands the VM's charge (change_end()) */
+		(void) change_end(vm, "the commit failed", true);
 		return r;
 	}
-
-	/* the switch: from here the target is the VM's VMM */
-	manager_mm_forget_vm(vm->manager, vm);
-	old = vm->vmm;
-	vm->vmm = c->target;
-	c->target = (VMMProcess) VMM_PROCESS_NULL;
-	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
-	vm->vmm_exit = watch;
-	/* the old connection proved the old process: the new one authenticates anew */
-	vm_forget_vmm_sender(vm);
-	change_forget(vm);
-	manager_mm_track_vm(vm->manager, vm);
-	vm_memlock_move_done(vm, &old);
-	(void) vm_journal_save(vm);
-	vm_send_memory_changed(vm); /* VMMPid */
-	log_info("VM %s: its VMM is pid %d now (was pid %d): %" PRIu64 " bytes of charge moved.",
-		 vm->name, (int) vm->vmm.pid, (int) old.pid, moved);
 	*ret_moved = moved;
 	return 0;
 }

@@ -177,10 +177,16 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	if (add(o, "transaction", txn) < 0)
 		return -ENOMEM;
 
+	/* the charge left the VMM without a commit: vfiod sets no limit for the VM (vm_memlock_strand()) */
+	if (vm->memlock.stranded && add(o, "charge_stranded", json_object_new_boolean(true)) < 0)
+		return -ENOMEM;
+
 	/*
-	 * A move of the charge under way whose target's limit vfiod raised:
-	 * a vfiod that dies before its end sets that limit back at its next
-	 * start (vm_memlock_recover()), if the process is still the same.
+	 * A move of the charge under way whose target's limit vfiod raises
+	 * (journaled before the raise): a vfiod that dies before its end sets
+	 * that limit back at its next start (vm_memlock_move_recover()), if
+	 * the process is still the same, and compares the VMM's VmPin with
+	 * old_pinned, its value at the move's start.
 	 */
 	if (vm->identity.change.target.pidfd >= 0 && vm->memlock.move_raised) {
 		json_object *change = json_object_new_object();
@@ -189,7 +195,8 @@ static int vm_to_json(const VM *vm, json_object **ret)
 		    add(change, "pid", u64((uint64_t) vm->identity.change.target.pid)) < 0 ||
 		    add(change, "start_time", u64(vm->identity.change.start_time)) < 0 ||
 		    add(change, "original", u64(vm->memlock.move_original)) < 0 ||
-		    add(change, "original_hard", u64(vm->memlock.move_original_hard)) < 0)
+		    add(change, "original_hard", u64(vm->memlock.move_original_hard)) < 0 ||
+		    add(change, "old_pinned", u64(vm->identity.change.old_pinned)) < 0)
 			return -ENOMEM;
 	}
 
@@ -475,7 +482,16 @@ int vm_journal_record_parse(json_object *o, VMJournalRecord *j)
 		    journal_get_u64(change, "original_hard", &j->saved->change_original_hard) < 0)
 			return -EBADMSG;
 		j->saved->change_pid = (pid_t) u;
+		/* optional: journals before it have none */
+		if (json_object_object_get_ex(change, "old_pinned", NULL)) {
+			if (journal_get_u64(change, "old_pinned", &j->saved->change_old_pinned) < 0)
+				return -EBADMSG;
+			j->saved->change_old_pinned_known = true;
+		}
 	}
+	if (json_object_object_get_ex(o, "charge_stranded", NULL) &&
+	    journal_get_bool(o, "charge_stranded", &j->saved->charge_stranded) < 0)
+		return -EBADMSG;
 
 	if (!json_object_object_get_ex(o, "transaction", &txn))
 		return -EBADMSG;

@@ -9,6 +9,7 @@
 #include "vfiod/fault.h"
 #include "manager.h"
 #include "vm-dbus.h"
+#include "vm-journal.h"
 #include "vm-memlock.h"
 #include "vm-private.h"
 
@@ -145,9 +146,14 @@ static uint64_t from_rlim(rlim_t v)
 }
 
 /*
- * Sets soft and hard limit (hard = soft unless restoring the original);
- * the pidfd, still open and not readable afterwards, proves the pid named
- * the VMM at the time of the call.
+ * Sets soft and hard limit (hard = soft unless restoring the original).
+ * prlimit() takes a pid, not a pidfd, and holding a pidfd does not keep
+ * a pid from being reused: a pid is free again once its process is
+ * reaped, and a pidfd becomes readable at the exit, before the reap. So
+ * the pidfd is checked before the call (a readable one: the pid may name
+ * another process already, -ESRCH and no call) and after it (the process
+ * exited meanwhile: -ESRCH). What is left is an exit, a reap and a reuse
+ * of the pid all between the two, in the microseconds of one prlimit().
  */
 static int set_process_limit(VM *vm, const VMMProcess *p, uint64_t soft, uint64_t hard)
 {
@@ -157,6 +163,11 @@ static int set_process_limit(VM *vm, const VMMProcess *p, uint64_t soft, uint64_
 	r = vfd_fault_step(vm->manager->ctx, "memlock-set");
 	if (r < 0)
 		return r;
+	r = vmm_process_exited(p);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return -ESRCH;
 	if (prlimit(p->pid, RLIMIT_MEMLOCK, &rl, NULL) < 0)
 		return negative_errno();
 	r = vmm_process_exited(p);
@@ -443,6 +454,11 @@ void vm_memlock_restore(VM *vm, const VMJournalSaved *saved)
 	vm->memlock.applied = saved->memlock_applied;
 	vm->memlock.move_stale_pid = saved->change_pid;
 	vm->memlock.move_stale_start_time = saved->change_start_time;
+	vm->memlock.move_stale_old_pinned = saved->change_old_pinned;
+	vm->memlock.move_stale_old_pinned_known = saved->change_old_pinned_known;
+	vm->memlock.stranded = saved->charge_stranded;
+	if (saved->charge_stranded)
+		vm->memlock.apply = false;
 	vm->memlock.move_original = saved->change_original;
 	vm->memlock.move_original_hard = saved->change_original_hard;
 }
@@ -453,10 +469,10 @@ void vm_memlock_restore(VM *vm, const VMJournalSaved *saved)
  * VM stays with its VMM, and that limit is set back if the pid still
  * names the same process (its start time).
  */
-static void move_recover(VM *vm)
+void vm_memlock_move_recover(VM *vm)
 {
 	_cleanup_(vmm_process_done) VMMProcess p = VMM_PROCESS_NULL;
-	uint64_t start = 0;
+	uint64_t start = 0, locked, pinned;
 	uid_t uid;
 	int r;
 
@@ -478,6 +494,18 @@ static void move_recover(VM *vm)
 	} else
 		log_info("VM %s (recover): the process its charge was moving to (pid %d) is gone.",
 			 vm->name, (int) vm->memlock.move_stale_pid);
+	/*
+	 * The VMM pins less than at the move's start: the kernel moved (some
+	 * of) the charge to the target while no vfiod watched. Nothing
+	 * proves where it is now: the VMM's limit is lowered too, and the
+	 * VM's charge stranded (vm_memlock_strand()).
+	 */
+	if (vm->memlock.move_stale_old_pinned_known && vm_has_vmm(vm) &&
+	    vmm_process_read_memory(&vm->vmm, &locked, &pinned) >= 0 &&
+	    pinned < vm->memlock.move_stale_old_pinned)
+		vm_memlock_strand(vm, "recover");
+	vm->memlock.move_stale_old_pinned_known = false;
+	vm->memlock.move_stale_old_pinned = 0;
 	vm->memlock.move_stale_pid = 0;
 	vm->memlock.move_stale_start_time = 0;
 	move_forget(vm);
@@ -485,7 +513,6 @@ static void move_recover(VM *vm)
 
 void vm_memlock_recover(VM *vm)
 {
-	move_recover(vm);
 	/*
 	 * A raise the old process made but did not journal shows in the
 	 * VMM's limit: that is the one vfiod set last.
@@ -518,6 +545,35 @@ int vm_memlock_expected_now(VM *vm, uint64_t *ret_expected, uint64_t *ret_slack)
 	return 0;
 }
 
+bool vm_memlock_stranded(const VM *vm)
+{
+	return vm->memlock.stranded;
+}
+
+void vm_memlock_strand(VM *vm, const char *step)
+{
+	int r;
+
+	vm->memlock.stranded = true;
+	if (vm->memlock.apply && vm->memlock.applied != 0 && vm->memlock.original_known &&
+	    vm_has_vmm(vm)) {
+		r = set_process_limit(vm, &vm->vmm, vm->memlock.original, vm->memlock.original_hard);
+		if (r < 0 && r != -ESRCH)
+			log_warning_errno(r, "VM %s (%s): cannot set the RLIMIT_MEMLOCK of the VMM (pid %d) "
+					  "back to %" PRIu64 " bytes: %m", vm->name, step,
+					  (int) vm->vmm.pid, vm->memlock.original);
+		else if (r == 0)
+			log_warning("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) set back to %" PRIu64
+				    " bytes.", vm->name, step, (int) vm->vmm.pid, vm->memlock.original);
+	}
+	vm->memlock.applied = 0;
+	vm->memlock.apply = false;
+	retry_timer_disarm(&vm->memlock.retry);
+	log_warning("VM %s (%s): part of its charge left the VMM (pid %d) without a commit: vfiod "
+		    "sets no RLIMIT_MEMLOCK for the VM any more, and refuses another move of its "
+		    "charge, until the VM is released.", vm->name, step, (int) vm->vmm.pid);
+}
+
 static void move_forget(VM *vm)
 {
 	vm->memlock.move_original_known = false;
@@ -528,33 +584,40 @@ static void move_forget(VM *vm)
 int vm_memlock_move_prepare(VM *vm, const VMMProcess *target, vfd_op_error *error)
 {
 	struct rlimit rl;
-	uint64_t limit;
-	int r;
 
 	move_forget(vm);
-	/* read while the pidfd holds the process: what is set back if the move does not happen */
-	if (prlimit(target->pid, RLIMIT_MEMLOCK, NULL, &rl) < 0 || vmm_process_exited(target) != 0)
+	/* read while the pidfd holds the process (checked before and after): what is set back */
+	if (vmm_process_exited(target) != 0 || prlimit(target->pid, RLIMIT_MEMLOCK, NULL, &rl) < 0 ||
+	    vmm_process_exited(target) != 0)
 		return vfd_op_error_set(error, -ESRCH, "", "cannot read the RLIMIT_MEMLOCK of pid %d",
 					(int) target->pid);
 	vm->memlock.move_original = from_rlim(rl.rlim_cur);
 	vm->memlock.move_original_hard = from_rlim(rl.rlim_max);
 	vm->memlock.move_original_known = true;
-
 	/* vfiod sets no limit for this VM: the target's own is what the kernel checks */
-	if (!vm->memlock.apply || vm->memlock.applied == 0)
+	vm->memlock.move_raised = vm->memlock.apply && vm->memlock.applied != 0;
+	return 0;
+}
+
+int vm_memlock_move_raise(VM *vm, const VMMProcess *target, vfd_op_error *error)
+{
+	uint64_t limit, hard;
+	int r;
+
+	if (!vm->memlock.move_raised)
 		return 0;
+	/* the soft limit is what the kernel checks; the hard one is raised only when it is lower */
 	limit = vm->memlock.applied;
-	r = set_process_limit(vm, target, limit, limit);
-	if (r < 0) {
-		move_forget(vm);
+	hard = vm->memlock.move_original_hard >= limit ? vm->memlock.move_original_hard : limit;
+	r = set_process_limit(vm, target, limit, hard);
+	if (r < 0)
 		return vfd_op_error_set(error, r, "", "cannot raise the RLIMIT_MEMLOCK of pid %d to %"
 					PRIu64 " bytes before it takes the VM's charge: %s",
 					(int) target->pid, limit, strerror(-r));
-	}
-	vm->memlock.move_raised = true;
 	log_info("VM %s (change-process): RLIMIT_MEMLOCK of pid %d raised from %" PRIu64 " to %"
-		 PRIu64 " bytes before it takes the VM's charge.", vm->name, (int) target->pid,
-		 vm->memlock.move_original, limit);
+		 PRIu64 " bytes (hard limit %" PRIu64 "%s) before it takes the VM's charge.", vm->name,
+		 (int) target->pid, vm->memlock.move_original, limit, hard,
+		 hard == vm->memlock.move_original_hard ? ", its own" : ", raised too");
 	return 0;
 }
 
@@ -594,6 +657,8 @@ void vm_memlock_move_done(VM *vm, const VMMProcess *old)
 		vm->memlock.applied = 0;
 	move_forget(vm);
 
+	/* the journal names the new VMM before the old one's limit goes down (a crash between: recover) */
+	(void) vm_journal_save(vm);
 	/* lowered after the move, as after a remove: the old VMM holds none of the VM's charge now */
 	if (vm->memlock.applied != 0 && old_known) {
 		r = set_process_limit(vm, old, old_soft, old_hard);

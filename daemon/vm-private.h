@@ -55,6 +55,10 @@ typedef struct VMMemlock {
 	/* after a restart: a move the old vfiod had under way (journal), its raise set back */
 	pid_t move_stale_pid;
 	uint64_t move_stale_start_time;
+	bool move_stale_old_pinned_known;
+	uint64_t move_stale_old_pinned; /* the VMM's VmPin at that move's start */
+	/* the charge left the VMM without a commit (vm_memlock_strand()): no limit set, no move */
+	bool stranded;
 } VMMemlock;
 
 /*
@@ -81,6 +85,7 @@ typedef struct VMProcessChange {
 	uint64_t old_locked, old_pinned;
 	uint64_t new_locked, new_pinned;
 	sd_event_source *timeout;
+	sd_event_source *target_exit; /* the target's pidfd: its exit ends the move */
 } VMProcessChange;
 
 /* who owns the VM and who proved to be its VMM (vm-identity.c) */
@@ -123,6 +128,9 @@ struct VMJournalSaved {
 	pid_t change_pid;
 	uint64_t change_start_time;
 	uint64_t change_original, change_original_hard;
+	bool change_old_pinned_known;
+	uint64_t change_old_pinned;
+	bool charge_stranded;
 	VMDevice *devices;
 	size_t n_devices;
 	VMTxn txn;
@@ -192,10 +200,23 @@ int vm_on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 /*
  * Before the target process can take the charge: its limit read (to be
- * set back) and raised to the VM's. -errno with error set; nothing
- * changed then.
+ * set back), and whether vfiod raises it (move_raised: journaled before
+ * the raise). -errno with error set; nothing changed then.
  */
 int vm_memlock_move_prepare(VM *vm, const VMMProcess *target, vfd_op_error *error);
+/* the raise prepared: the soft limit to the VM's, the hard one only if it is lower */
+int vm_memlock_move_raise(VM *vm, const VMMProcess *target, vfd_op_error *error);
+/*
+ * Part of the charge left the VMM without a commit: the VMM's limit set
+ * back to its original, and vfiod sets none for the VM from here on
+ * (memlock.apply off, journaled as charge_stranded); moves refused.
+ */
+void vm_memlock_strand(VM *vm, const char *step);
+bool vm_memlock_stranded(const VM *vm);
+/* vfiod's own copy of an iommufd VM's iommufd (a move's target must hold it), -1 none */
+int vm_iommufd_fd(const VM *vm);
+/* vm_recover()'s first step: a move the previous vfiod had under way, ended */
+void vm_memlock_move_recover(VM *vm);
 /* the move did not happen: the target's limit as it was */
 void vm_memlock_move_undo(VM *vm, const VMMProcess *target);
 /*

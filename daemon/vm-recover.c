@@ -90,6 +90,13 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 	 */
 	vm_backend_adopt(vm);
 
+	/*
+	 * A move of the charge the old process had under way ends first,
+	 * whatever else recovery finds: its target's raised limit goes back
+	 * before the VMM's exit can release the VM.
+	 */
+	vm_memlock_move_recover(vm);
+
 	/* 1. the transaction the old process did not finish: an add undone, a remove finished */
 	d = vm->txn.op != VM_TXN_NONE ? vm_find_device(vm, vm->txn.device) : NULL;
 	if (d) {

@@ -370,6 +370,8 @@ int vm_release(VM *vm, VMReleaseDone done, void *userdata, vfd_op_error *error)
 	if (vm->state == VM_STATE_RELEASED)
 		return VM_STATE_RELEASED;
 
+	/* a move of the charge under way ends first (committed if the kernel moved it already) */
+	(void) vm_change_process_abort(vm, "the VM is released");
 	vm_set_state(vm, VM_STATE_RELEASING);
 	if (vm_has_vmm(vm) && !vm->vmm_exited && vmm_process_exited(&vm->vmm) > 0)
 		vm->vmm_exited = true;

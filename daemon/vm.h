@@ -298,11 +298,15 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
  * mapping to it. The kernel charges its caller, so vfiod cannot make the
  * call; it brackets it:
  *
- *   begin   target (a pidfd) must be alive, not vfiod, not the VMM, and
- *           run as the VMM's uid; the VM must be on iommufd, registered or
- *           active, with no device change under way, on a kernel that
- *           has the ioctl. The target's limit is raised to the VM's and a
- *           deadline armed (timeout_usec, 0: 60 s, at most 600 s).
+ *   begin   target (a pidfd of a process, not of a thread) must be alive,
+ *           not vfiod, not the VMM, not another VM's VMM or move target,
+ *           run as the VMM's uid, and hold the VM's iommufd already; the
+ *           VM must be on iommufd, registered or active, with no device
+ *           change under way and no stranded charge, on a kernel that has
+ *           the ioctl. The move is journaled, then the target's limit
+ *           raised to the VM's (the hard limit only if it is lower), a
+ *           deadline armed (timeout_usec, 0: 60 s, at most 600 s) and the
+ *           target's exit watched.
  *   ...     the target calls IOMMU_IOAS_CHANGE_PROCESS on the iommufd
  *           the old VMM passed it;
  *   commit  the charge is checked on both sides from /proc: the target's
@@ -312,12 +316,17 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
  *           it authenticates anew with the VM's secret), journaled, and
  *           the old VMM's limit set back.
  *
- * A commit whose check fails, an abort, the deadline and the old VMM's
- * exit end the move with the VM on the old VMM and the target's limit set
- * back. Errors: -EMEDIUMTYPE the kernel or backend cannot; -EINPROGRESS a
+ * A commit whose check fails, an abort, the deadline, a Release and
+ * either process's exit end the move after reading both sides again: a
+ * charge that moved is committed; otherwise the VM stays on the old VMM,
+ * the target's limit is set back, and if the old VMM's VmPin dropped the
+ * VM's charge is stranded (vm_memlock_strand(): the old VMM's limit set
+ * back, no limit applied, no further move). Errors: -EMEDIUMTYPE the kernel or backend cannot; -EINPROGRESS a
  * move is under way; -ENOMSG none is; -EBUSY a device change is under
  * way; -ESHUTDOWN the VM is not registered or active; -ESRCH a process
- * exited; -EPERM the target is vfiod or runs as another uid; -EINVAL the
+ * exited; -EPERM the target is vfiod, another VM's VMM or move target, runs as
+ * another uid or holds no iommufd of the VM; -EXDEV also: the charge is
+ * stranded; -EINVAL the
  * target is the VMM; -EXDEV the kernel did not move the charge (error
  * says what each side holds). A move under way is journaled with the
  * target's pid, start time and original limit: a vfiod that stops ends
@@ -326,8 +335,12 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
 int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, vfd_op_error *error);
 /* ret_moved: the bytes of charge that moved */
 int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved);
-/* ends a move under way, if any (why: for the log); the VM stays with its VMM */
-void vm_change_process_abort(VM *vm, const char *why);
+/*
+ * ends a move under way, if any (why: for the log): 1 when the kernel had
+ * moved the charge already and the move is committed instead, 0 when the
+ * VM stays with its VMM (see vm-identity.c, change_end())
+ */
+int vm_change_process_abort(VM *vm, const char *why);
 /* the pid a move under way goes to, 0 when none */
 pid_t vm_change_process_target(const VM *vm);
 

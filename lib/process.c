@@ -5,7 +5,9 @@
  * (pid, start time): the kernel does not export pidfd_pid() to modules,
  * so the pidfd itself cannot travel in its requests (vfd_mm_track_pidfd()).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -240,4 +242,116 @@ int vfd_pidfd_exited(int pidfd)
 		return -EBADF;
 	/* A pidfd becomes readable when its process has exited. */
 	return n > 0 && (p.revents & POLLIN);
+}
+
+int vfd_process_parse_status_number(const char *status, const char *name, uint64_t *ret)
+{
+	size_t len;
+	const char *p = status;
+
+	if (!status || !name)
+		return -EINVAL;
+	len = strlen(name);
+	while (p && *p) {
+		if (strncmp(p, name, len) == 0 && p[len] == ':') {
+			uint64_t v = 0;
+			bool any = false;
+
+			p += len + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			for (; *p >= '0' && *p <= '9'; p++) {
+				if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+					return -EBADMSG;
+				v = v * 10 + (uint64_t)(*p - '0');
+				any = true;
+			}
+			if (!any || (*p != '\n' && *p != '\0'))
+				return -EBADMSG;
+			*ret = v;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENODATA;
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		(void)closedir(*d);
+}
+
+/* kcmp(2) is built only with CONFIG_KCMP (or CHECKPOINT_RESTORE): -ENOSYS otherwise */
+static int same_file(pid_t pid, int fd, int their_fd)
+{
+	long n;
+
+	n = syscall(SYS_kcmp, (pid_t)getpid(), pid, KCMP_FILE, (unsigned long)fd,
+		    (unsigned long)their_fd);
+	if (n < 0)
+		return negative_errno();
+	return n == 0;
+}
+
+int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct stat mine, theirs;
+	char path[64];
+	unsigned seen = 0;
+	bool by_kcmp = true;
+	struct dirent *e;
+	int r;
+
+	if (pid <= 0 || fd < 0)
+		return -EINVAL;
+	if (fstat(fd, &mine) < 0)
+		return negative_errno();
+	r = vfd_pathf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if (r < 0)
+		return r;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	while ((errno = 0, e = readdir(d))) {
+		char *end;
+		long n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		errno = 0;
+		n = strtol(e->d_name, &end, 10);
+		if (errno || *end || n < 0 || n > INT32_MAX)
+			continue;
+		if (++seen > max_fds)
+			return -E2BIG;
+		if (by_kcmp) {
+			r = same_file(pid, fd, (int)n);
+			if (r == -ENOSYS)
+				by_kcmp = false;
+			else if (r == -EBADF)
+				continue; /* closed meanwhile */
+			else if (r < 0)
+				return r;
+			else if (r > 0)
+				return 1;
+			else
+				continue;
+		}
+		/* without kcmp: an open of the same node (for /dev/iommu: any iommufd) */
+		r = vfd_pathf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, n);
+		if (r < 0)
+			return r;
+		if (stat(path, &theirs) < 0)
+			continue;
+		if (theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino &&
+		    theirs.st_rdev == mine.st_rdev)
+			return 2;
+	}
+	if (errno != 0)
+		return negative_errno();
+	return 0;
 }

@@ -5,10 +5,12 @@
  * with a child of the test. Hermetic on any Linux >= 5.10.
  */
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,6 +176,57 @@ static void test_pidfd_names_its_process(void)
 	ASSERT_ERRNO(vfd_pidfd_open(-1), -EINVAL);
 }
 
+static void test_parse_status_number(void)
+{
+	const char *status = "Name:\tqemu\nTgid:\t4242\nNgid:\t0\nPid:\t4243\nVmLck:\t  8 kB\n";
+	uint64_t v = 0;
+
+	ASSERT_OK(vfd_process_parse_status_number(status, "Tgid", &v));
+	ASSERT_TRUE(v == 4242);
+	ASSERT_OK(vfd_process_parse_status_number(status, "Pid", &v));
+	ASSERT_TRUE(v == 4243);
+	/* a name is a whole field name: "Pid" is not "PPid" nor a prefix of another */
+	ASSERT_OK(vfd_process_parse_status_number("PPid:\t1\nPid:\t7", "Pid", &v));
+	ASSERT_TRUE(v == 7);
+	ASSERT_ERRNO(vfd_process_parse_status_number(status, "TracerPid", &v), -ENODATA);
+	/* a number alone on its line: "8 kB" is not one */
+	ASSERT_ERRNO(vfd_process_parse_status_number(status, "VmLck", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_number("Tgid:\t\n", "Tgid", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_number("Tgid:\t-1\n", "Tgid", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_number("Tgid:\t99999999999999999999\n", "Tgid", &v), -EBADMSG);
+	ASSERT_ERRNO(vfd_process_parse_status_number(NULL, "Tgid", &v), -EINVAL);
+}
+
+/* the child holds the file it inherited, not one opened after the fork */
+static void test_holds_file(void)
+{
+	int inherited[2], later[2], r;
+	pid_t child;
+
+	ASSERT_OK(pipe2(inherited, O_CLOEXEC) < 0 ? -errno : 0);
+	child = sleeper();
+	ASSERT_OK(pipe2(later, O_CLOEXEC) < 0 ? -errno : 0);
+
+	/* 1 by kcmp(2); 2 where the kernel has none (the same inode) */
+	r = vfd_process_holds_file(child, inherited[0], 4096);
+	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, inherited[0], inherited[0]) == 0)
+		ASSERT_EQ(r, 1);
+	else
+		ASSERT_EQ(r, 2);
+	ASSERT_EQ(vfd_process_holds_file(child, later[0], 4096), 0);
+	/* the scan is bounded */
+	ASSERT_ERRNO(vfd_process_holds_file(child, later[0], 0), -E2BIG);
+	ASSERT_ERRNO(vfd_process_holds_file(child, -1, 4096), -EINVAL);
+
+	kill(child, SIGKILL);
+	ASSERT_EQ(waitpid(child, NULL, 0), child);
+	ASSERT_ERRNO(vfd_process_holds_file(child, inherited[0], 4096), -ESRCH);
+	close(inherited[0]);
+	close(inherited[1]);
+	close(later[0]);
+	close(later[1]);
+}
+
 static void test_not_a_pidfd(void)
 {
 	pid_t pid;
@@ -192,4 +245,6 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_start_time_orders_processes),
 	VFD_TEST(test_pidfd_names_its_process),
 	VFD_TEST(test_not_a_pidfd),
+	VFD_TEST(test_parse_status_number),
+	VFD_TEST(test_holds_file),
 )

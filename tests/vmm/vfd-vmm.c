@@ -31,7 +31,8 @@
  *                          answers "accept"; this VMM closes its own
  *   accept                 --receive: take them over (and the mappings)
  *   ioas-change-process    IOMMU_IOAS_CHANGE_PROCESS on the iommufd taken over
- *   change-process VM PID|dead [TIMEOUT_S], commit-change VM, abort-change VM
+ *   change-process VM PID|dead|tid:TID [TIMEOUT_S], commit-change VM, abort-change VM
+ *   thread                 starts an idle thread: "thread ok tid=N"
  *                          the VM's ChangeProcess methods (vmm-handover.c)
  *   quit
  * Numbers: decimal or 0x hex, with an optional K, M or G (binary) suffix.
@@ -621,6 +622,8 @@ static int run_step(vmm *v, char *line, bool *ret_quit)
 		return step_accept(v);
 	if (strcmp(argv[0], "ioas-change-process") == 0)
 		return step_ioas_change_process(v);
+	if (strcmp(argv[0], "thread") == 0)
+		return vmm_thread_step();
 	if (strcmp(argv[0], "change-process") == 0 || strcmp(argv[0], "commit-change") == 0 ||
 	    strcmp(argv[0], "abort-change") == 0)
 		return vmm_change_process_step(argv, argc);

@@ -18,12 +18,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
@@ -170,6 +172,47 @@ static int dead_pidfd(void)
 	return fd;
 }
 
+/* a thread that only waits: its tid names no process (vm-modern-change-process) */
+static void *idle_thread(void *arg)
+{
+	pid_t *tid = arg;
+
+	__atomic_store_n(tid, gettid(), __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* thread: starts one; "thread ok tid=N" */
+int vmm_thread_step(void)
+{
+	static pid_t tid;
+	pthread_t t;
+	int r;
+
+	r = -pthread_create(&t, NULL, idle_thread, &tid);
+	if (r < 0) {
+		printf("thread err=%s\n", strerrorname_np(-r));
+		return r;
+	}
+	while (__atomic_load_n(&tid, __ATOMIC_ACQUIRE) == 0)
+		usleep(1000);
+	printf("thread ok tid=%d\n", (int)tid);
+	return 0;
+}
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* a pidfd of one thread (PIDFD_THREAD, Linux 6.9): its fdinfo says the tid */
+static int thread_pidfd(pid_t tid)
+{
+	long fd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+
+	return fd < 0 ? negative_errno() : (int)fd;
+}
+
 static int bus_reply(const char *step, int r, const sd_bus_error *error)
 {
 	const char *n = strerrorname_np(-r);
@@ -181,8 +224,8 @@ static int bus_reply(const char *step, int r, const sd_bus_error *error)
 }
 
 /*
- * change-process VM PID|dead [TIMEOUT_S], commit-change VM, abort-change
- * VM: the VM's methods, asked as its VMM (authenticated with
+ * change-process VM PID|dead|tid:TID [TIMEOUT_S], commit-change VM,
+ * abort-change VM: the VM's methods (tid:TID: a PIDFD_THREAD pidfd), asked as its VMM (authenticated with
  * $VFIOD_VMM_SECRET)
  */
 int vmm_change_process_step(char **argv, int argc)
@@ -210,6 +253,8 @@ int vmm_change_process_step(char **argv, int argc)
 	if (strcmp(step, "change-process") == 0) {
 		if (strcmp(argv[2], "dead") == 0)
 			pidfd = dead_pidfd();
+		else if (strncmp(argv[2], "tid:", 4) == 0)
+			pidfd = thread_pidfd((pid_t)strtol(argv[2] + 4, NULL, 10));
 		else
 			pidfd = vfd_pidfd_open((pid_t)strtol(argv[2], NULL, 10));
 		if (pidfd < 0) {

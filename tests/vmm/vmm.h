@@ -177,6 +177,8 @@ int vmm_handover_receive(int listen_fd, int ret_fds[VMM_HANDOVER_FDS], char *tex
 int vmm_ioas_change_process(int iommufd);
 /* change-process, commit-change, abort-change: the VM's methods over D-Bus */
 int vmm_change_process_step(char **argv, int argc);
+/* thread: an idle thread started; prints its tid (vm-modern-change-process) */
+int vmm_thread_step(void);
 /* --map-file: iommufd maps guest memory with IOMMU_IOAS_MAP_FILE from memfd (vmm-iommufd.c) */
 void vmm_iommufd_map_from_file(int memfd, const void *base);
 /* the VM of the release step, for a VMM that took its descriptors from another (vmm-source-vfiod.c) */

@@ -53,3 +53,19 @@ int vfd_process_parse_stat_start_time(const char *stat, uint64_t *ret);
  * -EBADMSG when it is malformed or too large.
  */
 int vfd_process_parse_status_bytes(const char *status, const char *name, uint64_t *ret);
+/*
+ * A "NAME:<blanks>N" line of a /proc/PID/status text (Tgid, Pid), N
+ * alone on its line. -ENODATA when there is no such line, -EBADMSG when
+ * it is malformed.
+ */
+int vfd_process_parse_status_number(const char *status, const char *name, uint64_t *ret);
+/*
+ * Whether pid holds the open file fd is (of this process) among its
+ * descriptors, /proc/PID/fd: 1 the same open file (kcmp(2), KCMP_FILE);
+ * 2 an open of the same inode, when the kernel has no kcmp (built without
+ * CONFIG_KCMP): for /dev/iommu that is any iommufd; 0 none. At most
+ * max_fds descriptors are looked at: -E2BIG beyond. -ESRCH no such
+ * process. What it says of a pid holds only while the caller's pidfd of
+ * it is not readable (checked after).
+ */
+int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds);

@@ -13,7 +13,13 @@
 # everything is given back. Refused: a process of a third uid, a caller that is neither the
 # VMM nor the owner, a dead process, vfiod itself, the VMM itself; a move
 # whose mappings are not file mappings (the kernel says EINVAL, vfiod's
-# commit ChargeNotMoved); a deadline or an abort sets the limit back.
+# commit ChargeNotMoved); a deadline or an abort sets the limit back; a
+# process of the VMM's uid that holds no iommufd of the VM; a thread's
+# pidfd (PIDFD_THREAD) of another VM's VMM. The target's exit ends a move
+# at once, and an abort after the new process's ioctl commits the move
+# (the kernel moved the charge: neither side is left wrong); a new process
+# that exits after its ioctl strands the VM's charge (no raised limit on
+# either side, no further move).
 # On the 6.12 test kernel, which lacks IOMMU_IOAS_CHANGE_PROCESS, the
 # method answers NotSupported and changes nothing.
 
@@ -165,6 +171,16 @@ testcase_live_update_moves_the_charge() {
 		>"$OUT" 2>"$ERR" && fail "uid 1001 moved the VM"
 	grep -q "AccessDenied" "$ERR" || fail "uid 1001: $(cat "$ERR")"
 	kill "$THIRD"
+	# a process of the VMM's uid that holds no iommufd of the VM: no raised limit for it
+	sh -c 'exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups sleep 600' &
+	SAME=$!
+	poll_until 5 runs_as "$SAME" 1000 || fail "no uid 1000 process"
+	same_orig=$(memlock_of "$SAME")
+	vmm_try change-process live "$SAME"
+	assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name)" "a process without the VM's iommufd"
+	grep -q "pid $SAME holds no iommufd of VM live" "$VMM_DIR/stderr" || fail "why: $(cat "$VMM_DIR/stderr")"
+	nothing_moved live "$OLD" "$SAME" "$same_orig"
+	kill "$SAME"
 	# a process that has exited (a pidfd of a reaped child)
 	vmm_try change-process live dead
 	assert_eq "org.vfiod1.Error.VMMExited" "$(vmm_field name)" "a dead process"
@@ -236,6 +252,42 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	live_vm plain
 
 	# a deadline: the limit set back, nothing moved
+	# a thread of another VM's VMM, by a PIDFD_THREAD pidfd: its tid is no VMM's pid
+	new_step thread
+	tid=$(vmm_field tid "$NEW_REPLY")
+	[ -n "$tid" ] && [ "$tid" != "$NEW" ] || fail "no thread in the new VMM: $NEW_REPLY"
+	vfioctl_ok vm register other --pid "$NEW" --backend iommufd --memory 16M
+	vmm_try change-process plain "tid:$tid"
+	assert_eq "org.freedesktop.DBus.Error.InvalidArgs" "$(vmm_field name)" "a thread of VM other's VMM"
+	grep -q "names a thread that is not its process's thread-group leader" "$VMM_DIR/stderr" ||
+		fail "why: $(cat "$VMM_DIR/stderr")"
+	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
+	vfioctl_ok vm release other
+	wait_until 30 vm_is_gone other
+	# the target of another VM's move under way. VM other2's VMM is a uid 1000
+	# process; the new VMM holds plain's iommufd, which counts as other2's only
+	# on a kernel without kcmp (CONFIG_KCMP: the lab's 7.3 has none)
+	sh -c 'exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups sleep 600' &
+	p2=$!
+	poll_until 5 runs_as "$p2" 1000 || fail "no uid 1000 process"
+	vfioctl_ok vm register other2 --pid "$p2" --backend iommufd --memory 16M
+	vfioctl vm change-process other2 --pid "$NEW" --timeout 120
+	if grep -q "holds no iommufd of VM other2" "$ERR"; then
+		log "kcmp(2) tells plain's iommufd from other2's: no move of other2 to pid $NEW to collide with"
+	else
+		[ "$RC" -eq 0 ] || fail "other2's move: $(cat "$ERR")"
+		assert_eq "$NEW" "$(change_pid other2)" "other2's move under way"
+		vmm_try change-process plain "$NEW"
+		assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name)" "another VM's target"
+		grep -q "pid $NEW is where the charge of VM other2 is moving" "$VMM_DIR/stderr" ||
+			fail "why: $(cat "$VMM_DIR/stderr")"
+		nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
+		vfioctl_ok vm change-process other2 --abort
+	fi
+	vfioctl_ok vm release other2
+	wait_until 30 vm_is_gone other2
+	kill "$p2"
+
 	vmm_step change-process plain "$NEW" 2
 	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "raised"
 	wait_until 20 no_move plain
@@ -267,11 +319,126 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	vfioctl vm change-process plain --commit
 	assert_refused org.vfiod1.Error.NoProcessChange
 
-	# the new VMM goes (status 1: the kernel's refusal; edu's file closes), then the old
-	# (status 1: its refused commit): its exit releases the VM
+	# the target's exit ends a move at once (not at its deadline), and no limit is set on its pid
+	vmm_step change-process plain "$NEW" 120
+	assert_eq "$NEW" "$(change_pid plain)" "the move under way"
+	# the new VMM goes (status 1: the kernel's refusal; edu's file closes)
 	new_stop 1
+	wait_until 10 no_move plain
+	vfiod_log | grep -q "VM plain: pid $NEW, which its charge was moving to, exited" ||
+		fail "the target's exit is not logged"
+	vfiod_log | grep -q "pid $NEW exited; no limit to set back" || fail "a limit was set on a dead pid"
+	assert_eq "$OLD" "$(vm_prop plain VMMPid)" "the VM's VMM"
+	# then the old VMM (status 1: its refused commit): its exit releases the VM
 	vmm_stop 1
 	wait_until 60 vm_is_gone plain
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# the new process made the ioctl, the move is aborted: vfiod reads both
+# sides, sees the charge moved, and commits instead of leaving the new VMM
+# charged at its own limit and the old one with a raised limit and no charge
+testcase_abort_after_the_kernel_moved_commits() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	live_vm moved --map-file
+	# a hard limit that allows the VM's already: only the soft one is raised
+	prlimit --pid "$NEW" --memlock="${NEW_ORIG%% *}:268435456"
+	NEW_ORIG="${NEW_ORIG%% *} 268435456"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new VMM's own limits"
+	vmm_step change-process moved "$NEW" 120
+	assert_eq "${LIMIT%% *} 268435456" "$(memlock_of "$NEW")" "the soft limit raised, the hard one kept"
+	new_step ioas-change-process
+	charge_is "$NEW" 65536 "the new VMM holds the charge"
+	charge_is "$OLD" 0 "the old VMM holds none"
+	vmm_step abort-change moved
+	assert_eq "$NEW" "$(vm_prop moved VMMPid)" "the abort committed: the VM's VMM"
+	assert_eq 0 "$(change_pid moved)" "no move under way"
+	assert_eq "${LIMIT%% *} 268435456" "$(memlock_of "$NEW")" "the new VMM's limit is the VM's"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back"
+	vfiod_log | grep -q "VM moved: the move of its charge to pid $NEW ends (aborted), but the kernel moved the charge already: the move is committed" ||
+		fail "the commit instead of the abort is not logged"
+	vfioctl vm check-charge moved
+	assert_eq "expected $MiB64 observed $MiB64 limit ${LIMIT%% *} match" "$(cat "$OUT")" "CheckCharge after"
+	vmm_stop
+	new_step hotremove "$EDU"
+	vfioctl_ok vm remove-device moved "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new VMM's own limit"
+	new_step release
+	wait_until 30 vm_is_gone moved
+	new_stop
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# the new process made the ioctl and exited before any commit: the charge
+# left the old VMM for a process that is gone. Neither keeps a raised
+# limit: the old VMM's goes back to its own, vfiod sets none for the VM
+# any more and refuses another move, across a restart too
+testcase_target_exit_after_the_ioctl_strands_the_charge() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	live_vm stranded --map-file
+	vmm_step change-process stranded "$NEW" 120
+	new_step ioas-change-process
+	charge_is "$OLD" 0 "the old VMM holds none"
+	new_stop
+	wait_until 10 no_move stranded
+	assert_eq "$OLD" "$(vm_prop stranded VMMPid)" "the VM's VMM"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back to its own"
+	vfiod_log | grep -q "VM stranded (change-process): part of its charge left the VMM (pid $OLD) without a commit" ||
+		fail "the stranded charge is not logged"
+	vmm_try change-process stranded "$OLD"
+	assert_eq "org.vfiod1.Error.ChargeNotMoved" "$(vmm_field name)" "another move"
+	stop_vfiod
+	start_vfiod
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit after a restart"
+	vmm_try change-process stranded "$OLD"
+	assert_eq "org.vfiod1.Error.ChargeNotMoved" "$(vmm_field name)" "another move after a restart"
+	vmm_stop 1
+	wait_until 60 vm_is_gone stranded
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# vfiod dies (SIGKILL) after the new process's ioctl, before any commit:
+# the next vfiod sets the new process's limit back, finds the VMM pinning
+# less than at the move's start (journaled), and strands the VM's charge
+testcase_crash_after_the_ioctl_strands_the_charge() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	live_vm crashed --map-file
+	vmm_step change-process crashed "$NEW" 120
+	new_step ioas-change-process
+	charge_is "$NEW" 65536 "the new VMM holds the charge"
+	_kv_pid=$(cat "$VFIOD_PIDFILE")
+	kill -KILL "$_kv_pid"
+	wait "$_kv_pid" 2>/dev/null || :
+	rm -f "$VFIOD_PIDFILE"
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the raise outlives the crash"
+	start_vfiod
+	assert_eq "$OLD" "$(vm_prop crashed VMMPid)" "the VM's VMM after the restart"
+	assert_eq 0 "$(change_pid crashed)" "no move under way"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new process's limit set back"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back"
+	vmm_try change-process crashed "$NEW"
+	assert_eq "org.vfiod1.Error.ChargeNotMoved" "$(vmm_field name)" "another move"
+	new_stop
+	vmm_stop 1
+	wait_until 60 vm_is_gone crashed
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
 	stop_vfiod
 	kmsg_assert_clean
