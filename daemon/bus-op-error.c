@@ -55,8 +55,9 @@ int bus_error_vmm_process(sd_bus_error *error, int r)
 					 "The VMM argument is not a pidfd of a live process");
 	if (r == -ECHILD)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "The pidfd names a thread that is not its process's "
-					 "thread-group leader (PIDFD_THREAD): name the process");
+					 "The pidfd names a thread, not a process (a PIDFD_THREAD "
+					 "pidfd, or a thread that is not its process's thread-group "
+					 "leader): name the process");
 	return sd_bus_error_set_errnof(error, r, "Cannot identify the VMM process: %m");
 }
 

@@ -17,7 +17,11 @@
 #define PIDFD_NONBLOCK O_NONBLOCK
 #endif
 
-/* fills uid/gid from /proc/PID (a thread-group leader: -ECHILD for another thread), then checks the pidfd still names a live process */
+/*
+ * fills uid/gid from /proc/PID (-ECHILD for a thread: a PIDFD_THREAD pidfd,
+ * or a thread that is not the leader), then checks the pidfd still names a
+ * live process
+ */
 static int identify(VMMProcess *p)
 {
 	char status[4096];
@@ -29,6 +33,17 @@ static int identify(VMMProcess *p)
 	r = vfd_pidfd_get_pid(p->pidfd, &p->pid);
 	if (r < 0)
 		return r;
+
+	/*
+	 * A PIDFD_THREAD pidfd (the flag is O_EXCL) of a thread-group leader
+	 * has Tgid == Pid, but it becomes readable when that thread exits,
+	 * while the other threads of the process go on holding its files.
+	 */
+	r = fcntl(p->pidfd, F_GETFL);
+	if (r < 0)
+		return negative_errno();
+	if (r & O_EXCL)
+		return -ECHILD;
 
 	r = vfd_process_owner(p->pid, &uid, &gid);
 	if (r < 0)

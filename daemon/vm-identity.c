@@ -162,6 +162,8 @@ void vm_identity_restore(VM *vm, const VMJournalSaved *saved)
 
 #define CHANGE_PROCESS_TIMEOUT_USEC (60 * UINT64_C(1000000))
 #define CHANGE_PROCESS_TIMEOUT_MAX_USEC (600 * UINT64_C(1000000))
+/* moves of one VM that may end without a commit (vm_change_process_begin()) */
+#define CHANGE_PROCESS_MAX_UNCOMMITTED 4U
 
 pid_t vm_change_process_target(const VM *vm)
 {
@@ -224,6 +226,7 @@ static int change_end(VM *vm, const char *why, bool decide)
 	}
 	log_info("VM %s: the move of its charge to pid %d ends (%s); the VMM stays pid %d.",
 		 vm->name, (int) c->target.pid, why, (int) vm->vmm.pid);
+	vm->identity.uncommitted_moves++;
 	vm_memlock_move_undo(vm, &c->target);
 	change_forget(vm);
 	if (old_dropped)
@@ -381,6 +384,16 @@ int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, v
 		return vfd_op_error_set(error, -EXDEV, "", "part of the charge of VM %s left its VMM at "
 					"an earlier move without a commit: no further move until the "
 					"VM is released", vm->name);
+	/*
+	 * Each move that ended without a commit raised a target's limit for a
+	 * while, and whatever that target forked meanwhile keeps it: a VMM
+	 * could otherwise hand raised limits to processes of its uid without
+	 * end. Bounded per VM.
+	 */
+	if (vm->identity.uncommitted_moves >= CHANGE_PROCESS_MAX_UNCOMMITTED)
+		return vfd_op_error_set(error, -EXDEV, "", "%u moves of the charge of VM %s ended "
+					"without a commit: no further move until the VM is released",
+					vm->identity.uncommitted_moves, vm->name);
 	if (vm->txn.op != VM_TXN_NONE || vm_is_giving_back(vm))
 		return vfd_op_error_set(error, -EBUSY, "", "a device of VM %s is being changed",
 					vm->name);

@@ -557,14 +557,23 @@ void vm_memlock_strand(VM *vm, const char *step)
 	vm->memlock.stranded = true;
 	if (vm->memlock.apply && vm->memlock.applied != 0 && vm->memlock.original_known &&
 	    vm_has_vmm(vm)) {
-		r = set_process_limit(vm, &vm->vmm, vm->memlock.original, vm->memlock.original_hard);
+		/*
+		 * Set back, but never above what vfiod had confined the VMM to
+		 * (soft = hard = applied): a VMM whose launcher gave it more
+		 * must not win it back by stranding its own charge.
+		 */
+		uint64_t cap = vm->memlock.applied;
+		uint64_t soft = vm->memlock.original < cap ? vm->memlock.original : cap;
+		uint64_t hard = vm->memlock.original_hard < cap ? vm->memlock.original_hard : cap;
+
+		r = set_process_limit(vm, &vm->vmm, soft, hard);
 		if (r < 0 && r != -ESRCH)
 			log_warning_errno(r, "VM %s (%s): cannot set the RLIMIT_MEMLOCK of the VMM (pid %d) "
 					  "back to %" PRIu64 " bytes: %m", vm->name, step,
-					  (int) vm->vmm.pid, vm->memlock.original);
+					  (int) vm->vmm.pid, soft);
 		else if (r == 0)
 			log_warning("VM %s (%s): RLIMIT_MEMLOCK of the VMM (pid %d) set back to %" PRIu64
-				    " bytes.", vm->name, step, (int) vm->vmm.pid, vm->memlock.original);
+				    " bytes.", vm->name, step, (int) vm->vmm.pid, soft);
 	}
 	vm->memlock.applied = 0;
 	vm->memlock.apply = false;
@@ -659,6 +668,14 @@ void vm_memlock_move_done(VM *vm, const VMMProcess *old)
 
 	/* the journal names the new VMM before the old one's limit goes down (a crash between: recover) */
 	(void) vm_journal_save(vm);
+	/* the new VMM confined as any VMM (soft = hard = the limit): the move raised its soft limit only */
+	if (vm->memlock.applied != 0 && vm_has_vmm(vm)) {
+		r = set_process_limit(vm, &vm->vmm, vm->memlock.applied, vm->memlock.applied);
+		if (r < 0 && r != -ESRCH)
+			log_warning_errno(r, "VM %s (change-process): cannot set the hard RLIMIT_MEMLOCK of "
+					  "the new VMM (pid %d) to %" PRIu64 " bytes: %m", vm->name,
+					  (int) vm->vmm.pid, vm->memlock.applied);
+	}
 	/* lowered after the move, as after a remove: the old VMM holds none of the VM's charge now */
 	if (vm->memlock.applied != 0 && old_known) {
 		r = set_process_limit(vm, old, old_soft, old_hard);

@@ -94,6 +94,12 @@ typedef struct VMIdentity {
 	char vmm_secret[VM_SECRET_STRLEN];
 	char *vmm_sender; /* the unique bus name that proved it, NULL: none yet */
 	VMProcessChange change;
+	/*
+	 * moves that ended without a commit: each raised a target's limit,
+	 * which its children keep (rlimits cannot be taken back); capped
+	 * (vm-identity.c), for the life of this vfiod
+	 */
+	unsigned uncommitted_moves;
 } VMIdentity;
 
 /* what the VM's backend holds (vm-backend-*.c) */

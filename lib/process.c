@@ -296,11 +296,24 @@ static int same_file(pid_t pid, int fd, int their_fd)
 	return n == 0;
 }
 
+/* 1 when the /proc fd link at path reads name (never followed) */
+static bool link_names(const char *path, const char *name)
+{
+	char buf[VFD_PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strcmp(buf, name) == 0;
+}
+
 int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
 	struct stat mine, theirs;
-	char path[64];
+	char path[64], mine_name[VFD_PATH_MAX];
+	ssize_t n_mine;
 	unsigned seen = 0;
 	bool by_kcmp = true;
 	struct dirent *e;
@@ -310,6 +323,13 @@ int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 		return -EINVAL;
 	if (fstat(fd, &mine) < 0)
 		return negative_errno();
+	r = vfd_pathf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (r < 0)
+		return r;
+	n_mine = readlink(path, mine_name, sizeof(mine_name) - 1);
+	if (n_mine < 0)
+		return negative_errno();
+	mine_name[n_mine] = '\0';
 	r = vfd_pathf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	if (r < 0)
 		return r;
@@ -341,10 +361,17 @@ int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 			else
 				continue;
 		}
-		/* without kcmp: an open of the same node (for /dev/iommu: any iommufd) */
+		/*
+		 * without kcmp: an open of the same node (for /dev/iommu: any
+		 * iommufd). The link is read first and only a file named like
+		 * ours is stat()ed: stat() follows the link to the file, which a
+		 * FUSE or hung NFS mount of the target's could stall for ever.
+		 */
 		r = vfd_pathf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, n);
 		if (r < 0)
 			return r;
+		if (!link_names(path, mine_name))
+			continue;
 		if (stat(path, &theirs) < 0)
 			continue;
 		if (theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino &&
