@@ -690,10 +690,14 @@ static int method_check_charge(sd_bus_message *message, void *userdata, sd_bus_e
 					  vm_memlock_limit(vm), match > 0);
 }
 
-static int run_attach_vmm(sd_bus_message *message, void *request, sd_bus_error *error)
+/*
+ * The request's VM, and the process the request names (q->vmm) checked
+ * again against the caller: it may have become someone else (a setuid
+ * exec) while polkit thought.
+ */
+static int request_vm_rechecked(sd_bus_message *message, VMRequest *q, VM **ret,
+				sd_bus_error *error)
 {
-	VMRequest *q = request;
-	vfd_op_error op;
 	uid_t caller;
 	VM *vm;
 	int r;
@@ -701,12 +705,24 @@ static int run_attach_vmm(sd_bus_message *message, void *request, sd_bus_error *
 	vm = request_vm(q, error);
 	if (!vm)
 		return -ENOMEDIUM;
-
-	/* the VMM may have become someone else (a setuid exec) while polkit thought */
 	r = bus_sender_identity(message, NULL, &caller);
 	if (r < 0)
 		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
 	r = bus_check_vmm_runs_as(error, &q->vmm, caller);
+	if (r < 0)
+		return r;
+	*ret = vm;
+	return 0;
+}
+
+static int run_attach_vmm(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	vfd_op_error op;
+	VM *vm;
+	int r;
+
+	r = request_vm_rechecked(message, q, &vm, error);
 	if (r < 0)
 		return r;
 
@@ -776,18 +792,10 @@ static int run_change_process(sd_bus_message *message, void *request, sd_bus_err
 {
 	VMRequest *q = request;
 	vfd_op_error op;
-	uid_t caller;
 	VM *vm;
 	int r;
 
-	vm = request_vm(q, error);
-	if (!vm)
-		return -ENOMEDIUM;
-	/* the target may have become someone else (a setuid exec) while polkit thought */
-	r = bus_sender_identity(message, NULL, &caller);
-	if (r < 0)
-		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
-	r = bus_check_vmm_runs_as(error, &q->vmm, caller);
+	r = request_vm_rechecked(message, q, &vm, error);
 	if (r < 0)
 		return r;
 
