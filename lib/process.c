@@ -194,14 +194,19 @@ int vfd_process_start_time(pid_t pid, uint64_t *ret)
 	return vfd_process_parse_stat_start_time(buf, ret);
 }
 
-int vfd_process_parse_status_bytes(const char *status, const char *name, uint64_t *ret)
+/*
+ * The decimal value of field name in /proc/PID/status text, followed by
+ * suffix (" kB", or "" for a plain number) and the line's end.
+ */
+static int status_field(const char *status, const char *name, const char *suffix, uint64_t *ret)
 {
-	size_t len;
+	size_t len, slen;
 	const char *p = status;
 
 	if (!status || !name)
 		return -EINVAL;
 	len = strlen(name);
+	slen = strlen(suffix);
 	while (p && *p) {
 		if (strncmp(p, name, len) == 0 && p[len] == ':') {
 			uint64_t v = 0;
@@ -216,9 +221,12 @@ int vfd_process_parse_status_bytes(const char *status, const char *name, uint64_
 				v = v * 10 + (uint64_t)(*p - '0');
 				any = true;
 			}
-			if (!any || strncmp(p, " kB", 3) != 0 || v > UINT64_MAX / 1024)
+			if (!any || strncmp(p, suffix, slen) != 0)
 				return -EBADMSG;
-			*ret = v * 1024;
+			p += slen;
+			if (*p != '\n' && *p != '\0')
+				return -EBADMSG;
+			*ret = v;
 			return 0;
 		}
 		p = strchr(p, '\n');
@@ -226,6 +234,20 @@ int vfd_process_parse_status_bytes(const char *status, const char *name, uint64_
 			p++;
 	}
 	return -ENODATA;
+}
+
+int vfd_process_parse_status_bytes(const char *status, const char *name, uint64_t *ret)
+{
+	uint64_t kib;
+	int r;
+
+	r = status_field(status, name, " kB", &kib);
+	if (r < 0)
+		return r;
+	if (kib > UINT64_MAX / 1024)
+		return -EBADMSG;
+	*ret = kib * 1024;
+	return 0;
 }
 
 int vfd_pidfd_exited(int pidfd)
@@ -246,36 +268,7 @@ int vfd_pidfd_exited(int pidfd)
 
 int vfd_process_parse_status_number(const char *status, const char *name, uint64_t *ret)
 {
-	size_t len;
-	const char *p = status;
-
-	if (!status || !name)
-		return -EINVAL;
-	len = strlen(name);
-	while (p && *p) {
-		if (strncmp(p, name, len) == 0 && p[len] == ':') {
-			uint64_t v = 0;
-			bool any = false;
-
-			p += len + 1;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			for (; *p >= '0' && *p <= '9'; p++) {
-				if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-					return -EBADMSG;
-				v = v * 10 + (uint64_t)(*p - '0');
-				any = true;
-			}
-			if (!any || (*p != '\n' && *p != '\0'))
-				return -EBADMSG;
-			*ret = v;
-			return 0;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return -ENODATA;
+	return status_field(status, name, "", ret);
 }
 
 static void closedirp(DIR **d)
