@@ -135,6 +135,28 @@ static void note_failed(Inventory *inv, int r)
 		inv->stale_all = true;
 }
 
+/*
+ * Names noted between two queries are bounded: a host where nobody asks
+ * (mdevs with new UUIDs, cdevs with new numbers, created and removed for
+ * weeks) would otherwise grow the sets without end. Past the bound, or once
+ * everything is to be read again anyway, the names are not kept.
+ */
+#define STALE_NAMES_MAX 128
+
+static void clear_stale_names(Inventory *inv);
+
+static void note_name(Inventory *inv, NameSet *set, const char *name)
+{
+	if (inv->stale_all)
+		return;
+	if (set->n >= STALE_NAMES_MAX) {
+		inv->stale_all = true;
+		clear_stale_names(inv);
+		return;
+	}
+	note_failed(inv, name_set_add(set, name));
+}
+
 /* ---- the arrays: sorted, NULL-terminated, one spare slot ---- */
 
 /*
@@ -463,14 +485,14 @@ void inventory_note_pci(Inventory *inv, const char *address)
 	/* sysfs names every function canonically; anything else is not one */
 	if (vfd_pci_address_parse(address, &a) < 0)
 		return;
-	note_failed(inv, name_set_add(&inv->stale_pci, address));
+	note_name(inv, &inv->stale_pci, address);
 }
 
 void inventory_note_mdev(Inventory *inv, const char *uuid)
 {
 	if (vfd_uuid_validate(uuid) < 0)
 		return;
-	note_failed(inv, name_set_add(&inv->stale_mdevs, uuid));
+	note_name(inv, &inv->stale_mdevs, uuid);
 }
 
 void inventory_note_group(Inventory *inv, const char *number)
@@ -480,7 +502,7 @@ void inventory_note_group(Inventory *inv, const char *number)
 
 	errno = 0;
 	id = (unsigned) strtoul(number, &end, 10);
-	if (errno != 0 || end == number || *end != '\0' || id > INT32_MAX)
+	if (errno != 0 || end == number || *end != '\0' || id > INT32_MAX || inv->stale_all)
 		return;
 	note_failed(inv, group_set_add(&inv->stale_groups, (int) id));
 }
@@ -489,7 +511,7 @@ void inventory_note_other(Inventory *inv, const char *sysname)
 {
 	if (!vfd_device_name_is_valid(sysname))
 		return;
-	note_failed(inv, name_set_add(&inv->stale_parents, sysname));
+	note_name(inv, &inv->stale_parents, sysname);
 }
 
 void inventory_note_all(Inventory *inv)
@@ -712,13 +734,18 @@ static bool anything_stale(const Inventory *inv)
 	       inv->stale_parents.n > 0 || inv->stale_groups.n > 0;
 }
 
-static void clear_stale(Inventory *inv)
+static void clear_stale_names(Inventory *inv)
 {
-	inv->stale_all = false;
 	name_set_clear(&inv->stale_pci);
 	name_set_clear(&inv->stale_mdevs);
 	name_set_clear(&inv->stale_parents);
 	inv->stale_groups.n = 0;
+}
+
+static void clear_stale(Inventory *inv)
+{
+	inv->stale_all = false;
+	clear_stale_names(inv);
 }
 
 int inventory_refresh(Inventory *inv)

@@ -59,6 +59,9 @@ static const struct vfio_device_ops edu_vfio_ops = {
 	.open_device	= edu_vfio_open_device,
 	.close_device	= vfio_pci_core_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
+#ifdef EDU_VFIO_GET_REGION_INFO_CAPS
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+#endif
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,
 	.write		= vfio_pci_core_write,
