@@ -50,7 +50,8 @@ img=$work/systemd-initramfs.img
 trap 'rm -rf "$stage"' EXIT
 t0=$(date +%s)
 
-sg_stage "$stage" vfiod vfioctl
+# the lab's variant for edu indexed: the boot check loads it through modprobe@
+SG_VARIANT_DRIVERS=yes sg_stage "$stage" vfiod vfioctl
 
 # The persisted configuration.
 mkdir -p "$stage/etc/vfiod" "$stage/etc/mdevctl.d/mtty" "$stage/etc/mdevctl.d/mbochs" "$stage/etc/driverctl.d"

@@ -91,8 +91,22 @@ sg_stage() {
 
 	mkdir -p "$_sg_stage/usr/lib/modules"
 	cp -R "$MODDIR" "$_sg_stage/usr/lib/modules/$KVER"
-	mkdir -p "$_sg_stage/usr/lib/modules/$KVER/extra/vfiod"
-	find "$work/$SG_KERNEL-modules" -maxdepth 1 -name '*.ko' -exec cp {} "$_sg_stage/usr/lib/modules/$KVER/extra/vfiod/" \;
+	mkdir -p "$_sg_stage/usr/lib/modules/$KVER/extra/vfiod" "$_sg_stage/opt/vfiod/modules"
+	# The lab's VFIO variant for edu (a vfio_pci: alias) goes into the
+	# module index only where the runner asks (SG_VARIANT_DRIVERS=yes:
+	# vm-systemd-boot): indexed, vfiod would choose it for edu by alias
+	# once modprobe@ loaded it, so edu's driver would change between the
+	# claims of one case. Elsewhere it is kept out of the index, in
+	# /opt/vfiod/modules.
+	for _sg_ko in "$work/$SG_KERNEL-modules"/*.ko; do
+		[ -e "$_sg_ko" ] || continue
+		if [ "${SG_VARIANT_DRIVERS:-no}" != yes ] &&
+			/usr/sbin/modinfo -F alias "$_sg_ko" | grep -q '^vfio_pci:'; then
+			cp "$_sg_ko" "$_sg_stage/opt/vfiod/modules/"
+		else
+			cp "$_sg_ko" "$_sg_stage/usr/lib/modules/$KVER/extra/vfiod/"
+		fi
+	done
 	depmod -b "$_sg_stage" "$KVER"
 	# the mdev parent the cases use; vfio-pci and vfiod_mm come from vfiod's own file
 	mkdir -p "$_sg_stage/etc/modules-load.d"
