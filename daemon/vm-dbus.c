@@ -955,22 +955,13 @@ static int method_release(sd_bus_message *message, void *userdata, sd_bus_error 
 {
 	VM *vm = userdata;
 	VMRequest *q;
-	int r;
 
 	q = vm_request_new(vm);
 	if (!q)
 		return -ENOMEM;
 
 	/* the VMM may give its own VM back without asking polkit */
-	r = check_vmm(message, vm, false, error);
-	if (r != 0) {
-		if (r > 0)
-			r = run_release(message, q, error);
-		vm_request_free(q);
-		return r < 0 ? r : 1;
-	}
-
-	return authorize_vm(message, vm, run_release, q, error);
+	return vmm_or_authorize(message, vm, run_release, q, error);
 }
 
 static int run_get_vmm_secret(sd_bus_message *message, void *request, sd_bus_error *error)
