@@ -14,27 +14,6 @@
 #include "inventory-names.h"
 #include "vfd-test.h"
 
-/* a root with the fixture's database compiled into ROOT/etc/udev/hwdb.bin */
-static char *root_with_hwdb(void)
-{
-	const char *source = getenv("VFD_HWDB_SOURCE"), *tool = getenv("VFD_SYSTEMD_HWDB");
-	char *root = vfd_test_mkdtemp(), *text = NULL, cmd[4096];
-	size_t len = 0;
-	FILE *f;
-
-	if (!source || !tool)
-		vfd_test_skip("VFD_HWDB_SOURCE or VFD_SYSTEMD_HWDB is not set");
-	f = fopen(source, "re");
-	ASSERT_TRUE(f != NULL);
-	ASSERT_TRUE(getdelim(&text, &len, '\0', f) > 0);
-	fclose(f);
-	vfd_test_write_file(root, "etc/udev/hwdb.d/20-test.hwdb", text);
-	free(text);
-	snprintf(cmd, sizeof(cmd), "'%s' --root='%s' update", tool, root);
-	ASSERT_EQ(system(cmd), 0);
-	return root;
-}
-
 /* true while this process maps a file named hwdb.bin */
 static bool hwdb_mapped(void)
 {
@@ -64,7 +43,7 @@ static vfd_pci_device *device(uint16_t vendor_id, uint16_t device_id)
 
 static void test_names_are_copies_and_the_database_is_let_go(void)
 {
-	char *root = root_with_hwdb(), path[4096];
+	char *root = vfd_test_root_with_hwdb(false), path[4096];
 	vfd_pci_device *devices[] = { device(0x10de, 0x1e84), device(0x10de, 0x1e84), device(0x8086, 0x3e30),
 				      device(0x104c, 0x8023), device(0x10de, 0x10f8) };
 	InventoryNames *names = NULL;

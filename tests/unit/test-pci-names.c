@@ -16,47 +16,9 @@
 #include "vfiod/pci-names.h"
 #include "vfd-test.h"
 
-/*
- * A root with the fixture's database compiled into ROOT/etc/udev/hwdb.bin,
- * or with usr into the distribution's place (--usr: lib/udev for Debian 12's
- * systemd, usr/lib/udev for later ones; both are searched).
- */
-static char *root_with_hwdb(bool usr)
-{
-	const char *source = getenv("VFD_HWDB_SOURCE"), *tool = getenv("VFD_SYSTEMD_HWDB");
-	char *root = vfd_test_mkdtemp(), *text = NULL, cmd[4096];
-	size_t len = 0;
-	FILE *f;
-
-	if (!source || !tool)
-		vfd_test_skip("VFD_HWDB_SOURCE or VFD_SYSTEMD_HWDB is not set");
-	f = fopen(source, "re");
-	ASSERT_TRUE(f != NULL);
-	ASSERT_TRUE(getdelim(&text, &len, '\0', f) > 0);
-	fclose(f);
-	vfd_test_write_file(root, "etc/udev/hwdb.d/20-test.hwdb", text);
-	free(text);
-
-	snprintf(cmd, sizeof(cmd), "'%s' --root='%s' update%s", tool, root, usr ? " --usr" : "");
-	ASSERT_EQ(system(cmd), 0);
-	if (usr) {
-		char lib[4096], usr_lib[4096];
-
-		snprintf(lib, sizeof(lib), "%s/lib/udev/hwdb.bin", root);
-		snprintf(usr_lib, sizeof(usr_lib), "%s/usr/lib/udev/hwdb.bin", root);
-		ASSERT_TRUE(access(lib, R_OK) == 0 || access(usr_lib, R_OK) == 0);
-		snprintf(cmd, sizeof(cmd), "%s/etc/udev/hwdb.bin", root);
-		ASSERT_TRUE(access(cmd, F_OK) < 0);
-	} else {
-		snprintf(cmd, sizeof(cmd), "%s/etc/udev/hwdb.bin", root);
-		ASSERT_EQ(access(cmd, R_OK), 0);
-	}
-	return root;
-}
-
 static void test_names_from_etc(void)
 {
-	char *root = root_with_hwdb(false);
+	char *root = vfd_test_root_with_hwdb(false);
 	vfd_context *ctx = NULL;
 	const char *vendor, *device;
 
@@ -81,7 +43,7 @@ static void test_names_from_etc(void)
 
 static void test_names_from_usr_and_address(void)
 {
-	char *root = root_with_hwdb(true);
+	char *root = vfd_test_root_with_hwdb(true);
 	vfd_context *ctx = NULL;
 	const char *vendor = NULL, *device = NULL;
 
@@ -125,7 +87,7 @@ static void test_no_hwdb_gives_no_names(void)
 
 static void test_hwdb_outside_the_root_is_not_followed(void)
 {
-	char *other = root_with_hwdb(false), *root = vfd_test_mkdtemp(), target[4096];
+	char *other = vfd_test_root_with_hwdb(false), *root = vfd_test_mkdtemp(), target[4096];
 	vfd_context *ctx = NULL;
 	const char *vendor = "x";
 

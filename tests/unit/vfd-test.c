@@ -196,3 +196,42 @@ void vfd_test_symlink(const char *root, const char *rel, const char *target)
 	if (symlink(target, path) < 0)
 		vfd_test_fail(__FILE__, __LINE__, "symlink(%s): %s", path, strerror(errno));
 }
+
+/*
+ * (tests of names: env VFD_HWDB_SOURCE and VFD_SYSTEMD_HWDB, else skipped)
+ * A root with the fixture's database compiled into ROOT/etc/udev/hwdb.bin,
+ * or with usr into the distribution's place (--usr: lib/udev for Debian 12's
+ * systemd, usr/lib/udev for later ones; both are searched).
+ */
+char *vfd_test_root_with_hwdb(bool usr)
+{
+	const char *source = getenv("VFD_HWDB_SOURCE"), *tool = getenv("VFD_SYSTEMD_HWDB");
+	char *root = vfd_test_mkdtemp(), *text = NULL, cmd[4096];
+	size_t len = 0;
+	FILE *f;
+
+	if (!source || !tool)
+		vfd_test_skip("VFD_HWDB_SOURCE or VFD_SYSTEMD_HWDB is not set");
+	f = fopen(source, "re");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_TRUE(getdelim(&text, &len, '\0', f) > 0);
+	fclose(f);
+	vfd_test_write_file(root, "etc/udev/hwdb.d/20-test.hwdb", text);
+	free(text);
+
+	snprintf(cmd, sizeof(cmd), "'%s' --root='%s' update%s", tool, root, usr ? " --usr" : "");
+	ASSERT_EQ(system(cmd), 0);
+	if (usr) {
+		char lib[4096], usr_lib[4096];
+
+		snprintf(lib, sizeof(lib), "%s/lib/udev/hwdb.bin", root);
+		snprintf(usr_lib, sizeof(usr_lib), "%s/usr/lib/udev/hwdb.bin", root);
+		ASSERT_TRUE(access(lib, R_OK) == 0 || access(usr_lib, R_OK) == 0);
+		snprintf(cmd, sizeof(cmd), "%s/etc/udev/hwdb.bin", root);
+		ASSERT_TRUE(access(cmd, F_OK) < 0);
+	} else {
+		snprintf(cmd, sizeof(cmd), "%s/etc/udev/hwdb.bin", root);
+		ASSERT_EQ(access(cmd, R_OK), 0);
+	}
+	return root;
+}

@@ -105,6 +105,13 @@ _Noreturn void vfd_test_skip(const char *why);
 /* The synthetic host tree (env VFD_SYNTHETIC_HOST, set by meson). */
 const char *vfd_test_synthetic_host(void);
 
+/*
+ * A fresh root with tests/fixtures/pci-names.hwdb compiled by systemd-hwdb
+ * (env VFD_HWDB_SOURCE, VFD_SYSTEMD_HWDB; skips without them) into
+ * ROOT/etc/udev/hwdb.bin, or with usr into the distribution's place.
+ */
+char *vfd_test_root_with_hwdb(bool usr);
+
 /* A fresh empty directory under $TMPDIR; removed again by vfd_test_rm_rf(). */
 char *vfd_test_mkdtemp(void);
 void vfd_test_rm_rf(const char *path);
