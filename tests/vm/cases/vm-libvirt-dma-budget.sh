@@ -90,7 +90,7 @@ testcase_larger_blocks_are_taken_near_the_limit() {
 	assert_contains "$(cat /tmp/hook.err)" "warning: a type1 container of this VM would need about 19 DMA mappings" \
 		"the warning near the limit"
 	assert_eq "$DOM" "$(vfiod_vm_names)" "vfiod holds the VM"
-	assert_vfio_driver "$(lab_device edu)" "edu claimed"
+	assert_eq vfio-pci "$(pci_driver "$(lab_device edu)")" "edu claimed"
 	journal_since 0 | grep -q "$DOM: its type1 container will need 19 DMA mappings" ||
 		fail "vfiod did not get the hook's count (no warning in its journal)"
 	"$HOOK" "$DOM" release end - </tmp/ok.xml || fail "hook release"

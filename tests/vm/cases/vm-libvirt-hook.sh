@@ -77,7 +77,7 @@ EOF
 	devices=$(vfiod_vm_prop "$DOM" Devices)
 	assert_contains "$devices" "\"$edu\" \"pci\"" "VM devices"
 	assert_contains "$devices" "\"$MDEV_UUID\" \"mdev\"" "VM devices"
-	assert_vfio_driver "$edu" "edu's driver while the domain runs"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver while the domain runs"
 	mdev_exists "$MDEV_UUID" || fail "the hook did not create mdev $MDEV_UUID"
 	pid=$(qemu_pid "$DOM")
 	assert_eq "$pid" "$(vfiod_vm_prop "$DOM" VMMPid)" "VMMPid is QEMU's pid"
@@ -157,7 +157,7 @@ EOF
 	systemctl start vfiod
 	wait_until 60 systemctl is-active -q vfiod
 	assert_eq "" "$(vfiod_vm_names)" "vfiod's VMs after losing its state"
-	assert_vfio_driver "$edu" "edu stays with QEMU meanwhile"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu stays with QEMU meanwhile"
 	# libvirtd's restart runs the hook with "reconnect": vfiod adopts the running domain again
 	t=$(now)
 	systemctl restart libvirtd
@@ -174,7 +174,7 @@ EOF
 	virsh destroy "$DOM" || fail "virsh destroy"
 	wait_until 60 sh -c "[ -z \"\$(vfioctl vm list --json | jq -r '.[].name')\" ]"
 	# adopted as found: edu was on vfio-pci and the mdev existed, so both stay (docs/libvirt.md)
-	assert_vfio_driver "$edu" "edu's driver after releasing an adopted VM"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after releasing an adopted VM"
 	mdev_exists "$MDEV_UUID" || fail "the adopted mdev was removed"
 	vfioctl mdev remove "$MDEV_UUID" || fail "vfioctl mdev remove"
 	unbind_vfio "$edu"

@@ -114,7 +114,7 @@ testcase_virsh_attach_detach_is_followed() {
 	assert_eq "$before" "$(memlock_of "$pid")" "QEMU's limit after the detach: the original again"
 	assert_eq 0 "$(vfiod_vm_prop "$DOM" ExpectedChargeBytes)" "expected charge after the detach"
 	# given back to what it had before vfiod's claim: vfio-pci, as the admin left it
-	assert_vfio_driver "$edu" "edu's driver after the detach"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after the detach"
 	unbind_vfio "$edu"
 }
 
@@ -131,7 +131,7 @@ testcase_vfioctl_libvirt_add_raises_limit_before_attach() {
 	vm_has_device "$edu" || fail "edu is not a device of the VM"
 	domain_has_hostdev || fail "libvirt's domain has no hostdev"
 	virsh dumpxml "$DOM" | grep -q "ua-vfiod-${edu%%:*}" || fail "the hostdev lacks vfioctl's alias"
-	assert_vfio_driver "$edu" "edu's driver: vfiod claimed it"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver: vfiod claimed it"
 	wait_until 30 sh -c "journalctl -b -u vfiod -o cat | tail -n +$((n + 1)) | grep -q 'added through vfiod before: now in use'"
 	assert_limit_is_vfiods "$pid" "after add-device --libvirt"
 

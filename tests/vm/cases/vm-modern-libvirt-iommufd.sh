@@ -129,7 +129,7 @@ testcase_domain_starts_through_vfiod() {
 	assert_eq '"iommufd"' "$(vfiod_vm_prop "$DOM" Backend)" "the VM's backend"
 	pid=$(qemu_pid "$DOM")
 	assert_eq "$pid" "$(vfiod_vm_prop "$DOM" VMMPid)" "VMMPid is QEMU's pid"
-	assert_vfio_driver "$edu" "edu's driver while the domain runs"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver while the domain runs"
 	vfiod_vm_prop "$DOM" Devices | grep -q "$edu" || fail "edu is not a device of the VM: $(vfiod_vm_prop "$DOM" Devices)"
 	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
 	log "QEMU: $cmdline"
@@ -273,7 +273,7 @@ testcase_hotplug_into_a_broker_domain() {
 
 	vfioctl vm add-device "$DOM2" "$edu" --libvirt || fail "vfioctl vm add-device $edu --libvirt"
 	vfiod_vm_prop "$DOM2" Devices | grep -q "$edu" || fail "edu is not a device of the VM after add-device"
-	assert_vfio_driver "$edu" "edu's driver after add-device"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after add-device"
 	cdev=$(cdev_of "$edu")
 	wait_until 30 sh -c "ls -l /proc/$pid/fd | grep -q ' $cdev\$'"
 	assert_plan_holds "$pid" "after add-device (e1000e, edu)"

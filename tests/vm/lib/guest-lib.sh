@@ -114,17 +114,6 @@ pci_driver() {
 	fi
 }
 
-# assert_vfio_driver BDF MSG: BDF is on a VFIO driver: vfio-pci, or the lab's
-# variant for edu (tests/kernel/vfiod_edu_vfio.c), which vfiod chooses by its
-# vfio_pci: alias once it is loaded (under systemd the first claim asks
-# modprobe@ for it and takes vfio-pci meanwhile)
-assert_vfio_driver() {
-	case "$(pci_driver "$1")" in
-	vfio-pci | vfiod_edu_vfio) ;;
-	*) fail "$2: expected a VFIO driver (vfio-pci or vfiod_edu_vfio), got '$(pci_driver "$1")'" ;;
-	esac
-}
-
 bind_vfio() {
 	_bv_dev=/sys/bus/pci/devices/$1
 	[ -d "$_bv_dev" ] || fail "bind_vfio: no PCI device $1"
