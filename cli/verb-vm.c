@@ -146,7 +146,8 @@ static int vm_path(sd_bus *bus, const char *name, char **ret)
 static int vm_register(int argc, char *argv[], bool prepare)
 {
 	enum { ARG_PID = 0x100, ARG_UUID, ARG_MEMORY, ARG_VIOMMU, ARG_BACKEND, ARG_VMM_OPENS_GROUPS, ARG_JSON,
-	       ARG_KEEP_AFTER_EXIT, ARG_MEMLOCK_POLICY, ARG_MEMLOCK_CAP, ARG_NO_GRANT, ARG_EXTRA_CHARGE };
+	       ARG_KEEP_AFTER_EXIT, ARG_MEMLOCK_POLICY, ARG_MEMLOCK_CAP, ARG_NO_GRANT, ARG_EXTRA_CHARGE,
+	       ARG_HEADROOM };
 	static const struct option options[] = {
 		{ "pid",              required_argument, NULL, ARG_PID              },
 		{ "uuid",             required_argument, NULL, ARG_UUID             },
@@ -160,6 +161,7 @@ static int vm_register(int argc, char *argv[], bool prepare)
 		{ "memlock-cap",      required_argument, NULL, ARG_MEMLOCK_CAP      },
 		{ "no-grant",         no_argument,       NULL, ARG_NO_GRANT         },
 		{ "extra-charge",     required_argument, NULL, ARG_EXTRA_CHARGE     },
+		{ "headroom",         required_argument, NULL, ARG_HEADROOM         },
 		{}
 	};
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -172,7 +174,8 @@ static int vm_register(int argc, char *argv[], bool prepare)
 	bool viommu = false, vmm_opens_groups = false, keep_after_exit = false, no_grant = false;
 	const char *verb = prepare ? "vm prepare" : "vm register";
 	const char *memlock_policy = NULL;
-	uint64_t memlock_cap = 0, extra_charge = 0;
+	uint64_t memlock_cap = 0, extra_charge = 0, headroom = 0;
+	bool headroom_set = false;
 	long pid = 0;
 	char *end;
 	int c, r;
@@ -230,6 +233,11 @@ static int vm_register(int argc, char *argv[], bool prepare)
 			if (parse_size(optarg, &extra_charge) < 0)
 				return usage_error("invalid --extra-charge '%s': expected bytes, e.g. 4M", optarg);
 			break;
+		case ARG_HEADROOM:
+			if (parse_size(optarg, &headroom) < 0)
+				return usage_error("invalid --headroom '%s': expected bytes, e.g. 8M or 0", optarg);
+			headroom_set = true;
+			break;
 		case ARG_MEMLOCK_CAP:
 			if (parse_size(optarg, &memlock_cap) < 0 || memlock_cap == 0)
 				return usage_error("invalid --memlock-cap '%s': expected bytes, e.g. 512M", optarg);
@@ -272,6 +280,8 @@ static int vm_register(int argc, char *argv[], bool prepare)
 		r = sd_bus_message_append(call, "{sv}", "vmm_opens_groups", "b", 1);
 	if (r >= 0 && extra_charge)
 		r = sd_bus_message_append(call, "{sv}", "extra_charge_bytes", "t", extra_charge);
+	if (r >= 0 && headroom_set)
+		r = sd_bus_message_append(call, "{sv}", "memlock_headroom_bytes", "t", headroom);
 	if (r >= 0 && no_grant)
 		r = sd_bus_message_append(call, "{sv}", "grant_group_nodes", "b", 0);
 	if (r >= 0 && keep_after_exit)

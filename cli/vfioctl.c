@@ -115,6 +115,7 @@ static void help(void)
 	       "     [--memory BYTES] [--viommu] [--vmm-opens-groups]\n"
 	       "     [--keep-after-exit] [--memlock-policy precise|libvirt|none] [--memlock-cap BYTES]\n"
 	       "     [--extra-charge BYTES]  (what the VMM maps besides guest memory: QEMU's ROMs)\n"
+	       "     [--headroom BYTES]  (the precise limit's headroom per address space; default 64M)\n"
 	       "                       Register a VM whose VMM is process PID\n"
 	       "  vm prepare NAME --backend iommufd|type1|auto [the options of register] [--no-grant]\n"
 	       "                       A VM without VMM yet (libvirt's prepare): devices first\n"

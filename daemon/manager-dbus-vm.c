@@ -192,7 +192,10 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 			r = read_policy_option(message, config, error);
 		else if (strcmp(key, "extra_charge_bytes") == 0)
 			r = read_u64_option(message, key, 0, &config->extra_charge_bytes, error);
-		else if (strcmp(key, "memlock_cap_bytes") == 0)
+		else if (strcmp(key, "memlock_headroom_bytes") == 0) {
+			r = read_u64_option(message, key, 0, &config->memlock_headroom_bytes, error);
+			config->memlock_headroom_set = r >= 0;
+		} else if (strcmp(key, "memlock_cap_bytes") == 0)
 			r = read_u64_option(message, key, 1, &config->memlock_cap, error);
 		else if (strcmp(key, "dma_mappings") == 0)
 			r = read_count_option(message, key, &config->dma_mappings, error);
@@ -200,7 +203,8 @@ static int read_register_options(sd_bus_message *message, VMConfig *config, sd_b
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 						 "Unknown option '%.64s' (known: vmm_opens_groups, "
 						 "grant_group_nodes, release_on_exit, memlock_policy, "
-						 "memlock_cap_bytes, extra_charge_bytes, dma_mappings)", key);
+						 "memlock_cap_bytes, memlock_headroom_bytes, extra_charge_bytes, "
+						 "dma_mappings)", key);
 		if (r < 0)
 			return r;
 		r = sd_bus_message_exit_container(message);
@@ -260,6 +264,12 @@ static int read_register_args(sd_bus_message *message, RegisterRequest *q, VMMAr
 	r = read_register_options(message, &q->config, error);
 	if (r < 0)
 		return r;
+	/* a limit below the charge the VMM itself declares would fail its own mappings */
+	if (q->config.memlock_headroom_set && q->config.memlock_headroom_bytes < q->config.extra_charge_bytes)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option memlock_headroom_bytes (%" PRIu64 ") is below extra_charge_bytes (%"
+					 PRIu64 "): the limit would not cover what the VMM maps",
+					 q->config.memlock_headroom_bytes, q->config.extra_charge_bytes);
 	if (q->config.vmm_opens_groups && q->config.backend != VM_BACKEND_TYPE1)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Option vmm_opens_groups needs the type1 backend");

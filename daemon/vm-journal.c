@@ -143,6 +143,8 @@ static int vm_to_json(const VM *vm, json_object **ret)
 	    add(memlock, "applied", u64(vm->memlock.applied)) < 0 ||
 	    add(memlock, "extra_charge", u64(vm->memlock.extra_charge_bytes)) < 0)
 		return -ENOMEM;
+	if (vm->memlock.headroom_set && add(memlock, "headroom", u64(vm->memlock.headroom_bytes)) < 0)
+		return -ENOMEM;
 
 	devices = json_object_new_array();
 	if (!devices || add(o, "devices", devices) < 0)
@@ -456,6 +458,12 @@ int vm_journal_record_parse(json_object *o, VMJournalRecord *j)
 	    journal_get_u64(memlock, "applied", &j->saved->memlock_applied) < 0 ||
 	    journal_get_u64(memlock, "extra_charge", &j->config.extra_charge_bytes) < 0)
 		return -EBADMSG;
+	/* optional: absent, the configured headroom */
+	if (json_object_object_get_ex(memlock, "headroom", NULL)) {
+		if (journal_get_u64(memlock, "headroom", &j->config.memlock_headroom_bytes) < 0)
+			return -EBADMSG;
+		j->config.memlock_headroom_set = true;
+	}
 	p = vfd_memlock_policy_from_string(s);
 	if (p < 0)
 		return -EBADMSG;

@@ -99,13 +99,21 @@ static int compute_limit(const VM *vm, const VMDevice *extra, const VMDevice *wi
 {
 	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
 	_cleanup_(vfd_memlock_plan_freep) vfd_memlock_plan *plan = NULL;
+	_cleanup_(vfd_memlock_config_freep) vfd_memlock_config *cfg = NULL;
 	_cleanup_free_ char *msg = NULL;
 	int r;
 
 	r = build_spec(vm, extra, without, false, &spec);
 	if (r < 0)
 		return r;
-	r = vfd_memlock_plan_compute(spec, NULL, vm->memlock.policy, &plan, &msg);
+	/* the VMM's own statement of what it maps besides guest memory */
+	if (vm->memlock.headroom_set) {
+		r = vfd_memlock_config_new(&cfg);
+		if (r < 0)
+			return r;
+		cfg->headroom_bytes = vm->memlock.headroom_bytes;
+	}
+	r = vfd_memlock_plan_compute(spec, cfg, vm->memlock.policy, &plan, &msg);
 	if (r < 0) {
 		log_warning_errno(r, "VM %s: the memlock model refused the VM: %s", vm->name,
 				  msg ? msg : "(no message)");
@@ -443,6 +451,8 @@ void vm_memlock_init(VM *vm, const VMConfig *config)
 	vm->memlock.policy = config->memlock_policy;
 	vm->memlock.cap = config->memlock_cap;
 	vm->memlock.extra_charge_bytes = config->extra_charge_bytes;
+	vm->memlock.headroom_set = config->memlock_headroom_set;
+	vm->memlock.headroom_bytes = config->memlock_headroom_bytes;
 	vm->memlock.charge_matches = true;
 }
 

@@ -39,6 +39,8 @@ typedef struct VMMemlock {
 	vfd_memlock_policy policy;
 	uint64_t cap;
 	uint64_t extra_charge_bytes;
+	bool headroom_set;        /* the VM's own headroom, not the configured one */
+	uint64_t headroom_bytes;
 	bool original_known;
 	uint64_t original;        /* the VMM's limit before vfiod set one (soft, hard) */
 	uint64_t original_hard;

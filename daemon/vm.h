@@ -145,6 +145,13 @@ typedef struct VMConfig {
 	uint64_t memlock_cap; /* VFD_MEMLOCK_UNLIMITED: no cap */
 	/* the VMM maps this much besides guest memory per address space (QEMU's ROMs): tolerated */
 	uint64_t extra_charge_bytes;
+	/*
+	 * memlock_headroom_set: the caller knows what its VMM maps besides
+	 * guest memory, and the precise limit adds memlock_headroom_bytes per
+	 * address space instead of the configured headroom (64 MiB)
+	 */
+	bool memlock_headroom_set;
+	uint64_t memlock_headroom_bytes;
 	/* type1: DMA mappings the caller predicts (option dma_mappings), 0 unknown (vm-dma-budget.h) */
 	uint64_t dma_mappings;
 } VMConfig;

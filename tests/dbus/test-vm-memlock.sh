@@ -82,6 +82,46 @@ cap_refuses_before_anything_changes() {
 	assert_vfioctl_ok
 }
 
+# memlock_headroom_bytes: the VM's own headroom replaces the configured 64 MiB
+# in the precise limit; the cap's refusal names the limit, so this holds
+# whether or not vfiod may raise hard limits here
+own_headroom_replaces_the_configured_one() {
+	make_group_node 2
+	# 64 MiB + 8 MiB: above a cap of 70 MiB, and the refusal names it
+	register_opts hr8 3 vmm_opens_groups b true memlock_headroom_bytes t 8388608 memlock_cap_bytes t 73400320
+	[ "$RC" -eq 0 ] || fail "register: $(cat "$ERR")"
+	vfioctl vm add-device hr8 0000:01:00.0
+	assert_one_line_error 1 "(org.vfiod1.Error.MemlockCapExceeded)"
+	grep -q "needs a memlock limit of 75497472 bytes, above its cap of 73400320" "$ERR" ||
+		fail "the limit with an 8 MiB headroom: $(cat "$ERR")"
+	vfioctl vm release hr8
+	assert_vfioctl_ok
+	# headroom 0 (a VMM that maps guest memory only): 64 MiB fits a 64 MiB cap
+	register_opts hr0 3 vmm_opens_groups b true memlock_headroom_bytes t 0 memlock_cap_bytes t 67108864
+	[ "$RC" -eq 0 ] || fail "register: $(cat "$ERR")"
+	vfioctl vm add-device hr0 0000:01:00.0
+	assert_vfioctl_ok
+	if can_raise_hard_limits; then
+		assert_eq "67108864 67108864" "$(memlock_of "$VMM")" "the limit with headroom 0"
+	fi
+	vfioctl vm remove-device hr0 0000:01:00.0
+	assert_vfioctl_ok
+	vfioctl vm release hr0
+	assert_vfioctl_ok
+	# below what the VMM declares it maps besides guest memory: refused
+	register_opts hrlow 3 vmm_opens_groups b true memlock_headroom_bytes t 1048576 extra_charge_bytes t 4194304
+	[ "$RC" -ne 0 ] || fail "a headroom below extra_charge_bytes was accepted"
+	grep -q "Option memlock_headroom_bytes (1048576) is below extra_charge_bytes (4194304)" "$ERR" ||
+		fail "the refusal: $(cat "$ERR")"
+	register_opts hrbad 2 vmm_opens_groups b true memlock_headroom_bytes s 0
+	[ "$RC" -ne 0 ] || fail "a string headroom was accepted"
+	grep -q "Option memlock_headroom_bytes must be a uint64" "$ERR" || fail "the refusal: $(cat "$ERR")"
+	vfioctl vm register hrcli --pid "$VMM" --backend type1 --headroom lots
+	assert_one_line_error 2 "invalid --headroom 'lots'"
+	vfioctl --json vm list
+	assert_eq 0 "$(jq length "$OUT")" "VMs after the headroom checks"
+}
+
 # whether vfiod, running as we do, may raise a hard limit (CAP_SYS_RESOURCE): probed on a throwaway process
 can_raise_hard_limits() {
 	sleep 600 &
@@ -178,6 +218,7 @@ start_vfiod
 check "RegisterVM checks the memlock and release_on_exit options" options_are_validated
 check "Manager.MmHelper says whether vfiod_mm is there" mm_helper_is_reported
 check "a memlock cap refuses an add before anything changes" cap_refuses_before_anything_changes
+check "a VM's memlock_headroom_bytes replaces the configured headroom" own_headroom_replaces_the_configured_one
 check "the limit is raised for a device and restored without one (or the refusal is reported)" limit_raised_and_restored
 check "memlock_policy none leaves the VMM's limit alone" policy_none_leaves_the_limit_alone
 check "CheckCharge compares the expected and observed charge" check_charge_compares
