@@ -145,6 +145,57 @@ vmm_stop
 wait_until 60 vm_is_gone hp
 mdev_remove "$ANCHOR"
 
+# The same edu round on iommufd, where the kernel has it: vfiod's VM opens
+# /dev/iommu in the per-process accounting mode, so its check-charge reads
+# VmLck; the VMM by hand opens the cdev itself in the kernel's default
+# per-user mode, where the charge shows in VmPin only.
+if has_iommufd; then
+	ANCHOR=$(mdev_create mtty mtty-1)
+	vmm_spawn --iommufd "$ANCHOR" --vfiod hpi --user vmm --mem "$HP_MEM"
+	vfioctl_ok vm register hpi --pid "$VMM_PID" --backend iommufd --memory "$HP_MEM"
+	vfioctl_ok vm add-device hpi "$ANCHOR"
+	vmm_go
+	vmm_step map 0 "$HP_MEM"
+	vfioctl_ok vm add-device hpi "$EDU"
+	LIMIT_EDU_I=$(memlock_of "$VMM_PID" | cut -d' ' -f1)
+	vfioctl_ok vm remove-device hpi "$EDU"
+	cat >"$T/hp-edu-vfiod-iommufd.sh" <<EOF
+$LIBS
+VMM_PID=$VMM_PID
+vfioctl_ok vm add-device hpi $EDU
+vmm_step hotadd hpi $EDU
+vfioctl_ok vm check-charge hpi
+case "\$(cat \$OUT)" in "expected $HP_MEM_BYTES observed $HP_MEM_BYTES limit $LIMIT_EDU_I match") ;; *) exit 1 ;; esac
+vmm_step hotremove $EDU
+vfioctl_ok vm remove-device hpi $EDU
+[ ! -e $DEV/driver ]
+EOF
+	cat >"$T/hp-edu-hand-iommufd.sh" <<EOF
+$LIBS
+echo vfio-pci >$DEV/driver_override
+echo $EDU >/sys/bus/pci/drivers_probe
+vmm_start --iommufd $EDU --user vmm --mem $HP_MEM
+/usr/bin/prlimit --pid \$VMM_PID --memlock=$LIMIT_EDU_I:$LIMIT_EDU_I
+vmm_step map 0 $HP_MEM
+[ "\$(awk '/^VmPin:/ { print \$2 * 1024 }' /proc/\$VMM_PID/status)" = $HP_MEM_BYTES ]
+vmm_stop
+echo $EDU >$DEV/driver/unbind
+echo >$DEV/driver_override
+[ ! -e $DEV/driver ]
+EOF
+	for w in hp-edu-vfiod-iommufd hp-edu-hand-iommufd; do
+		sh "$T/$w.sh" </dev/null || { sh -x "$T/$w.sh" </dev/null || :; fail "the round $w failed"; }
+	done
+	log "hot-add + hot-remove of edu on iommufd: vfiod, by hand ($BENCH_RUNS runs)"
+	timeit -n "$BENCH_RUNS" -w "$BENCH_WARMUP" -- sh "$T/hp-edu-vfiod-iommufd.sh" :: sh "$T/hp-edu-hand-iommufd.sh" \
+		>/out/timeit-vm-edu-iommufd.json || fail "an iommufd edu hot-add round failed"
+	vmm_step hotremove "$ANCHOR"
+	vfioctl_ok vm remove-device hpi "$ANCHOR"
+	vmm_stop
+	wait_until 60 vm_is_gone hpi
+	mdev_remove "$ANCHOR"
+fi
+
 # ---- 2. memlock precision ----
 # libvirt's rule, qemuDomainGetMemLockLimitBytes() in libvirt's
 # src/qemu/qemu_domain.c (9.0.0 and later, x86, no <hard_limit>, no
@@ -169,9 +220,11 @@ sample() {
 	if [ "$_c" -ge "$PEAK" ]; then PEAK=$_c; PEAK_LIMIT=$_l; fi
 }
 
-# precision BACKEND MIB CONFIG(edu|vgpu|both)
+# precision BACKEND MIB CONFIG(edu|vgpu|both) HEADROOM(default|vmm)
+# default: the configured 64 MiB per address space; vmm: the VM's own
+# memlock_headroom_bytes, 0, because the reference VMM maps guest memory only
 precision() {
-	SCEN="$1 ${2}MiB $3"
+	SCEN="$1 ${2}MiB $3 headroom-$4"
 	PEAK=0
 	PEAK_LIMIT=0
 	_mem=$(($2 * 1048576))
@@ -179,7 +232,10 @@ precision() {
 	case $3 in vgpu | both) _v=$(mdev_create vfiod_vgpu vfiod_vgpu-1) ;; esac
 	case $3 in vgpu) _first=$_v ;; *) _first=$EDU ;; esac
 	vmm_spawn "--$1" "$_first" --vfiod prec --user vmm --mem "${2}M"
-	vfioctl_ok vm register prec --pid "$VMM_PID" --backend "$1" --memory "${2}M"
+	_hr=
+	[ "$4" = default ] || _hr="--headroom 0"
+	# shellcheck disable=SC2086 # _hr is empty or two words
+	vfioctl_ok vm register prec --pid "$VMM_PID" --backend "$1" --memory "${2}M" $_hr
 	vfioctl_ok vm add-device prec "$_first"
 	vmm_go
 	vmm_step map 0 "${2}M"
@@ -198,7 +254,7 @@ precision() {
 	_pin=$(awk '/^VmPin:/ { print $2 * 1024 }' "/proc/$VMM_PID/status")
 	case $3 in edu | vgpu) _nvfio=1 ;; both) _nvfio=2 ;; esac
 	_lv=$(libvirt_limit "$_mem" "$_nvfio" 0 0 0)
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$PEAK" "$PEAK_LIMIT" "$_lv" "$_pin" >>/out/precision.tsv
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$PEAK" "$PEAK_LIMIT" "$_lv" "$_pin" "$4" >>/out/precision.tsv
 	log "precision $SCEN: peak $PEAK (VmPin $_pin), vfiod limit $PEAK_LIMIT, libvirt $_lv"
 	vmm_stop
 	wait_until 60 vm_is_gone prec
@@ -211,7 +267,9 @@ if has_iommufd; then BACKENDS="type1 iommufd"; fi
 for mib in $BENCH_PREC_MIB; do
 	for b in $BACKENDS; do
 		for c in edu vgpu both; do
-			precision "$b" "$mib" "$c"
+			for h in default vmm; do
+				precision "$b" "$mib" "$c" "$h"
+			done
 		done
 	done
 done

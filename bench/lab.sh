@@ -177,11 +177,18 @@ if [ -f "$T/out/timeit-vm-edu.json" ]; then
 	row "$T/out/timeit-vm-edu.json" "VM hot-add + hot-remove of edu (type1, 64 MiB VM), vfiod (lab)" b "by hand: sysfs, prlimit, VMM's own VFIO"
 	row "$T/out/timeit-vm-vgpu.json" "VM hot-add + hot-remove of a pinning vGPU (type1, 64 MiB VM), vfiod (lab)" b "by hand: sysfs, prlimit, VMM's own VFIO"
 fi
+if [ -f "$T/out/timeit-vm-edu-iommufd.json" ]; then
+	row "$T/out/timeit-vm-edu-iommufd.json" "VM hot-add + hot-remove of edu (iommufd, 64 MiB VM), vfiod (lab)" b "by hand: sysfs, prlimit, VMM's own iommufd"
+fi
 # precision rows: one VM per scenario, deterministic (min = max = value);
 # the peer is libvirt's formula (bench/lab-vm-guest.sh) for the same VM
 if [ -s "$T/out/precision.tsv" ]; then
-	while IFS='	' read -r backend mib config peak vlimit llimit _pin; do
-		jq -nc --arg w "memlock limit / peak charge, $backend, ${mib} MiB VM, $config (lab)" \
+	while IFS='	' read -r backend mib config peak vlimit llimit _pin headroom; do
+		case $headroom in
+		vmm) hr="the VMM's own headroom (0)" ;;
+		*) hr="default headroom (64 MiB)" ;;
+		esac
+		jq -nc --arg w "memlock limit / peak charge, $backend, ${mib} MiB VM, $config, $hr (lab)" \
 			--argjson peak "$peak" --argjson v "$vlimit" --argjson l "$llimit" '
 			def fig(x): {value: x, min: x, max: x};
 			{workload: $w, unit: "limit/charge", peak_charge_bytes: $peak, vfiod_limit_bytes: $v, libvirt_limit_bytes: $l,

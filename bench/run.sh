@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # bench/run.sh [--out FILE] [--runs N] [--sizes "64 1024 4096"] [--builddir DIR] [--no-setup]
+#              [--no-lab] [--lab-args "ARGS"]
 #
 # The hermetic benchmarks of issue 13, side by side with their peers, in one
 # run: builds vfiod (release build in build-bench/ unless --builddir), then
@@ -16,7 +17,10 @@
 #     (bench/bus-rtt.c), against the same read done in-process;
 #   - vfiod's RSS and CPU time at start and after serving;
 # and, once, vfioctl --version's start-up time and peak RSS against a
-# trivial C program. Every timed figure is the median of N interleaved runs
+# trivial C program. Then the lab rows (bench/lab.sh: bind/unbind, mdevs,
+# VM hot-add, memlock precision in the nested VM on a real kernel, reusing
+# the vm suite's lab cache and preparing it if it is missing; --no-lab
+# skips them, --lab-args passes arguments on). Every timed figure is the median of N interleaved runs
 # (after warm-up runs), with min and max. Prints one table and writes the
 # rows as JSON to FILE (default bench/results/COMMIT.json) for comparing
 # two commits. See bench/README.md.
@@ -29,6 +33,8 @@ RUNS=11
 WARMUP=2
 SIZES="64 1024 4096"
 SETUP=1
+LAB=1
+LAB_ARGS=
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -37,7 +43,9 @@ while [ $# -gt 0 ]; do
 	--sizes) SIZES=$2; shift 2 ;;
 	--builddir) BUILD=$2; shift 2 ;;
 	--no-setup) SETUP=0; shift ;;
-	-h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--no-lab) LAB=0; shift ;;
+	--lab-args) LAB_ARGS=$2; shift 2 ;;
+	-h|--help) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -263,6 +271,17 @@ for size in $SIZES; do
 	rm -rf "$host"
 done
 
+# ---- the lab rows: the nested VM on a real kernel (bench/lab.sh) ----
+LAB_INFO='null'
+if [ "$LAB" -eq 1 ]; then
+	say "lab rows: bench/lab.sh $LAB_ARGS (the vm suite's lab cache)"
+	# shellcheck disable=SC2086 # LAB_ARGS are words for bench/lab.sh
+	sh "$SRC/bench/lab.sh" --runs "$RUNS" --builddir "$BUILD" --out "$T/lab.json" $LAB_ARGS >"$T/lab.out" ||
+		{ cat "$T/lab.out" >&2; echo "bench/run.sh: the lab rows failed (bench/lab.sh)" >&2; exit 1; }
+	jq -c '.rows[]' "$T/lab.json" >>"$ROWS"
+	LAB_INFO=$(jq -c '.lab + {machine: .machine}' "$T/lab.json")
+fi
+
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the JSON file and the table ----
@@ -270,8 +289,8 @@ mkdir -p "$(dirname "$OUTFILE")"
 jq -s --arg commit "$COMMIT" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg kernel "$(uname -r)" --arg nproc "$(nproc)" --arg hwdb "$HWDB" \
 	--arg load_start "$LOAD_START" --arg load_end "$LOAD_END" \
-	--argjson runs "$RUNS" --argjson warmup "$WARMUP" '
-	{commit: $commit, date: $date,
+	--argjson runs "$RUNS" --argjson warmup "$WARMUP" --argjson lab "$LAB_INFO" '
+	{commit: $commit, date: $date, lab: $lab,
 	 hwdb: ($hwdb != ""), machine: {kernel: $kernel, cpus: ($nproc | tonumber), loadavg_start: $load_start, loadavg_end: $load_end},
 	 runs: $runs, warmup: $warmup, rows: .}' "$ROWS" >"$OUTFILE"
 
