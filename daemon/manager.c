@@ -15,6 +15,7 @@
 #include "manager-dbus.h"
 #include "manager.h"
 #include "manager-recover.h"
+#include "memlock-settings.h"
 #include "bus-module-load.h"
 #include "polkit.h"
 #include "unbind-worker.h"
@@ -24,6 +25,11 @@
 #include "vm-dbus.h"
 #include "vm-memlock.h"
 #include "vm.h"
+
+const vfd_memlock_config *manager_memlock_config(const Manager *m)
+{
+	return m->memlock_config;
+}
 
 Manager *manager_free(Manager *m)
 {
@@ -55,6 +61,7 @@ Manager *manager_free(Manager *m)
 	free(m->adhoc);
 
 	config_apply_free(m->config); /* systemd/config */
+	vfd_memlock_config_free(m->memlock_config);
 	for (size_t i = 0; i < m->n_modules_to_load; i++)
 		free(m->modules_to_load[i]);
 	free(m->modules_to_load);
@@ -244,6 +251,18 @@ int manager_startup(Manager *m)
 
 	/* optional: without it, VMM memory is only known while the VMM lives */
 	manager_mm_start(m);
+
+	/* before any VM's limit is computed, recovered ones included */
+	{
+		_cleanup_free_ char *why = NULL;
+
+		r = memlock_settings_load(m->ctx, &m->memlock_config, &why);
+		if (r == -ENOMEM)
+			return log_oom();
+		if (r < 0)
+			log_error("Memlock settings: %s; using the defaults (64 MiB headroom, 256 MiB per mdev).",
+				  why ? why : "cannot load");
+	}
 
 	/*
 	 * What a previous vfiod left, adopted or given back before anything

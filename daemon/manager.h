@@ -19,6 +19,7 @@
 #include "vfiod/mdev-ctl.h"
 #include "vfiod/op-error.h"
 #include "vfiod/inventory.h"
+#include "vfiod/memlock.h"
 
 typedef struct VM VM;
 typedef struct VMConfig VMConfig;
@@ -78,7 +79,13 @@ typedef struct Manager {
 	struct FdStore *fdstore; /* systemd's fd store (fdstore.h): the VMs' descriptors */
 
 	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
+
+	/* etc/vfiod/memlock.conf (memlock-settings.h): read once at start; NULL before */
+	vfd_memlock_config *memlock_config;
 } Manager;
+
+/* the memlock settings the VMs' limits use (NULL: the model's defaults) */
+const vfd_memlock_config *manager_memlock_config(const Manager *m);
 
 /* root: fixture tree or NULL; bus_address: a private bus or NULL */
 int manager_new(const char *root, const char *bus_address, Manager **ret);

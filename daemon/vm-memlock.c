@@ -69,6 +69,9 @@ static int build_spec(const VM *vm, const VMDevice *extra, const VMDevice *witho
 			VFD_MEMLOCK_BACKEND_TYPE1;
 	/* vfiod sets IOMMU_OPTION_RLIMIT_MODE 1 on the iommufds it opens */
 	spec->iommufd_accounting = VFD_MEMLOCK_IOMMUFD_PER_PROCESS;
+	/* the VMM's own statement of what it maps besides guest memory */
+	spec->has_headroom = vm->memlock.headroom_set;
+	spec->headroom_bytes = vm->memlock.headroom_bytes;
 
 	for (size_t i = 0; i < vm->n_devices; i++) {
 		const VMDevice *d = &vm->devices[i];
@@ -99,21 +102,13 @@ static int compute_limit(const VM *vm, const VMDevice *extra, const VMDevice *wi
 {
 	_cleanup_(vfd_memlock_spec_freep) vfd_memlock_spec *spec = NULL;
 	_cleanup_(vfd_memlock_plan_freep) vfd_memlock_plan *plan = NULL;
-	_cleanup_(vfd_memlock_config_freep) vfd_memlock_config *cfg = NULL;
 	_cleanup_free_ char *msg = NULL;
 	int r;
 
 	r = build_spec(vm, extra, without, false, &spec);
 	if (r < 0)
 		return r;
-	/* the VMM's own statement of what it maps besides guest memory */
-	if (vm->memlock.headroom_set) {
-		r = vfd_memlock_config_new(&cfg);
-		if (r < 0)
-			return r;
-		cfg->headroom_bytes = vm->memlock.headroom_bytes;
-	}
-	r = vfd_memlock_plan_compute(spec, cfg, vm->memlock.policy, &plan, &msg);
+	r = vfd_memlock_plan_compute(spec, manager_memlock_config(vm->manager), vm->memlock.policy, &plan, &msg);
 	if (r < 0) {
 		log_warning_errno(r, "VM %s: the memlock model refused the VM: %s", vm->name,
 				  msg ? msg : "(no message)");
@@ -138,7 +133,7 @@ static int expected_charge(const VM *vm, uint64_t *ret_expected, uint64_t *ret_s
 	r = build_spec(vm, NULL, NULL, true, &spec);
 	if (r < 0)
 		return r;
-	return vfd_memlock_expected_charge(spec, NULL, ret_expected, ret_slack);
+	return vfd_memlock_expected_charge(spec, manager_memlock_config(vm->manager), ret_expected, ret_slack);
 }
 
 static void move_forget(VM *vm);

@@ -63,6 +63,7 @@ typedef struct walk {
 	const vfd_memlock_spec *spec;
 	const vfd_memlock_config *cfg;
 	vfd_memlock_plan *plan; /* NULL: only add up */
+	uint64_t headroom;      /* the spec's own, or the configuration's */
 	counter binding;
 	uint64_t total[_COUNTER_MAX];
 	bool pinned_checked;    /* a vDPA device checks mm->pinned_vm */
@@ -127,21 +128,21 @@ static int charge_space(walk *w, const space *s, const size_t *members, uint64_t
 			 s->n_devices > s->n_pci ? "; its mdevs' pins are not charged again" : "");
 		r = charge(w, c, rule, memory, what, why);
 		if (r >= 0)
-			r = charge(w, c, "headroom", w->cfg->headroom_bytes, what,
+			r = charge(w, c, "headroom", w->headroom, what,
 				   "ROM, firmware and VGA RAM regions mapped besides guest memory (configured headroom)");
 		/* iommufd also counts its pins in mm->pinned_vm, which vhost-vdpa checks */
 		if (r >= 0 && iommufd && w->pinned_checked) {
 			r = charge(w, COUNTER_PINNED, rule, memory, what,
 				   "iommufd adds every pin to mm->pinned_vm as well");
 			if (r >= 0)
-				r = charge(w, COUNTER_PINNED, "headroom", w->cfg->headroom_bytes, what,
+				r = charge(w, COUNTER_PINNED, "headroom", w->headroom, what,
 					   "configured headroom, in mm->pinned_vm");
 		}
 		return r;
 	}
 
 	/* only mdevs: what the vendor drivers pin, at most all that is mapped */
-	if (!add_u64(memory, w->cfg->headroom_bytes, &cap))
+	if (!add_u64(memory, w->headroom, &cap))
 		return vfd_error_setf(w->error_message, -EOVERFLOW, "the limit does not fit in 64 bits");
 	bytes = s->mdev_budget < cap ? s->mdev_budget : cap;
 	snprintf(why, sizeof(why),
@@ -182,7 +183,7 @@ static int own_space_charges(walk *w, uint64_t memory)
 
 		r = charge(w, c, rule, memory, what, why);
 		if (r >= 0)
-			r = charge(w, c, "headroom", w->cfg->headroom_bytes, what,
+			r = charge(w, c, "headroom", w->headroom, what,
 				   "ROM, firmware and VGA RAM regions mapped besides guest memory (configured headroom)");
 		if (r < 0)
 			return r;
@@ -322,6 +323,7 @@ int vfd_memlock_precise_compute(const vfd_memlock_spec *spec, const vfd_memlock_
 	size_t n_spaces = 0;
 	walk w = {
 		.spec = spec, .cfg = cfg, .binding = COUNTER_LOCKED, .error_message = error_message,
+		.headroom = spec->has_headroom ? spec->headroom_bytes : cfg->headroom_bytes,
 	};
 	int r;
 
@@ -419,6 +421,7 @@ int vfd_memlock_expected_charge(const vfd_memlock_spec *spec, const vfd_memlock_
 		cfg = defaults;
 	}
 	w.cfg = cfg;
+	w.headroom = spec->has_headroom ? spec->headroom_bytes : cfg->headroom_bytes;
 	if (!mul_u64(spec->memory_kib, KIB, &memory))
 		return -EOVERFLOW;
 

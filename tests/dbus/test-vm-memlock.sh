@@ -210,6 +210,40 @@ kept_after_exit_until_release() {
 	[ -z "$(vm_path keep)" ] || fail "the VM is still there"
 }
 
+# etc/vfiod/memlock.conf (read at start): its headroom replaces the 64 MiB
+# for every VM, a VM's own memlock_headroom_bytes still wins; the limit is
+# read from the cap's refusal, which names it
+# limit_named_by_refusal NAME CAP [OPTIONS...]: LIMIT, the limit an add-device
+# needs (not a command substitution: the VMM it spawns would hold its pipe)
+limit_named_by_refusal() {
+	_n=$1 _cap=$2
+	shift 2
+	register_opts "$_n" "$(($# / 3 + 2))" vmm_opens_groups b true memlock_cap_bytes t "$_cap" "$@"
+	[ "$RC" -eq 0 ] || fail "register $_n: $(cat "$ERR")"
+	vfioctl vm add-device "$_n" 0000:01:00.0
+	[ "$RC" -ne 0 ] || fail "add-device under a cap of $_cap was accepted"
+	LIMIT=$(sed -n 's/.*needs a memlock limit of \([0-9]*\) bytes.*/\1/p' "$ERR")
+	vfioctl vm release "$_n"
+	assert_vfioctl_ok
+}
+
+settings_file_headroom_applies() {
+	make_group_node 2
+	# 64 MiB + the file's 16 MiB
+	limit_named_by_refusal conf 1048576
+	assert_eq 83886080 "$LIMIT" "the limit with headroom = 16M"
+	limit_named_by_refusal confown 1048576 memlock_headroom_bytes t 0
+	assert_eq 67108864 "$LIMIT" "the limit with the VM's own headroom 0"
+}
+
+bad_settings_file_keeps_the_defaults() {
+	grep -q "Memlock settings: etc/vfiod/memlock.conf: .*line 1.*; using the defaults" "$T/vfiod.log" ||
+		fail "no log line for the bad file: $(grep -i memlock "$T/vfiod.log")"
+	make_group_node 2
+	limit_named_by_refusal bad 1048576
+	assert_eq "$LIMIT_64M" "$LIMIT" "the limit after a bad settings file"
+}
+
 trap 'cleanup_vmms; cleanup' EXIT
 make_fixture
 start_bus
@@ -223,5 +257,15 @@ check "the limit is raised for a device and restored without one (or the refusal
 check "memlock_policy none leaves the VMM's limit alone" policy_none_leaves_the_limit_alone
 check "CheckCharge compares the expected and observed charge" check_charge_compares
 check "release_on_exit off keeps the VM after its VMM's exit until Release" kept_after_exit_until_release
+
+stop_vfiod || :
+mkdir -p "$ROOT/etc/vfiod"
+printf '# test\nheadroom = 16M\n' >"$ROOT/etc/vfiod/memlock.conf"
+start_vfiod
+check "etc/vfiod/memlock.conf's headroom applies, a VM's own wins" settings_file_headroom_applies
+stop_vfiod || :
+printf 'headroom = lots\n' >"$ROOT/etc/vfiod/memlock.conf"
+start_vfiod
+check "a bad etc/vfiod/memlock.conf is logged and the defaults apply" bad_settings_file_keeps_the_defaults
 
 done_testing

@@ -123,6 +123,14 @@ typedef struct vfd_memlock_spec {
 	vfd_memlock_memory_device *memory_devices;
 	size_t n_memory_devices;
 
+	/*
+	 * The VMM's own statement of what it maps besides guest memory, per
+	 * address space: the precise policy adds it instead of the
+	 * configuration's headroom.
+	 */
+	bool has_headroom;
+	uint64_t headroom_bytes;
+
 	/* libvirt 9.0 only: a VFIO device is being added that is not in the list yet */
 	bool libvirt_force_vfio;
 
