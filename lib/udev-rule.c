@@ -6,6 +6,7 @@
  * its own: udev would run a RUN key of an injected rule as root.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +114,27 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* dir and its missing parents (/run/udev does not exist before udevd ran) */
+static int mkdir_parents(const char *dir)
+{
+	_cleanup_free_ char *p = strdup(dir);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; ; s++) {
+		bool last = *s == '\0';
+
+		if (*s != '/' && !last)
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (last)
+			return 0;
+		*s = '/';
+	}
+}
+
 int vfd_udev_rules_write(const char *dir, const char *text)
 {
 	_cleanup_close_ int dfd = -EBADF, fd = -EBADF;
@@ -121,8 +143,9 @@ int vfd_udev_rules_write(const char *dir, const char *text)
 
 	if (!dir || !text)
 		return -EINVAL;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	r = mkdir_parents(dir);
+	if (r < 0)
+		return r;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return -errno;

@@ -46,7 +46,7 @@ int vfd_udev_rules_format(const vfd_config *c, vfd_op_error *error, char **ret, 
 
 /*
  * Replaces dir/VFD_UDEV_RULES_FILE with text atomically (a temporary
- * file in dir, fsync, rename), creating dir (not its parents) when it is
- * missing. Mode 0644.
+ * file in dir, fsync, rename), creating dir and its parents when they
+ * are missing. Mode 0644.
  */
 int vfd_udev_rules_write(const char *dir, const char *text);
