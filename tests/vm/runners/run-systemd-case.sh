@@ -63,6 +63,14 @@ cp "$guest/libvirt-run-case.sh" "$stage/opt/vfiod-libvirt/run-case.sh"
 cp "$case_file" "$stage/opt/vfiod-libvirt/case.sh"
 printf 'CASE=%s\nCASE_TIMEOUT=%s\n' "$name" "${VFIOD_LAB_CASE_TIMEOUT:-1200}" >"$stage/opt/vfiod-libvirt/case.env"
 sg_enable_unit "$stage" "$guest/vfiod-libvirt-case.service"
+# a case that needs vfiod's configuration in place at boot (before udev's
+# coldplug: vm-early-binding) gives it on one `# vfiod-config:` line
+config_line=$(sed -n 's/^#[[:space:]]*vfiod-config:[[:space:]]*//p' "$case_file" | head -n1)
+if [ -n "$config_line" ]; then
+	mkdir -p "$stage/etc/vfiod"
+	printf '%s\n' "$config_line" >"$stage/etc/vfiod/vfiod.json"
+	jq -e . "$stage/etc/vfiod/vfiod.json" >/dev/null || { say "$name: its vfiod-config line is not JSON"; exit 2; }
+fi
 
 sg_image "$stage" "$img"
 rm -rf "$stage"
