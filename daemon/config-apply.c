@@ -116,6 +116,8 @@ static void apply_binding(ConfigApply *ca, ConfigItem *it)
 	r = manager_device_owned_elsewhere(m, b->name, NULL);
 	if (r > 0) {
 		item_set(it, ITEM_APPLIED, 0, NULL, "held by vfiod already");
+		/* held, yet moved by hand since: still drift (vfiod's claim stands) */
+		check_drift(ca, it);
 		return;
 	}
 
@@ -370,7 +372,7 @@ static void check_drift(ConfigApply *ca, ConfigItem *it)
 	if (drifted && it->state == ITEM_APPLIED) {
 		item_set(it, ITEM_DRIFT, 0, NULL, NULL);
 		snprintf(it->message, sizeof(it->message),
-			 "drift: configured for %s, found on %s; 'vfioctl config apply' binds it back",
+			 "drift: configured for %s, found on %s (moved outside vfiod)",
 			 b->driver ? b->driver : "a VFIO driver", driver);
 		log_warning("Config: %s (from %s) %s.", b->name, b->origin, it->message);
 	} else if (!drifted && it->state == ITEM_DRIFT) {

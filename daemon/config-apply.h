@@ -16,8 +16,8 @@
  *   manual   an mdev definition without autostart: not created at boot
  *   drift    a binding that was applied, whose device was then found on
  *            another driver (moved by hand): noticed on the device's
- *            bind/unbind uevents and at every status read, logged, left as
- *            it is until ApplyConfig binds it back (or it returns by itself)
+ *            bind/unbind uevents and at every status read, logged, left
+ *            there (applied again once the device is back on its driver)
  *
  * Items are never undone: a binding dropped from the configuration stays
  * bound until Unbind, like driverctl's unset-override without a reprobe.
