@@ -3,7 +3,9 @@
  * vfioctl config apply|status: the persistent configuration
  * (/etc/vfiod/vfiod.json, /etc/mdevctl.d, /etc/driverctl.d) as vfiod
  * applied it, one row per item. apply re-reads the files and applies
- * what is not applied yet; it exits 1 when an item failed.
+ * what is not applied yet; it exits 1 when an item failed. A binding whose
+ * device was moved to another driver after it was applied shows the state
+ * "drift" and the driver it is on (DRIVER).
  */
 #include <errno.h>
 #include <string.h>
@@ -17,6 +19,7 @@ static const Column item_columns[] = {
 	{ "SOURCE",   "source",   COLUMN_TEXT },
 	{ "STATE",    "state",    COLUMN_TEXT },
 	{ "ATTEMPTS", "attempts", COLUMN_TEXT },
+	{ "DRIVER",   "current_driver", COLUMN_TEXT }, /* bindings: where the device is now */
 	{ "MESSAGE",  "message",  COLUMN_TEXT },
 };
 

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "config-apply.h"
+#include "vfiod/vfio-variant.h"
 #include "log.h"
 #include "manager.h"
 
@@ -27,6 +28,7 @@ typedef enum ItemState {
 	ITEM_APPLIED,
 	ITEM_FAILED,
 	ITEM_MANUAL,
+	ITEM_DRIFT,
 } ItemState;
 
 static const char *const item_state_names[] = {
@@ -34,6 +36,7 @@ static const char *const item_state_names[] = {
 	[ITEM_APPLIED] = "applied",
 	[ITEM_FAILED] = "failed",
 	[ITEM_MANUAL] = "manual",
+	[ITEM_DRIFT] = "drift",
 };
 
 typedef struct ConfigItem {
@@ -44,6 +47,7 @@ typedef struct ConfigItem {
 	uint64_t due_usec; /* CLOCK_MONOTONIC; waiting items only */
 	int error;         /* negative errno of the last attempt, 0 when none */
 	char message[sizeof(((vfd_op_error *)0)->subject) + sizeof(((vfd_op_error *)0)->message) + 2];
+	char current_driver[VFD_MODULE_NAME_MAX + 1]; /* bindings: the driver seen last, "" none */
 } ConfigItem;
 
 struct ConfigApply {
@@ -99,6 +103,8 @@ static bool mdev_error_is_transient(int r)
 	return r == -ENXIO || r == -ENOSPC || r == -EAGAIN;
 }
 
+static void check_drift(ConfigApply *ca, ConfigItem *it);
+
 static void apply_binding(ConfigApply *ca, ConfigItem *it)
 {
 	const vfd_config_binding *b = &ca->config->bindings[it->index];
@@ -110,6 +116,8 @@ static void apply_binding(ConfigApply *ca, ConfigItem *it)
 	r = manager_device_owned_elsewhere(m, b->name, NULL);
 	if (r > 0) {
 		item_set(it, ITEM_APPLIED, 0, NULL, "held by vfiod already");
+		/* held, yet moved by hand since: still drift (vfiod's claim stands) */
+		check_drift(ca, it);
 		return;
 	}
 
@@ -131,6 +139,8 @@ static void apply_binding(ConfigApply *ca, ConfigItem *it)
 			snprintf(what, sizeof(what), "on a VFIO driver already");
 		item_set(it, ITEM_APPLIED, 0, NULL, what);
 		log_info("Config: %s %s (from %s).", b->name, it->message, b->origin);
+		/* bound by hand in the meantime (a bind event read before this one) */
+		check_drift(ca, it);
 		return;
 	}
 
@@ -268,6 +278,7 @@ void config_apply_counts(ConfigApply *ca, unsigned *ret_applied, unsigned *ret_w
 			w++;
 			break;
 		case ITEM_FAILED:
+		case ITEM_DRIFT: /* not in effect any more, until ApplyConfig */
 			f++;
 			break;
 		case ITEM_MANUAL:
@@ -326,6 +337,61 @@ int config_apply_reload(ConfigApply *ca, vfd_op_error *error)
 	return 0;
 }
 
+/* ---- drift ---- */
+
+/*
+ * A binding in effect whose device an admin (or another tool) moved to
+ * another driver after vfiod applied it: "drift". vfiod does not move it
+ * back by itself (the manual move may be deliberate: driverctl's
+ * unset-override is one); ApplyConfig does. Unbound is not drift: every
+ * rebind passes through it, and the next bind event decides.
+ */
+static void check_drift(ConfigApply *ca, ConfigItem *it)
+{
+	const vfd_config_binding *b;
+	_cleanup_free_ char *driver = NULL;
+	char path[64];
+	bool drifted;
+	int r;
+
+	if (it->is_mdev || (it->state != ITEM_APPLIED && it->state != ITEM_DRIFT))
+		return;
+	b = &ca->config->bindings[it->index];
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/driver", b->name);
+	r = vfd_root_readlink_basename(ca->manager->ctx, path, &driver);
+	if (r < 0) {
+		it->current_driver[0] = '\0';
+		return; /* unbound, or gone (a remove event; an add makes it waiting again) */
+	}
+	snprintf(it->current_driver, sizeof(it->current_driver), "%s", driver);
+	if (b->driver)
+		drifted = strcmp(driver, b->driver) != 0;
+	else
+		drifted = vfd_driver_is_vfio(ca->manager->ctx, driver) <= 0;
+
+	if (drifted && it->state == ITEM_APPLIED) {
+		item_set(it, ITEM_DRIFT, 0, NULL, NULL);
+		snprintf(it->message, sizeof(it->message),
+			 "drift: configured for %s, found on %s (moved outside vfiod)",
+			 b->driver ? b->driver : "a VFIO driver", driver);
+		log_warning("Config: %s (from %s) %s.", b->name, b->origin, it->message);
+	} else if (!drifted && it->state == ITEM_DRIFT) {
+		item_set(it, ITEM_APPLIED, 0, NULL, NULL);
+		snprintf(it->message, sizeof(it->message), "back on %s", driver);
+		log_info("Config: %s (from %s) is %s.", b->name, b->origin, it->message);
+	}
+}
+
+static void check_drift_of(ConfigApply *ca, const char *name)
+{
+	for (size_t i = 0; ca->config && i < ca->n_items; i++) {
+		ConfigItem *it = &ca->items[i];
+
+		if (!it->is_mdev && strcmp(ca->config->bindings[it->index].name, name) == 0)
+			check_drift(ca, it);
+	}
+}
+
 /* ---- status ---- */
 
 static int item_status(ConfigApply *ca, const ConfigItem *it, ConfigStatusFn fn, void *userdata)
@@ -353,6 +419,8 @@ static int item_status(ConfigApply *ca, const ConfigItem *it, ConfigStatusFn fn,
 		st.source = vfd_config_source_to_string(b->source);
 		st.origin = b->origin;
 		st.unbind_host_members = b->unbind_host_members;
+		st.driver = b->driver;
+		st.current_driver = it->current_driver;
 	}
 	return fn(&st, userdata);
 }
@@ -393,6 +461,8 @@ int config_apply_foreach_status(ConfigApply *ca, ConfigStatusFn fn, void *userda
 			return r;
 	}
 	for (size_t i = 0; i < ca->n_items; i++) {
+		/* an event may have been lost (monitor overrun): look again */
+		check_drift(ca, &ca->items[i]);
 		r = item_status(ca, &ca->items[i], fn, userdata);
 		if (r < 0)
 			return r;
@@ -410,13 +480,19 @@ static int on_udev(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	/* drain: one readiness may hold several events */
 	for (;;) {
 		struct udev_device *d = udev_monitor_receive_device(ca->monitor);
-		const char *subsystem, *action, *state;
+		const char *subsystem, *action, *state, *sysname;
 
 		if (!d)
 			break;
 		subsystem = udev_device_get_subsystem(d);
 		action = udev_device_get_action(d);
 		state = udev_device_get_property_value(d, "MDEV_STATE");
+		sysname = udev_device_get_sysname(d);
+
+		/* a configured device moved to (or back from) another driver */
+		if (action && (strcmp(action, "bind") == 0 || strcmp(action, "unbind") == 0) &&
+		    subsystem && strcmp(subsystem, "pci") == 0 && sysname)
+			check_drift_of(ca, sysname);
 
 		if (state && strcmp(state, "registered") == 0)
 			wake = true; /* an mdev parent: autostart mdevs may be due */

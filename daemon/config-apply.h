@@ -14,6 +14,10 @@
  *   failed   refused for a reason waiting will not fix (a busy group, a
  *            bridge, a kernel error); retried only on ApplyConfig
  *   manual   an mdev definition without autostart: not created at boot
+ *   drift    a binding that was applied, whose device was then found on
+ *            another driver (moved by hand): noticed on the device's
+ *            bind/unbind uevents and at every status read, logged, left
+ *            there (applied again once the device is back on its driver)
  *
  * Items are never undone: a binding dropped from the configuration stays
  * bound until Unbind, like driverctl's unset-override without a reprobe.
@@ -61,6 +65,8 @@ typedef struct ConfigStatus {
 	unsigned attempts;    /* items */
 	const char *message;  /* never NULL */
 	bool unbind_host_members;            /* bindings */
+	const char *driver;                  /* bindings: configured, NULL: by alias */
+	const char *current_driver;          /* bindings: seen last, "" none or unknown */
 	const char *parent, *type;           /* mdevs */
 	bool autostart;                      /* mdevs */
 } ConfigStatus;

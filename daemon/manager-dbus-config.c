@@ -54,6 +54,10 @@ static int append_status(const ConfigStatus *st, void *userdata)
 		if (r >= 0)
 			r = sd_bus_message_append(m, "{sv}", "unbind_host_members", "b",
 						  st->unbind_host_members);
+		if (r >= 0)
+			r = append_kv_s(m, "driver", st->driver ? st->driver : "");
+		if (r >= 0)
+			r = append_kv_s(m, "current_driver", st->current_driver ? st->current_driver : "");
 		break;
 	}
 	if (r >= 0)

@@ -63,6 +63,17 @@ cp "$guest/libvirt-run-case.sh" "$stage/opt/vfiod-libvirt/run-case.sh"
 cp "$case_file" "$stage/opt/vfiod-libvirt/case.sh"
 printf 'CASE=%s\nCASE_TIMEOUT=%s\n' "$name" "${VFIOD_LAB_CASE_TIMEOUT:-1200}" >"$stage/opt/vfiod-libvirt/case.env"
 sg_enable_unit "$stage" "$guest/vfiod-libvirt-case.service"
+# a case that needs files in /etc at boot (vfiod's configuration before
+# udev's coldplug, a unit drop-in: vm-early-binding) gives them on
+# `# vfiod-etc: RELATIVE-PATH: LINE` lines, appended in order
+sed -n 's/^#[[:space:]]*vfiod-etc:[[:space:]]*//p' "$case_file" | while IFS= read -r etc_line; do
+	etc_path=${etc_line%%: *}
+	case "$etc_path" in
+	"" | /* | *..* | *[!A-Za-z0-9_./@-]*) say "$name: bad vfiod-etc path '$etc_path'"; exit 2 ;;
+	esac
+	mkdir -p "$stage/etc/${etc_path%/*}"
+	printf '%s\n' "${etc_line#*: }" >>"$stage/etc/$etc_path"
+done || exit 2
 
 sg_image "$stage" "$img"
 rm -rf "$stage"

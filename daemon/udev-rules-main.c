@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiod-udev-rules: writes the udev rules of early binding
+ * (vfiod/udev-rule.h) from vfiod's configuration. Run by
+ * vfiod-udev-rules.service before udevd starts (so coldplug already sees
+ * the rules), again when vfiod applies a changed configuration (vfiod
+ * restarts that unit: vfiod's own sandbox keeps it away from udev's
+ * directories), and by the initramfs-tools hook into the initramfs.
+ *
+ *   vfiod-udev-rules [--root DIR] [--output DIR | --print]
+ *
+ * --root: read etc/vfiod/vfiod.json (and the imports) below DIR, default /.
+ * --output: the rules directory, default /run/udev/rules.d.
+ * --print: write the rules to stdout instead.
+ *
+ * A configuration vfiod would refuse, or a value unsafe in a rule, is
+ * reported on stderr and nothing is written (exit 1): the rules file in
+ * place, if any, stays as it was.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vfiod/config.h"
+#include "vfiod/inventory.h"
+#include "vfiod/udev-rule.h"
+
+static int fail(const vfd_op_error *e, int r, const char *what)
+{
+	if (vfd_op_error_is_set(e))
+		fprintf(stderr, "vfiod-udev-rules: %s: %s\n", e->subject, e->message);
+	else
+		fprintf(stderr, "vfiod-udev-rules: %s: %s\n", what, strerror(-r));
+	fprintf(stderr, "vfiod-udev-rules: refused; no rule written\n");
+	return 1;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "root",   required_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "print",  no_argument,       NULL, 'p' },
+		{ "help",   no_argument,       NULL, 'h' },
+		{}
+	};
+	_cleanup_(vfd_context_freep) vfd_context *ctx = NULL;
+	_cleanup_(vfd_config_freep) vfd_config *c = NULL;
+	_cleanup_free_ char *text = NULL;
+	const char *root = "/", *output = VFD_UDEV_RULES_DIR;
+	bool print = false;
+	vfd_op_error e = {};
+	size_t n = 0;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+		switch (opt) {
+		case 'r':
+			root = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'p':
+			print = true;
+			break;
+		case 'h':
+			printf("Usage: %s [--root DIR] [--output DIR | --print]\n"
+			       "Writes %s for vfiod's persistent bindings.\n",
+			       argv[0], VFD_UDEV_RULES_FILE);
+			return 0;
+		default:
+			return 2;
+		}
+	if (optind < argc) {
+		fprintf(stderr, "vfiod-udev-rules: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+
+	r = vfd_context_new(root, &ctx);
+	if (r < 0)
+		return fail(&e, r, root);
+	r = vfd_config_load(ctx, &e, &c);
+	if (r < 0)
+		return fail(&e, r, VFD_CONFIG_FILE);
+	for (size_t i = 0; i < c->n_warnings; i++)
+		fprintf(stderr, "vfiod-udev-rules: warning: %s\n", c->warnings[i]);
+
+	r = vfd_udev_rules_format(c, &e, &text, &n);
+	if (r < 0)
+		return fail(&e, r, "formatting the rules");
+
+	if (print) {
+		fputs(text, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	r = vfd_udev_rules_write(output, text);
+	if (r < 0)
+		return fail(&e, r, output);
+	printf("vfiod-udev-rules: %s/%s: %zu rule(s)\n", output, VFD_UDEV_RULES_FILE, n);
+	return 0;
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Early binding's udev rules (lib/udev-rule.c): the text for fixture
+ * configurations, the refusals of values that would inject udev keys or
+ * rules (whether or not the parser caught them first), and the atomic
+ * replace of the file.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vfd-test.h"
+#include "vfiod/config.h"
+#include "vfiod/udev-rule.h"
+
+/* a config from vfiod.json text, through the real parser */
+static vfd_config *parse(const char *json)
+{
+	vfd_config *c = NULL;
+	vfd_op_error e = {};
+
+	ASSERT_OK(vfd_config_new(&c));
+	ASSERT_OK(vfd_config_parse_vfiod(c, json, VFD_CONFIG_FILE, &e));
+	return c;
+}
+
+/* every line is a comment, empty, or one whole rule of ours */
+static void assert_only_our_lines(const char *text, size_t n_rules)
+{
+	size_t rules = 0;
+	char *copy = strdup(text), *save = NULL;
+
+	ASSERT_NOT_NULL(copy);
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] == '#')
+			continue;
+		static const char start[] = "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"";
+
+		ASSERT_TRUE(strncmp(l, start, strlen(start)) == 0);
+		/* exactly the keys of one rule: 4 assignments/matches after ACTION, 12 quotes */
+		size_t quotes = 0;
+		for (const char *p = l; *p; p++)
+			quotes += *p == '"';
+		ASSERT_EQ(quotes, (size_t)12);
+		rules++;
+	}
+	ASSERT_EQ(rules, n_rules);
+	free(copy);
+}
+
+static void test_rule_for_vfio_pci_and_variant(void)
+{
+	_cleanup_(vfd_config_freep) vfd_config *c = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\" },"
+		"  { \"device\": \"0000:0A:1f.7\", \"driver\": \"vfiod-edu-vfio\" } ] }");
+	_cleanup_free_ char *text = NULL;
+	vfd_op_error e = {};
+	size_t n = 99;
+
+	ASSERT_OK(vfd_udev_rules_format(c, &e, &text, &n));
+	ASSERT_EQ(n, (size_t)2);
+	ASSERT_NOT_NULL(strstr(text,
+		"ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:02:00.0\", "
+		"ATTR{driver_override}=\"vfio-pci\", "
+		"ATTR{[subsystem/pci]drivers_probe}=\"0000:02:00.0\", "
+		"RUN{builtin}+=\"kmod load vfio_pci\"\n"));
+	/* the kernel's lower-case name; the driver as named, its module with '_' */
+	ASSERT_NOT_NULL(strstr(text,
+		"KERNEL==\"0000:0a:1f.7\", ATTR{driver_override}=\"vfiod-edu-vfio\", "
+		"ATTR{[subsystem/pci]drivers_probe}=\"0000:0a:1f.7\", "
+		"RUN{builtin}+=\"kmod load vfiod_edu_vfio\"\n"));
+	assert_only_our_lines(text, 2);
+}
+
+static void test_no_bindings_is_a_header(void)
+{
+	_cleanup_(vfd_config_freep) vfd_config *c = parse("{ \"bindings\": [] }");
+	_cleanup_free_ char *text = NULL;
+	vfd_op_error e = {};
+	size_t n = 99;
+
+	ASSERT_OK(vfd_udev_rules_format(c, &e, &text, &n));
+	ASSERT_EQ(n, (size_t)0);
+	ASSERT_TRUE(text[0] == '#');
+	assert_only_our_lines(text, 0);
+}
+
+static void test_driverctl_bindings_are_left_to_driverctl(void)
+{
+	_cleanup_(vfd_config_freep) vfd_config *c = parse("{ \"bindings\": [ { \"device\": \"0000:02:00.0\" } ] }");
+	_cleanup_free_ char *text = NULL;
+	vfd_op_error e = {};
+	size_t n = 0;
+
+	c->bindings[0].source = VFD_CONFIG_SOURCE_DRIVERCTL;
+	ASSERT_OK(vfd_udev_rules_format(c, &e, &text, &n));
+	ASSERT_EQ(n, (size_t)0);
+	ASSERT_NULL(strstr(text, "KERNEL=="));
+}
+
+/* the parser is the first wall: hostile vfiod.json never becomes a config */
+static void test_parser_refuses_injection(void)
+{
+	static const char *const hostile[] = {
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\", \"driver\": \"vfio-pci\\\"\\nRUN+=\\\"/bin/sh\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\", \"driver\": \"vfio-pci\\\", RUN+=\\\"/bin/sh\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\", \"driver\": \"$kernel\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\", \"driver\": \"%k\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\", \"driver\": \"\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\\\", RUN+=\\\"/bin/sh\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\\n\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"02:00.0\" } ] }",
+		"{ \"bindings\": [ { \"device\": \"0000:02:20.0\" } ] }",
+	};
+
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		_cleanup_(vfd_config_freep) vfd_config *c = NULL;
+		vfd_op_error e = {};
+
+		ASSERT_OK(vfd_config_new(&c));
+		ASSERT_ERRNO(vfd_config_parse_vfiod(c, hostile[i], VFD_CONFIG_FILE, &e), -EINVAL);
+		ASSERT_TRUE(vfd_op_error_is_set(&e));
+		ASSERT_EQ(c->n_bindings, (size_t)0);
+	}
+}
+
+/*
+ * The generator's own wall: a config built by other means (a future
+ * source, a parser bug) with values that would break out of the quotes.
+ */
+static void refused(const char *name, const char *driver, const char *why)
+{
+	_cleanup_(vfd_config_freep) vfd_config *c = parse("{ \"bindings\": [ { \"device\": \"0000:02:00.0\" } ] }");
+	char *text = (char *)"untouched";
+	vfd_op_error e = {};
+	size_t n = 42;
+
+	if (name)
+		snprintf(c->bindings[0].name, sizeof(c->bindings[0].name), "%s", name);
+	if (driver) {
+		c->bindings[0].driver = strdup(driver);
+		ASSERT_NOT_NULL(c->bindings[0].driver);
+	}
+	ASSERT_ERRNO(vfd_udev_rules_format(c, &e, &text, &n), -EINVAL);
+	ASSERT_STREQ(text, "untouched");
+	ASSERT_EQ(n, (size_t)42);
+	ASSERT_NOT_NULL(strstr(e.message, why));
+	ASSERT_NOT_NULL(strstr(e.message, "no rule written"));
+}
+
+static void test_generator_refuses_hostile_values(void)
+{
+	refused(NULL, "vfio-pci\"\nACTION==\"add\", RUN+=\"/bin/sh -c id", "driver name");
+	refused(NULL, "vfio-pci\", RUN+=\"/bin/sh", "driver name");
+	refused(NULL, "vfio pci", "driver name");
+	refused(NULL, "-vfio", "driver name");
+	refused(NULL, "$env{X}", "driver name");
+	refused("0000:02:00\"0", NULL, "canonical PCI address"); /* the name is a fixed 13-byte field */
+	refused("0000:02:00.\n", NULL, "canonical PCI address");
+	refused("0000:02:00.*", NULL, "canonical PCI address");
+	refused("0000:02:00.1", NULL, "canonical PCI address"); /* not the parsed address */
+	refused("0000:0A:00.0", NULL, "canonical PCI address"); /* the kernel's names are lower case */
+}
+
+static char *read_file(const char *path)
+{
+	char buf[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k;
+
+	ASSERT_TRUE(fd >= 0);
+	k = read(fd, buf, sizeof(buf) - 1);
+	ASSERT_TRUE(k >= 0);
+	close(fd);
+	buf[k] = '\0';
+	return strdup(buf);
+}
+
+static void test_write_replaces_atomically(void)
+{
+	_cleanup_free_ char *tmp = vfd_test_mkdtemp(), *dir = NULL, *file = NULL, *got = NULL;
+	struct stat st;
+	DIR *d;
+	size_t entries = 0;
+
+	ASSERT_TRUE(asprintf(&dir, "%s/run/udev/rules.d", tmp) > 0);
+	ASSERT_TRUE(asprintf(&file, "%s/" VFD_UDEV_RULES_FILE, dir) > 0);
+	/* parents created (no /run/udev before udevd) */
+	ASSERT_OK(vfd_udev_rules_write(dir, "# one\n"));
+	ASSERT_OK(vfd_udev_rules_write(dir, "# two\n"));
+	got = read_file(file);
+	ASSERT_STREQ(got, "# two\n");
+	ASSERT_OK(stat(file, &st));
+	ASSERT_EQ(st.st_mode & 07777, (mode_t)0644);
+	/* no temporary file left behind */
+	d = opendir(dir);
+	ASSERT_NOT_NULL(d);
+	for (struct dirent *de; (de = readdir(d));)
+		entries += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	ASSERT_EQ(entries, (size_t)1);
+	/* a symlink planted as the directory is not followed */
+	free(file);
+	ASSERT_TRUE(asprintf(&file, "%s/link", tmp) > 0);
+	ASSERT_OK(symlink(dir, file));
+	{
+		int r = vfd_udev_rules_write(file, "# three\n");
+
+		ASSERT_TRUE(r == -ELOOP || r == -ENOTDIR);
+	}
+}
+
+VFD_TEST_MAIN(
+	VFD_TEST(test_rule_for_vfio_pci_and_variant),
+	VFD_TEST(test_no_bindings_is_a_header),
+	VFD_TEST(test_driverctl_bindings_are_left_to_driverctl),
+	VFD_TEST(test_parser_refuses_injection),
+	VFD_TEST(test_generator_refuses_hostile_values),
+	VFD_TEST(test_write_replaces_atomically),
+)
