@@ -4,7 +4,8 @@
 # more guest RAM). bench/lab.sh puts BENCH_RUNS=N and BENCH_PREC_MIB="1024 ..."
 # first and appends its payload (bench/timeit) after the line "exit 0".
 #
-# 1. Hot-add + hot-remove (type1, a VM of 64 MiB, as vm-soak-hotplug):
+# 1. Hot-add + hot-remove (type1, a VM of 64 MiB, as vm-soak-hotplug; edu
+#    on iommufd as well where the kernel has it):
 #    vfiod: `vfioctl vm add-device` (claim, journal, limit raise), the
 #    reference VMM's hotadd (GetDeviceFds, attach; type1 replays its
 #    mappings), `vfioctl vm check-charge`, the VMM's hotremove,
@@ -20,7 +21,9 @@
 #    (1000 pages), or both, on type1 and iommufd: vfiod's limit at the
 #    peak, divided by the peak charge (VmLck, the VMM's locked_vm: type1,
 #    and iommufd in the per-process mode vfiod sets), beside libvirt's
-#    formula for the same VM.
+#    formula for the same VM; once with nothing known (vfiod's defaults)
+#    and once with what the VMM and the operator know (the VM's own
+#    headroom, the vGPU type's budget in /etc/vfiod/memlock.conf).
 # Writes /out/timeit-vm-*.json, /out/precision.tsv and /out/checks-vm.txt.
 . /opt/vfiod/tests/vm/lib/guest-lib.sh
 . /opt/vfiod/tests/vmm/vmm-lib.sh
@@ -220,9 +223,7 @@ sample() {
 	if [ "$_c" -ge "$PEAK" ]; then PEAK=$_c; PEAK_LIMIT=$_l; fi
 }
 
-# precision BACKEND MIB CONFIG(edu|vgpu|both) HEADROOM(default|vmm)
-# default: the configured 64 MiB per address space; vmm: the VM's own
-# memlock_headroom_bytes, 0, because the reference VMM maps guest memory only
+# precision BACKEND MIB CONFIG(edu|vgpu|both) KNOWN(default|known)
 precision() {
 	SCEN="$1 ${2}MiB $3 headroom-$4"
 	PEAK=0
@@ -264,15 +265,26 @@ precision() {
 : >/out/precision.tsv
 BACKENDS=type1
 if has_iommufd; then BACKENDS="type1 iommufd"; fi
-for mib in $BENCH_PREC_MIB; do
-	for b in $BACKENDS; do
-		for c in edu vgpu both; do
-			for h in default vmm; do
+# default: nothing known (64 MiB headroom, 256 MiB per mdev); known: what
+# the operator and the VMM know, the VMM's own headroom (0: the reference
+# VMM maps guest memory only) and the vGPU type's pin budget in
+# /etc/vfiod/memlock.conf (the test vGPU pins at most 1000 pages here)
+for h in default known; do
+	if [ "$h" = known ]; then
+		stop_vfiod
+		mkdir -p /etc/vfiod
+		echo "mdev-budget vfiod_vgpu-1 = $PINS" >/etc/vfiod/memlock.conf
+		start_vfiod
+	fi
+	for mib in $BENCH_PREC_MIB; do
+		for b in $BACKENDS; do
+			for c in edu vgpu both; do
 				precision "$b" "$mib" "$c" "$h"
 			done
 		done
 	done
 done
+rm -f /etc/vfiod/memlock.conf
 
 echo "vm_kernel=$(uname -r) vm_guest_ram_mib=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024)) limit_edu=$LIMIT_EDU limit_vgpu=$LIMIT_VGPU" >/out/checks-vm.txt
 stop_vfiod 2>/dev/null || :

@@ -185,8 +185,8 @@ fi
 if [ -s "$T/out/precision.tsv" ]; then
 	while IFS='	' read -r backend mib config peak vlimit llimit _pin headroom; do
 		case $headroom in
-		vmm) hr="the VMM's own headroom (0)" ;;
-		*) hr="default headroom (64 MiB)" ;;
+		known) hr="known: VMM's headroom 0, vGPU budget configured" ;;
+		*) hr="defaults: 64 MiB headroom, 256 MiB per mdev" ;;
 		esac
 		jq -nc --arg w "memlock limit / peak charge, $backend, ${mib} MiB VM, $config, $hr (lab)" \
 			--argjson peak "$peak" --argjson v "$vlimit" --argjson l "$llimit" '
