@@ -6,6 +6,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "manager.h"
+#include "vm-journal.h"
 #include "vgpu.h"
 #include "vfiod/vendor-vgpu.h"
 
@@ -50,6 +51,7 @@ int vgpu_take(Manager *m, const char *vf, unsigned type, vfd_op_error *error)
 		return vfd_op_error_set(error, -EREMOTEIO, vf, "the driver refused vGPU type %u: %s",
 					type, strerror(-r));
 	log_info("VF %s: vGPU type %u (%s).", vf, type, vfd_vgpu_info_type_name(v, type));
+	vm_journal_crash_point("add-vgpu-set");
 	return 0;
 }
 
@@ -65,7 +67,14 @@ int vgpu_reset(Manager *m, const char *vf)
 	int r = vgpu_reset_ctx(m->ctx, vf);
 
 	vgpu_note_changed(m, vf);
+	if (r < 0)
+		log_error("VF %s: cannot set the vGPU type back to 0: %s", vf, strerror(-r));
 	return r;
+}
+
+int vgpu_reset_device(Manager *m, const VMDevice *d)
+{
+	return d->vgpu_type ? vgpu_reset(m, d->name) : 0;
 }
 
 static int owned_by_anyone(const char *name, void *userdata)

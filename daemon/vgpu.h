@@ -30,10 +30,15 @@
 int vm_create_vgpu(VM *vm, const char *parent, unsigned type, vfd_op_error *error,
 		   char ret_name[VFD_PCI_ADDRESS_STRLEN]);
 
-/* sets the claimed VF's type; -EREMOTEIO with the driver's refusal, -ENOPROTOOPT no interface */
+/*
+ * sets the claimed VF's type, before the backend's open (the vendor's driver
+ * opens no VF without one); -EREMOTEIO the driver refused, -ENOPROTOOPT no interface
+ */
 int vgpu_take(Manager *m, const char *vf, unsigned type, vfd_op_error *error);
-/* the VF's type back to 0; a VF gone or off the vendor's driver has none left: 0 */
+/* the VF's type back to 0 (vgpu_reset() logs a failure); a VF gone or off the vendor's driver has none left: 0 */
 int vgpu_reset_ctx(vfd_context *ctx, const char *vf);
 int vgpu_reset(Manager *m, const char *vf);
+/* vgpu_reset() of d when vfiod set a type on it, else nothing */
+int vgpu_reset_device(Manager *m, const VMDevice *d);
 /* the inventory re-reads the VF, its PF and its siblings: a type write has no uevent */
 void vgpu_note_changed(Manager *m, const char *vf);

@@ -377,11 +377,6 @@ static int owned_elsewhere(const char *name, void *userdata)
 	return manager_device_owned_elsewhere(vm->manager, name, vm);
 }
 
-int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
-{
-	return vm_add_pci_vgpu(vm, addr, 0, error);
-}
-
 int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd_op_error *error)
 {
 	_cleanup_(vfd_pci_device_freep) vfd_pci_device *dev = NULL;
@@ -420,14 +415,9 @@ int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd
 	vm_journal_crash_point("add-claimed");
 
 	d.bind = rec;
-	if (vgpu_type) {
-		/* the type before the backend's open: the vendor's driver opens no VF without one */
-		r = vgpu_take(vm->manager, d.name, vgpu_type, error);
-		if (r < 0)
-			goto rollback;
-		d.vgpu_type = vgpu_type;
-		vm_journal_crash_point("add-vgpu-set");
-	}
+	if (vgpu_type && (r = vgpu_take(vm->manager, d.name, vgpu_type, error)) < 0)
+		goto rollback;
+	d.vgpu_type = vgpu_type;
 	r = vm_backend_prepare(vm, &d, error);
 	if (r < 0)
 		goto rollback;
@@ -457,9 +447,7 @@ int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd
 
 rollback:
 	(void) vm_backend_unprepare(vm, &d);
-	if (d.vgpu_type && vgpu_reset(vm->manager, d.name) < 0)
-		log_error("VM %s: could not set the vGPU type of %s back to 0 after a failed add.",
-			  vm->name, d.name);
+	(void) vgpu_reset_device(vm->manager, &d);
 	if (vfd_bind_release(ctx, rec, NULL) < 0)
 		log_error("VM %s: could not give %s back after a failed add; see the kernel log.",
 			  vm->name, d.name);
