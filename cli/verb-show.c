@@ -31,7 +31,38 @@ static const Column device_fields[] = {
 	{ "SR-IOV VFs",       "sriov_numvfs",        COLUMN_TEXT  },
 	{ "VF addresses",     "virtfns",             COLUMN_LIST  },
 	{ "Physical function", "physfn",             COLUMN_TEXT  },
+	{ "vGPU type",        "vgpu_type",           COLUMN_TEXT  },
 };
+
+/* the vendor vGPU tuples (docs/org.vfiod1.Manager.xml, GetDevice) */
+static const char *const vgpu_creatable_fields[] = { "id", "name", NULL };
+static const char *const vgpu_types_fields[] = { "id", "name", "free", NULL };
+static const BusJsonStruct device_record_structs[] = {
+	{ "vgpu_creatable", vgpu_creatable_fields },
+	{ "vgpu_types", vgpu_types_fields },
+	{}
+};
+
+/* "  ID NAME [free N]" per row of a vGPU tuple array */
+static void print_vgpu_rows(json_object *device, const char *key, const char *label)
+{
+	json_object *rows, *row, *v;
+
+	if (!json_object_object_get_ex(device, key, &rows))
+		return;
+	printf("%17s:%s\n", label, json_object_array_length(rows) ? "" : " none");
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		row = json_object_array_get_idx(rows, i);
+		printf("%19s", "");
+		if (json_object_object_get_ex(row, "id", &v))
+			printf("%-6s", json_object_get_string(v));
+		if (json_object_object_get_ex(row, "name", &v))
+			printf(" %s", json_object_get_string(v));
+		if (json_object_object_get_ex(row, "free", &v))
+			printf(" (%s free)", json_object_get_string(v));
+		printf("\n");
+	}
+}
 
 /* driver and driver override are shown as "-" when absent; the SR-IOV keys only when present */
 static bool always_shown(const char *key)
@@ -51,6 +82,8 @@ static void print_device(json_object *device)
 
 		printf("%17s: %s\n", c->header, output_format_cell(device, c, buf, sizeof(buf)));
 	}
+	print_vgpu_rows(device, "vgpu_creatable", "vGPU creatable");
+	print_vgpu_rows(device, "vgpu_types", "vGPU types");
 }
 
 static int print_group(json_object *group)
@@ -91,7 +124,8 @@ int verb_show(int argc, char *argv[])
 	if (bus_client_open(&bus) < 0)
 		return VFIOCTL_EXIT_FAILURE;
 
-	r = bus_client_fetch_record(bus, "GetDevice", &error, NULL, &device, "s", canonical);
+	r = bus_client_fetch_record(bus, "GetDevice", &error, device_record_structs, &device, "s",
+				    canonical);
 	if (sd_bus_error_has_name(&error, VFD_ERROR_NO_SUCH_DEVICE))
 		return runtime_error("no PCI device %s", canonical);
 	if (r < 0)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfioctl vm register|list|show|add-device|create-mdev|remove-device|release:
+ * vfioctl vm register|list|show|add-device|create-mdev|create-vgpu|remove-device|release:
  * VMs and the devices vfiod assigns to them (org.vfiod1.VM).
  */
 #include <errno.h>
@@ -496,6 +496,47 @@ static int vm_create_mdev(int argc, char *argv[])
 	return mdev_call_and_print(bus, call, "cannot create the mdev");
 }
 
+/* vm create-vgpu NAME TYPE [--parent PF]: a vendor vGPU on a free VF (CreateVgpu); prints the VF */
+static int vm_create_vgpu(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *parent = "", *vf;
+	vfd_pci_address addr;
+	unsigned type;
+	char *end;
+	unsigned long v;
+	int r;
+
+	if (argc == 5 && strcmp(argv[3], "--parent") == 0)
+		parent = argv[4];
+	else if (argc != 3)
+		return usage_error("'vm create-vgpu' needs NAME TYPE [--parent PF]");
+	errno = 0;
+	v = strtoul(argv[2], &end, 10);
+	if (errno || *end || !*argv[2] || v == 0 || v > UINT32_MAX)
+		return usage_error("invalid TYPE '%s': expected a vGPU type id (a number, not 0)", argv[2]);
+	type = (unsigned) v;
+	if (*parent && vfd_pci_address_parse(parent, &addr) < 0)
+		return usage_error("invalid PF '%s': expected a PCI address DDDD:BB:SS.F", parent);
+
+	if (bus_client_open(&bus) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	if (vm_path(bus, argv[1], &path) < 0)
+		return VFIOCTL_EXIT_FAILURE;
+	r = bus_client_call_object(bus, path, VFD_VM_INTERFACE, "CreateVgpu", &error, &reply, "su",
+				   parent, (uint32_t) type);
+	if (r < 0)
+		return host_report_error("cannot create the vGPU", &error, r);
+	r = sd_bus_message_read(reply, "s", &vf);
+	if (r < 0)
+		return runtime_error("cannot parse the reply of CreateVgpu");
+	printf("%s\n", vf);
+	return 0;
+}
+
 /* vm check-charge NAME: expected vs observed charge now (CheckCharge); exit 1 on a mismatch */
 static int vm_check_charge(int argc, char *argv[])
 {
@@ -759,7 +800,7 @@ int verb_vm(int argc, char *argv[])
 
 	if (argc < 2)
 		return usage_error("'vm' needs a command: register, prepare, attach-vmm, list, show, "
-				   "add-device, create-mdev, remove-device, release, check-charge, change-process, "
+				   "add-device, create-mdev, create-vgpu, remove-device, release, check-charge, change-process, "
 				   "secret, start");
 	sub = argv[1];
 	argc--;
@@ -780,6 +821,8 @@ int verb_vm(int argc, char *argv[])
 		return vm_device_verb(argc, argv, "RemoveDevice", "cannot remove the device");
 	if (strcmp(sub, "create-mdev") == 0)
 		return vm_create_mdev(argc, argv);
+	if (strcmp(sub, "create-vgpu") == 0)
+		return vm_create_vgpu(argc, argv);
 	if (strcmp(sub, "release") == 0)
 		return vm_release(argc, argv);
 	if (strcmp(sub, "check-charge") == 0)

@@ -125,6 +125,8 @@ static void help(void)
 	       "  vm add-device NAME DEVICE      Assign a PCI function or an existing mdev\n"
 	       "  vm create-mdev NAME PARENT TYPE [--uuid UUID] [--attr NAME=VALUE]...\n"
 	       "                       Create an mdev for the VM (removed at release)\n"
+	       "  vm create-vgpu NAME TYPE [--parent PF]\n"
+	       "                       A vendor vGPU of TYPE on a free VF (type 0 again at release)\n"
 	       "  vm remove-device NAME DEVICE   Give a device back (before GetFds)\n"
 	       "     add-device/remove-device ... --libvirt [--libvirt-uri URI] [--timeout SEC]\n" /* libvirt-events */
 	       "                       Hotplug into the running libvirt domain NAME, the limit\n" /* libvirt-events */

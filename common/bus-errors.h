@@ -48,6 +48,9 @@
 #define VFD_ERROR_PROCESS_CHANGE_PENDING  "org.vfiod1.Error.ProcessChangePending"
 #define VFD_ERROR_NO_PROCESS_CHANGE       "org.vfiod1.Error.NoProcessChange"
 #define VFD_ERROR_CHARGE_NOT_MOVED        "org.vfiod1.Error.ChargeNotMoved"
+#define VFD_ERROR_NO_SUCH_VGPU_TYPE       "org.vfiod1.Error.NoSuchVgpuType"
+#define VFD_ERROR_NO_FREE_VF              "org.vfiod1.Error.NoFreeVF"
+#define VFD_ERROR_VGPU_TYPE_REFUSED       "org.vfiod1.Error.VgpuTypeRefused"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

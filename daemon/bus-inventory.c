@@ -3,6 +3,7 @@
 
 #include "bus-inventory.h"
 #include "bus-record.h"
+#include "vfiod/vendor-vgpu.h"
 
 static int append_address_array(sd_bus_message *m, const char *key,
 				const vfd_pci_address *a, size_t n)
@@ -30,6 +31,57 @@ static int append_address_array(sd_bus_message *m, const char *key,
 		return r;
 
 	return bus_record_close_entry(m);
+}
+
+/* vgpu_creatable a(us): a VF's creatable vGPU types (vfiod/vendor-vgpu.h) */
+static int append_vgpu_creatable(sd_bus_message *m, const vfd_vgpu_info *v)
+{
+	int r;
+
+	r = bus_record_open_entry(m, "vgpu_creatable", "a(us)");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(us)");
+	for (size_t i = 0; r >= 0 && i < v->n_creatable; i++)
+		r = sd_bus_message_append(m, "(us)", v->creatable[i].id, v->creatable[i].name);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r < 0 ? r : bus_record_close_entry(m);
+}
+
+/*
+ * vgpu_types a(usu) of a PF whose VFs offer vGPU types: per type its id,
+ * name and free count (the VFs without a type that list it), from the
+ * inventory's records of the VFs. Absent when no VF offers any.
+ */
+static int append_vgpu_types(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *pf)
+{
+	vfd_vgpu_type_count *counts = NULL;
+	size_t n = 0;
+	bool any = false;
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < pf->n_virtfns; i++) {
+		const vfd_pci_device *vf = inventory_device(inv, &pf->virtfns[i]);
+
+		if (!vf || !vf->vgpu)
+			continue;
+		any = true;
+		r = vfd_vgpu_count_add(&counts, &n, vf->vgpu);
+	}
+	if (r >= 0 && any) {
+		r = bus_record_open_entry(m, "vgpu_types", "a(usu)");
+		if (r >= 0)
+			r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(usu)");
+		for (size_t i = 0; r >= 0 && i < n; i++)
+			r = sd_bus_message_append(m, "(usu)", counts[i].id, counts[i].name, counts[i].free);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+		if (r >= 0)
+			r = bus_record_close_entry(m);
+	}
+	vfd_vgpu_counts_free(counts, n);
+	return r;
 }
 
 int bus_append_device_record(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d)
@@ -73,7 +125,8 @@ int bus_append_device_record_vfio(sd_bus_message *m, const Inventory *inv, const
 	if (d->sriov_totalvfs > 0) {
 		if ((r = bus_record_append_u32(m, "sriov_totalvfs", d->sriov_totalvfs)) < 0 ||
 		    (r = bus_record_append_u32(m, "sriov_numvfs", d->sriov_numvfs)) < 0 ||
-		    (r = append_address_array(m, "virtfns", d->virtfns, d->n_virtfns)) < 0)
+		    (r = append_address_array(m, "virtfns", d->virtfns, d->n_virtfns)) < 0 ||
+		    (r = append_vgpu_types(m, inv, d)) < 0)
 			return r;
 	}
 
@@ -84,6 +137,11 @@ int bus_append_device_record_vfio(sd_bus_message *m, const Inventory *inv, const
 		if (r < 0)
 			return r;
 	}
+	/* the vendor vGPU keys only on a VF whose driver offers them */
+	if (d->vgpu &&
+	    ((r = bus_record_append_u32(m, "vgpu_type", d->vgpu->current_type)) < 0 ||
+	     (r = append_vgpu_creatable(m, d->vgpu)) < 0))
+		return r;
 
 	return sd_bus_message_close_container(m);
 }

@@ -21,6 +21,7 @@
 #include "polkit.h"
 #include "bus-mdev-request.h"
 #include "vm-dbus.h"
+#include "vgpu.h"
 #include "vm-memlock.h"
 
 /* ---- requests that wait for authorization ---- */
@@ -36,6 +37,7 @@ typedef struct VMRequest {
 	size_t n_attrs;
 	VMMProcess vmm; /* AttachVMM; ChangeProcess: the process the VM moves to */
 	uint64_t timeout_usec; /* ChangeProcess */
+	unsigned vgpu_type; /* CreateVgpu (with parent) */
 } VMRequest;
 
 static void vm_request_free(void *p)
@@ -418,6 +420,58 @@ static int method_create_mdev(sd_bus_message *message, void *userdata, sd_bus_er
 		return r;
 	}
 	return authorize_vm(message, vm, run_create_mdev, q, error);
+}
+
+static int run_create_vgpu(sd_bus_message *message, void *request, sd_bus_error *error)
+{
+	VMRequest *q = request;
+	char vf[VFD_PCI_ADDRESS_STRLEN] = "";
+	vfd_op_error op;
+	VM *vm;
+	int r;
+
+	vm = request_vm(q, error);
+	if (!vm)
+		return -ENOMEDIUM;
+
+	vfd_op_error_clear(&op);
+	r = vm_create_vgpu(vm, q->parent, q->vgpu_type, &op, vf);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot create the vGPU");
+	return sd_bus_reply_method_return(message, "s", vf);
+}
+
+static int method_create_vgpu(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	VM *vm = userdata;
+	const char *parent;
+	vfd_pci_address addr;
+	char canonical[VFD_PCI_ADDRESS_STRLEN] = "";
+	uint32_t type;
+	VMRequest *q;
+	int r;
+
+	r = sd_bus_message_read(message, "su", &parent, &type);
+	if (r < 0)
+		return r;
+	if (*parent) {
+		if (vfd_pci_address_parse(parent, &addr) < 0)
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Invalid parent '%.64s': expected a PCI address "
+						 "DDDD:BB:SS.F in hexadecimal, or \"\" for any", parent);
+		vfd_pci_address_format(&addr, canonical);
+	}
+	if (type == 0)
+		return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+					"Invalid vGPU type 0: 0 is no type");
+
+	q = vm_request_new(vm);
+	if (!q || !(q->parent = strdup(canonical))) {
+		vm_request_free(q);
+		return -ENOMEM;
+	}
+	q->vgpu_type = type;
+	return authorize_vm(message, vm, run_create_vgpu, q, error);
 }
 
 /* RemoveDevice answers when its give-back ends on the unbind worker (or passed its deadline) */
@@ -1060,6 +1114,10 @@ const sd_bus_vtable vm_vtable[] = {
 				SD_BUS_ARGS("s", parent, "s", type, "s", uuid, "a(ss)", attributes),
 				SD_BUS_RESULT("s", mdev),
 				method_create_mdev, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("CreateVgpu",
+				SD_BUS_ARGS("s", parent, "u", type),
+				SD_BUS_RESULT("s", device),
+				method_create_vgpu, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("RemoveDevice",
 				SD_BUS_ARGS("s", device),
 				SD_BUS_NO_RESULT,

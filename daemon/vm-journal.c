@@ -20,6 +20,21 @@
 
 /* ---- writing ---- */
 
+/* "vgpu_type": absent in journals of older versions, which set none */
+static int journal_get_vgpu_type(json_object *o, unsigned *ret)
+{
+	uint64_t v;
+
+	if (!json_object_object_get_ex(o, "vgpu_type", NULL)) {
+		*ret = 0;
+		return 0;
+	}
+	if (journal_get_u64(o, "vgpu_type", &v) < 0 || v > UINT32_MAX)
+		return -EBADMSG;
+	*ret = (unsigned) v;
+	return 0;
+}
+
 static int add(json_object *o, const char *key, json_object *v)
 {
 	if (!v && strcmp(key, "") == 0)
@@ -65,7 +80,8 @@ static int device_to_json(const VMDevice *d, json_object **ret)
 	    add(o, "previous_uid", u64(d->previous_owner.uid)) < 0 ||
 	    add(o, "previous_gid", u64(d->previous_owner.gid)) < 0 ||
 	    add(o, "vmm_attaches", json_object_new_boolean(d->vmm_attaches)) < 0 ||
-	    add(o, "in_use", json_object_new_boolean(d->in_use)) < 0)
+	    add(o, "in_use", json_object_new_boolean(d->in_use)) < 0 ||
+	    add(o, "vgpu_type", u64(d->vgpu_type)) < 0)
 		return -ENOMEM;
 	/* which copies of the VMM's cdev files vfiod holds (vm-backend-iommufd.c); unknown: none */
 	if (d->handed_known && add(o, "handed_slots", u64(vm_device_handed_slots(d))) < 0)
@@ -171,6 +187,7 @@ static int vm_to_json(const VM *vm, json_object **ret)
 		if (r < 0 || add(txn, "op", json_object_new_string(txn_op_to_string(vm->txn.op))) < 0 ||
 		    add(txn, "device", json_object_new_string(vm->txn.device)) < 0 ||
 		    add(txn, "creates_mdev", json_object_new_boolean(vm->txn.creates_mdev)) < 0 ||
+		    add(txn, "vgpu_type", u64(vm->txn.vgpu_type)) < 0 ||
 		    add(txn, "planned", planned) < 0) {
 			json_object_put(txn);
 			return r < 0 ? r : -ENOMEM;
@@ -335,6 +352,8 @@ static int device_from_json(json_object *o, VMDevice *d)
 		r = journal_get_u64(o, "previous_gid", &gid);
 	if (r >= 0)
 		r = journal_get_bool(o, "vmm_attaches", &d->vmm_attaches);
+	if (r >= 0)
+		r = journal_get_vgpu_type(o, &d->vgpu_type);
 	if (r >= 0)
 		r = journal_get_bool(o, "in_use", &d->in_use);
 	if (r >= 0)
@@ -511,6 +530,7 @@ int vm_journal_record_parse(json_object *o, VMJournalRecord *j)
 		if (j->saved->txn.op == VM_TXN_NONE || journal_get_string(txn, "device", &s) < 0 ||
 		    device_name_copy(j->saved->txn.device, s) < 0 ||
 		    journal_get_bool(txn, "creates_mdev", &j->saved->txn.creates_mdev) < 0 ||
+		    journal_get_vgpu_type(txn, &j->saved->txn.vgpu_type) < 0 ||
 		    get_bind(txn, "planned", &j->saved->txn.planned) < 0)
 			return -EBADMSG;
 	}

@@ -28,6 +28,7 @@ typedef struct VMTxn {
 	VMTxnOp op;
 	char device[VFD_UUID_STRLEN];
 	bool creates_mdev;         /* add: vfiod creates this mdev */
+	unsigned vgpu_type;        /* add: vfiod sets this vGPU type on the VF (vgpu.h), 0 none */
 	vfd_bind_record *planned;  /* add of a PCI function: the claim's plan */
 } VMTxn;
 

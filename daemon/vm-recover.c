@@ -13,6 +13,7 @@
 #include "vm-backend.h"
 #include "vm-memlock.h"
 #include "vm-private.h"
+#include "vgpu.h"
 
 void vm_restore(VM *vm, VMJournalRecord *j, bool vmm_alive)
 {
@@ -57,7 +58,15 @@ static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
 		return r;
 	}
 
-	if (d->bind) {
+	/* the vGPU type vfiod set back to 0 first, the only point where it may change */
+	if (d->vgpu_type) {
+		r = vgpu_reset(vm->manager, d->name);
+		if (r < 0 && first == 0)
+			first = vfd_op_error_set(error, r, d->name, "cannot set the vGPU type back to 0");
+		if (r >= 0)
+			d->vgpu_type = 0;
+	}
+	if (d->bind && first == 0) {
 		r = vfd_bind_release(ctx, d->bind, error);
 		if (r < 0 && first == 0)
 			first = r;
@@ -104,7 +113,13 @@ int vm_recover(VM *vm, bool vmm_alive, vfd_op_error *error)
 		if (r >= 0)
 			vm_drop_device(vm, d);
 	} else if (vm->txn.op == VM_TXN_ADD) {
-		if (vm->txn.planned)
+		/* the type, maybe set already: back to 0 before the claim goes back */
+		if (vm->txn.vgpu_type) {
+			r = vgpu_reset(vm->manager, vm->txn.device);
+			if (r < 0)
+				vfd_op_error_set(error, r, vm->txn.device, "cannot set the vGPU type back to 0");
+		}
+		if (r >= 0 && vm->txn.planned)
 			r = vfd_bind_release(ctx, vm->txn.planned, error);
 		if (r >= 0 && vm->txn.creates_mdev) {
 			r = vfd_mdev_remove(ctx, vm->txn.device, error);

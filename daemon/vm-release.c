@@ -22,6 +22,7 @@
 #include "vm-private.h"
 #include "vm-journal.h"
 #include "vm.h"
+#include "vgpu.h"
 
 #define RELEASE_RETRY_FIRST_USEC (200 * UINT64_C(1000))
 #define RELEASE_RETRY_MAX_USEC (10 * UINT64_C(1000000))
@@ -32,6 +33,8 @@ typedef struct GiveBack {
 	vfd_bind_record *bind; /* a copy of the device's record: the thread clears changed */
 	bool remove_mdev;
 	bool mdev_removed;
+	bool reset_vgpu;   /* a vGPU vfiod set: its type back to 0, before the unbind */
+	bool vgpu_reset;
 } GiveBack;
 
 static void give_back_free(void *p)
@@ -50,6 +53,14 @@ static int give_back_work(vfd_context *ctx, void *data, vfd_op_error *error)
 	GiveBack *g = data;
 	int r, first = 0;
 
+	/* closed by everyone (proven): the only point where the type may change */
+	if (g->reset_vgpu) {
+		r = vgpu_reset_ctx(ctx, g->name);
+		if (r < 0)
+			return vfd_op_error_set(error, r, g->name, "cannot set the vGPU type back to 0: %s",
+						strerror(-r));
+		g->vgpu_reset = true;
+	}
 	if (g->bind) {
 		r = vfd_bind_release(ctx, g->bind, error);
 		if (r < 0)
@@ -223,7 +234,11 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 		d->bind = TAKE_PTR(g->bind);
 		if (g->mdev_removed)
 			d->created = false;
+		if (g->vgpu_reset)
+			d->vgpu_type = 0;
 	}
+	if (g->reset_vgpu)
+		vgpu_note_changed(vm->manager, g->name);
 	give_back_free(g);
 
 	if (vm->release.removes) {
@@ -275,6 +290,7 @@ static int give_back_start(VM *vm, const VMDevice *d, int guard, vfd_op_error *e
 	}
 	snprintf(g->name, sizeof(g->name), "%s", d->name);
 	g->remove_mdev = d->created;
+	g->reset_vgpu = d->vgpu_type != 0;
 	if (d->bind) {
 		struct json_object *j = NULL;
 

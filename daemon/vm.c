@@ -16,6 +16,7 @@
 #include "vm-journal.h"
 #include "vm-memlock.h"
 #include "vm.h"
+#include "vgpu.h"
 
 static const char *const vm_state_names[_VM_STATE_MAX] = {
 	[VM_STATE_REGISTERED] = "registered",
@@ -376,7 +377,7 @@ static int owned_elsewhere(const char *name, void *userdata)
 	return manager_device_owned_elsewhere(vm->manager, name, vm);
 }
 
-int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
+int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd_op_error *error)
 {
 	_cleanup_(vfd_pci_device_freep) vfd_pci_device *dev = NULL;
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
@@ -404,6 +405,7 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 		return r;
 
 	txn_begin(vm, VM_TXN_ADD, d.name);
+	vm->txn.vgpu_type = vgpu_type;
 	r = manager_claim(vm->manager, addr, &opts, error, &rec);
 	if (r < 0) {
 		vm_txn_end(vm);
@@ -413,6 +415,9 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 	vm_journal_crash_point("add-claimed");
 
 	d.bind = rec;
+	if (vgpu_type && (r = vgpu_take(vm->manager, d.name, vgpu_type, error)) < 0)
+		goto rollback;
+	d.vgpu_type = vgpu_type;
 	r = vm_backend_prepare(vm, &d, error);
 	if (r < 0)
 		goto rollback;
@@ -442,6 +447,7 @@ int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 
 rollback:
 	(void) vm_backend_unprepare(vm, &d);
+	(void) vgpu_reset_device(vm->manager, &d);
 	if (vfd_bind_release(ctx, rec, NULL) < 0)
 		log_error("VM %s: could not give %s back after a failed add; see the kernel log.",
 			  vm->name, d.name);

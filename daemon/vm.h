@@ -125,6 +125,7 @@ typedef struct VMDevice {
 	 */
 	bool vmm_attaches;
 	bool in_use;           /* the VMM has it attached: counted in the expected charge */
+	unsigned vgpu_type;    /* a vGPU type vfiod set on this VF (vgpu.h): 0 again at release */
 } VMDevice;
 
 typedef struct VMConfig {
@@ -228,7 +229,18 @@ VFD_DEFINE_CLEANUP(VM, vm_free)
  * out: the group is claimed and opened but not attached; the VMM gets it
  * with vm_get_device_fds() and attaches it itself.
  */
-int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error);
+/*
+ * vm_add_pci() of a VF that becomes a vendor vGPU (vgpu.h): once claimed
+ * (on the vendor's driver, by alias when it was unbound) the VF's type is
+ * set to vgpu_type before the backend opens it; a failure from there
+ * sets it back to 0 and gives the claim back. The journal names the type
+ * from before the claim on.
+ */
+int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd_op_error *error);
+static inline int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
+{
+	return vm_add_pci_vgpu(vm, addr, 0, error);
+}
 int vm_add_mdev(VM *vm, const char *uuid, vfd_op_error *error);
 int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *uuid,
 		   const vfd_mdev_attr *attrs, size_t n_attrs, vfd_op_error *error,

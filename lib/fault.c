@@ -18,6 +18,8 @@ const char *const vfd_fault_steps[] = {
 	"sysfs-drivers-probe",
 	"sysfs-mdev-create",
 	"sysfs-mdev-remove",
+	"sysfs-sriov-numvfs",
+	"sysfs-sriov-autoprobe",
 	"sysfs-write",
 	/* the claim's move of one member to vfio-pci, before its probe (lib/bind.c) */
 	"bind-member",

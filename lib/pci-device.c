@@ -4,6 +4,7 @@
 
 #include "vfd-internal.h"
 #include "vfiod/inventory.h"
+#include "vfiod/vendor-vgpu.h"
 
 #define PCI_DEVICES_DIR "sys/bus/pci/devices"
 
@@ -24,6 +25,7 @@ vfd_pci_device *vfd_pci_device_free(vfd_pci_device *d)
 	free(d->driver);
 	free(d->driver_override);
 	free(d->virtfns);
+	vfd_vgpu_info_free(d->vgpu);
 	free(d);
 	return NULL;
 }
@@ -299,7 +301,12 @@ static int read_function(vfd_context *ctx, const char *dir, int dfd, vfd_pci_dev
 		if (r < 0)
 			return r;
 	}
-	return read_physfn(dfd, &d->is_virtfn, &d->physfn);
+	r = read_physfn(dfd, &d->is_virtfn, &d->physfn);
+	if (r < 0 || !d->is_virtfn)
+		return r;
+	/* a VF's vendor vGPU interface; a driver offering none, or garbage, shows none */
+	r = vfd_vgpu_read(ctx, d->name, &d->vgpu);
+	return r == -ENOMEM ? r : 0;
 }
 
 int vfd_pci_device_load(vfd_context *ctx, const vfd_pci_address *addr, vfd_pci_device **ret)

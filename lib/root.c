@@ -418,6 +418,8 @@ static const char *write_step(const char *path)
 		{ "drivers_probe", "sysfs-drivers-probe" },
 		{ "create", "sysfs-mdev-create" },
 		{ "remove", "sysfs-mdev-remove" },
+		{ "sriov_numvfs", "sysfs-sriov-numvfs" },
+		{ "sriov_drivers_autoprobe", "sysfs-sriov-autoprobe" },
 	};
 	const char *attr = strrchr(path, '/');
 

@@ -9,6 +9,12 @@
 #   --timeout SECS   kill QEMU after SECS (default $VFIOD_LAB_TIMEOUT or 600)
 #   --serial2 FILE   second serial port (guest ttyS1) written to FILE
 #   --no-iommu       no vIOMMU, intel_iommu=off (iommufd selftest mock domains)
+#   --l0 qemu10      run QEMU 10 (tests/lab/qemu10.sh, unpacked in the lab
+#                    cache) instead of the host's QEMU 7.2, with its own
+#                    firmware and option ROMs first on the data path (-L)
+#   --device NAME    one more emulated device behind a root port of its own
+#                    (repeatable): igb (82576 SR-IOV NIC, 8086:10c9, up to
+#                    7 VFs; QEMU 8 and later, so with --l0 qemu10)
 #   --interactive    console on the terminal with the QEMU monitor on C-a c
 # The guest console (ttyS0) goes to stdout. QEMU exits 0 on the guest's
 # poweroff; results are reported on the console (see tests/vm/guest/guest-init).
@@ -19,6 +25,8 @@ timeout_s=${VFIOD_LAB_TIMEOUT:-600}
 serial2=""
 iommu=1
 interactive=0
+l0=""
+devices=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--append) append="$append $2"; shift 2 ;;
@@ -26,6 +34,8 @@ while [ $# -gt 0 ]; do
 	--serial2) serial2=$2; shift 2 ;;
 	--no-iommu) iommu=0; shift ;;
 	--interactive) interactive=1; shift ;;
+	--l0) l0=$2; shift 2 ;;
+	--device) devices="$devices $2"; shift 2 ;;
 	--) shift; break ;;
 	-*) echo "qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
@@ -36,6 +46,28 @@ bzimage=$1
 initrd=$2
 
 qemu=${VFIOD_LAB_QEMU:-qemu-system-x86_64}
+datadirs=""
+case "$l0" in
+"") ;;
+qemu10)
+	# A Debian 12 build: it runs on this host with the host's libraries
+	# (qemu10.sh checks that with ldd; QEMU10_LIBPATH names any library
+	# the download had to add). Its compiled-in firmware path is the
+	# host's /usr/share/qemu (QEMU 7.2's files): QEMU 10's own SeaBIOS and
+	# option ROMs go first. The host's folders stay on the path after
+	# them for ROMs the download lacks (efi-e1000e.rom from ipxe-qemu).
+	QEMU10_BIN='' QEMU10_ROOT='' QEMU10_LIBPATH=''
+	eval "$("$(dirname "$0")/qemu10.sh" | grep -E '^QEMU10_(BIN|ROOT|LIBPATH)=')"
+	[ -x "$QEMU10_BIN" ] || { echo "qemu.sh: tests/lab/qemu10.sh gave no QEMU 10" >&2; exit 2; }
+	qemu=$QEMU10_BIN
+	if [ -n "$QEMU10_LIBPATH" ]; then
+		LD_LIBRARY_PATH=$QEMU10_LIBPATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+		export LD_LIBRARY_PATH
+	fi
+	datadirs="$QEMU10_ROOT/usr/share/qemu $QEMU10_ROOT/usr/share/seabios"
+	;;
+*) echo "qemu.sh: unknown L0 '$l0' (qemu10)" >&2; exit 2 ;;
+esac
 command -v "$qemu" >/dev/null 2>&1 || { echo "qemu.sh: $qemu not found" >&2; exit 2; }
 
 set -- -accel tcg -M q35 -cpu qemu64 -m "${VFIOD_LAB_MEM:-1024}" -smp 2 \
@@ -69,7 +101,23 @@ set -- "$@" \
 	-device e1000e,bus=rp2,netdev=n0 \
 	-device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3 \
 	-blockdev driver=null-co,node-name=nv0,size=67108864,read-zeroes=on \
-	-device nvme,bus=rp3,serial=vfiod-lab-nvme,drive=nv0 \
+	-device nvme,bus=rp3,serial=vfiod-lab-nvme,drive=nv0
+
+# Extra devices: root ports from chassis/slot 8 on, after the three above.
+slot=8
+for d in $devices; do
+	set -- "$@" -device "pcie-root-port,id=rp$slot,bus=pcie.0,chassis=$slot,slot=$slot"
+	case "$d" in
+	igb) set -- "$@" -netdev "user,id=n$slot,restrict=on" -device "igb,bus=rp$slot,id=igb$slot,netdev=n$slot" ;;
+	*) echo "qemu.sh: unknown device '$d' (igb)" >&2; exit 2 ;;
+	esac
+	slot=$((slot + 1))
+done
+for d in $datadirs; do
+	set -- "$@" -L "$d"
+done
+
+set -- "$@" \
 	-kernel "$bzimage" -initrd "$initrd" -append "$cmdline$append"
 
 if [ "$interactive" = 1 ]; then

@@ -134,6 +134,9 @@ typedef struct vfd_pci_device {
 	vfd_pci_address physfn;
 	vfd_pci_address *virtfns; /* the PF's current VFs, sorted */
 	size_t n_virtfns;
+
+	/* a VF whose driver offers vendor vGPU types (vfiod/vendor-vgpu.h); NULL: none */
+	struct vfd_vgpu_info *vgpu;
 } vfd_pci_device;
 
 /* -ENODEV when the address does not exist under sys/bus/pci/devices */

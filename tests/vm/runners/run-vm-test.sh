@@ -51,6 +51,35 @@ for w in $extras; do
 	esac
 done
 
+# Optional `# vfiod-l0: qemu10`: the lab's emulator (L0) is QEMU 10
+# (tests/lab/qemu10.sh, unpacked in the lab cache) instead of the host's
+# QEMU 7.2, for devices 7.2 lacks. Every other case keeps 7.2.
+l0=$(sed -n 's/^#[[:space:]]*vfiod-l0:[[:space:]]*//p' "$case_file" | head -n1 | awk '{ print $1 }')
+case "$l0" in
+"" | qemu72) l0="" ;;
+qemu10) qemu_opts="$qemu_opts --l0 qemu10" ;;
+*) say "unknown vfiod-l0 '$l0' in $case_file"; exit 1 ;;
+esac
+
+# Optional `# vfiod-devices:` words: more emulated devices, each behind a
+# root port of its own (tests/lab/qemu.sh --device), and the modules their
+# drivers need appended to this case's initrd only
+# (tests/lab/kernel-modules-extra.sh; the guest runs depmod for them).
+#   igb: an 82576 SR-IOV PF (8086:10c9, up to 7 VFs 8086:10ca); QEMU 8 or
+#        later (`# vfiod-l0: qemu10`); modules igb and igbvf
+device_modules=""
+devices=$(sed -n 's/^#[[:space:]]*vfiod-devices:[[:space:]]*//p' "$case_file" | head -n1)
+for w in $devices; do
+	case "$w" in
+	igb)
+		[ "$l0" = qemu10 ] || { say "device igb needs '# vfiod-l0: qemu10' in $case_file"; exit 1; }
+		device_modules="$device_modules igb igbvf"
+		;;
+	*) say "unknown vfiod-devices word '$w' in $case_file"; exit 1 ;;
+	esac
+	qemu_opts="$qemu_opts --device $w"
+done
+
 # Optional `# vfiod-timeouts: case=SECS boot=SECS`: a case that runs longer
 # than the defaults (300 s per testcase, 600 s per boot) says so; the
 # VFIOD_LAB_CASE_TIMEOUT and VFIOD_LAB_TIMEOUT of the caller still win.
@@ -136,8 +165,8 @@ for k in $kernels; do
 	# With extras: the base image and one cpio per extra, concatenated (the
 	# kernel unpacks every archive of the initrd in turn).
 	initrd=$work/$k-initramfs.img
-	if [ -n "$extras" ]; then
-		combined=$work/$k-initramfs+$(echo "$extras" | tr ' ' '+').img
+	if [ -n "$extras$devices" ]; then
+		combined=$work/$k-initramfs+$(echo $extras $devices | tr ' ' '+').img
 		if ! (
 			flock 8
 			parts=$initrd
@@ -145,10 +174,16 @@ for k in $kernels; do
 				"$lab/$w.sh" --cpio "$work/extra-$w.cpio" >/dev/null || exit 1
 				parts="$parts $work/extra-$w.cpio"
 			done
+			if [ -n "$device_modules" ]; then
+				mods_cpio=$work/$k-extra-modules-$(echo $devices | tr ' ' '+').cpio
+				# shellcheck disable=SC2086 # module names
+				"$lab/kernel-modules-extra.sh" "$kenv" "$mods_cpio" $device_modules || exit 1
+				parts="$parts $mods_cpio"
+			fi
 			# shellcheck disable=SC2086 # paths without spaces
 			cat $parts >"$combined.tmp" && mv "$combined.tmp" "$combined"
 		) 8>"$work/extra.lock"; then
-			say "preparing the extra image parts ($extras) failed"
+			say "preparing the extra image parts ($extras $devices) failed"
 			overall=1
 			continue
 		fi
