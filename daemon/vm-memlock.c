@@ -43,9 +43,20 @@ static bool device_charged(const VM *vm, const VMDevice *d)
 	return d->in_use || vm->vmm_opens_groups;
 }
 
+/*
+ * An mdev's type names its pin budget in the memlock settings: read from
+ * the mdev's sysfs entry when the settings have any budget by type (an
+ * mdev gone already takes the default budget, the larger one).
+ */
 static int spec_add(vfd_memlock_spec *spec, const VM *vm, const VMDevice *d)
 {
-	return vfd_memlock_spec_add_device(spec, device_kind(d), d->name, NULL, device_space(vm, d));
+	const vfd_memlock_config *cfg = manager_memlock_config(vm->manager);
+	_cleanup_(vfd_mdev_freep) vfd_mdev *mdev = NULL;
+
+	if (d->is_mdev && cfg && cfg->n_mdev_budgets > 0)
+		(void) vfd_mdev_load(vm->manager->ctx, d->name, &mdev);
+	return vfd_memlock_spec_add_device(spec, device_kind(d), d->name, mdev ? mdev->type_id : NULL,
+					   device_space(vm, d));
 }
 
 /*

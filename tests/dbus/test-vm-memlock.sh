@@ -220,7 +220,7 @@ limit_named_by_refusal() {
 	shift 2
 	register_opts "$_n" "$(($# / 3 + 2))" vmm_opens_groups b true memlock_cap_bytes t "$_cap" "$@"
 	[ "$RC" -eq 0 ] || fail "register $_n: $(cat "$ERR")"
-	vfioctl vm add-device "$_n" 0000:01:00.0
+	vfioctl vm add-device "$_n" "${ADD_DEVICE:-0000:01:00.0}"
 	[ "$RC" -ne 0 ] || fail "add-device under a cap of $_cap was accepted"
 	LIMIT=$(sed -n 's/.*needs a memlock limit of \([0-9]*\) bytes.*/\1/p' "$ERR")
 	vfioctl vm release "$_n"
@@ -234,6 +234,10 @@ settings_file_headroom_applies() {
 	assert_eq 83886080 "$LIMIT" "the limit with headroom = 16M"
 	limit_named_by_refusal confown 1048576 memlock_headroom_bytes t 0
 	assert_eq 67108864 "$LIMIT" "the limit with the VM's own headroom 0"
+	# an mdev alone: its type's budget from the file (the default: 64 + 16 MiB)
+	make_group_node 11
+	ADD_DEVICE=83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 limit_named_by_refusal confmdev 1048576
+	assert_eq 8388608 "$LIMIT" "the limit of an mdev of a type with a budget of 8M"
 }
 
 bad_settings_file_keeps_the_defaults() {
@@ -260,7 +264,7 @@ check "release_on_exit off keeps the VM after its VMM's exit until Release" kept
 
 stop_vfiod || :
 mkdir -p "$ROOT/etc/vfiod"
-printf '# test\nheadroom = 16M\n' >"$ROOT/etc/vfiod/memlock.conf"
+printf '# test\nheadroom = 16M\nmdev-budget i915-GVTg_V5_4 = 8M\n' >"$ROOT/etc/vfiod/memlock.conf"
 start_vfiod
 check "etc/vfiod/memlock.conf's headroom applies, a VM's own wins" settings_file_headroom_applies
 stop_vfiod || :
