@@ -17,7 +17,7 @@ sed '1,/^exit 0$/d' "$0" | base64 -d | tar -xzf - -C /
 # what the packages' installation would have made: mdevctl's configuration folders
 mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers \
 	/usr/lib/mdevctl/scripts.d/callouts /usr/lib/mdevctl/scripts.d/notifiers
-for tool in /usr/sbin/driverctl /usr/bin/mdevctl /usr/bin/bash /usr/bin/timeit; do
+for tool in /usr/sbin/driverctl /usr/bin/mdevctl /usr/bin/bash /usr/bin/timeit /usr/bin/vfd-trivial; do
 	[ -x "$tool" ] || fail "the payload has no $tool"
 done
 
@@ -46,6 +46,18 @@ cat >"$T/bind-raw.sh" <<-EOF
 	echo >$DEV/driver_override
 	[ ! -e $DEV/driver ]
 EOF
+# the floor of any tool of two commands: the raw writes, plus two starts of
+# a trivial C program (bench/trivial) where the tool's two processes start
+cat >"$T/bind-floor.sh" <<-EOF
+	vfd-trivial
+	echo vfio-pci >$DEV/driver_override
+	echo $EDU >/sys/bus/pci/drivers_probe
+	[ "\$(basename "\$(readlink $DEV/driver)")" = vfio-pci ] || exit 1
+	vfd-trivial
+	echo $EDU >$DEV/driver/unbind
+	echo >$DEV/driver_override
+	[ ! -e $DEV/driver ]
+EOF
 cat >"$T/bind-driverctl.sh" <<-EOF
 	driverctl set-override $EDU vfio-pci >/dev/null || exit 1
 	[ "\$(basename "\$(readlink $DEV/driver)")" = vfio-pci ] || exit 1
@@ -59,10 +71,10 @@ check_rounds() {
 		sh "$T/$_w.sh" || { sh -x "$T/$_w.sh" || :; fail "the round $_w failed"; }
 	done
 }
-check_rounds bind-vfioctl bind-raw bind-driverctl
+check_rounds bind-vfioctl bind-raw bind-driverctl bind-floor
 log "bind + unbind of $EDU: vfioctl, raw sysfs, driverctl ($BENCH_RUNS runs)"
 timeit -n "$BENCH_RUNS" -w "$BENCH_WARMUP" -- sh "$T/bind-vfioctl.sh" :: \
-	sh "$T/bind-raw.sh" :: sh "$T/bind-driverctl.sh" >/out/timeit-bind.json ||
+	sh "$T/bind-raw.sh" :: sh "$T/bind-driverctl.sh" :: sh "$T/bind-floor.sh" >/out/timeit-bind.json ||
 	fail "a bind + unbind round failed"
 assert_eq "" "$(pci_driver "$EDU")" "edu's driver after the bind rows"
 
@@ -84,16 +96,25 @@ if [ -d /sys/class/mdev_bus/mtty ]; then
 		echo 1 >/sys/bus/mdev/devices/$U2/remove || exit 1
 		[ ! -e /sys/bus/mdev/devices/$U2 ]
 	EOF
+	U4=$(cat /proc/sys/kernel/random/uuid)
+	cat >"$T/mdev-floor.sh" <<-EOF
+		vfd-trivial
+		echo $U4 >$TYPES/create || exit 1
+		[ -d /sys/bus/mdev/devices/$U4 ] || exit 1
+		vfd-trivial
+		echo 1 >/sys/bus/mdev/devices/$U4/remove || exit 1
+		[ ! -e /sys/bus/mdev/devices/$U4 ]
+	EOF
 	cat >"$T/mdev-mdevctl.sh" <<-EOF
 		mdevctl start -u $U3 -p mtty --type $TYPE >/dev/null || exit 1
 		[ -d /sys/bus/mdev/devices/$U3 ] || exit 1
 		mdevctl stop -u $U3 >/dev/null || exit 1
 		[ ! -e /sys/bus/mdev/devices/$U3 ]
 	EOF
-	check_rounds mdev-vfioctl mdev-raw mdev-mdevctl
+	check_rounds mdev-vfioctl mdev-raw mdev-mdevctl mdev-floor
 	log "mdev create + remove ($TYPE on mtty): vfioctl, raw sysfs, mdevctl ($BENCH_RUNS runs)"
 	timeit -n "$BENCH_RUNS" -w "$BENCH_WARMUP" -- sh "$T/mdev-vfioctl.sh" :: \
-		sh "$T/mdev-raw.sh" :: sh "$T/mdev-mdevctl.sh" >/out/timeit-mdev.json ||
+		sh "$T/mdev-raw.sh" :: sh "$T/mdev-mdevctl.sh" :: sh "$T/mdev-floor.sh" >/out/timeit-mdev.json ||
 		fail "an mdev create + remove round failed"
 	echo "mdev_type=$TYPE" >>/out/checks.txt
 else

@@ -113,6 +113,7 @@ mkdir -p "$T/p/usr/bin" "$T/p/usr/sbin" "$T/p/usr/lib/x86_64-linux-gnu"
 cp "$tools/usr/sbin/driverctl" "$T/p/usr/sbin/"
 cp "$tools/usr/bin/mdevctl" "$T/p/usr/bin/"
 cp "$BUILD/bench/timeit" "$T/p/usr/bin/"
+cp "$BUILD/bench/trivial" "$T/p/usr/bin/vfd-trivial"
 cp /usr/bin/bash "$T/p/usr/bin/"
 # the libraries of bash and mdevctl that the guest image may lack
 for lib in $(ldd /usr/bin/bash "$tools/usr/bin/mdevctl" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u); do
@@ -169,9 +170,11 @@ row() {
 }
 row "$T/out/timeit-bind.json" "bind + unbind of one group (edu), vfioctl (lab)" b "raw sysfs writes"
 row "$T/out/timeit-bind.json" "bind + unbind of one group (edu), vfioctl (lab)" c "driverctl set/unset-override"
+row "$T/out/timeit-bind.json" "bind + unbind of one group (edu), vfioctl (lab)" d "floor of a two-command tool: raw writes + 2 starts of a trivial C program"
 if [ -f "$T/out/timeit-mdev.json" ]; then
 	row "$T/out/timeit-mdev.json" "mdev create + remove (mtty), vfioctl (lab)" b "raw sysfs writes"
 	row "$T/out/timeit-mdev.json" "mdev create + remove (mtty), vfioctl (lab)" c "mdevctl start/stop"
+	row "$T/out/timeit-mdev.json" "mdev create + remove (mtty), vfioctl (lab)" d "floor of a two-command tool: raw writes + 2 starts of a trivial C program"
 fi
 if [ -f "$T/out/timeit-vm-edu.json" ]; then
 	row "$T/out/timeit-vm-edu.json" "VM hot-add + hot-remove of edu (type1, 64 MiB VM), vfiod (lab)" b "by hand: sysfs, prlimit, VMM's own VFIO"

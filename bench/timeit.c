@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * timeit [-n RUNS] [-w WARMUP] -- COMMAND_A... [:: COMMAND_B... [:: COMMAND_C...]]
+ * timeit [-n RUNS] [-w WARMUP] -- COMMAND_A... [:: COMMAND_B... [:: COMMAND_C... [:: COMMAND_D...]]]
  *
  * Runs COMMAND_A (and B and C, interleaved A B C A B C ... so that a
  * change of the machine's load hits them alike) WARMUP times unmeasured,
@@ -113,11 +113,11 @@ static int alloc_samples(struct samples *s, size_t runs)
 	return s->wall_ms && s->cpu_ms && s->maxrss_kib ? 0 : -1;
 }
 
-#define MAX_COMMANDS 3
+#define MAX_COMMANDS 4
 
 int main(int argc, char *argv[])
 {
-	static const char *const keys[MAX_COMMANDS] = { "a", "b", "c" };
+	static const char *const keys[MAX_COMMANDS] = { "a", "b", "c", "d" };
 	struct samples s[MAX_COMMANDS];
 	char **cmd[MAX_COMMANDS];
 	long runs = 11, warmup = 2;
@@ -167,7 +167,7 @@ int main(int argc, char *argv[])
 	printf("}\n");
 	return 0;
 usage:
-	fprintf(stderr, "usage: %s [-n RUNS] [-w WARMUP] -- COMMAND... [:: COMMAND... [:: COMMAND...]]\n",
+	fprintf(stderr, "usage: %s [-n RUNS] [-w WARMUP] -- COMMAND... [:: COMMAND...] (at most 4)\n",
 		argv[0]);
 	return 2;
 }
