@@ -69,3 +69,13 @@ int vfd_process_parse_status_number(const char *status, const char *name, uint64
  * it is not readable (checked after).
  */
 int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds);
+/*
+ * Whether the descriptors mine and theirs (both of this process; theirs
+ * received, e.g. over D-Bus) are the same open file: 1 yes, 0 no. By
+ * kcmp(2) on this process's own two descriptors (no ptrace of anyone);
+ * without kcmp by the file status flags, which belong to the open file
+ * (vfd_same_open_file_by_flags(): O_NONBLOCK of mine is toggled for a
+ * moment and set back).
+ */
+int vfd_same_open_file(int mine, int theirs);
+int vfd_same_open_file_by_flags(int mine, int theirs);
