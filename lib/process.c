@@ -290,14 +290,18 @@ static int same_file(pid_t pid, int fd, int their_fd)
 	return n == 0;
 }
 
-/* 1 when the /proc fd link at path reads name (never followed) */
-static bool link_names(const char *path, const char *name)
+/*
+ * 1 when the /proc fd link at path reads name (never followed), 0 when
+ * not or gone; -EACCES when the kernel's ptrace check refuses the read
+ * (no proof either way: not "holds none")
+ */
+static int link_names(const char *path, const char *name)
 {
 	char buf[VFD_PATH_MAX];
 	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
 
 	if (n < 0)
-		return false;
+		return errno == EACCES || errno == EPERM ? -EACCES : 0;
 	buf[n] = '\0';
 	return strcmp(buf, name) == 0;
 }
@@ -364,7 +368,10 @@ int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 		r = vfd_pathf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, n);
 		if (r < 0)
 			return r;
-		if (!link_names(path, mine_name))
+		r = link_names(path, mine_name);
+		if (r < 0)
+			return r;
+		if (r == 0)
 			continue;
 		if (stat(path, &theirs) < 0)
 			continue;

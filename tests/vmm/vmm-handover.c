@@ -297,7 +297,8 @@ int vmm_take_change_step(int iommufd, char **argv, int argc)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_free_ char *path = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *object = NULL;
 	uint64_t timeout_usec = 0;
 	int r;
 
@@ -311,11 +312,15 @@ int vmm_take_change_step(int iommufd, char **argv, int argc)
 	}
 	if (argc == 3)
 		timeout_usec = strtoull(argv[2], NULL, 10) * 1000000;
+	/* the VM's path only: this process is not the VMM (yet), it does not authenticate */
 	r = sd_bus_open_system(&bus);
 	if (r >= 0)
-		r = vmm_vfiod_vm(bus, argv[1], &path);
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, VFD_BUS_PATH, VFD_BUS_INTERFACE, "GetVM", &error,
+				       &reply, "s", argv[1]);
 	if (r >= 0)
-		r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "ChangeProcessToCaller",
+		r = sd_bus_message_read(reply, "o", &object);
+	if (r >= 0)
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, object, VFD_VM_INTERFACE, "ChangeProcessToCaller",
 				       &error, NULL, "ht", iommufd, timeout_usec);
 	if (r < 0)
 		return bus_reply("take-change", r, &error);
