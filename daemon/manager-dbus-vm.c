@@ -81,6 +81,9 @@ static int run_register_vm(sd_bus_message *message, void *request, sd_bus_error 
 	if (r == -ENOTUNIQ)
 		return bus_error_domain(error, r, "A VM named %s or with UUID %s is registered already",
 					q->name, q->uuid);
+	if (r == -EINPROGRESS)
+		return bus_error_domain(error, r, "pid %d is where another VM's charge is moving: it "
+					"cannot be the VMM of VM %s too", (int) q->vmm.pid, q->name);
 	if (r == -EPROTONOSUPPORT)
 		return bus_error_domain(error, r, "The %s backend is not available on this host%s",
 					vm_backend_to_string(q->config.backend),

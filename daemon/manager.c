@@ -340,6 +340,9 @@ int manager_register_vm(Manager *m, const VMConfig *config, VMMProcess *vmm, VM 
 		if (strcmp(vm_get_name(m->vms[i]), config->name) == 0 ||
 		    strcasecmp(vm_get_uuid(m->vms[i]), config->uuid) == 0)
 			return -ENOTUNIQ;
+	/* no VMM of two VMs' charges at once (manager_find_move_target()) */
+	if (vmm && manager_find_move_target(m, vmm->pid))
+		return -EINPROGRESS;
 
 	n = realloc(m->vms, (m->n_vms + 1) * sizeof(*n));
 	if (!n)

@@ -675,6 +675,11 @@ static int method_get_device_fds(sd_bus_message *message, void *userdata, sd_bus
 					"descriptors (AuthenticateVMM first)", vm_get_name(vm), (int) vm_get_vmm(vm)->pid);
 
 	r = vm_get_device_fds(vm, device, &f);
+	/* a VMM that asks in a loop: vfiod keeps (and journals) a copy of each file until it is bound */
+	if (r == -EXFULL)
+		return bus_error_domain(error, -ETOOMANYREFS, "VM %s: %d files of %s are handed out and "
+					"not bound yet: bind one first", vm_get_name(vm),
+					VM_HANDED_MAX, device);
 	if (r == -EBUSY)
 		return bus_error_domain(error, r, "VM %s: a device is being given back; try again",
 					vm_get_name(vm));
@@ -854,7 +859,7 @@ static int run_change_process(sd_bus_message *message, void *request, sd_bus_err
 		return r;
 
 	vfd_op_error_clear(&op);
-	r = vm_change_process_begin(vm, &q->vmm, q->timeout_usec, &op);
+	r = vm_change_process_begin(vm, &q->vmm, -1, q->timeout_usec, &op);
 	if (r < 0)
 		return bus_error_from_op(error, r, &op, "Cannot move the VM to the process");
 	return sd_bus_reply_method_return(message, NULL);
@@ -904,6 +909,51 @@ static int method_change_process(sd_bus_message *message, void *userdata, sd_bus
 		}
 	}
 	return vmm_or_authorize(message, vm, run_change_process, q, error);
+}
+
+/*
+ * ChangeProcessToCaller: the new VMM process asks for the VM's charge
+ * itself, and sends its descriptor of the VM's iommufd with the call.
+ * The target is the caller: the pid the bus took from SO_PEERCRED when
+ * the connection was made, of which vfiod opens its own pidfd, running
+ * as the connection's uid now. The descriptor is the authority: only
+ * vfiod and the VMM hold the VM's iommufd, and the VMM hands it to its
+ * successor; vm_change_process_begin() proves it is the very open file
+ * (not another open of /dev/iommu) and that the caller runs as the VMM's
+ * uid. No polkit: holding the VM's iommufd proves more than ownership.
+ * Nobody can name a third process here, so no charge moves into a
+ * process that does not hold the iommufd.
+ */
+static int method_change_process_to_caller(sd_bus_message *message, void *userdata,
+					   sd_bus_error *error)
+{
+	_cleanup_(vmm_process_done) VMMProcess target = VMM_PROCESS_NULL;
+	VM *vm = userdata;
+	uint64_t timeout_usec;
+	vfd_op_error op;
+	pid_t pid;
+	uid_t caller;
+	int fd, r;
+
+	r = sd_bus_message_read(message, "ht", &fd, &timeout_usec);
+	if (r < 0)
+		return r;
+	r = bus_sender_identity(message, &pid, &caller);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+	r = vmm_process_from_pid(pid, &target);
+	if (r < 0)
+		return bus_error_vmm_process(error, r);
+	/* the pid names the connection's opener only while it runs as the connection's uid */
+	r = bus_check_vmm_runs_as(error, &target, caller);
+	if (r < 0)
+		return r;
+
+	vfd_op_error_clear(&op);
+	r = vm_change_process_begin(vm, &target, fd, timeout_usec, &op);
+	if (r < 0)
+		return bus_error_from_op(error, r, &op, "Cannot move the VM to the caller");
+	return sd_bus_reply_method_return(message, NULL);
 }
 
 static int run_commit_process_change(sd_bus_message *message, void *request, sd_bus_error *error)
@@ -1158,6 +1208,10 @@ const sd_bus_vtable vm_vtable[] = {
 				SD_BUS_ARGS("h", new_vmm_pidfd, "t", timeout_usec),
 				SD_BUS_NO_RESULT,
 				method_change_process, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ChangeProcessToCaller",
+				SD_BUS_ARGS("h", iommufd, "t", timeout_usec),
+				SD_BUS_NO_RESULT,
+				method_change_process_to_caller, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("CommitProcessChange",
 				SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("t", moved_bytes),

@@ -170,6 +170,14 @@ pid_t vm_change_process_target(const VM *vm)
 	return vm->identity.change.target.pidfd >= 0 ? vm->identity.change.target.pid : 0;
 }
 
+VM *manager_find_move_target(Manager *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (pid > 0 && vm_change_process_target(m->vms[i]) == pid)
+			return m->vms[i];
+	return NULL;
+}
+
 static void change_forget(VM *vm)
 {
 	VMProcessChange *c = &vm->identity.change;
@@ -331,16 +339,36 @@ static int check_target(VM *vm, const VMMProcess *target, vfd_op_error *error)
 /*
  * The target already holds the VM's iommufd (the old VMM handed it over):
  * a raised limit is only ever handed to a process that can make the
- * ioctl. kcmp(2) proves the very file; a kernel without it (CONFIG_KCMP)
- * leaves an open of /dev/iommu as the proof.
+ * ioctl. Two proofs:
+ *  - presented (>= 0): the target is the caller and sent its descriptor
+ *    of the iommufd with the call (ChangeProcessToCaller); it is the very
+ *    open file vfiod holds for the VM (vfd_same_open_file(): kcmp(2) on
+ *    vfiod's own two descriptors, or the status-flag proof without kcmp).
+ *    No /proc/PID/fd is read: that needs ptrace rights over the target,
+ *    which vfiod lacks under its unit for a VMM of another uid.
+ *  - presented < 0 (ChangeProcess names the target): the target's
+ *    /proc/PID/fd compared by kcmp(2). Without kcmp that scan can only
+ *    find an open of /dev/iommu, any iommufd: no proof, refused.
  */
-static int check_target_holds_iommufd(VM *vm, const VMMProcess *target, vfd_op_error *error)
+static int check_target_holds_iommufd(VM *vm, const VMMProcess *target, int presented,
+				      vfd_op_error *error)
 {
 	int iommufd = vm_iommufd_fd(vm), r;
 
 	if (iommufd < 0)
 		return vfd_op_error_set(error, -EPERM, "", "vfiod holds no iommufd of VM %s to compare "
 					"pid %d's with", vm->name, (int) target->pid);
+	if (presented >= 0) {
+		r = vfd_same_open_file(iommufd, presented);
+		if (r < 0)
+			return vfd_op_error_set(error, r, "", "cannot compare the descriptor of pid %d "
+						"with the iommufd of VM %s: %s", (int) target->pid,
+						vm->name, strerror(-r));
+		if (r == 0)
+			return vfd_op_error_set(error, -EPERM, "", "the descriptor pid %d sent is not "
+						"the iommufd of VM %s", (int) target->pid, vm->name);
+		return 0;
+	}
 	r = vfd_process_holds_file(target->pid, iommufd, CHANGE_PROCESS_MAX_FDS);
 	if (r >= 0 && vmm_process_exited(target) != 0)
 		r = -ESRCH;
@@ -350,6 +378,10 @@ static int check_target_holds_iommufd(VM *vm, const VMMProcess *target, vfd_op_e
 		return vfd_op_error_set(error, -EPERM, "", "pid %d has more than %u descriptors: vfiod "
 					"does not look for the VM's iommufd among them", (int) target->pid,
 					CHANGE_PROCESS_MAX_FDS);
+	if (r == -EACCES || r == -EPERM)
+		return vfd_op_error_set(error, -EPERM, "", "vfiod may not read the descriptors of pid "
+					"%d: the new process calls ChangeProcessToCaller with the "
+					"iommufd itself", (int) target->pid);
 	if (r < 0)
 		return vfd_op_error_set(error, r, "", "cannot read the descriptors of pid %d: %s",
 					(int) target->pid, strerror(-r));
@@ -357,12 +389,15 @@ static int check_target_holds_iommufd(VM *vm, const VMMProcess *target, vfd_op_e
 		return vfd_op_error_set(error, -EPERM, "", "pid %d holds no iommufd of VM %s: the VMM "
 					"hands it over before the move", (int) target->pid, vm->name);
 	if (r == 2)
-		log_debug("VM %s: no kcmp(2) in this kernel; pid %d holds an open of /dev/iommu.",
-			  vm->name, (int) target->pid);
+		return vfd_op_error_set(error, -EPERM, "", "this kernel has no kcmp(2): vfiod cannot "
+					"prove pid %d holds the iommufd of VM %s; the new process calls "
+					"ChangeProcessToCaller with the iommufd itself",
+					(int) target->pid, vm->name);
 	return 0;
 }
 
-int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, vfd_op_error *error)
+int vm_change_process_begin(VM *vm, VMMProcess *target, int target_iommufd, uint64_t timeout_usec,
+			    vfd_op_error *error)
 {
 	VMProcessChange *c = &vm->identity.change;
 	uid_t uid;
@@ -400,7 +435,7 @@ int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, v
 	r = check_target(vm, target, error);
 	if (r < 0)
 		return r;
-	r = check_target_holds_iommufd(vm, target, error);
+	r = check_target_holds_iommufd(vm, target, target_iommufd, error);
 	if (r < 0)
 		return r;
 	if (timeout_usec == 0)

@@ -674,6 +674,11 @@ int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
 	if (vm->state != VM_STATE_PREPARED)
 		return vfd_op_error_set(error, -EBADFD, vm->name, "VM %s is %s: its VMM is named already",
 					vm->name, vm_state_to_string(vm->state));
+	if (manager_find_move_target(vm->manager, vmm->pid))
+		return vfd_op_error_set(error, -EINPROGRESS, vm->name, "pid %d is where the charge of "
+					"VM %s is moving: it cannot be the VMM of VM %s too",
+					(int) vmm->pid, vm_get_name(manager_find_move_target(vm->manager,
+					vmm->pid)), vm->name);
 
 	r = pidfd_watch_add(vm->manager->event, vmm, vm_on_vmm_exit, vm, &vm->vmm_exit);
 	if (r < 0)

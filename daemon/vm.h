@@ -319,7 +319,10 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
  *
  *   begin   target (a pidfd of a process, not of a thread) must be alive,
  *           not vfiod, not the VMM, not another VM's VMM or move target,
- *           run as the VMM's uid, and hold the VM's iommufd already; the
+ *           run as the VMM's uid, and hold the VM's iommufd already
+ *           (target_iommufd >= 0: the target is the caller and sent this
+ *           descriptor, which must be the very open file of the VM's
+ *           iommufd; < 0: its /proc/PID/fd, by kcmp(2) only); the
  *           VM must be on iommufd, registered or active, with no device
  *           change under way and no stranded charge, on a kernel that has
  *           the ioctl. The move is journaled, then the target's limit
@@ -351,7 +354,8 @@ int vm_confirm_attached(VM *vm, const char *name, vfd_op_error *error);
  * target's pid, start time and original limit: a vfiod that stops ends
  * the move, and one that died sets that limit back at its next start.
  */
-int vm_change_process_begin(VM *vm, VMMProcess *target, uint64_t timeout_usec, vfd_op_error *error);
+int vm_change_process_begin(VM *vm, VMMProcess *target, int target_iommufd, uint64_t timeout_usec,
+			    vfd_op_error *error);
 /* ret_moved: the bytes of charge that moved */
 int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved);
 /*
@@ -362,6 +366,13 @@ int vm_change_process_commit(VM *vm, vfd_op_error *error, uint64_t *ret_moved);
 int vm_change_process_abort(VM *vm, const char *why);
 /* the pid a move under way goes to, 0 when none */
 pid_t vm_change_process_target(const VM *vm);
+/*
+ * The VM whose charge is moving to pid, or NULL. Such a process may not
+ * become another VM's VMM (RegisterVM, AttachVMM: -EINPROGRESS) until the
+ * move ends: one process's limit would then be set and set back for two
+ * VMs at once, and the commit's checks of its counters mix both charges.
+ */
+VM *manager_find_move_target(Manager *m, pid_t pid);
 
 /* ---- restart ---- */
 

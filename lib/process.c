@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -289,14 +290,18 @@ static int same_file(pid_t pid, int fd, int their_fd)
 	return n == 0;
 }
 
-/* 1 when the /proc fd link at path reads name (never followed) */
-static bool link_names(const char *path, const char *name)
+/*
+ * 1 when the /proc fd link at path reads name (never followed), 0 when
+ * not or gone; -EACCES when the kernel's ptrace check refuses the read
+ * (no proof either way: not "holds none")
+ */
+static int link_names(const char *path, const char *name)
 {
 	char buf[VFD_PATH_MAX];
 	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
 
 	if (n < 0)
-		return false;
+		return errno == EACCES || errno == EPERM ? -EACCES : 0;
 	buf[n] = '\0';
 	return strcmp(buf, name) == 0;
 }
@@ -363,7 +368,10 @@ int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 		r = vfd_pathf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, n);
 		if (r < 0)
 			return r;
-		if (!link_names(path, mine_name))
+		r = link_names(path, mine_name);
+		if (r < 0)
+			return r;
+		if (r == 0)
 			continue;
 		if (stat(path, &theirs) < 0)
 			continue;
@@ -374,4 +382,79 @@ int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 	if (errno != 0)
 		return negative_errno();
 	return 0;
+}
+
+/*
+ * Proof without kcmp(2) that two descriptors of this process are one open
+ * file (one struct file). The file status flags (F_GETFL/F_SETFL) belong
+ * to the open file description, not to the descriptor: O_NONBLOCK set
+ * through mine shows in F_GETFL of theirs exactly when both are the same
+ * open file. Another open of the same node (any open of /dev/iommu) keeps
+ * flags of its own.
+ *
+ * Someone who holds theirs but not mine could toggle O_NONBLOCK on theirs
+ * from another thread while the check runs, hoping to match. He cannot
+ * see mine's flags, so each step is a guess: the bits are set in an order
+ * drawn from getrandom() (both values at least once) and every step must
+ * match, which a blind toggler passes with odds of 2^-STEPS. A holder of
+ * the real file who toggles meanwhile only makes the check fail (a
+ * refusal, never a false proof). mine's flags are always set back: the
+ * iommufd's users never read or write it (ioctls only), so O_NONBLOCK for
+ * a few microseconds changes nothing for them.
+ */
+#define SAME_FILE_STEPS 32
+
+int vfd_same_open_file_by_flags(int mine, int theirs)
+{
+	struct stat a, b;
+	uint32_t order;
+	int orig, r = 1;
+
+	if (mine < 0 || theirs < 0)
+		return -EBADF;
+	if (fstat(mine, &a) < 0 || fstat(theirs, &b) < 0)
+		return negative_errno();
+	/* another node is another file for sure; the same node proves nothing yet */
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino || a.st_rdev != b.st_rdev ||
+	    (a.st_mode & S_IFMT) != (b.st_mode & S_IFMT))
+		return 0;
+	if (getrandom(&order, sizeof(order), 0) != sizeof(order))
+		return -EIO;
+	if (order == 0 || order == UINT32_MAX)
+		order ^= 1; /* both polarities */
+	orig = fcntl(mine, F_GETFL);
+	if (orig < 0)
+		return negative_errno();
+	for (unsigned i = 0; i < SAME_FILE_STEPS && r == 1; i++) {
+		int want = (order >> i) & 1 ? orig | O_NONBLOCK : orig & ~O_NONBLOCK, got;
+
+		if (fcntl(mine, F_SETFL, want) < 0) {
+			r = negative_errno();
+			break;
+		}
+		got = fcntl(theirs, F_GETFL);
+		if (got < 0)
+			r = negative_errno();
+		else if ((got & O_NONBLOCK) != (want & O_NONBLOCK))
+			r = 0;
+	}
+	if (fcntl(mine, F_SETFL, orig) < 0 && r >= 0)
+		r = negative_errno();
+	return r;
+}
+
+int vfd_same_open_file(int mine, int theirs)
+{
+	long n;
+
+	if (mine < 0 || theirs < 0)
+		return -EBADF;
+	n = syscall(SYS_kcmp, (pid_t)getpid(), (pid_t)getpid(), KCMP_FILE, (unsigned long)mine,
+		    (unsigned long)theirs);
+	if (n >= 0)
+		return n == 0;
+	/* no CONFIG_KCMP (ENOSYS), or a seccomp filter that refuses it (EPERM) */
+	if (errno != ENOSYS && errno != EPERM)
+		return negative_errno();
+	return vfd_same_open_file_by_flags(mine, theirs);
 }

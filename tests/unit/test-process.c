@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -239,7 +240,73 @@ static void test_not_a_pidfd(void)
 	close(fd);
 }
 
+/* the same open file (a dup) or not (two opens of one node), the flags set back either way */
+static void test_same_open_file(void)
+{
+	int a = open("/dev/null", O_RDONLY | O_CLOEXEC), b = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int copy = fcntl(a, F_DUPFD_CLOEXEC, 3), p[2];
+	int flags = fcntl(a, F_GETFL);
+
+	ASSERT_TRUE(a >= 0 && b >= 0 && copy >= 0 && pipe2(p, O_CLOEXEC) == 0);
+	ASSERT_EQ(vfd_same_open_file(a, copy), 1);
+	ASSERT_EQ(vfd_same_open_file(a, b), 0);
+	ASSERT_EQ(vfd_same_open_file_by_flags(a, copy), 1);
+	ASSERT_EQ(vfd_same_open_file_by_flags(copy, a), 1);
+	ASSERT_EQ(vfd_same_open_file_by_flags(a, b), 0);
+	ASSERT_EQ(vfd_same_open_file_by_flags(a, p[0]), 0);
+	ASSERT_EQ(fcntl(a, F_GETFL), flags);
+	ASSERT_EQ(fcntl(b, F_GETFL), flags);
+	/* a file opened non-blocking stays so */
+	ASSERT_EQ(fcntl(b, F_SETFL, flags | O_NONBLOCK), 0);
+	ASSERT_EQ(vfd_same_open_file_by_flags(b, a), 0);
+	ASSERT_EQ(fcntl(b, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	ASSERT_ERRNO(vfd_same_open_file(a, -1), -EBADF);
+	close(a);
+	close(b);
+	close(copy);
+	close(p[0]);
+	close(p[1]);
+}
+
+static int toggled_fd = -1;
+static volatile int toggling = 1;
+
+static void *toggle_nonblock(void *arg)
+{
+	int flags = fcntl(toggled_fd, F_GETFL);
+
+	while (toggling)
+		(void)fcntl(toggled_fd, F_SETFL, flags ^= O_NONBLOCK);
+	return NULL;
+}
+
+/*
+ * An attacker holds another open of the node and toggles its O_NONBLOCK
+ * as fast as it can while the check runs: it never passes (odds 2^-32 a
+ * check). A check of one polarity, or a fixed order, would pass often.
+ */
+static void test_same_open_file_resists_a_toggler(void)
+{
+	int mine = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_t t;
+	unsigned passed = 0;
+
+	toggled_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(mine >= 0 && toggled_fd >= 0);
+	ASSERT_EQ(pthread_create(&t, NULL, toggle_nonblock, NULL), 0);
+	for (unsigned i = 0; i < 20000; i++)
+		passed += vfd_same_open_file_by_flags(mine, toggled_fd) == 1;
+	toggling = 0;
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(passed, 0U);
+	ASSERT_EQ(fcntl(mine, F_GETFL) & O_NONBLOCK, 0);
+	close(mine);
+	close(toggled_fd);
+}
+
 VFD_TEST_MAIN(
+	VFD_TEST(test_same_open_file),
+	VFD_TEST(test_same_open_file_resists_a_toggler),
 	VFD_TEST(test_parse_stat_start_time),
 	VFD_TEST(test_parse_status_bytes),
 	VFD_TEST(test_start_time_orders_processes),

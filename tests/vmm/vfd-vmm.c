@@ -32,8 +32,11 @@
  *   accept                 --receive: take them over (and the mappings)
  *   ioas-change-process    IOMMU_IOAS_CHANGE_PROCESS on the iommufd taken over
  *   change-process VM PID|dead|tid:TID [TIMEOUT_S], commit-change VM, abort-change VM
- *   thread                 starts an idle thread: "thread ok tid=N"
  *                          the VM's ChangeProcess methods (vmm-handover.c)
+ *   take-change VM [TIMEOUT_S]  as the new process: ChangeProcessToCaller with
+ *                          the iommufd taken over (vmm-handover.c)
+ *   grab-many VM DEVICE N  GetDeviceFds N times in a row (vmm-handover.c)
+ *   thread                 starts an idle thread: "thread ok tid=N"
  *   quit
  * Numbers: decimal or 0x hex, with an optional K, M or G (binary) suffix.
  */
@@ -624,6 +627,10 @@ static int run_step(vmm *v, char *line, bool *ret_quit)
 		return step_ioas_change_process(v);
 	if (strcmp(argv[0], "thread") == 0)
 		return vmm_thread_step();
+	if (strcmp(argv[0], "take-change") == 0)
+		return vmm_take_change_step(v->io.iommufd, argv, argc);
+	if (strcmp(argv[0], "grab-many") == 0)
+		return vmm_grab_many_step(argv, argc);
 	if (strcmp(argv[0], "change-process") == 0 || strcmp(argv[0], "commit-change") == 0 ||
 	    strcmp(argv[0], "abort-change") == 0)
 		return vmm_change_process_step(argv, argc);

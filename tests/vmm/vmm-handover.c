@@ -287,3 +287,88 @@ int vmm_change_process_step(char **argv, int argc)
 	printf("%s ok\n", step);
 	return 0;
 }
+
+/*
+ * take-change VM [TIMEOUT_S]: as the new process, ask for the VM's charge
+ * (ChangeProcessToCaller) and present iommufd, the one taken over;
+ * "take-change ok" or "take-change err=ENAME name=ERROR"
+ */
+int vmm_take_change_step(int iommufd, char **argv, int argc)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *object = NULL;
+	uint64_t timeout_usec = 0;
+	int r;
+
+	if (argc < 2 || argc > 3) {
+		printf("take-change err=EINVAL usage: take-change VM [TIMEOUT_S]\n");
+		return -EINVAL;
+	}
+	if (iommufd < 0) {
+		printf("take-change err=EBADF no iommufd\n");
+		return -EBADF;
+	}
+	if (argc == 3)
+		timeout_usec = strtoull(argv[2], NULL, 10) * 1000000;
+	/* the VM's path only: this process is not the VMM (yet), it does not authenticate */
+	r = sd_bus_open_system(&bus);
+	if (r >= 0)
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, VFD_BUS_PATH, VFD_BUS_INTERFACE, "GetVM", &error,
+				       &reply, "s", argv[1]);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "o", &object);
+	if (r >= 0)
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, object, VFD_VM_INTERFACE, "ChangeProcessToCaller",
+				       &error, NULL, "ht", iommufd, timeout_usec);
+	if (r < 0)
+		return bus_reply("take-change", r, &error);
+	printf("take-change ok\n");
+	return 0;
+}
+
+/*
+ * grab-many VM DEVICE N: VM.GetDeviceFds N times in a row, as a VMM in a
+ * loop would; each file is closed at once (vfiod keeps its copy until
+ * the file is bound). "grab-many ok got=N", or at the first refusal
+ * "grab-many err=ENAME name=ERROR got=K"
+ */
+int vmm_grab_many_step(char **argv, int argc)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_free_ char *path = NULL;
+	unsigned n, got = 0;
+	int r;
+
+	if (argc != 4) {
+		printf("grab-many err=EINVAL usage: grab-many VM DEVICE N\n");
+		return -EINVAL;
+	}
+	n = (unsigned)strtoul(argv[3], NULL, 10);
+	r = sd_bus_open_system(&bus);
+	if (r >= 0)
+		r = vmm_vfiod_vm(bus, argv[1], &path);
+	for (; r >= 0 && got < n; got++) {
+		_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "GetDeviceFds",
+				       &error, &m, "s", argv[2]);
+		if (r < 0) {
+			const char *e = strerrorname_np(-r);
+
+			printf("grab-many err=%s name=%s got=%u\n", e ? e : "EUNKNOWN",
+			       error.name ? error.name : "none", got);
+			fprintf(stderr, "vfd-vmm: grab-many: %s\n",
+				error.message ? error.message : strerror(-r));
+			return r;
+		}
+	}
+	if (r < 0) {
+		printf("grab-many err=%s got=0\n", strerrorname_np(-r));
+		return r;
+	}
+	printf("grab-many ok got=%u\n", got);
+	return 0;
+}

@@ -177,6 +177,10 @@ int vmm_handover_receive(int listen_fd, int ret_fds[VMM_HANDOVER_FDS], char *tex
 int vmm_ioas_change_process(int iommufd);
 /* change-process, commit-change, abort-change: the VM's methods over D-Bus */
 int vmm_change_process_step(char **argv, int argc);
+/* take-change VM [TIMEOUT_S]: ChangeProcessToCaller with iommufd, the one taken over */
+int vmm_take_change_step(int iommufd, char **argv, int argc);
+/* grab-many VM DEVICE N: GetDeviceFds N times (vm-modern-change-process) */
+int vmm_grab_many_step(char **argv, int argc);
 /* thread: an idle thread started; prints its tid (vm-modern-change-process) */
 int vmm_thread_step(void);
 /* --map-file: iommufd maps guest memory with IOMMU_IOAS_MAP_FILE from memfd (vmm-iommufd.c) */

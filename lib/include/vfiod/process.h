@@ -64,8 +64,19 @@ int vfd_process_parse_status_number(const char *status, const char *name, uint64
  * descriptors, /proc/PID/fd: 1 the same open file (kcmp(2), KCMP_FILE);
  * 2 an open of the same inode, when the kernel has no kcmp (built without
  * CONFIG_KCMP): for /dev/iommu that is any iommufd; 0 none. At most
- * max_fds descriptors are looked at: -E2BIG beyond. -ESRCH no such
+ * max_fds descriptors are looked at: -E2BIG beyond. -EACCES (or the
+ * kcmp's -EPERM): no ptrace rights over pid, nothing known. -ESRCH no such
  * process. What it says of a pid holds only while the caller's pidfd of
  * it is not readable (checked after).
  */
 int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds);
+/*
+ * Whether the descriptors mine and theirs (both of this process; theirs
+ * received, e.g. over D-Bus) are the same open file: 1 yes, 0 no. By
+ * kcmp(2) on this process's own two descriptors (no ptrace of anyone);
+ * without kcmp by the file status flags, which belong to the open file
+ * (vfd_same_open_file_by_flags(): O_NONBLOCK of mine is toggled for a
+ * moment and set back).
+ */
+int vfd_same_open_file(int mine, int theirs);
+int vfd_same_open_file_by_flags(int mine, int theirs);

@@ -3,7 +3,8 @@
 # the running VMM (uid 1000, no capabilities) maps its 64 MiB of guest
 # memory with IOMMU_IOAS_MAP_FILE from a memfd, then hands its iommufd,
 # edu's cdev and the memfd to a second VMM process over a unix socket.
-# The VM's charge moves through vfiod (VM.ChangeProcess): vfiod raises the
+# The VM's charge moves through vfiod (VM.ChangeProcessToCaller, asked by
+# the new process with the iommufd it took over): vfiod raises the
 # new process's RLIMIT_MEMLOCK, the new process calls
 # IOMMU_IOAS_CHANGE_PROCESS, and the commit checks /proc on both sides
 # (the new VmPin and VmLck are the VM's 64 MiB, the old ones 0) before the
@@ -14,7 +15,11 @@
 # VMM nor the owner, a dead process, vfiod itself, the VMM itself; a move
 # whose mappings are not file mappings (the kernel says EINVAL, vfiod's
 # commit ChargeNotMoved); a deadline or an abort sets the limit back; a
-# process of the VMM's uid that holds no iommufd of the VM; a thread's
+# process of the VMM's uid that holds no iommufd of the VM, or only an open
+# of /dev/iommu that is not the VM's (the kernel has no kcmp: ChangeProcess
+# cannot prove it, and ChangeProcessToCaller with another VM's iommufd
+# fails the status-flag proof); a process where a VM's charge is moving
+# as another VM's VMM (RegisterVM, AttachVMM); a thread's
 # pidfd (PIDFD_THREAD) of another VM's VMM. The target's exit ends a move
 # at once, and an abort after the new process's ioctl commits the move
 # (the kernel moved the charge: neither side is left wrong); a new process
@@ -192,14 +197,43 @@ testcase_live_update_moves_the_charge() {
 	assert_contains "$VMM_REPLY" "err=" "the VMM itself"
 	grep -q "pid $OLD is the VMM of VM live already" "$VMM_DIR/stderr" || fail "the VMM itself: $(cat "$VMM_DIR/stderr")"
 	nothing_moved live "$OLD" "$NEW" "$NEW_ORIG"
+	# the new VMM holds the VM's iommufd, but ChangeProcess, which names it, proves that by
+	# kcmp(2) on its /proc/PID/fd only: the lab's 7.3 kernel has none (tests/lab/test-kernel-7.3.config
+	# sets neither CONFIG_KCMP nor CONFIG_CHECKPOINT_RESTORE), where any open of /dev/iommu would do
+	vmm_try change-process live "$NEW"
+	assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name)" "ChangeProcess without kcmp"
+	grep -q "this kernel has no kcmp(2): vfiod cannot prove pid $NEW holds the iommufd of VM live" \
+		"$VMM_DIR/stderr" || fail "why (no kcmp): $(cat "$VMM_DIR/stderr")"
+	nothing_moved live "$OLD" "$NEW" "$NEW_ORIG"
 	charge_is "$OLD" 65536 "the old VMM after the refusals"
 
-	# --- the move: the limit first, then the new process's ioctl, then the commit ---
-	vmm_step change-process live "$NEW" 120
+	# --- the move: the new process asks with the iommufd it took over (ChangeProcessToCaller);
+	# its limit first, then its ioctl, then the commit ---
+	new_step take-change live 120
 	assert_eq "$NEW" "$(change_pid live)" "the move under way"
 	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the new VMM's limit raised to the VM's before its ioctl"
 	vmm_try change-process live "$NEW"
 	assert_eq "org.vfiod1.Error.ProcessChangePending" "$(vmm_field name)" "a second move"
+	# a process where VM live's charge is moving is nobody else's VMM meanwhile
+	vfioctl vm register pending2 --pid "$NEW" --backend iommufd --memory 16M
+	assert_refused org.vfiod1.Error.ProcessChangePending
+	assert_contains "$(cat "$ERR")" "pid $NEW is where another VM's charge is moving" "why (RegisterVM)"
+	vfioctl_ok vm prepare pending3 --backend iommufd --memory 16M
+	vfioctl vm attach-vmm pending3 --pid "$NEW"
+	assert_refused org.vfiod1.Error.ProcessChangePending
+	assert_contains "$(cat "$ERR")" "pid $NEW is where the charge of VM live is moving" "why (AttachVMM)"
+	assert_eq prepared "$(vm_state pending3)" "pending3 has no VMM"
+	# and no other VM's charge may move to it (check_target())
+	sh -c 'exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups sleep 600' &
+	p3=$!
+	poll_until 5 runs_as "$p3" 1000 || fail "no uid 1000 process"
+	vfioctl_ok vm attach-vmm pending3 --pid "$p3"
+	vfioctl vm change-process pending3 --pid "$NEW"
+	assert_refused org.vfiod1.Error.NotVMM
+	assert_contains "$(cat "$ERR")" "pid $NEW is where the charge of VM live is moving" "why (ChangeProcess)"
+	vfioctl_ok vm release pending3
+	wait_until 30 vm_is_gone pending3
+	kill "$p3"
 	assert_eq "$OLD" "$(vm_prop live VMMPid)" "the VMM until the commit"
 	new_step ioas-change-process
 	charge_is "$NEW" 65536 "the new VMM holds the charge"
@@ -278,24 +312,28 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	p2=$!
 	poll_until 5 runs_as "$p2" 1000 || fail "no uid 1000 process"
 	vfioctl_ok vm register other2 --pid "$p2" --backend iommufd --memory 16M
+	# the attack: root names the new VMM for other2; the new VMM holds an open of /dev/iommu
+	# (plain's iommufd), not other2's. Without kcmp(2) vfiod used to take any iommufd as other2's
+	# and raised the new VMM's limit for a charge it cannot take
+	other2_orig=$(memlock_of "$NEW")
 	vfioctl vm change-process other2 --pid "$NEW" --timeout 120
-	if grep -q "holds no iommufd of VM other2" "$ERR"; then
-		log "kcmp(2) tells plain's iommufd from other2's: no move of other2 to pid $NEW to collide with"
-	else
-		[ "$RC" -eq 0 ] || fail "other2's move: $(cat "$ERR")"
-		assert_eq "$NEW" "$(change_pid other2)" "other2's move under way"
-		vmm_try change-process plain "$NEW"
-		assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name)" "another VM's target"
-		grep -q "pid $NEW is where the charge of VM other2 is moving" "$VMM_DIR/stderr" ||
-			fail "why: $(cat "$VMM_DIR/stderr")"
-		nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
-		vfioctl_ok vm change-process other2 --abort
-	fi
+	assert_refused org.vfiod1.Error.NotVMM
+	assert_contains "$(cat "$ERR")" "pid $NEW" "why (ChangeProcess)"
+	assert_eq 0 "$(change_pid other2)" "no move of other2"
+	assert_eq "$other2_orig" "$(memlock_of "$NEW")" "the new VMM's limit"
+	# the same, asked by the new VMM with plain's iommufd: the same node, another open file
+	new_try take-change other2 120
+	assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name "$NEW_REPLY")" "plain's iommufd for other2"
+	grep -q "the descriptor pid $NEW sent is not the iommufd of VM other2" "$NEW_DIR/stderr" ||
+		fail "why (ChangeProcessToCaller): $(cat "$NEW_DIR/stderr")"
+	assert_eq 0 "$(change_pid other2)" "no move of other2"
+	assert_eq "$other2_orig" "$(memlock_of "$NEW")" "the new VMM's limit"
+	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
 	vfioctl_ok vm release other2
 	wait_until 30 vm_is_gone other2
 	kill "$p2"
 
-	vmm_step change-process plain "$NEW" 2
+	new_step take-change plain 2
 	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "raised"
 	wait_until 20 no_move plain
 	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
@@ -303,7 +341,7 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 		fail "the deadline is not logged"
 
 	# an abort, by the owner; meanwhile no device change
-	vmm_step change-process plain "$NEW" 120
+	new_step take-change plain 120
 	vfioctl vm remove-device plain "$EDU"
 	assert_refused org.vfiod1.Error.DeviceBusy
 	assert_contains "$(cat "$ERR")" "is moving to pid $NEW" "why"
@@ -314,7 +352,7 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	nothing_moved plain "$OLD" "$NEW" "$NEW_ORIG"
 
 	# the kernel refuses to move a charge that is not of file mappings; so does vfiod's commit
-	vmm_step change-process plain "$NEW" 120
+	new_step take-change plain 120
 	new_try ioas-change-process
 	assert_eq "ioas-change-process err=EINVAL" "$NEW_REPLY" "the kernel's answer"
 	vmm_try commit-change plain
@@ -327,7 +365,7 @@ testcase_refusals_leave_the_vm_with_its_vmm() {
 	assert_refused org.vfiod1.Error.NoProcessChange
 
 	# the target's exit ends a move at once (not at its deadline), and no limit is set on its pid
-	vmm_step change-process plain "$NEW" 120
+	new_step take-change plain 120
 	assert_eq "$NEW" "$(change_pid plain)" "the move under way"
 	# the new VMM goes (status 1: the kernel's refusal; edu's file closes)
 	new_stop 1
@@ -364,7 +402,7 @@ testcase_abort_after_the_kernel_moved_commits() {
 	prlimit --pid "$NEW" --memlock="${NEW_ORIG%% *}:268435456"
 	NEW_ORIG="${NEW_ORIG%% *} 268435456"
 	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new VMM's own limits"
-	vmm_step change-process moved "$NEW" 120
+	new_step take-change moved 120
 	assert_eq "${LIMIT%% *} 268435456" "$(memlock_of "$NEW")" "the soft limit raised, the hard one kept"
 	new_step ioas-change-process
 	charge_is "$NEW" 65536 "the new VMM holds the charge"
@@ -401,7 +439,7 @@ testcase_target_exit_after_the_ioctl_strands_the_charge() {
 	kmsg_mark
 	start_vfiod
 	live_vm stranded --map-file
-	vmm_step change-process stranded "$NEW" 120
+	new_step take-change stranded 120
 	new_step ioas-change-process
 	charge_is "$OLD" 0 "the old VMM holds none"
 	new_stop
@@ -434,7 +472,7 @@ testcase_crash_after_the_ioctl_strands_the_charge() {
 	kmsg_mark
 	start_vfiod
 	live_vm crashed --map-file
-	vmm_step change-process crashed "$NEW" 120
+	new_step take-change crashed 120
 	new_step ioas-change-process
 	charge_is "$NEW" 65536 "the new VMM holds the charge"
 	_kv_pid=$(cat "$VFIOD_PIDFILE")
@@ -452,6 +490,93 @@ testcase_crash_after_the_ioctl_strands_the_charge() {
 	new_stop
 	vmm_stop 1
 	wait_until 60 vm_is_gone crashed
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# vfiod as its unit (systemd/vfiod.service.in) starts it: root with only
+# CAP_CHOWN, CAP_SYS_RESOURCE and CAP_NET_ADMIN (no CAP_SYS_PTRACE)
+start_vfiod_like_unit() {
+	_su_real=$VFIOD_BIN
+	UNIT_BIN=$(mktemp -d /tmp/vfd-unit.XXXXXX)
+	printf '#!/bin/sh\nexec /usr/bin/setpriv --bounding-set=-all,+chown,+sys_resource,+net_admin --inh-caps=-all %s/vfiod "$@"\n' \
+		"$_su_real" >"$UNIT_BIN/vfiod"
+	chmod 755 "$UNIT_BIN/vfiod"
+	VFIOD_BIN=$UNIT_BIN
+	start_vfiod
+	VFIOD_BIN=$_su_real
+	# CAP_CHOWN (0), CAP_NET_ADMIN (12), CAP_SYS_RESOURCE (24)
+	assert_eq "0000000001001001 0000000001001001" \
+		"$(awk '$1 == "CapEff:" || $1 == "CapBnd:" { printf "%s%s", s, $2; s = " " }' \
+		"/proc/$(cat "$VFIOD_PIDFILE")/status")" "vfiod's capabilities (effective, bounding)"
+}
+
+# the move for a VMM of uid 1000 under the unit's capabilities: vfiod may
+# not read /proc/PID/fd of another uid's process without CAP_SYS_PTRACE,
+# so ChangeProcess (which names the target) is refused; the new process
+# asking with the iommufd it took over (ChangeProcessToCaller) needs no
+# ptrace rights, and the charge moves
+testcase_live_update_under_the_units_capabilities() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod_like_unit
+	live_vm unitcaps --map-file
+	vmm_try change-process unitcaps "$NEW" 120
+	assert_eq "org.vfiod1.Error.NotVMM" "$(vmm_field name)" "ChangeProcess under the unit"
+	grep -q "vfiod may not read the descriptors of pid $NEW" "$VMM_DIR/stderr" ||
+		fail "why (no ptrace rights): $(cat "$VMM_DIR/stderr")"
+	nothing_moved unitcaps "$OLD" "$NEW" "$NEW_ORIG"
+	new_step take-change unitcaps 120
+	assert_eq "$NEW" "$(change_pid unitcaps)" "the move under way"
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the new VMM's limit raised to the VM's"
+	new_step ioas-change-process
+	charge_is "$NEW" 65536 "the new VMM holds the charge"
+	charge_is "$OLD" 0 "the old VMM holds none"
+	vmm_step commit-change unitcaps
+	assert_eq "$MiB64" "$(vmm_field moved)" "bytes moved"
+	assert_eq "$NEW" "$(vm_prop unitcaps VMMPid)" "the VM's VMM"
+	assert_eq "$OLD_ORIG" "$(memlock_of "$OLD")" "the old VMM's limit set back"
+	new_step edu-dma 0x2000 256
+	vmm_stop 1
+	new_step hotremove "$EDU"
+	vfioctl_ok vm remove-device unitcaps "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	assert_eq "$NEW_ORIG" "$(memlock_of "$NEW")" "the new VMM's own limit"
+	new_step release
+	wait_until 30 vm_is_gone unitcaps
+	new_stop
+	stop_vfiod
+	rm -rf "$UNIT_BIN"
+	kmsg_assert_clean
+}
+
+# GetDeviceFds in a loop: vfiod keeps and journals a copy of each file it
+# hands out until the file is bound, at most 8 a device; then it answers
+# TooManyRequests, saying why
+testcase_get_device_fds_is_bounded() {
+	has_iommufd || fail "no /dev/iommu on this kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	EDU=$(lab_device edu)
+	BEFORE=$(device_snapshot "$EDU")
+	vmm_spawn --iommufd "$EDU" --vfiod grab --user vmm --memfd --mem 16M
+	vfioctl_ok vm register grab --pid "$VMM_PID" --backend iommufd --memory 16M
+	vfioctl_ok vm add-device grab "$EDU"
+	vmm_go
+	vmm_try grab-many grab "$EDU" 20
+	assert_eq "org.vfiod1.Error.TooManyRequests" "$(vmm_field name)" "the 9th unbound file"
+	assert_eq 8 "$(vmm_field got)" "files handed out"
+	grep -q "8 files of $EDU are handed out and not bound yet" "$VMM_DIR/stderr" ||
+		fail "why: $(cat "$VMM_DIR/stderr")"
+	vmm_try grab-many grab "$EDU" 1
+	assert_eq "org.vfiod1.Error.TooManyRequests" "$(vmm_field name)" "and the next"
+	# the VMM goes (status 1: its refused steps); vfiod binds and closes each copy it kept
+	vmm_stop 1
+	wait_until 60 vm_is_gone grab
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
 	stop_vfiod
 	kmsg_assert_clean
