@@ -178,6 +178,17 @@ VM *manager_find_move_target(Manager *m, pid_t pid)
 	return NULL;
 }
 
+int vm_refuse_move_target(const VM *vm, const VMMProcess *vmm, vfd_op_error *error)
+{
+	VM *other = manager_find_move_target(vm->manager, vmm->pid);
+
+	if (!other)
+		return 0;
+	return vfd_op_error_set(error, -EINPROGRESS, vm->name,
+				"pid %d is where the charge of VM %s is moving: it cannot be the VMM of VM %s too",
+				(int) vmm->pid, vm_get_name(other), vm->name);
+}
+
 static void change_forget(VM *vm)
 {
 	VMProcessChange *c = &vm->identity.change;

@@ -438,3 +438,37 @@ bool vm_is_giving_back(const VM *vm)
 {
 	return vm->release.giveback;
 }
+
+/* ---- the VMM's exit ---- */
+
+int vm_on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	VM *vm = userdata;
+	vfd_op_error error;
+	int r;
+
+	vm_change_process_abort(vm, "the VMM exited");
+	vm->vmm_exited = true;
+	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
+	vm_send_memory_changed(vm);
+	if (!vm->release_on_exit) {
+		uint64_t locked = 0, pinned = 0;
+		const char *source = vm_observed_memory(vm, &locked, &pinned);
+
+		/* post-mortem: vfiod keeps its references (and the pins) until Release */
+		log_info("VM %s: VMM (pid %d) exited; kept until Release (release_on_exit off): "
+			 "%" PRIu64 " bytes locked, %" PRIu64 " bytes pinned (%s).", vm->name,
+			 (int) vm->vmm.pid, locked, pinned, source);
+		return 0;
+	}
+	log_info("VM %s: VMM (pid %d) exited; releasing.", vm->name, (int) vm->vmm.pid);
+
+	vfd_op_error_clear(&error);
+	r = vm_release(vm, NULL, NULL, &error);
+	if (r == VM_STATE_FAILED)
+		log_error("VM %s: release after the VMM's exit failed: %s%s%s", vm->name,
+			  error.subject, *error.subject ? ": " : "", error.message);
+	if (r == VM_STATE_RELEASED)
+		manager_vm_gone(vm->manager, vm);
+	return 0;
+}

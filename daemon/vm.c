@@ -156,40 +156,6 @@ int vm_vmm_let_go(VM *vm, const char *name)
 	return vm->ops->vmm_let_go(vm, d);
 }
 
-/* ---- the VMM's exit ---- */
-
-int vm_on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	VM *vm = userdata;
-	vfd_op_error error;
-	int r;
-
-	vm_change_process_abort(vm, "the VMM exited");
-	vm->vmm_exited = true;
-	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
-	vm_send_memory_changed(vm);
-	if (!vm->release_on_exit) {
-		uint64_t locked = 0, pinned = 0;
-		const char *source = vm_observed_memory(vm, &locked, &pinned);
-
-		/* post-mortem: vfiod keeps its references (and the pins) until Release */
-		log_info("VM %s: VMM (pid %d) exited; kept until Release (release_on_exit off): "
-			 "%" PRIu64 " bytes locked, %" PRIu64 " bytes pinned (%s).", vm->name,
-			 (int) vm->vmm.pid, locked, pinned, source);
-		return 0;
-	}
-	log_info("VM %s: VMM (pid %d) exited; releasing.", vm->name, (int) vm->vmm.pid);
-
-	vfd_op_error_clear(&error);
-	r = vm_release(vm, NULL, NULL, &error);
-	if (r == VM_STATE_FAILED)
-		log_error("VM %s: release after the VMM's exit failed: %s%s%s", vm->name,
-			  error.subject, *error.subject ? ": " : "", error.message);
-	if (r == VM_STATE_RELEASED)
-		manager_vm_gone(vm->manager, vm);
-	return 0;
-}
-
 /* ---- object ---- */
 
 int vm_new(Manager *m, unsigned id, const VMConfig *config, VMMProcess *vmm, VM **ret)
@@ -674,11 +640,9 @@ int vm_attach_vmm(VM *vm, VMMProcess *vmm, vfd_op_error *error)
 	if (vm->state != VM_STATE_PREPARED)
 		return vfd_op_error_set(error, -EBADFD, vm->name, "VM %s is %s: its VMM is named already",
 					vm->name, vm_state_to_string(vm->state));
-	if (manager_find_move_target(vm->manager, vmm->pid))
-		return vfd_op_error_set(error, -EINPROGRESS, vm->name, "pid %d is where the charge of "
-					"VM %s is moving: it cannot be the VMM of VM %s too",
-					(int) vmm->pid, vm_get_name(manager_find_move_target(vm->manager,
-					vmm->pid)), vm->name);
+	r = vm_refuse_move_target(vm, vmm, error);
+	if (r < 0)
+		return r;
 
 	r = pidfd_watch_add(vm->manager->event, vmm, vm_on_vmm_exit, vm, &vm->vmm_exit);
 	if (r < 0)

@@ -373,6 +373,8 @@ pid_t vm_change_process_target(const VM *vm);
  * VMs at once, and the commit's checks of its counters mix both charges.
  */
 VM *manager_find_move_target(Manager *m, pid_t pid);
+/* 0, or -EINPROGRESS with error set when vmm is another VM's move target (AttachVMM) */
+int vm_refuse_move_target(const VM *vm, const VMMProcess *vmm, vfd_op_error *error);
 
 /* ---- restart ---- */
 
