@@ -57,6 +57,8 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_PROCESS_CHANGE_PENDING, EINPROGRESS),
 	SD_BUS_ERROR_MAP(VFD_ERROR_NO_PROCESS_CHANGE,      ENOMSG),
 	SD_BUS_ERROR_MAP(VFD_ERROR_CHARGE_NOT_MOVED,       EXDEV),
+	/* SR-IOV: the VF count of a PF with an owned VF (daemon/sriov.h) */
+	SD_BUS_ERROR_MAP(VFD_ERROR_VFS_IN_USE,             ETXTBSY),
 	SD_BUS_ERROR_MAP_END
 };
 

@@ -48,6 +48,8 @@
 #define VFD_ERROR_PROCESS_CHANGE_PENDING  "org.vfiod1.Error.ProcessChangePending"
 #define VFD_ERROR_NO_PROCESS_CHANGE       "org.vfiod1.Error.NoProcessChange"
 #define VFD_ERROR_CHARGE_NOT_MOVED        "org.vfiod1.Error.ChargeNotMoved"
+/* SR-IOV: a VF count change while a VF of the PF is owned (daemon/sriov.h) */
+#define VFD_ERROR_VFS_IN_USE              "org.vfiod1.Error.VFsInUse"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 
