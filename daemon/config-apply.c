@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "config-apply.h"
+#include "sriov.h"
 #include "log.h"
 #include "manager.h"
 
@@ -317,6 +318,9 @@ int config_apply_reload(ConfigApply *ca, vfd_op_error *error)
 	ca->items = items;
 	ca->n_items = n;
 	ca->config = TAKE_PTR(c);
+
+	/* VF counts first: the bindings below may name VFs they create (sriov.h) */
+	manager_sriov_apply_config(ca->manager, ca->config->sriov, ca->config->n_sriov);
 
 	/* every item once, bindings first (run_due's order) */
 	run_due(ca, true);

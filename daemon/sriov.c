@@ -182,7 +182,7 @@ int manager_recover_sriov(Manager *m)
 }
 
 typedef struct KeptPFs {
-	const vfd_pci_address *pfs;
+	const vfd_config_sriov *entries;
 	size_t n;
 } KeptPFs;
 
@@ -195,17 +195,25 @@ static int restore_if_dropped(Manager *m, const SriovJournal *j, void *userdata)
 	if (j->source != SRIOV_SOURCE_CONFIG || vfd_pci_address_parse(j->device, &pf) < 0)
 		return 0;
 	for (size_t i = 0; i < kept->n; i++)
-		if (vfd_pci_address_compare(&kept->pfs[i], &pf) == 0)
+		if (strcmp(kept->entries[i].name, j->device) == 0)
 			return 0;
 	if (check_vfs_unowned(m, &pf, &error) < 0 || restore(m, &pf, j, &error) < 0)
-		log_warning("%s: no longer in vfiod.json, but its VFs stay: %s.", j->device,
+		log_warning("Config: %s is no longer in vfiod.json, but its VFs stay: %s.", j->device,
 			    error.message);
 	return 0;
 }
 
-void manager_sriov_config_dropped(Manager *m, const vfd_pci_address *pfs, size_t n)
+void manager_sriov_apply_config(Manager *m, const vfd_config_sriov *entries, size_t n)
 {
-	KeptPFs kept = { .pfs = pfs, .n = n };
+	KeptPFs kept = { .entries = entries, .n = n };
 
 	(void) sriov_journal_foreach(m, restore_if_dropped, &kept);
+	for (size_t i = 0; i < n; i++) {
+		vfd_op_error error = {};
+
+		if (manager_sriov_set(m, &entries[i].address, entries[i].num_vfs, SRIOV_SOURCE_CONFIG,
+				      &error) < 0)
+			log_error("Config: sriov %s: cannot set %u VFs: %s.", entries[i].name,
+				  entries[i].num_vfs, error.message);
+	}
 }

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 
 #include "manager.h"
+#include "vfiod/config.h"
 
 typedef enum SriovSource {
 	SRIOV_SOURCE_BUS,    /* SetSriovNumVFs */
@@ -41,7 +42,9 @@ int manager_sriov_restore(Manager *m, const vfd_pci_address *pf, vfd_op_error *e
 int manager_recover_sriov(Manager *m);
 
 /*
- * The configuration's PFs changed (config-apply.c): every PF vfiod set
- * from vfiod.json that is not in pfs[0..n) any more is restored.
+ * vfiod.json's "sriov" entries (config-apply.c, at start and ApplyConfig):
+ * every PF vfiod set from vfiod.json that is not among them any more is
+ * restored, then each entry's count is set. Failures are logged; a PF
+ * with an owned VF keeps its count.
  */
-void manager_sriov_config_dropped(Manager *m, const vfd_pci_address *pfs, size_t n);
+void manager_sriov_apply_config(Manager *m, const vfd_config_sriov *entries, size_t n);
