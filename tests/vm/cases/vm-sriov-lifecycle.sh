@@ -156,15 +156,15 @@ testcase_lifecycle_two_vms_refusal_release_restore() {
 	kmsg_mark
 
 	vfioctl_ok sriov set "$PF" --num-vfs 3
-	assert_eq "3 0" "$(pf_state)" "numvfs and autoprobe after sriov set"
 	VFS=$(pf_vfs "$PF")
 	assert_eq 3 "$(echo "$VFS" | wc -w)" "VFs present"
+	# igbvf is loaded: with autoprobe on it binds every VF (the lab check above)
+	grep -q '^igbvf ' /proc/modules || fail "igbvf is not loaded"
 	for v in $VFS; do
 		assert_eq "$v  " "$(vf_snapshot | grep "^$v ")" "VF $v: no driver, no override"
 	done
-	# igbvf is loaded: with autoprobe on it binds every VF (the lab check above)
-	grep -q '^igbvf ' /proc/modules || fail "igbvf is not loaded"
 	! kmsg_has 'igbvf [0-9a-f:.]+:' || fail "igbvf probed a VF: $(dmesg | grep 'igbvf ' | tail -3)"
+	assert_eq "3 0" "$(pf_state)" "numvfs and autoprobe after sriov set"
 	assert_eq set "$(jq -r '.state' "$JOURNAL/$PF.json")" "the journal's state"
 	assert_eq "0 true" "$(jq -r '"\(.original.num_vfs) \(.original.drivers_autoprobe)"' "$JOURNAL/$PF.json")" \
 		"the journaled original"
