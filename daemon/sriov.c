@@ -25,6 +25,12 @@ static const char *record_requested(const vfd_bind_record *rec)
 	return "?";
 }
 
+static void note_pf(Manager *m, const char *name)
+{
+	if (m->inventory)
+		inventory_note_pci(m->inventory, name);
+}
+
 /*
  * -ETXTBSY, naming the owner, when a VF of pf is claimed by a VM or held
  * by a binding: its count may not change under it.
@@ -100,6 +106,8 @@ int manager_sriov_set(Manager *m, const vfd_pci_address *pf, unsigned num_vfs, S
 	journal_crash_point("sriov-planned");
 
 	r = vfd_sriov_set_num_vfs(m->ctx, pf, num_vfs, error);
+	/* autoprobe has no uevent of its own: the PF's record is read again */
+	note_pf(m, j.device);
 	if (r < 0) {
 		/* the library put the PF back where it was */
 		if (had_journal)
@@ -121,6 +129,7 @@ static int restore(Manager *m, const vfd_pci_address *pf, const SriovJournal *j,
 	int r;
 
 	r = vfd_sriov_restore(m->ctx, pf, &j->original, error);
+	note_pf(m, j->device);
 	if (r < 0)
 		return r;
 	sriov_journal_remove(m, j->device);

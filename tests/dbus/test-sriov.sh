@@ -22,6 +22,9 @@ set_journals_the_original_and_restore_gives_it_back() {
 	vfioctl sriov set "$PF" --num-vfs 3
 	assert_vfioctl_ok
 	assert_eq "3 0" "$(pf_state)" "the PF after sriov set"
+	vfioctl --json show "$PF"
+	assert_eq "3 false" "$(jq -r '.device | "\(.sriov_numvfs) \(.sriov_drivers_autoprobe)"' "$OUT")" \
+		"the inventory's record of the PF"
 	assert_eq "set bus 3 2 true" \
 		"$(jq -r '"\(.state) \(.source) \(.num_vfs) \(.original.num_vfs) \(.original.drivers_autoprobe)"' "$S/$PF.json")" \
 		"the journal"
@@ -33,6 +36,9 @@ set_journals_the_original_and_restore_gives_it_back() {
 	assert_vfioctl_ok
 	assert_eq "2 1" "$(pf_state)" "the PF after --restore"
 	[ ! -e "$S/$PF.json" ] || fail "the journal outlived the restore"
+	vfioctl --json show "$PF"
+	assert_eq "2 true" "$(jq -r '.device | "\(.sriov_numvfs) \(.sriov_drivers_autoprobe)"' "$OUT")" \
+		"the inventory's record of the restored PF"
 	vfioctl sriov set "$PF" --restore
 	assert_one_line_error 1 "(org.vfiod1.Error.NotBound)"
 }

@@ -155,6 +155,17 @@ testcase_lifecycle_two_vms_refusal_release_restore() {
 	start_vfiod
 	kmsg_mark
 
+	# no VFs yet, only autoprobe off: the kernel sends no uevent for it,
+	# and the inventory must show it all the same
+	vfioctl_ok --json show "$PF"
+	assert_eq "0 true" "$(jq -r '.device | "\(.sriov_numvfs) \(.sriov_drivers_autoprobe)"' "$OUT")" \
+		"the inventory's PF before"
+	vfioctl_ok sriov set "$PF" --num-vfs 0
+	assert_eq "0 0" "$(pf_state)" "the PF after sriov set --num-vfs 0"
+	vfioctl_ok --json show "$PF"
+	assert_eq "0 false" "$(jq -r '.device | "\(.sriov_numvfs) \(.sriov_drivers_autoprobe)"' "$OUT")" \
+		"the inventory's PF after autoprobe went off"
+
 	vfioctl_ok sriov set "$PF" --num-vfs 3
 	VFS=$(pf_vfs "$PF")
 	assert_eq 3 "$(echo "$VFS" | wc -w)" "VFs present"
