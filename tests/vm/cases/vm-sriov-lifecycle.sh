@@ -90,8 +90,16 @@ testcase_vfs_have_groups_of_their_own() {
 	done
 	assert_eq 3 "$n" "VFs created"
 	echo 0 >"$d/sriov_numvfs"
-	echo 1 >"$d/sriov_drivers_autoprobe"
 	assert_eq "" "$(pf_vfs "$pf")" "VFs left after sriov_numvfs 0"
+
+	# the control for the lifecycle's "no VF on igbvf": with autoprobe on,
+	# igbvf takes a new VF at once
+	modprobe igbvf
+	echo 1 >"$d/sriov_drivers_autoprobe"
+	echo 1 >"$d/sriov_numvfs"
+	vf=$(pf_vfs "$pf")
+	wait_until 30 test "$(pci_driver "$vf")" = igbvf
+	echo 0 >"$d/sriov_numvfs"
 }
 
 # the PF with igb and igbvf loaded, no VFs, autoprobe on: the host's state
