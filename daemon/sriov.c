@@ -32,6 +32,34 @@ static void note_pf(Manager *m, const char *name)
 }
 
 /*
+ * A VF on a VFIO driver that vfiod does not hold (bound by hand, or by
+ * another tool) may be open in some process: the kernel's removal of the
+ * VF would then wait, in the sysfs write on vfiod's loop, until that
+ * process lets go. -EBUSY instead.
+ */
+static int check_vf_not_on_vfio(Manager *m, const vfd_pci_address *vf, vfd_op_error *error)
+{
+	_cleanup_(vfd_pci_device_freep) vfd_pci_device *d = NULL;
+	int r;
+
+	r = vfd_pci_device_load(m->ctx, vf, &d);
+	if (r == -ENODEV)
+		return 0; /* gone meanwhile */
+	if (r < 0)
+		return r;
+	if (!d->driver)
+		return 0;
+	r = vfd_driver_is_vfio(m->ctx, d->driver);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return vfd_op_error_set(error, -EBUSY, d->name,
+					"the VF is on %s outside vfiod (a process may have it open, and "
+					"removing it would wait for that); unbind it first", d->driver);
+	return 0;
+}
+
+/*
  * -ETXTBSY, naming the owner, when a VF of pf is claimed by a VM or held
  * by a binding: its count may not change under it.
  */
@@ -57,6 +85,9 @@ static int check_vfs_unowned(Manager *m, const vfd_pci_address *pf, vfd_op_error
 							"its VF %s is held by vfiod's binding of %s (Bind or "
 							"vfiod.json); unbind it first", vf,
 							record_requested(m->adhoc[k]));
+		r = check_vf_not_on_vfio(m, &d->virtfns[i], error);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

@@ -14,6 +14,8 @@
  * Refusals (negative errno, the vfd_op_error says why):
  *   -ETXTBSY      a VF of the PF is owned: claimed by a VM (named with its
  *                 object path) or held by a binding (Bind or vfiod.json)
+ *   -EBUSY        a VF is on a VFIO driver outside vfiod (bound by hand):
+ *                 it may be open, and its removal would wait for that
  *   -ENOLINK      RestoreSriov of a PF vfiod did not change
  *   and lib/include/vfiod/sriov.h's: -ENODEV, -EMEDIUMTYPE, -ERANGE,
  *   -EBUSY, -ENOPKG, the kernel's errno

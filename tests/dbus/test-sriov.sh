@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # SR-IOV VF counts (daemon/sriov.h) through the real vfiod and vfioctl on
 # the fixture host, whose 0000:02:00.0 is an igb PF (sriov_totalvfs 7,
-# sriov_numvfs 2; VFs 0000:02:10.0 on vfio-pci, 0000:02:10.2 on igbvf).
+# sriov_numvfs 2; VFs 0000:02:10.0 on vfio-pci, here unbound but where a
+# case puts it back, and 0000:02:10.2 on igbvf).
 # The fixture does not imitate the kernel: sriov_numvfs and
 # sriov_drivers_autoprobe hold the last value written, and no VF comes or
 # goes. The same on a real kernel, with igb VFs:
@@ -13,6 +14,15 @@ UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0021
 PF=0000:02:00.0
 S=
 DEV=$ROOT/sys/bus/pci/devices
+
+# the fixture's VF 0000:02:10.0 on vfio-pci (as the fixture has it), or unbound
+vf_on_vfio() {
+	ln -sfn ../../../../bus/pci/drivers/vfio-pci "$DEV/0000:02:10.0/driver"
+}
+
+vf_unbound() {
+	rm -f "$DEV/0000:02:10.0/driver"
+}
 
 pf_state() {
 	echo "$(cat "$DEV/$PF/sriov_numvfs") $(cat "$DEV/$PF/sriov_drivers_autoprobe")"
@@ -47,6 +57,8 @@ owned_vfs_block_the_count() {
 	# vfiod's own (autoprobe off), so that --restore has something to give back
 	vfioctl sriov set "$PF" --num-vfs 2
 	assert_vfioctl_ok
+	# the fixture cannot move a driver: a claim succeeds on a function on vfio-pci already
+	vf_on_vfio
 	# a binding holds 0000:02:10.0 (already on vfio-pci in the fixture)
 	vfioctl bind 0000:02:10.0
 	assert_vfioctl_ok
@@ -78,6 +90,13 @@ owned_vfs_block_the_count() {
 	assert_vfioctl_ok
 	kill "$VMM"
 	echo '(null)' >"$DEV/0000:02:10.0/driver_override"
+
+	# on vfio-pci without vfiod (bound by hand): it may be open, and
+	# removing it would wait for that in the kernel
+	vfioctl sriov set "$PF" --restore
+	assert_one_line_error 1 "(org.vfiod1.Error.DeviceBusy)"
+	grep -q "0000:02:10.0: the VF is on vfio-pci outside vfiod" "$ERR" || fail "the VF is not named: $(cat "$ERR")"
+	vf_unbound
 	vfioctl sriov set "$PF" --restore
 	assert_vfioctl_ok
 	assert_eq "2 1" "$(pf_state)" "the PF once the VM is gone and restored"
@@ -154,6 +173,7 @@ trap 'cleanup_vmms; current_vfiod_or_none; cleanup' EXIT
 make_fixture
 S=$ROOT/run/vfiod/sriov
 echo 1 >"$DEV/$PF/sriov_drivers_autoprobe"
+vf_unbound
 start_bus
 start_vfiod
 

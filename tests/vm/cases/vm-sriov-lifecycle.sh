@@ -12,8 +12,9 @@
 #     naming the VM and its object path;
 #   - release gives the VFs back unbound, --restore brings the PF back to
 #     its original count with autoprobe on;
-#   - hostile input is refused with nothing changed; a failed write
-#     midway and a vfiod crash mid-change leave the PF as it was;
+#   - hostile input is refused with nothing changed, and so is a change
+#     while a VF is on vfio-pci outside vfiod; a failed write midway and
+#     a vfiod crash mid-change leave the PF as it was;
 #   - vfiod.json's "sriov" and a binding of one VF are applied at start.
 
 . /opt/vfiod/tests/vmm/vmm-lib.sh
@@ -278,6 +279,19 @@ testcase_hostile_input_changes_nothing() {
 	wait_until 30 test "$(pci_driver "$PF")" = igb
 	assert_eq "0 1" "$(pf_state)" "the PF after every refusal"
 	[ ! -e "$JOURNAL/$PF.json" ] || fail "a refused change left a journal"
+
+	# a VF on vfio-pci by hand, outside vfiod: no count change (its
+	# removal would wait in the kernel for whoever has it open)
+	vfioctl_ok sriov set "$PF" --num-vfs 1
+	VF=$(pf_vfs "$PF")
+	bind_vfio "$VF"
+	vfioctl sriov set "$PF" --restore
+	assert_refused org.vfiod1.Error.DeviceBusy
+	assert_contains "$(cat "$ERR")" "$VF: the VF is on vfio-pci outside vfiod" "the refusal names the VF"
+	assert_eq "1 0" "$(pf_state)" "the PF after the refusal"
+	unbind_vfio "$VF"
+	vfioctl_ok sriov set "$PF" --restore
+	assert_eq "0 1" "$(pf_state)" "the PF restored once the VF is free"
 	stop_vfiod
 }
 
