@@ -192,6 +192,7 @@ testcase_lifecycle_two_vms_refusal_release_restore() {
 	# the inventory shows the relation both ways
 	vfioctl_ok --json show "$PF"
 	assert_eq "3 3" "$(jq -r '.device | "\(.sriov_numvfs) \(.virtfns | length)"' "$OUT")" "the PF's record"
+	# shellcheck disable=SC2086 # one address per word
 	set -- $VFS
 	VF0=$1 VF1=$2 VF2=$3
 	vfioctl_ok --json show "$VF1"
@@ -335,6 +336,7 @@ testcase_config_sets_counts_and_binds_one_vf() {
 	# the VFs' addresses: what the PF's offset and stride give
 	echo 0 >"$D/sriov_drivers_autoprobe"
 	echo 2 >"$D/sriov_numvfs"
+	# shellcheck disable=SC2046 # one address per word
 	set -- $(pf_vfs "$PF")
 	VF0=$1 VF1=$2
 	echo 0 >"$D/sriov_numvfs"
