@@ -29,6 +29,7 @@ static const Column device_fields[] = {
 	{ "VFIO driver from", "vfio_driver_source",  COLUMN_TEXT  },
 	{ "SR-IOV total VFs", "sriov_totalvfs",      COLUMN_TEXT  },
 	{ "SR-IOV VFs",       "sriov_numvfs",        COLUMN_TEXT  },
+	{ "VF autoprobe",     "sriov_drivers_autoprobe", COLUMN_YES_NO },
 	{ "VF addresses",     "virtfns",             COLUMN_LIST  },
 	{ "Physical function", "physfn",             COLUMN_TEXT  },
 	{ "vGPU type",        "vgpu_type",           COLUMN_TEXT  },

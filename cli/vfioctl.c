@@ -42,6 +42,7 @@ static const Verb verbs[] = {
 	{ "unbind",       1, 64, "ADDRESS", verb_unbind, true },
 	{ "mdev",         1, 64, "create|remove ARGS", verb_mdev, true },
 	{ "config",       1, 2, "apply|status", verb_config, true }, /* systemd/config: verb-config.c */
+	{ "sriov",        1, 64, "set PF --num-vfs N | --restore", verb_sriov, true }, /* verb-sriov.c */
 	/* hidden (not in help()): names for the shell completion, verb-complete.c */
 	{ "__complete",   1, 2, "KIND [ARG]", verb_complete },
 };
@@ -146,6 +147,8 @@ static void help(void)
 	       "  mdev remove UUID     Create or remove a mediated device""\n"
 	       "  config apply|status  Apply the persistent configuration again, or show\n"
 	       "                       how each binding and mdev of it fared\n" /* systemd/config */
+	       "  sriov set PF --num-vfs N   Give the SR-IOV PF N VFs, none on a host driver\n"
+	       "  sriov set PF --restore     Give the PF back its original VF count\n"
 	       "\n"
 	       "Options:\n"
 	       "  -h --help            Show this help and exit\n"

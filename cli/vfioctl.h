@@ -46,5 +46,7 @@ int verb_mdev(int argc, char *argv[]); /* memlock helper: verb-memlock.c, parses
 /* persistent configuration: verb-config.c */
 int verb_config(int argc, char *argv[]);
 int verb_kernel_host(int argc, char *argv[]);
+/* SR-IOV VF counts: verb-sriov.c */
+int verb_sriov(int argc, char *argv[]);
 /* the shell completion's names, hidden from --help: verb-complete.c */
 int verb_complete(int argc, char *argv[]);

@@ -61,6 +61,8 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_NO_SUCH_VGPU_TYPE,      ECHRNG),
 	SD_BUS_ERROR_MAP(VFD_ERROR_NO_FREE_VF,             ENOSR),
 	SD_BUS_ERROR_MAP(VFD_ERROR_VGPU_TYPE_REFUSED,      EREMOTEIO),
+	/* SR-IOV: the VF count of a PF with an owned VF (daemon/sriov.h) */
+	SD_BUS_ERROR_MAP(VFD_ERROR_VFS_IN_USE,             ETXTBSY),
 	SD_BUS_ERROR_MAP_END
 };
 

@@ -51,6 +51,8 @@
 #define VFD_ERROR_NO_SUCH_VGPU_TYPE       "org.vfiod1.Error.NoSuchVgpuType"
 #define VFD_ERROR_NO_FREE_VF              "org.vfiod1.Error.NoFreeVF"
 #define VFD_ERROR_VGPU_TYPE_REFUSED       "org.vfiod1.Error.VgpuTypeRefused"
+/* SR-IOV: a VF count change while a VF of the PF is owned (daemon/sriov.h) */
+#define VFD_ERROR_VFS_IN_USE              "org.vfiod1.Error.VFsInUse"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

@@ -126,6 +126,8 @@ int bus_append_device_record_vfio(sd_bus_message *m, const Inventory *inv, const
 		if ((r = bus_record_append_u32(m, "sriov_totalvfs", d->sriov_totalvfs)) < 0 ||
 		    (r = bus_record_append_u32(m, "sriov_numvfs", d->sriov_numvfs)) < 0 ||
 		    (r = append_address_array(m, "virtfns", d->virtfns, d->n_virtfns)) < 0 ||
+		    (r = bus_record_append_bool(m, "sriov_drivers_autoprobe",
+						d->sriov_drivers_autoprobe)) < 0 ||
 		    (r = append_vgpu_types(m, inv, d)) < 0)
 			return r;
 	}

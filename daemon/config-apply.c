@@ -20,6 +20,7 @@
 
 #include "config-apply.h"
 #include "vfiod/vfio-variant.h"
+#include "sriov.h"
 #include "log.h"
 #include "manager.h"
 
@@ -328,6 +329,9 @@ int config_apply_reload(ConfigApply *ca, vfd_op_error *error)
 	ca->items = items;
 	ca->n_items = n;
 	ca->config = TAKE_PTR(c);
+
+	/* VF counts first: the bindings below may name VFs they create (sriov.h) */
+	manager_sriov_apply_config(ca->manager, ca->config->sriov, ca->config->n_sriov);
 
 	/* every item once, bindings first (run_due's order) */
 	run_due(ca, true);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bind-journal.h"
+#include "sriov.h"
 #include "config-apply.h" /* systemd/config */
 #include "fdstore.h"
 #include "libvirt/libvirt-events.h"
@@ -275,6 +276,7 @@ int manager_startup(Manager *m)
 		return log_error_errno(r, "Failed to take back the stored descriptors: %m");
 	(void) manager_recover_vms(m);
 	(void) manager_recover_bindings(m);
+	(void) manager_recover_sriov(m);
 
 	/* --- systemd/config: bindings and autostart mdevs before READY=1 (config-apply.h) --- */
 	r = config_apply_new(m, !m->root, &m->config);

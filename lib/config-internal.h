@@ -20,3 +20,10 @@ int vfd_config_json_parse(const char *text, const char *origin, vfd_op_error *er
  */
 int vfd_config_parse_attrs(json_object *a, const char *origin, vfd_op_error *error,
 			   vfd_mdev_attr **ret, size_t *ret_n);
+
+/*
+ * vfiod.json's "sriov" array: objects {"device": PF, "num_vfs": N}, each
+ * PF once. A new array in *ret (n entries) or -EINVAL with error set.
+ */
+int vfd_config_parse_sriov(json_object *a, const char *origin, vfd_op_error *error,
+			   vfd_config_sriov **ret, size_t *ret_n);

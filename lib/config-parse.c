@@ -302,7 +302,9 @@ int vfd_config_parse_vfiod(vfd_config *c, const char *text, const char *origin,
 			   vfd_op_error *error)
 {
 	_cleanup_(json_putp) json_object *j = NULL;
-	json_object *bindings = NULL, *mdevs = NULL, *import = NULL;
+	json_object *bindings = NULL, *mdevs = NULL, *import = NULL, *sriov = NULL;
+	vfd_config_sriov *ns = NULL;
+	size_t n_s = 0;
 	vfd_config_binding *nb = NULL;
 	vfd_config_mdev *nm = NULL;
 	size_t n_b = 0, n_m = 0, i;
@@ -322,14 +324,22 @@ int vfd_config_parse_vfiod(vfd_config *c, const char *text, const char *origin,
 			mdevs = v;
 		else if (strcmp(key, "import") == 0)
 			import = v;
+		else if (strcmp(key, "sriov") == 0)
+			sriov = v;
 		else
 			return vfd_op_error_set(error, -EINVAL, origin,
-						"unknown key '%.32s' (known: bindings, mdevs, import)", key);
+						"unknown key '%.32s' (known: bindings, mdevs, import, sriov)", key);
 	}
 	if (bindings && !json_object_is_type(bindings, json_type_array))
 		return vfd_op_error_set(error, -EINVAL, origin, "\"bindings\" must be an array");
 	if (mdevs && !json_object_is_type(mdevs, json_type_array))
 		return vfd_op_error_set(error, -EINVAL, origin, "\"mdevs\" must be an array");
+
+	if (sriov) {
+		r = vfd_config_parse_sriov(sriov, origin, error, &ns, &n_s);
+		if (r < 0)
+			return r;
+	}
 
 	/* everything is parsed into new arrays first: c changes only on success */
 	n_b = bindings ? json_object_array_length(bindings) : 0;
@@ -380,6 +390,17 @@ int vfd_config_parse_vfiod(vfd_config *c, const char *text, const char *origin,
 	}
 
 	/* append */
+	if (n_s > 0) {
+		vfd_config_sriov *a = realloc(c->sriov, (c->n_sriov + n_s) * sizeof(*a));
+
+		if (!a) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		c->sriov = a;
+		memcpy(c->sriov + c->n_sriov, ns, n_s * sizeof(*ns));
+		c->n_sriov += n_s;
+	}
 	if (n_b > 0) {
 		vfd_config_binding *a = realloc(c->bindings, (c->n_bindings + n_b) * sizeof(*a));
 
@@ -407,9 +428,11 @@ int vfd_config_parse_vfiod(vfd_config *c, const char *text, const char *origin,
 	c->n_mdevs += n_m;
 	free(nb);
 	free(nm);
+	free(ns);
 	return 0;
 
 fail:
+	free(ns);
 	/* entries before i of the failing array, and every entry of an earlier one, are filled */
 	if (nb)
 		for (size_t k = 0; k < n_b; k++)

@@ -53,6 +53,7 @@ vfd_config *vfd_config_free(vfd_config *c)
 	for (size_t i = 0; i < c->n_mdevs; i++)
 		vfd_config_mdev_done(&c->mdevs[i]);
 	free(c->mdevs);
+	free(c->sriov);
 	vfd_strv_free(c->warnings);
 	free(c);
 	return NULL;

@@ -297,6 +297,13 @@ static int read_function(vfd_context *ctx, const char *dir, int dfd, vfd_pci_dev
 		if (r < 0)
 			return r;
 		d->sriov_numvfs = (unsigned)v;
+		/* absent before Linux 4.12, which probed every VF */
+		r = vfd_dir_read_u64(dfd, "sriov_drivers_autoprobe", &v);
+		if (r == -ENOENT)
+			v = 1;
+		else if (r < 0)
+			return r;
+		d->sriov_drivers_autoprobe = v != 0;
 		r = read_virtfns(ctx, dir, dfd, &d->virtfns, &d->n_virtfns);
 		if (r < 0)
 			return r;

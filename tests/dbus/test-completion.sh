@@ -46,7 +46,10 @@ assert_reply() {
 completes_verbs() {
 	REPLY_WHAT="verbs"
 	complete_line "$VFIOCTL_LINE "
-	assert_reply bind config devices groups host mdev mdev-parents mdev-types mdevs memlock show unbind vm
+	assert_reply bind config devices groups host mdev mdev-parents mdev-types mdevs memlock show sriov unbind vm
+	REPLY_WHAT="sriov set's options"
+	complete_line "$VFIOCTL_LINE sriov set 0000:02:00.0 --"
+	assert_reply --num-vfs --restore
 	REPLY_WHAT="verbs starting with mdev"
 	complete_line "$VFIOCTL_LINE mdev"
 	assert_reply mdev mdev-parents mdev-types mdevs

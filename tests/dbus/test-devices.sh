@@ -56,10 +56,13 @@ devices_json_fields_match_fixture() {
 		if [ -f "$d/sriov_totalvfs" ] && [ "$(cat "$d/sriov_totalvfs")" -gt 0 ]; then
 			assert_eq "$(cat "$d/sriov_totalvfs")" "$(field "$rec" sriov_totalvfs)" "$a sriov_totalvfs"
 			assert_eq "$(cat "$d/sriov_numvfs")" "$(field "$rec" sriov_numvfs)" "$a sriov_numvfs"
+			autoprobe=true
+			[ "$(cat "$d/sriov_drivers_autoprobe" 2>/dev/null || echo 1)" != 0 ] || autoprobe=false
+			assert_eq "$autoprobe" "$(field "$rec" sriov_drivers_autoprobe)" "$a sriov_drivers_autoprobe"
 			vfs=$(for l in "$d"/virtfn*; do link_name "$l"; done | LC_ALL=C sort | tr '\n' ' ')
 			assert_eq "$vfs" "$(printf '%s\n' "$rec" | jq -r '.virtfns | join(" ")') " "$a virtfns"
 		else
-			for k in sriov_totalvfs sriov_numvfs virtfns; do
+			for k in sriov_totalvfs sriov_numvfs virtfns sriov_drivers_autoprobe; do
 				assert_eq "(absent)" "$(field "$rec" $k)" "$a $k (not a PF)"
 			done
 		fi

@@ -57,6 +57,10 @@ unprivileged_host_changes_are_denied() {
 	assert_denied "Bind by nobody"
 	as_nobody "$VFIOCTL" --bus-address="$BUS" unbind 0000:01:00.1
 	assert_denied "Unbind by nobody"
+	as_nobody "$VFIOCTL" --bus-address="$BUS" sriov set 0000:02:00.0 --num-vfs 1
+	assert_denied "SetSriovNumVFs by nobody"
+	as_nobody "$VFIOCTL" --bus-address="$BUS" sriov set 0000:02:00.0 --restore
+	assert_denied "RestoreSriov by nobody"
 	as_nobody "$VFIOCTL" --bus-address="$BUS" mdev create mtty mtty-2
 	assert_denied "CreateMdev by nobody"
 	mdev=$(ls "$ROOT/sys/bus/mdev/devices" | head -n1)

@@ -148,6 +148,7 @@ static void expect_bad(const char *text, const char *fragment)
 		vfd_test_fail(__FILE__, __LINE__, "message '%s' lacks '%s' (input %s)", e.message,
 			      fragment, text);
 	/* nothing half-applied */
+	ASSERT_EQ(c->n_sriov, 0);
 	ASSERT_EQ(c->n_bindings, 0);
 	ASSERT_EQ(c->n_mdevs, 0);
 	ASSERT_TRUE(c->import_mdevctl);
@@ -395,8 +396,45 @@ static void test_load_bad_main_file_fails(void)
 	free(root);
 }
 
+/* "sriov": PF VF counts (daemon/sriov.h applies them) */
+static void test_vfiod_json_sriov(void)
+{
+	vfd_config *c = NULL;
+	vfd_op_error e = {};
+
+	ASSERT_OK(vfd_config_new(&c));
+	ASSERT_OK(vfd_config_parse_vfiod(c,
+		"{ \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": 2 },"
+		"  { \"num_vfs\": 0, \"device\": \"0000:0A:00.1\" } ],"
+		"  \"bindings\": [ { \"device\": \"0000:04:10.2\" } ] }",
+		"etc/vfiod/vfiod.json", &e));
+	ASSERT_EQ(c->n_sriov, 2);
+	ASSERT_STREQ(c->sriov[0].name, "0000:04:00.0");
+	ASSERT_EQ(c->sriov[0].num_vfs, 2);
+	ASSERT_STREQ(c->sriov[1].name, "0000:0a:00.1");
+	ASSERT_EQ(c->sriov[1].num_vfs, 0);
+	ASSERT_EQ(c->n_bindings, 1);
+	vfd_config_free(c);
+
+	expect_bad("{ \"sriov\": {} }", "\"sriov\" must be an array");
+	expect_bad("{ \"sriov\": [ 1 ] }", "sriov[0] must be an object");
+	expect_bad("{ \"sriov\": [ { \"device\": \"0000:04:00.0\" } ] }", "needs \"device\" and \"num_vfs\"");
+	expect_bad("{ \"sriov\": [ { \"device\": \"4:00.0\", \"num_vfs\": 1 } ] }", "sriov[0].device must be a PCI address");
+	expect_bad("{ \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": \"2\" } ] }", "must be an integer");
+	expect_bad("{ \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": 2.5 } ] }", "must be an integer");
+	expect_bad("{ \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": -1 } ] }", "must be 0 to 65535");
+	expect_bad("{ \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": 65536 } ] }", "must be 0 to 65535");
+	expect_bad("{ \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": 1, \"x\": 1 } ] }", "unknown key 'x'");
+	expect_bad("{ \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": 1 },"
+		   " { \"device\": \"0000:04:00.0\", \"num_vfs\": 2 } ] }", "listed twice");
+	/* a bad sriov entry fails the whole file, bindings included */
+	expect_bad("{ \"bindings\": [ { \"device\": \"0000:04:10.2\" } ],"
+		   " \"sriov\": [ { \"device\": \"0000:04:00.0\", \"num_vfs\": -3 } ] }", "must be 0 to 65535");
+}
+
 VFD_TEST_MAIN(
 	VFD_TEST(test_vfiod_json_full),
+	VFD_TEST(test_vfiod_json_sriov),
 	VFD_TEST(test_vfiod_json_rejects),
 	VFD_TEST(test_mdevctl_definition),
 	VFD_TEST(test_mdevctl_rejects),

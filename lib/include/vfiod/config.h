@@ -11,7 +11,8 @@
  *       "mdevs": [ { "uuid": "...", "parent": "mtty", "type": "mtty-2",
  *                    "attrs": [ { "name": "value" } ],
  *                    "autostart": true } ],
- *       "import": { "mdevctl": true, "driverctl": true }
+ *       "import": { "mdevctl": true, "driverctl": true },
+ *       "sriov": [ { "device": "0000:04:00.0", "num_vfs": 2 } ]
  *     }
  *     Strict: an unknown key, a wrong type or a malformed value fails the
  *     whole load (-EINVAL, the vfd_op_error says where), because applying
@@ -75,9 +76,18 @@ typedef struct vfd_config_mdev {
 	char *origin;
 } vfd_config_mdev;
 
+/* vfiod.json's "sriov": a PF's VF count, applied before the bindings (which may name its VFs) */
+typedef struct vfd_config_sriov {
+	vfd_pci_address address;
+	char name[VFD_PCI_ADDRESS_STRLEN]; /* canonical */
+	unsigned num_vfs;                  /* 0..65535; checked against sriov_totalvfs when applied */
+} vfd_config_sriov;
+
 typedef struct vfd_config {
 	vfd_config_binding *bindings;
 	size_t n_bindings;
+	vfd_config_sriov *sriov;
+	size_t n_sriov;
 	vfd_config_mdev *mdevs;
 	size_t n_mdevs;
 	/* imported files skipped, one sentence each: "etc/...: why" */

@@ -130,6 +130,8 @@ typedef struct vfd_pci_device {
 	/* SR-IOV: a PF has totalvfs > 0; a VF has is_virtfn and physfn. */
 	unsigned sriov_totalvfs;
 	unsigned sriov_numvfs;
+	/* a PF's sriov_drivers_autoprobe: new VFs probe host drivers (true when absent, before 4.12) */
+	bool sriov_drivers_autoprobe;
 	bool is_virtfn;
 	vfd_pci_address physfn;
 	vfd_pci_address *virtfns; /* the PF's current VFs, sorted */
