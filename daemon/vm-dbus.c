@@ -921,8 +921,10 @@ static int method_change_process(sd_bus_message *message, void *userdata, sd_bus
  * successor; vm_change_process_begin() proves it is the very open file
  * (not another open of /dev/iommu) and that the caller runs as the VMM's
  * uid. No polkit: holding the VM's iommufd proves more than ownership.
- * Nobody can name a third process here, so no charge moves into a
- * process that does not hold the iommufd.
+ * The connection's opener need not be the sender of the descriptor (an
+ * inherited or passed-on bus socket): then the opener's limit is raised
+ * for the move, but no charge moves into it without the iommufd
+ * (docs/security.md).
  */
 static int method_change_process_to_caller(sd_bus_message *message, void *userdata,
 					   sd_bus_error *error)

@@ -517,24 +517,34 @@ static int64_t grown(uint64_t a, uint64_t b)
 static int check_moved(VM *vm, vfd_op_error *error, uint64_t *ret_moved)
 {
 	VMProcessChange *c = &vm->identity.change;
-	uint64_t old_locked, old_pinned, new_locked, new_pinned, expected, slack;
+	uint64_t old_locked = 0, old_pinned = 0, new_locked, new_pinned, expected, slack;
 	int64_t gain_locked, gain_pinned, drop_locked, drop_pinned;
+	bool old_gone;
 	int r;
 
 	r = vmm_process_read_memory(&c->target, &new_locked, &new_pinned);
 	if (r < 0)
 		return vfd_op_error_set(error, -ESRCH, "", "pid %d has exited", (int) c->target.pid);
+	/*
+	 * The old VMM may have quit already (a live update's old process
+	 * does once the new one runs): its counters went with its mm, and
+	 * the new process's gain alone decides, checked as strictly.
+	 */
 	r = vmm_process_read_memory(&vm->vmm, &old_locked, &old_pinned);
-	if (r < 0)
-		return vfd_op_error_set(error, -ESRCH, "", "the VMM (pid %d) has exited", (int) vm->vmm.pid);
+	if (r < 0 && vmm_process_exited(&vm->vmm) <= 0)
+		return vfd_op_error_set(error, -ESRCH, "", "cannot read the counters of the VMM (pid %d)",
+					(int) vm->vmm.pid);
+	old_gone = r < 0;
 	r = vm_memlock_expected_now(vm, &expected, &slack);
 	if (r < 0)
 		return vfd_op_error_set(error, r, "", "cannot compute the VM's expected charge");
 
 	gain_locked = grown(c->new_locked, new_locked);
 	gain_pinned = grown(c->new_pinned, new_pinned);
-	drop_locked = grown(old_locked, c->old_locked);
-	drop_pinned = grown(old_pinned, c->old_pinned);
+	drop_locked = old_gone ? gain_locked : grown(old_locked, c->old_locked);
+	drop_pinned = old_gone ? gain_pinned : grown(old_pinned, c->old_pinned);
+	if (old_gone)
+		old_locked = old_pinned = 0;
 	log_info("VM %s (change-process): pid %d gained %" PRId64 " bytes locked, %" PRId64 " pinned; "
 		 "the VMM (pid %d) lost %" PRId64 " locked, %" PRId64 " pinned; expected %" PRIu64
 		 " (+%" PRIu64 ").", vm->name, (int) c->target.pid, gain_locked, gain_pinned,

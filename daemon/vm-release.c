@@ -447,7 +447,9 @@ int vm_on_vmm_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	vfd_op_error error;
 	int r;
 
-	vm_change_process_abort(vm, "the VMM exited");
+	/* committed when the new process holds the VM's charge: the VMM is that one now, alive */
+	if (vm_change_process_abort(vm, "the VMM exited") > 0)
+		return 0;
 	vm->vmm_exited = true;
 	vm->vmm_exit = sd_event_source_disable_unref(vm->vmm_exit);
 	vm_send_memory_changed(vm);

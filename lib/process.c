@@ -404,14 +404,51 @@ int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
  */
 #define SAME_FILE_STEPS 32
 
+/*
+ * The mount of descriptor fd of this process, from its fdinfo: the
+ * kernel prints it from the open file, no call reaches its file system
+ * (fstat() does: on a FUSE mount whose server never answers, or a hung
+ * network mount, it waits for ever).
+ */
+static int fd_mount_id(int fd, uint64_t *ret)
+{
+	char path[64], buf[FDINFO_MAX];
+	int r;
+
+	r = vfd_pathf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (r < 0)
+		return r;
+	/* mnt_id is the third line; a file type's own lines after it may be long */
+	r = read_small_file(path, buf, sizeof(buf), true);
+	if (r == -ENOENT)
+		return -EBADF;
+	if (r < 0)
+		return r;
+	return status_field(buf, "mnt_id", "", ret) < 0 ? -EBADMSG : 0;
+}
+
 int vfd_same_open_file_by_flags(int mine, int theirs)
 {
 	struct stat a, b;
+	uint64_t mnt_mine, mnt_theirs;
 	uint32_t order;
 	int orig, r = 1;
 
 	if (mine < 0 || theirs < 0)
 		return -EBADF;
+	/*
+	 * theirs is the caller's: one open file is on one mount, so another
+	 * mount is another file, told without asking theirs's file system.
+	 * On mine's mount (vfiod's own, /dev), fstat() is safe.
+	 */
+	r = fd_mount_id(mine, &mnt_mine);
+	if (r >= 0)
+		r = fd_mount_id(theirs, &mnt_theirs);
+	if (r < 0)
+		return r;
+	if (mnt_mine != mnt_theirs)
+		return 0;
+	r = 1;
 	if (fstat(mine, &a) < 0 || fstat(theirs, &b) < 0)
 		return negative_errno();
 	/* another node is another file for sure; the same node proves nothing yet */

@@ -7,10 +7,16 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -304,9 +310,153 @@ static void test_same_open_file_resists_a_toggler(void)
 	close(toggled_fd);
 }
 
+/* writes text to path; 0 or -1 */
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/*
+ * In a child: a FUSE mount (own user and mount namespace) whose server
+ * never answers, and an O_PATH descriptor of its root sent to the parent
+ * on sock. Any stat of that descriptor waits for the server, for ever.
+ */
+static _Noreturn void serve_stalled_fuse(int sock, const char *dir)
+{
+	char opts[128], map[64];
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { 0 };
+	struct iovec iov;
+	char ok = 1;
+	int fuse, root;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		goto fail;
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	if (write_text("/proc/self/setgroups", "deny") < 0 || write_text("/proc/self/uid_map", map) < 0)
+		goto fail;
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	if (write_text("/proc/self/gid_map", map) < 0)
+		goto fail;
+	fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fuse < 0)
+		goto fail;
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse);
+	if (mount("vfd-test", dir, "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
+		goto fail;
+	root = open(dir, O_PATH | O_CLOEXEC);
+	if (root < 0)
+		goto fail;
+	iov = (struct iovec){ .iov_base = &ok, .iov_len = 1 };
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	u.h.cmsg_level = SOL_SOCKET;
+	u.h.cmsg_type = SCM_RIGHTS;
+	u.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&u.h), &root, sizeof(int));
+	if (sendmsg(sock, &msg, 0) != 1)
+		_exit(1);
+	for (;;)
+		pause(); /* never reads /dev/fuse: every request waits */
+fail:
+	ok = 0;
+	(void)!write(sock, &ok, 1);
+	_exit(0);
+}
+
+struct flags_call {
+	int mine, theirs, r;
+};
+
+static void *call_by_flags(void *arg)
+{
+	struct flags_call *c = arg;
+
+	c->r = vfd_same_open_file_by_flags(c->mine, c->theirs);
+	return NULL;
+}
+
+/*
+ * ChangeProcessToCaller without kcmp: the caller's descriptor may be a
+ * file of a FUSE mount that never answers. The flag proof must answer
+ * "another file" without asking that file system: before, it fstat()ed
+ * the descriptor first, and vfiod's event loop waited for ever.
+ */
+static void test_same_open_file_never_asks_a_stalled_fs(void)
+{
+	char dir[] = "/tmp/vfd-test-fuse-XXXXXX", ok = 0;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { 0 };
+	struct iovec iov = { .iov_base = &ok, .iov_len = 1 };
+	struct flags_call c = { .r = -1000 };
+	struct timespec deadline;
+	struct cmsghdr *h;
+	pthread_t t;
+	int sv[2], status, joined;
+	pid_t child;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	child = fork();
+	ASSERT_TRUE(child >= 0);
+	if (child == 0) {
+		close(sv[0]);
+		serve_stalled_fuse(sv[1], dir);
+	}
+	close(sv[1]);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	if (recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC) != 1 || !ok) {
+		kill(child, SIGKILL);
+		(void)waitpid(child, &status, 0);
+		rmdir(dir);
+		vfd_test_skip("no FUSE mount in a user namespace here");
+	}
+	h = CMSG_FIRSTHDR(&msg);
+	ASSERT_TRUE(h && h->cmsg_type == SCM_RIGHTS);
+	memcpy(&c.theirs, CMSG_DATA(h), sizeof(int));
+	c.mine = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(c.mine >= 0);
+
+	ASSERT_EQ(pthread_create(&t, NULL, call_by_flags, &c), 0);
+	ASSERT_EQ(clock_gettime(CLOCK_REALTIME, &deadline), 0);
+	deadline.tv_sec += 5;
+	joined = pthread_timedjoin_np(t, NULL, &deadline);
+	/* a thread stuck in FUSE dies with the test (a killable wait) */
+	ASSERT_EQ(joined, 0);
+	ASSERT_EQ(c.r, 0);
+	kill(child, SIGKILL);
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	close(c.mine);
+	close(c.theirs);
+	close(sv[0]);
+	ASSERT_EQ(rmdir(dir), 0);
+}
+
 VFD_TEST_MAIN(
 	VFD_TEST(test_same_open_file),
 	VFD_TEST(test_same_open_file_resists_a_toggler),
+	VFD_TEST(test_same_open_file_never_asks_a_stalled_fs),
 	VFD_TEST(test_parse_stat_start_time),
 	VFD_TEST(test_parse_status_bytes),
 	VFD_TEST(test_start_time_orders_processes),

@@ -24,7 +24,8 @@
 # at once, and an abort after the new process's ioctl commits the move
 # (the kernel moved the charge: neither side is left wrong); a new process
 # that exits after its ioctl strands the VM's charge (no raised limit on
-# either side, no further move).
+# either side, no further move); an old VMM that quits after the new
+# process's ioctl, before a commit, commits the move.
 # On the 6.12 test kernel, which lacks IOMMU_IOAS_CHANGE_PROCESS, the
 # method answers NotSupported and changes nothing.
 
@@ -458,6 +459,46 @@ testcase_target_exit_after_the_ioctl_strands_the_charge() {
 	vmm_stop 1
 	wait_until 60 vm_is_gone stranded
 	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	stop_vfiod
+	kmsg_assert_clean
+}
+
+# a live update's old process quits once the new one runs: the old VMM's
+# exit after the new process's ioctl, before any commit, commits the move
+# (the new process gained exactly the VM's charge; the old one's counters
+# went with its mm). Before, vfiod could not read the old side, ended the
+# move uncommitted (the new process's limit set back under the charge it
+# holds) and took the exit for the VM's VMM's: the VM released under the
+# new VMM, which still ran it
+testcase_old_vmm_exit_after_the_ioctl_commits() {
+	[ "$(vm_kernel)" = modern ] || skip "IOMMU_IOAS_CHANGE_PROCESS: Linux 6.13 and later"
+	has_iommufd || fail "no /dev/iommu on the modern kernel"
+	modprobe vfio-pci
+	kmsg_mark
+	start_vfiod
+	live_vm oldquits --map-file
+	new_step take-change oldquits 120
+	new_step ioas-change-process
+	charge_is "$NEW" 65536 "the new VMM holds the charge"
+	# the old VMM quits (its exit status is not the point)
+	echo quit >&7
+	vmm_read quit
+	exec 7>&- 8<&-
+	wait "$VMM_PID" || true
+	rm -rf "$VMM_DIR"
+	wait_until 10 no_move oldquits
+	assert_eq "$NEW" "$(vm_prop oldquits VMMPid)" "the old VMM's exit committed: the VM's VMM"
+	assert_eq "$LIMIT" "$(memlock_of "$NEW")" "the new VMM's limit is the VM's, hard one too"
+	vfiod_log | grep -q "VM oldquits: the move of its charge to pid $NEW ends (the VMM exited), but the kernel moved the charge already: the move is committed" ||
+		fail "the commit at the old VMM's exit is not logged"
+	vfioctl vm check-charge oldquits
+	assert_eq "expected $MiB64 observed $MiB64 limit ${LIMIT%% *} match" "$(cat "$OUT")" "CheckCharge after"
+	new_step hotremove "$EDU"
+	vfioctl_ok vm remove-device oldquits "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu given back"
+	new_step release
+	wait_until 30 vm_is_gone oldquits
+	new_stop
 	stop_vfiod
 	kmsg_assert_clean
 }
