@@ -150,9 +150,16 @@ int vfd_udev_rules_write(const char *dir, const char *text)
 	if (dfd < 0)
 		return -errno;
 
-	/* a dot name: udev reads only *.rules, so a leftover is never a rule */
+	/*
+	 * A dot name: udev reads only *.rules, so a leftover is never a rule.
+	 * The name is predictable: whatever is there (a leftover, a hard link
+	 * to another file) goes first, and the file is only ever new (O_EXCL),
+	 * never another file opened and truncated through the name.
+	 */
 	snprintf(tmp, sizeof(tmp), "." VFD_UDEV_RULES_FILE ".%ld", (long)getpid());
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+		return -errno;
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
 	r = write_all(fd, text, strlen(text));

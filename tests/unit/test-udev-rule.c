@@ -211,6 +211,46 @@ static void test_write_replaces_atomically(void)
 	}
 }
 
+/*
+ * The temporary file's name is predictable (the pid): whatever sits at it
+ * (a hard link to another file, a leftover of a killed run) is never
+ * opened and truncated, only replaced.
+ */
+static void test_write_never_writes_through_the_temporary_name(void)
+{
+	_cleanup_free_ char *tmp = vfd_test_mkdtemp(), *dir = NULL, *victim = NULL, *planted = NULL,
+			    *got = NULL, *file = NULL;
+
+	ASSERT_TRUE(asprintf(&dir, "%s/rules.d", tmp) > 0);
+	ASSERT_OK(mkdir(dir, 0755));
+	ASSERT_TRUE(asprintf(&victim, "%s/victim", dir) > 0);
+	ASSERT_TRUE(asprintf(&planted, "%s/." VFD_UDEV_RULES_FILE ".%ld", dir, (long) getpid()) > 0);
+	ASSERT_TRUE(asprintf(&file, "%s/" VFD_UDEV_RULES_FILE, dir) > 0);
+	{
+		int fd = open(victim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		ASSERT_TRUE(fd >= 0);
+		ASSERT_TRUE(write(fd, "secret\n", 7) == 7);
+		close(fd);
+	}
+	ASSERT_OK(link(victim, planted));
+
+	ASSERT_OK(vfd_udev_rules_write(dir, "# rules\n"));
+	got = read_file(victim);
+	ASSERT_STREQ(got, "secret\n");
+	free(got);
+	got = read_file(file);
+	ASSERT_STREQ(got, "# rules\n");
+	{
+		struct stat st;
+
+		/* the victim keeps its mode; the rules are a file of their own */
+		ASSERT_OK(stat(victim, &st));
+		ASSERT_EQ(st.st_mode & 07777, (mode_t)0600);
+		ASSERT_EQ(st.st_nlink, (nlink_t)1);
+	}
+}
+
 VFD_TEST_MAIN(
 	VFD_TEST(test_rule_for_vfio_pci_and_variant),
 	VFD_TEST(test_no_bindings_is_a_header),
@@ -218,4 +258,5 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_parser_refuses_injection),
 	VFD_TEST(test_generator_refuses_hostile_values),
 	VFD_TEST(test_write_replaces_atomically),
+	VFD_TEST(test_write_never_writes_through_the_temporary_name),
 )
