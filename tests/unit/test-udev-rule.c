@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "vfd-test.h"
@@ -251,6 +252,49 @@ static void test_write_never_writes_through_the_temporary_name(void)
 	}
 }
 
+/*
+ * A binding of the controller the host's root file system is on: udev
+ * would take it from its driver at boot (in the initramfs too), and the
+ * host would not come up. Refused, directly and through a dm device.
+ */
+static void test_refuses_the_root_file_systems_controller(void)
+{
+	_cleanup_free_ char *tmp = vfd_test_mkdtemp();
+	_cleanup_(vfd_config_freep) vfd_config *disk = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\" }, { \"device\": \"0000:00:1f.2\" } ] }");
+	_cleanup_(vfd_config_freep) vfd_config *nvme = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:03:00.0\" } ] }");
+	_cleanup_(vfd_config_freep) vfd_config *other = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\" }, { \"device\": \"0000:00:1f.3\" } ] }");
+	vfd_context *ctx = NULL;
+	dev_t sda1 = makedev(8, 1), dm0 = makedev(253, 0), tmpfs = makedev(0, 42);
+	dev_t both[] = { tmpfs, dm0 };
+	vfd_op_error e = {};
+
+	/* sda1 on the SATA controller 0000:00:1f.2; dm-0 on an NVMe partition of 0000:03:00.0 */
+	vfd_test_symlink(tmp, "sys/dev/block/8:1",
+			 "../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1");
+	vfd_test_mkdir(tmp, "sys/devices/virtual/block/dm-0/slaves");
+	vfd_test_symlink(tmp, "sys/dev/block/253:0", "../../devices/virtual/block/dm-0");
+	vfd_test_symlink(tmp, "sys/devices/virtual/block/dm-0/slaves/nvme0n1p2",
+			 "../../../../pci0000:00/0000:00:02.0/0000:03:00.0/nvme/nvme0/nvme0n1/nvme0n1p2");
+	vfd_test_symlink(tmp, "sys/class/block/nvme0n1p2",
+			 "../../devices/pci0000:00/0000:00:02.0/0000:03:00.0/nvme/nvme0/nvme0n1/nvme0n1p2");
+	ASSERT_OK(vfd_context_new(tmp, &ctx));
+
+	ASSERT_ERRNO(vfd_udev_rules_check_host_critical(ctx, disk, &sda1, 1, &e), -EBUSY);
+	ASSERT_STREQ(e.subject, "0000:00:1f.2");
+	vfd_op_error_clear(&e);
+	ASSERT_ERRNO(vfd_udev_rules_check_host_critical(ctx, nvme, both, 2, &e), -EBUSY);
+	ASSERT_STREQ(e.subject, "0000:03:00.0");
+	/* other devices pass, a sibling function of the controller too */
+	ASSERT_OK(vfd_udev_rules_check_host_critical(ctx, disk, &dm0, 1, &e));
+	ASSERT_OK(vfd_udev_rules_check_host_critical(ctx, nvme, &sda1, 1, &e));
+	ASSERT_OK(vfd_udev_rules_check_host_critical(ctx, other, both, 2, &e));
+	vfd_context_free(ctx);
+	vfd_test_rm_rf(tmp);
+}
+
 VFD_TEST_MAIN(
 	VFD_TEST(test_rule_for_vfio_pci_and_variant),
 	VFD_TEST(test_no_bindings_is_a_header),
@@ -259,4 +303,5 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_generator_refuses_hostile_values),
 	VFD_TEST(test_write_replaces_atomically),
 	VFD_TEST(test_write_never_writes_through_the_temporary_name),
+	VFD_TEST(test_refuses_the_root_file_systems_controller),
 )

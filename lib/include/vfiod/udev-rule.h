@@ -29,6 +29,8 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 #include "vfiod/config.h"
 #include "vfiod/op-error.h"
 
@@ -50,3 +52,15 @@ int vfd_udev_rules_format(const vfd_config *c, vfd_op_error *error, char **ret, 
  * are missing. Mode 0644.
  */
 int vfd_udev_rules_write(const char *dir, const char *text);
+
+/*
+ * A guard against a configuration that would leave the host without its
+ * root file system at boot: -EBUSY (error names the binding) when a
+ * binding's device is the PCI function a block device of host_devs (the
+ * st_dev of "/", "/usr") sits on, directly or through dm/md slaves.
+ * Devices that are no block device (major 0) and sysfs entries that cannot
+ * be read are passed by.
+ */
+int vfd_udev_rules_check_host_critical(vfd_context *ctx, const vfd_config *c,
+				       const dev_t *host_devs, size_t n_host_devs,
+				       vfd_op_error *error);
