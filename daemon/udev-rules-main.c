@@ -13,8 +13,9 @@
  * --output: the rules directory, default /run/udev/rules.d.
  * --print: write the rules to stdout instead.
  *
- * A configuration vfiod would refuse, a value unsafe in a rule, or a
- * binding of the PCI function the root file system (or /usr) is on, is
+ * A configuration vfiod would refuse, a value unsafe in a rule, a driver
+ * that is no VFIO driver, or a binding of the PCI function the root file
+ * system (or /usr) is on, is
  * reported on stderr and nothing is written (exit 1): the rules file in
  * place, if any, stays as it was.
  */
@@ -106,6 +107,9 @@ int main(int argc, char *argv[])
 		if (r < 0)
 			return fail(&e, r, "checking the host's devices");
 	}
+	r = vfd_udev_rules_check_drivers(ctx, c, &e);
+	if (r < 0)
+		return fail(&e, r, "checking the drivers");
 
 	r = vfd_udev_rules_format(c, &e, &text, &n);
 	if (r < 0)

@@ -262,3 +262,41 @@ int vfd_udev_rules_check_host_critical(vfd_context *ctx, const vfd_config *c,
 	}
 	return 0;
 }
+
+int vfd_udev_rules_check_drivers(vfd_context *ctx, const vfd_config *c, vfd_op_error *error)
+{
+	if (!ctx || !c)
+		return -EINVAL;
+
+	for (size_t i = 0; i < c->n_bindings; i++) {
+		const vfd_config_binding *b = &c->bindings[i];
+		_cleanup_free_ char *module = NULL;
+		int r;
+
+		if (b->source == VFD_CONFIG_SOURCE_DRIVERCTL || !b->driver)
+			continue; /* no rule of ours, or vfio-pci */
+		r = vfd_vfio_driver_module(b->driver, &module);
+		if (r < 0)
+			return vfd_op_error_set(error, r, b->name, "driver name '%.32s' is not a module "
+						"name; no rule written", b->driver);
+		if (strcmp(module, VFD_VFIO_PCI_MODULE) == 0)
+			continue;
+		/*
+		 * A module the running kernel does not have passes: the initramfs
+		 * may be built for another kernel, and a driver_override naming
+		 * no driver keeps the device from every driver. A module it has
+		 * that is no VFIO driver would take the device at boot.
+		 */
+		r = vfd_module_vfio_alias_or_unknown(ctx, module);
+		if (r == -ENOENT || r > 0)
+			continue;
+		if (r < 0)
+			return vfd_op_error_set(error, r, b->name, "cannot check driver %s in the "
+						"module index: %s; no rule written", b->driver,
+						strerror(-r));
+		return vfd_op_error_set(error, -ENOEXEC, b->name, "%s is not a VFIO driver "
+					"(module %s declares no vfio_pci: alias); a rule would give "
+					"the device to it at boot; no rule written", b->driver, module);
+	}
+	return 0;
+}

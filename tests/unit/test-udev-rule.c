@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vfd-test.h"
@@ -295,6 +296,58 @@ static void test_refuses_the_root_file_systems_controller(void)
 	vfd_test_rm_rf(tmp);
 }
 
+/*
+ * A binding naming a host driver (or any module): vfiod refuses it at bind
+ * time, but its rule would give the device to that driver at every boot
+ * and load that module. The modules: a depmod'ed fixture (test-vfio-variant.c).
+ */
+#define RELEASE "6.0.0-vfd-test"
+
+static void test_refuses_a_driver_that_is_no_vfio_driver(void)
+{
+	const char *objs = getenv("VFD_KMOD_FIXTURES"), *depmod = getenv("VFD_DEPMOD");
+	_cleanup_free_ char *root = vfd_test_mkdtemp();
+	_cleanup_(vfd_config_freep) vfd_config *host_driver = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\", \"driver\": \"vfio-pci\" },"
+		"  { \"device\": \"0000:03:00.0\", \"driver\": \"e1000e\" } ] }");
+	_cleanup_(vfd_config_freep) vfd_config *missing = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:03:00.0\", \"driver\": \"usb-storage\" } ] }");
+	_cleanup_(vfd_config_freep) vfd_config *good = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\" },"
+		"  { \"device\": \"0000:03:00.0\", \"driver\": \"fx-edu-exact\" },"
+		"  { \"device\": \"0000:04:00.0\", \"driver\": \"vfio_pci\" } ] }");
+	static const char *const modules[] = { "vfio_pci", "fx_edu_exact", "e1000e" };
+	vfd_context *ctx = NULL;
+	vfd_op_error e = {};
+	char cmd[4096];
+
+	if (!objs || !depmod)
+		vfd_test_fail(__FILE__, __LINE__, "VFD_KMOD_FIXTURES and VFD_DEPMOD must be set");
+	vfd_test_write_file(root, "proc/sys/kernel/osrelease", RELEASE "\n");
+	vfd_test_mkdir(root, "lib/modules/" RELEASE "/extra");
+	vfd_test_write_file(root, "lib/modules/" RELEASE "/modules.order", "");
+	vfd_test_write_file(root, "lib/modules/" RELEASE "/modules.builtin", "");
+	vfd_test_write_file(root, "lib/modules/" RELEASE "/modules.builtin.modinfo", "");
+	for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "cp '%s/%s.ko' '%s/lib/modules/" RELEASE "/extra/'", objs,
+			 modules[i], root);
+		ASSERT_EQ(0, system(cmd));
+	}
+	snprintf(cmd, sizeof(cmd), "'%s' -b '%s' " RELEASE, depmod, root);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_OK(vfd_context_new(root, &ctx));
+
+	ASSERT_ERRNO(vfd_udev_rules_check_drivers(ctx, host_driver, &e), -ENOEXEC);
+	ASSERT_STREQ(e.subject, "0000:03:00.0");
+	ASSERT_NOT_NULL(strstr(e.message, "e1000e is not a VFIO driver"));
+	vfd_op_error_clear(&e);
+	/* not in this kernel: the override names no driver, the device stays off all */
+	ASSERT_OK(vfd_udev_rules_check_drivers(ctx, missing, &e));
+	ASSERT_OK(vfd_udev_rules_check_drivers(ctx, good, &e));
+	vfd_context_free(ctx);
+	vfd_test_rm_rf(root);
+}
+
 VFD_TEST_MAIN(
 	VFD_TEST(test_rule_for_vfio_pci_and_variant),
 	VFD_TEST(test_no_bindings_is_a_header),
@@ -304,4 +357,5 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_write_replaces_atomically),
 	VFD_TEST(test_write_never_writes_through_the_temporary_name),
 	VFD_TEST(test_refuses_the_root_file_systems_controller),
+	VFD_TEST(test_refuses_a_driver_that_is_no_vfio_driver),
 )

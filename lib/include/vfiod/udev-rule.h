@@ -64,3 +64,13 @@ int vfd_udev_rules_write(const char *dir, const char *text);
 int vfd_udev_rules_check_host_critical(vfd_context *ctx, const vfd_config *c,
 				       const dev_t *host_devs, size_t n_host_devs,
 				       vfd_op_error *error);
+
+/*
+ * The driver a binding names must not be a host driver, as vfiod checks at
+ * bind time: vfio-pci, a module of the running kernel (below ctx's root)
+ * declaring a vfio_pci: alias, or a module it does not have at all (the
+ * initramfs may be for another kernel; an override naming no driver keeps
+ * the device from all). A module without vfio_pci: alias is -ENOEXEC
+ * (error names the binding): its rule would give the device to it at boot.
+ */
+int vfd_udev_rules_check_drivers(vfd_context *ctx, const vfd_config *c, vfd_op_error *error);

@@ -112,3 +112,5 @@ int vfd_vfio_driver_is_loaded(vfd_context *ctx, const char *driver);
 
 /* 1 when module is the module of a VFIO variant in the module index (any vfio_pci: alias), 0 if not */
 int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module);
+/* the same, but -ENOENT when the running kernel has no such module (no file, not built in) */
+int vfd_module_vfio_alias_or_unknown(vfd_context *ctx, const char *module);
