@@ -59,7 +59,7 @@ int vfd_udev_rules_format(const vfd_config *c, vfd_op_error *error, char **ret, 
 	for (size_t i = 0; i < c->n_bindings; i++) {
 		const vfd_config_binding *b = &c->bindings[i];
 		const char *driver = b->driver ? b->driver : VFD_VFIO_PCI_DRIVER;
-		_cleanup_free_ char *module = NULL;
+		_cleanup_free_ char *module = NULL, *name = NULL;
 		char addr[VFD_PCI_ADDRESS_STRLEN];
 
 		if (b->source == VFD_CONFIG_SOURCE_DRIVERCTL)
@@ -78,6 +78,9 @@ int vfd_udev_rules_format(const vfd_config *c, vfd_op_error *error, char **ret, 
 			break;
 		}
 		r = vfd_vfio_driver_module(driver, &module);
+		if (r >= 0)
+			/* driver_override is compared byte for byte with the driver's name */
+			r = vfd_vfio_driver_name(driver, &name);
 		if (r < 0)
 			break;
 
@@ -86,7 +89,7 @@ int vfd_udev_rules_format(const vfd_config *c, vfd_op_error *error, char **ret, 
 			"ATTR{driver_override}=\"%s\", "
 			"ATTR{[subsystem/pci]drivers_probe}=\"%s\", "
 			"RUN{builtin}+=\"kmod load %s\"\n",
-			addr, driver, addr, driver, addr, module);
+			addr, driver, addr, name, addr, module);
 		n++;
 	}
 

@@ -99,6 +99,19 @@ static int module_driver_name(const char *module, char **ret)
 	return 0;
 }
 
+int vfd_vfio_driver_name(const char *driver, char **ret)
+{
+	_cleanup_free_ char *module = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = vfd_vfio_driver_module(driver, &module);
+	if (r < 0)
+		return r;
+	return module_driver_name(module, ret);
+}
+
 static void kmod_unrefp(struct kmod_ctx **k)
 {
 	if (*k)

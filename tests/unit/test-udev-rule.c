@@ -67,12 +67,29 @@ static void test_rule_for_vfio_pci_and_variant(void)
 		"ATTR{driver_override}=\"vfio-pci\", "
 		"ATTR{[subsystem/pci]drivers_probe}=\"0000:02:00.0\", "
 		"RUN{builtin}+=\"kmod load vfio_pci\"\n"));
-	/* the kernel's lower-case name; the driver as named, its module with '_' */
+	/*
+	 * the kernel's lower-case name; the driver as the kernel names it
+	 * (a variant registers as KBUILD_MODNAME, '_'): driver_override is
+	 * compared byte for byte, "vfiod-edu-vfio" would match no driver
+	 */
 	ASSERT_NOT_NULL(strstr(text,
-		"KERNEL==\"0000:0a:1f.7\", ATTR{driver_override}=\"vfiod-edu-vfio\", "
+		"KERNEL==\"0000:0a:1f.7\", ATTR{driver_override}=\"vfiod_edu_vfio\", "
 		"ATTR{[subsystem/pci]drivers_probe}=\"0000:0a:1f.7\", "
 		"RUN{builtin}+=\"kmod load vfiod_edu_vfio\"\n"));
 	assert_only_our_lines(text, 2);
+}
+
+static void test_rule_names_the_driver_as_the_kernel_does(void)
+{
+	_cleanup_(vfd_config_freep) vfd_config *c = parse(
+		"{ \"bindings\": [ { \"device\": \"0000:02:00.0\", \"driver\": \"vfio_pci\" } ] }");
+	_cleanup_free_ char *text = NULL;
+	vfd_op_error e = {};
+
+	/* vfio-pci's module is vfio_pci, its driver vfio-pci */
+	ASSERT_OK(vfd_udev_rules_format(c, &e, &text, NULL));
+	ASSERT_NOT_NULL(strstr(text, "ATTR{driver_override}=\"vfio-pci\", "));
+	ASSERT_NOT_NULL(strstr(text, "RUN{builtin}+=\"kmod load vfio_pci\""));
 }
 
 static void test_no_bindings_is_a_header(void)
@@ -350,6 +367,7 @@ static void test_refuses_a_driver_that_is_no_vfio_driver(void)
 
 VFD_TEST_MAIN(
 	VFD_TEST(test_rule_for_vfio_pci_and_variant),
+	VFD_TEST(test_rule_names_the_driver_as_the_kernel_does),
 	VFD_TEST(test_no_bindings_is_a_header),
 	VFD_TEST(test_driverctl_bindings_are_left_to_driverctl),
 	VFD_TEST(test_parser_refuses_injection),

@@ -18,7 +18,9 @@
  * (driver_override is honoured when a driver registers).
  *
  * The driver is the one the binding names, else vfio-pci (the alias
- * choice of vfio-variant.h needs the device, which may not exist yet).
+ * choice of vfio-variant.h needs the device, which may not exist yet),
+ * written as the kernel names it (vfd_vfio_driver_name(): "vfio-pci",
+ * a variant's module name with '_'), since driver_override must equal it.
  * driverctl's imported overrides are left out: driverctl's own rule
  * handles those.
  *

@@ -88,6 +88,12 @@ void vfd_vfio_choice_done(vfd_vfio_choice *c);
 bool vfd_module_name_is_valid(const char *name);
 /* the module of a VFIO driver name: "vfio-pci" -> "vfio_pci", '-' -> '_' */
 int vfd_vfio_driver_module(const char *driver, char **ret);
+/*
+ * the name the kernel gives the VFIO driver a configuration names (what
+ * driver_override must hold, what the driver link shows): "vfio-pci" for
+ * vfio_pci, else its module's name ('_'; variants register as KBUILD_MODNAME)
+ */
+int vfd_vfio_driver_name(const char *driver, char **ret);
 
 /*
  * The candidates for a modalias ("pci:v...", as in sysfs), best first.
