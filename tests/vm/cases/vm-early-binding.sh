@@ -171,9 +171,11 @@ testcase_rapid_edits_keep_the_rules_current() {
 	while [ $i -lt 8 ]; do
 		printf '{"bindings": [{"device": "%s", "driver": "vfio-pci"}, {"device": "0000:0f:00.%d"}]}\n' \
 			"$nic" "$i" >/etc/vfiod/vfiod.json
-		# each save after the previous run ended: a start of its own
 		poll_until 10 sh -c "grep -qF 'KERNEL==\"0000:0f:00.$i\"' $RULES" ||
 			fail "save $i is not in the rules: vfiod-udev-rules.path $(systemctl show -p ActiveState --value vfiod-udev-rules.path) ($(systemctl show -p Result --value vfiod-udev-rules.path)), service $(systemctl show -p Result --value vfiod-udev-rules.service)"
+		# each save after the previous run ended, so each is a start of its own
+		# (a save while the oneshot is still activating joins that run's job)
+		wait_until 10 sh -c "systemctl show -p ActiveState --value vfiod-udev-rules.service | grep -qx -e inactive -e failed"
 		i=$((i + 1))
 	done
 	printf '{"bindings": [{"device": "%s", "driver": "vfio-pci"}, {"device": "0000:0e:00.0"}]}\n' \
