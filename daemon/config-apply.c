@@ -368,9 +368,14 @@ static void check_drift(ConfigApply *ca, ConfigItem *it)
 		return; /* unbound, or gone (a remove event; an add makes it waiting again) */
 	}
 	snprintf(it->current_driver, sizeof(it->current_driver), "%s", driver);
-	if (b->driver)
-		drifted = strcmp(driver, b->driver) != 0;
-	else
+	if (b->driver) {
+		/* the kernel's name of the configured driver: vfio_pci is on vfio-pci */
+		_cleanup_free_ char *want = NULL;
+
+		if (vfd_vfio_driver_name(b->driver, &want) < 0)
+			return;
+		drifted = strcmp(driver, want) != 0;
+	} else
 		drifted = vfd_driver_is_vfio(ca->manager->ctx, driver) <= 0;
 
 	if (drifted && it->state == ITEM_APPLIED) {

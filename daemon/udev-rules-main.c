@@ -13,12 +13,15 @@
  * --output: the rules directory, default /run/udev/rules.d.
  * --print: write the rules to stdout instead.
  *
- * A configuration vfiod would refuse, or a value unsafe in a rule, is
+ * A configuration vfiod would refuse, a value unsafe in a rule, a driver
+ * that is no VFIO driver, or a binding of the PCI function the root file
+ * system (or /usr) is on, is
  * reported on stderr and nothing is written (exit 1): the rules file in
  * place, if any, stays as it was.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "vfiod/config.h"
@@ -85,6 +88,28 @@ int main(int argc, char *argv[])
 		return fail(&e, r, VFD_CONFIG_FILE);
 	for (size_t i = 0; i < c->n_warnings; i++)
 		fprintf(stderr, "vfiod-udev-rules: warning: %s\n", c->warnings[i]);
+
+	{
+		/* the host's own file systems: a rule must never take them away at boot */
+		static const char *const critical[] = { "", "usr" };
+		dev_t devs[2];
+		size_t n_devs = 0;
+
+		for (size_t i = 0; i < 2; i++) {
+			char path[4096];
+			struct stat st;
+
+			snprintf(path, sizeof(path), "%s/%s", root, critical[i]);
+			if (stat(path, &st) == 0)
+				devs[n_devs++] = st.st_dev;
+		}
+		r = vfd_udev_rules_check_host_critical(ctx, c, devs, n_devs, &e);
+		if (r < 0)
+			return fail(&e, r, "checking the host's devices");
+	}
+	r = vfd_udev_rules_check_drivers(ctx, c, &e);
+	if (r < 0)
+		return fail(&e, r, "checking the drivers");
 
 	r = vfd_udev_rules_format(c, &e, &text, &n);
 	if (r < 0)

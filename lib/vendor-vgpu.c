@@ -13,6 +13,14 @@
 #define VGPU_CURRENT "nvidia/current_vgpu_type"
 #define VGPU_CREATABLE "nvidia/creatable_vgpu_types"
 
+/*
+ * The driver's text is input: a name reaches D-Bus (which takes UTF-8
+ * only: one bad name would fail every inventory reply) and the logs. A
+ * sysfs page holds ~1000 short lines; NVIDIA's names are ~30 characters.
+ */
+#define VGPU_NAME_MAX  128
+#define VGPU_TYPES_MAX 1024
+
 void vfd_vgpu_types_free(vfd_vgpu_type *t, size_t n)
 {
 	for (size_t i = 0; t && i < n; i++)
@@ -41,6 +49,44 @@ static char *strip(char *s)
 	return s;
 }
 
+/* printable UTF-8 of at most VGPU_NAME_MAX bytes: no control character, no invalid sequence */
+static bool name_is_valid(const char *name)
+{
+	const unsigned char *p = (const unsigned char *) name;
+
+	if (strlen(name) > VGPU_NAME_MAX)
+		return false;
+	while (*p) {
+		unsigned len, cp;
+
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0)
+			len = 2, cp = *p & 0x1f;
+		else if ((*p & 0xf0) == 0xe0)
+			len = 3, cp = *p & 0x0f;
+		else if ((*p & 0xf8) == 0xf0)
+			len = 4, cp = *p & 0x07;
+		else
+			return false;
+		for (unsigned i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond Unicode, C1 controls */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
 /* "<id> : <name>"; 0 and the fields, -EBADMSG, or 1 for the header line */
 static int parse_line(char *line, unsigned *ret_id, char **ret_name)
 {
@@ -54,7 +100,7 @@ static int parse_line(char *line, unsigned *ret_id, char **ret_name)
 	name = strip(colon + 1);
 	if (strcmp(id, "ID") == 0)
 		return 1;
-	if (vfd_parse_unsigned(id, &v) < 0 || v == 0 || !*name)
+	if (vfd_parse_unsigned(id, &v) < 0 || v == 0 || !*name || !name_is_valid(name))
 		return -EBADMSG;
 	*ret_id = v;
 	*ret_name = name;
@@ -89,10 +135,16 @@ int vfd_vgpu_parse_types(const char *text, vfd_vgpu_type **ret, size_t *ret_n)
 			continue;
 		}
 		first = false;
-		if (r != 0) {
+		if (r != 0 || n >= VGPU_TYPES_MAX) {
 			r = -EBADMSG;
 			goto fail;
 		}
+		/* an id twice would count the VF twice in the free count */
+		for (size_t k = 0; k < n; k++)
+			if (types[k].id == id) {
+				r = -EBADMSG;
+				goto fail;
+			}
 		grown = realloc(types, (n + 1) * sizeof(*types));
 		if (!grown) {
 			r = -ENOMEM;

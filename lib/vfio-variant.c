@@ -99,6 +99,19 @@ static int module_driver_name(const char *module, char **ret)
 	return 0;
 }
 
+int vfd_vfio_driver_name(const char *driver, char **ret)
+{
+	_cleanup_free_ char *module = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = vfd_vfio_driver_module(driver, &module);
+	if (r < 0)
+		return r;
+	return module_driver_name(module, ret);
+}
+
 static void kmod_unrefp(struct kmod_ctx **k)
 {
 	if (*k)
@@ -298,7 +311,8 @@ fail:
 	return r;
 }
 
-int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module)
+/* 1: module has a vfio_pci: alias, 0: it has none (or, unless unknown_is_error, is unknown); -ENOENT: unknown */
+static int module_vfio_alias(vfd_context *ctx, const char *module, bool unknown_is_error)
 {
 	_cleanup_(kmod_unrefp) struct kmod_ctx *k = NULL;
 	struct kmod_module *mod = NULL;
@@ -313,7 +327,12 @@ int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module)
 	r = km->kmod_module_new_from_name(k, module, &mod);
 	if (r < 0)
 		return r;
-	if (km->kmod_module_get_info(mod, &info) >= 0) {
+	r = km->kmod_module_get_info(mod, &info);
+	if (r < 0 && unknown_is_error) {
+		km->kmod_module_unref(mod);
+		return -ENOENT; /* neither a file in modules.dep nor built in */
+	}
+	if (r >= 0) {
 		KM_LIST_FOREACH(e, info) {
 			const char *key = km->kmod_module_info_get_key(e);
 			const char *value = km->kmod_module_info_get_value(e);
@@ -328,6 +347,16 @@ int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module)
 	}
 	km->kmod_module_unref(mod);
 	return found;
+}
+
+int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module)
+{
+	return module_vfio_alias(ctx, module, false);
+}
+
+int vfd_module_vfio_alias_or_unknown(vfd_context *ctx, const char *module)
+{
+	return module_vfio_alias(ctx, module, true);
 }
 
 int vfd_vfio_driver_is_loaded(vfd_context *ctx, const char *driver)

@@ -147,6 +147,22 @@ journals_are_recovered_before_the_configuration() {
 	kill "$VMM"
 }
 
+# A binding may name vfio-pci by its module (vfio_pci) or a variant with
+# '-' (its module has '_', which is also its driver's name): the device on
+# that driver is where the configuration wants it, not drift.
+a_binding_named_by_its_module_is_no_drift() {
+	stop_current_vfiod
+	mkdir -p "$ROOT/etc/vfiod"
+	printf '{"bindings": [{"device": "0000:02:10.0", "driver": "vfio_pci"}]}\n' \
+		>"$ROOT/etc/vfiod/vfiod.json"
+	start_vfiod
+	assert_eq "applied vfio-pci" \
+		"$(config_item 0000:02:10.0 state) $(config_item 0000:02:10.0 current_driver)" \
+		"the binding of 0000:02:10.0 (driver vfio_pci), on vfio-pci ($(config_item 0000:02:10.0 message))"
+	vfioctl unbind 0000:02:10.0
+	rm "$ROOT/etc/vfiod/vfiod.json"
+}
+
 trap 'cleanup_vmms; current_vfiod_or_none; cleanup' EXIT
 make_fixture
 B=$ROOT/run/vfiod/bindings
@@ -157,5 +173,6 @@ check "a Bind outlives a vfiod restart; Unbind then restores its record's origin
 check "a crash in the middle of a Bind is undone at the next start" a_crash_in_the_middle_of_a_bind_is_undone
 check "hostile binding journals are set aside and reported; no device is touched" hostile_journals_are_set_aside
 check "journals are recovered before the configuration is applied" journals_are_recovered_before_the_configuration
+check "a binding naming vfio-pci by its module (vfio_pci) is no drift" a_binding_named_by_its_module_is_no_drift
 
 done_testing

@@ -64,7 +64,7 @@ what=""
 for a in 0000:02:00.0 0000:03:00.0; do
 	grep -qF "KERNEL==\"$a\", ATTR{driver_override}=\"vfio-pci\"" "$rules" 2>/dev/null || what="$what; no rule for $a"
 done
-grep -qF 'KERNEL=="0000:04:00.1", ATTR{driver_override}="vfiod-edu-vfio"' "$rules" 2>/dev/null ||
+grep -qF 'KERNEL=="0000:04:00.1", ATTR{driver_override}="vfiod_edu_vfio"' "$rules" 2>/dev/null ||
 	what="$what; no rule for the variant"
 check "the rules land in the initramfs's /etc/udev/rules.d" "$what"
 

@@ -91,6 +91,45 @@ static void test_parse_types(void)
 	ASSERT_ERRNO(vfd_vgpu_parse_types("11 : a\n" HEADER, &t, &n), -EBADMSG);
 }
 
+/*
+ * The driver's text is hostile input: its names reach D-Bus (sd-bus refuses
+ * a string that is not UTF-8, and ListDevices with it) and the logs, and
+ * its list feeds the free counts.
+ */
+static void test_parse_types_hostile(void)
+{
+	vfd_vgpu_type *t = NULL;
+	size_t n = 0;
+	_cleanup_free_ char *long_name = NULL, *many = NULL;
+
+	/* not UTF-8: would make every inventory reply fail */
+	ASSERT_ERRNO(vfd_vgpu_parse_types(HEADER "11 : A-\xff\xfe\n", &t, &n), -EBADMSG);
+	/* control characters: a name is shown and logged */
+	ASSERT_ERRNO(vfd_vgpu_parse_types(HEADER "11 : A\x1b[2J\n", &t, &n), -EBADMSG);
+	ASSERT_ERRNO(vfd_vgpu_parse_types(HEADER "11 : A\rB\n", &t, &n), -EBADMSG);
+	/* one id twice: a free count would count the VF twice */
+	ASSERT_ERRNO(vfd_vgpu_parse_types(HEADER "11 : A-1Q\n12 : A-2Q\n11 : A-1Q\n", &t, &n),
+		     -EBADMSG);
+	/* an overlong name */
+	long_name = malloc(4096);
+	ASSERT_NOT_NULL(long_name);
+	memcpy(long_name, "11 : ", 5);
+	memset(long_name + 5, 'A', 4000);
+	long_name[4005] = '\0';
+	ASSERT_ERRNO(vfd_vgpu_parse_types(long_name, &t, &n), -EBADMSG);
+	/* a huge count (a page of tiny lines is ~1000; 60000 is no driver's) */
+	many = malloc(60000 * 12 + 1);
+	ASSERT_NOT_NULL(many);
+	many[0] = '\0';
+	for (size_t i = 0, at = 0; i < 60000; i++)
+		at += (size_t) sprintf(many + at, "%zu : x\n", i + 1);
+	ASSERT_ERRNO(vfd_vgpu_parse_types(many, &t, &n), -EBADMSG);
+	/* still fine: UTF-8 text, printable */
+	ASSERT_OK(vfd_vgpu_parse_types(HEADER "11 : GRID \xc3\xa9" "dition-1Q\n", &t, &n));
+	ASSERT_EQ(n, 1);
+	vfd_vgpu_types_free(t, n);
+}
+
 static void test_read_and_inventory(void)
 {
 	char *tmp = host();
@@ -275,6 +314,7 @@ static void test_set_type(void)
 
 VFD_TEST_MAIN(
 	VFD_TEST(test_parse_types),
+	VFD_TEST(test_parse_types_hostile),
 	VFD_TEST(test_read_and_inventory),
 	VFD_TEST(test_pick),
 	VFD_TEST(test_pick_refusals),

@@ -18,7 +18,9 @@
  * (driver_override is honoured when a driver registers).
  *
  * The driver is the one the binding names, else vfio-pci (the alias
- * choice of vfio-variant.h needs the device, which may not exist yet).
+ * choice of vfio-variant.h needs the device, which may not exist yet),
+ * written as the kernel names it (vfd_vfio_driver_name(): "vfio-pci",
+ * a variant's module name with '_'), since driver_override must equal it.
  * driverctl's imported overrides are left out: driverctl's own rule
  * handles those.
  *
@@ -28,6 +30,8 @@
  * the whole file (-EINVAL, error says which), and nothing is written.
  */
 #pragma once
+
+#include <sys/types.h>
 
 #include "vfiod/config.h"
 #include "vfiod/op-error.h"
@@ -50,3 +54,25 @@ int vfd_udev_rules_format(const vfd_config *c, vfd_op_error *error, char **ret, 
  * are missing. Mode 0644.
  */
 int vfd_udev_rules_write(const char *dir, const char *text);
+
+/*
+ * A guard against a configuration that would leave the host without its
+ * root file system at boot: -EBUSY (error names the binding) when a
+ * binding's device is the PCI function a block device of host_devs (the
+ * st_dev of "/", "/usr") sits on, directly or through dm/md slaves.
+ * Devices that are no block device (major 0) and sysfs entries that cannot
+ * be read are passed by.
+ */
+int vfd_udev_rules_check_host_critical(vfd_context *ctx, const vfd_config *c,
+				       const dev_t *host_devs, size_t n_host_devs,
+				       vfd_op_error *error);
+
+/*
+ * The driver a binding names must not be a host driver, as vfiod checks at
+ * bind time: vfio-pci, a module of the running kernel (below ctx's root)
+ * declaring a vfio_pci: alias, or a module it does not have at all (the
+ * initramfs may be for another kernel; an override naming no driver keeps
+ * the device from all). A module without vfio_pci: alias is -ENOEXEC
+ * (error names the binding): its rule would give the device to it at boot.
+ */
+int vfd_udev_rules_check_drivers(vfd_context *ctx, const vfd_config *c, vfd_op_error *error);

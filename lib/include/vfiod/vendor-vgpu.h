@@ -47,7 +47,8 @@ VFD_DEFINE_CLEANUP(vfd_vgpu_info, vfd_vgpu_info_free)
 /*
  * Parses a creatable_vgpu_types text: an optional "ID : vGPU Name" header,
  * then one "<decimal id> : <name>" per line (blank lines skipped). -EBADMSG
- * on anything else (an id of 0, a name missing). ret_n may be 0.
+ * on anything else (an id of 0 or twice, a name missing, longer than 128
+ * bytes, not printable UTF-8; more than 1024 types). ret_n may be 0.
  */
 int vfd_vgpu_parse_types(const char *text, vfd_vgpu_type **ret, size_t *ret_n);
 void vfd_vgpu_types_free(vfd_vgpu_type *t, size_t n);

@@ -88,6 +88,12 @@ void vfd_vfio_choice_done(vfd_vfio_choice *c);
 bool vfd_module_name_is_valid(const char *name);
 /* the module of a VFIO driver name: "vfio-pci" -> "vfio_pci", '-' -> '_' */
 int vfd_vfio_driver_module(const char *driver, char **ret);
+/*
+ * the name the kernel gives the VFIO driver a configuration names (what
+ * driver_override must hold, what the driver link shows): "vfio-pci" for
+ * vfio_pci, else its module's name ('_'; variants register as KBUILD_MODNAME)
+ */
+int vfd_vfio_driver_name(const char *driver, char **ret);
 
 /*
  * The candidates for a modalias ("pci:v...", as in sysfs), best first.
@@ -112,3 +118,5 @@ int vfd_vfio_driver_is_loaded(vfd_context *ctx, const char *driver);
 
 /* 1 when module is the module of a VFIO variant in the module index (any vfio_pci: alias), 0 if not */
 int vfd_module_is_vfio_variant(vfd_context *ctx, const char *module);
+/* the same, but -ENOENT when the running kernel has no such module (no file, not built in) */
+int vfd_module_vfio_alias_or_unknown(vfd_context *ctx, const char *module);

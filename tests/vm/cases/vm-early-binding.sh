@@ -157,3 +157,35 @@ testcase_hostile_config_refused() {
 	"$(generator)" >/dev/null || fail "the good configuration is refused"
 	assert_contains "$(cat "$RULES")" "KERNEL==\"$(lab_device e1000e)\"" "the rule is back"
 }
+
+# An editor or a configuration-management run saves vfiod.json several
+# times in a few seconds (and ApplyConfig restarts the unit as well): the
+# .path unit starts the generator for each save. Those starts must never
+# use up a start limit: systemd then fails the .path unit too
+# (unit-start-limit-hit), it stops watching, and every later edit is
+# silently left out of the rules until the next boot.
+testcase_rapid_edits_keep_the_rules_current() {
+	nic=$(lab_device e1000e)
+	cp /etc/vfiod/vfiod.json /tmp/vfiod.json.good
+	i=0
+	while [ $i -lt 8 ]; do
+		printf '{"bindings": [{"device": "%s", "driver": "vfio-pci"}, {"device": "0000:0f:00.%d"}]}\n' \
+			"$nic" "$i" >/etc/vfiod/vfiod.json
+		poll_until 10 sh -c "grep -qF 'KERNEL==\"0000:0f:00.$i\"' $RULES" ||
+			fail "save $i is not in the rules: vfiod-udev-rules.path $(systemctl show -p ActiveState --value vfiod-udev-rules.path) ($(systemctl show -p Result --value vfiod-udev-rules.path)), service $(systemctl show -p Result --value vfiod-udev-rules.service)"
+		# each save after the previous run ended, so each is a start of its own
+		# (a save while the oneshot is still activating joins that run's job)
+		wait_until 10 sh -c "systemctl show -p ActiveState --value vfiod-udev-rules.service | grep -qx -e inactive -e failed"
+		i=$((i + 1))
+	done
+	printf '{"bindings": [{"device": "%s", "driver": "vfio-pci"}, {"device": "0000:0e:00.0"}]}\n' \
+		"$nic" >/etc/vfiod/vfiod.json
+	path_state=$(systemctl show -p ActiveState --value vfiod-udev-rules.path)
+	path_result=$(systemctl show -p Result --value vfiod-udev-rules.path)
+	log "after 9 saves: vfiod-udev-rules.path $path_state ($path_result), service $(systemctl show -p Result --value vfiod-udev-rules.service)"
+	poll_until 15 sh -c "grep -qF 'KERNEL==\"0000:0e:00.0\"' $RULES" ||
+		fail "the last save is not in the rules: vfiod-udev-rules.path is $path_state ($path_result)"
+	assert_eq active "$(systemctl show -p ActiveState --value vfiod-udev-rules.path)" "the .path unit after the saves"
+	cp /tmp/vfiod.json.good /etc/vfiod/vfiod.json
+	wait_until 15 sh -c "! grep -qF '0000:0e:00.0' $RULES"
+}
