@@ -21,10 +21,12 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "vfd-internal.h"
 #include "vfiod/bind.h"
 #include "vfiod/fault.h"
+#include "vfiod/host-root.h"
 #include "vfiod/inventory.h"
 #include "vfiod/vfio-variant.h"
 
@@ -476,6 +478,14 @@ static int plan_member(vfd_context *ctx, const vfd_group_member *gm, unsigned gr
 	}
 
 	if (move) {
+		dev_t roots[VFD_HOST_ROOT_DEVS_MAX], dev;
+		size_t n_roots = vfd_host_root_devices(roots);
+
+		/* a claim never takes the disk of the host's "/" or "/usr", whoever asks */
+		if (vfd_pci_carries_host_root(ctx, gm->name, roots, n_roots, &dev) > 0)
+			return vfd_op_error_set(error, -EBUSY, gm->name, "member of IOMMU group %u "
+						"carries the host's root file system (block device "
+						"%u:%u): never claimed", group, major(dev), minor(dev));
 		r = plan_vfio_driver(ctx, gm->name, requested ? opts->driver : NULL, &vfio_driver,
 				     error);
 		if (r < 0)

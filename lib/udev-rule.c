@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "vfiod/host-root.h"
 #include "vfiod/inventory.h"
 #include "vfiod/udev-rule.h"
 #include "vfiod/util.h"
@@ -182,56 +183,6 @@ int vfd_udev_rules_write(const char *dir, const char *text)
 	return 0;
 }
 
-/* the link target names PCI function pci as one of its components */
-static bool link_passes_through(const char *target, const char *pci)
-{
-	size_t n = strlen(pci);
-
-	for (const char *p = target; (p = strstr(p, pci)); p += n)
-		if ((p == target || p[-1] == '/') && (p[n] == '/' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
-/*
- * Whether the block device whose sysfs entry is link (root-relative: a
- * sys/dev/block or sys/class/block symlink) sits below PCI function pci,
- * itself or through the devices it is built on (slaves: dm, md, ...).
- */
-static int block_below_pci(vfd_context *ctx, const char *link, const char *pci, unsigned depth)
-{
-	_cleanup_free_ char *target = NULL;
-	char path[VFD_PATH_MAX];
-	char **slaves = NULL;
-	int r;
-
-	if (depth > 8)
-		return 0; /* no stack is that deep; a loop is not ours to follow */
-	r = vfd_root_readlink(ctx, link, &target);
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	if (link_passes_through(target, pci))
-		return 1;
-
-	r = vfd_pathf(path, sizeof(path), "%s/slaves", link);
-	if (r < 0)
-		return r;
-	r = vfd_root_list_dir_or_empty(ctx, path, &slaves);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; slaves[i] && r == 0; i++) {
-		char sl[VFD_PATH_MAX];
-
-		if (!vfd_name_is_component(slaves[i]))
-			continue;
-		r = vfd_pathf(sl, sizeof(sl), "sys/class/block/%s", slaves[i]);
-		if (r >= 0)
-			r = block_below_pci(ctx, sl, pci, depth + 1);
-	}
-	vfd_strv_free(slaves);
-	return r;
-}
-
 int vfd_udev_rules_check_host_critical(vfd_context *ctx, const vfd_config *c,
 				       const dev_t *host_devs, size_t n_host_devs,
 				       vfd_op_error *error)
@@ -244,24 +195,13 @@ int vfd_udev_rules_check_host_critical(vfd_context *ctx, const vfd_config *c,
 
 		if (b->source == VFD_CONFIG_SOURCE_DRIVERCTL)
 			continue; /* no rule of ours */
-		for (size_t k = 0; k < n_host_devs; k++) {
-			char link[64];
-			int r;
+		dev_t dev;
 
-			if (major(host_devs[k]) == 0)
-				continue; /* no block device (tmpfs, btrfs subvolume...): cannot tell */
-			snprintf(link, sizeof(link), "sys/dev/block/%u:%u", major(host_devs[k]),
-				 minor(host_devs[k]));
-			r = block_below_pci(ctx, link, b->name, 0);
-			if (r < 0)
-				continue; /* unreadable: the check is a guard, not a requirement */
-			if (r > 0)
-				return vfd_op_error_set(error, -EBUSY, b->name,
-							"the host's root file system (block device "
-							"%u:%u) is on this device: a rule would take it "
-							"away from the host at boot; no rule written",
-							major(host_devs[k]), minor(host_devs[k]));
-		}
+		if (vfd_pci_carries_host_root(ctx, b->name, host_devs, n_host_devs, &dev) > 0)
+			return vfd_op_error_set(error, -EBUSY, b->name,
+						"the host's root file system (block device %u:%u) is on "
+						"this device: a rule would take it away from the host at "
+						"boot; no rule written", major(dev), minor(dev));
 	}
 	return 0;
 }

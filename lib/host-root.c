@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which PCI functions carry the host's root file systems: the block
+ * devices of "/" and "/usr" followed through sysfs (sys/dev/block, and the
+ * slaves of dm and md devices) to the PCI function below them.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "vfiod/host-root.h"
+#include "vfiod/util.h"
+#include "vfd-internal.h"
+
+size_t vfd_host_root_devices(dev_t ret[static VFD_HOST_ROOT_DEVS_MAX])
+{
+	static const char *const paths[VFD_HOST_ROOT_DEVS_MAX] = { "/", "/usr" };
+	size_t n = 0;
+
+	for (size_t i = 0; i < VFD_HOST_ROOT_DEVS_MAX; i++) {
+		struct stat st;
+
+		if (stat(paths[i], &st) < 0)
+			continue;
+		if (n > 0 && ret[n - 1] == st.st_dev)
+			continue;
+		ret[n++] = st.st_dev;
+	}
+	return n;
+}
+
+/* the link target names PCI function pci as one of its components */
+static bool link_passes_through(const char *target, const char *pci)
+{
+	size_t n = strlen(pci);
+
+	for (const char *p = target; (p = strstr(p, pci)); p += n)
+		if ((p == target || p[-1] == '/') && (p[n] == '/' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * Whether the block device whose sysfs entry is link (root-relative: a
+ * sys/dev/block or sys/class/block symlink) sits below PCI function pci,
+ * itself or through the devices it is built on (slaves: dm, md, ...).
+ */
+static int block_below_pci(vfd_context *ctx, const char *link, const char *pci, unsigned depth)
+{
+	_cleanup_free_ char *target = NULL;
+	char path[VFD_PATH_MAX];
+	char **slaves = NULL;
+	int r;
+
+	if (depth > 8)
+		return 0; /* no stack is that deep; a loop is not ours to follow */
+	r = vfd_root_readlink(ctx, link, &target);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	if (link_passes_through(target, pci))
+		return 1;
+
+	r = vfd_pathf(path, sizeof(path), "%s/slaves", link);
+	if (r < 0)
+		return r;
+	r = vfd_root_list_dir_or_empty(ctx, path, &slaves);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; slaves[i] && r == 0; i++) {
+		char sl[VFD_PATH_MAX];
+
+		if (!vfd_name_is_component(slaves[i]))
+			continue;
+		r = vfd_pathf(sl, sizeof(sl), "sys/class/block/%s", slaves[i]);
+		if (r >= 0)
+			r = block_below_pci(ctx, sl, pci, depth + 1);
+	}
+	vfd_strv_free(slaves);
+	return r;
+}
+
+int vfd_pci_carries_host_root(vfd_context *ctx, const char *pci, const dev_t *devs, size_t n_devs,
+			      dev_t *ret_dev)
+{
+	if (!ctx || !pci || (!devs && n_devs > 0))
+		return -EINVAL;
+	for (size_t k = 0; k < n_devs; k++) {
+		char link[64];
+
+		if (major(devs[k]) == 0)
+			continue; /* no block device (tmpfs, btrfs subvolume...): cannot tell */
+		snprintf(link, sizeof(link), "sys/dev/block/%u:%u", major(devs[k]), minor(devs[k]));
+		/* unreadable: the check is a guard, not a requirement */
+		if (block_below_pci(ctx, link, pci, 0) > 0) {
+			if (ret_dev)
+				*ret_dev = devs[k];
+			return 1;
+		}
+	}
+	return 0;
+}
