@@ -42,6 +42,7 @@ static const Verb verbs[] = {
 	{ "unbind",       1, 64, "ADDRESS", verb_unbind, true },
 	{ "mdev",         1, 64, "create|remove ARGS", verb_mdev, true },
 	{ "config",       1, 2, "apply|status", verb_config, true }, /* systemd/config: verb-config.c */
+	{ "quarantine",   1, 3, "list|clear DEVICE", verb_quarantine, true }, /* verb-quarantine.c */
 	/* hidden (not in help()): names for the shell completion, verb-complete.c */
 	{ "__complete",   1, 2, "KIND [ARG]", verb_complete },
 };
@@ -143,6 +144,9 @@ static void help(void)
 	       "  mdev remove UUID     Create or remove a mediated device""\n"
 	       "  config apply|status  Apply the persistent configuration again, or show\n"
 	       "                       how each binding and mdev of it fared\n" /* systemd/config */
+	       "  quarantine list      Devices whose reset between VMs failed: no VM gets them\n"
+	       "  quarantine clear DEVICE\n"
+	       "                       Let a quarantined device go to VMs again (administrators)\n"
 	       "\n"
 	       "Options:\n"
 	       "  -h --help            Show this help and exit\n"

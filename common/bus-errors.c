@@ -57,6 +57,9 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_PROCESS_CHANGE_PENDING, EINPROGRESS),
 	SD_BUS_ERROR_MAP(VFD_ERROR_NO_PROCESS_CHANGE,      ENOMSG),
 	SD_BUS_ERROR_MAP(VFD_ERROR_CHARGE_NOT_MOVED,       EXDEV),
+	/* claims of a quarantined function; ClearQuarantine of one that is not */
+	SD_BUS_ERROR_MAP(VFD_ERROR_QUARANTINED,            EKEYREVOKED),
+	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_QUARANTINED,        ENOKEY),
 	SD_BUS_ERROR_MAP_END
 };
 

@@ -48,6 +48,9 @@
 #define VFD_ERROR_PROCESS_CHANGE_PENDING  "org.vfiod1.Error.ProcessChangePending"
 #define VFD_ERROR_NO_PROCESS_CHANGE       "org.vfiod1.Error.NoProcessChange"
 #define VFD_ERROR_CHARGE_NOT_MOVED        "org.vfiod1.Error.ChargeNotMoved"
+/* a function whose reset between VMs failed (daemon/quarantine.h) */
+#define VFD_ERROR_QUARANTINED             "org.vfiod1.Error.Quarantined"
+#define VFD_ERROR_NOT_QUARANTINED         "org.vfiod1.Error.NotQuarantined"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "manager-dbus-config.h"
 #include "manager-dbus-host.h" /* systemd/config */
+#include "manager-dbus-quarantine.h"
 #include "manager-dbus.h"
 #include "vm-dbus.h"
 #include "vfd-bus.h"
@@ -535,6 +536,10 @@ int manager_connect_bus(Manager *m)
 	r = manager_dbus_host_register(bus, m); /* the kernel's VFIO features */
 	if (r < 0)
 		return log_error_errno(r, "Failed to export the kernel feature properties: %m");
+
+	r = manager_dbus_quarantine_register(bus, m); /* ListQuarantine, ClearQuarantine */
+	if (r < 0)
+		return log_error_errno(r, "Failed to export the quarantine methods: %m");
 
 request_name:
 	/* what a previous vfiod left was recovered before (manager_startup()): nobody can call yet */

@@ -5,6 +5,13 @@
  * the unbind worker (unbind-worker.h), last added first. A held device
  * makes the release wait, not vfiod: it proves again when the VMM exits
  * and on a timer, and finishes when the last holder is gone.
+ *
+ * Before a PCI function is given back it is reset and the reset checked
+ * (lib/include/vfiod/device-reset.h), on the worker, through the group the
+ * proof holds: a function whose reset fails or does not take is
+ * quarantined (quarantine.h) and goes to no VM until an administrator
+ * clears it. It is given back all the same: where it came from (its host
+ * driver, or no driver) is where vfiod's journal says it belongs.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -14,6 +21,8 @@
 #include <unistd.h>
 
 #include "device-proof.h"
+#include "vfiod/device-reset.h"
+#include "vfiod/vfio.h"
 #include "log.h"
 #include "manager.h"
 #include "unbind-worker.h"
@@ -32,6 +41,13 @@ typedef struct GiveBack {
 	vfd_bind_record *bind; /* a copy of the device's record: the thread clears changed */
 	bool remove_mdev;
 	bool mdev_removed;
+	/* a PCI function is reset before the unbind, through the proof's guard */
+	bool reset;
+	int guard;       /* the group held since the proof (the worker closes it after us); -1 */
+	int iommu_group; /* to open it when no proof was needed (nothing unbinds); -1 */
+	int reset_r;     /* < 0: the reset failed or did not take, reset_error says why */
+	vfd_op_error reset_error;
+	vfd_reset_check reset_check;
 } GiveBack;
 
 static void give_back_free(void *p)
@@ -44,11 +60,34 @@ static void give_back_free(void *p)
 	free(g);
 }
 
+/* on the worker's thread: the reset and its check, before the function leaves VFIO */
+static void reset_work(vfd_context *ctx, GiveBack *g)
+{
+	_cleanup_close_ int own = -1;
+	int group_fd = g->guard, r;
+
+	vfd_op_error_clear(&g->reset_error);
+	if (group_fd < 0 && g->iommu_group >= 0) {
+		/* no proof was needed: vfiod holds the group itself for the reset */
+		r = vfd_vfio_group_open_exclusive(ctx, (unsigned) g->iommu_group, &own);
+		if (r < 0 && r != -ENODEV) {
+			g->reset_r = vfd_op_error_set(&g->reset_error, r, g->name, "cannot hold group %d "
+						      "for the reset: %s", g->iommu_group, strerror(-r));
+			return;
+		}
+		group_fd = own; /* -1 without group nodes: the cdev */
+	}
+	g->reset_r = vfd_pci_reset_and_verify(ctx, g->name, group_fd, &g->reset_error, &g->reset_check);
+}
+
 /* on the worker's thread */
 static int give_back_work(vfd_context *ctx, void *data, vfd_op_error *error)
 {
 	GiveBack *g = data;
 	int r, first = 0;
+
+	if (g->reset)
+		reset_work(ctx, g);
 
 	if (g->bind) {
 		r = vfd_bind_release(ctx, g->bind, error);
@@ -217,6 +256,14 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 
 	vm->release.giveback = NULL;
 	busy_clear(vm);
+	if (g->reset && g->reset_r < 0)
+		manager_quarantine_device(vm->manager, g->name, vm->name, g->reset_error.message);
+	else if (g->reset && g->reset_check == VFD_RESET_CHECK_NONE)
+		log_warning("VM %s: %s has no reset method; it goes on without a reset.", vm->name,
+			    g->name);
+	else if (g->reset)
+		log_info("VM %s: %s reset, and the reset checked (%s).", vm->name, g->name,
+			 vfd_reset_check_to_string(g->reset_check));
 	if (d) {
 		/* the record as the thread left it: what was restored is no longer changed */
 		vfd_bind_record_free(d->bind);
@@ -275,6 +322,9 @@ static int give_back_start(VM *vm, const VMDevice *d, int guard, vfd_op_error *e
 	}
 	snprintf(g->name, sizeof(g->name), "%s", d->name);
 	g->remove_mdev = d->created;
+	g->reset = !d->is_mdev;
+	g->guard = guard;
+	g->iommu_group = d->iommu_group;
 	if (d->bind) {
 		struct json_object *j = NULL;
 
