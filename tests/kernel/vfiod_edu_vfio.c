@@ -133,14 +133,14 @@ static ssize_t edu_vfio_opens_show(struct device *dev, struct device_attribute *
 {
 	return sysfs_emit(buf, "%d\n", atomic_read(&dev_to_edu(dev)->opens));
 }
-static DEVICE_ATTR(edu_vfio_opens, 0444, edu_vfio_opens_show, NULL);
+static DEVICE_ATTR_RO(edu_vfio_opens);
 
 static ssize_t edu_vfio_resets_show(struct device *dev, struct device_attribute *attr,
 				    char *buf)
 {
 	return sysfs_emit(buf, "%d\n", atomic_read(&dev_to_edu(dev)->resets));
 }
-static DEVICE_ATTR(edu_vfio_resets, 0444, edu_vfio_resets_show, NULL);
+static DEVICE_ATTR_RO(edu_vfio_resets);
 
 static ssize_t edu_vfio_fail_reset_show(struct device *dev, struct device_attribute *attr,
 					char *buf)
@@ -159,8 +159,7 @@ static ssize_t edu_vfio_fail_reset_store(struct device *dev, struct device_attri
 	WRITE_ONCE(dev_to_edu(dev)->fail_reset, mode);
 	return count;
 }
-static DEVICE_ATTR(edu_vfio_fail_reset, 0644, edu_vfio_fail_reset_show,
-		   edu_vfio_fail_reset_store);
+static DEVICE_ATTR_RW(edu_vfio_fail_reset);
 
 /* created by the driver core after probe, removed before remove */
 static struct attribute *edu_vfio_attrs[] = {
