@@ -22,7 +22,6 @@
 
 #include "device-proof.h"
 #include "vfiod/device-reset.h"
-#include "vfiod/vfio.h"
 #include "log.h"
 #include "manager.h"
 #include "unbind-worker.h"
@@ -60,24 +59,16 @@ static void give_back_free(void *p)
 	free(g);
 }
 
-/* on the worker's thread: the reset and its check, before the function leaves VFIO */
+/*
+ * On the worker's thread: the reset and its check, before the function
+ * leaves VFIO. Without a guard (no proof was needed: nothing unbinds),
+ * the reset holds the group itself.
+ */
 static void reset_work(vfd_context *ctx, GiveBack *g)
 {
-	_cleanup_close_ int own = -1;
-	int group_fd = g->guard, r;
-
 	vfd_op_error_clear(&g->reset_error);
-	if (group_fd < 0 && g->iommu_group >= 0) {
-		/* no proof was needed: vfiod holds the group itself for the reset */
-		r = vfd_vfio_group_open_exclusive(ctx, (unsigned) g->iommu_group, &own);
-		if (r < 0 && r != -ENODEV) {
-			g->reset_r = vfd_op_error_set(&g->reset_error, r, g->name, "cannot hold group %d "
-						      "for the reset: %s", g->iommu_group, strerror(-r));
-			return;
-		}
-		group_fd = own; /* -1 without group nodes: the cdev */
-	}
-	g->reset_r = vfd_pci_reset_and_verify(ctx, g->name, group_fd, &g->reset_error, &g->reset_check);
+	g->reset_r = vfd_pci_reset_and_verify(ctx, g->name, g->guard, g->iommu_group, &g->reset_error,
+					      &g->reset_check);
 }
 
 /* on the worker's thread */

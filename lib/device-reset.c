@@ -163,6 +163,59 @@ static bool marker_still_set(const Marker *m, uint32_t v)
 }
 
 /*
+ * The opens below pass no fault step (vfiod/fault.h) on purpose: the
+ * fault sweep fails each host change of a VM's life in turn, and a failed
+ * reset is no host change to undo but a quarantine that would end every
+ * later claim of the sweep.
+ */
+static int container_open(vfd_context *ctx, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = vfd_root_open(ctx, "dev/vfio/vfio", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return fd == -ENOENT ? -ENODEV : fd;
+	do
+		r = ioctl(fd, VFIO_CHECK_EXTENSION, (unsigned long) VFIO_TYPE1v2_IOMMU);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return negative_errno();
+	if (r == 0)
+		return -ENOTSUP;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int cdev_open_bound(vfd_context *ctx, const char *device, int *ret_fd, int *ret_iommufd)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	_cleanup_close_ int fd = -1, iommufd = -1;
+	_cleanup_free_ char *node = NULL;
+	int r;
+
+	r = vfd_vfio_cdev_path(ctx, "pci", device, &node);
+	if (r < 0)
+		return r;
+	fd = vfd_root_open(ctx, node, O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+	/* the node is the device sysfs names, not a stale one of the same name */
+	r = vfd_vfio_cdev_check_fd(ctx, "pci", device, fd);
+	if (r < 0)
+		return r;
+	iommufd = vfd_root_open(ctx, "dev/iommu", O_RDWR | O_NOCTTY);
+	if (iommufd < 0)
+		return iommufd;
+	bind.iommufd = iommufd;
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
+		return negative_errno();
+	*ret_fd = TAKE_FD(fd);
+	*ret_iommufd = TAKE_FD(iommufd);
+	return 0;
+}
+
+/*
  * A device descriptor of device, for the reset: through group_fd attached
  * to a type1 container of its own (*ret_aux: the container), else its cdev
  * bound to a fresh iommufd (*ret_aux: the iommufd).
@@ -174,7 +227,7 @@ static int device_open(vfd_context *ctx, const char *device, int group_fd, vfd_o
 	int r;
 
 	if (group_fd >= 0) {
-		r = vfd_type1_container_open(ctx, &aux);
+		r = container_open(ctx, &aux);
 		if (r < 0)
 			return vfd_op_error_set(error, r, device, "cannot open a VFIO container for the "
 						"reset: %s", strerror(-r));
@@ -190,11 +243,7 @@ static int device_open(vfd_context *ctx, const char *device, int group_fd, vfd_o
 			return vfd_op_error_set(error, r, device, "cannot open it through its group for "
 						"the reset: %s", strerror(-r));
 	} else {
-		r = vfd_vfio_cdev_open(ctx, "pci", device, &fd);
-		if (r >= 0) {
-			aux = vfd_root_open(ctx, "dev/iommu", O_RDWR | O_NOCTTY);
-			r = aux < 0 ? aux : vfd_vfio_cdev_bind(ctx, fd, aux);
-		}
+		r = cdev_open_bound(ctx, device, &fd, &aux);
 		if (r < 0)
 			return vfd_op_error_set(error, r, device, "cannot open its VFIO cdev for the "
 						"reset: %s", strerror(-r));
@@ -214,11 +263,11 @@ static int device_reset(int fd)
 	return r < 0 ? negative_errno() : 0;
 }
 
-int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
+int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd, int iommu_group,
 			     vfd_op_error *error, vfd_reset_check *ret_check)
 {
 	_cleanup_free_ char *methods = NULL;
-	_cleanup_close_ int fd = -1, aux = -1;
+	_cleanup_close_ int fd = -1, aux = -1, own_group = -1;
 	char path[VFD_PATH_MAX], attr[VFD_PATH_MAX];
 	uint8_t cfg[CFG_SIZE];
 	uint32_t id_before, id_after, v;
@@ -243,6 +292,18 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 	if (r < 0)
 		return vfd_op_error_set(error, r, device, "cannot read its reset methods: %s",
 					strerror(-r));
+
+	if (group_fd < 0 && iommu_group >= 0) {
+		/* the kernel keeps one file of a group: this open holds it exclusively */
+		r = vfd_pathf(attr, sizeof(attr), "dev/vfio/%d", iommu_group);
+		if (r < 0)
+			return r;
+		own_group = vfd_root_open(ctx, attr, O_RDWR | O_NOCTTY);
+		if (own_group < 0 && own_group != -ENOENT)
+			return vfd_op_error_set(error, own_group, device, "cannot hold group %d for the "
+						"reset: %s", iommu_group, strerror(-own_group));
+		group_fd = own_group; /* -1 without group nodes: the cdev */
+	}
 
 	/* opening it resets it already (vfio-pci's enable): the marker goes in after */
 	r = device_open(ctx, device, group_fd, error, &fd, &aux);

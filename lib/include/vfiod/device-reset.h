@@ -48,8 +48,11 @@ const char *vfd_reset_check_to_string(vfd_reset_check c);
  *
  * group_fd: the function's group, opened exclusively by the caller
  * (daemon/device-proof.h): vfiod attaches it to a type1 container of its
- * own for the reset and detaches it after. -1: no group node (a kernel
- * without VFIO_GROUP): the device cdev is bound to a fresh iommufd.
+ * own for the reset and detaches it after. -1: the group iommu_group is
+ * opened here (the open is exclusive: -EBUSY while anyone holds it), and
+ * where there are no group nodes (a kernel without VFIO_GROUP) the device
+ * cdev is bound to a fresh iommufd. No fault step (vfiod/fault.h) is
+ * passed: a failed reset is a quarantine, not a host change to undo.
  *
  * 0 and *ret_check: reset and checked; VFD_RESET_CHECK_NONE: the function
  * has no reset method, nothing done. Negative, error says why, the
@@ -59,5 +62,5 @@ const char *vfd_reset_check_to_string(vfd_reset_check c);
  *   -ENODEV             the function no longer answers after the reset
  *   others              it could not be opened for the reset
  */
-int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
+int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd, int iommu_group,
 			     vfd_op_error *error, vfd_reset_check *ret_check);
