@@ -46,7 +46,7 @@ assert_reply() {
 completes_verbs() {
 	REPLY_WHAT="verbs"
 	complete_line "$VFIOCTL_LINE "
-	assert_reply bind config devices groups host mdev mdev-parents mdev-types mdevs memlock show unbind vm
+	assert_reply bind config devices groups host mdev mdev-parents mdev-types mdevs memlock quarantine show unbind vm
 	REPLY_WHAT="verbs starting with mdev"
 	complete_line "$VFIOCTL_LINE mdev"
 	assert_reply mdev mdev-parents mdev-types mdevs
