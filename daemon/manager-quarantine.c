@@ -38,9 +38,10 @@ int manager_quarantine_check(Manager *m, const char *name, vfd_op_error *error)
 
 	if (!e)
 		return 0;
-	return vfd_op_error_set(error, -EKEYREVOKED, name, "quarantined since its reset failed%s%s: "
-				"%s; an administrator clears it with 'vfioctl quarantine clear %s'",
-				e->vm[0] ? " as it left VM " : "", e->vm, e->reason, name);
+	/* the way out first: a long reason is what the message's bound cuts */
+	return vfd_op_error_set(error, -EKEYREVOKED, name, "quarantined until 'vfioctl quarantine "
+				"clear %s': its reset failed%s%s: %s", name,
+				e->vm[0] ? " as it left VM " : "", e->vm, e->reason);
 }
 
 void manager_quarantine_device(Manager *m, const char *name, const char *vm, const char *reason)

@@ -357,8 +357,8 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 		}
 		if (marker_still_set(&marker, v)) {
 			r = vfd_op_error_set(error, -ENOTRECOVERABLE, device, "the reset did not take: "
-					     "%s at config offset 0x%x still holds the marker 0x%x "
-					     "vfiod wrote before it (reset methods: %s)",
+					     "%s (config 0x%x) still holds vfiod's marker 0x%x "
+					     "(reset methods: %s)",
 					     vfd_reset_check_to_string(marker.check), marker.offset,
 					     marker.value, methods);
 			goto restore;
