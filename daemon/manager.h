@@ -75,11 +75,11 @@ typedef struct Manager {
 	size_t n_unbind_pending;
 	RetryTimer unbind_retry; /* the next proof of the Unbinds waiting for their holders */
 
+	struct Quarantine *quarantine; /* functions whose reset failed (manager-quarantine.c) */
+
 	struct FdStore *fdstore; /* systemd's fd store (fdstore.h): the VMs' descriptors */
 
 	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
-
-	struct Quarantine *quarantine; /* functions whose reset failed (manager-quarantine.c) */
 } Manager;
 
 /* root: fixture tree or NULL; bus_address: a private bus or NULL */
