@@ -95,12 +95,10 @@ static int remember(Quarantine *q, const QuarantineEntry *e)
 	return 0;
 }
 
-static int entry_save(const Quarantine *q, const QuarantineEntry *e)
+static int entry_write(const char *dir, const QuarantineEntry *e)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
 
-	if (!q->dir)
-		return 0;
 	o = json_object_new_object();
 	if (!o ||
 	    json_object_object_add(o, "device", json_object_new_string(e->device)) < 0 ||
@@ -108,7 +106,12 @@ static int entry_save(const Quarantine *q, const QuarantineEntry *e)
 	    json_object_object_add(o, "reason", json_object_new_string(e->reason)) < 0 ||
 	    json_object_object_add(o, "since_usec", json_object_new_uint64(e->since_usec)) < 0)
 		return -ENOMEM;
-	return journal_file_write(q->dir, e->device, o);
+	return journal_file_write(dir, e->device, o);
+}
+
+static int entry_save(const Quarantine *q, const QuarantineEntry *e)
+{
+	return q->dir ? entry_write(q->dir, e) : 0;
 }
 
 static void entry_fill(QuarantineEntry *e, const char *device, const char *vm, const char *reason,
@@ -216,6 +219,21 @@ int quarantine_add(Quarantine *q, const char *device, const char *vm, const char
 	if (r < 0)
 		return r;
 	return saved < 0 ? saved : 0;
+}
+
+const char *quarantine_dir(const Quarantine *q)
+{
+	return q ? q->dir : NULL;
+}
+
+int quarantine_record_write(const char *dir, const char *device, const char *vm, const char *reason)
+{
+	QuarantineEntry e;
+
+	if (!dir || !device || !is_canonical_address(device))
+		return -EINVAL;
+	entry_fill(&e, device, vm, reason, now_realtime_usec());
+	return entry_write(dir, &e);
 }
 
 int quarantine_clear(Quarantine *q, const char *device)

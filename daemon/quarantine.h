@@ -54,3 +54,13 @@ const QuarantineEntry *quarantine_get(const Quarantine *q, size_t i);
 int quarantine_add(Quarantine *q, const char *device, const char *vm, const char *reason);
 /* -ENOENT when device is not quarantined; the file is removed first */
 int quarantine_clear(Quarantine *q, const char *device);
+
+/* the directory of q's records; NULL: in memory only */
+const char *quarantine_dir(const Quarantine *q);
+/*
+ * Writes device's record into dir and touches no Quarantine: for the
+ * unbind worker's thread, so that a failed reset is on disk before the
+ * function is unbound (a vfiod killed meanwhile still knows at its next
+ * start). The loop's quarantine_add() follows with the same record.
+ */
+int quarantine_record_write(const char *dir, const char *device, const char *vm, const char *reason);

@@ -24,6 +24,7 @@
 #include "vfiod/device-reset.h"
 #include "log.h"
 #include "manager.h"
+#include "quarantine.h"
 #include "unbind-worker.h"
 #include "vm-dbus.h"
 #include "vm-backend.h"
@@ -45,6 +46,8 @@ typedef struct GiveBack {
 	int guard;       /* the group held since the proof (the worker closes it after us); -1 */
 	int iommu_group; /* to open it when no proof was needed (nothing unbinds); -1 */
 	int reset_r;     /* < 0: the reset failed or did not take, reset_error says why */
+	const char *quarantine_dir; /* the manager's, constant while vfiod runs; NULL: none */
+	char vm_name[QUARANTINE_VM_MAX];
 	vfd_op_error reset_error;
 	vfd_reset_check reset_check;
 } GiveBack;
@@ -69,6 +72,10 @@ static void reset_work(vfd_context *ctx, GiveBack *g)
 	vfd_op_error_clear(&g->reset_error);
 	g->reset_r = vfd_pci_reset_and_verify(ctx, g->name, g->guard, g->iommu_group, &g->reset_error,
 					      &g->reset_check);
+	/* on disk before the unbind: a vfiod killed before the loop hears of it still knows */
+	if (g->reset_r < 0 && g->quarantine_dir)
+		(void) quarantine_record_write(g->quarantine_dir, g->name, g->vm_name,
+					       g->reset_error.message);
 }
 
 /* on the worker's thread */
@@ -252,6 +259,9 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 	else if (g->reset && g->reset_check == VFD_RESET_CHECK_NONE)
 		log_warning("VM %s: %s has no reset method; it goes on without a reset.", vm->name,
 			    g->name);
+	else if (g->reset && g->reset_check == VFD_RESET_CHECK_OFF_VFIO)
+		log_info("VM %s: %s is on no VFIO driver any more: its give-back resumes, and its "
+			 "reset was done before the give-back's first unbind.", vm->name, g->name);
 	else if (g->reset)
 		log_info("VM %s: %s reset, and the reset checked (%s).", vm->name, g->name,
 			 vfd_reset_check_to_string(g->reset_check));
@@ -316,6 +326,8 @@ static int give_back_start(VM *vm, const VMDevice *d, int guard, vfd_op_error *e
 	g->reset = !d->is_mdev;
 	g->guard = guard;
 	g->iommu_group = d->iommu_group;
+	g->quarantine_dir = quarantine_dir(vm->manager->quarantine);
+	snprintf(g->vm_name, sizeof(g->vm_name), "%s", vm->name);
 	if (d->bind) {
 		struct json_object *j = NULL;
 

@@ -38,6 +38,7 @@ static const char *const check_names[_VFD_RESET_CHECK_MAX] = {
 	[VFD_RESET_CHECK_MSIX_MASK] = "msix-function-mask",
 	[VFD_RESET_CHECK_MSI_MASK] = "msi-mask-bits",
 	[VFD_RESET_CHECK_MSI_DATA] = "msi-data",
+	[VFD_RESET_CHECK_OFF_VFIO] = "off-vfio",
 };
 
 const char *vfd_reset_check_to_string(vfd_reset_check c)
@@ -266,7 +267,7 @@ static int device_reset(int fd)
 int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd, int iommu_group,
 			     vfd_op_error *error, vfd_reset_check *ret_check)
 {
-	_cleanup_free_ char *methods = NULL;
+	_cleanup_free_ char *methods = NULL, *driver = NULL;
 	_cleanup_close_ int fd = -1, aux = -1, own_group = -1;
 	char path[VFD_PATH_MAX], attr[VFD_PATH_MAX];
 	uint8_t cfg[CFG_SIZE];
@@ -279,6 +280,19 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 	r = config_path(device, path);
 	if (r < 0)
 		return r;
+	/* on no VFIO driver: nothing to open it with (see VFD_RESET_CHECK_OFF_VFIO) */
+	r = vfd_pathf(attr, sizeof(attr), "sys/bus/pci/devices/%s/driver", device);
+	if (r < 0)
+		return r;
+	r = vfd_root_readlink_basename(ctx, attr, &driver);
+	if (r >= 0)
+		r = vfd_driver_is_vfio(ctx, driver);
+	if (r == -ENOENT || r == 0) {
+		*ret_check = VFD_RESET_CHECK_OFF_VFIO;
+		return 0;
+	}
+	if (r < 0)
+		return vfd_op_error_set(error, r, device, "cannot read its driver: %s", strerror(-r));
 	r = vfd_pathf(attr, sizeof(attr), "sys/bus/pci/devices/%s/reset_method", device);
 	if (r < 0)
 		return r;

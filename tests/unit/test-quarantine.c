@@ -17,7 +17,7 @@
 #define DEV_A "0000:01:00.0"
 #define DEV_B "0000:02:00.0"
 
-static char *quarantine_dir(char **ret_root)
+static char *temp_quarantine_dir(char **ret_root)
 {
 	char *root = vfd_test_mkdtemp(), *dir = NULL;
 
@@ -36,7 +36,7 @@ static bool file_exists(const char *dir, const char *name)
 
 static void test_add_survives_reload_and_clear_removes(void)
 {
-	char *root, *dir = quarantine_dir(&root);
+	char *root, *dir = temp_quarantine_dir(&root);
 	Quarantine *q = NULL;
 	const QuarantineEntry *e;
 
@@ -74,7 +74,7 @@ static void test_add_survives_reload_and_clear_removes(void)
 
 static void test_add_again_replaces_the_reason(void)
 {
-	char *root, *dir = quarantine_dir(&root);
+	char *root, *dir = temp_quarantine_dir(&root);
 	Quarantine *q = NULL;
 
 	ASSERT_OK(quarantine_load(dir, &q));
@@ -104,7 +104,7 @@ static void test_corrupt_record_fails_closed(void)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *root, *dir = quarantine_dir(&root), *rel = NULL;
+		char *root, *dir = temp_quarantine_dir(&root), *rel = NULL;
 		Quarantine *q = NULL;
 		const QuarantineEntry *e;
 
@@ -139,7 +139,7 @@ static void test_corrupt_record_fails_closed(void)
 /* a symlink in place of a record is not followed, and fails closed too */
 static void test_symlink_record_fails_closed(void)
 {
-	char *root, *dir = quarantine_dir(&root);
+	char *root, *dir = temp_quarantine_dir(&root);
 	Quarantine *q = NULL;
 
 	vfd_test_write_file(root, "elsewhere.json",
@@ -149,6 +149,24 @@ static void test_symlink_record_fails_closed(void)
 	ASSERT_OK(quarantine_load(dir, &q));
 	ASSERT_NOT_NULL(quarantine_find(q, DEV_A));
 	ASSERT_TRUE(strstr(quarantine_find(q, DEV_A)->reason, "unreadable") != NULL);
+	quarantine_free(q);
+	vfd_test_rm_rf(root);
+	free(root);
+	free(dir);
+}
+
+/* written from the unbind worker's thread, read at the next start */
+static void test_record_written_alone_is_loaded(void)
+{
+	char *root, *dir = temp_quarantine_dir(&root);
+	Quarantine *q = NULL;
+
+	ASSERT_OK(quarantine_record_write(dir, DEV_A, "vm-9", "the kernel's reset failed"));
+	ASSERT_ERRNO(quarantine_record_write(dir, "../../etc/x", "", "x"), -EINVAL);
+	ASSERT_OK(quarantine_load(dir, &q));
+	ASSERT_EQ(quarantine_count(q), 1);
+	ASSERT_STREQ(quarantine_find(q, DEV_A)->vm, "vm-9");
+	ASSERT_STREQ(quarantine_dir(q), dir);
 	quarantine_free(q);
 	vfd_test_rm_rf(root);
 	free(root);
@@ -173,5 +191,6 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_add_again_replaces_the_reason),
 	VFD_TEST(test_corrupt_record_fails_closed),
 	VFD_TEST(test_symlink_record_fails_closed),
+	VFD_TEST(test_record_written_alone_is_loaded),
 	VFD_TEST(test_in_memory),
 )

@@ -34,6 +34,12 @@ typedef enum vfd_reset_check {
 	VFD_RESET_CHECK_MSIX_MASK,  /* the marker in MSI-X Function Mask was cleared */
 	VFD_RESET_CHECK_MSI_MASK,   /* the marker in MSI Mask Bits was cleared */
 	VFD_RESET_CHECK_MSI_DATA,   /* the marker in MSI Message Data was cleared */
+	/*
+	 * no reset: the function is on no VFIO driver. A give-back resumed
+	 * after it stopped half-way (a failed sysfs write, vfiod killed) finds
+	 * it so, and its reset ran before that give-back's first unbind.
+	 */
+	VFD_RESET_CHECK_OFF_VFIO,
 	_VFD_RESET_CHECK_MAX,
 } vfd_reset_check;
 
@@ -55,7 +61,8 @@ const char *vfd_reset_check_to_string(vfd_reset_check c);
  * passed: a failed reset is a quarantine, not a host change to undo.
  *
  * 0 and *ret_check: reset and checked; VFD_RESET_CHECK_NONE: the function
- * has no reset method, nothing done. Negative, error says why, the
+ * has no reset method, nothing done; VFD_RESET_CHECK_OFF_VFIO: it is bound
+ * to no VFIO driver, nothing done. Negative, error says why, the
  * function must not go to another VM:
  *   the ioctl's errno   the kernel's reset failed (e.g. -EIO)
  *   -ENOTRECOVERABLE    the reset returned success but did not take
