@@ -23,6 +23,7 @@ static const Column device_fields[] = {
 	{ "Driver",           "driver",              COLUMN_TEXT  },
 	{ "Driver override",  "driver_override",     COLUMN_TEXT  },
 	{ "NUMA node",        "numa_node",           COLUMN_GROUP },
+	{ "Reset methods",    "reset_method",        COLUMN_TEXT  },
 	{ "IOMMU group",      "iommu_group",         COLUMN_GROUP },
 	{ "Bridge",           "is_bridge",           COLUMN_YES_NO },
 	{ "VFIO driver",      "vfio_driver",         COLUMN_TEXT  },

@@ -43,6 +43,7 @@ static const Verb verbs[] = {
 	{ "mdev",         1, 64, "create|remove ARGS", verb_mdev, true },
 	{ "config",       1, 2, "apply|status", verb_config, true }, /* systemd/config: verb-config.c */
 	{ "sriov",        1, 64, "set PF --num-vfs N | --restore", verb_sriov, true }, /* verb-sriov.c */
+	{ "quarantine",   1, 3, "list|clear DEVICE", verb_quarantine, true }, /* verb-quarantine.c */
 	/* hidden (not in help()): names for the shell completion, verb-complete.c */
 	{ "__complete",   1, 2, "KIND [ARG]", verb_complete },
 };
@@ -149,6 +150,9 @@ static void help(void)
 	       "                       how each binding and mdev of it fared\n" /* systemd/config */
 	       "  sriov set PF --num-vfs N   Give the SR-IOV PF N VFs, none on a host driver\n"
 	       "  sriov set PF --restore     Give the PF back its original VF count\n"
+	       "  quarantine list      Devices whose reset between VMs failed: no VM gets them\n"
+	       "  quarantine clear DEVICE\n"
+	       "                       Let a quarantined device go to VMs again (administrators)\n"
 	       "\n"
 	       "Options:\n"
 	       "  -h --help            Show this help and exit\n"

@@ -45,6 +45,8 @@ int verb_unbind(int argc, char *argv[]);
 int verb_mdev(int argc, char *argv[]); /* memlock helper: verb-memlock.c, parses its own options */
 /* persistent configuration: verb-config.c */
 int verb_config(int argc, char *argv[]);
+/* devices whose reset failed: verb-quarantine.c */
+int verb_quarantine(int argc, char *argv[]);
 int verb_kernel_host(int argc, char *argv[]);
 /* SR-IOV VF counts: verb-sriov.c */
 int verb_sriov(int argc, char *argv[]);

@@ -63,6 +63,9 @@ const sd_bus_error_map vfd_bus_errors[] = {
 	SD_BUS_ERROR_MAP(VFD_ERROR_VGPU_TYPE_REFUSED,      EREMOTEIO),
 	/* SR-IOV: the VF count of a PF with an owned VF (daemon/sriov.h) */
 	SD_BUS_ERROR_MAP(VFD_ERROR_VFS_IN_USE,             ETXTBSY),
+	/* claims of a quarantined function; ClearQuarantine of one that is not */
+	SD_BUS_ERROR_MAP(VFD_ERROR_QUARANTINED,            EKEYREVOKED),
+	SD_BUS_ERROR_MAP(VFD_ERROR_NOT_QUARANTINED,        ENOKEY),
 	SD_BUS_ERROR_MAP_END
 };
 

@@ -53,6 +53,9 @@
 #define VFD_ERROR_VGPU_TYPE_REFUSED       "org.vfiod1.Error.VgpuTypeRefused"
 /* SR-IOV: a VF count change while a VF of the PF is owned (daemon/sriov.h) */
 #define VFD_ERROR_VFS_IN_USE              "org.vfiod1.Error.VFsInUse"
+/* a function whose reset between VMs failed (daemon/quarantine.h) */
+#define VFD_ERROR_QUARANTINED             "org.vfiod1.Error.Quarantined"
+#define VFD_ERROR_NOT_QUARANTINED         "org.vfiod1.Error.NotQuarantined"
 
 extern const sd_bus_error_map vfd_bus_errors[];
 

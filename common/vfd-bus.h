@@ -26,3 +26,5 @@
 #define POLKIT_ACTION_MANAGE_MDEV      "org.vfiod1.manage-mdevs"
 /* ApplyConfig (daemon/manager-dbus-config.c) */
 #define POLKIT_ACTION_APPLY_CONFIG     "org.vfiod1.apply-config"
+/* ClearQuarantine (daemon/manager-dbus-quarantine.c) */
+#define POLKIT_ACTION_CLEAR_QUARANTINE "org.vfiod1.clear-quarantine"

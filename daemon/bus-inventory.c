@@ -112,6 +112,7 @@ int bus_append_device_record_vfio(sd_bus_message *m, const Inventory *inv, const
 	    (r = bus_record_append_string_optional(m, "driver", d->driver)) < 0 ||
 	    (r = bus_record_append_string_optional(m, "driver_override", d->driver_override)) < 0 ||
 	    (r = bus_record_append_i32(m, "numa_node", d->numa_node)) < 0 ||
+	    (r = bus_record_append_string_optional(m, "reset_method", d->reset_method)) < 0 ||
 	    (r = bus_record_append_i32(m, "iommu_group", d->iommu_group)) < 0 ||
 	    (r = bus_record_append_bool(m, "is_bridge", d->is_bridge)) < 0)
 		return r;

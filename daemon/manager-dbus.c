@@ -23,6 +23,7 @@
 #include "manager-dbus-config.h"
 #include "manager-dbus-host.h" /* systemd/config */
 #include "manager-dbus-sriov.h"
+#include "manager-dbus-quarantine.h"
 #include "manager-dbus.h"
 #include "vm-dbus.h"
 #include "vfd-bus.h"
@@ -540,6 +541,9 @@ int manager_connect_bus(Manager *m)
 	r = manager_dbus_sriov_register(bus, m); /* SetSriovNumVFs, RestoreSriov */
 	if (r < 0)
 		return log_error_errno(r, "Failed to export the SR-IOV methods: %m");
+	r = manager_dbus_quarantine_register(bus, m); /* ListQuarantine, ClearQuarantine */
+	if (r < 0)
+		return log_error_errno(r, "Failed to export the quarantine methods: %m");
 
 request_name:
 	/* what a previous vfiod left was recovered before (manager_startup()): nobody can call yet */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "quarantine.h"
 #include "manager-recover.h"
 #include "memlock-settings.h"
 #include "bus-module-load.h"
@@ -78,6 +79,7 @@ Manager *manager_free(Manager *m)
 	free(m->bus_address);
 	free(m->journal_dir);
 	free(m->bindings_dir);
+	quarantine_free(m->quarantine);
 	free(m);
 	return NULL;
 }
@@ -127,6 +129,9 @@ int manager_new(const char *root, const char *bus_address, Manager **ret)
 		m->bindings_dir = NULL;
 		return -ENOMEM;
 	}
+	r = manager_quarantine_load(m);
+	if (r < 0)
+		return r;
 
 	*ret = TAKE_PTR(m);
 	return 0;
@@ -520,6 +525,9 @@ int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_option
 	 * neither: the best by alias (lib/include/vfiod/vfio-variant.h).
 	 */
 	vfd_pci_address_format(addr, name);
+	r = manager_quarantine_check(m, name, error);
+	if (r < 0)
+		return r;
 	if (!o.driver)
 		o.driver = config_apply_binding_driver(m->config, name);
 	request_module_if_missing(m, name, o.driver);

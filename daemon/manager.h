@@ -76,6 +76,8 @@ typedef struct Manager {
 	size_t n_unbind_pending;
 	RetryTimer unbind_retry; /* the next proof of the Unbinds waiting for their holders */
 
+	struct Quarantine *quarantine; /* functions whose reset failed (manager-quarantine.c) */
+
 	struct FdStore *fdstore; /* systemd's fd store (fdstore.h): the VMs' descriptors */
 
 	struct LibvirtEvents *libvirt; /* libvirt-events: the optional libvirt client (libvirt-events.h) */
@@ -205,3 +207,14 @@ int manager_mdev_prove_free(Manager *m, const char *uuid, vfd_op_error *error, i
  */
 void manager_unbind_later(Manager *m, const char *name);
 void manager_unbind_pending_free(Manager *m);
+
+/* ---- manager-quarantine.c: functions whose reset between VMs failed (quarantine.h) ---- */
+
+/* the quarantine of /run/vfiod/quarantine (below the fixture root in tests) */
+int manager_quarantine_load(Manager *m);
+/* -EKEYREVOKED (org.vfiod1.Error.Quarantined) with the reason when name is quarantined */
+int manager_quarantine_check(Manager *m, const char *name, vfd_op_error *error);
+/* a failed or untaken reset of name as it left vm (NULL: no VM): quarantined, logged */
+void manager_quarantine_device(Manager *m, const char *name, const char *vm, const char *reason);
+/* ClearQuarantine: -ENOKEY when name is not quarantined */
+int manager_quarantine_clear(Manager *m, const char *name);

@@ -5,6 +5,13 @@
  * the unbind worker (unbind-worker.h), last added first. A held device
  * makes the release wait, not vfiod: it proves again when the VMM exits
  * and on a timer, and finishes when the last holder is gone.
+ *
+ * Before a PCI function is given back it is reset and the reset checked
+ * (lib/include/vfiod/device-reset.h), on the worker, through the group the
+ * proof holds: a function whose reset fails or does not take is
+ * quarantined (quarantine.h) and goes to no VM until an administrator
+ * clears it. It is given back all the same: where it came from (its host
+ * driver, or no driver) is where vfiod's journal says it belongs.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -14,8 +21,10 @@
 #include <unistd.h>
 
 #include "device-proof.h"
+#include "vfiod/device-reset.h"
 #include "log.h"
 #include "manager.h"
+#include "quarantine.h"
 #include "unbind-worker.h"
 #include "vm-dbus.h"
 #include "vm-backend.h"
@@ -35,6 +44,15 @@ typedef struct GiveBack {
 	bool mdev_removed;
 	bool reset_vgpu;   /* a vGPU vfiod set: its type back to 0, before the unbind */
 	bool vgpu_reset;
+	/* a PCI function is reset before the unbind, through the proof's guard */
+	bool reset;
+	int guard;       /* the group held since the proof (the worker closes it after us); -1 */
+	int iommu_group; /* to open it when no proof was needed (nothing unbinds); -1 */
+	int reset_r;     /* < 0: the reset failed or did not take, reset_error says why */
+	const char *quarantine_dir; /* the manager's, constant while vfiod runs; NULL: none */
+	char vm_name[QUARANTINE_VM_MAX];
+	vfd_op_error reset_error;
+	vfd_reset_check reset_check;
 } GiveBack;
 
 static void give_back_free(void *p)
@@ -47,11 +65,30 @@ static void give_back_free(void *p)
 	free(g);
 }
 
+/*
+ * On the worker's thread: the reset and its check, before the function
+ * leaves VFIO. Without a guard (no proof was needed: nothing unbinds),
+ * the reset holds the group itself.
+ */
+static void reset_work(vfd_context *ctx, GiveBack *g)
+{
+	vfd_op_error_clear(&g->reset_error);
+	g->reset_r = vfd_pci_reset_and_verify(ctx, g->name, g->guard, g->iommu_group, &g->reset_error,
+					      &g->reset_check);
+	/* on disk before the unbind: a vfiod killed before the loop hears of it still knows */
+	if (g->reset_r < 0 && g->quarantine_dir)
+		(void) quarantine_record_write(g->quarantine_dir, g->name, g->vm_name,
+					       g->reset_error.message);
+}
+
 /* on the worker's thread */
 static int give_back_work(vfd_context *ctx, void *data, vfd_op_error *error)
 {
 	GiveBack *g = data;
 	int r, first = 0;
+
+	if (g->reset)
+		reset_work(ctx, g);
 
 	/* closed by everyone (proven): the only point where the type may change */
 	if (g->reset_vgpu) {
@@ -228,6 +265,17 @@ static void on_give_back_done(void *userdata, void *data, int r, const vfd_op_er
 
 	vm->release.giveback = NULL;
 	busy_clear(vm);
+	if (g->reset && g->reset_r < 0)
+		manager_quarantine_device(vm->manager, g->name, vm->name, g->reset_error.message);
+	else if (g->reset && g->reset_check == VFD_RESET_CHECK_NONE)
+		log_warning("VM %s: %s has no reset method; it goes on without a reset.", vm->name,
+			    g->name);
+	else if (g->reset && g->reset_check == VFD_RESET_CHECK_OFF_VFIO)
+		log_info("VM %s: %s is on no VFIO driver any more: its give-back resumes, and its "
+			 "reset was done before the give-back's first unbind.", vm->name, g->name);
+	else if (g->reset)
+		log_info("VM %s: %s reset, and the reset checked (%s).", vm->name, g->name,
+			 vfd_reset_check_to_string(g->reset_check));
 	if (d) {
 		/* the record as the thread left it: what was restored is no longer changed */
 		vfd_bind_record_free(d->bind);
@@ -291,6 +339,11 @@ static int give_back_start(VM *vm, const VMDevice *d, int guard, vfd_op_error *e
 	snprintf(g->name, sizeof(g->name), "%s", d->name);
 	g->remove_mdev = d->created;
 	g->reset_vgpu = d->vgpu_type != 0;
+	g->reset = !d->is_mdev;
+	g->guard = guard;
+	g->iommu_group = d->iommu_group;
+	g->quarantine_dir = quarantine_dir(vm->manager->quarantine);
+	snprintf(g->vm_name, sizeof(g->vm_name), "%s", vm->name);
 	if (d->bind) {
 		struct json_object *j = NULL;
 

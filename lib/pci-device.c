@@ -24,6 +24,7 @@ vfd_pci_device *vfd_pci_device_free(vfd_pci_device *d)
 		return NULL;
 	free(d->driver);
 	free(d->driver_override);
+	free(d->reset_method);
 	free(d->virtfns);
 	vfd_vgpu_info_free(d->vgpu);
 	free(d);
@@ -117,6 +118,23 @@ static int read_driver_override(int dfd, char **ret)
 		*ret = NULL;
 		return 0;
 	}
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+/* absent (no method: the kernel hides the attribute) or empty: NULL */
+static int read_reset_method(int dfd, char **ret)
+{
+	_cleanup_free_ char *s = NULL;
+	int r;
+
+	r = vfd_dir_read_string(dfd, "reset_method", &s);
+	if (r == -ENOENT || (r >= 0 && s[0] == '\0')) {
+		*ret = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(s);
 	return 0;
 }
@@ -278,6 +296,9 @@ static int read_function(vfd_context *ctx, const char *dir, int dfd, vfd_pci_dev
 	if (r < 0)
 		return r;
 	r = read_numa_node(dfd, &d->numa_node);
+	if (r < 0)
+		return r;
+	r = read_reset_method(dfd, &d->reset_method);
 	if (r < 0)
 		return r;
 	r = read_iommu_group(dfd, &d->iommu_group);

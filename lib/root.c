@@ -468,6 +468,27 @@ int vfd_root_write_string(vfd_context *ctx, const char *path, const char *value)
 	return 0;
 }
 
+int vfd_root_pwrite(vfd_context *ctx, const char *path, const void *buf, size_t size,
+		    uint64_t offset)
+{
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (!buf || size == 0 || size > (size_t)INT_MAX || offset > (uint64_t)INT64_MAX - size)
+		return -EINVAL;
+	fd = root_openat2(ctx, path, O_WRONLY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+	if (ctx)
+		__atomic_add_fetch(&ctx->writes, 1, __ATOMIC_ACQ_REL);
+	do
+		n = pwrite(fd, buf, size, (off_t)offset);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	return (size_t)n == size ? 0 : -EIO;
+}
+
 /*
  * Opens the directory holding the last component of path (without
  * following that component) and returns the component in *ret_last.

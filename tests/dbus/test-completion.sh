@@ -46,7 +46,7 @@ assert_reply() {
 completes_verbs() {
 	REPLY_WHAT="verbs"
 	complete_line "$VFIOCTL_LINE "
-	assert_reply bind config devices groups host mdev mdev-parents mdev-types mdevs memlock show sriov unbind vm
+	assert_reply bind config devices groups host mdev mdev-parents mdev-types mdevs memlock quarantine show sriov unbind vm
 	REPLY_WHAT="sriov set's options"
 	complete_line "$VFIOCTL_LINE sriov set 0000:02:00.0 --"
 	assert_reply --num-vfs --restore

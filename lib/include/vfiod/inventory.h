@@ -52,6 +52,13 @@ int vfd_root_read_int(vfd_context *ctx, const char *path, int *ret); /* also "-1
 int vfd_root_pread(vfd_context *ctx, const char *path, void *buf, size_t size, uint64_t offset);
 /* value in one write(), as sysfs wants it; the file is opened O_TRUNC like ">" */
 int vfd_root_write_string(vfd_context *ctx, const char *path, const char *value);
+/*
+ * Writes size bytes at offset of a binary attribute (a PCI function's
+ * config) in one pwrite(); -EIO for a short write. No fault step, no write
+ * hook: config space is not an attribute the fixtures imitate.
+ */
+int vfd_root_pwrite(vfd_context *ctx, const char *path, const void *buf, size_t size,
+		    uint64_t offset);
 /* basename of the symlink target, e.g. driver -> ../../bus/pci/drivers/e1000e gives "e1000e" */
 int vfd_root_readlink_basename(vfd_context *ctx, const char *path, char **ret);
 /* the link text itself, unresolved */
@@ -124,6 +131,12 @@ typedef struct vfd_pci_device {
 	char *driver;          /* bound driver name, NULL when unbound */
 	char *driver_override; /* NULL when not set */
 	int numa_node;         /* -1 when unknown */
+	/*
+	 * The kernel's reset methods in the order it tries them (sysfs
+	 * reset_method, e.g. "flr bus"); NULL when the function has none:
+	 * the kernel hides the attribute then, and it cannot be reset.
+	 */
+	char *reset_method;
 	int iommu_group;       /* -1 when the function has no IOMMU group */
 	bool is_bridge;        /* header type 1/2 or class 0x0604/0x0607 */
 
