@@ -40,7 +40,9 @@ vfiod_pid() {
 # the descriptors of PID that are open files of /dev/iommu (or of a cdev: $2)
 fds_of() { # PID PATH-PATTERN
 	for _f in /proc/"$1"/fd/*; do
-		case "$(readlink "$_f")" in
+		# a descriptor closed since the glob: not one of them (and no set -e exit)
+		_fl=$(readlink "$_f" 2>/dev/null) || continue
+		case "$_fl" in
 		$2) echo "${_f##*/}" ;;
 		esac
 	done
@@ -336,8 +338,10 @@ testcase_virsh_attach_detach_into_a_broker_domain() {
 		echo "$d $(driver_state "$d")"
 	done >/tmp/$DOM3.before
 	pci_hostdev_xml "$e1000e" >/tmp/nic.xml
+	# one root port holds the pcie-to-pci-bridge, one e1000e: more for a hot-plugged nvme
 	hotplug_domain_xml "$DOM3" |
 		sed "s|^  <clock offset='utc'/>|  <clock offset='utc'/>\n  <iommufd enabled='yes' fdgroup='vfiod'/>|" |
+		sed "s|^\(    <controller type='pci' model='pcie-to-pci-bridge'/>\)|\1\n    <controller type='pci' model='pcie-root-port'/>\n    <controller type='pci' model='pcie-root-port'/>|" |
 		awk '/^  <\/devices>/ { while ((getline l < "/tmp/nic.xml") > 0) print l } { print }' >/tmp/$DOM3.xml
 	virsh define /tmp/$DOM3.xml || fail "virsh define"
 	vfioctl vm start "$DOM3" --libvirt || fail "vfioctl vm start $DOM3 --libvirt"
@@ -466,7 +470,9 @@ testcase_vfiod_restart_keeps_a_broker_domain() {
 	assert_eq "$pid" "$(vfiod_vm_prop "$DOM3" VMMPid)" "VMMPid after the restart"
 	assert_eq '"iommufd"' "$(vfiod_vm_prop "$DOM3" Backend)" "the VM's backend after the restart"
 	broker_vm_has "$DOM3" "$e1000e" || fail "$e1000e left the VM on the restart"
+	ls -l "/proc/$pid/fd" "/proc/$vpid/fd" | grep -E 'iommu|vfio' || true
 	qfds=$(fds_of "$pid" /dev/iommu)
+	[ -n "$qfds" ] || fail "QEMU (pid $pid) holds no /dev/iommu: $(ls -l /proc/$pid/fd)"
 	same=''
 	for v in $(fds_of "$vpid" /dev/iommu); do
 		same_file "$vpid" "$v" "$pid" "$qfds" && same=$v
