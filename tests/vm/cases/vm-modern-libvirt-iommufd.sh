@@ -421,6 +421,12 @@ testcase_virsh_attach_of_another_vms_device_is_undone() {
 # given back. Both devices are claimed by vfiod first (each give-back
 # rebinds). The overlap is timing: a round without it tests nothing and
 # is played again, up to 4 rounds; a round with it decides.
+# both devices gone from the VM, or a give-back failed (the old code)
+give_back_settled() { # NVME EDU JOURNAL-LINE
+	journal_since "$3" | grep -q "giving it back failed" ||
+		{ broker_vm_lacks "$DOM3" "$1" && broker_vm_lacks "$DOM3" "$2"; }
+}
+
 give_back_round() { # PID VFIOD-PID NVME EDU
 	vfioctl vm add-device "$DOM3" "$3" || fail "vfioctl vm add-device $3"
 	vfioctl vm add-device "$DOM3" "$4" || fail "vfioctl vm add-device $4"
@@ -438,8 +444,7 @@ give_back_round() { # PID VFIOD-PID NVME EDU
 	kill -CONT "$2"
 	[ "$_gb_rc" -eq 0 ] || fail "virsh detach-device (step $_gb_rc)"
 	# the old code kept the second device ("giving it back failed: ... being given back already")
-	wait_until 60 broker_vm_lacks "$DOM3" "$3"
-	wait_until 60 broker_vm_lacks "$DOM3" "$4"
+	wait_until 60 give_back_settled "$3" "$4" "$_gb_n"
 	journal_since "$_gb_n" >/tmp/j
 	grep -q "giving it back failed" /tmp/j && fail "a give-back failed: $(cat /tmp/j)"
 	grep -q "VM $DOM3: libvirt detached $3 (alias [a-z0-9-]*): given back" /tmp/j || fail "$3: no given-back line"
