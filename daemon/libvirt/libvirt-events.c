@@ -159,6 +159,47 @@ static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char
 	return 1;
 }
 
+/*
+ * Why an after-the-fact claim failed: the device is not this VM's to have
+ * (another VM's, the host's, above the VM's cap, not VFIO-capable), not a
+ * passing trouble of vfiod's (memory, a give-back under way, the VM going).
+ */
+static bool claim_refused(int r)
+{
+	switch (r) {
+	case -EADDRINUSE: /* owned by another VM, or by an ad-hoc Bind */
+	case -EBUSY:      /* a member of its group is the host's */
+	case -EDQUOT:     /* above the VM's memlock cap */
+	case -EPERM:
+	case -EACCES:
+	case -ENOTBLK:    /* no IOMMU group */
+	case -ENODEV:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void fetch_domain(LibvirtEvents *l, const LibvirtFetchRequest *req);
+
+/*
+ * libvirt attached a device vfiod refused to this VM: QEMU must not keep
+ * a device that is another VM's or outside the VM's accounting, so libvirt
+ * is asked to detach it again (off the loop; the answer is logged by
+ * on_fetched()). Its DEVICE_REMOVED then names no device of the VM, and
+ * gives nothing back: the device stays where it was.
+ */
+static void detach_refused(VM *vm, const LibvirtDevice *dev, const char *alias)
+{
+	LibvirtEvents *l = vm_get_manager(vm)->libvirt;
+
+	log_warning("VM %s: asking libvirt to detach %s (alias %s) from domain %s again: vfiod refused "
+		    "it to this VM.", vm_get_name(vm), dev->name, alias, vm_get_uuid(vm));
+	if (l)
+		fetch_domain(l, &(LibvirtFetchRequest) { .uuid = vm_get_uuid(vm), .why = LIBVIRT_FETCH_DETACH,
+							  .alias = alias, .device = dev->name });
+}
+
 static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
 {
 	vfd_op_error error;
@@ -196,6 +237,8 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
 			log_error("VM %s: cannot take %s, attached by libvirt, into account: %s%s%s", vm_get_name(vm),
 				  dev->name, error.subject, *error.subject ? ": " : "",
 				  error.error ? error.message : strerror(-r));
+			if (claim_refused(r))
+				detach_refused(vm, dev, alias);
 			return;
 		}
 	} else
@@ -411,6 +454,15 @@ static void on_fetched(void *userdata, const LibvirtFetchRequest *req, char *fet
 			log_warning("VM %s: cannot read libvirt's live XML for %s: %s", vm_get_name(vm), req->alias,
 				    error);
 		return;
+	case LIBVIRT_FETCH_DETACH:
+		if (error)
+			log_error("VM %s: libvirt did not detach %s (alias %s), which vfiod refused to the "
+				  "VM: %s; detach it by hand (virsh detach-device-alias).", vm_get_name(vm),
+				  req->device, req->alias, error);
+		else
+			log_notice("VM %s: libvirt detached %s (alias %s), which vfiod refused to the VM.",
+				   vm_get_name(vm), req->device, req->alias);
+		return;
 	case LIBVIRT_FETCH_RECONCILE:
 		if (xml)
 			reconcile_domain(l, vm, xml);
@@ -591,6 +643,9 @@ static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 				   "following libvirt, or not attached yet; 'vfioctl vm remove-device' gives "
 				   "it back.", vm_get_name(vm), vm_get_device(vm, i)->name);
 	}
+	/* from here on a DEVICE_REMOVED of these aliases is known (after a restart of vfiod too) */
+	log_info("VM %s: caught up with libvirt's domain: %zu host device(s) in its live XML.",
+		 vm_get_name(vm), n);
 	vfd_domain_aliases_free(aliases, n);
 }
 

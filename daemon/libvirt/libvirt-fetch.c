@@ -54,9 +54,19 @@ static void *fetch_thread(void *arg)
 	ssize_t n;
 
 	dom = lv->virDomainLookupByUUIDString(j->conn, j->req.uuid);
-	if (dom && lv->virDomainIsActive(dom) == 1)
+	if (j->req.why == LIBVIRT_FETCH_DETACH) {
+		/* libvirt waits for QEMU's unplug here (a few seconds at most), not vfiod's loop */
+		if (!dom || lv->virDomainIsActive(dom) != 1 ||
+		    lv->virDomainDetachDeviceAlias(dom, j->req.alias, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+			const char *msg = lv->virGetLastErrorMessage();
+
+			j->error = strdup(dom ? (msg ? msg : "the detach failed") : "no such running domain");
+			if (!j->error)
+				j->error = strdup("out of memory");
+		}
+	} else if (dom && lv->virDomainIsActive(dom) == 1)
 		j->xml = lv->virDomainGetXMLDesc(dom, 0);
-	if (!j->xml) {
+	if (!j->xml && j->req.why != LIBVIRT_FETCH_DETACH) {
 		const char *msg = lv->virGetLastErrorMessage();
 
 		j->error = strdup(dom ? (msg ? msg : "no XML") : "no such running domain");

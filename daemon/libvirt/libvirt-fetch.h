@@ -26,13 +26,14 @@ typedef enum LibvirtFetchWhy {
 	LIBVIRT_FETCH_RECONCILE, /* after a (re)connect or a start: the whole domain */
 	LIBVIRT_FETCH_ADDED,     /* DEVICE_ADDED of alias */
 	LIBVIRT_FETCH_REMOVED,   /* DEVICE_REMOVED of alias, which named device */
+	LIBVIRT_FETCH_DETACH,    /* not a read: libvirt is asked to detach alias (live), which named device */
 } LibvirtFetchWhy;
 
 typedef struct LibvirtFetchRequest {
 	const char *uuid;   /* the domain, by UUID (never by name) */
 	LibvirtFetchWhy why;
 	const char *alias;  /* ADDED, REMOVED */
-	const char *device; /* REMOVED: what the alias named before (LibvirtDevice.name) */
+	const char *device; /* REMOVED, DETACH: what the alias names (LibvirtDevice.name) */
 } LibvirtFetchRequest;
 
 /*
@@ -51,6 +52,8 @@ LibvirtFetch *libvirt_fetch_free(LibvirtFetch *f);
 
 /*
  * Looks the domain up by its UUID, and if it runs, reads its live XML, on
- * a new thread; done() gets it with a copy of req.
+ * a new thread; done() gets it with a copy of req. LIBVIRT_FETCH_DETACH
+ * asks libvirt to detach req->alias from the running domain instead:
+ * done() gets no XML, and error NULL when libvirt accepted the detach.
  */
 int libvirt_fetch_xml(LibvirtFetch *f, virConnectPtr conn, const LibvirtFetchRequest *req);
