@@ -16,6 +16,7 @@
 #include "vm-journal.h"
 #include "vm-memlock.h"
 #include "vm.h"
+#include "quarantine.h"
 #include "vgpu.h"
 
 static const char *const vm_state_names[_VM_STATE_MAX] = {
@@ -351,7 +352,7 @@ int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd
 	VMDevice d = { .cdev_fd = -1, .iommu_group = -1, .handed = VM_HANDED_NONE, .handed_known = true };
 	vfd_bind_options opts = { .owned_elsewhere = owned_elsewhere, .planned = journal_plan,
 				  .userdata = vm };
-	int r;
+	int r, k;
 
 	vfd_pci_address_format(addr, d.name);
 
@@ -413,7 +414,15 @@ int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd
 
 rollback:
 	(void) vm_backend_unprepare(vm, &d);
-	(void) vgpu_reset_device(vm->manager, &d);
+	/* a VF that keeps its type holds a vGPU of its PF: no VM gets it until an admin looks */
+	k = vgpu_reset_device(vm->manager, &d);
+	if (k < 0) {
+		char why[QUARANTINE_REASON_MAX];
+
+		snprintf(why, sizeof(why), "its vGPU type %u could not be set back to 0 after a failed add: %s",
+			 d.vgpu_type, strerror(-k));
+		manager_quarantine_device(vm->manager, d.name, vm->name, why);
+	}
 	if (vfd_bind_release(ctx, rec, NULL) < 0)
 		log_error("VM %s: could not give %s back after a failed add; see the kernel log.",
 			  vm->name, d.name);

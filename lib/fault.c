@@ -20,6 +20,7 @@ const char *const vfd_fault_steps[] = {
 	"sysfs-mdev-remove",
 	"sysfs-sriov-numvfs",
 	"sysfs-sriov-autoprobe",
+	"sysfs-vgpu-type", /* a vendor vGPU type of a VF (lib/vendor-vgpu.c) */
 	"sysfs-write",
 	/* the claim's move of one member to vfio-pci, before its probe (lib/bind.c) */
 	"bind-member",

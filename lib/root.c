@@ -420,6 +420,7 @@ static const char *write_step(const char *path)
 		{ "remove", "sysfs-mdev-remove" },
 		{ "sriov_numvfs", "sysfs-sriov-numvfs" },
 		{ "sriov_drivers_autoprobe", "sysfs-sriov-autoprobe" },
+		{ "current_vgpu_type", "sysfs-vgpu-type" },
 	};
 	const char *attr = strrchr(path, '/');
 
