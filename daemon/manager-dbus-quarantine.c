@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "bus-args.h"
 #include "bus-op-error.h"
 #include "bus-record.h"
 #include "manager-dbus-quarantine.h"
@@ -66,16 +67,11 @@ static int method_clear_quarantine(sd_bus_message *message, void *userdata, sd_b
 {
 	_cleanup_free_ ClearRequest *q = NULL;
 	vfd_pci_address addr;
-	const char *address;
 	int r;
 
-	r = sd_bus_message_read(message, "s", &address);
+	r = bus_read_pci_address(message, &addr, error);
 	if (r < 0)
 		return r;
-	if (vfd_pci_address_parse(address, &addr) < 0)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Invalid PCI address '%.64s': expected DDDD:BB:SS.F in hexadecimal "
-					 "(slot at most 1f, function at most 7)", address);
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "bus-args.h"
 #include "bus-op-error.h"
 #include "manager-dbus-sriov.h"
 #include "polkit.h"
@@ -23,21 +24,6 @@ typedef struct SriovRequest {
 static void sriov_request_free(void *p)
 {
 	free(p);
-}
-
-static int read_pf(sd_bus_message *message, vfd_pci_address *ret, sd_bus_error *error)
-{
-	const char *address;
-	int r;
-
-	r = sd_bus_message_read(message, "s", &address);
-	if (r < 0)
-		return r;
-	if (vfd_pci_address_parse(address, ret) < 0)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Invalid PCI address '%.64s': expected DDDD:BB:SS.F in hexadecimal "
-					 "(slot at most 1f, function at most 7)", address);
-	return 0;
 }
 
 /* the count above sriov_totalvfs is the caller's mistake: InvalidArgs, with the limit */
@@ -71,7 +57,7 @@ static int method_set_sriov_num_vfs(sd_bus_message *message, void *userdata, sd_
 	if (!q)
 		return -ENOMEM;
 	q->manager = userdata;
-	r = read_pf(message, &q->pf, error);
+	r = bus_read_pci_address(message, &q->pf, error);
 	if (r >= 0)
 		r = sd_bus_message_read(message, "u", &q->num_vfs);
 	/* sriov_totalvfs is a u16: anything above is no count of any PF */
@@ -108,7 +94,7 @@ static int method_restore_sriov(sd_bus_message *message, void *userdata, sd_bus_
 	if (!q)
 		return -ENOMEM;
 	q->manager = userdata;
-	r = read_pf(message, &q->pf, error);
+	r = bus_read_pci_address(message, &q->pf, error);
 	if (r < 0) {
 		sriov_request_free(q);
 		return r;

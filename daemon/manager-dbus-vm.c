@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
+#include "bus-args.h"
 #include "bus-errors.h"
 #include "bus-mdev-request.h"
 #include "bus-op-error.h"
@@ -549,21 +550,6 @@ static int run_bind(sd_bus_message *message, void *request, sd_bus_error *error)
 	return reply_members(message, rec);
 }
 
-static int read_address(sd_bus_message *message, vfd_pci_address *ret, sd_bus_error *error)
-{
-	const char *address;
-	int r;
-
-	r = sd_bus_message_read(message, "s", &address);
-	if (r < 0)
-		return r;
-	if (vfd_pci_address_parse(address, ret) < 0)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Invalid PCI address '%.64s': expected DDDD:BB:SS.F in hexadecimal "
-					 "(slot at most 1f, function at most 7)", address);
-	return 0;
-}
-
 int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
 	HostRequest *q;
@@ -575,7 +561,7 @@ int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error)
 		return -ENOMEM;
 	q->manager = userdata;
 
-	r = read_address(message, &q->addr, error);
+	r = bus_read_pci_address(message, &q->addr, error);
 	if (r < 0)
 		goto fail;
 
@@ -684,7 +670,7 @@ int method_unbind(sd_bus_message *message, void *userdata, sd_bus_error *error)
 		return -ENOMEM;
 	q->manager = userdata;
 
-	r = read_address(message, &q->addr, error);
+	r = bus_read_pci_address(message, &q->addr, error);
 	if (r < 0) {
 		host_request_free(q);
 		return r;

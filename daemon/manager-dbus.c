@@ -13,6 +13,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-args.h"
 #include "bus-errors.h"
 #include "bus-inventory.h"
 #include "bus-op-error.h"
@@ -84,21 +85,15 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	const vfd_pci_device *device;
 	Manager *m = userdata;
 	vfd_pci_address addr;
-	const char *address;
 	char canonical[VFD_PCI_ADDRESS_STRLEN];
 	vfd_vfio_choice vfio = { 0 };
 	bool have_vfio = false;
 	Inventory *inv;
 	int r;
 
-	r = sd_bus_message_read(message, "s", &address);
+	r = bus_read_pci_address(message, &addr, error);
 	if (r < 0)
 		return r;
-
-	if (vfd_pci_address_parse(address, &addr) < 0)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Invalid PCI address '%.64s': expected DDDD:BB:SS.F in hexadecimal "
-					 "(slot at most 1f, function at most 7)", address);
 
 	vfd_pci_address_format(&addr, canonical);
 
