@@ -393,17 +393,17 @@ static int check_target_holds_iommufd(VM *vm, const VMMProcess *target, int pres
 		return vfd_op_error_set(error, -EPERM, "", "vfiod may not read the descriptors of pid "
 					"%d: the new process calls ChangeProcessToCaller with the "
 					"iommufd itself", (int) target->pid);
+	if (r == -ENOSYS)
+		return vfd_op_error_set(error, -EPERM, "", "this kernel has no kcmp(2): vfiod cannot "
+					"prove pid %d holds the iommufd of VM %s; the new process calls "
+					"ChangeProcessToCaller with the iommufd itself",
+					(int) target->pid, vm->name);
 	if (r < 0)
 		return vfd_op_error_set(error, r, "", "cannot read the descriptors of pid %d: %s",
 					(int) target->pid, strerror(-r));
 	if (r == 0)
 		return vfd_op_error_set(error, -EPERM, "", "pid %d holds no iommufd of VM %s: the VMM "
 					"hands it over before the move", (int) target->pid, vm->name);
-	if (r == 2)
-		return vfd_op_error_set(error, -EPERM, "", "this kernel has no kcmp(2): vfiod cannot "
-					"prove pid %d holds the iommufd of VM %s; the new process calls "
-					"ChangeProcessToCaller with the iommufd itself",
-					(int) target->pid, vm->name);
 	return 0;
 }
 

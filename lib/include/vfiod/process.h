@@ -62,8 +62,9 @@ int vfd_process_parse_status_number(const char *status, const char *name, uint64
 /*
  * Whether pid holds the open file fd is (of this process) among its
  * descriptors, /proc/PID/fd: 1 the same open file (kcmp(2), KCMP_FILE);
- * 2 an open of the same inode, when the kernel has no kcmp (built without
- * CONFIG_KCMP): for /dev/iommu that is any iommufd; 0 none. At most
+ * 0 none; -ENOSYS when the kernel has no kcmp (built without CONFIG_KCMP):
+ * nothing of the target's file is looked at then (no stat() that a FUSE
+ * mount of the target's could stall). At most
  * max_fds descriptors are looked at: -E2BIG beyond. -EACCES (or the
  * kcmp's -EPERM): no ptrace rights over pid, nothing known. -ESRCH no such
  * process. What it says of a pid holds only while the caller's pidfd of
