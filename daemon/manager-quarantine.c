@@ -44,6 +44,41 @@ int manager_quarantine_check(Manager *m, const char *name, vfd_op_error *error)
 				e->vm[0] ? " as it left VM " : "", e->vm, e->reason);
 }
 
+/*
+ * A claim takes a function's whole IOMMU group into the VM's IOMMU domain
+ * (and a VMM that opens the group node opens every member): a quarantined
+ * member, whose reset did not take, would reach the next VM through a
+ * sibling's claim. -EKEYREVOKED naming the member.
+ */
+int manager_quarantine_check_group(Manager *m, const vfd_pci_address *addr, vfd_op_error *error)
+{
+	_cleanup_(vfd_pci_device_freep) vfd_pci_device *d = NULL;
+	_cleanup_(vfd_iommu_group_freep) vfd_iommu_group *g = NULL;
+	char name[VFD_PCI_ADDRESS_STRLEN];
+	int r;
+
+	vfd_pci_address_format(addr, name);
+	r = manager_quarantine_check(m, name, error);
+	if (r < 0 || quarantine_count(m->quarantine) == 0)
+		return r;
+	r = vfd_pci_device_load(m->ctx, addr, &d);
+	if (r < 0 || d->iommu_group < 0)
+		return 0; /* the claim reports it */
+	r = vfd_iommu_group_load(m->ctx, (unsigned) d->iommu_group, &g);
+	if (r < 0)
+		return 0;
+	for (size_t i = 0; i < g->n_members; i++) {
+		const QuarantineEntry *e = quarantine_find(m->quarantine, g->members[i].name);
+
+		if (e)
+			return vfd_op_error_set(error, -EKEYREVOKED, name, "IOMMU group %u holds "
+						"%s, quarantined until 'vfioctl quarantine clear %s': "
+						"its reset failed%s%s: %s", g->id, e->device, e->device,
+						e->vm[0] ? " as it left VM " : "", e->vm, e->reason);
+	}
+	return 0;
+}
+
 void manager_quarantine_device(Manager *m, const char *name, const char *vm, const char *reason)
 {
 	int r;

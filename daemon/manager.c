@@ -525,7 +525,7 @@ int manager_claim(Manager *m, const vfd_pci_address *addr, const vfd_bind_option
 	 * neither: the best by alias (lib/include/vfiod/vfio-variant.h).
 	 */
 	vfd_pci_address_format(addr, name);
-	r = manager_quarantine_check(m, name, error);
+	r = manager_quarantine_check_group(m, addr, error);
 	if (r < 0)
 		return r;
 	if (!o.driver)

@@ -214,6 +214,8 @@ void manager_unbind_pending_free(Manager *m);
 int manager_quarantine_load(Manager *m);
 /* -EKEYREVOKED (org.vfiod1.Error.Quarantined) with the reason when name is quarantined */
 int manager_quarantine_check(Manager *m, const char *name, vfd_op_error *error);
+/* the same for a claim of addr, and for every member of its IOMMU group */
+int manager_quarantine_check_group(Manager *m, const vfd_pci_address *addr, vfd_op_error *error);
 /* a failed or untaken reset of name as it left vm (NULL: no VM): quarantined, logged */
 void manager_quarantine_device(Manager *m, const char *name, const char *vm, const char *reason);
 /* ClearQuarantine: -ENOKEY when name is not quarantined */

@@ -1,0 +1,50 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The quarantine (daemon/quarantine.h) against claims through the real
+# vfiod and vfioctl on the fixture host. A record is written the way a
+# failed reset leaves it (run/vfiod/quarantine/ADDRESS.json) and read at
+# start. The reset itself needs a real kernel: tests/vm/cases/vm-reset-quarantine.sh.
+. "$(dirname "$0")/lib.sh"
+
+UUID1=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0031
+Q=
+
+quarantine_record() {
+	mkdir -p "$Q"
+	printf '{"device":"%s","vm":"old","reason":"the reset did not take","since_usec":1}' "$1" >"$Q/$1.json"
+}
+
+# 0000:01:00.0 and 0000:01:00.1 share IOMMU group 2. With 01:00.1
+# quarantined, a claim of 01:00.0 would put the group (01:00.1 with it)
+# in the new VM's container: the un-reset function's DMA lands in the new
+# VM's memory, and a VMM that opens the group opens 01:00.1 too.
+a_quarantined_member_keeps_its_group_out() {
+	make_group_node 2
+	spawn_vmm
+	vfioctl vm register q-victim --uuid "$UUID1" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
+	vfioctl vm add-device q-victim 0000:01:00.1
+	assert_one_line_error 1 "(org.vfiod1.Error.Quarantined)"
+	vfioctl vm add-device q-victim 0000:01:00.0
+	assert_one_line_error 1 "(org.vfiod1.Error.Quarantined)"
+	grep -q "0000:01:00.0: .*0000:01:00.1" "$ERR" || fail "the quarantined member is not named: $(cat "$ERR")"
+	vfioctl bind 0000:01:00.0
+	assert_one_line_error 1 "(org.vfiod1.Error.Quarantined)"
+	vfioctl quarantine clear 0000:01:00.1
+	assert_vfioctl_ok
+	vfioctl vm add-device q-victim 0000:01:00.0
+	assert_vfioctl_ok
+	vfioctl vm release q-victim
+	assert_vfioctl_ok
+}
+
+trap 'cleanup_vmms; current_vfiod_or_none; cleanup' EXIT
+make_fixture
+Q=$ROOT/run/vfiod/quarantine
+quarantine_record 0000:01:00.1
+start_bus
+start_vfiod
+
+check "a quarantined function keeps every claim of its IOMMU group out" a_quarantined_member_keeps_its_group_out
+
+done_testing
