@@ -2,11 +2,13 @@
 /* SR-IOV VF counts set and given back by vfiod; see sriov.h. */
 #include <errno.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "journal-file.h"
 #include "log.h"
 #include "sriov-journal.h"
 #include "sriov.h"
+#include "vfiod/host-root.h"
 #include "vm.h"
 
 static bool record_holds(const vfd_bind_record *rec, const char *name)
@@ -60,6 +62,23 @@ static int check_vf_not_on_vfio(Manager *m, const vfd_pci_address *vf, vfd_op_er
 }
 
 /*
+ * A count change removes every VF: one that carries the host's "/" or
+ * "/usr" (an NVMe VF's namespace, say) would take the host's root file
+ * system with it. -EBUSY, as a claim of it is refused (lib/host-root.h).
+ */
+static int check_vf_not_host_root(Manager *m, const char *vf, const dev_t *roots, size_t n_roots,
+				  vfd_op_error *error)
+{
+	dev_t dev;
+
+	if (vfd_pci_carries_host_root(m->ctx, vf, roots, n_roots, &dev) > 0)
+		return vfd_op_error_set(error, -EBUSY, vf, "the VF carries the host's root file "
+					"system (block device %u:%u): its PF's VF count never changes",
+					major(dev), minor(dev));
+	return 0;
+}
+
+/*
  * -ETXTBSY, naming the owner, when a VF of pf is claimed by a VM or held
  * by a binding: its count may not change under it.
  */
@@ -67,6 +86,8 @@ static int check_vfs_unowned(Manager *m, const vfd_pci_address *pf, vfd_op_error
 {
 	_cleanup_(vfd_pci_device_freep) vfd_pci_device *d = NULL;
 	char vf[VFD_PCI_ADDRESS_STRLEN];
+	dev_t roots[VFD_HOST_ROOT_DEVS_MAX];
+	size_t n_roots = vfd_host_root_devices(roots);
 	int r;
 
 	r = vfd_pci_device_load(m->ctx, pf, &d);
@@ -74,6 +95,9 @@ static int check_vfs_unowned(Manager *m, const vfd_pci_address *pf, vfd_op_error
 		return r;
 	for (size_t i = 0; i < d->n_virtfns; i++) {
 		vfd_pci_address_format(&d->virtfns[i], vf);
+		r = check_vf_not_host_root(m, vf, roots, n_roots, error);
+		if (r < 0)
+			return r;
 		for (size_t k = 0; k < m->n_vms; k++)
 			if (vm_holds(m->vms[k], vf))
 				return vfd_op_error_set(error, -ETXTBSY, d->name,

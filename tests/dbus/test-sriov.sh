@@ -169,6 +169,31 @@ config_sets_and_drops_a_count() {
 	rm "$ROOT/etc/vfiod/vfiod.json"
 }
 
+# The host's "/" on a VF (an NVMe VF's namespace, a VF's iSCSI NIC):
+# a count change removes every VF, and the host's root file system with
+# it. Refused, as a claim of that function is (lib/host-root.h), by the
+# bus, by --restore, and by vfiod.json; the fixture's block device is the
+# running system's "/" (its st_dev), placed below VF 0000:02:10.2.
+a_vf_carrying_the_host_root_blocks_the_count() {
+	dev=$(stat -c '%Hd:%Ld' /)
+	case $dev in
+	0:*) echo "# '/' is on no block device here ($dev): nothing to place below a VF"; return 0 ;;
+	esac
+	mkdir -p "$ROOT/sys/dev/block"
+	ln -sfn "../../devices/pci0000:00/0000:00:1c.0/0000:02:10.2/nvme/nvme0/nvme0n1" "$ROOT/sys/dev/block/$dev"
+	vfioctl sriov set "$PF" --num-vfs 3
+	assert_one_line_error 1 "(org.vfiod1.Error.DeviceBusy)"
+	grep -q "0000:02:10.2: .*host's root file system" "$ERR" || fail "the VF is not named: $(cat "$ERR")"
+	assert_eq "2 1" "$(pf_state)" "the PF after the refusal"
+	[ ! -e "$S/$PF.json" ] || fail "a refusal left a journal"
+	mkdir -p "$ROOT/etc/vfiod"
+	printf '{"sriov": [{"device": "%s", "num_vfs": 0}]}\n' "$PF" >"$ROOT/etc/vfiod/vfiod.json"
+	vfioctl config apply
+	assert_eq "2 1" "$(pf_state)" "the PF after vfiod.json asked for 0 VFs"
+	rm "$ROOT/etc/vfiod/vfiod.json" "$ROOT/sys/dev/block/$dev"
+	vfioctl config apply
+}
+
 trap 'cleanup_vmms; current_vfiod_or_none; cleanup' EXIT
 make_fixture
 S=$ROOT/run/vfiod/sriov
@@ -183,5 +208,6 @@ check "hostile input changes nothing" hostile_input_is_refused
 check "a crash mid-change is undone at the next start" a_crash_mid_change_is_undone_at_start
 check "hostile SR-IOV journals are set aside; nothing is written" hostile_journals_are_set_aside
 check "vfiod.json's sriov sets a count; dropping it restores the PF" config_sets_and_drops_a_count
+check "a VF carrying the host's root file system blocks count changes" a_vf_carrying_the_host_root_blocks_the_count
 
 done_testing
