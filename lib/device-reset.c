@@ -46,12 +46,7 @@ const char *vfd_reset_check_to_string(vfd_reset_check c)
 	return c >= 0 && c < _VFD_RESET_CHECK_MAX ? check_names[c] : NULL;
 }
 
-/* where a marker goes: offset and width (2 or 4) of the register, and the value */
-typedef struct Marker {
-	vfd_reset_check check;
-	unsigned offset, width;
-	uint32_t value, original;
-} Marker;
+typedef vfd_reset_marker Marker;
 
 static uint32_t get_le(const uint8_t *p, unsigned width)
 {
@@ -103,9 +98,12 @@ static int register_write(vfd_context *ctx, const char *path, unsigned offset, u
  * The register to mark in cfg (CFG_SIZE bytes as read): MSI-X Function
  * Mask, MSI Mask Bits, MSI Message Data, whichever comes first in that
  * order; none while the interrupts are enabled (nobody should have them
- * now: a marker there would be live). 0 and *ret, or -ENOENT.
+ * now: a marker there would be live). 0 and *ret, or -ENOENT. A register
+ * found holding the marker already is marked all the same: the last
+ * user's value, which a reset clears; passing it by would let a function
+ * whose reset does not take go on with its identity as the only check.
  */
-static int marker_find(const uint8_t *cfg, Marker *ret)
+int vfd_reset_marker_find(const uint8_t cfg[static CFG_SIZE], Marker *ret)
 {
 	unsigned pos, msi = 0, msix = 0;
 
@@ -128,7 +126,7 @@ static int marker_find(const uint8_t *cfg, Marker *ret)
 		if (!(flags & MSIX_FLAGS_ENABLE)) {
 			*ret = (Marker) { VFD_RESET_CHECK_MSIX_MASK, msix + 2, 2, flags | MSIX_FLAGS_MASKALL,
 					  flags };
-			return flags & MSIX_FLAGS_MASKALL ? -ENOENT : 0;
+			return 0; /* already masked: a marker in place, the reset clears it */
 		}
 	}
 	if (msi) {
@@ -144,17 +142,17 @@ static int marker_find(const uint8_t *cfg, Marker *ret)
 			if (mask + 4 > CFG_SIZE)
 				return -ENOENT;
 			*ret = (Marker) { VFD_RESET_CHECK_MSI_MASK, mask, 4, 1, get_le(cfg + mask, 4) };
-			return ret->original & 1 ? -ENOENT : 0;
+			return 0;
 		}
 		*ret = (Marker) { VFD_RESET_CHECK_MSI_DATA, data, 2, VFD_RESET_MSI_DATA_MARKER,
 				  get_le(cfg + data, 2) };
-		return ret->original == VFD_RESET_MSI_DATA_MARKER ? -ENOENT : 0;
+		return 0;
 	}
 	return -ENOENT;
 }
 
 /* the marker is still there: the reset did not take */
-static bool marker_still_set(const Marker *m, uint32_t v)
+bool vfd_reset_marker_still_set(const Marker *m, uint32_t v)
 {
 	if (m->check == VFD_RESET_CHECK_MSIX_MASK)
 		return v & MSIX_FLAGS_MASKALL;
@@ -335,12 +333,12 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 		goto out;
 	}
 	id_before = get_le(cfg, 4);
-	if (n == CFG_SIZE && marker_find(cfg, &marker) >= 0) {
+	if (n == CFG_SIZE && vfd_reset_marker_find(cfg, &marker) >= 0) {
 		r = register_write(ctx, path, marker.offset, marker.width, marker.value);
 		if (r >= 0)
 			r = register_read(ctx, path, marker.offset, marker.width, &v);
 		/* a register that does not keep what is written proves nothing */
-		if (r < 0 || !marker_still_set(&marker, v))
+		if (r < 0 || !vfd_reset_marker_still_set(&marker, v))
 			marker.check = VFD_RESET_CHECK_IDENTITY;
 	} else
 		marker.check = VFD_RESET_CHECK_IDENTITY;
@@ -369,7 +367,7 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 					 vfd_reset_check_to_string(marker.check), strerror(-r));
 			goto out;
 		}
-		if (marker_still_set(&marker, v)) {
+		if (vfd_reset_marker_still_set(&marker, v)) {
 			r = vfd_op_error_set(error, -ENOTRECOVERABLE, device, "the reset did not take: "
 					     "%s (config 0x%x) still holds vfiod's marker 0x%x "
 					     "(reset methods: %s)",

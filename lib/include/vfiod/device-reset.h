@@ -23,6 +23,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vfiod/inventory.h"
 #include "vfiod/op-error.h"
@@ -47,6 +48,25 @@ const char *vfd_reset_check_to_string(vfd_reset_check c);
 
 /* the value written into MSI Message Data before a reset */
 #define VFD_RESET_MSI_DATA_MARKER 0xfd5e
+
+/*
+ * Where the reset's marker goes in a function's config space: cfg holds
+ * its first 256 bytes. offset and width (2 or 4) of the register, the
+ * value written, the value found. A register that already holds the
+ * marker (left so by the function's last user, and not cleared since: no
+ * reset took) is a marker in place: the reset must clear it all the same.
+ * 0 and *ret; -ENOENT: no register to mark (no MSI or MSI-X capability, or
+ * its interrupts enabled: a marker there would be live).
+ */
+typedef struct vfd_reset_marker {
+	vfd_reset_check check;
+	unsigned offset, width;
+	uint32_t value, original;
+} vfd_reset_marker;
+
+int vfd_reset_marker_find(const uint8_t cfg[static 256], vfd_reset_marker *ret);
+/* v, read from the marker's register after a reset: true when the reset did not take */
+bool vfd_reset_marker_still_set(const vfd_reset_marker *m, uint32_t v);
 
 /*
  * Resets PCI function device ("0000:01:00.0", bound to a VFIO driver,
