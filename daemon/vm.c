@@ -444,6 +444,13 @@ static int add_mdev(VM *vm, const char *uuid, bool created, vfd_op_error *error)
 	snprintf(d.name, sizeof(d.name), "%s", mdev->uuid);
 	d.iommu_group = mdev->iommu_group;
 
+	/* a slice of a quarantined function (its reset failed) is that function's state */
+	if (mdev->parent) {
+		r = manager_quarantine_check(vm->manager, mdev->parent, error);
+		if (r < 0)
+			return r;
+	}
+
 	if (manager_mdev_owner(vm->manager, d.name))
 		return vfd_op_error_set(error, -EALREADY, d.name, "the mdev belongs to VM %s already",
 					manager_mdev_owner(vm->manager, d.name)->name);

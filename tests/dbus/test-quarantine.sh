@@ -38,13 +38,36 @@ a_quarantined_member_keeps_its_group_out() {
 	assert_vfioctl_ok
 }
 
+# The iGPU 0000:00:02.0, quarantined (its reset failed as it left a VM
+# whole), is back on its host driver: an mdev of it is a slice of the
+# same un-reset hardware, and goes to no VM either.
+an_mdev_of_a_quarantined_parent_stays_out() {
+	UUID2=5b2c2f8e-6a0e-4c57-9d51-0d1c7e0a0032
+	mdev=83b8f4f2-509f-382f-3c1e-e6bfe0fa1001
+	make_group_node 11
+	spawn_vmm
+	vfioctl vm register q-mdev --uuid "$UUID2" --pid "$VMM" --backend type1 --vmm-opens-groups --memory 64M
+	assert_vfioctl_ok
+	vfioctl vm add-device q-mdev "$mdev"
+	assert_one_line_error 1 "(org.vfiod1.Error.Quarantined)"
+	grep -q "0000:00:02.0" "$ERR" || fail "the parent is not named: $(cat "$ERR")"
+	vfioctl quarantine clear 0000:00:02.0
+	assert_vfioctl_ok
+	vfioctl vm add-device q-mdev "$mdev"
+	assert_vfioctl_ok
+	vfioctl vm release q-mdev
+	assert_vfioctl_ok
+}
+
 trap 'cleanup_vmms; current_vfiod_or_none; cleanup' EXIT
 make_fixture
 Q=$ROOT/run/vfiod/quarantine
 quarantine_record 0000:01:00.1
+quarantine_record 0000:00:02.0
 start_bus
 start_vfiod
 
 check "a quarantined function keeps every claim of its IOMMU group out" a_quarantined_member_keeps_its_group_out
+check "an mdev of a quarantined parent goes to no VM" an_mdev_of_a_quarantined_parent_stays_out
 
 done_testing
