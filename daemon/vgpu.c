@@ -77,9 +77,14 @@ int vgpu_reset_device(Manager *m, const VMDevice *d)
 	return d->vgpu_type ? vgpu_reset(m, d->name) : 0;
 }
 
+/* taken: owned by a VM or a Bind, or quarantined (the next VF is tried instead) */
 static int owned_by_anyone(const char *name, void *userdata)
 {
-	return manager_device_owned_elsewhere(userdata, name, NULL);
+	int r = manager_device_owned_elsewhere(userdata, name, NULL);
+
+	if (r == 0 && manager_quarantine_check(userdata, name, NULL) < 0)
+		r = 1;
+	return r;
 }
 
 /* a parent that cannot give the type, not a failure */
