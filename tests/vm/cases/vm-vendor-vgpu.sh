@@ -108,3 +108,30 @@ testcase_vgpu_on_a_vf() {
 	echo 0 >"/sys/bus/pci/devices/$PF/sriov_numvfs"
 	echo 1 >"/sys/bus/pci/devices/$PF/sriov_drivers_autoprobe"
 }
+
+# A quarantined VF (here: an unreadable record, which fails closed) is
+# taken for CreateVgpu's choice: the next VF of the parent gets the type.
+testcase_quarantined_vf_is_passed_over() {
+	setup_vfs
+	mkdir -p /run/vfiod/quarantine
+	echo "not a record" >"/run/vfiod/quarantine/$VF0.json"
+	start_vfiod
+	vfioctl_ok --json quarantine list
+	assert_eq "$VF0" "$(jq -r '.[0].device' "$OUT")" "the quarantined VF"
+	vmm_spawn --type1 "$VF1" --vfiod vm-q --user vmm --memlock 64M --mem 16M
+	vfioctl_ok vm register vm-q --pid "$VMM_PID" --backend type1 --memory 16M
+	vfioctl_ok vm create-vgpu vm-q 11 --parent "$PF"
+	assert_eq "$VF1" "$(cat "$OUT")" "the VF CreateVgpu picked past the quarantined one"
+	assert_eq 0 "$(vf_type "$VF0")" "the quarantined VF's type"
+	vmm_stop
+	wait_until 60 vm_is_gone vm-q
+	vfioctl_ok quarantine clear "$VF0"
+	stop_vfiod
+	rm -rf /run/vfiod/quarantine
+	for _vf in "$VF0" "$VF1"; do
+		[ -z "$(pci_driver "$_vf")" ] || echo "$_vf" >"/sys/bus/pci/devices/$_vf/driver/unbind"
+		echo >"/sys/bus/pci/devices/$_vf/driver_override"
+	done
+	echo 0 >"/sys/bus/pci/devices/$PF/sriov_numvfs"
+	echo 1 >"/sys/bus/pci/devices/$PF/sriov_drivers_autoprobe"
+}
