@@ -2,7 +2,8 @@
 /*
  * Which PCI functions carry the host's root file systems: the block
  * devices of "/" and "/usr" followed through sysfs (sys/dev/block, and the
- * slaves of dm and md devices) to the PCI function below them.
+ * slaves of dm and md devices, the controllers of an NVMe subsystem) to
+ * the PCI function below them.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -43,6 +44,65 @@ static bool link_passes_through(const char *target, const char *pci)
 	return false;
 }
 
+/* "nvme" and a number: a controller's link in an NVMe subsystem's directory */
+static bool is_nvme_controller_name(const char *name)
+{
+	if (strncmp(name, "nvme", 4) != 0 || !name[4])
+		return false;
+	for (const char *c = name + 4; *c; c++)
+		if (*c < '0' || *c > '9')
+			return false;
+	return true;
+}
+
+/*
+ * NVMe native multipath: the block device of a namespace that more than
+ * one controller may reach is the subsystem's (devices/virtual/
+ * nvme-subsystem/nvme-subsysN/nvmeXnY), below no PCI function and with no
+ * slaves. The subsystem's directory links each of its controllers, and a
+ * controller is below its PCI function: any of them carries the disk.
+ */
+static int nvme_subsystem_below_pci(vfd_context *ctx, const char *target, const char *pci)
+{
+	static const char marker[] = "/nvme-subsystem/";
+	const char *p = strstr(target, marker);
+	char subsys[64], dir[VFD_PATH_MAX];
+	char **names = NULL;
+	size_t len;
+	int r, found = 0;
+
+	if (!p)
+		return 0;
+	p += strlen(marker);
+	len = strcspn(p, "/");
+	if (len == 0 || len >= sizeof(subsys))
+		return 0;
+	memcpy(subsys, p, len);
+	subsys[len] = '\0';
+	if (!vfd_name_is_component(subsys))
+		return 0;
+	r = vfd_pathf(dir, sizeof(dir), "sys/class/nvme-subsystem/%s", subsys);
+	if (r < 0)
+		return r;
+	r = vfd_root_list_dir_or_empty(ctx, dir, &names);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; names[i] && !found; i++) {
+		_cleanup_free_ char *ctrl = NULL;
+		char link[VFD_PATH_MAX];
+
+		if (!is_nvme_controller_name(names[i]))
+			continue;
+		/* one controller that cannot be read does not hide the others */
+		if (vfd_pathf(link, sizeof(link), "%s/%s", dir, names[i]) < 0 ||
+		    vfd_root_readlink(ctx, link, &ctrl) < 0)
+			continue;
+		found = link_passes_through(ctrl, pci);
+	}
+	vfd_strv_free(names);
+	return found;
+}
+
 /*
  * Whether the block device whose sysfs entry is link (root-relative: a
  * sys/dev/block or sys/class/block symlink) sits below PCI function pci,
@@ -62,6 +122,9 @@ static int block_below_pci(vfd_context *ctx, const char *link, const char *pci, 
 		return r == -ENOENT ? 0 : r;
 	if (link_passes_through(target, pci))
 		return 1;
+	r = nvme_subsystem_below_pci(ctx, target, pci);
+	if (r != 0)
+		return r;
 
 	r = vfd_pathf(path, sizeof(path), "%s/slaves", link);
 	if (r < 0)

@@ -19,7 +19,8 @@ size_t vfd_host_root_devices(dev_t ret[static VFD_HOST_ROOT_DEVS_MAX]);
 
 /*
  * 1 when a block device of devs sits on PCI function pci (the canonical
- * address), itself or through the devices it is built on (dm, md slaves),
+ * address), itself or through the devices it is built on (dm, md slaves,
+ * the controllers of an NVMe multipath subsystem),
  * with *ret_dev that block device; 0 when none does. Devices that are no
  * block device (major 0: tmpfs, overlay...) and sysfs entries that cannot
  * be read are passed by: the guard cannot tell, and does not refuse.
