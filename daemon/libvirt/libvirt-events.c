@@ -87,6 +87,12 @@ typedef struct EventRetry {
 static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias);
 static void device_detached(VM *vm, const char *name, const char *alias);
 
+/* a device change of the VM runs: a give-back, or a move of its charge */
+static bool vm_changing(VM *vm)
+{
+	return vm_is_giving_back(vm) || vm_change_process_target(vm) != 0;
+}
+
 static void event_retry_free(void *p)
 {
 	EventRetry *e = p;
@@ -105,7 +111,7 @@ static int on_event_retry(sd_event_source *s, uint64_t usec, void *userdata)
 		sd_event_source_disable_unref(e->source);
 		return 0;
 	}
-	if (vm_is_giving_back(vm) && ++e->tries < EVENT_RETRY_MAX) {
+	if (vm_changing(vm) && ++e->tries < EVENT_RETRY_MAX) {
 		/* still under way: once more, later */
 		if (sd_event_source_set_time_relative(s, EVENT_RETRY_USEC) >= 0 &&
 		    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
@@ -120,7 +126,7 @@ static int on_event_retry(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* 1 when the event is put off until the VM's give-back ended */
+/* 1 when the event is put off until the VM's give-back or move ended */
 static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char *name,
 		       const char *alias)
 {
@@ -128,7 +134,7 @@ static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char
 	EventRetry *e;
 	int r;
 
-	if (!vm_is_giving_back(vm))
+	if (!vm_changing(vm))
 		return 0;
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->alias = strdup(alias))) {
@@ -154,29 +160,31 @@ static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char
 				       vm_get_name(vm), name);
 	}
 	e->source = s;
-	log_info("VM %s: libvirt's event about %s (alias %s) waits for the give-back under way.",
+	log_info("VM %s: libvirt's event about %s (alias %s) waits for the device change under way.",
 		 vm_get_name(vm), name, alias);
 	return 1;
 }
 
-/*
- * Why an after-the-fact claim failed: the device is not this VM's to have
- * (another VM's, the host's, above the VM's cap, not VFIO-capable), not a
- * passing trouble of vfiod's (memory, a give-back under way, the VM going).
- */
-static bool claim_refused(int r)
+LibvirtClaimVerdict libvirt_claim_verdict(int r, bool vm_changing)
 {
 	switch (r) {
+	case -EBUSY:
+		/*
+		 * A member of the group is the host's, or the VM is in the middle
+		 * of a change (a give-back, a move of its charge to another
+		 * process: vm_memlock_before_add() says -EBUSY then): only the
+		 * first refuses the device. The second passes; the event waits.
+		 */
+		return vm_changing ? LIBVIRT_CLAIM_LATER : LIBVIRT_CLAIM_REFUSED;
 	case -EADDRINUSE: /* owned by another VM, or by an ad-hoc Bind */
-	case -EBUSY:      /* a member of its group is the host's */
 	case -EDQUOT:     /* above the VM's memlock cap */
 	case -EPERM:
 	case -EACCES:
 	case -ENOTBLK:    /* no IOMMU group */
 	case -ENODEV:
-		return true;
+		return LIBVIRT_CLAIM_REFUSED;
 	default:
-		return false;
+		return LIBVIRT_CLAIM_FAILED;
 	}
 }
 
@@ -237,8 +245,17 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
 			log_error("VM %s: cannot take %s, attached by libvirt, into account: %s%s%s", vm_get_name(vm),
 				  dev->name, error.subject, *error.subject ? ": " : "",
 				  error.error ? error.message : strerror(-r));
-			if (claim_refused(r))
+			switch (libvirt_claim_verdict(r, vm_changing(vm))) {
+			case LIBVIRT_CLAIM_REFUSED:
 				detach_refused(vm, dev, alias);
+				break;
+			case LIBVIRT_CLAIM_LATER:
+				/* never a detach for a passing state: the claim is tried again */
+				(void) event_later(vm, true, dev, dev->name, alias);
+				break;
+			case LIBVIRT_CLAIM_FAILED:
+				break;
+			}
 			return;
 		}
 	} else

@@ -49,6 +49,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include "vfiod/libvirt-dl.h"
 
 typedef struct Manager Manager;
@@ -85,4 +86,21 @@ void libvirt_events_vm_ready(LibvirtEvents *l, VM *vm);
  * NULL or not connected.
  */
 virConnectPtr libvirt_events_connection(LibvirtEvents *l);
+
+/*
+ * What a failed after-the-fact claim (errno r) of a device libvirt
+ * attached means: REFUSED, the device is not the VM's to have (another
+ * VM's, the host's, above the VM's cap, no IOMMU group): libvirt is asked
+ * to detach it again. LATER, the VM was in the middle of a device change
+ * (vm_changing: a give-back, a move of its charge to another process):
+ * the claim is tried again once that ended, never a detach. FAILED, a
+ * trouble of vfiod's: logged.
+ */
+typedef enum LibvirtClaimVerdict {
+	LIBVIRT_CLAIM_REFUSED,
+	LIBVIRT_CLAIM_LATER,
+	LIBVIRT_CLAIM_FAILED,
+} LibvirtClaimVerdict;
+
+LibvirtClaimVerdict libvirt_claim_verdict(int r, bool vm_changing);
 const vfd_libvirt *libvirt_events_library(LibvirtEvents *l);
