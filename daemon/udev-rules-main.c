@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "vfiod/config.h"
+#include "vfiod/host-root.h"
 #include "vfiod/inventory.h"
 #include "vfiod/udev-rule.h"
 
@@ -91,18 +92,9 @@ static int generate(const char *root, const char *output, bool print)
 
 	{
 		/* the host's own file systems: a rule must never take them away at boot */
-		static const char *const critical[] = { "", "usr" };
-		dev_t devs[2];
-		size_t n_devs = 0;
+		dev_t devs[VFD_HOST_ROOT_DEVS_MAX];
+		size_t n_devs = vfd_host_root_devices_at(ctx, root, devs);
 
-		for (size_t i = 0; i < 2; i++) {
-			char path[4096];
-			struct stat st;
-
-			snprintf(path, sizeof(path), "%s/%s", root, critical[i]);
-			if (stat(path, &st) == 0)
-				devs[n_devs++] = st.st_dev;
-		}
 		r = vfd_udev_rules_check_host_critical(ctx, c, devs, n_devs, &e);
 		if (r < 0)
 			return fail(&e, r, "checking the host's devices");

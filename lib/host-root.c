@@ -6,31 +6,116 @@
  * the PCI function below them.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
 #include "vfiod/host-root.h"
 #include "vfiod/util.h"
 #include "vfd-internal.h"
 
-size_t vfd_host_root_devices(dev_t ret[static VFD_HOST_ROOT_DEVS_MAX])
+int vfd_btrfs_member_devices(vfd_context *ctx, const char *fsid, dev_t *ret, size_t max, size_t *n)
 {
-	static const char *const paths[VFD_HOST_ROOT_DEVS_MAX] = { "/", "/usr" };
+	char dir[VFD_PATH_MAX];
+	char **names = NULL;
+	int r;
+
+	if (!ctx || !fsid || !n || (!ret && max > 0) || !vfd_name_is_component(fsid))
+		return -EINVAL;
+	r = vfd_pathf(dir, sizeof(dir), "sys/fs/btrfs/%s/devices", fsid);
+	if (r < 0)
+		return r;
+	r = vfd_root_list_dir(ctx, dir, &names);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; names[i] && *n < max; i++) {
+		_cleanup_free_ char *text = NULL;
+		char attr[VFD_PATH_MAX];
+		unsigned maj, min;
+		dev_t dev;
+		bool known = false;
+
+		if (!vfd_name_is_component(names[i]) ||
+		    vfd_pathf(attr, sizeof(attr), "%s/%s/dev", dir, names[i]) < 0 ||
+		    vfd_root_read_string(ctx, attr, &text) < 0 || sscanf(text, "%u:%u", &maj, &min) != 2)
+			continue;
+		dev = makedev(maj, min);
+		for (size_t k = 0; k < *n && !known; k++)
+			known = ret[k] == dev;
+		if (!known)
+			ret[(*n)++] = dev;
+	}
+	vfd_strv_free(names);
+	return 0;
+}
+
+/*
+ * btrfs gives its file systems an anonymous st_dev (major 0): the block
+ * devices are the members of the file system whose fsid BTRFS_IOC_FS_INFO
+ * names, listed in sys/fs/btrfs/FSID/devices.
+ */
+static void btrfs_devices(vfd_context *ctx, const char *path, dev_t *ret, size_t max, size_t *n)
+{
+	struct btrfs_ioctl_fs_info_args info = {};
+	char fsid[VFD_UUID_STRLEN];
+	const uint8_t *u = info.fsid;
+	struct statfs sfs;
+	_cleanup_close_ int fd = -1;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstatfs(fd, &sfs) < 0 || sfs.f_type != BTRFS_SUPER_MAGIC ||
+	    ioctl(fd, BTRFS_IOC_FS_INFO, &info) < 0)
+		return;
+	snprintf(fsid, sizeof(fsid),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+		 u[14], u[15]);
+	(void) vfd_btrfs_member_devices(ctx, fsid, ret, max, n);
+}
+
+size_t vfd_host_root_devices_at(vfd_context *ctx, const char *dir, dev_t ret[static VFD_HOST_ROOT_DEVS_MAX])
+{
+	static const char *const names[] = { "", "usr" };
 	size_t n = 0;
 
-	for (size_t i = 0; i < VFD_HOST_ROOT_DEVS_MAX; i++) {
+	for (size_t i = 0; i < ELEMENTSOF(names) && n < VFD_HOST_ROOT_DEVS_MAX; i++) {
+		char path[VFD_PATH_MAX];
 		struct stat st;
+		bool known = false;
 
-		if (stat(paths[i], &st) < 0)
+		if (snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "", names[i]) >= (int) sizeof(path))
 			continue;
-		if (n > 0 && ret[n - 1] == st.st_dev)
+		if (stat(*path ? path : "/", &st) < 0)
 			continue;
-		ret[n++] = st.st_dev;
+		if (major(st.st_dev) == 0) {
+			/* no block device of its own: btrfs (its members), or nothing to tell */
+			if (ctx)
+				btrfs_devices(ctx, *path ? path : "/", ret, VFD_HOST_ROOT_DEVS_MAX, &n);
+			continue;
+		}
+		for (size_t k = 0; k < n && !known; k++)
+			known = ret[k] == st.st_dev;
+		if (!known)
+			ret[n++] = st.st_dev;
 	}
 	return n;
+}
+
+size_t vfd_host_root_devices(dev_t ret[static VFD_HOST_ROOT_DEVS_MAX])
+{
+	/* the running system's devices, so its own sysfs too (not a fixture root) */
+	_cleanup_(vfd_context_freep) vfd_context *host = NULL;
+
+	if (vfd_context_new("/", &host) < 0)
+		host = NULL;
+	return vfd_host_root_devices_at(host, "", ret);
 }
 
 /* the link target names PCI function pci as one of its components */

@@ -135,6 +135,46 @@ static void test_nvme_native_multipath(void)
 	tree_free(&t);
 }
 
+/*
+ * btrfs: st_dev of "/" is anonymous (major 0), so the guard looked at no
+ * disk at all. Its members, from sys/fs/btrfs/FSID/devices, are the disks:
+ * a raid1 on nvme0n1p2 and sda1 carries the root on both controllers.
+ */
+#define FSID "5f0c7d1e-3a2b-4c8d-9e6f-0a1b2c3d4e5f"
+static void test_btrfs_members(void)
+{
+	dev_t devs[VFD_HOST_ROOT_DEVS_MAX] = {}, anon = makedev(0, 35);
+	size_t n = 0;
+	tree t;
+
+	tree_new(&t);
+	vfd_test_write_file(t.tmp, "sys/devices/" SDA1 "/dev", "8:1\n");
+	vfd_test_symlink(t.tmp, "sys/fs/btrfs/" FSID "/devices/nvme0n1p2", "../../../../devices/" NVME_PART);
+	vfd_test_symlink(t.tmp, "sys/fs/btrfs/" FSID "/devices/sda1", "../../../../devices/" SDA1);
+	vfd_test_symlink(t.tmp, "sys/dev/block/8:1", "../../devices/" SDA1);
+
+	/* the anonymous device alone tells nothing */
+	ASSERT_EQ(carries(&t, "0000:01:00.0", anon), 0);
+
+	devs[n++] = makedev(259, 2); /* a member already listed is not listed twice */
+	ASSERT_OK(vfd_btrfs_member_devices(t.ctx, FSID, devs, VFD_HOST_ROOT_DEVS_MAX, &n));
+	ASSERT_EQ(n, 2);
+	ASSERT_TRUE(devs[1] == makedev(8, 1));
+	ASSERT_EQ(vfd_pci_carries_host_root(t.ctx, "0000:00:17.0", devs, n, NULL), 1);
+	ASSERT_EQ(vfd_pci_carries_host_root(t.ctx, "0000:01:00.0", devs, n, NULL), 1);
+	ASSERT_EQ(vfd_pci_carries_host_root(t.ctx, "0000:03:00.0", devs, n, NULL), 0);
+
+	/* no room: nothing written past max */
+	n = 0;
+	ASSERT_OK(vfd_btrfs_member_devices(t.ctx, FSID, devs, 1, &n));
+	ASSERT_EQ(n, 1);
+	/* an fsid is a name, never a path */
+	ASSERT_ERRNO(vfd_btrfs_member_devices(t.ctx, "../../etc", devs, 1, &n), -EINVAL);
+	ASSERT_ERRNO(vfd_btrfs_member_devices(t.ctx, "0a0b0c0d-0000-0000-0000-000000000000", devs, 1, &n),
+		     -ENOENT);
+	tree_free(&t);
+}
+
 /* no block device (major 0), an unknown one, an empty list: nothing refused */
 static void test_unknown_devices_pass(void)
 {
@@ -150,4 +190,4 @@ static void test_unknown_devices_pass(void)
 
 VFD_TEST_MAIN(VFD_TEST(test_partition_behind_a_bridge), VFD_TEST(test_dm_on_a_partition),
 	      VFD_TEST(test_lvm_on_md_on_two_controllers), VFD_TEST(test_nvme_native_multipath),
-	      VFD_TEST(test_unknown_devices_pass))
+	      VFD_TEST(test_btrfs_members), VFD_TEST(test_unknown_devices_pass))

@@ -11,11 +11,27 @@
 
 #include "vfiod/inventory.h"
 
-/* at most this many: "/" and "/usr" */
-#define VFD_HOST_ROOT_DEVS_MAX 2
+/* at most this many: "/" and "/usr", or the members of their btrfs file systems */
+#define VFD_HOST_ROOT_DEVS_MAX 16
 
-/* st_dev of "/" and "/usr" (the running system's, not below a fixture root); the count */
+/*
+ * The block devices of "/" and "/usr" of the running system (stat(2),
+ * not below a fixture root); the count. A btrfs file system (st_dev
+ * major 0) gives its member devices, read from the running system's
+ * sys/fs/btrfs/FSID/devices. Other file systems without a block device
+ * (tmpfs, overlayfs, ZFS) give nothing.
+ */
 size_t vfd_host_root_devices(dev_t ret[static VFD_HOST_ROOT_DEVS_MAX]);
+
+/* the same for the tree at dir ("" or "/": the running system's), its sysfs ctx's (NULL: no btrfs members) */
+size_t vfd_host_root_devices_at(vfd_context *ctx, const char *dir,
+				dev_t ret[static VFD_HOST_ROOT_DEVS_MAX]);
+
+/*
+ * Appends to ret (up to max, *n counts) the devices (sys/fs/btrfs/FSID/
+ * devices/NAME/dev) of the btrfs file system fsid that are not in it yet.
+ */
+int vfd_btrfs_member_devices(vfd_context *ctx, const char *fsid, dev_t *ret, size_t max, size_t *n);
 
 /*
  * 1 when a block device of devs sits on PCI function pci (the canonical
