@@ -11,11 +11,13 @@
 #include <linux/magic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "vfiod/host-root.h"
 #include "vfiod/util.h"
@@ -80,30 +82,136 @@ static void btrfs_devices(vfd_context *ctx, const char *path, dev_t *ret, size_t
 	(void) vfd_btrfs_member_devices(ctx, fsid, ret, max, n);
 }
 
+/* a small file of the running system (/proc/swaps), NUL-terminated */
+static int read_small_file(const char *path, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 65536, len = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t k = read(fd, buf + len, size - 1 - len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0 || (len += (size_t) k) == size - 1)
+			break;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+int vfd_swaps_parse(const char *text, char ***ret)
+{
+	char **paths = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!text || !ret)
+		return -EINVAL;
+	paths = calloc(1, sizeof(char *));
+	if (!paths)
+		return -ENOMEM;
+	/* "Filename Type Size Used Priority", then one line per area; blanks in a name are \040 */
+	for (const char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+		const char *p = line + 1;
+		size_t len = strcspn(p, " \t\n");
+		char *path;
+		size_t k = 0;
+
+		if (len == 0 || *p != '/')
+			continue;
+		path = malloc(len + 1);
+		if (!path) {
+			vfd_strv_free(paths);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < len; i++) {
+			if (p[i] == '\\' && i + 3 < len + 1 && is_octal(p[i + 1]) && p[i + 1] <= '3' &&
+			    is_octal(p[i + 2]) && is_octal(p[i + 3])) {
+				path[k++] = (char) ((p[i + 1] - '0') << 6 | (p[i + 2] - '0') << 3 | (p[i + 3] - '0'));
+				i += 3;
+			} else
+				path[k++] = p[i];
+		}
+		path[k] = '\0';
+		r = vfd_strv_push(&paths, &n, path);
+		if (r < 0) {
+			vfd_strv_free(paths);
+			return r;
+		}
+	}
+	*ret = paths;
+	return 0;
+}
+
+static void add_dev(dev_t dev, dev_t ret[static VFD_HOST_ROOT_DEVS_MAX], size_t *n)
+{
+	for (size_t k = 0; k < *n; k++)
+		if (ret[k] == dev)
+			return;
+	if (*n < VFD_HOST_ROOT_DEVS_MAX)
+		ret[(*n)++] = dev;
+}
+
+/* the block devices of the file system at path, or the device path itself (swap) */
+static void path_devices(vfd_context *ctx, const char *path, bool device_node,
+			 dev_t ret[static VFD_HOST_ROOT_DEVS_MAX], size_t *n)
+{
+	struct stat st;
+
+	/* an automount point (/efi, /boot) is not mounted for this: its autofs says nothing */
+	if (fstatat(AT_FDCWD, path, &st, AT_NO_AUTOMOUNT) < 0)
+		return;
+	if (device_node && S_ISBLK(st.st_mode)) {
+		add_dev(st.st_rdev, ret, n);
+		return;
+	}
+	if (major(st.st_dev) != 0)
+		add_dev(st.st_dev, ret, n);
+	else if (ctx)
+		/* no block device of its own: btrfs (its members), or nothing to tell */
+		btrfs_devices(ctx, path, ret, VFD_HOST_ROOT_DEVS_MAX, n);
+}
+
 size_t vfd_host_root_devices_at(vfd_context *ctx, const char *dir, dev_t ret[static VFD_HOST_ROOT_DEVS_MAX])
 {
-	static const char *const names[] = { "", "usr" };
+	/* what the host cannot lose while it runs: its root, /usr, /var, its boot files */
+	static const char *const names[] = { "", "usr", "var", "boot", "boot/efi", "efi" };
+	const char *base = dir && strcmp(dir, "/") != 0 ? dir : "";
+	char **swaps = NULL;
+	char path[VFD_PATH_MAX];
+	_cleanup_free_ char *text = NULL;
 	size_t n = 0;
 
-	for (size_t i = 0; i < ELEMENTSOF(names) && n < VFD_HOST_ROOT_DEVS_MAX; i++) {
-		char path[VFD_PATH_MAX];
-		struct stat st;
-		bool known = false;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", base, names[i]) >= (int) sizeof(path))
+			continue;
+		path_devices(ctx, path, false, ret, &n);
+	}
 
-		if (snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "", names[i]) >= (int) sizeof(path))
-			continue;
-		if (stat(*path ? path : "/", &st) < 0)
-			continue;
-		if (major(st.st_dev) == 0) {
-			/* no block device of its own: btrfs (its members), or nothing to tell */
-			if (ctx)
-				btrfs_devices(ctx, *path ? path : "/", ret, VFD_HOST_ROOT_DEVS_MAX, &n);
-			continue;
+	/* the swap areas: a swapped-out page of the host's is on them (a partition, or a file's disk) */
+	if (snprintf(path, sizeof(path), "%s/proc/swaps", base) < (int) sizeof(path) &&
+	    read_small_file(path, &text) >= 0 && vfd_swaps_parse(text, &swaps) >= 0) {
+		for (size_t i = 0; swaps[i]; i++) {
+			if (snprintf(path, sizeof(path), "%s%s", base, swaps[i]) < (int) sizeof(path))
+				path_devices(ctx, path, true, ret, &n);
 		}
-		for (size_t k = 0; k < n && !known; k++)
-			known = ret[k] == st.st_dev;
-		if (!known)
-			ret[n++] = st.st_dev;
+		vfd_strv_free(swaps);
 	}
 	return n;
 }

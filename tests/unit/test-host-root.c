@@ -175,6 +175,28 @@ static void test_btrfs_members(void)
 	tree_free(&t);
 }
 
+/* /proc/swaps: a partition, a file whose name has a blank, the header alone */
+static void test_swaps_parse(void)
+{
+	static const char swaps[] =
+		"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+		"/dev/nvme1n1p3                          partition\t8388604\t\t0\t\t-2\n"
+		"/var/swap\\040file                       file\t\t1048572\t\t0\t\t-3\n";
+	char **paths = NULL;
+
+	ASSERT_OK(vfd_swaps_parse(swaps, &paths));
+	ASSERT_STREQ(paths[0], "/dev/nvme1n1p3");
+	ASSERT_STREQ(paths[1], "/var/swap file");
+	ASSERT_NULL(paths[2]);
+	vfd_strv_free(paths);
+	ASSERT_OK(vfd_swaps_parse("Filename\tType\tSize\tUsed\tPriority\n", &paths));
+	ASSERT_NULL(paths[0]);
+	vfd_strv_free(paths);
+	ASSERT_OK(vfd_swaps_parse("", &paths));
+	ASSERT_NULL(paths[0]);
+	vfd_strv_free(paths);
+}
+
 /* no block device (major 0), an unknown one, an empty list: nothing refused */
 static void test_unknown_devices_pass(void)
 {
@@ -190,4 +212,5 @@ static void test_unknown_devices_pass(void)
 
 VFD_TEST_MAIN(VFD_TEST(test_partition_behind_a_bridge), VFD_TEST(test_dm_on_a_partition),
 	      VFD_TEST(test_lvm_on_md_on_two_controllers), VFD_TEST(test_nvme_native_multipath),
-	      VFD_TEST(test_btrfs_members), VFD_TEST(test_unknown_devices_pass))
+	      VFD_TEST(test_btrfs_members), VFD_TEST(test_swaps_parse),
+	      VFD_TEST(test_unknown_devices_pass))

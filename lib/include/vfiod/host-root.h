@@ -11,17 +11,22 @@
 
 #include "vfiod/inventory.h"
 
-/* at most this many: "/" and "/usr", or the members of their btrfs file systems */
+/* at most this many block devices: see vfd_host_root_devices() */
 #define VFD_HOST_ROOT_DEVS_MAX 16
 
 /*
- * The block devices of "/" and "/usr" of the running system (stat(2),
- * not below a fixture root); the count. A btrfs file system (st_dev
- * major 0) gives its member devices, read from the running system's
- * sys/fs/btrfs/FSID/devices. Other file systems without a block device
- * (tmpfs, overlayfs, ZFS) give nothing.
+ * The block devices the running system cannot lose (stat(2), not below a
+ * fixture root): those of "/", "/usr", "/var", "/boot", "/boot/efi" and
+ * "/efi" (automount points not triggered), and of the active swap areas
+ * (/proc/swaps: a swap partition, or the disk of a swap file); the count.
+ * A btrfs file system (st_dev major 0) gives its member devices, read
+ * from the running system's sys/fs/btrfs/FSID/devices. Other file
+ * systems without a block device (tmpfs, overlayfs, ZFS) give nothing.
  */
 size_t vfd_host_root_devices(dev_t ret[static VFD_HOST_ROOT_DEVS_MAX]);
+
+/* the paths of the swap areas in text, /proc/swaps' (octal escapes undone); vfd_strv_free */
+int vfd_swaps_parse(const char *text, char ***ret);
 
 /* the same for the tree at dir ("" or "/": the running system's), its sysfs ctx's (NULL: no btrfs members) */
 size_t vfd_host_root_devices_at(vfd_context *ctx, const char *dir,
