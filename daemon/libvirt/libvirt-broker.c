@@ -45,6 +45,7 @@ typedef struct BrokerJob {
 	char *xml;
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	/* the plan */
+	unsigned vm_id;          /* the VM prepared for the domain: the same one at the end, not a namesake */
 	char *fdgroup;
 	int iommufd;             /* the duplicate handed to libvirt */
 	/* the thread's error, "" none */
@@ -286,6 +287,7 @@ static int continue_read(BrokerJob *j)
 	if (r < 0)
 		return job_fail(j, r, "cannot prepare its VM: %s", strerror(-r));
 
+	j->vm_id = vm_get_id(vm);
 	for (size_t i = 0; i < d->n_hostdevs; i++) {
 		char name[VFD_PCI_ADDRESS_STRLEN];
 
@@ -354,8 +356,13 @@ static int continue_start(BrokerJob *j)
 	close(j->iommufd);
 	j->iommufd = -1;
 
-	vm = manager_find_vm(j->manager, j->name);
-	if (!vm || strcasecmp(vm_get_uuid(vm), j->uuid) != 0)
+	/*
+	 * By the id of the VM prepared for it: one released meanwhile and a
+	 * VM registered since with the same name and UUID (by anyone allowed
+	 * to register VMs) must not get QEMU as its VMM.
+	 */
+	vm = manager_find_vm_by_id(j->manager, j->vm_id);
+	if (!vm || strcmp(vm_get_name(vm), j->name) != 0 || strcasecmp(vm_get_uuid(vm), j->uuid) != 0)
 		return job_fail(j, -ESHUTDOWN, "its VM was released while libvirt started the domain%s%s",
 				j->error[0] ? ": " : "", j->error);
 	if (j->error[0]) {
