@@ -20,6 +20,8 @@
 #include "vfiod/vfio.h"
 
 #define CFG_HEADER_SIZE 64
+/* revision id and class code: what a VF answers of its identity (offset 0 reads all ones) */
+#define ID_OFFSET_VF 8
 #define CFG_SIZE 256
 #define CFG_STATUS 0x06
 #define CFG_STATUS_CAP_LIST 0x10
@@ -270,6 +272,7 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 	char path[VFD_PATH_MAX], attr[VFD_PATH_MAX];
 	uint8_t cfg[CFG_SIZE];
 	uint32_t id_before, id_after, v;
+	unsigned id_offset;
 	Marker marker = { .check = VFD_RESET_CHECK_IDENTITY };
 	int r, n;
 
@@ -332,7 +335,16 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 		r = vfd_op_error_set(error, -EIO, device, "its config space reads short (%d bytes)", n);
 		goto out;
 	}
-	id_before = get_le(cfg, 4);
+	/*
+	 * The identity: vendor and device id, or for an SR-IOV VF, whose ids
+	 * read all ones in hardware (the kernel takes them from the PF's
+	 * SR-IOV capability), the revision and class code, which a VF has.
+	 */
+	r = vfd_pathf(attr, sizeof(attr), "sys/bus/pci/devices/%s/physfn", device);
+	if (r < 0)
+		goto out;
+	id_offset = vfd_root_exists(ctx, attr) > 0 ? ID_OFFSET_VF : 0;
+	id_before = get_le(cfg + id_offset, 4);
 	if (n == CFG_SIZE && vfd_reset_marker_find(cfg, &marker) >= 0) {
 		r = register_write(ctx, path, marker.offset, marker.width, marker.value);
 		if (r >= 0)
@@ -350,12 +362,13 @@ int vfd_pci_reset_and_verify(vfd_context *ctx, const char *device, int group_fd,
 		goto restore;
 	}
 
-	r = register_read(ctx, path, 0, 4, &id_after);
+	r = register_read(ctx, path, id_offset, 4, &id_after);
 	if (r < 0) {
 		vfd_op_error_set(error, r, device, "cannot read it back after the reset: %s", strerror(-r));
 		goto out;
 	}
-	if (id_after != id_before || (id_after & 0xffff) == 0xffff) {
+	if (id_after != id_before || id_after == 0xffffffff ||
+	    (id_offset == 0 && (id_after & 0xffff) == 0xffff)) {
 		r = vfd_op_error_set(error, -ENODEV, device, "it answers %08x after the reset, %08x "
 				     "before: it did not come back", id_after, id_before);
 		goto out;

@@ -101,6 +101,9 @@ testcase_vgpu_on_a_vf() {
 	assert_eq 1 "$(free_count "$PF" 11)" "free count of type 11 after release (VF1)"
 	assert_eq 1 "$(free_count "$PF" 12)" "free count of type 12 after release (VF1)"
 	vfiod_log | grep -q "VF $VF0: vGPU type 11" || fail "vfiod's log names no vGPU of $VF0"
+	# a VF's ids read all ones in hardware: its reset is checked by class, not quarantined
+	vfioctl_ok --json quarantine list
+	assert_eq 0 "$(jq length "$OUT")" "quarantined functions after VF0's release"
 
 	stop_vfiod
 	echo > "/sys/bus/pci/devices/$VF1/driver_override"

@@ -120,7 +120,17 @@ bind_e1000e() {
 
 purge_is_clean() {
 	dpkg -L vfiod vfiod-dkms | sort -u >/tmp/package-files
-	apt-get purge -y -q vfiod vfiod-dkms || return 1
+	# bounded: a hang shows what hangs instead of waiting for the host's timeout
+	timeout 300 apt-get purge -y -q vfiod vfiod-dkms || {
+		rc_purge=$?
+		echo "apt-get purge failed or hung (status $rc_purge); processes:"
+		for p in /proc/[0-9]*; do
+			c=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
+			[ -z "$c" ] || echo "${p#/proc/} $(cut -d' ' -f3 "$p/stat" 2>/dev/null) $c"
+		done | tail -n 40
+		journalctl -b --no-pager -n 60 2>/dev/null | tail -n 60
+		return 1
+	}
 	for p in vfiod vfiod-dkms; do
 		if dpkg-query -W -f '${db:Status-Status}\n' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
 			echo "$p: $(dpkg-query -W -f '${db:Status-Status}' "$p")"
