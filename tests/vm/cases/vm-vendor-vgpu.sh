@@ -125,7 +125,9 @@ testcase_quarantined_vf_is_passed_over() {
 	vfioctl_ok vm register vm-q --pid "$VMM_PID" --backend type1 --memory 16M
 	vfioctl_ok vm create-vgpu vm-q 11 --parent "$PF"
 	assert_eq "$VF1" "$(cat "$OUT")" "the VF CreateVgpu picked past the quarantined one"
-	assert_eq 0 "$(vf_type "$VF0")" "the quarantined VF's type"
+	assert_eq "" "$(pci_driver "$VF0")" "the quarantined VF's driver (never bound for the vGPU)"
+	vmm_go
+	vmm_step map 0x100000 1M
 	vmm_stop
 	wait_until 60 vm_is_gone vm-q
 	vfioctl_ok quarantine clear "$VF0"
