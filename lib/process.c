@@ -290,16 +290,41 @@ static int same_file(pid_t pid, int fd, int their_fd)
 	return n == 0;
 }
 
+/*
+ * 1 when the /proc fd link at path reads name (never followed), 0 when
+ * not or gone; -EACCES when the kernel's ptrace check refuses the read
+ * (no proof either way: not "holds none")
+ */
+static int link_names(const char *path, const char *name)
+{
+	char buf[VFD_PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return errno == EACCES || errno == EPERM ? -EACCES : 0;
+	buf[n] = '\0';
+	return strcmp(buf, name) == 0;
+}
+
 int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
-	char path[64];
+	char path[64], mine_name[VFD_PATH_MAX];
+	ssize_t n_mine;
 	unsigned seen = 0;
+	bool by_kcmp = true, named = false;
 	struct dirent *e;
 	int r;
 
 	if (pid <= 0 || fd < 0)
 		return -EINVAL;
+	r = vfd_pathf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (r < 0)
+		return r;
+	n_mine = readlink(path, mine_name, sizeof(mine_name) - 1);
+	if (n_mine < 0)
+		return negative_errno();
+	mine_name[n_mine] = '\0';
 	r = vfd_pathf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	if (r < 0)
 		return r;
@@ -318,20 +343,37 @@ int vfd_process_holds_file(pid_t pid, int fd, unsigned max_fds)
 			continue;
 		if (++seen > max_fds)
 			return -E2BIG;
+		if (by_kcmp) {
+			r = same_file(pid, fd, (int)n);
+			if (r == -ENOSYS)
+				by_kcmp = false;
+			else if (r == -EBADF)
+				continue; /* closed meanwhile */
+			else if (r < 0)
+				return r;
+			else if (r > 0)
+				return 1;
+			else
+				continue;
+		}
 		/*
-		 * Only kcmp(2) is asked, never the file: no stat() of the
-		 * target's descriptor, which a FUSE or hung NFS mount of the
-		 * target's could stall for ever; without kcmp, -ENOSYS.
+		 * Without kcmp only the link's name is read, never the file:
+		 * no stat() of the target's descriptor, which a FUSE or hung
+		 * NFS mount of the target's could stall for ever. A file named
+		 * like ours (for /dev/iommu: any iommufd) proves nothing.
 		 */
-		r = same_file(pid, fd, (int)n);
-		if (r == -EBADF)
-			continue; /* closed meanwhile */
-		if (r != 0)
-			return r; /* 1, or an error (-ENOSYS: no kcmp) */
+		r = vfd_pathf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, n);
+		if (r < 0)
+			return r;
+		r = link_names(path, mine_name);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			named = true;
 	}
 	if (errno != 0)
 		return negative_errno();
-	return 0;
+	return named ? -ENOSYS : 0;
 }
 
 /*

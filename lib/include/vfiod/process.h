@@ -62,9 +62,10 @@ int vfd_process_parse_status_number(const char *status, const char *name, uint64
 /*
  * Whether pid holds the open file fd is (of this process) among its
  * descriptors, /proc/PID/fd: 1 the same open file (kcmp(2), KCMP_FILE);
- * 0 none; -ENOSYS when the kernel has no kcmp (built without CONFIG_KCMP):
- * nothing of the target's file is looked at then (no stat() that a FUSE
- * mount of the target's could stall). At most
+ * 0 none; -ENOSYS when the kernel has no kcmp (built without CONFIG_KCMP)
+ * and a descriptor's link reads like fd's (for /dev/iommu: any iommufd),
+ * which proves nothing; only link names are read then, never the file (no
+ * stat() that a FUSE mount of the target's could stall). At most
  * max_fds descriptors are looked at: -E2BIG beyond. -EACCES (or the
  * kcmp's -EPERM): no ptrace rights over pid, nothing known. -ESRCH no such
  * process. What it says of a pid holds only while the caller's pidfd of
