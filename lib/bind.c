@@ -479,7 +479,7 @@ static int plan_member(vfd_context *ctx, const vfd_group_member *gm, unsigned gr
 
 	if (move) {
 		dev_t roots[VFD_HOST_ROOT_DEVS_MAX], dev;
-		size_t n_roots = vfd_host_root_devices(roots);
+		size_t n_roots = vfd_host_root_devices_at(ctx, "", roots); /* no context per claim */
 
 		/* a claim never takes the disk of the host's "/" or "/usr", whoever asks */
 		if (vfd_pci_carries_host_root(ctx, gm->name, roots, n_roots, &dev) > 0)
