@@ -169,25 +169,6 @@ bool vfd_reset_marker_still_set(const Marker *m, uint32_t v)
  * reset is no host change to undo but a quarantine that would end every
  * later claim of the sweep.
  */
-static int container_open(vfd_context *ctx, int *ret_fd)
-{
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	fd = vfd_root_open(ctx, "dev/vfio/vfio", O_RDWR | O_NOCTTY);
-	if (fd < 0)
-		return fd == -ENOENT ? -ENODEV : fd;
-	do
-		r = ioctl(fd, VFIO_CHECK_EXTENSION, (unsigned long) VFIO_TYPE1v2_IOMMU);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return negative_errno();
-	if (r == 0)
-		return -ENOTSUP;
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
 static int cdev_open_bound(vfd_context *ctx, const char *device, int *ret_fd, int *ret_iommufd)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
@@ -228,7 +209,7 @@ static int device_open(vfd_context *ctx, const char *device, int group_fd, vfd_o
 	int r;
 
 	if (group_fd >= 0) {
-		r = container_open(ctx, &aux);
+		r = vfd_type1_container_open_unfaulted(ctx, &aux);
 		if (r < 0)
 			return vfd_op_error_set(error, r, device, "cannot open a VFIO container for the "
 						"reset: %s", strerror(-r));

@@ -30,7 +30,6 @@ static int ioctl_errno(int fd, unsigned long request, void *arg)
 
 int vfd_type1_container_open(vfd_context *ctx, int *ret_fd)
 {
-	_cleanup_close_ int fd = -1;
 	int r;
 
 	if (!ctx || !ret_fd)
@@ -38,6 +37,16 @@ int vfd_type1_container_open(vfd_context *ctx, int *ret_fd)
 	r = vfd_fault_step(ctx, "type1-container-open");
 	if (r < 0)
 		return r;
+	return vfd_type1_container_open_unfaulted(ctx, ret_fd);
+}
+
+int vfd_type1_container_open_unfaulted(vfd_context *ctx, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (!ctx || !ret_fd)
+		return -EINVAL;
 	fd = vfd_root_open(ctx, VFIO_CONTAINER_NODE, O_RDWR | O_NOCTTY);
 	if (fd == -ENOENT)
 		return -ENODEV;

@@ -44,6 +44,8 @@
  * extension: -EPROTO for another API version, -ENOTSUP without type1v2.
  */
 int vfd_type1_container_open(vfd_context *ctx, int *ret_fd);
+/* the same without the fault step "type1-container-open" (the device reset's: no host change) */
+int vfd_type1_container_open_unfaulted(vfd_context *ctx, int *ret_fd);
 /*
  * Opens dev/vfio/<group> and checks VFIO_GROUP_FLAGS_VIABLE: -EBUSY when a
  * member is still bound to a host driver, -ENODEV when the node is missing
