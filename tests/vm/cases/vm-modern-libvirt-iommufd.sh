@@ -452,7 +452,7 @@ give_back_round() { # PID VFIOD-PID NVME EDU
 	assert_eq "$(sed -n "s/^$3 //p" /tmp/$DOM3.before)" "$(driver_state "$3")" "nvme after its give-back"
 	assert_eq "$(sed -n "s/^$4 //p" /tmp/$DOM3.before)" "$(driver_state "$4")" "edu after its give-back"
 	assert_plan_holds "$1" "after both detaches (e1000e)" "$DOM3"
-	grep -q "VM $DOM3: libvirt's event about .* waits for the give-back under way" /tmp/j
+	grep -q "VM $DOM3: libvirt's event about .* waits for the device change under way" /tmp/j
 }
 
 testcase_detach_during_a_give_back() {
