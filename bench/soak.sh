@@ -3,9 +3,9 @@
 # lab guest (test kernel) with as many cycles as asked, through the vm
 # suite's own runner (tests/vm/runners/run-vm-test.sh); the cycle count and the
 # backends reach the guest as VFIOD_LAB_GUEST_ENV. Prints, per backend,
-# cycles, elapsed time, cycles per minute and vfiod's RSS and descriptor
+# cycles, elapsed time, cycles per minute and vfiod's heap in use, RSS and descriptor
 # count after cycle 10 and at the end; fails as the test fails (a charge
-# mismatch, a limit below the charge, RSS beyond 1%, a descriptor more).
+# mismatch, a limit below the charge, heap in use beyond 1% or RSS beyond 5%, a descriptor more).
 #
 # Usage: bench/soak.sh [--backend iommufd|type1|both] [--build DIR] CYCLES
 #   --build DIR   a configured build directory (default: build); it is

@@ -159,6 +159,14 @@ int main(int argc, char *argv[])
 	 * keep every later one on the heap.
 	 */
 	(void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/*
+	 * One arena for every thread: the helper threads (unbind worker,
+	 * libvirt loop and fetch) allocate little, and an arena each would
+	 * reserve address space and keep free memory of its own. It also
+	 * makes Manager.HeapInUse (mallinfo2(), which reads the main arena
+	 * only) the whole heap.
+	 */
+	(void) mallopt(M_ARENA_MAX, 1);
 
 	r = manager_new(arg_root, arg_bus_address, &m);
 	if (r < 0) {
