@@ -86,12 +86,13 @@ static int append_vgpu_types(sd_bus_message *m, const Inventory *inv, const vfd_
 
 int bus_append_device_record(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d)
 {
-	return bus_append_device_record_vfio(m, inv, d, NULL);
+	return bus_append_device_record_extras(m, inv, d, &(DeviceRecordExtras) {});
 }
 
-int bus_append_device_record_vfio(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d,
-				  const vfd_vfio_choice *vfio)
+int bus_append_device_record_extras(sd_bus_message *m, const Inventory *inv, const vfd_pci_device *d,
+				    const DeviceRecordExtras *extras)
 {
+	const vfd_vfio_choice *vfio = extras->vfio;
 	const char *vendor_name, *device_name;
 	int r;
 
@@ -121,6 +122,14 @@ int bus_append_device_record_vfio(sd_bus_message *m, const Inventory *inv, const
 	     (r = bus_record_append_string(m, "vfio_driver_source",
 					   vfd_vfio_choice_source_to_string(vfio->source))) < 0))
 		return r;
+	if (extras->quarantine_known) {
+		bool q = extras->quarantine_reason != NULL;
+
+		if ((r = bus_record_append_bool(m, "quarantined", q)) < 0 ||
+		    (q && (r = bus_record_append_string(m, "quarantine_reason", extras->quarantine_reason)) < 0) ||
+		    (q && (r = bus_record_append_string_optional(m, "quarantine_vm", extras->quarantine_vm)) < 0))
+			return r;
+	}
 
 	/* the SR-IOV keys exist only where they mean something */
 	if (d->sriov_totalvfs > 0) {

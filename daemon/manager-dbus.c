@@ -26,6 +26,7 @@
 #include "manager-dbus-host.h" /* systemd/config */
 #include "manager-dbus-sriov.h"
 #include "manager-dbus-quarantine.h"
+#include "quarantine.h"
 #include "manager-dbus.h"
 #include "vm-dbus.h"
 #include "vfd-bus.h"
@@ -120,7 +121,14 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 	    vfd_vfio_driver_choose(m->ctx, canonical,
 				   config_apply_binding_driver(m->config, canonical), NULL, &vfio) >= 0)
 		have_vfio = true;
-	r = bus_append_device_record_vfio(reply, inv, device, have_vfio ? &vfio : NULL);
+	/* whether a claim would be refused for it (its reset failed: daemon/quarantine.h) */
+	const QuarantineEntry *q = quarantine_find(m->quarantine, canonical);
+	r = bus_append_device_record_extras(reply, inv, device, &(DeviceRecordExtras) {
+		.vfio = have_vfio ? &vfio : NULL,
+		.quarantine_known = true,
+		.quarantine_reason = q ? q->reason : NULL,
+		.quarantine_vm = q && q->vm[0] ? q->vm : NULL,
+	});
 	vfd_vfio_choice_done(&vfio);
 	if (r < 0)
 		return r;

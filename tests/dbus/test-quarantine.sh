@@ -59,6 +59,36 @@ an_mdev_of_a_quarantined_parent_stays_out() {
 	assert_vfioctl_ok
 }
 
+# vfioctl show (GetDevice) tells the operator before a claim does
+show_says_quarantined() {
+	vfioctl --json show 0000:01:00.1
+	assert_vfioctl_ok
+	assert_eq "true|the reset did not take|old" \
+		"$(jq -r '.device | "\(.quarantined)|\(.quarantine_reason)|\(.quarantine_vm)"' "$OUT")" \
+		"GetDevice of the quarantined 0000:01:00.1"
+	vfioctl show 0000:01:00.1
+	assert_vfioctl_ok
+	grep -q "Quarantined: yes" "$OUT" || fail "vfioctl show: no 'Quarantined: yes': $(cat "$OUT")"
+	grep -q "Quarantine reason: the reset did not take" "$OUT" || fail "vfioctl show: no reason: $(cat "$OUT")"
+	# its group sibling is not quarantined itself (its claim is refused for the sibling)
+	vfioctl --json show 0000:01:00.0
+	assert_vfioctl_ok
+	assert_eq "false|false" "$(jq -r '.device | "\(.quarantined)|\(has("quarantine_reason"))"' "$OUT")" \
+		"GetDevice of 0000:01:00.0"
+	# the list records carry no quarantine keys (GetDevice only)
+	vfioctl --json devices
+	assert_vfioctl_ok
+	assert_eq 0 "$(jq '[.[] | select(has("quarantined"))] | length' "$OUT")" "ListDevices records with quarantine keys"
+}
+
+# once cleared, show says so
+show_says_cleared() {
+	vfioctl --json show 0000:01:00.1
+	assert_vfioctl_ok
+	assert_eq "false|false" "$(jq -r '.device | "\(.quarantined)|\(has("quarantine_vm"))"' "$OUT")" \
+		"GetDevice of 0000:01:00.1 after the clear"
+}
+
 trap 'cleanup_vmms; current_vfiod_or_none; cleanup' EXIT
 make_fixture
 Q=$ROOT/run/vfiod/quarantine
@@ -67,7 +97,9 @@ quarantine_record 0000:00:02.0
 start_bus
 start_vfiod
 
+check "vfioctl show says a function is quarantined, why and from which VM" show_says_quarantined
 check "a quarantined function keeps every claim of its IOMMU group out" a_quarantined_member_keeps_its_group_out
+check "vfioctl show says so once the quarantine is cleared" show_says_cleared
 check "an mdev of a quarantined parent goes to no VM" an_mdev_of_a_quarantined_parent_stays_out
 
 done_testing

@@ -20,7 +20,7 @@ show_json_equals_list_records() {
 		# show adds the VFIO driver a claim takes (one module index read per
 		# function, so not in the list); this fixture has no module index
 		assert_eq "$(jq -S -c --arg a "$a" '.[] | select(.address == $a)' "$T/devices.json")" \
-			"$(jq -S -c '.device | del(.vfio_driver, .vfio_driver_source)' "$OUT")" "device record of $a"
+			"$(jq -S -c '.device | del(.vfio_driver, .vfio_driver_source, .quarantined)' "$OUT")" "device record of $a"
 		if [ "$(jq -r .device.is_bridge "$OUT")" = false ]; then
 			assert_eq "vfio-pci fallback" "$(jq -r '.device | "\(.vfio_driver) \(.vfio_driver_source)"' "$OUT")" \
 				"VFIO driver of $a without module index"

@@ -158,6 +158,10 @@ quarantine_cycle() {
 	"$VFIOCTL" --json quarantine list >"$OUT"
 	assert_eq vm-bad "$(jq -r '.[0].vm' "$OUT")" "the VM it left"
 	assert_contains "$(jq -r '.[0].reason' "$OUT")" "$2" "the recorded reason"
+	# vfioctl show (GetDevice) says it too, before any claim is tried
+	"$VFIOCTL" --json show "$EDU" >"$OUT" || fail "vfioctl show $EDU"
+	assert_eq "true vm-bad" "$(jq -r '.device | "\(.quarantined) \(.quarantine_vm)"' "$OUT")" "vfioctl show $EDU"
+	assert_contains "$(jq -r '.device.quarantine_reason' "$OUT")" "$2" "the reason vfioctl show gives"
 	vfiod_log | grep -q "$EDU is quarantined" || fail "vfiod did not log the quarantine"
 	[ -f "$QDIR/$EDU.json" ] || fail "no quarantine record in $QDIR: $(ls -la "$QDIR" 2>&1)"
 	claims_refused next-1 "$2"
@@ -171,6 +175,8 @@ quarantine_cycle() {
 	# cleared by root: the next VM has it, and its release resets it
 	vfioctl_ok quarantine clear "$EDU"
 	assert_eq "" "$(quarantined_devices)" "the quarantine after clear"
+	"$VFIOCTL" --json show "$EDU" >"$OUT" || fail "vfioctl show $EDU"
+	assert_eq false "$(jq -r '.device.quarantined' "$OUT")" "vfioctl show $EDU after the clear"
 	[ ! -e "$QDIR/$EDU.json" ] || fail "the record outlived the clear"
 	edu_vm_does_dma next-3 off
 	assert_eq "" "$(quarantined_devices)" "the quarantine after a VM whose reset worked"
