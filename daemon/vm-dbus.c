@@ -15,6 +15,7 @@
 
 #include "bus-errors.h"
 #include "bus-op-error.h"
+#include "bus-peer.h"
 #include "vfiod/inventory.h"
 #include "log.h"
 #include "config-apply.h"
@@ -914,9 +915,11 @@ static int method_change_process(sd_bus_message *message, void *userdata, sd_bus
 /*
  * ChangeProcessToCaller: the new VMM process asks for the VM's charge
  * itself, and sends its descriptor of the VM's iommufd with the call.
- * The target is the caller: the pid the bus took from SO_PEERCRED when
- * the connection was made, of which vfiod opens its own pidfd, running
- * as the connection's uid now. The descriptor is the authority: only
+ * The target is the caller: the process that opened the connection, as
+ * the bus pinned it (its pidfd, ProcessFD, on dbus 1.16 and dbus-broker:
+ * refused once that process has exited, whoever has its pid now), or,
+ * from an older bus, the pid it took from SO_PEERCRED, of which vfiod
+ * opens its own pidfd (bus-peer.h); running as the connection's uid now. The descriptor is the authority: only
  * vfiod and the VMM hold the VM's iommufd, and the VMM hands it to its
  * successor; vm_change_process_begin() proves it is the very open file
  * (not another open of /dev/iommu) and that the caller runs as the VMM's
@@ -933,19 +936,23 @@ static int method_change_process_to_caller(sd_bus_message *message, void *userda
 	VM *vm = userdata;
 	uint64_t timeout_usec;
 	vfd_op_error op;
-	pid_t pid;
+	bool pinned;
 	uid_t caller;
 	int fd, r;
 
 	r = sd_bus_message_read(message, "ht", &fd, &timeout_usec);
 	if (r < 0)
 		return r;
-	r = bus_sender_identity(message, &pid, &caller);
-	if (r < 0)
-		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
-	r = vmm_process_from_pid(pid, &target);
+	r = bus_sender_process(message, &target, &caller, &pinned);
+	if (r == -ESRCH)
+		return bus_error_domain(error, r, "The process that opened this bus connection has exited: "
+					"the connection names no process to move VM %s to", vm_get_name(vm));
+	if (r == -EBADF || r == -ECHILD || r == -EPROTO || r == -ENODATA)
+		return sd_bus_error_set_errnof(error, r, "Cannot tell the caller's process from the bus: %m");
 	if (r < 0)
 		return bus_error_vmm_process(error, r);
+	log_debug("VM %s: ChangeProcessToCaller from pid %d (%s).", vm_get_name(vm), (int) target.pid,
+		  pinned ? "the bus's pidfd of the connection's opener" : "the bus's pid of the connection");
 	/* the pid names the connection's opener only while it runs as the connection's uid */
 	r = bus_check_vmm_runs_as(error, &target, caller);
 	if (r < 0)

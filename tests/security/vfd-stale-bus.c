@@ -12,20 +12,35 @@
  *   devfds VM DEVICE   VM.GetDeviceFds
  *   auth VM SECRET     VM.AuthenticateVMM
  *   release VM         VM.Release
+ *   self               answers "self pid=PID": this process (a VM's VMM)
+ *   chproc VM          VM.ChangeProcessToCaller with the iommufd kept by
+ *                      live-getfds (30 s deadline)
  *   quit
+ *
+ * A command prefixed "live-" goes over a connection of this process
+ * instead (its own pid: as the VM's VMM it authenticates there); the
+ * first descriptor of a live-getfds reply, the VM's iommufd, is kept for
+ * chproc (vm-modern-libvirt-iommufd: the stale connection's pid, handed
+ * to another process, names no caller when the bus pins its opener).
  *
  * and answers each with one line: "CMD ok fds=N" or "CMD err=ERROR.NAME".
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 
 #include "orphan-connection.h"
 #include "vfd-bus.h"
 
 #define SYSTEM_BUS_SOCKET "/run/dbus/system_bus_socket"
+
+static int kept_fd = -1; /* the iommufd of the last live-getfds */
 
 static int vm_path(sd_bus *bus, const char *vm, char **ret)
 {
@@ -45,8 +60,8 @@ static int vm_path(sd_bus *bus, const char *vm, char **ret)
 	return r < 0 ? r : (*ret ? 0 : -ENOMEM);
 }
 
-/* counts the descriptors of a reply: what the caller would have got */
-static unsigned count_fds(sd_bus_message *m)
+/* counts the descriptors of a reply: what the caller would have got; keeps the first */
+static unsigned count_fds(sd_bus_message *m, bool keep)
 {
 	unsigned n = 0;
 	char type;
@@ -57,12 +72,14 @@ static unsigned count_fds(sd_bus_message *m)
 		if (type == SD_BUS_TYPE_UNIX_FD) {
 			if (sd_bus_message_read_basic(m, type, &fd) < 0)
 				break;
+			if (keep && kept_fd < 0)
+				kept_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 			n++;
 		} else if (type == SD_BUS_TYPE_ARRAY || type == SD_BUS_TYPE_STRUCT ||
 			   type == SD_BUS_TYPE_VARIANT || type == SD_BUS_TYPE_DICT_ENTRY) {
 			if (sd_bus_message_enter_container(m, type, contents) < 0)
 				break;
-			n += count_fds(m);
+			n += count_fds(m, keep);
 			if (sd_bus_message_exit_container(m) < 0)
 				break;
 		} else if (sd_bus_message_skip(m, NULL) < 0)
@@ -71,7 +88,8 @@ static unsigned count_fds(sd_bus_message *m)
 	return n;
 }
 
-static void run(sd_bus *bus, const char *cmd, const char *vm, const char *member, const char *arg)
+static void run(sd_bus *bus, bool live, const char *cmd, const char *vm, const char *member,
+		const char *arg)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	sd_bus_message *reply = NULL;
@@ -83,7 +101,10 @@ static void run(sd_bus *bus, const char *cmd, const char *vm, const char *member
 		printf("%s err=GetVM:%d\n", cmd, r);
 		return;
 	}
-	if (arg)
+	if (strcmp(member, "ChangeProcessToCaller") == 0)
+		r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, member, &error, &reply,
+				       "ht", kept_fd, (uint64_t) 30000000);
+	else if (arg)
 		r = sd_bus_call_method(bus, VFD_BUS_NAME, path, VFD_VM_INTERFACE, member, &error, &reply,
 				       "s", arg);
 	else
@@ -92,7 +113,7 @@ static void run(sd_bus *bus, const char *cmd, const char *vm, const char *member
 	if (r < 0)
 		printf("%s err=%s\n", cmd, error.name ? error.name : "unknown");
 	else
-		printf("%s ok fds=%u\n", cmd, count_fds(reply));
+		printf("%s ok fds=%u\n", cmd, count_fds(reply, strcmp(member, "GetFds") == 0 && live));
 	sd_bus_message_unref(reply);
 	sd_bus_error_free(&error);
 	free(path);
@@ -100,7 +121,7 @@ static void run(sd_bus *bus, const char *cmd, const char *vm, const char *member
 
 int main(void)
 {
-	sd_bus *bus = NULL;
+	sd_bus *bus = NULL, *own = NULL;
 	char line[512];
 	const char *address;
 	pid_t child = 0;
@@ -118,22 +139,50 @@ int main(void)
 
 	while (fgets(line, sizeof(line), stdin)) {
 		char *cmd = strtok(line, " \n"), *vm = strtok(NULL, " \n"), *arg = strtok(NULL, " \n");
+		bool live = cmd && strncmp(cmd, "live-", 5) == 0;
+		const char *verb = live ? cmd + 5 : cmd;
+		sd_bus *b = bus;
 
 		if (!cmd || strcmp(cmd, "quit") == 0)
 			break;
+		if (strcmp(cmd, "self") == 0) {
+			printf("self pid=%d\n", (int) getpid());
+			continue;
+		}
+		if (live) {
+			if (!own) {
+				r = address && *address ? sd_bus_new(&own) : sd_bus_open_system(&own);
+				if (r >= 0 && address && *address) {
+					r = sd_bus_set_address(own, address);
+					if (r >= 0)
+						r = sd_bus_set_bus_client(own, 1);
+					if (r >= 0)
+						r = sd_bus_start(own);
+				}
+				if (r < 0) {
+					printf("%s err=connect:%d\n", cmd, r);
+					own = sd_bus_unref(own);
+					continue;
+				}
+			}
+			b = own;
+		}
 		if (!vm)
 			printf("%s err=usage\n", cmd);
-		else if (strcmp(cmd, "getfds") == 0)
-			run(bus, cmd, vm, "GetFds", NULL);
-		else if (strcmp(cmd, "devfds") == 0 && arg)
-			run(bus, cmd, vm, "GetDeviceFds", arg);
-		else if (strcmp(cmd, "auth") == 0 && arg)
-			run(bus, cmd, vm, "AuthenticateVMM", arg);
-		else if (strcmp(cmd, "release") == 0)
-			run(bus, cmd, vm, "Release", NULL);
+		else if (strcmp(verb, "getfds") == 0)
+			run(b, live, cmd, vm, "GetFds", NULL);
+		else if (strcmp(verb, "devfds") == 0 && arg)
+			run(b, live, cmd, vm, "GetDeviceFds", arg);
+		else if (strcmp(verb, "auth") == 0 && arg)
+			run(b, live, cmd, vm, "AuthenticateVMM", arg);
+		else if (strcmp(verb, "release") == 0)
+			run(b, live, cmd, vm, "Release", NULL);
+		else if (strcmp(verb, "chproc") == 0 && kept_fd >= 0)
+			run(b, live, cmd, vm, "ChangeProcessToCaller", NULL);
 		else
 			printf("%s err=usage\n", cmd);
 	}
+	sd_bus_flush_close_unref(own);
 	sd_bus_flush_close_unref(bus);
 	return 0;
 }

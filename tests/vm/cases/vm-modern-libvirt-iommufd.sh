@@ -23,6 +23,9 @@
 #   no VM, vfiod holding no /dev/iommu and no VFIO cdev;
 # - hotplug into a broker domain: edu added and removed through vfioctl
 #   --libvirt, QEMU's limit and VmPin matching vfiod's plan at each step.
+# - (dbus 1.16 of this world) ChangeProcessToCaller over a connection
+#   whose opener exited is refused, though a process of the same uid has
+#   its pid now: the bus's pidfd of the opener decides, not the pid.
 
 DOM=vfiod-broker
 XML=/tmp/$DOM.xml
@@ -521,4 +524,75 @@ testcase_vfiod_restart_keeps_a_broker_domain() {
 	[ -z "$(fds_of "$vpid" '*/iommu')" ] || fail "vfiod still holds /dev/iommu"
 	[ -z "$(fds_of "$vpid" '*/vfio/*')" ] || fail "vfiod still holds a VFIO node: $(ls -l /proc/"$vpid"/fd | grep vfio)"
 	virsh undefine "$DOM3" || fail "virsh undefine"
+}
+
+# ChangeProcessToCaller moves a VM's charge to the process that opened
+# the caller's bus connection, which dbus 1.16 pins (ProcessFD of
+# GetConnectionCredentials, a pidfd): a connection whose opener exited
+# names no process, whoever has its pid now. The attacker (uid 1000,
+# tests/security/vfd-stale-bus) is a VM's VMM and holds the VM's iommufd;
+# its second connection was opened by a child that exited, and a victim of
+# the same uid then got that child's pid (tests/security/vfd-spawn-at). By the pid alone
+# the victim was the move's target and got the VM's RLIMIT_MEMLOCK until
+# the deadline (Debian 12's dbus 1.14 has no ProcessFD: there it still
+# does, docs/security.md). Refused as VMMExited; the victim's limit stays.
+# stale_line SECONDS: one line of vfd-stale-bus (fd 6); dash's read has no
+# -t, and a read in a shell of its own takes that line byte by byte
+stale_line() {
+	timeout "$1" sh -c 'IFS= read -r l && printf "%s\n" "$l"' <&6
+}
+
+stale_says() { # COMMAND EXPECTED-ANSWER
+	echo "$1" >&5
+	_ss_reply=$(stale_line 60) || fail "vfd-stale-bus gave no answer to $1: $(cat "$STALE_DIR/err")"
+	log "attacker: $1 -> $_ss_reply"
+	assert_eq "$2" "$_ss_reply" "the answer to '$1'"
+}
+
+testcase_change_process_to_caller_needs_the_connections_opener() {
+	[ -x /opt/vfiod/bin/vfd-stale-bus ] || fail "vfd-stale-bus is not in the image"
+	# dbus-daemon refuses a connection whose uid has no user (it looks up its groups)
+	getent passwd 1000 >/dev/null || echo 'vmm:x:1000:1000::/nonexistent:/usr/sbin/nologin' >>/etc/passwd
+	getent group 1000 >/dev/null || echo 'vmm:x:1000:' >>/etc/group
+	STALE_DIR=$(mktemp -d /tmp/stale.XXXXXX)
+	mkfifo "$STALE_DIR/in" "$STALE_DIR/out"
+	setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all --bounding-set=-all \
+		/opt/vfiod/bin/vfd-stale-bus <"$STALE_DIR/in" >"$STALE_DIR/out" 2>"$STALE_DIR/err" &
+	exec 5>"$STALE_DIR/in" 6<"$STALE_DIR/out"
+	line=$(stale_line 30) || fail "vfd-stale-bus said nothing: $(cat "$STALE_DIR/err")"
+	case "$line" in
+	"stale pid="*) spid=${line#stale pid=} ;;
+	*) fail "vfd-stale-bus: $line $(cat "$STALE_DIR/err")" ;;
+	esac
+	[ ! -d "/proc/$spid" ] || fail "the connecting child $spid still runs"
+
+	# the 7.3 test kernel has no ns_last_pid (CONFIG_CHECKPOINT_RESTORE): clone3's set_tid
+	# (its output to a file: the victim inherits it, a pipe would stay open)
+	/opt/vfiod/bin/vfd-spawn-at "$spid" setpriv --reuid=1000 --regid=1000 --clear-groups \
+		sleep 600 >"$STALE_DIR/victim" </dev/null || fail "could not give the victim pid $spid"
+	victim=$(cat "$STALE_DIR/victim")
+	assert_eq "$spid" "$victim" "the victim's pid"
+	before=$(memlock_of "$victim")
+	log "victim pid $victim (uid 1000) has the stale connection's pid; RLIMIT_MEMLOCK $before"
+
+	# the attacker's own pid (the shell's $! can be a subshell's)
+	echo self >&5
+	line=$(stale_line 30) || fail "vfd-stale-bus: no answer to self"
+	attacker=${line#self pid=}
+	vfioctl vm register chproc-vm --pid "$attacker" --backend iommufd --memory 64M ||
+		fail "vfioctl vm register chproc-vm"
+	secret=$(vfioctl vm secret chproc-vm) || fail "vfioctl vm secret"
+	stale_says "live-auth chproc-vm $secret" "live-auth ok fds=0"
+	stale_says "live-getfds chproc-vm" "live-getfds ok fds=1"
+	stale_says "chproc chproc-vm" "chproc err=org.vfiod1.Error.VMMExited"
+	assert_eq "$before" "$(memlock_of "$victim")" "the victim's RLIMIT_MEMLOCK after the attempt"
+	assert_eq 0 "$(vfiod_vm_prop chproc-vm ProcessChangePid)" "the target of a move under way"
+
+	echo quit >&5
+	exec 5>&- 6<&-
+	wait_until 30 sh -c "! kill -0 $attacker 2>/dev/null"
+	kill "$victim"
+	wait_until 30 sh -c "! kill -0 $victim 2>/dev/null"
+	wait_until 60 sh -c "! vfioctl vm list --json | jq -e '.[] | select(.name == \"chproc-vm\")' >/dev/null"
+	rm -rf "$STALE_DIR"
 }

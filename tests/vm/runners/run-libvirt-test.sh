@@ -80,6 +80,9 @@ cp "$source_root/tests/vm/lib/"*.sh "$stage/opt/vfiod/tests/vm/lib/"
 cp "$source_root/tests/lib/wait-until.sh" "$stage/opt/vfiod/tests/lib/wait-until.sh"
 cp "$guest/libvirt-run-case.sh" "$stage/opt/vfiod-libvirt/run-case.sh"
 cp "$case_file" "$stage/opt/vfiod-libvirt/case.sh"
+# the attacker's tools of the pid-reuse testcase (tests/security/vfd-stale-bus.c, vfd-spawn-at.c)
+mkdir -p "$stage/opt/vfiod/bin"
+cp "$build_root/tests/security/vfd-stale-bus" "$build_root/tests/security/vfd-spawn-at" "$stage/opt/vfiod/bin/"
 printf 'CASE=%s\nCASE_TIMEOUT=%s\n' "$name" "${VFIOD_LAB_CASE_TIMEOUT:-300}" >"$stage/opt/vfiod-libvirt/case.env"
 sg_enable_unit "$stage" "$guest/vfiod-libvirt-case.service"
 # libvirt-guests would try to suspend domains at shutdown: nothing to keep

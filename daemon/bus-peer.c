@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* See bus-peer.h. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bus-peer.h"
+#include "vfiod/util.h"
+
+/* the credentials of GetConnectionCredentials this file reads; the fd is the reply's */
+typedef struct PeerCredentials {
+	bool have_uid, have_pid, have_pidfd;
+	uint32_t uid, pid;
+	int pidfd;
+} PeerCredentials;
+
+/* one entry of the a{sv}; a known key of another type is an error (-ENXIO), never skipped */
+static int read_entry(sd_bus_message *reply, PeerCredentials *c)
+{
+	const char *key;
+	int r;
+
+	r = sd_bus_message_read(reply, "s", &key);
+	if (r < 0)
+		return r;
+	if (strcmp(key, "UnixUserID") == 0) {
+		r = sd_bus_message_read(reply, "v", "u", &c->uid);
+		c->have_uid = r >= 0;
+	} else if (strcmp(key, "ProcessID") == 0) {
+		r = sd_bus_message_read(reply, "v", "u", &c->pid);
+		c->have_pid = r >= 0;
+	} else if (strcmp(key, "ProcessFD") == 0) {
+		r = sd_bus_message_read(reply, "v", "h", &c->pidfd);
+		c->have_pidfd = r >= 0;
+	} else
+		r = sd_bus_message_skip(reply, "v");
+	return r;
+}
+
+static int read_credentials(sd_bus_message *reply, PeerCredentials *c)
+{
+	int r;
+
+	r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
+		r = read_entry(reply, c);
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(reply);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(reply);
+}
+
+int bus_sender_process(sd_bus_message *message, VMMProcess *ret, uid_t *ret_uid, bool *ret_pinned)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	PeerCredentials c = { .pidfd = -1 };
+	VMMProcess p = VMM_PROCESS_NULL;
+	const char *sender = sd_bus_message_get_sender(message);
+	int r;
+
+	if (!sender)
+		return -ENODATA;
+	r = sd_bus_call_method(sd_bus_message_get_bus(message), "org.freedesktop.DBus",
+			       "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionCredentials",
+			       &error, &reply, "s", sender);
+	if (r < 0)
+		return r;
+	r = read_credentials(reply, &c);
+	if (r < 0)
+		return r;
+	if (!c.have_uid)
+		return -ENODATA;
+
+	if (c.have_pidfd) {
+		/*
+		 * The opener itself: -ESRCH once it has exited, whoever has its
+		 * pid. (dbus 1.16 then leaves ProcessID out: it reads the pid
+		 * from the pidfd when asked.)
+		 */
+		r = vmm_process_from_pidfd(c.pidfd, &p);
+		if (r < 0)
+			return r;
+		if (c.have_pid && p.pid != (pid_t) c.pid) {
+			vmm_process_done(&p);
+			return -EPROTO;
+		}
+	} else {
+		if (!c.have_pid || c.pid == 0)
+			return -ENODATA;
+		r = vmm_process_from_pid((pid_t) c.pid, &p);
+		if (r < 0)
+			return r;
+	}
+
+	*ret = p;
+	*ret_uid = (uid_t) c.uid;
+	*ret_pinned = c.have_pidfd;
+	return 0;
+}
