@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus-peer.h"
+#include "log.h"
 #include "vfiod/util.h"
 
 /* the credentials of GetConnectionCredentials this file reads; the fd is the reply's */
@@ -71,8 +72,15 @@ int bus_sender_process(sd_bus_message *message, VMMProcess *ret, uid_t *ret_uid,
 	r = sd_bus_call_method(sd_bus_message_get_bus(message), "org.freedesktop.DBus",
 			       "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionCredentials",
 			       &error, &reply, "s", sender);
-	if (r < 0)
+	if (r < 0) {
+		log_debug("GetConnectionCredentials(%s): %s", sender,
+			  error.message ? error.message : strerror(-r));
 		return r;
+	}
+	/* the bus driver's answer, not a reply another peer forged with our cookie */
+	if (!sd_bus_message_get_sender(reply) ||
+	    strcmp(sd_bus_message_get_sender(reply), "org.freedesktop.DBus") != 0)
+		return -EPROTO;
 	r = read_credentials(reply, &c);
 	if (r < 0)
 		return r;

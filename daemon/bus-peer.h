@@ -26,7 +26,8 @@
  * Asks the bus (GetConnectionCredentials) for the sender's uid and
  * process. With a ProcessFD the process is that pidfd's (*ret_pinned
  * true): -ESRCH when it has exited, whichever process has its pid now;
- * -EPROTO when it disagrees with a ProcessID. Without one, the process
+ * -EPROTO when it disagrees with a ProcessID, or the answer is not the bus
+ * driver's. Without one, the process
  * that holds ProcessID now (*ret_pinned false): the opener's only while
  * it lives. -ENODATA: the bus named no uid, or neither pidfd nor pid.
  */

@@ -161,10 +161,10 @@ int main(int argc, char *argv[])
 	(void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/*
 	 * One arena for every thread: the helper threads (unbind worker,
-	 * libvirt loop and fetch) allocate little, and an arena each would
-	 * reserve address space and keep free memory of its own. It also
-	 * makes Manager.HeapInUse (mallinfo2(), which reads the main arena
-	 * only) the whole heap.
+	 * libvirt loop and fetch) allocate little and rarely, and an arena
+	 * each would reserve address space and keep free memory of its own
+	 * (the RSS target of bench/). Their allocations are not hot enough
+	 * for the shared lock to matter.
 	 */
 	(void) mallopt(M_ARENA_MAX, 1);
 

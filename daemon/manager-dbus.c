@@ -28,6 +28,7 @@
 #include "manager-dbus-quarantine.h"
 #include "quarantine.h"
 #include "manager-dbus.h"
+#include "polkit.h"
 #include "vm-dbus.h"
 #include "vfd-bus.h"
 #include "vfd-config.h"
@@ -323,7 +324,16 @@ static int property_get_heap_in_use(sd_bus *bus, const char *path, const char *i
 				    const char *property, sd_bus_message *reply,
 				    void *userdata, sd_bus_error *error)
 {
-	struct mallinfo2 mi = mallinfo2();
+	struct mallinfo2 mi;
+	int r;
+
+	/* root's: a byte-exact counter tells of other users' calls, and it walks the free lists */
+	r = bus_sender_is_root(sd_bus_get_current_message(bus));
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
+	if (r == 0)
+		return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "HeapInUse is root's to read");
+	mi = mallinfo2();
 
 	return sd_bus_message_append(reply, "t", (uint64_t) mi.uordblks + (uint64_t) mi.hblkhd);
 }
@@ -407,7 +417,7 @@ const sd_bus_vtable manager_vtable[] = {
 				0),
 	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("MmHelper", "s", property_get_mm_helper, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("HeapInUse", "t", property_get_heap_in_use, 0, 0),
+	SD_BUS_PROPERTY("HeapInUse", "t", property_get_heap_in_use, 0, SD_BUS_VTABLE_PROPERTY_EXPLICIT),
 	SD_BUS_VTABLE_END
 };
 

@@ -945,14 +945,13 @@ static int method_change_process_to_caller(sd_bus_message *message, void *userda
 		return r;
 	r = bus_sender_process(message, &target, &caller, &pinned);
 	if (r == -ESRCH)
-		return bus_error_domain(error, r, "The process that opened this bus connection has exited: "
-					"the connection names no process to move VM %s to", vm_get_name(vm));
-	if (r == -EBADF || r == -ECHILD || r == -EPROTO || r == -ENODATA)
-		return sd_bus_error_set_errnof(error, r, "Cannot tell the caller's process from the bus: %m");
+		return bus_error_domain(error, r, "The process that opened this bus connection has exited "
+					"(or is outside vfiod's pid namespace): the connection names no "
+					"process to move VM %s to", vm_get_name(vm));
 	if (r < 0)
-		return bus_error_vmm_process(error, r);
-	log_debug("VM %s: ChangeProcessToCaller from pid %d (%s).", vm_get_name(vm), (int) target.pid,
-		  pinned ? "the bus's pidfd of the connection's opener" : "the bus's pid of the connection");
+		return sd_bus_error_set_errnof(error, r, "Cannot tell the caller's process from the bus: %m");
+	log_info("VM %s: ChangeProcessToCaller from pid %d, named by %s.", vm_get_name(vm), (int) target.pid,
+		 pinned ? "the bus's pidfd of the connection's opener" : "the bus's pid of the connection");
 	/* the pid names the connection's opener only while it runs as the connection's uid */
 	r = bus_check_vmm_runs_as(error, &target, caller);
 	if (r < 0)

@@ -15,6 +15,11 @@
  *   self               answers "self pid=PID": this process (a VM's VMM)
  *   chproc VM          VM.ChangeProcessToCaller with the iommufd kept by
  *                      live-getfds (30 s deadline)
+ *   spawn-chproc VM    the same from a child on a connection of its own
+ *                      (a live opener): "spawn-chproc ok child=PID" or
+ *                      "spawn-chproc err=NAME child=PID"; the child stays
+ *                      until child-quit (or this process's end)
+ *   child-quit         ends and reaps that child: "child-quit ok"
  *   quit
  *
  * A command prefixed "live-" goes over a connection of this process
@@ -32,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 
@@ -41,6 +47,89 @@
 #define SYSTEM_BUS_SOCKET "/run/dbus/system_bus_socket"
 
 static int kept_fd = -1; /* the iommufd of the last live-getfds */
+static pid_t child_pid;   /* spawn-chproc's child, until child-quit */
+
+static int vm_path(sd_bus *bus, const char *vm, char **ret);
+static int child_stay = -1;
+
+/*
+ * spawn-chproc: a child asks for the VM's charge on a connection it opens
+ * itself; it answers on a pipe and waits for EOF on another before it exits
+ */
+static void spawn_chproc(const char *address, const char *vm)
+{
+	int answer[2], stay[2];
+	char buf[256] = "";
+	ssize_t n;
+	pid_t pid;
+
+	if (child_pid > 0 || pipe2(answer, O_CLOEXEC) < 0) {
+		printf("spawn-chproc err=busy\n");
+		return;
+	}
+	if (pipe2(stay, O_CLOEXEC) < 0) {
+		close(answer[0]);
+		close(answer[1]);
+		printf("spawn-chproc err=pipe\n");
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		printf("spawn-chproc err=fork\n");
+		return;
+	}
+	if (pid == 0) {
+		sd_bus_error error = SD_BUS_ERROR_NULL;
+		sd_bus *b = NULL;
+		char *path = NULL;
+		int r;
+
+		close(answer[0]);
+		close(stay[1]);
+		r = address && *address ? sd_bus_new(&b) : sd_bus_open_system(&b);
+		if (r >= 0 && address && *address) {
+			r = sd_bus_set_address(b, address);
+			if (r >= 0)
+				r = sd_bus_set_bus_client(b, 1);
+			if (r >= 0)
+				r = sd_bus_start(b);
+		}
+		if (r >= 0)
+			r = vm_path(b, vm, &path);
+		if (r >= 0)
+			r = sd_bus_call_method(b, VFD_BUS_NAME, path, VFD_VM_INTERFACE, "ChangeProcessToCaller",
+					       &error, NULL, "ht", kept_fd, (uint64_t) 30000000);
+		if (r >= 0)
+			dprintf(answer[1], "ok");
+		else
+			dprintf(answer[1], "err=%s", error.name ? error.name : strerror(-r));
+		close(answer[1]);
+		while (read(stay[0], buf, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(answer[1]);
+	close(stay[0]);
+	n = read(answer[0], buf, sizeof(buf) - 1);
+	close(answer[0]);
+	buf[n > 0 ? n : 0] = 0;
+	child_pid = pid;
+	child_stay = stay[1];
+	printf("spawn-chproc %s child=%d\n", n > 0 ? buf : "err=no-answer", (int) pid);
+}
+
+static void child_quit(void)
+{
+	if (child_pid <= 0) {
+		printf("child-quit err=none\n");
+		return;
+	}
+	close(child_stay);
+	(void) waitpid(child_pid, NULL, 0);
+	child_pid = 0;
+	child_stay = -1;
+	printf("child-quit ok\n");
+}
 
 static int vm_path(sd_bus *bus, const char *vm, char **ret)
 {
@@ -147,6 +236,17 @@ int main(void)
 			break;
 		if (strcmp(cmd, "self") == 0) {
 			printf("self pid=%d\n", (int) getpid());
+			continue;
+		}
+		if (strcmp(cmd, "child-quit") == 0) {
+			child_quit();
+			continue;
+		}
+		if (strcmp(cmd, "spawn-chproc") == 0) {
+			if (vm && kept_fd >= 0)
+				spawn_chproc(address, vm);
+			else
+				printf("%s err=usage\n", cmd);
 			continue;
 		}
 		if (live) {

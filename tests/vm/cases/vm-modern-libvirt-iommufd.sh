@@ -571,6 +571,7 @@ testcase_change_process_to_caller_needs_the_connections_opener() {
 	/opt/vfiod/bin/vfd-spawn-at "$spid" setpriv --reuid=1000 --regid=1000 --clear-groups \
 		sleep 600 >"$STALE_DIR/victim" </dev/null || fail "could not give the victim pid $spid"
 	victim=$(cat "$STALE_DIR/victim")
+	trap 'kill "$victim" 2>/dev/null || true' EXIT
 	assert_eq "$spid" "$victim" "the victim's pid"
 	before=$(memlock_of "$victim")
 	log "victim pid $victim (uid 1000) has the stale connection's pid; RLIMIT_MEMLOCK $before"
@@ -587,6 +588,24 @@ testcase_change_process_to_caller_needs_the_connections_opener() {
 	stale_says "chproc chproc-vm" "chproc err=org.vfiod1.Error.VMMExited"
 	assert_eq "$before" "$(memlock_of "$victim")" "the victim's RLIMIT_MEMLOCK after the attempt"
 	assert_eq 0 "$(vfiod_vm_prop chproc-vm ProcessChangePid)" "the target of a move under way"
+
+	# the control: a live opener (a child of the attacker on a connection
+	# of its own, holding the iommufd) gets the move, named by the pidfd
+	n=$(journal_lines)
+	echo "spawn-chproc chproc-vm" >&5
+	line=$(stale_line 60) || fail "vfd-stale-bus gave no answer to spawn-chproc"
+	log "attacker: spawn-chproc chproc-vm -> $line"
+	case "$line" in
+	"spawn-chproc ok child="*) child=${line#spawn-chproc ok child=} ;;
+	*) fail "ChangeProcessToCaller of a live opener: $line" ;;
+	esac
+	assert_eq "$child" "$(vfiod_vm_prop chproc-vm ProcessChangePid)" "the target of the move"
+	journal_since "$n" | grep -q "VM chproc-vm: ChangeProcessToCaller from pid $child, named by the bus's pidfd of the connection's opener" ||
+		fail "the move's target was not named by the bus's pidfd: $(journal_since "$n")"
+	vfioctl vm change-process chproc-vm --abort || fail "vfioctl vm change-process --abort"
+	assert_eq 0 "$(vfiod_vm_prop chproc-vm ProcessChangePid)" "the target after the abort"
+	assert_eq "$before" "$(memlock_of "$child")" "the child's RLIMIT_MEMLOCK after the abort"
+	stale_says child-quit "child-quit ok"
 
 	echo quit >&5
 	exec 5>&- 6<&-

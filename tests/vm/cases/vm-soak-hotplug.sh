@@ -165,9 +165,10 @@ soak() {
 	EDU_BEFORE=$(device_snapshot "$EDU")
 	ANCHOR=$(mdev_create mtty mtty-1)
 	kmsg_mark
-	export GLIBC_TUNABLES=glibc.malloc.tcache_count=0
+	_soak_tunables=${GLIBC_TUNABLES-}
+	export GLIBC_TUNABLES="${_soak_tunables:+$_soak_tunables:}glibc.malloc.tcache_count=0"
 	start_vfiod
-	unset GLIBC_TUNABLES
+	if [ -n "$_soak_tunables" ]; then GLIBC_TUNABLES=$_soak_tunables; else unset GLIBC_TUNABLES; fi
 	pid=$(vfiod_pid)
 
 	vmm_spawn "--$BACKEND" "$ANCHOR" --vfiod soak --user vmm --mem "$SOAK_MEM"
