@@ -104,6 +104,13 @@ version_property() {
 	assert_eq "variant $VFIOD_VERSION" "$(tr -s ' \n' ' ' <"$OUT" | sed 's/^ //; s/ $//')" "Version"
 }
 
+# HeapInUse: root reads a number (anyone else: test-policy)
+heap_in_use_for_root() {
+	bus_call org.vfiod1 /org/vfiod1 org.freedesktop.DBus.Properties.Get "string:$IFACE" string:HeapInUse
+	assert_eq 0 "$RC" "Get HeapInUse as root: $(cat "$ERR")"
+	grep -Eq '^ *variant +uint64 +[1-9][0-9]*$' "$OUT" || fail "HeapInUse as root: $(cat "$OUT")"
+}
+
 make_fixture
 start_bus
 start_vfiod
@@ -114,5 +121,6 @@ check "the comparison ignores comments, indentation and attribute order" compari
 check "errors carry stable names: InvalidArgs, NoSuchDevice, NoSuchGroup, NoSuchParent" errors_have_stable_names
 check "the same lookups succeed for objects that exist" lookups_succeed_for_existing_objects
 check "the Version property is the project version" version_property
+check "root reads HeapInUse" heap_in_use_for_root
 
 done_testing

@@ -44,6 +44,21 @@ unlisted_methods_are_denied() {
 	grep -q UnknownMethod "$ERR" || fail "root did not reach vfiod: $(cat "$ERR")"
 }
 
+# Manager.HeapInUse is root's: AccessDenied from vfiod (the policy lets
+# anyone call Properties.Get), and GetAll leaves it out
+heap_in_use_is_roots() {
+	as_nobody dbus-send --bus="$BUS" --print-reply=literal --dest=org.vfiod1 /org/vfiod1 \
+		org.freedesktop.DBus.Properties.Get string:org.vfiod1.Manager string:HeapInUse
+	[ "$RC" -ne 0 ] || fail "uid nobody read HeapInUse: $(cat "$OUT")"
+	grep -q "AccessDenied" "$ERR" || fail "HeapInUse as nobody: $(cat "$ERR")"
+	grep -q "root's to read" "$ERR" || fail "the denial is not vfiod's: $(cat "$ERR")"
+	as_nobody dbus-send --bus="$BUS" --print-reply --dest=org.vfiod1 /org/vfiod1 \
+		org.freedesktop.DBus.Properties.GetAll string:org.vfiod1.Manager
+	assert_eq 0 "$RC" "GetAll as nobody: $(cat "$ERR")"
+	grep -q '"Version"' "$OUT" || fail "GetAll as nobody lacks Version: $(cat "$OUT")"
+	! grep -q HeapInUse "$OUT" || fail "GetAll as nobody has HeapInUse"
+}
+
 make_fixture
 # the unprivileged user needs to reach the socket and run vfioctl
 chmod 755 "$T"
@@ -57,5 +72,6 @@ start_vfiod
 check "an unprivileged user reads every part of the inventory" unprivileged_user_reads_inventory
 check "an unprivileged user cannot own org.vfiod1" unprivileged_user_cannot_own_the_name
 check "methods the policy does not list are denied by the bus" unlisted_methods_are_denied
+check "only root reads HeapInUse; GetAll leaves it out" heap_in_use_is_roots
 
 done_testing
