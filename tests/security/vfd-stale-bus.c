@@ -50,6 +50,23 @@ static int kept_fd = -1; /* the iommufd of the last live-getfds */
 static pid_t child_pid;   /* spawn-chproc's child, until child-quit */
 
 static int vm_path(sd_bus *bus, const char *vm, char **ret);
+
+/* a connection of this process: the system bus, or address (a private bus in tests) */
+static int open_live_bus(const char *address, sd_bus **ret)
+{
+	int r;
+
+	if (!address || !*address)
+		return sd_bus_open_system(ret);
+	r = sd_bus_new(ret);
+	if (r >= 0)
+		r = sd_bus_set_address(*ret, address);
+	if (r >= 0)
+		r = sd_bus_set_bus_client(*ret, 1);
+	if (r >= 0)
+		r = sd_bus_start(*ret);
+	return r;
+}
 static int child_stay = -1;
 
 /*
@@ -86,14 +103,7 @@ static void spawn_chproc(const char *address, const char *vm)
 
 		close(answer[0]);
 		close(stay[1]);
-		r = address && *address ? sd_bus_new(&b) : sd_bus_open_system(&b);
-		if (r >= 0 && address && *address) {
-			r = sd_bus_set_address(b, address);
-			if (r >= 0)
-				r = sd_bus_set_bus_client(b, 1);
-			if (r >= 0)
-				r = sd_bus_start(b);
-		}
+		r = open_live_bus(address, &b);
 		if (r >= 0)
 			r = vm_path(b, vm, &path);
 		if (r >= 0)
@@ -251,14 +261,7 @@ int main(void)
 		}
 		if (live) {
 			if (!own) {
-				r = address && *address ? sd_bus_new(&own) : sd_bus_open_system(&own);
-				if (r >= 0 && address && *address) {
-					r = sd_bus_set_address(own, address);
-					if (r >= 0)
-						r = sd_bus_set_bus_client(own, 1);
-					if (r >= 0)
-						r = sd_bus_start(own);
-				}
+				r = open_live_bus(address, &own);
 				if (r < 0) {
 					printf("%s err=connect:%d\n", cmd, r);
 					own = sd_bus_unref(own);
