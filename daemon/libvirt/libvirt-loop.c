@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "libvirt-loop.h"
@@ -35,10 +38,39 @@ typedef struct PendingFree {
 	struct PendingFree *next;
 } PendingFree;
 
-static sd_event *loop_event;
+/*
+ * A call of libvirt's on another thread (the fetch and broker threads make
+ * libvirt calls; its remote client turns its socket's watch off and on
+ * from the calling thread): sd-event is not thread-safe, so the call is
+ * queued and the loop applies it (libvirt's own poll loop applies its
+ * updates as late). Only the queue and the ids are shared, under lock.
+ */
+typedef enum OpKind { OP_ADD_HANDLE, OP_UPDATE_HANDLE, OP_REMOVE_HANDLE,
+		      OP_ADD_TIMEOUT, OP_UPDATE_TIMEOUT, OP_REMOVE_TIMEOUT } OpKind;
+
+typedef struct Op {
+	OpKind kind;
+	int id;
+	int fd;
+	int events_or_ms;
+	virEventHandleCallback handle_cb;
+	virEventTimeoutCallback timeout_cb;
+	void *opaque;
+	virFreeCallback ff;
+	struct Op *next;
+} Op;
+
+static sd_event *loop_event;      /* loop thread only, like everything below but the queue */
 static Watch *watches;
 static PendingFree *pending_frees;
-static int next_id = 1;
+static pthread_t loop_thread;
+static sd_event_source *wake_source;
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static Op *queue_head, **queue_tail = &queue_head; /* under queue_lock */
+static int next_id = 1;                            /* under queue_lock */
+static int wake_fd = -1;                           /* set and closed by the loop thread only */
+static bool have_loop;                             /* under queue_lock */
 
 static Watch *find_watch(int id, bool is_timer)
 {
@@ -59,10 +91,55 @@ static void unlink_watch(Watch *w)
 
 static int allocate_id(void)
 {
+	int id;
+
+	pthread_mutex_lock(&queue_lock);
 	/* ids stay positive: libvirt reads a negative one as a failure */
 	if (next_id == INT32_MAX)
 		next_id = 1;
-	return next_id++;
+	id = next_id++;
+	pthread_mutex_unlock(&queue_lock);
+	return id;
+}
+
+static bool on_loop_thread(void)
+{
+	return loop_event && pthread_equal(pthread_self(), loop_thread);
+}
+
+static void drain_queue(void);
+
+/* queues op for the loop (a copy); -1 when there is no loop to apply it */
+static int enqueue(const Op *op, bool new_id, int *ret_id)
+{
+	Op *o = malloc(sizeof(*o));
+	uint64_t one = 1;
+	int fd;
+
+	if (!o)
+		return -1;
+	*o = *op;
+	o->next = NULL;
+	pthread_mutex_lock(&queue_lock);
+	if (!have_loop) {
+		pthread_mutex_unlock(&queue_lock);
+		free(o);
+		return -1;
+	}
+	if (new_id) {
+		if (next_id == INT32_MAX)
+			next_id = 1;
+		o->id = next_id++;
+	}
+	if (ret_id)
+		*ret_id = o->id;
+	*queue_tail = o;
+	queue_tail = &o->next;
+	fd = wake_fd;
+	/* under the lock: the loop closes wake_fd only after have_loop went false */
+	(void) !write(fd, &one, sizeof(one));
+	pthread_mutex_unlock(&queue_lock);
+	return 0;
 }
 
 /* ---- deferred free callbacks ---- */
@@ -162,8 +239,8 @@ static int on_handle_io(sd_event_source *s, int fd, uint32_t revents, void *user
 	return 0;
 }
 
-int libvirt_loop_add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
-			    virFreeCallback ff)
+static int add_handle(int id, int fd, int events, virEventHandleCallback cb, void *opaque,
+		      virFreeCallback ff)
 {
 	Watch *w;
 	int r;
@@ -197,13 +274,13 @@ int libvirt_loop_add_handle(int fd, int events, virEventHandleCallback cb, void 
 	if (events == 0)
 		(void) sd_event_source_set_enabled(w->source, SD_EVENT_OFF);
 
-	w->id = allocate_id();
+	w->id = id;
 	w->next = watches;
 	watches = w;
 	return w->id;
 }
 
-void libvirt_loop_update_handle(int watch, int events)
+static void update_handle(int watch, int events)
 {
 	Watch *w = find_watch(watch, false);
 	int r;
@@ -221,7 +298,7 @@ void libvirt_loop_update_handle(int watch, int events)
 		log_warning_errno(r, "libvirt: cannot change the events of fd %d: %m", w->fd);
 }
 
-int libvirt_loop_remove_handle(int watch)
+static int remove_handle(int watch)
 {
 	Watch *w = find_watch(watch, false);
 
@@ -296,8 +373,8 @@ static int timer_arm(Watch *w, int interval_ms)
 	return 0;
 }
 
-int libvirt_loop_add_timeout(int interval_ms, virEventTimeoutCallback cb, void *opaque,
-			     virFreeCallback ff)
+static int add_timeout(int id, int interval_ms, virEventTimeoutCallback cb, void *opaque,
+		       virFreeCallback ff)
 {
 	Watch *w;
 	int r;
@@ -315,13 +392,13 @@ int libvirt_loop_add_timeout(int interval_ms, virEventTimeoutCallback cb, void *
 		free(w);
 		return -1;
 	}
-	w->id = allocate_id();
+	w->id = id;
 	w->next = watches;
 	watches = w;
 	return w->id;
 }
 
-void libvirt_loop_update_timeout(int timer, int interval_ms)
+static void update_timeout(int timer, int interval_ms)
 {
 	Watch *w = find_watch(timer, true);
 	int r;
@@ -333,7 +410,7 @@ void libvirt_loop_update_timeout(int timer, int interval_ms)
 		log_warning_errno(r, "libvirt: cannot change a timer to %d ms: %m", interval_ms);
 }
 
-int libvirt_loop_remove_timeout(int timer)
+static int remove_timeout(int timer)
 {
 	Watch *w = find_watch(timer, true);
 
@@ -343,19 +420,171 @@ int libvirt_loop_remove_timeout(int timer)
 	return 0;
 }
 
+/* ---- libvirt's entry points: on the loop at once, from elsewhere queued ---- */
+
+static void apply(const Op *o)
+{
+	switch (o->kind) {
+	case OP_ADD_HANDLE:
+		if (add_handle(o->id, o->fd, o->events_or_ms, o->handle_cb, o->opaque, o->ff) < 0)
+			/* libvirt has the id already: it learns nothing, its data is freed */
+			free_later(o->ff, o->opaque);
+		break;
+	case OP_UPDATE_HANDLE:
+		update_handle(o->id, o->events_or_ms);
+		break;
+	case OP_REMOVE_HANDLE:
+		(void) remove_handle(o->id);
+		break;
+	case OP_ADD_TIMEOUT:
+		if (add_timeout(o->id, o->events_or_ms, o->timeout_cb, o->opaque, o->ff) < 0)
+			free_later(o->ff, o->opaque);
+		break;
+	case OP_UPDATE_TIMEOUT:
+		update_timeout(o->id, o->events_or_ms);
+		break;
+	case OP_REMOVE_TIMEOUT:
+		(void) remove_timeout(o->id);
+		break;
+	}
+}
+
+/* the queued calls, in their order, on the loop thread */
+static void drain_queue(void)
+{
+	Op *list;
+	uint64_t n;
+
+	pthread_mutex_lock(&queue_lock);
+	list = queue_head;
+	queue_head = NULL;
+	queue_tail = &queue_head;
+	if (wake_fd >= 0)
+		(void) !read(wake_fd, &n, sizeof(n));
+	pthread_mutex_unlock(&queue_lock);
+	while (list) {
+		Op *o = list;
+
+		list = o->next;
+		apply(o);
+		free(o);
+	}
+}
+
+static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	drain_queue();
+	return 0;
+}
+
+int libvirt_loop_add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
+			    virFreeCallback ff)
+{
+	int id;
+
+	if (fd < 0 || !cb)
+		return -1;
+	if (!on_loop_thread()) {
+		Op o = { .kind = OP_ADD_HANDLE, .fd = fd, .events_or_ms = events, .handle_cb = cb,
+			 .opaque = opaque, .ff = ff };
+
+		return enqueue(&o, true, &id) < 0 ? -1 : id;
+	}
+	drain_queue();
+	return add_handle(allocate_id(), fd, events, cb, opaque, ff);
+}
+
+void libvirt_loop_update_handle(int watch, int events)
+{
+	if (!on_loop_thread()) {
+		(void) enqueue(&(Op) { .kind = OP_UPDATE_HANDLE, .id = watch, .events_or_ms = events }, false, NULL);
+		return;
+	}
+	drain_queue();
+	update_handle(watch, events);
+}
+
+int libvirt_loop_remove_handle(int watch)
+{
+	if (!on_loop_thread())
+		return enqueue(&(Op) { .kind = OP_REMOVE_HANDLE, .id = watch }, false, NULL);
+	drain_queue();
+	return remove_handle(watch);
+}
+
+int libvirt_loop_add_timeout(int interval_ms, virEventTimeoutCallback cb, void *opaque,
+			     virFreeCallback ff)
+{
+	int id;
+
+	if (!cb)
+		return -1;
+	if (!on_loop_thread()) {
+		Op o = { .kind = OP_ADD_TIMEOUT, .events_or_ms = interval_ms, .timeout_cb = cb,
+			 .opaque = opaque, .ff = ff };
+
+		return enqueue(&o, true, &id) < 0 ? -1 : id;
+	}
+	drain_queue();
+	return add_timeout(allocate_id(), interval_ms, cb, opaque, ff);
+}
+
+void libvirt_loop_update_timeout(int timer, int interval_ms)
+{
+	if (!on_loop_thread()) {
+		(void) enqueue(&(Op) { .kind = OP_UPDATE_TIMEOUT, .id = timer, .events_or_ms = interval_ms },
+			       false, NULL);
+		return;
+	}
+	drain_queue();
+	update_timeout(timer, interval_ms);
+}
+
+int libvirt_loop_remove_timeout(int timer)
+{
+	if (!on_loop_thread())
+		return enqueue(&(Op) { .kind = OP_REMOVE_TIMEOUT, .id = timer }, false, NULL);
+	drain_queue();
+	return remove_timeout(timer);
+}
+
 /* ---- installing ---- */
 
 void libvirt_loop_set_event(sd_event *event)
 {
+	/* what other threads queued for the old loop is applied to it first */
+	if (loop_event)
+		drain_queue();
+	pthread_mutex_lock(&queue_lock);
+	have_loop = false;
+	pthread_mutex_unlock(&queue_lock);
+	wake_source = sd_event_source_disable_unref(wake_source);
+	if (wake_fd >= 0) {
+		close(wake_fd);
+		wake_fd = -1;
+	}
 	/* the loop goes away: every watch with it, and every ff now (no loop left to defer to) */
 	if (!event)
 		while (watches)
 			watch_drop(watches);
 	sd_event_unref(loop_event);
 	loop_event = event ? sd_event_ref(event) : NULL;
-	if (!event)
+	if (!event) {
 		while (pending_frees)
 			pending_free_run(pending_frees);
+		return;
+	}
+	loop_thread = pthread_self();
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0 || sd_event_add_io(event, &wake_source, wake_fd, EPOLLIN, on_wake, NULL) < 0) {
+		/* calls from other threads then fail (-1), as with no loop */
+		log_warning("libvirt: cannot take calls from other threads: %m");
+		return;
+	}
+	(void) sd_event_source_set_description(wake_source, "libvirt-wake");
+	pthread_mutex_lock(&queue_lock);
+	have_loop = true;
+	pthread_mutex_unlock(&queue_lock);
 }
 
 static void ignore_libvirt_error(void *userdata, virErrorPtr error)

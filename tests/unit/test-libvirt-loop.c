@@ -7,6 +7,8 @@
  * connection is made.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -314,6 +316,103 @@ static void test_unknown_ids_and_no_loop(void)
 	loop_done(e);
 }
 
+/* libvirt's calls from another thread (the fetch thread's RPCs): queued, applied by the loop */
+typedef struct ThreadArgs {
+	int fd;
+	Calls *c;
+	int watch;
+	int result;
+	atomic_bool done;
+} ThreadArgs;
+
+static void *thread_add(void *p)
+{
+	ThreadArgs *a = p;
+
+	a->watch = libvirt_loop_add_handle(a->fd, VIR_EVENT_HANDLE_READABLE, on_handle, a->c, count_free);
+	return NULL;
+}
+
+static void *thread_remove(void *p)
+{
+	ThreadArgs *a = p;
+
+	a->result = libvirt_loop_remove_handle(a->watch);
+	return NULL;
+}
+
+static void *thread_toggle(void *p)
+{
+	ThreadArgs *a = p;
+
+	for (int i = 0; i < 20000; i++)
+		libvirt_loop_update_handle(a->watch, i % 2 ? VIR_EVENT_HANDLE_READABLE : 0);
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+static void test_calls_from_another_thread_are_queued(void)
+{
+	sd_event *e = loop_new();
+	Calls c = { 0 };
+	ThreadArgs a = { .c = &c };
+	pthread_t t;
+	int p[2];
+
+	make_pipe(p);
+	a.fd = p[0];
+	ASSERT_EQ(pthread_create(&t, NULL, thread_add, &a), 0);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_TRUE(a.watch > 0);
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	/* one iteration applies the queued add, a later one reports the pipe */
+	for (int i = 0; i < 5 && c.n == 0; i++)
+		(void) run_once(e, 1000);
+	ASSERT_EQ(c.n, 1);
+	ASSERT_EQ(c.last_watch, a.watch);
+
+	ASSERT_EQ(pthread_create(&t, NULL, thread_remove, &a), 0);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(a.result, 0);
+	for (int i = 0; i < 5 && c.freed == 0; i++)
+		(void) run_once(e, 1000);
+	ASSERT_EQ(c.freed, 1);
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	(void) run_once(e, 50);
+	ASSERT_EQ(c.n, 1);
+	/* a call on the loop's own thread sees what other threads did before it */
+	ASSERT_EQ(libvirt_loop_remove_handle(a.watch), -1);
+	loop_done(e);
+}
+
+/* the loop dispatching while another thread switches the same watch on and off */
+static void test_concurrent_updates_keep_the_loop_sound(void)
+{
+	sd_event *e = loop_new();
+	Calls c = { 0 };
+	ThreadArgs a = { .c = &c };
+	pthread_t t;
+	int p[2], n;
+
+	make_pipe(p);
+	a.watch = libvirt_loop_add_handle(p[0], VIR_EVENT_HANDLE_READABLE, on_handle, &c, NULL);
+	ASSERT_TRUE(a.watch > 0);
+	ASSERT_EQ(pthread_create(&t, NULL, thread_toggle, &a), 0);
+	while (!atomic_load(&a.done)) {
+		(void) !write(p[1], "x", 1);
+		(void) run_once(e, 1);
+	}
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	/* whatever the last queued state, the loop's own update decides */
+	libvirt_loop_update_handle(a.watch, VIR_EVENT_HANDLE_READABLE);
+	n = c.n;
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	for (int i = 0; i < 5 && c.n == n; i++)
+		(void) run_once(e, 1000);
+	ASSERT_TRUE(c.n > n);
+	loop_done(e);
+}
+
 static void test_teardown_frees_everything(void)
 {
 	sd_event *e = loop_new();
@@ -353,4 +452,6 @@ VFD_TEST_MAIN(
 	VFD_TEST(test_timer_disabled_at_start_and_removed_in_callback),
 	VFD_TEST(test_unknown_ids_and_no_loop),
 	VFD_TEST(test_teardown_frees_everything),
+	VFD_TEST(test_calls_from_another_thread_are_queued),
+	VFD_TEST(test_concurrent_updates_keep_the_loop_sound),
 )
