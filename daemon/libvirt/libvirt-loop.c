@@ -63,7 +63,7 @@ typedef struct Op {
 static sd_event *loop_event;      /* loop thread only, like everything below but the queue */
 static Watch *watches;
 static PendingFree *pending_frees;
-static pthread_t loop_thread;
+static _Thread_local bool is_loop_thread; /* each thread its own: no race on who is who */
 static sd_event_source *wake_source;
 
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -104,7 +104,7 @@ static int allocate_id(void)
 
 static bool on_loop_thread(void)
 {
-	return loop_event && pthread_equal(pthread_self(), loop_thread);
+	return is_loop_thread;
 }
 
 static void drain_queue(void);
@@ -426,9 +426,12 @@ static void apply(const Op *o)
 {
 	switch (o->kind) {
 	case OP_ADD_HANDLE:
-		if (add_handle(o->id, o->fd, o->events_or_ms, o->handle_cb, o->opaque, o->ff) < 0)
-			/* libvirt has the id already: it learns nothing, its data is freed */
+		if (add_handle(o->id, o->fd, o->events_or_ms, o->handle_cb, o->opaque, o->ff) < 0) {
+			/* libvirt has the id already and learns nothing: its fd goes unwatched */
+			log_warning("libvirt: cannot watch fd %d asked for from another thread; that "
+				    "connection may stop receiving events.", o->fd);
 			free_later(o->ff, o->opaque);
+		}
 		break;
 	case OP_UPDATE_HANDLE:
 		update_handle(o->id, o->events_or_ms);
@@ -437,8 +440,10 @@ static void apply(const Op *o)
 		(void) remove_handle(o->id);
 		break;
 	case OP_ADD_TIMEOUT:
-		if (add_timeout(o->id, o->events_or_ms, o->timeout_cb, o->opaque, o->ff) < 0)
+		if (add_timeout(o->id, o->events_or_ms, o->timeout_cb, o->opaque, o->ff) < 0) {
+			log_warning("libvirt: cannot add a timer asked for from another thread.");
 			free_later(o->ff, o->opaque);
+		}
 		break;
 	case OP_UPDATE_TIMEOUT:
 		update_timeout(o->id, o->events_or_ms);
@@ -552,12 +557,15 @@ int libvirt_loop_remove_timeout(int timer)
 
 void libvirt_loop_set_event(sd_event *event)
 {
-	/* what other threads queued for the old loop is applied to it first */
-	if (loop_event)
-		drain_queue();
+	int r;
+
+	/* no more calls queued for the old loop; what was queued is applied to it */
 	pthread_mutex_lock(&queue_lock);
 	have_loop = false;
 	pthread_mutex_unlock(&queue_lock);
+	if (loop_event)
+		drain_queue();
+	is_loop_thread = false;
 	wake_source = sd_event_source_disable_unref(wake_source);
 	if (wake_fd >= 0) {
 		close(wake_fd);
@@ -574,11 +582,13 @@ void libvirt_loop_set_event(sd_event *event)
 			pending_free_run(pending_frees);
 		return;
 	}
-	loop_thread = pthread_self();
+	is_loop_thread = true;
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (wake_fd < 0 || sd_event_add_io(event, &wake_source, wake_fd, EPOLLIN, on_wake, NULL) < 0) {
+	r = wake_fd < 0 ? negative_errno() :
+		sd_event_add_io(event, &wake_source, wake_fd, EPOLLIN, on_wake, NULL);
+	if (r < 0) {
 		/* calls from other threads then fail (-1), as with no loop */
-		log_warning("libvirt: cannot take calls from other threads: %m");
+		log_warning_errno(r, "libvirt: cannot take calls from other threads: %m");
 		return;
 	}
 	(void) sd_event_source_set_description(wake_source, "libvirt-wake");

@@ -23,6 +23,14 @@
  *
  * There is one event implementation per process (virEventRegisterImpl is
  * global), so the loop is a process-wide setting as well.
+ *
+ * Threads: libvirt calls these from whichever thread makes an RPC (vfiod's
+ * fetch and broker threads). Only the thread that set the loop touches
+ * sd-event; a call from another thread is queued, in order, and applied by
+ * the loop (an eventfd wakes it), as libvirt's own poll loop applies its
+ * updates late too. An add from another thread gets its id at once; a
+ * remove or update from there answers 0 / nothing, whatever the loop
+ * finds when it applies it (a failed add is logged, its ff run).
  */
 #pragma once
 

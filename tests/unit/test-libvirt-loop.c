@@ -382,7 +382,16 @@ static void test_calls_from_another_thread_are_queued(void)
 	ASSERT_EQ(c.n, 1);
 	/* a call on the loop's own thread sees what other threads did before it */
 	ASSERT_EQ(libvirt_loop_remove_handle(a.watch), -1);
+	/* a queued add, then a remove on the loop's thread before any iteration: applied in order */
+	ASSERT_EQ(pthread_create(&t, NULL, thread_add, &a), 0);
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(libvirt_loop_remove_handle(a.watch), 0);
+	for (int i = 0; i < 5 && c.freed < 2; i++)
+		(void) run_once(e, 100);
+	ASSERT_EQ(c.freed, 2);
 	loop_done(e);
+	close(p[0]);
+	close(p[1]);
 }
 
 /* the loop dispatching while another thread switches the same watch on and off */
@@ -411,6 +420,8 @@ static void test_concurrent_updates_keep_the_loop_sound(void)
 		(void) run_once(e, 1000);
 	ASSERT_TRUE(c.n > n);
 	loop_done(e);
+	close(p[0]);
+	close(p[1]);
 }
 
 static void test_teardown_frees_everything(void)
