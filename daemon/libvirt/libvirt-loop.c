@@ -89,17 +89,28 @@ static void unlink_watch(Watch *w)
 		}
 }
 
+/* under queue_lock */
+static int allocate_id_locked(void)
+{
+	/* ids stay positive: libvirt reads a negative one as a failure */
+	if (next_id == INT32_MAX)
+		next_id = 1;
+	return next_id++;
+}
+
 static int allocate_id(void)
 {
 	int id;
 
 	pthread_mutex_lock(&queue_lock);
-	/* ids stay positive: libvirt reads a negative one as a failure */
-	if (next_id == INT32_MAX)
-		next_id = 1;
-	id = next_id++;
+	id = allocate_id_locked();
 	pthread_mutex_unlock(&queue_lock);
 	return id;
+}
+
+static bool op_adds(const Op *o)
+{
+	return o->kind == OP_ADD_HANDLE || o->kind == OP_ADD_TIMEOUT;
 }
 
 static bool on_loop_thread(void)
@@ -109,12 +120,15 @@ static bool on_loop_thread(void)
 
 static void drain_queue(void);
 
-/* queues op for the loop (a copy); -1 when there is no loop to apply it */
-static int enqueue(const Op *op, bool new_id, int *ret_id)
+/*
+ * Queues op for the loop (a copy): an add's id, 0 for the rest; -1 when
+ * there is no loop to apply it
+ */
+static int enqueue(const Op *op)
 {
 	Op *o = malloc(sizeof(*o));
 	uint64_t one = 1;
-	int fd;
+	int fd, id;
 
 	if (!o)
 		return -1;
@@ -126,20 +140,14 @@ static int enqueue(const Op *op, bool new_id, int *ret_id)
 		free(o);
 		return -1;
 	}
-	if (new_id) {
-		if (next_id == INT32_MAX)
-			next_id = 1;
-		o->id = next_id++;
-	}
-	if (ret_id)
-		*ret_id = o->id;
+	id = op_adds(o) ? (o->id = allocate_id_locked()) : 0;
 	*queue_tail = o;
 	queue_tail = &o->next;
 	fd = wake_fd;
 	/* under the lock: the loop closes wake_fd only after have_loop went false */
 	(void) !write(fd, &one, sizeof(one));
 	pthread_mutex_unlock(&queue_lock);
-	return 0;
+	return id;
 }
 
 /* ---- deferred free callbacks ---- */
@@ -422,36 +430,26 @@ static int remove_timeout(int timer)
 
 /* ---- libvirt's entry points: on the loop at once, from elsewhere queued ---- */
 
-static void apply(const Op *o)
+/* one call of libvirt's, on the loop thread: what the call returns (an add's id, or -1) */
+static int apply(const Op *o)
 {
 	switch (o->kind) {
 	case OP_ADD_HANDLE:
-		if (add_handle(o->id, o->fd, o->events_or_ms, o->handle_cb, o->opaque, o->ff) < 0) {
-			/* libvirt has the id already and learns nothing: its fd goes unwatched */
-			log_warning("libvirt: cannot watch fd %d asked for from another thread; that "
-				    "connection may stop receiving events.", o->fd);
-			free_later(o->ff, o->opaque);
-		}
-		break;
+		return add_handle(o->id, o->fd, o->events_or_ms, o->handle_cb, o->opaque, o->ff);
 	case OP_UPDATE_HANDLE:
 		update_handle(o->id, o->events_or_ms);
-		break;
+		return 0;
 	case OP_REMOVE_HANDLE:
-		(void) remove_handle(o->id);
-		break;
+		return remove_handle(o->id);
 	case OP_ADD_TIMEOUT:
-		if (add_timeout(o->id, o->events_or_ms, o->timeout_cb, o->opaque, o->ff) < 0) {
-			log_warning("libvirt: cannot add a timer asked for from another thread.");
-			free_later(o->ff, o->opaque);
-		}
-		break;
+		return add_timeout(o->id, o->events_or_ms, o->timeout_cb, o->opaque, o->ff);
 	case OP_UPDATE_TIMEOUT:
 		update_timeout(o->id, o->events_or_ms);
-		break;
+		return 0;
 	case OP_REMOVE_TIMEOUT:
-		(void) remove_timeout(o->id);
-		break;
+		return remove_timeout(o->id);
 	}
+	return -1;
 }
 
 /* the queued calls, in their order, on the loop thread */
@@ -471,7 +469,13 @@ static void drain_queue(void)
 		Op *o = list;
 
 		list = o->next;
-		apply(o);
+		if (apply(o) < 0 && op_adds(o)) {
+			/* libvirt has the id already and learns nothing: its fd or timer goes unwatched */
+			log_warning("libvirt: cannot add the %s (fd %d) asked for from another thread; "
+				    "that connection may stop receiving events.",
+				    o->kind == OP_ADD_HANDLE ? "watch" : "timer", o->fd);
+			free_later(o->ff, o->opaque);
+		}
 		free(o);
 	}
 }
@@ -482,75 +486,53 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+/* a call of libvirt's: applied now on the loop thread (after what was queued), queued elsewhere */
+static int submit(Op *o)
+{
+	if (!on_loop_thread())
+		return enqueue(o);
+	drain_queue();
+	if (op_adds(o))
+		o->id = allocate_id();
+	return apply(o);
+}
+
 int libvirt_loop_add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
 			    virFreeCallback ff)
 {
-	int id;
-
 	if (fd < 0 || !cb)
 		return -1;
-	if (!on_loop_thread()) {
-		Op o = { .kind = OP_ADD_HANDLE, .fd = fd, .events_or_ms = events, .handle_cb = cb,
-			 .opaque = opaque, .ff = ff };
-
-		return enqueue(&o, true, &id) < 0 ? -1 : id;
-	}
-	drain_queue();
-	return add_handle(allocate_id(), fd, events, cb, opaque, ff);
+	return submit(&(Op) { .kind = OP_ADD_HANDLE, .fd = fd, .events_or_ms = events, .handle_cb = cb,
+			      .opaque = opaque, .ff = ff });
 }
 
 void libvirt_loop_update_handle(int watch, int events)
 {
-	if (!on_loop_thread()) {
-		(void) enqueue(&(Op) { .kind = OP_UPDATE_HANDLE, .id = watch, .events_or_ms = events }, false, NULL);
-		return;
-	}
-	drain_queue();
-	update_handle(watch, events);
+	(void) submit(&(Op) { .kind = OP_UPDATE_HANDLE, .id = watch, .events_or_ms = events });
 }
 
 int libvirt_loop_remove_handle(int watch)
 {
-	if (!on_loop_thread())
-		return enqueue(&(Op) { .kind = OP_REMOVE_HANDLE, .id = watch }, false, NULL);
-	drain_queue();
-	return remove_handle(watch);
+	return submit(&(Op) { .kind = OP_REMOVE_HANDLE, .id = watch });
 }
 
 int libvirt_loop_add_timeout(int interval_ms, virEventTimeoutCallback cb, void *opaque,
 			     virFreeCallback ff)
 {
-	int id;
-
 	if (!cb)
 		return -1;
-	if (!on_loop_thread()) {
-		Op o = { .kind = OP_ADD_TIMEOUT, .events_or_ms = interval_ms, .timeout_cb = cb,
-			 .opaque = opaque, .ff = ff };
-
-		return enqueue(&o, true, &id) < 0 ? -1 : id;
-	}
-	drain_queue();
-	return add_timeout(allocate_id(), interval_ms, cb, opaque, ff);
+	return submit(&(Op) { .kind = OP_ADD_TIMEOUT, .fd = -1, .events_or_ms = interval_ms,
+			      .timeout_cb = cb, .opaque = opaque, .ff = ff });
 }
 
 void libvirt_loop_update_timeout(int timer, int interval_ms)
 {
-	if (!on_loop_thread()) {
-		(void) enqueue(&(Op) { .kind = OP_UPDATE_TIMEOUT, .id = timer, .events_or_ms = interval_ms },
-			       false, NULL);
-		return;
-	}
-	drain_queue();
-	update_timeout(timer, interval_ms);
+	(void) submit(&(Op) { .kind = OP_UPDATE_TIMEOUT, .id = timer, .events_or_ms = interval_ms });
 }
 
 int libvirt_loop_remove_timeout(int timer)
 {
-	if (!on_loop_thread())
-		return enqueue(&(Op) { .kind = OP_REMOVE_TIMEOUT, .id = timer }, false, NULL);
-	drain_queue();
-	return remove_timeout(timer);
+	return submit(&(Op) { .kind = OP_REMOVE_TIMEOUT, .id = timer });
 }
 
 /* ---- installing ---- */
