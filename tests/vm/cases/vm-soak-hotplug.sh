@@ -8,18 +8,19 @@
 # verdict, the charge it observes and the VMM's VmLck (exactly the vGPU's
 # pins, then the guest memory once edu is attached, then 0), and the VMM's
 # RLIMIT_MEMLOCK: equal to the limit vfiod reports, the same at the same
-# step of every cycle, and never below the charge. vfiod's heap in use
-# (Manager.HeapInUse), its RSS (VmRSS) and its open descriptors are
-# sampled after every cycle and compared with their values after cycle
-# 10: the heap in use may not grow by more than 1%, the descriptors not at
-# all (a leaked descriptor per cycle shows at once). VmRSS is a coarse
+# step of every cycle, and never below the charge. vfiod's RSS (VmRSS)
+# and its open descriptors are sampled after every cycle, its heap in use
+# (Manager.HeapInUse) after cycle 1, every 10th and the last; each is
+# compared with its value after cycle 10: the heap in use may not grow
+# by more than 1%, the descriptors not at all (a leaked descriptor per
+# cycle shows at once). VmRSS is a coarse
 # guard only (5%): it also grows as free heap pages are touched for the
 # first time, which is no leak. vfiod runs here without glibc's per-thread
 # cache of freed chunks (tcache), which mallinfo2() counts as in use: with
 # it the figure grew by about 500 bytes per cycle of freed memory; without
 # it by 60, the inventory's bounded list of names to read again
-# (STALE_NAMES_MAX), which a query empties, so each sample follows one
-# (vfioctl mdevs). The shipped vfiod keeps tcache.
+# (STALE_NAMES_MAX), which a query empties, so each heap sample follows
+# one (vfioctl mdevs). The shipped vfiod keeps tcache.
 #
 # The VM keeps an mtty mdev (pins nothing) as the VMM's setup device
 # between cycles: a type1 container whose last group leaves loses its
@@ -188,10 +189,15 @@ soak() {
 		soak_cycle 2>"$SOAK_TRACE"
 		rss=$(vfiod_rss_kb)
 		fds=$(vfiod_fd_count)
-		# a query: the inventory reads what changed and keeps no name for later
-		"$VFIOCTL" mdevs >/dev/null || fail "cycle $cycle: vfioctl mdevs"
-		heap=$(vfiod_heap_bytes)
-		[ -n "$heap" ] || fail "cycle $cycle: no Manager.HeapInUse"
+		# the samples that are compared or printed (the baseline, the trend, the end)
+		case "$cycle" in
+		1 | *0 | "$SOAK_BASELINE" | "$SOAK_CYCLES")
+			# a query: the inventory reads what changed and keeps no name for later
+			"$VFIOCTL" mdevs >/dev/null || fail "cycle $cycle: vfioctl mdevs"
+			heap=$(vfiod_heap_bytes)
+			[ -n "$heap" ] || fail "cycle $cycle: no Manager.HeapInUse"
+			log "cycle $cycle: vfiod VmRSS $rss kB, heap in use $heap bytes, $fds descriptors" ;;
+		esac
 		if [ "$cycle" -eq "$SOAK_BASELINE" ]; then
 			rss0=$rss
 			fds0=$fds
@@ -199,11 +205,6 @@ soak() {
 		fi
 		# the steps of the first cycle, for the record
 		[ "$cycle" -ne 1 ] || cat "$SOAK_TRACE" >&6
-		# the trend, should the end differ from cycle 10
-		case "$cycle" in
-		1 | *0 | "$SOAK_CYCLES")
-			log "cycle $cycle: vfiod VmRSS $rss kB, heap in use $heap bytes, $fds descriptors" ;;
-		esac
 		cycle=$((cycle + 1))
 	done
 	t1=$(cut -d' ' -f1 /proc/uptime)
