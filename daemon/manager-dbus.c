@@ -314,6 +314,30 @@ static int property_get_mm_helper(sd_bus *bus, const char *path, const char *int
 	return sd_bus_message_append(reply, "s", mm_helper_status_to_string(m->mm_status));
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VFIOD_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(VFIOD_ASAN)
+#define VFIOD_ASAN 1
+#endif
+#ifdef VFIOD_ASAN
+#include <sanitizer/allocator_interface.h>
+#endif
+
+/* ASan replaces glibc's allocator, whose mallinfo2() then reads zeros */
+static uint64_t heap_bytes_in_use(void)
+{
+#ifdef VFIOD_ASAN
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 mi = mallinfo2();
+
+	return (uint64_t) mi.uordblks + (uint64_t) mi.hblkhd;
+#endif
+}
+
 /*
  * The bytes the allocator holds for live allocations: the heap's in-use
  * chunks and the blocks mapped of their own. Unlike VmRSS it does not grow
@@ -324,7 +348,6 @@ static int property_get_heap_in_use(sd_bus *bus, const char *path, const char *i
 				    const char *property, sd_bus_message *reply,
 				    void *userdata, sd_bus_error *error)
 {
-	struct mallinfo2 mi;
 	int r;
 
 	/* root's: a byte-exact counter tells of other users' calls, and it walks the free lists */
@@ -333,9 +356,7 @@ static int property_get_heap_in_use(sd_bus *bus, const char *path, const char *i
 		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
 	if (r == 0)
 		return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "HeapInUse is root's to read");
-	mi = mallinfo2();
-
-	return sd_bus_message_append(reply, "t", (uint64_t) mi.uordblks + (uint64_t) mi.hblkhd);
+	return sd_bus_message_append(reply, "t", heap_bytes_in_use());
 }
 
 /* in the order of docs/org.vfiod1.Manager.xml, which introspection reproduces */
