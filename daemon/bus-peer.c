@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bus-dict.h"
 #include "bus-peer.h"
 #include "log.h"
 #include "vfiod/util.h"
@@ -16,14 +17,11 @@ typedef struct PeerCredentials {
 } PeerCredentials;
 
 /* one entry of the a{sv}; a known key of another type is an error (-ENXIO), never skipped */
-static int read_entry(sd_bus_message *reply, PeerCredentials *c)
+static int read_entry(sd_bus_message *reply, const char *key, void *userdata)
 {
-	const char *key;
+	PeerCredentials *c = userdata;
 	int r;
 
-	r = sd_bus_message_read(reply, "s", &key);
-	if (r < 0)
-		return r;
 	if (strcmp(key, "UnixUserID") == 0) {
 		r = sd_bus_message_read(reply, "v", "u", &c->uid);
 		c->have_uid = r >= 0;
@@ -34,28 +32,8 @@ static int read_entry(sd_bus_message *reply, PeerCredentials *c)
 		r = sd_bus_message_read(reply, "v", "h", &c->pidfd);
 		c->have_pidfd = r >= 0;
 	} else
-		r = sd_bus_message_skip(reply, "v");
-	return r;
-}
-
-static int read_credentials(sd_bus_message *reply, PeerCredentials *c)
-{
-	int r;
-
-	r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-		r = read_entry(reply, c);
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(reply);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(reply);
+		return 0;
+	return r < 0 ? r : 1;
 }
 
 int bus_sender_process(sd_bus_message *message, VMMProcess *ret, uid_t *ret_uid, bool *ret_pinned)
@@ -81,7 +59,7 @@ int bus_sender_process(sd_bus_message *message, VMMProcess *ret, uid_t *ret_uid,
 	if (!sd_bus_message_get_sender(reply) ||
 	    strcmp(sd_bus_message_get_sender(reply), "org.freedesktop.DBus") != 0)
 		return -EPROTO;
-	r = read_credentials(reply, &c);
+	r = vfd_bus_read_dict(reply, read_entry, &c);
 	if (r < 0)
 		return r;
 	if (!c.have_uid)

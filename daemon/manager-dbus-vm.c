@@ -13,6 +13,7 @@
 #include <sys/sysinfo.h>
 
 #include "bus-args.h"
+#include "bus-dict.h"
 #include "bus-errors.h"
 #include "bus-mdev-request.h"
 #include "bus-op-error.h"
@@ -173,51 +174,51 @@ static int read_policy_option(sd_bus_message *message, VMConfig *config, sd_bus_
 	return 0;
 }
 
-/* reads the options dictionary: only keys vfiod knows, with their types */
-static int read_register_options(sd_bus_message *message, VMConfig *config, sd_bus_error *error)
+typedef struct OptionsRead {
+	VMConfig *config;
+	sd_bus_error *error;
+} OptionsRead;
+
+/* one option: only keys vfiod knows, with their types */
+static int read_register_option(sd_bus_message *message, const char *key, void *userdata)
 {
-	const char *key;
+	OptionsRead *o = userdata;
+	VMConfig *config = o->config;
+	sd_bus_error *error = o->error;
 	int r;
 
-	r = sd_bus_message_enter_container(message, SD_BUS_TYPE_ARRAY, "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(message, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-		r = sd_bus_message_read(message, "s", &key);
-		if (r < 0)
-			return r;
-		if (strcmp(key, "vmm_opens_groups") == 0)
-			r = read_bool_option(message, key, &config->vmm_opens_groups, error);
-		else if (strcmp(key, "grant_group_nodes") == 0)
-			r = read_bool_option(message, key, &config->grant_group_nodes, error);
-		else if (strcmp(key, "release_on_exit") == 0)
-			r = read_bool_option(message, key, &config->release_on_exit, error);
-		else if (strcmp(key, "memlock_policy") == 0)
-			r = read_policy_option(message, config, error);
-		else if (strcmp(key, "extra_charge_bytes") == 0)
-			r = read_u64_option(message, key, 0, &config->extra_charge_bytes, error);
-		else if (strcmp(key, "memlock_headroom_bytes") == 0) {
-			r = read_u64_option(message, key, 0, &config->memlock_headroom_bytes, error);
-			config->memlock_headroom_set = r >= 0;
-		} else if (strcmp(key, "memlock_cap_bytes") == 0)
-			r = read_u64_option(message, key, 1, &config->memlock_cap, error);
-		else if (strcmp(key, "dma_mappings") == 0)
-			r = read_count_option(message, key, &config->dma_mappings, error);
-		else
-			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Unknown option '%.64s' (known: vmm_opens_groups, "
-						 "grant_group_nodes, release_on_exit, memlock_policy, "
-						 "memlock_cap_bytes, memlock_headroom_bytes, extra_charge_bytes, "
-						 "dma_mappings)", key);
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(message);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(message);
+	if (strcmp(key, "vmm_opens_groups") == 0)
+		r = read_bool_option(message, key, &config->vmm_opens_groups, error);
+	else if (strcmp(key, "grant_group_nodes") == 0)
+		r = read_bool_option(message, key, &config->grant_group_nodes, error);
+	else if (strcmp(key, "release_on_exit") == 0)
+		r = read_bool_option(message, key, &config->release_on_exit, error);
+	else if (strcmp(key, "memlock_policy") == 0)
+		r = read_policy_option(message, config, error);
+	else if (strcmp(key, "extra_charge_bytes") == 0)
+		r = read_u64_option(message, key, 0, &config->extra_charge_bytes, error);
+	else if (strcmp(key, "memlock_headroom_bytes") == 0) {
+		r = read_u64_option(message, key, 0, &config->memlock_headroom_bytes, error);
+		config->memlock_headroom_set = r >= 0;
+	} else if (strcmp(key, "memlock_cap_bytes") == 0)
+		r = read_u64_option(message, key, 1, &config->memlock_cap, error);
+	else if (strcmp(key, "dma_mappings") == 0)
+		r = read_count_option(message, key, &config->dma_mappings, error);
+	else
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Unknown option '%.64s' (known: vmm_opens_groups, "
+					 "grant_group_nodes, release_on_exit, memlock_policy, "
+					 "memlock_cap_bytes, memlock_headroom_bytes, extra_charge_bytes, "
+					 "dma_mappings)", key);
+	return r < 0 ? r : 1;
+}
+
+/* reads the options dictionary */
+static int read_register_options(sd_bus_message *message, VMConfig *config, sd_bus_error *error)
+{
+	OptionsRead o = { .config = config, .error = error };
+
+	return vfd_bus_read_dict(message, read_register_option, &o);
 }
 
 /* everything but the VMM argument (pidfd or pid), which the callers read between */
@@ -550,10 +551,41 @@ static int run_bind(sd_bus_message *message, void *request, sd_bus_error *error)
 	return reply_members(message, rec);
 }
 
+typedef struct BindOptionsRead {
+	HostRequest *q;
+	sd_bus_error *error;
+} BindOptionsRead;
+
+static int read_bind_option(sd_bus_message *message, const char *key, void *userdata)
+{
+	BindOptionsRead *o = userdata;
+	const char *s;
+	int b;
+
+	if (strcmp(key, "driver") == 0) {
+		if (sd_bus_message_read(message, "v", "s", &s) < 0 || !vfd_module_name_is_valid(s))
+			return sd_bus_error_setf(o->error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Option driver must be a driver name (letters, "
+						 "digits, '_' and '-', at most %d)",
+						 VFD_MODULE_NAME_MAX);
+		free(o->q->driver);
+		o->q->driver = strdup(s);
+		return o->q->driver ? 1 : -ENOMEM;
+	}
+	if (strcmp(key, "unbind_host_members") != 0)
+		return sd_bus_error_setf(o->error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Unknown option '%.64s' (known: unbind_host_members, "
+					 "driver)", key);
+	if (sd_bus_message_read(message, "v", "b", &b) < 0)
+		return sd_bus_error_setf(o->error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option unbind_host_members must be a boolean");
+	o->q->unbind_host_members = b;
+	return 1;
+}
+
 int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
 	HostRequest *q;
-	const char *key;
 	int r;
 
 	q = calloc(1, sizeof(*q));
@@ -565,49 +597,7 @@ int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error)
 	if (r < 0)
 		goto fail;
 
-	r = sd_bus_message_enter_container(message, SD_BUS_TYPE_ARRAY, "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(message, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-		int b;
-
-		r = sd_bus_message_read(message, "s", &key);
-		if (r < 0)
-			break;
-		if (strcmp(key, "driver") == 0) {
-			const char *s;
-
-			if (sd_bus_message_read(message, "v", "s", &s) < 0 ||
-			    !vfd_module_name_is_valid(s)) {
-				r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						      "Option driver must be a driver name (letters, "
-						      "digits, '_' and '-', at most %d)",
-						      VFD_MODULE_NAME_MAX);
-				goto fail;
-			}
-			free(q->driver);
-			q->driver = strdup(s);
-			if (!q->driver) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			r = sd_bus_message_exit_container(message);
-			continue;
-		}
-		if (strcmp(key, "unbind_host_members") != 0) {
-			r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					      "Unknown option '%.64s' (known: unbind_host_members, "
-					      "driver)", key);
-			goto fail;
-		}
-		if (sd_bus_message_read(message, "v", "b", &b) < 0) {
-			r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					      "Option unbind_host_members must be a boolean");
-			goto fail;
-		}
-		q->unbind_host_members = b;
-		r = sd_bus_message_exit_container(message);
-	}
-	if (r >= 0)
-		r = sd_bus_message_exit_container(message);
+	r = vfd_bus_read_dict(message, read_bind_option, &(BindOptionsRead) { q, error });
 	if (r < 0)
 		goto fail;
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bus-call.h"
+#include "bus-dict.h"
 #include "bus-errors.h"
 #include "vfiod/error-message.h"
 #include "vfiod/process.h"
@@ -118,6 +119,33 @@ static int is_broker_vm(sd_bus *bus, const char *path, char **error_message)
 #define RECORD_KEYS_MAX 4
 typedef int (*record_match_t)(const char *const values[], void *userdata);
 
+typedef struct RecordScan {
+	const char *const *keys;
+	size_t n_keys;
+	const char *values[RECORD_KEYS_MAX];
+} RecordScan;
+
+/* a string value of a key asked for; anything else is skipped */
+static int read_record_entry(sd_bus_message *m, const char *key, void *userdata)
+{
+	RecordScan *scan = userdata;
+	const char *contents;
+	size_t k;
+	int r;
+
+	for (k = 0; k < scan->n_keys && !streq(scan->keys[k], key); k++)
+		;
+	if (k == scan->n_keys)
+		return 0;
+	r = sd_bus_message_peek_type(m, NULL, &contents);
+	if (r < 0)
+		return r;
+	if (!streq(contents, "s"))
+		return 0;
+	r = sd_bus_message_read(m, "v", "s", &scan->values[k]);
+	return r < 0 ? r : 1;
+}
+
 static int scan_records(sd_bus_message *reply, const char *const keys[], size_t n_keys,
 			record_match_t match, void *userdata)
 {
@@ -126,41 +154,17 @@ static int scan_records(sd_bus_message *reply, const char *const keys[], size_t 
 	r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "a{sv}");
 	if (r < 0)
 		return r;
-	while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}")) > 0) {
-		const char *values[RECORD_KEYS_MAX] = { NULL };
+	while ((r = sd_bus_message_at_end(reply, false)) == 0) {
+		RecordScan scan = { .keys = keys, .n_keys = n_keys };
 
-		while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-			const char *key, *contents;
-			size_t k;
-
-			r = sd_bus_message_read_basic(reply, SD_BUS_TYPE_STRING, &key);
-			if (r < 0)
-				return r;
-			r = sd_bus_message_peek_type(reply, NULL, &contents);
-			if (r < 0)
-				return r;
-			for (k = 0; k < n_keys && !streq(keys[k], key); k++)
-				;
-			if (k < n_keys && streq(contents, "s")) {
-				r = sd_bus_message_read(reply, "v", "s", &values[k]);
-			} else
-				r = sd_bus_message_skip(reply, "v");
-			if (r < 0)
-				return r;
-			r = sd_bus_message_exit_container(reply);
-			if (r < 0)
-				return r;
-		}
+		r = vfd_bus_read_dict(reply, read_record_entry, &scan);
 		if (r < 0)
 			return r;
-		r = sd_bus_message_exit_container(reply);
-		if (r < 0)
-			return r;
-		r = match(values, userdata);
+		r = match(scan.values, userdata);
 		if (r != 0)
 			return r;
 	}
-	return r;
+	return r < 0 ? r : 0;
 }
 
 static int match_uuid(const char *const values[], void *userdata)

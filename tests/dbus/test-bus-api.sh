@@ -104,6 +104,29 @@ version_property() {
 	assert_eq "variant $VFIOD_VERSION" "$(tr -s ' \n' ' ' <"$OUT" | sed 's/^ //; s/ $//')" "Version"
 }
 
+# bind_opts ARGS...: Bind through busctl (a{sv} words after the address)
+bind_opts() {
+	RC=0
+	busctl --address="$BUS" -- call org.vfiod1 /org/vfiod1 "$M" Bind 'sa{sv}' "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+# an a{sv} of options is read key by key (common/bus-dict.c): each bad key
+# or type is named; the control (good options) gets past them to the lookup
+bind_options_are_checked() {
+	for c in "frobnicate b true|Unknown option 'frobnicate'" \
+		"driver s no/such|Option driver must be a driver name" \
+		"driver u 1|Option driver must be a driver name" \
+		"unbind_host_members s yes|Option unbind_host_members must be a boolean"; do
+		# shellcheck disable=SC2086 # the a{sv} words
+		bind_opts 0000:00:09.0 1 ${c%%|*}
+		[ "$RC" -ne 0 ] || fail "Bind with ${c%%|*} succeeded"
+		grep -q "${c#*|}" "$ERR" || fail "Bind with ${c%%|*}: expected '${c#*|}', got: $(cat "$ERR")"
+	done
+	bind_opts 0000:00:09.0 2 driver s vfio-pci unbind_host_members b false
+	[ "$RC" -ne 0 ] || fail "Bind of a device that does not exist succeeded"
+	grep -q "0000:00:09.0: no PCI function at this address" "$ERR" || fail "Bind with good options: $(cat "$ERR")"
+}
+
 # HeapInUse: root reads a number (anyone else: test-policy)
 heap_in_use_for_root() {
 	bus_call org.vfiod1 /org/vfiod1 org.freedesktop.DBus.Properties.Get "string:$IFACE" string:HeapInUse
@@ -122,5 +145,6 @@ check "errors carry stable names: InvalidArgs, NoSuchDevice, NoSuchGroup, NoSuch
 check "the same lookups succeed for objects that exist" lookups_succeed_for_existing_objects
 check "the Version property is the project version" version_property
 check "root reads HeapInUse" heap_in_use_for_root
+check "Bind's options: unknown keys and wrong types are named, good ones pass" bind_options_are_checked
 
 done_testing

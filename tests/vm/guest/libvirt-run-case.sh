@@ -3,7 +3,7 @@
 # vfiod-libvirt-case.service in the Debian guest booted by
 # tests/vm/runners/run-libvirt-test.sh, after vfiod.service and libvirtd.
 # Runs every testcase_* function of /opt/vfiod-libvirt/case.sh in file
-# order, each in a fresh `sh -e` that sourced tests/vm/lib/guest-lib.sh,
+# order (or those of TESTCASES in case.env, in its order), each in a fresh `sh -e` that sourced tests/vm/lib/guest-lib.sh,
 # tests/vm/lib/libvirt-guest-lib.sh and the case, under a timeout.
 # Prints @@VFIOD-CASE libvirt FUNCTION PASS|FAIL|SKIP@@ per testcase and
 # @@VFIOD-DONE rc@@ at the end, then powers the guest off.
@@ -40,7 +40,7 @@ say "vfiod: $(systemctl is-active vfiod), libvirtd: $(systemctl is-active libvir
 echo "@@VFIOD-TIME guest-boot-to-case $(cut -d' ' -f1 /proc/uptime) s@@"
 
 rc=0
-fns=$(sed -n 's/^[[:space:]]*\(testcase_[A-Za-z0-9_]*\)[[:space:]]*().*$/\1/p' "$dir/case.sh")
+fns=${TESTCASES:-$(sed -n 's/^[[:space:]]*\(testcase_[A-Za-z0-9_]*\)[[:space:]]*().*$/\1/p' "$dir/case.sh")}
 [ -n "$fns" ] || { say "case.sh defines no testcase_* function"; rc=1; }
 for fn in $fns; do
 	say "== $fn"
@@ -55,6 +55,9 @@ for fn in $fns; do
 	[ "$res" = FAIL ] && rc=1
 	echo "@@VFIOD-CASE libvirt $fn $res@@"
 done
+# whether vfiod ever died under the testcases (an abort, a crash): systemd restarts it
+echo "@@VFIOD-TIME vfiod-restarts $(systemctl show -p NRestarts --value vfiod)" \
+	"aborts-in-journal $(journalctl -b -u vfiod --no-pager 2>/dev/null | grep -c -e 'Assertion' -e 'dumped core' -e 'code=dumped' -e 'status=6/ABRT')@@"
 [ "$rc" -eq 0 ] || dump
 echo "@@VFIOD-DONE $rc@@"
 # SuccessAction= does not end an initramfs-rooted guest reliably; sysrq

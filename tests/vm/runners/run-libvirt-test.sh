@@ -83,7 +83,17 @@ cp "$case_file" "$stage/opt/vfiod-libvirt/case.sh"
 # the attacker's tools of the pid-reuse testcase (tests/security/vfd-stale-bus.c, vfd-spawn-at.c)
 mkdir -p "$stage/opt/vfiod/bin"
 cp "$build_root/tests/security/vfd-stale-bus" "$build_root/tests/security/vfd-spawn-at" "$stage/opt/vfiod/bin/"
-printf 'CASE=%s\nCASE_TIMEOUT=%s\n' "$name" "${VFIOD_LAB_CASE_TIMEOUT:-300}" >"$stage/opt/vfiod-libvirt/case.env"
+# VFIOD_LAB_TESTCASES="testcase_a testcase_b testcase_b ...": only these,
+# in this order, a name as often as it is given (bench/repeat-testcase.sh)
+case "${VFIOD_LAB_TESTCASES:-}" in
+*[!A-Za-z0-9_\ ]*) say "VFIOD_LAB_TESTCASES: only testcase names, separated by spaces"; exit 2 ;;
+esac
+for fn in ${VFIOD_LAB_TESTCASES:-}; do
+	grep -Eq "^[[:space:]]*$fn[[:space:]]*\(\)" "$case_file" ||
+		{ say "VFIOD_LAB_TESTCASES: tests/vm/cases/$name.sh has no $fn"; exit 2; }
+done
+printf 'CASE=%s\nCASE_TIMEOUT=%s\nTESTCASES="%s"\n' "$name" "${VFIOD_LAB_CASE_TIMEOUT:-300}" \
+	"${VFIOD_LAB_TESTCASES:-}" >"$stage/opt/vfiod-libvirt/case.env"
 sg_enable_unit "$stage" "$guest/vfiod-libvirt-case.service"
 # libvirt-guests would try to suspend domains at shutdown: nothing to keep
 ln -sf /dev/null "$stage/etc/systemd/system/libvirt-guests.service"
