@@ -12,8 +12,8 @@
 # dump. Example (issue 14: libvirt's events during a give-back):
 #
 #   bench/repeat-testcase.sh --rounds 20 \
-#       --setup testcase_world_is_trixie_with_libvirt_12 \
 #       --setup testcase_virsh_attach_detach_into_a_broker_domain \
+#       --setup testcase_virsh_attach_of_another_vms_device_is_undone \
 #       vm-modern-libvirt-iommufd testcase_detach_during_a_give_back
 #
 # Guest log: DIR/meson-logs/vm/CASE-WORLD.log; the summary is copied to
