@@ -16,12 +16,20 @@ typedef struct PeerCredentials {
 	int pidfd;
 } PeerCredentials;
 
-/* one entry of the a{sv}; a known key of another type is an error (-ENXIO), never skipped */
+/*
+ * one entry of the a{sv}; a known key of another type is an error (-ENXIO),
+ * never skipped, and a known key twice is an error (-EBADMSG), never "the
+ * last one wins"
+ */
 static int read_entry(sd_bus_message *reply, const char *key, void *userdata)
 {
 	PeerCredentials *c = userdata;
 	int r;
 
+	if ((strcmp(key, "UnixUserID") == 0 && c->have_uid) ||
+	    (strcmp(key, "ProcessID") == 0 && c->have_pid) ||
+	    (strcmp(key, "ProcessFD") == 0 && c->have_pidfd))
+		return -EBADMSG;
 	if (strcmp(key, "UnixUserID") == 0) {
 		r = sd_bus_message_read(reply, "v", "u", &c->uid);
 		c->have_uid = r >= 0;

@@ -177,9 +177,15 @@ static int read_policy_option(sd_bus_message *message, VMConfig *config, sd_bus_
 typedef struct OptionsRead {
 	VMConfig *config;
 	sd_bus_error *error;
+	unsigned seen;
 } OptionsRead;
 
-/* one option: only keys vfiod knows, with their types */
+static const char *const register_options[] = {
+	"vmm_opens_groups", "grant_group_nodes", "release_on_exit", "memlock_policy",
+	"extra_charge_bytes", "memlock_headroom_bytes", "memlock_cap_bytes", "dma_mappings",
+};
+
+/* one option: only keys vfiod knows, with their types, each once */
 static int read_register_option(sd_bus_message *message, const char *key, void *userdata)
 {
 	OptionsRead *o = userdata;
@@ -187,6 +193,8 @@ static int read_register_option(sd_bus_message *message, const char *key, void *
 	sd_bus_error *error = o->error;
 	int r;
 
+	if (!vfd_bus_dict_key_once(&o->seen, register_options, ELEMENTSOF(register_options), key))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s given twice", key);
 	if (strcmp(key, "vmm_opens_groups") == 0)
 		r = read_bool_option(message, key, &config->vmm_opens_groups, error);
 	else if (strcmp(key, "grant_group_nodes") == 0)
@@ -554,7 +562,10 @@ static int run_bind(sd_bus_message *message, void *request, sd_bus_error *error)
 typedef struct BindOptionsRead {
 	HostRequest *q;
 	sd_bus_error *error;
+	unsigned seen;
 } BindOptionsRead;
+
+static const char *const bind_options[] = { "driver", "unbind_host_members" };
 
 static int read_bind_option(sd_bus_message *message, const char *key, void *userdata)
 {
@@ -562,6 +573,8 @@ static int read_bind_option(sd_bus_message *message, const char *key, void *user
 	const char *s;
 	int b;
 
+	if (!vfd_bus_dict_key_once(&o->seen, bind_options, ELEMENTSOF(bind_options), key))
+		return sd_bus_error_setf(o->error, SD_BUS_ERROR_INVALID_ARGS, "Option %s given twice", key);
 	if (strcmp(key, "driver") == 0) {
 		if (sd_bus_message_read(message, "v", "s", &s) < 0 || !vfd_module_name_is_valid(s))
 			return sd_bus_error_setf(o->error, SD_BUS_ERROR_INVALID_ARGS,
@@ -597,7 +610,7 @@ int method_bind(sd_bus_message *message, void *userdata, sd_bus_error *error)
 	if (r < 0)
 		goto fail;
 
-	r = vfd_bus_read_dict(message, read_bind_option, &(BindOptionsRead) { q, error });
+	r = vfd_bus_read_dict(message, read_bind_option, &(BindOptionsRead) { .q = q, .error = error });
 	if (r < 0)
 		goto fail;
 

@@ -323,10 +323,14 @@ static int property_get_mm_helper(sd_bus *bus, const char *path, const char *int
 #define VFIOD_ASAN 1
 #endif
 #ifdef VFIOD_ASAN
-#include <sanitizer/allocator_interface.h>
+/* exported by clang's and gcc's ASan runtimes alike; gcc 12 ships no header for it */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
-/* ASan replaces glibc's allocator, whose mallinfo2() then reads zeros */
+/*
+ * ASan replaces glibc's allocator, whose mallinfo2() then reads zeros (so
+ * do the other sanitizers that replace malloc, which vfiod's builds do not use)
+ */
 static uint64_t heap_bytes_in_use(void)
 {
 #ifdef VFIOD_ASAN

@@ -29,7 +29,7 @@ set -eu
 : "${SOURCE_ROOT:?SOURCE_ROOT must name the source tree}"
 
 # Every command a check uses, resolved once: a missing tool skips the test.
-for tool in dbus-daemon dbus-send jq; do
+for tool in dbus-daemon dbus-send busctl jq; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "1..0 # SKIP $tool is not installed (tests/setup.sh installs it)"
 		exit 0

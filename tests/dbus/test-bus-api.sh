@@ -116,9 +116,12 @@ bind_options_are_checked() {
 	for c in "frobnicate b true|Unknown option 'frobnicate'" \
 		"driver s no/such|Option driver must be a driver name" \
 		"driver u 1|Option driver must be a driver name" \
-		"unbind_host_members s yes|Option unbind_host_members must be a boolean"; do
+		"unbind_host_members s yes|Option unbind_host_members must be a boolean" \
+		"driver s vfio-pci driver s vfio_pci_edu|Option driver given twice"; do
+		n=1
+		case "${c%%|*}" in *" driver "*) n=2 ;; esac
 		# shellcheck disable=SC2086 # the a{sv} words
-		bind_opts 0000:00:09.0 1 ${c%%|*}
+		bind_opts 0000:00:09.0 "$n" ${c%%|*}
 		[ "$RC" -ne 0 ] || fail "Bind with ${c%%|*} succeeded"
 		grep -q "${c#*|}" "$ERR" || fail "Bind with ${c%%|*}: expected '${c#*|}', got: $(cat "$ERR")"
 	done

@@ -41,7 +41,8 @@ options_are_validated() {
 		"memlock_policy b true|Option memlock_policy must be a string" \
 		"memlock_cap_bytes t 0|Option memlock_cap_bytes must not be 0" \
 		"memlock_cap_bytes u 5|Option memlock_cap_bytes must be a uint64" \
-		"release_on_exit s no|Option release_on_exit must be a boolean"; do
+		"release_on_exit s no|Option release_on_exit must be a boolean" \
+		"vmm_opens_groups b false|Option vmm_opens_groups given twice"; do
 		opt=${c%%|*}; text=${c#*|}
 		# shellcheck disable=SC2086 # the option is three busctl words
 		register_opts bad 2 vmm_opens_groups b true $opt
