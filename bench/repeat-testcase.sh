@@ -59,6 +59,15 @@ while [ "$i" -lt "$rounds" ]; do
 	i=$((i + 1))
 done
 
+# the runner's guest log (run-libvirt-test.sh names it by the world): an
+# earlier run's must not be read as this one's
+world=$(sed -n 's/^#[[:space:]]*vfiod-world:[[:space:]]*//p' "$case_file" | head -n1 | awk '{ print $1 }')
+case "${world:-bookworm}" in
+trixie) log=$build/meson-logs/vm/$case_name-trixie.log ;;
+*) log=$build/meson-logs/vm/$case_name-libvirt.log ;;
+esac
+rm -f "$log"
+
 # a round takes 20-60 s in the TCG guest: 300 s each, and the boot
 start=$(date +%s)
 rc=0
@@ -67,11 +76,6 @@ VFIOD_LAB_TIMEOUT=$(((rounds + 3) * 300 + 600)) \
 	"$source_root/tests/vm/runners/run-libvirt-test.sh" "$build" "$source_root" "$case_name" >"$build/repeat-runner.out" 2>&1 || rc=$?
 end=$(date +%s)
 
-world=$(sed -n 's/^#[[:space:]]*vfiod-world:[[:space:]]*//p' "$case_file" | head -n1 | awk '{ print $1 }')
-case "${world:-bookworm}" in
-trixie) log=$build/meson-logs/vm/$case_name-trixie.log ;;
-*) log=$build/meson-logs/vm/$case_name-libvirt.log ;;
-esac
 [ -f "$log" ] || { cat "$build/repeat-runner.out"; echo "$0: no guest log $log" >&2; exit 1; }
 pass=$(tr -d '\r' <"$log" | grep -c "^@@VFIOD-CASE libvirt $testcase PASS@@" || true)
 fail=$(tr -d '\r' <"$log" | grep -c "^@@VFIOD-CASE libvirt [A-Za-z0-9_]* FAIL@@" || true)

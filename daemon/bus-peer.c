@@ -11,6 +11,7 @@
 
 /* the credentials of GetConnectionCredentials this file reads; the fd is the reply's */
 typedef struct PeerCredentials {
+	unsigned seen; /* credential_keys already read */
 	bool have_uid, have_pid, have_pidfd;
 	uint32_t uid, pid;
 	int pidfd;
@@ -23,12 +24,11 @@ typedef struct PeerCredentials {
  */
 static int read_entry(sd_bus_message *reply, const char *key, void *userdata)
 {
+	static const char *const credential_keys[] = { "UnixUserID", "ProcessID", "ProcessFD" };
 	PeerCredentials *c = userdata;
 	int r;
 
-	if ((strcmp(key, "UnixUserID") == 0 && c->have_uid) ||
-	    (strcmp(key, "ProcessID") == 0 && c->have_pid) ||
-	    (strcmp(key, "ProcessFD") == 0 && c->have_pidfd))
+	if (!vfd_bus_dict_key_once(&c->seen, credential_keys, ELEMENTSOF(credential_keys), key))
 		return -EBADMSG;
 	if (strcmp(key, "UnixUserID") == 0) {
 		r = sd_bus_message_read(reply, "v", "u", &c->uid);

@@ -118,8 +118,6 @@ static bool on_loop_thread(void)
 	return is_loop_thread;
 }
 
-static void drain_queue(void);
-
 /*
  * Queues op for the loop (a copy): an add's id, 0 for the rest; -1 when
  * there is no loop to apply it

@@ -49,6 +49,8 @@
 static int kept_fd = -1; /* the iommufd of the last live-getfds */
 static pid_t child_pid;   /* spawn-chproc's child, until child-quit */
 
+static int child_stay = -1;
+
 static int vm_path(sd_bus *bus, const char *vm, char **ret);
 
 /* a connection of this process: the system bus, or address (a private bus in tests) */
@@ -67,7 +69,6 @@ static int open_live_bus(const char *address, sd_bus **ret)
 		r = sd_bus_start(*ret);
 	return r;
 }
-static int child_stay = -1;
 
 /*
  * spawn-chproc: a child asks for the VM's charge on a connection it opens

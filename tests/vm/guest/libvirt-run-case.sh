@@ -3,7 +3,8 @@
 # vfiod-libvirt-case.service in the Debian guest booted by
 # tests/vm/runners/run-libvirt-test.sh, after vfiod.service and libvirtd.
 # Runs every testcase_* function of /opt/vfiod-libvirt/case.sh in file
-# order (or those of TESTCASES in case.env, in its order), each in a fresh `sh -e` that sourced tests/vm/lib/guest-lib.sh,
+# order (or those of TESTCASES in case.env, in its order), each in a fresh
+# `sh -e` that sourced tests/vm/lib/guest-lib.sh,
 # tests/vm/lib/libvirt-guest-lib.sh and the case, under a timeout.
 # Prints @@VFIOD-CASE libvirt FUNCTION PASS|FAIL|SKIP@@ per testcase and
 # @@VFIOD-DONE rc@@ at the end, then powers the guest off.
