@@ -218,8 +218,8 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 
 	if (busy) {
 		if (!real_root || find_holders(&nodes, holders, sizeof(holders)) == 0)
-			snprintf(holders, sizeof(holders), "unknown holder (a process vfiod cannot "
-				 "see, or a descriptor in flight)");
+			snprintf(holders, sizeof(holders), "unknown holder (a process vfiod may not "
+				 "inspect, a descriptor in flight, or a last close still running)");
 		return vfd_op_error_set(error, -EBUSY, busy, "still in use: %s; held by %s", why,
 					holders);
 	}

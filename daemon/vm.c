@@ -562,6 +562,13 @@ int vm_find_changeable_device(VM *vm, const char *name, vfd_op_error *error, VMD
 	return 0;
 }
 
+bool vm_device_shares_group(const VM *vm, const char *name)
+{
+	const VMDevice *d = vm_lookup_device(vm, name);
+
+	return d && d->bind && vm_has_group(vm, d->iommu_group, d);
+}
+
 int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata,
 		     vfd_op_error *error)
 {

@@ -261,6 +261,13 @@ int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *
 int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata,
 		     vfd_op_error *error);
 
+/*
+ * Device name of the VM is a claimed PCI function whose IOMMU group
+ * another device of the VM shares: vm_remove_device() refuses it (-EBUSY)
+ * until that device is gone, whoever closes what.
+ */
+bool vm_device_shares_group(const VM *vm, const char *name);
+
 /* 1 when the VM holds name: one of its devices or a member of a group it claimed */
 bool vm_holds(const VM *vm, const char *name);
 

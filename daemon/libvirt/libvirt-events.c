@@ -11,6 +11,7 @@
 #include "libvirt-devices.h"
 #include "libvirt-events.h"
 #include "libvirt-fetch.h"
+#include "libvirt-later.h"
 #include "libvirt-loop.h"
 #include "log.h"
 #include "manager.h"
@@ -55,6 +56,7 @@ struct LibvirtEvents {
 	bool logged_unreachable;
 	LibvirtDevices *devices;
 	LibvirtFetch *fetch; /* domain XML, read off the loop */
+	LibvirtLater *later; /* events put off: a VM's change under way, a device's last close */
 };
 
 static const char *libvirt_error(const LibvirtEvents *l)
@@ -66,26 +68,9 @@ static const char *libvirt_error(const LibvirtEvents *l)
 
 /* ---- what the events do to a VM ---- */
 
-/*
- * An event that came while a give-back of the VM ran (vfiod changes one
- * device of a VM at a time) is handled again once that ended, instead of
- * being lost: on a timer, at most EVENT_RETRY_MAX times.
- */
-#define EVENT_RETRY_USEC (500 * UINT64_C(1000))
-#define EVENT_RETRY_MAX 120
-
-typedef struct EventRetry {
-	Manager *manager;
-	unsigned vm_id;
-	bool attach;
-	LibvirtDevice dev;
-	char *alias;
-	unsigned tries;
-	sd_event_source *source; /* its own: freed, and e with it, once handled */
-} EventRetry;
-
-static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias);
-static void device_detached(VM *vm, const char *name, const char *alias);
+static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
+			    const LibvirtLaterEvent *prior);
+static void device_detached(VM *vm, const char *name, const char *alias, const LibvirtLaterEvent *prior);
 
 /* a device change of the VM runs: a give-back, or a move of its charge */
 static bool vm_changing(VM *vm)
@@ -93,75 +78,113 @@ static bool vm_changing(VM *vm)
 	return vm_is_giving_back(vm) || vm_change_process_target(vm) != 0;
 }
 
-static void event_retry_free(void *p)
+/* an event put off (libvirt-later.h) has its turn */
+static void on_later(void *userdata, const LibvirtLaterEvent *ev)
 {
-	EventRetry *e = p;
+	LibvirtEvents *l = userdata;
+	VM *vm = manager_find_vm_by_id(l->manager, ev->vm_id);
 
-	if (e)
-		free(e->alias);
-	free(e);
-}
-
-static int on_event_retry(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	EventRetry *e = userdata;
-	VM *vm = manager_find_vm_by_id(e->manager, e->vm_id);
-
-	if (!vm) {
-		sd_event_source_disable_unref(e->source);
-		return 0;
-	}
-	if (vm_changing(vm) && ++e->tries < EVENT_RETRY_MAX) {
-		/* still under way: once more, later */
-		if (sd_event_source_set_time_relative(s, EVENT_RETRY_USEC) >= 0 &&
-		    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
-			return 0;
-	}
-	if (e->attach)
-		device_attached(vm, &e->dev, e->alias);
+	if (!vm)
+		return;
+	if (ev->attach)
+		device_attached(vm, &ev->dev, ev->alias, ev);
 	else
-		device_detached(vm, e->dev.name, e->alias);
-	/* the last use of e: its destroy callback frees it */
-	sd_event_source_disable_unref(e->source);
-	return 0;
+		device_detached(vm, ev->dev.name, ev->alias, ev);
 }
 
-/* 1 when the event is put off until the VM's give-back or move ended */
-static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char *name,
-		       const char *alias)
+/* the event to put off: what prior carried (its tries, its wait for a last close), and the rest */
+static LibvirtLaterEvent later_event(VM *vm, bool attach, const LibvirtDevice *dev, const char *name,
+				     const char *alias, const LibvirtLaterEvent *prior)
 {
-	sd_event_source *s = NULL;
-	EventRetry *e;
+	LibvirtLaterEvent ev = prior ? *prior : (LibvirtLaterEvent) {};
+
+	ev.vm_id = vm_get_id(vm);
+	ev.attach = attach;
+	if (dev)
+		ev.dev = *dev;
+	else {
+		memset(&ev.dev, 0, sizeof(ev.dev));
+		snprintf(ev.dev.name, sizeof(ev.dev.name), "%s", name);
+	}
+	snprintf(ev.alias, sizeof(ev.alias), "%s", alias);
+	return ev;
+}
+
+/*
+ * 1 when the event is put off until the VM's give-back or move ended, or
+ * it could not be put off (logged; the event is lost). 0: handle it now
+ * (no change runs, or it waited LIBVIRT_LATER_CHANGE_MAX times already).
+ */
+static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char *name,
+		       const char *alias, const LibvirtLaterEvent *prior)
+{
+	LibvirtEvents *l = vm_get_manager(vm)->libvirt;
+	LibvirtLaterEvent ev;
 	int r;
 
-	if (!vm_changing(vm))
+	if (!vm_changing(vm) || !l)
 		return 0;
-	e = calloc(1, sizeof(*e));
-	if (!e || !(e->alias = strdup(alias))) {
-		event_retry_free(e);
-		return log_error_errno(-ENOMEM, "VM %s: cannot put off libvirt's event about %s: %m",
-				       vm_get_name(vm), name);
+	ev = later_event(vm, attach, dev, name, alias, prior);
+	r = libvirt_later_add(l->later, &ev, LIBVIRT_LATER_CHANGE);
+	if (r == -ETIME) {
+		log_warning("VM %s: libvirt's event about %s (alias %s) waited %u times for the device "
+			    "change under way; handled now.", vm_get_name(vm), name, alias, ev.tries);
+		return 0;
 	}
-	e->manager = vm_get_manager(vm);
-	e->vm_id = vm_get_id(vm);
-	e->attach = attach;
-	if (dev)
-		e->dev = *dev;
-	else
-		snprintf(e->dev.name, sizeof(e->dev.name), "%s", name);
-	r = sd_event_add_time_relative(vm_get_manager(vm)->event, &s, CLOCK_MONOTONIC, EVENT_RETRY_USEC, 0,
-				       on_event_retry, e);
-	if (r >= 0)
-		r = sd_event_source_set_destroy_callback(s, event_retry_free);
 	if (r < 0) {
-		sd_event_source_unref(s);
-		event_retry_free(e);
-		return log_error_errno(r, "VM %s: cannot put off libvirt's event about %s: %m",
-				       vm_get_name(vm), name);
+		log_error_errno(r, "VM %s: cannot put off libvirt's event about %s (alias %s), which is "
+				"lost: %m", vm_get_name(vm), name, alias);
+		return 1;
 	}
-	e->source = s;
-	log_info("VM %s: libvirt's event about %s (alias %s) waits for the device change under way.",
-		 vm_get_name(vm), name, alias);
+	if (!prior)
+		log_info("VM %s: libvirt's event about %s (alias %s) waits for the device change under way.",
+			 vm_get_name(vm), name, alias);
+	return 1;
+}
+
+/*
+ * libvirt detached device name of the VM, which is still open: QEMU's
+ * last close of it may still be running in the kernel (vfio-pci resets
+ * the function on close). The give-back is tried again, with a backoff,
+ * until LIBVIRT_LATER_LAST_CLOSE_USEC after the first refusal. 1: tried
+ * again later; 0: no more waiting (the caller says the give-back failed).
+ */
+static int wait_for_last_close(VM *vm, const char *name, const char *alias, const LibvirtLaterEvent *prior,
+			       const char *why)
+{
+	LibvirtEvents *l = vm_get_manager(vm)->libvirt;
+	LibvirtLaterEvent ev;
+	int r;
+
+	if (!l)
+		return 0;
+	ev = later_event(vm, false, NULL, name, alias, prior);
+	if (ev.last_close_since_usec == 0) {
+		r = sd_event_now(vm_get_manager(vm)->event, CLOCK_MONOTONIC, &ev.last_close_since_usec);
+		if (r < 0) {
+			log_error_errno(r, "VM %s: cannot wait for the last close of %s: %m", vm_get_name(vm), name);
+			return 0;
+		}
+		ev.tries = 0;
+	}
+	r = libvirt_later_add(l->later, &ev, LIBVIRT_LATER_LAST_CLOSE);
+	if (r == -ETIME) {
+		log_warning("VM %s: libvirt detached %s (alias %s), which was still in use %" PRIu64 " s "
+			    "later; vfiod stops waiting for its last close.", vm_get_name(vm), name, alias,
+			    LIBVIRT_LATER_LAST_CLOSE_USEC / USEC_PER_SEC);
+		return 0;
+	}
+	if (r < 0) {
+		log_error_errno(r, "VM %s: cannot wait for the last close of %s: %m", vm_get_name(vm), name);
+		return 0;
+	}
+	if (ev.tries == 0)
+		log_notice("VM %s: libvirt detached %s (alias %s), which vfiod cannot give back yet: %s. It "
+			   "waits for the device's last close (QEMU's may still be running in the kernel) and "
+			   "tries again for up to %" PRIu64 " s.", vm_get_name(vm), name, alias, why,
+			   LIBVIRT_LATER_LAST_CLOSE_USEC / USEC_PER_SEC);
+	else
+		log_debug("VM %s: %s cannot be given back yet (%s); trying again.", vm_get_name(vm), name, why);
 	return 1;
 }
 
@@ -208,12 +231,19 @@ static void detach_refused(VM *vm, const LibvirtDevice *dev, const char *alias)
 							  .alias = alias, .device = dev->name });
 }
 
-static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
+static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
+			    const LibvirtLaterEvent *prior)
 {
+	LibvirtEvents *l = vm_get_manager(vm)->libvirt;
+	LibvirtLaterEvent waiting;
 	vfd_op_error error;
 	int r;
 
-	if (event_later(vm, true, dev, dev->name, alias) != 0)
+	/* the newest event about the device counts: a give-back waiting for its last close ends */
+	if (l && libvirt_later_cancel(l->later, vm_get_id(vm), dev->name, &waiting) > 0 && !waiting.attach)
+		log_notice("VM %s: libvirt attached %s (alias %s) again while its give-back waited; the "
+			   "device stays with the VM.", vm_get_name(vm), dev->name, alias);
+	if (event_later(vm, true, dev, dev->name, alias, prior) != 0)
 		return;
 	vfd_op_error_clear(&error);
 	if (!vm_lookup_device(vm, dev->name) && dev->libvirt_managed) {
@@ -251,7 +281,7 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias)
 				break;
 			case LIBVIRT_CLAIM_LATER:
 				/* never a detach for a passing state: the claim is tried again */
-				(void) event_later(vm, true, dev, dev->name, alias);
+				(void) event_later(vm, true, dev, dev->name, alias, prior);
 				break;
 			case LIBVIRT_CLAIM_FAILED:
 				break;
@@ -283,7 +313,7 @@ static void on_detached_given_back(VM *vm, int r, const vfd_op_error *error, voi
 		log_info("VM %s: libvirt detached %s: given back.", vm_get_name(vm), what ? what : "a device");
 }
 
-static void device_detached(VM *vm, const char *name, const char *alias)
+static void device_detached(VM *vm, const char *name, const char *alias, const LibvirtLaterEvent *prior)
 {
 	char *what = NULL;
 	vfd_op_error error;
@@ -303,9 +333,14 @@ static void device_detached(VM *vm, const char *name, const char *alias)
 		vm_memlock_after_change(vm, "libvirt detach");
 		return;
 	}
-	if (event_later(vm, false, NULL, name, alias) != 0)
+	if (event_later(vm, false, NULL, name, alias, prior) != 0)
 		return;
 	if (vm_vmm_let_go(vm, name) == 0) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "group %d is open", d->iommu_group);
+		if (!vm_device_shares_group(vm, name) && wait_for_last_close(vm, name, alias, prior, why) > 0)
+			return;
 		log_warning("VM %s: libvirt detached %s (alias %s) but group %d is still open (by the VMM, "
 			    "or for another device of the group); vfiod keeps the device: "
 			    "'vfioctl vm remove-device' gives it back once the group is closed.",
@@ -320,6 +355,15 @@ static void device_detached(VM *vm, const char *name, const char *alias)
 	r = vm_remove_device(vm, name, on_detached_given_back, what, &error);
 	if (r < 0) {
 		free(what);
+		/* held: by QEMU's close still under way, most likely; not when a device of its group stays */
+		if (r == -EBUSY && !vm_device_shares_group(vm, name) &&
+		    wait_for_last_close(vm, name, alias, prior, error.error ? error.message : strerror(-r)) > 0)
+			return;
+		if (r == -ESHUTDOWN) {
+			log_info("VM %s: libvirt detached %s (alias %s); the VM's release gives it back.",
+				 vm_get_name(vm), name, alias);
+			return;
+		}
 		log_error("VM %s: libvirt detached %s (alias %s) but giving it back failed: %s", vm_get_name(vm),
 			  name, alias, error.error ? error.message : strerror(-r));
 		return;
@@ -418,7 +462,7 @@ static void added_fetched(LibvirtEvents *l, VM *vm, const LibvirtFetchRequest *r
 		log_warning("VM %s: libvirt's host device %s carries the alias %s, which names %s; vfiod "
 			    "goes by the device, not by its alias.", vm_get_name(vm), dev.name, req->alias,
 			    named.name);
-	device_attached(vm, &dev, req->alias);
+	device_attached(vm, &dev, req->alias, NULL);
 }
 
 /* DEVICE_REMOVED, with the XML: believed only when the device is gone from it */
@@ -444,7 +488,7 @@ static void removed_fetched(VM *vm, const LibvirtFetchRequest *req, const char *
 			    vm_get_name(vm), req->alias, req->device);
 		return;
 	}
-	device_detached(vm, req->device, req->alias);
+	device_detached(vm, req->device, req->alias, NULL);
 }
 
 static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml);
@@ -643,7 +687,7 @@ static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 			continue;
 		log_notice("VM %s: libvirt's domain has %s (alias %s), attached while vfiod was not "
 			   "following libvirt.", vm_get_name(vm), dev.name, aliases[i].alias);
-		device_attached(vm, &dev, aliases[i].alias);
+		device_attached(vm, &dev, aliases[i].alias, NULL);
 	}
 
 	for (size_t i = 0; i < vm_get_n_devices(vm); i++) {
@@ -805,6 +849,7 @@ LibvirtEvents *libvirt_events_free(LibvirtEvents *l)
 	sd_event_source_disable_unref(l->disconnect);
 	sd_event_source_disable_unref(l->catch_up);
 	libvirt_fetch_free(l->fetch);
+	libvirt_later_free(l->later);
 	libvirt_devices_free(l->devices);
 	free(l->uri);
 	free(l);
@@ -849,11 +894,14 @@ int libvirt_events_new(Manager *m, const char *uri, LibvirtEvents **ret)
 	if (r >= 0 && l->lv->virInitialize() < 0)
 		r = -EIO;
 	if (r >= 0)
+		r = libvirt_later_new(m->event, on_later, l, &l->later);
+	if (r >= 0)
 		r = libvirt_fetch_new(m->event, l->lv, on_fetched, l, &l->fetch);
 	if (r >= 0)
 		r = libvirt_loop_install(m->event, l->lv);
 	if (r < 0) {
 		libvirt_fetch_free(l->fetch);
+		libvirt_later_free(l->later);
 		libvirt_devices_free(l->devices);
 		free(l->uri);
 		free(l);

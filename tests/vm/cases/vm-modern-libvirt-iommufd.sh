@@ -23,6 +23,9 @@
 #   no VM, vfiod holding no /dev/iommu and no VFIO cdev;
 # - hotplug into a broker domain: edu added and removed through vfioctl
 #   --libvirt, QEMU's limit and VmPin matching vfiod's plan at each step.
+# - a detached device still open (a last close under way) is given back
+#   once closed; attached again meanwhile, it stays; open past 60 s, it
+#   stays claimed with an error and remove-device gives it back.
 # - (dbus 1.16 of this world) ChangeProcessToCaller over a connection
 #   whose opener exited is refused, though a process of the same uid has
 #   its pid now: the bus's pidfd of the opener decides, not the pid.
@@ -472,6 +475,121 @@ testcase_detach_during_a_give_back() {
 		[ "$round" -le 4 ] || fail "in 4 rounds no event came during a give-back (timing): nothing tested"
 	done
 	log "round $round: an event came during a give-back and waited for it"
+}
+
+# libvirt reports a detach once QEMU deleted the device, but the last close
+# of the device's file can still be running in the kernel then (vfio-pci
+# resets the function on close), and the give-back finds the device open.
+# The old code took that as final ("giving it back failed: still in use")
+# and kept the device claimed. vfiod now waits for the last close: it
+# tries again with a backoff, for up to 60 s. A process of the test holds
+# edu's cdev open (unbound, as a close under way still counts) across the
+# detach, and lets go 2 s after vfiod said it waits.
+edu_in_dom3() { # PID: edu claimed through vfiod and attached by virsh
+	vfioctl vm add-device "$DOM3" "$edu" || fail "vfioctl vm add-device $edu"
+	virsh attach-device "$DOM3" /tmp/edu.xml --live || fail "virsh attach-device $edu"
+	cdev=$(cdev_of "$edu")
+	wait_until 30 qemu_holds "$1" "$cdev"
+}
+
+journal_has_since() { # N PATTERN
+	journal_since "$1" | grep -q "$2"
+}
+
+testcase_detach_waits_for_the_last_close() {
+	dom3_running
+	edu=$(lab_device edu)
+	pid=$(qemu_pid "$DOM3")
+	edu_in_dom3 "$pid"
+	sleep 600 <>"$cdev" &
+	holder=$!
+	n=$(journal_lines)
+	virsh detach-device "$DOM3" /tmp/edu.xml --live || fail "virsh detach-device $edu"
+	wait_until 60 journal_has_since "$n" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*), which vfiod cannot give back yet"
+	wait_until 30 qemu_lacks "$pid" "$cdev"
+	sleep 2
+	broker_vm_has "$DOM3" "$edu" || fail "vfiod gave $edu back while its cdev was open"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver while its cdev is held"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	wait_until 30 broker_vm_lacks "$DOM3" "$edu"
+	journal_since "$n" >/tmp/j
+	# vfiod_mm counts the holder; /proc names it only to a vfiod allowed to
+	# read its fds, and the unit has no CAP_SYS_PTRACE: a process with more
+	# capabilities than vfiod (this root shell) is not named
+	grep -q "which vfiod cannot give back yet: still in use: [0-9]* open file(s) of the device (vfiod_mm); held by" /tmp/j ||
+		fail "the wait does not say what holds $edu: $(cat /tmp/j)"
+	grep -q "giving it back failed" /tmp/j && fail "a give-back failed: $(cat /tmp/j)"
+	grep -q "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*): given back" /tmp/j ||
+		fail "no given-back line once the cdev was closed: $(cat /tmp/j)"
+	assert_eq "$(sed -n "s/^$edu //p" /tmp/$DOM3.before)" "$(driver_state "$edu")" "edu after its give-back"
+	assert_plan_holds "$pid" "after the detach that waited for the last close (e1000e)" "$DOM3"
+}
+
+# The newest event about a device counts: libvirt attaching edu again while
+# its give-back waits for the last close ends the wait, and the device
+# stays with the VM once the holder lets go. A plain detach then gives it
+# back.
+testcase_attach_again_ends_the_wait_for_the_last_close() {
+	dom3_running
+	edu=$(lab_device edu)
+	pid=$(qemu_pid "$DOM3")
+	edu_in_dom3 "$pid"
+	sleep 600 <>"$cdev" &
+	holder=$!
+	n=$(journal_lines)
+	virsh detach-device "$DOM3" /tmp/edu.xml --live || fail "virsh detach-device $edu"
+	wait_until 60 journal_has_since "$n" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*), which vfiod cannot give back yet"
+	wait_until 30 qemu_lacks "$pid" "$cdev"
+	virsh attach-device "$DOM3" /tmp/edu.xml --live || fail "virsh attach-device $edu again"
+	wait_until 60 journal_has_since "$n" "VM $DOM3: libvirt attached $edu (alias [a-z0-9-]*) again while its give-back waited"
+	wait_until 30 qemu_holds "$pid" "$cdev"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	# past the next try of the backoff the wait had
+	sleep 2
+	journal_since "$n" >/tmp/j
+	grep -q "libvirt detached $edu (alias [a-z0-9-]*): given back" /tmp/j &&
+		fail "vfiod gave back $edu, which libvirt attached again: $(cat /tmp/j)"
+	broker_vm_has "$DOM3" "$edu" || fail "$edu left the VM"
+	qemu_holds "$pid" "$cdev" || fail "QEMU lost $cdev"
+	assert_plan_holds "$pid" "after the attach again (e1000e, edu)" "$DOM3"
+	n=$(journal_lines)
+	virsh detach-device "$DOM3" /tmp/edu.xml --live || fail "virsh detach-device $edu, the second"
+	wait_until 60 broker_vm_lacks "$DOM3" "$edu"
+	journal_has_since "$n" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*): given back" ||
+		fail "no given-back line: $(journal_since "$n")"
+	assert_eq "$(sed -n "s/^$edu //p" /tmp/$DOM3.before)" "$(driver_state "$edu")" "edu after its give-back"
+	assert_plan_holds "$pid" "after the second detach (e1000e)" "$DOM3"
+}
+
+# The wait has an end: a device still open 60 s after libvirt's detach
+# stays claimed by the VM, on vfio-pci, with a clear error, and
+# `vfioctl vm remove-device` gives it back once it is closed. Nothing is
+# lost either way.
+testcase_detach_of_a_device_never_closed_stops_waiting() {
+	dom3_running
+	edu=$(lab_device edu)
+	pid=$(qemu_pid "$DOM3")
+	edu_in_dom3 "$pid"
+	sleep 600 <>"$cdev" &
+	holder=$!
+	n=$(journal_lines)
+	t=$(now)
+	virsh detach-device "$DOM3" /tmp/edu.xml --live || fail "virsh detach-device $edu"
+	wait_until 120 journal_has_since "$n" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*) but giving it back failed: still in use"
+	timing "detach-wait-for-last-close-gave-up" "$(elapsed "$t")"
+	journal_since "$n" >/tmp/j
+	grep -q "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*), which was still in use 60 s later; vfiod stops waiting" /tmp/j ||
+		fail "no end of the wait: $(cat /tmp/j)"
+	broker_vm_has "$DOM3" "$edu" || fail "$edu left the VM while open"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after the wait ended"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	vfioctl vm remove-device "$DOM3" "$edu" || fail "vfioctl vm remove-device $edu after the holder let go"
+	wait_until 30 broker_vm_lacks "$DOM3" "$edu"
+	assert_eq "$(sed -n "s/^$edu //p" /tmp/$DOM3.before)" "$(driver_state "$edu")" "edu after remove-device"
+	assert_plan_holds "$pid" "after remove-device (e1000e)" "$DOM3"
 }
 
 # vfiod restarted while a broker domain runs: its VM comes back with the
