@@ -145,7 +145,7 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 	char holders[200], why[160] = "";
 	const char *busy = NULL;
 	bool real_root = strcmp(vfd_context_root(ctx), "/") == 0;
-	bool group_held = false;
+	bool group_held = false, held = false;
 	int r;
 
 	r = vfd_fault_step(ctx, "device-proof");
@@ -184,6 +184,7 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 		 */
 		if (group_held) {
 			busy = t->name;
+			held = true;
 			snprintf(why, sizeof(why), "group %d is open (a device descriptor, the group "
 				 "itself, or a bound cdev)", group);
 			break;
@@ -193,6 +194,7 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 			if (r == 0)
 				continue;
 			busy = t->name;
+			held = r > 0;
 			if (r > 0)
 				snprintf(why, sizeof(why), "%u open file(s) of the device (vfiod_mm)", files);
 			else
@@ -211,6 +213,7 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 			nodes_add(&one, cdev);
 			if (find_holders(&one, cdev_holders, sizeof(cdev_holders)) > 0) {
 				busy = t->name;
+				held = true;
 				snprintf(why, sizeof(why), "its cdev /%s is open", cdev);
 			}
 		}
@@ -220,6 +223,8 @@ int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 		if (!real_root || find_holders(&nodes, holders, sizeof(holders)) == 0)
 			snprintf(holders, sizeof(holders), "unknown holder (a process vfiod may not "
 				 "inspect, a descriptor in flight, or a last close still running)");
+		if (held)
+			return vfd_op_error_set_held(error, busy, "still in use: %s; held by %s", why, holders);
 		return vfd_op_error_set(error, -EBUSY, busy, "still in use: %s; held by %s", why,
 					holders);
 	}

@@ -48,8 +48,10 @@ typedef struct DeviceProofTarget {
  * 0: nothing holds targets[0..n) (all in IOMMU group group, -1: none), and
  * *ret_guard is the group held exclusively (or -1 when there is no group
  * node): close it only after the unbind. -EBUSY: something holds one of
- * them; error names the device and who holds it where known. mm may be
- * NULL (helper not loaded).
+ * them; error names the device and who holds it where known, and is
+ * marked held (vfd_op_error_set_held()) when an open file or the group's
+ * open was seen, not when the proof itself failed. mm may be NULL (helper
+ * not loaded).
  */
 int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 		      const DeviceProofTarget *targets, size_t n, vfd_op_error *error, int *ret_guard);

@@ -46,6 +46,7 @@ typedef struct Manager {
 	VM **vms;
 	size_t n_vms;
 	unsigned next_vm_id;
+	uint64_t next_device_serial; /* VMDevice.serial: each add of a device to a VM its own */
 
 	/* ad-hoc claims (Bind outside any VM), in claim order */
 	vfd_bind_record **adhoc;

@@ -155,7 +155,7 @@ static int handed_let_go(VM *vm, VMDevice *d, vfd_op_error *error)
 	if (held == 0)
 		return 0;
 	if (first == -EINVAL)
-		return vfd_op_error_set(error, -EBUSY, d->name,
+		return vfd_op_error_set_held(error, d->name,
 					"the VMM has %u file(s) of the device it never bound to an "
 					"iommufd, and vfiod cannot bind them while another file of the "
 					"device is bound: it closes every file of the device first", held);

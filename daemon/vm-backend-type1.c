@@ -209,7 +209,7 @@ static int type1_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 	if (fd < 0)
 		return vm_backend_prove_closed_by_helper(vm, d, error);
 	if (vfd_type1_group_in_container(fd) != 0)
-		return vfd_op_error_set(error, -EBUSY, d->name,
+		return vfd_op_error_set_held(error, d->name,
 					"the VMM still has group %d attached; it closes the device "
 					"and detaches the group (VFIO_GROUP_UNSET_CONTAINER) first",
 					d->iommu_group);

@@ -104,7 +104,7 @@ static int groups_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 {
 	if (!vm_has_vmm(vm) || groups_vmm_let_go(vm, d) > 0)
 		return 0;
-	return vfd_op_error_set(error, -EBUSY, d->name, "group %d is still open (by the VMM); "
+	return vfd_op_error_set_held(error, d->name, "group %d is still open (by the VMM); "
 				"it closes the device and the group first", d->iommu_group);
 }
 

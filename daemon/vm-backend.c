@@ -140,7 +140,7 @@ int vm_backend_prove_closed_by_helper(VM *vm, VMDevice *d, vfd_op_error *error)
 					"the vfiod_mm helper cannot tell who holds the device (%s%s%s)",
 					strerror(-r), kmsg ? ": " : "", kmsg ? kmsg : "");
 	}
-	return vfd_op_error_set(error, -EBUSY, d->name,
+	return vfd_op_error_set_held(error, d->name,
 				"the VMM still has the device open: %u open file(s) of %s, open count %u; "
 				"it closes the device's cdev first", u.registrations - 1, u.vfio_dev,
 				u.open_count);

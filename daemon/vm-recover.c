@@ -23,6 +23,8 @@ void vm_restore(VM *vm, VMJournalRecord *j, bool vmm_alive)
 	vm->devices = TAKE_PTR(saved->devices);
 	vm->n_devices = saved->n_devices;
 	saved->n_devices = 0;
+	for (size_t i = 0; i < vm->n_devices; i++)
+		vm->devices[i].serial = ++vm->manager->next_device_serial;
 	vm->txn = saved->txn;
 	saved->txn = (VMTxn) {};
 	vm->fds_handed_out = saved->fds_handed_out;

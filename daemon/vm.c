@@ -277,7 +277,8 @@ static int vm_append_device(VM *vm, const VMDevice *d)
 	if (!n)
 		return -ENOMEM;
 	vm->devices = n;
-	vm->devices[vm->n_devices++] = *d;
+	vm->devices[vm->n_devices] = *d;
+	vm->devices[vm->n_devices++].serial = ++vm->manager->next_device_serial;
 	return 0;
 }
 

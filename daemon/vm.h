@@ -126,6 +126,12 @@ typedef struct VMDevice {
 	bool vmm_attaches;
 	bool in_use;           /* the VMM has it attached: counted in the expected charge */
 	unsigned vgpu_type;    /* a vGPU type vfiod set on this VF (vgpu.h): 0 again at release */
+	/*
+	 * this add of the device, among every add of this vfiod (recovered
+	 * ones too): a wait for the device's detach is for this add only,
+	 * not for the device added again under the same name (never 0)
+	 */
+	uint64_t serial;
 } VMDevice;
 
 typedef struct VMConfig {

@@ -107,13 +107,19 @@ static LibvirtLaterEvent later_event(VM *vm, bool attach, const LibvirtDevice *d
 		snprintf(ev.dev.name, sizeof(ev.dev.name), "%s", name);
 	}
 	snprintf(ev.alias, sizeof(ev.alias), "%s", alias);
+	if (!attach && ev.device_serial == 0) {
+		const VMDevice *d = vm_lookup_device(vm, name);
+
+		ev.device_serial = d ? d->serial : 0;
+	}
 	return ev;
 }
 
 /*
- * 1 when the event is put off until the VM's give-back or move ended, or
- * it could not be put off (logged; the event is lost). 0: handle it now
- * (no change runs, or it waited LIBVIRT_LATER_CHANGE_MAX times already).
+ * 1 when the event is put off until the VM's give-back or move ended. 0:
+ * handle it now: no change runs, or it cannot wait (LIBVIRT_LATER_CHANGE_MAX
+ * times already, too many events waiting: logged); handled during the
+ * change it meets the refusal of a VM that changes a device already.
  */
 static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char *name,
 		       const char *alias, const LibvirtLaterEvent *prior)
@@ -131,10 +137,16 @@ static int event_later(VM *vm, bool attach, const LibvirtDevice *dev, const char
 			    "change under way; handled now.", vm_get_name(vm), name, alias, ev.tries);
 		return 0;
 	}
+	if (r == -ENOSPC) {
+		log_warning("VM %s: libvirt's event about %s (alias %s) cannot wait for the device change "
+			    "under way: %zu events wait already; handled now.", vm_get_name(vm), name, alias,
+			    libvirt_later_count(l->later));
+		return 0;
+	}
 	if (r < 0) {
-		log_error_errno(r, "VM %s: cannot put off libvirt's event about %s (alias %s), which is "
-				"lost: %m", vm_get_name(vm), name, alias);
-		return 1;
+		log_warning_errno(r, "VM %s: libvirt's event about %s (alias %s) cannot wait for the device "
+				  "change under way (%m); handled now.", vm_get_name(vm), name, alias);
+		return 0;
 	}
 	if (!prior)
 		log_info("VM %s: libvirt's event about %s (alias %s) waits for the device change under way.",
@@ -248,6 +260,19 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
 	vfd_op_error_clear(&error);
 	if (!vm_lookup_device(vm, dev->name) && dev->libvirt_managed) {
 		/*
+		 * libvirt checks only its own domains: a device vfiod gave another
+		 * VM (or an ad-hoc Bind) is refused as an unmanaged one is. libvirt
+		 * leaves a device that was on vfio-pci before its attach there at
+		 * the detach (it unbinds only what it bound itself).
+		 */
+		if (manager_device_owned_elsewhere(vm_get_manager(vm), dev->name, vm) > 0) {
+			log_error("VM %s: libvirt attached %s (alias %s) with managed='yes', but vfiod gave it "
+				  "to another VM or to a Bind: refused to this VM.", vm_get_name(vm), dev->name,
+				  alias);
+			detach_refused(vm, dev, alias);
+			return;
+		}
+		/*
 		 * libvirt moved it to vfio-pci and moves it back after the detach:
 		 * a claim by vfiod would put it on vfio-pci again at release
 		 */
@@ -281,7 +306,12 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
 				break;
 			case LIBVIRT_CLAIM_LATER:
 				/* never a detach for a passing state: the claim is tried again */
-				(void) event_later(vm, true, dev, dev->name, alias, prior);
+				if (event_later(vm, true, dev, dev->name, alias, prior) > 0)
+					break;
+				/* it cannot wait any longer: QEMU must not keep a device outside the accounting */
+				log_error("VM %s: %s, attached by libvirt, could not be taken into account while "
+					  "the VM's device change ran.", vm_get_name(vm), dev->name);
+				detach_refused(vm, dev, alias);
 				break;
 			case LIBVIRT_CLAIM_FAILED:
 				break;
@@ -321,6 +351,12 @@ static void device_detached(VM *vm, const char *name, const char *alias, const L
 	int r;
 
 	d = vm_lookup_device(vm, name);
+	if (d && prior && prior->device_serial != 0 && prior->device_serial != d->serial) {
+		/* vfioctl remove-device and add-device ran meanwhile: the wait was for the old add */
+		log_info("VM %s: %s was given back and added to the VM again since libvirt detached it "
+			 "(alias %s); that detach changes nothing now.", vm_get_name(vm), name, alias);
+		return;
+	}
 	if (!d) {
 		log_debug("VM %s: libvirt detached %s (alias %s), not a device of the VM.", vm_get_name(vm),
 			  name, alias);
@@ -355,13 +391,16 @@ static void device_detached(VM *vm, const char *name, const char *alias, const L
 	r = vm_remove_device(vm, name, on_detached_given_back, what, &error);
 	if (r < 0) {
 		free(what);
-		/* held: by QEMU's close still under way, most likely; not when a device of its group stays */
-		if (r == -EBUSY && !vm_device_shares_group(vm, name) &&
-		    wait_for_last_close(vm, name, alias, prior, error.error ? error.message : strerror(-r)) > 0)
+		/*
+		 * Open: by QEMU's close still under way, most likely. Not the
+		 * refusals that stay (a device of its group stays in the VM, no
+		 * vfiod_mm helper to prove a close): those are final.
+		 */
+		if (r == -EBUSY && error.held && wait_for_last_close(vm, name, alias, prior, error.message) > 0)
 			return;
-		if (r == -ESHUTDOWN) {
-			log_info("VM %s: libvirt detached %s (alias %s); the VM's release gives it back.",
-				 vm_get_name(vm), name, alias);
+		if (r == -ESHUTDOWN && vm_get_state(vm) == VM_STATE_RELEASING) {
+			log_info("VM %s: libvirt detached %s (alias %s); the VM's release under way gives it "
+				 "back.", vm_get_name(vm), name, alias);
 			return;
 		}
 		log_error("VM %s: libvirt detached %s (alias %s) but giving it back failed: %s", vm_get_name(vm),
@@ -662,6 +701,18 @@ static void on_connection_closed(virConnectPtr conn, int reason, void *opaque)
  * comes before libvirt's attach), and giving back a device QEMU might use
  * is not a guess vfiod makes.
  */
+/* a device in the domain's live XML: a detach of it that waits is over (it was attached again) */
+static void end_wait_for_detach(LibvirtEvents *l, VM *vm, const LibvirtDevice *dev, const char *alias)
+{
+	LibvirtLaterEvent waiting;
+
+	if (libvirt_later_get(l->later, vm_get_id(vm), dev->name, &waiting) <= 0 || waiting.attach)
+		return;
+	(void) libvirt_later_cancel(l->later, vm_get_id(vm), dev->name, NULL);
+	log_notice("VM %s: %s is in libvirt's domain again (alias %s): the detach that waited changes "
+		   "nothing.", vm_get_name(vm), dev->name, alias);
+}
+
 static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 {
 	_cleanup_free_ char *msg = NULL;
@@ -683,7 +734,11 @@ static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 		LibvirtDevice dev;
 
 		libvirt_device_from_alias(&aliases[i], &dev);
-		if (vm_lookup_device(vm, dev.name) || dev.libvirt_managed)
+		end_wait_for_detach(l, vm, &dev, aliases[i].alias);
+		if (vm_lookup_device(vm, dev.name))
+			continue;
+		/* libvirt's own, unless vfiod gave it to another VM (device_attached() refuses it then) */
+		if (dev.libvirt_managed && manager_device_owned_elsewhere(l->manager, dev.name, vm) <= 0)
 			continue;
 		log_notice("VM %s: libvirt's domain has %s (alias %s), attached while vfiod was not "
 			   "following libvirt.", vm_get_name(vm), dev.name, aliases[i].alias);

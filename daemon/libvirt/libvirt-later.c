@@ -69,6 +69,15 @@ static LaterEntry *entry_find(const LibvirtLater *l, unsigned vm_id, const char 
 	return NULL;
 }
 
+static size_t count_of_vm(const LibvirtLater *l, unsigned vm_id)
+{
+	size_t n = 0;
+
+	for (const LaterEntry *x = l->head; x; x = x->next)
+		n += x->ev.vm_id == vm_id;
+	return n;
+}
+
 static int on_turn(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	LaterEntry *x = userdata;
@@ -94,7 +103,7 @@ int libvirt_later_add(LibvirtLater *l, const LibvirtLaterEvent *ev, LibvirtLater
 	if (delay == 0)
 		return -ETIME;
 	old = entry_find(l, ev->vm_id, ev->dev.name);
-	if (!old && l->n >= LIBVIRT_LATER_MAX)
+	if (!old && (l->n >= LIBVIRT_LATER_MAX || count_of_vm(l, ev->vm_id) >= LIBVIRT_LATER_MAX_PER_VM))
 		return -ENOSPC;
 	x = calloc(1, sizeof(*x));
 	if (!x)
@@ -116,6 +125,17 @@ int libvirt_later_add(LibvirtLater *l, const LibvirtLaterEvent *ev, LibvirtLater
 	l->head = x;
 	l->n++;
 	return 0;
+}
+
+int libvirt_later_get(const LibvirtLater *l, unsigned vm_id, const char *name, LibvirtLaterEvent *ret_ev)
+{
+	const LaterEntry *x = l ? entry_find(l, vm_id, name) : NULL;
+
+	if (!x)
+		return 0;
+	if (ret_ev)
+		*ret_ev = x->ev;
+	return 1;
 }
 
 int libvirt_later_cancel(LibvirtLater *l, unsigned vm_id, const char *name, LibvirtLaterEvent *ret_ev)

@@ -16,8 +16,9 @@
  *
  * One pending event per VM and device: a newer event about the device
  * replaces the older (an attach of a device whose give-back waits ends
- * that wait). At most LIBVIRT_LATER_MAX events wait at once. The
- * handler hears each event once, and may put it off again.
+ * that wait). At most LIBVIRT_LATER_MAX_PER_VM events of one VM wait at
+ * once, and LIBVIRT_LATER_MAX in all. The handler hears each event once,
+ * and may put it off again.
  */
 #pragma once
 
@@ -33,6 +34,7 @@
 #define LIBVIRT_LATER_LAST_CLOSE_FIRST_USEC (200 * UINT64_C(1000))
 #define LIBVIRT_LATER_LAST_CLOSE_STEP_MAX_USEC (5 * UINT64_C(1000000))
 #define LIBVIRT_LATER_LAST_CLOSE_USEC (60 * UINT64_C(1000000))
+#define LIBVIRT_LATER_MAX_PER_VM 64u
 #define LIBVIRT_LATER_MAX 256u
 
 typedef enum LibvirtLaterWhy {
@@ -46,6 +48,8 @@ typedef struct LibvirtLaterEvent {
 	LibvirtDevice dev;   /* for a removal only the name counts */
 	char alias[128];     /* libvirt's alias of the device, for the journal */
 	unsigned tries;      /* put off that often before */
+	/* a removal: the add of the device it was about (VMDevice.serial); 0 for an attach */
+	uint64_t device_serial;
 	/* CLOCK_MONOTONIC: when the give-back first found the device open; 0: it did not */
 	uint64_t last_close_since_usec;
 } LibvirtLaterEvent;
@@ -71,9 +75,12 @@ uint64_t libvirt_later_delay_usec(LibvirtLaterWhy why, unsigned tries, uint64_t 
  * Puts ev off for why (ev->tries counts this one on: the caller passes
  * the event as it was handled). Replaces a waiting event of the same VM
  * and device. -ETIME: no more tries (libvirt_later_delay_usec() said 0);
- * -ENOSPC: LIBVIRT_LATER_MAX events wait already; -ENOMEM.
+ * -ENOSPC: LIBVIRT_LATER_MAX_PER_VM events of the VM, or LIBVIRT_LATER_MAX
+ * in all, wait already; -ENOMEM.
  */
 int libvirt_later_add(LibvirtLater *l, const LibvirtLaterEvent *ev, LibvirtLaterWhy why);
+/* 1 and a copy in *ret_ev when an event of VM vm_id about device name waits, else 0 */
+int libvirt_later_get(const LibvirtLater *l, unsigned vm_id, const char *name, LibvirtLaterEvent *ret_ev);
 /* drops the waiting event of VM vm_id about device name; 1 when there was one, into *ret_ev */
 int libvirt_later_cancel(LibvirtLater *l, unsigned vm_id, const char *name, LibvirtLaterEvent *ret_ev);
 size_t libvirt_later_count(const LibvirtLater *l);

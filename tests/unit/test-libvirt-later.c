@@ -6,6 +6,7 @@
  * is tried a bounded number of times; one waiting event per VM and
  * device, the newest; a bounded number in all; each has its turn once.
  */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "libvirt/libvirt-later.h"
@@ -80,6 +81,9 @@ static void test_one_per_device(void)
 	ev = event(7, "0000:01:00.0", true);
 	ASSERT_OK(libvirt_later_add(l, &ev, LIBVIRT_LATER_CHANGE));
 	ASSERT_EQ(libvirt_later_count(l), 3u);
+	ASSERT_EQ(libvirt_later_get(l, 7, "0000:01:00.0", &got), 1);
+	ASSERT_TRUE(got.attach);
+	ASSERT_EQ(libvirt_later_count(l), 3u);
 	ASSERT_EQ(libvirt_later_cancel(l, 7, "0000:01:00.0", &got), 1);
 	ASSERT_TRUE(got.attach);
 	ASSERT_EQ(got.tries, 1u);
@@ -88,7 +92,11 @@ static void test_one_per_device(void)
 	ASSERT_EQ(turns, 0u);
 }
 
-/* LIBVIRT_LATER_MAX devices wait; one more is refused, a newer event of a waiting one is not */
+/*
+ * LIBVIRT_LATER_MAX_PER_VM devices of a VM wait, and one more of it is
+ * refused while another VM's are not, up to LIBVIRT_LATER_MAX in all; a
+ * newer event of a waiting device always replaces its older one
+ */
 static void test_bounded(void)
 {
 	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
@@ -98,16 +106,23 @@ static void test_bounded(void)
 
 	ASSERT_OK(sd_event_new(&e));
 	ASSERT_OK(libvirt_later_new(e, on_turn, NULL, &l));
-	for (unsigned i = 0; i < LIBVIRT_LATER_MAX; i++) {
-		snprintf(name, sizeof(name), "0000:%02x:%02x.0", i / 32, i % 32);
-		ev = event(1, name, false);
-		ASSERT_OK(libvirt_later_add(l, &ev, LIBVIRT_LATER_CHANGE));
+	for (unsigned vm = 1; vm <= LIBVIRT_LATER_MAX / LIBVIRT_LATER_MAX_PER_VM; vm++) {
+		for (unsigned i = 0; i < LIBVIRT_LATER_MAX_PER_VM; i++) {
+			snprintf(name, sizeof(name), "0000:%02x:%02x.0", i / 32, i % 32);
+			ev = event(vm, name, false);
+			ASSERT_OK(libvirt_later_add(l, &ev, LIBVIRT_LATER_CHANGE));
+		}
+		ev = event(vm, "0000:40:00.0", false);
+		ASSERT_ERRNO(libvirt_later_add(l, &ev, LIBVIRT_LATER_CHANGE), -ENOSPC);
 	}
-	ev = event(2, "0000:01:00.0", false);
+	ev = event(99, "0000:01:00.0", false);
 	ASSERT_ERRNO(libvirt_later_add(l, &ev, LIBVIRT_LATER_CHANGE), -ENOSPC);
 	ev = event(1, "0000:00:05.0", true);
 	ASSERT_OK(libvirt_later_add(l, &ev, LIBVIRT_LATER_CHANGE));
 	ASSERT_EQ(libvirt_later_count(l), (size_t) LIBVIRT_LATER_MAX);
+	ASSERT_EQ(libvirt_later_get(l, 1, "0000:00:05.0", &ev), 1);
+	ASSERT_TRUE(ev.attach);
+	ASSERT_EQ(libvirt_later_get(l, 99, "0000:01:00.0", NULL), 0);
 	/* too many tries: not put off */
 	ev = event(1, "0000:00:05.0", true);
 	ev.tries = LIBVIRT_LATER_CHANGE_MAX;
@@ -125,6 +140,11 @@ static void test_turn_and_deadline(void)
 	ASSERT_OK(sd_event_new(&e));
 	ASSERT_OK(libvirt_later_new(e, on_turn, NULL, &l));
 	ASSERT_OK(sd_event_now(e, CLOCK_MONOTONIC, &now));
+	/* a machine up for less than the deadline: its start is 60 s ago by no clock */
+	if (now < LIBVIRT_LATER_LAST_CLOSE_USEC) {
+		printf("# monotonic clock at %" PRIu64 " us, under the 60 s deadline: not tested\n", now);
+		return;
+	}
 	/* 50 ms before the deadline: the turn comes 50 ms from now */
 	ev.last_close_since_usec = now - (LIBVIRT_LATER_LAST_CLOSE_USEC - 50 * MSEC);
 	ev.tries = 4;
@@ -147,5 +167,35 @@ static void test_turn_and_deadline(void)
 	ASSERT_EQ(turns, 1u);
 }
 
+/* a handler that puts its own event off again during its turn gets a new wait, the old one gone */
+static LibvirtLater *readd_list;
+static unsigned readd_turns;
+
+static void on_turn_readd(void *userdata, const LibvirtLaterEvent *ev)
+{
+	readd_turns++;
+	ASSERT_EQ(libvirt_later_count(readd_list), 0u);
+	if (readd_turns < 3)
+		ASSERT_OK(libvirt_later_add(readd_list, ev, LIBVIRT_LATER_LAST_CLOSE));
+}
+
+static void test_readd_in_turn(void)
+{
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	_cleanup_(libvirt_later_freep) LibvirtLater *l = NULL;
+	LibvirtLaterEvent ev = event(4, "0000:04:00.0", false);
+
+	ASSERT_OK(sd_event_new(&e));
+	ASSERT_OK(libvirt_later_new(e, on_turn_readd, NULL, &l));
+	readd_list = l;
+	ASSERT_OK(sd_event_now(e, CLOCK_MONOTONIC, &ev.last_close_since_usec));
+	ASSERT_OK(libvirt_later_add(l, &ev, LIBVIRT_LATER_LAST_CLOSE));
+	/* 200 ms, then 400 ms */
+	while (readd_turns < 3)
+		ASSERT_OK(sd_event_run(e, 2 * SEC));
+	ASSERT_EQ(libvirt_later_count(l), 0u);
+	readd_list = NULL;
+}
+
 VFD_TEST_MAIN(VFD_TEST(test_last_close_backoff), VFD_TEST(test_change_bounded), VFD_TEST(test_one_per_device),
-	      VFD_TEST(test_bounded), VFD_TEST(test_turn_and_deadline))
+	      VFD_TEST(test_bounded), VFD_TEST(test_turn_and_deadline), VFD_TEST(test_readd_in_turn))

@@ -11,12 +11,19 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <string.h>
 
 typedef struct vfd_op_error {
 	int error;         /* the negative errno also returned; 0 when none */
 	char subject[64];  /* the object concerned: a PCI address, an mdev UUID, ...; "" when none */
 	char message[256]; /* a sentence for people, no trailing period */
+	/*
+	 * -EBUSY because the object is open (a VMM's file, a group in use):
+	 * it ends once its holders close it, where other refusals stay
+	 * (vfd_op_error_set_held())
+	 */
+	bool held;
 } vfd_op_error;
 
 static inline void vfd_op_error_clear(vfd_op_error *e)
@@ -37,3 +44,7 @@ static inline int vfd_op_error_is_set(const vfd_op_error *e)
  */
 int vfd_op_error_set(vfd_op_error *e, int error, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* as vfd_op_error_set(), with -EBUSY and held: the object is open, and free once closed */
+int vfd_op_error_set_held(vfd_op_error *e, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));

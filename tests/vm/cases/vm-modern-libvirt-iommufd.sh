@@ -392,8 +392,10 @@ testcase_virsh_attach_detach_into_a_broker_domain() {
 # An event is input: libvirt attaching a device that vfiod gave another VM
 # hands nothing over. vfiod refuses it to this VM, has libvirt detach it
 # again, and the removal that follows gives nothing back: the other VM
-# keeps its device.
-testcase_virsh_attach_of_another_vms_device_is_undone() {
+# keeps its device. Unmanaged (managed='no') and managed='yes' alike:
+# libvirt leaves a managed device that was on vfio-pci before its attach
+# on vfio-pci at the detach (it unbinds only what it bound itself).
+another_vms_device_is_undone() { # HOSTDEV-XML
 	dom3_running
 	edu=$(lab_device edu)
 	pid=$(qemu_pid "$DOM3")
@@ -401,13 +403,11 @@ testcase_virsh_attach_of_another_vms_device_is_undone() {
 	vfioctl vm prepare vfiod-other --backend iommufd --memory 32M || fail "vfioctl vm prepare vfiod-other"
 	vfioctl vm add-device vfiod-other "$edu" || fail "vfioctl vm add-device vfiod-other $edu"
 	n=$(journal_lines)
-	virsh attach-device "$DOM3" /tmp/edu.xml --live || fail "virsh attach-device of vfiod-other's $edu"
+	virsh attach-device "$DOM3" "$1" --live || fail "virsh attach-device of vfiod-other's $edu ($1)"
 	# the old code left edu in the domain: QEMU used vfiod-other's device
 	wait_until 60 sh -c "[ \"\$(virsh dumpxml $DOM3 | grep -c '<hostdev')\" = 1 ]"
 	wait_until 60 sh -c "journalctl -b -u vfiod -o cat | tail -n +$((n + 1)) | grep -q 'VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*), which vfiod refused'"
 	journal_since "$n" >/tmp/j
-	grep -q "VM $DOM3: cannot take $edu, attached by libvirt, into account.*owned by another VM" /tmp/j ||
-		fail "no refusal naming the other VM: $(cat /tmp/j)"
 	grep -q "libvirt detached $edu (alias [a-z0-9-]*): given back" /tmp/j && fail "vfiod gave $edu back on the removal: $(cat /tmp/j)"
 	wait_until 30 qemu_lacks "$pid" "$cdev"
 	broker_vm_lacks "$DOM3" "$edu" || fail "$DOM3 holds $edu"
@@ -416,6 +416,25 @@ testcase_virsh_attach_of_another_vms_device_is_undone() {
 	assert_plan_holds "$pid" "after the refused attach (e1000e)" "$DOM3"
 	vfioctl vm release vfiod-other || fail "vfioctl vm release vfiod-other"
 	wait_until 30 sh -c "! vfioctl vm list --json | jq -e '.[] | select(.name == \"vfiod-other\")' >/dev/null"
+}
+
+testcase_virsh_attach_of_another_vms_device_is_undone() {
+	another_vms_device_is_undone /tmp/edu.xml
+	grep -q "VM $DOM3: cannot take $edu, attached by libvirt, into account.*owned by another VM" /tmp/j ||
+		fail "no refusal naming the other VM: $(cat /tmp/j)"
+	unbind_vfio "$edu"
+}
+
+# The old code let a managed='yes' hostdev alone whoever had it ("libvirt
+# handles its drivers"): QEMU kept vfiod-other's device.
+testcase_virsh_managed_attach_of_another_vms_device_is_undone() {
+	bind_vfio "$(lab_device edu)"
+	sed "s/managed='no'/managed='yes'/" /tmp/edu.xml >/tmp/edu-managed.xml
+	grep -q "managed='yes'" /tmp/edu-managed.xml || fail "no managed hostdev XML: $(cat /tmp/edu-managed.xml)"
+	another_vms_device_is_undone /tmp/edu-managed.xml
+	grep -q "VM $DOM3: libvirt attached $edu (alias [a-z0-9-]*) with managed='yes', but vfiod gave it to another VM or to a Bind" /tmp/j ||
+		fail "no refusal of the managed hostdev: $(cat /tmp/j)"
+	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after vfiod-other's release"
 	unbind_vfio "$edu"
 }
 
@@ -496,17 +515,24 @@ journal_has_since() { # N PATTERN
 	journal_since "$1" | grep -q "$2"
 }
 
-testcase_detach_waits_for_the_last_close() {
-	dom3_running
-	edu=$(lab_device edu)
-	pid=$(qemu_pid "$DOM3")
-	edu_in_dom3 "$pid"
+# edu in DOM3, then detached by virsh while a process of the test ($holder)
+# holds its cdev open; returns once vfiod said it waits and QEMU let go
+# ($n: the journal's length before the detach)
+detach_edu_held_open() { # PID
+	edu_in_dom3 "$1"
 	sleep 600 <>"$cdev" &
 	holder=$!
 	n=$(journal_lines)
 	virsh detach-device "$DOM3" /tmp/edu.xml --live || fail "virsh detach-device $edu"
 	wait_until 60 journal_has_since "$n" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*), which vfiod cannot give back yet"
-	wait_until 30 qemu_lacks "$pid" "$cdev"
+	wait_until 30 qemu_lacks "$1" "$cdev"
+}
+
+testcase_detach_waits_for_the_last_close() {
+	dom3_running
+	edu=$(lab_device edu)
+	pid=$(qemu_pid "$DOM3")
+	detach_edu_held_open "$pid"
 	sleep 2
 	broker_vm_has "$DOM3" "$edu" || fail "vfiod gave $edu back while its cdev was open"
 	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver while its cdev is held"
@@ -534,19 +560,13 @@ testcase_attach_again_ends_the_wait_for_the_last_close() {
 	dom3_running
 	edu=$(lab_device edu)
 	pid=$(qemu_pid "$DOM3")
-	edu_in_dom3 "$pid"
-	sleep 600 <>"$cdev" &
-	holder=$!
-	n=$(journal_lines)
-	virsh detach-device "$DOM3" /tmp/edu.xml --live || fail "virsh detach-device $edu"
-	wait_until 60 journal_has_since "$n" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*), which vfiod cannot give back yet"
-	wait_until 30 qemu_lacks "$pid" "$cdev"
+	detach_edu_held_open "$pid"
 	virsh attach-device "$DOM3" /tmp/edu.xml --live || fail "virsh attach-device $edu again"
 	wait_until 60 journal_has_since "$n" "VM $DOM3: libvirt attached $edu (alias [a-z0-9-]*) again while its give-back waited"
 	wait_until 30 qemu_holds "$pid" "$cdev"
 	kill "$holder"
 	wait "$holder" 2>/dev/null || true
-	# past the next try of the backoff the wait had
+	# past the next try the cancelled wait would have had (its backoff was at 0.4-0.8 s)
 	sleep 2
 	journal_since "$n" >/tmp/j
 	grep -q "libvirt detached $edu (alias [a-z0-9-]*): given back" /tmp/j &&
