@@ -515,6 +515,15 @@ journal_has_since() { # N PATTERN
 	journal_since "$1" | grep -q "$2"
 }
 
+# libvirt's detach of edu gave it back by itself: to the driver it had
+# before the claim, and QEMU's limit and charge vfiod's plan for e1000e
+edu_given_back() { # JOURNAL-LINE WHEN
+	journal_has_since "$1" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*): given back" ||
+		fail "no given-back line $2: $(journal_since "$1")"
+	assert_eq "$(sed -n "s/^$edu //p" /tmp/$DOM3.before)" "$(driver_state "$edu")" "edu $2"
+	assert_plan_holds "$pid" "$2 (e1000e)" "$DOM3"
+}
+
 # edu in DOM3, then detached by virsh while a process of the test ($holder)
 # holds its cdev open; returns once vfiod said it waits and QEMU let go
 # ($n: the journal's length before the detach)
@@ -546,10 +555,7 @@ testcase_detach_waits_for_the_last_close() {
 	grep -q "which vfiod cannot give back yet: still in use: [0-9]* open file(s) of the device (vfiod_mm); held by" /tmp/j ||
 		fail "the wait does not say what holds $edu: $(cat /tmp/j)"
 	grep -q "giving it back failed" /tmp/j && fail "a give-back failed: $(cat /tmp/j)"
-	grep -q "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*): given back" /tmp/j ||
-		fail "no given-back line once the cdev was closed: $(cat /tmp/j)"
-	assert_eq "$(sed -n "s/^$edu //p" /tmp/$DOM3.before)" "$(driver_state "$edu")" "edu after its give-back"
-	assert_plan_holds "$pid" "after the detach that waited for the last close (e1000e)" "$DOM3"
+	edu_given_back "$n" "after the detach that waited for the last close"
 }
 
 # The newest event about a device counts: libvirt attaching edu again while
@@ -577,10 +583,7 @@ testcase_attach_again_ends_the_wait_for_the_last_close() {
 	n=$(journal_lines)
 	virsh detach-device "$DOM3" /tmp/edu.xml --live || fail "virsh detach-device $edu, the second"
 	wait_until 60 broker_vm_lacks "$DOM3" "$edu"
-	journal_has_since "$n" "VM $DOM3: libvirt detached $edu (alias [a-z0-9-]*): given back" ||
-		fail "no given-back line: $(journal_since "$n")"
-	assert_eq "$(sed -n "s/^$edu //p" /tmp/$DOM3.before)" "$(driver_state "$edu")" "edu after its give-back"
-	assert_plan_holds "$pid" "after the second detach (e1000e)" "$DOM3"
+	edu_given_back "$n" "after the second detach"
 }
 
 # The wait has an end: a device still open 60 s after libvirt's detach
