@@ -137,6 +137,27 @@ static int helper_verdict(vfd_mm_client *mm, const char *name, unsigned *ret_fil
 	return 1;
 }
 
+int device_prove_unused(vfd_context *ctx, vfd_mm_client *mm, int group, const char *name,
+			vfd_op_error *error)
+{
+	_cleanup_close_ int guard = -1;
+	unsigned files = 0;
+	int r;
+
+	if (group >= 0) {
+		r = vfd_vfio_group_open_exclusive(ctx, (unsigned) group, &guard);
+		if (r == -EBUSY)
+			return vfd_op_error_set_held(error, name, "in use outside vfiod: IOMMU group %d is "
+						     "open (a VMM vfiod did not start, such as QEMU of a "
+						     "libvirt domain, or another program)", group);
+	}
+	if (mm && helper_verdict(mm, name, &files) > 0)
+		return vfd_op_error_set_held(error, name, "in use outside vfiod: %u open file(s) of the "
+					     "device (vfiod_mm), by a VMM vfiod did not start or another "
+					     "program", files);
+	return 0;
+}
+
 int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 		      const DeviceProofTarget *targets, size_t n, vfd_op_error *error, int *ret_guard)
 {

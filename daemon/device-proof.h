@@ -55,3 +55,16 @@ typedef struct DeviceProofTarget {
  */
 int device_prove_free(vfd_context *ctx, vfd_mm_client *mm, int group,
 		      const DeviceProofTarget *targets, size_t n, vfd_op_error *error, int *ret_guard);
+
+/*
+ * Before a claim: nobody outside vfiod uses PCI function name (in IOMMU
+ * group group, -1: none) through VFIO. A function already on vfio-pci is
+ * claimed without a driver change, so without this a VMM vfiod did not
+ * start (QEMU of a libvirt domain with a managed hostdev) would share it
+ * with vfiod's VM. 0: the group's node opens exclusively (or there is
+ * none) and vfiod_mm counts no open file of the function (when loaded);
+ * -EBUSY, held, otherwise. A helper that cannot tell refuses nothing (a
+ * group open or a bound file still shows in the group's open).
+ */
+int device_prove_unused(vfd_context *ctx, vfd_mm_client *mm, int group, const char *name,
+			vfd_op_error *error);

@@ -439,11 +439,18 @@ static bool record_has(const vfd_bind_record *r, const char *name)
 	return false;
 }
 
-int manager_device_owned_elsewhere(Manager *m, const char *name, const VM *except)
+VM *manager_device_vm_owner(Manager *m, const char *name, const VM *except)
 {
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (m->vms[i] != except && vm_holds(m->vms[i], name))
-			return 1;
+			return m->vms[i];
+	return NULL;
+}
+
+int manager_device_owned_elsewhere(Manager *m, const char *name, const VM *except)
+{
+	if (manager_device_vm_owner(m, name, except))
+		return 1;
 	for (size_t i = 0; i < m->n_adhoc; i++)
 		if (record_has(m->adhoc[i], name))
 			return 1;

@@ -146,6 +146,8 @@ void manager_vm_gone(Manager *m, VM *vm);
 
 /* 1 when a VM other than except, or an ad-hoc claim, holds PCI function name */
 int manager_device_owned_elsewhere(Manager *m, const char *name, const VM *except);
+/* the VM other than except that holds name (a device or a member of a group it claimed), or NULL */
+VM *manager_device_vm_owner(Manager *m, const char *name, const VM *except);
 /* the VM holding mdev uuid, or NULL */
 VM *manager_mdev_owner(Manager *m, const char *uuid);
 

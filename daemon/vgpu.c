@@ -123,7 +123,8 @@ static int try_parent(VM *vm, const char *parent, unsigned type, vfd_op_error *e
 		/* this VF does not take it: the next one may */
 		log_info("VM %s: VF %s does not become vGPU type %u: %s", vm_get_name(vm),
 			 e.subject, type, e.message);
-		if (r != -ENOPROTOOPT && r != -EREMOTEIO) {
+		/* a VF somebody outside vfiod has open is in use, not the end of the search */
+		if (r != -ENOPROTOOPT && r != -EREMOTEIO && !(r == -EBUSY && e.held)) {
 			*error = e;
 			return r;
 		}

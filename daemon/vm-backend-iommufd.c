@@ -314,7 +314,7 @@ static int iommufd_prove_detached(VM *vm, VMDevice *d, vfd_op_error *error)
 	}
 	r = vm_backend_prove_unheld(vm, d, error);
 	if (r < 0 && had_cdev) {
-		vfd_op_error ignored;
+		vfd_op_error ignored = {};
 
 		if (iommufd_prepare(vm, d, &ignored) < 0)
 			log_warning("VM %s: cannot open %s again after a refused remove: %s", vm->name,
@@ -423,7 +423,7 @@ static void iommufd_adopt(VM *vm)
 static void iommufd_reopen(VM *vm)
 {
 	for (size_t i = 0; !vm->fds_handed_out && i < vm->n_devices; i++) {
-		vfd_op_error ignored;
+		vfd_op_error ignored = {};
 
 		if (vm->devices[i].cdev_fd >= 0)
 			continue;

@@ -277,7 +277,7 @@ static void type1_adopt(VM *vm)
 static void type1_reopen(VM *vm)
 {
 	for (size_t i = 0; !vm->fds_handed_out && i < vm->n_devices; i++) {
-		vfd_op_error ignored;
+		vfd_op_error ignored = {};
 
 		if (vm->devices[i].vmm_attaches)
 			continue;

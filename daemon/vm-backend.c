@@ -39,6 +39,13 @@ bool vm_has_group(const VM *vm, int group, const VMDevice *except)
 	return false;
 }
 
+bool vm_device_shares_group(const VM *vm, const char *name)
+{
+	const VMDevice *d = vm_lookup_device(vm, name);
+
+	return d && d->bind && vm_has_group(vm, d->iommu_group, d);
+}
+
 int vm_backend_prepare(VM *vm, VMDevice *d, vfd_op_error *error)
 {
 	return vm->ops->prepare ? vm->ops->prepare(vm, d, error) : 0;

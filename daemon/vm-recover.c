@@ -51,7 +51,7 @@ static int device_give_back(VM *vm, VMDevice *d, vfd_op_error *error)
 	/* nobody may hold it: the unbind would wait in the kernel, vfiod's loop with it */
 	r = vm_device_prove_free(vm, d, error, &guard);
 	if (r < 0) {
-		vfd_op_error ignored;
+		vfd_op_error ignored = {};
 
 		/* vfiod's own descriptors back, where the holder lets it have them */
 		if (!vm->vmm_exited && vm_backend_prepare(vm, d, &ignored) < 0)

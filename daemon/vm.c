@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <unistd.h>
 
+#include "device-proof.h"
 #include "log.h"
 #include "manager.h"
 #include "vm-backend.h"
@@ -345,7 +346,8 @@ static int owned_elsewhere(const char *name, void *userdata)
 	return manager_device_owned_elsewhere(vm->manager, name, vm);
 }
 
-int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd_op_error *error)
+int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, bool in_use,
+		    vfd_op_error *error)
 {
 	_cleanup_(vfd_pci_device_freep) vfd_pci_device *dev = NULL;
 	_cleanup_(vfd_bind_record_freep) vfd_bind_record *rec = NULL;
@@ -366,6 +368,12 @@ int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd
 	r = check_can_add(vm, d.name, error);
 	if (r < 0)
 		return r;
+	/* the VM's own files of its group would fail the proof: the group is the VM's already */
+	if (!in_use && !vm_has_group(vm, d.iommu_group, NULL)) {
+		r = device_prove_unused(ctx, vm->manager->mm, d.iommu_group, d.name, error);
+		if (r < 0)
+			return r;
+	}
 
 	/* a cap refuses before anything changes */
 	r = vm_memlock_before_add(vm, &d, error);
@@ -563,13 +571,6 @@ int vm_find_changeable_device(VM *vm, const char *name, vfd_op_error *error, VMD
 	return 0;
 }
 
-bool vm_device_shares_group(const VM *vm, const char *name)
-{
-	const VMDevice *d = vm_lookup_device(vm, name);
-
-	return d && d->bind && vm_has_group(vm, d->iommu_group, d);
-}
-
 int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata,
 		     vfd_op_error *error)
 {
@@ -616,7 +617,7 @@ int vm_remove_device(VM *vm, const char *name, VMRemoveDone done, void *userdata
 	if (r >= 0)
 		r = vm_remove_give_back_start(vm, d, guard, done, userdata, error);
 	if (r < 0) {
-		vfd_op_error ignored;
+		vfd_op_error ignored = {};
 
 		/* the device stays with the VM, vfiod's descriptors too where the holder lets it */
 		if (!vm->vmm_exited && vm_backend_prepare(vm, d, &ignored) < 0)

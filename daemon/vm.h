@@ -242,10 +242,32 @@ VFD_DEFINE_CLEANUP(VM, vm_free)
  * sets it back to 0 and gives the claim back. The journal names the type
  * from before the claim on.
  */
-int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, vfd_op_error *error);
+int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, bool in_use,
+		    vfd_op_error *error);
+static inline int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type,
+				  vfd_op_error *error)
+{
+	return vm_add_pci_full(vm, addr, vgpu_type, false, error);
+}
+/*
+ * vm_add_pci_full() with vgpu_type 0. A function that somebody outside
+ * vfiod uses through VFIO already (the group open, an open file of it:
+ * device_prove_unused()) is refused, -EBUSY, unless the VM already has a
+ * device of its group (then the VM's own files are in the way of the
+ * proof).
+ */
 static inline int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 {
 	return vm_add_pci_vgpu(vm, addr, 0, error);
+}
+/*
+ * The VM's VMM uses the function already (libvirt attached it to QEMU
+ * before vfiod heard of it): claimed and accounted after the fact, with
+ * no proof that nobody uses it.
+ */
+static inline int vm_add_pci_in_use(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
+{
+	return vm_add_pci_full(vm, addr, 0, true, error);
 }
 int vm_add_mdev(VM *vm, const char *uuid, vfd_op_error *error);
 int vm_create_mdev(VM *vm, const char *parent, const char *type_id, const char *uuid,

@@ -212,6 +212,8 @@ LibvirtClaimVerdict libvirt_claim_verdict(int r, bool vm_changing)
 		 */
 		return vm_changing ? LIBVIRT_CLAIM_LATER : LIBVIRT_CLAIM_REFUSED;
 	case -EADDRINUSE: /* owned by another VM, or by an ad-hoc Bind */
+	case -EALREADY:   /* an mdev another VM holds */
+	case -ENOTSUP:    /* not assignable (a bridge) */
 	case -EDQUOT:     /* above the VM's memlock cap */
 	case -EPERM:
 	case -EACCES:
@@ -259,16 +261,22 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
 		return;
 	vfd_op_error_clear(&error);
 	if (!vm_lookup_device(vm, dev->name) && dev->libvirt_managed) {
+		VM *owner = manager_device_vm_owner(vm_get_manager(vm), dev->name, vm);
+
 		/*
 		 * libvirt checks only its own domains: a device vfiod gave another
-		 * VM (or an ad-hoc Bind) is refused as an unmanaged one is. libvirt
-		 * leaves a device that was on vfio-pci before its attach there at
-		 * the detach (it unbinds only what it bound itself).
+		 * VM is refused as an unmanaged one is. That VM had it first: a
+		 * claim proves that nobody outside vfiod uses the function
+		 * (vm_add_pci()). libvirt leaves a device that was on vfio-pci
+		 * before its attach there at the detach (it unbinds only what it
+		 * bound itself). An ad-hoc Bind (driverctl's "keep it on
+		 * vfio-pci") is no owner here: managed hostdevs on such devices
+		 * are the usual set-up.
 		 */
-		if (manager_device_owned_elsewhere(vm_get_manager(vm), dev->name, vm) > 0) {
+		if (owner) {
 			log_error("VM %s: libvirt attached %s (alias %s) with managed='yes', but vfiod gave it "
-				  "to another VM or to a Bind: refused to this VM.", vm_get_name(vm), dev->name,
-				  alias);
+				  "to VM %s: refused to this VM.", vm_get_name(vm), dev->name, alias,
+				  vm_get_name(owner));
 			detach_refused(vm, dev, alias);
 			return;
 		}
@@ -294,7 +302,7 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
 		else {
 			r = vfd_pci_address_parse(dev->name, &addr);
 			if (r >= 0)
-				r = vm_add_pci(vm, &addr, &error);
+				r = vm_add_pci_in_use(vm, &addr, &error);
 		}
 		if (r < 0) {
 			log_error("VM %s: cannot take %s, attached by libvirt, into account: %s%s%s", vm_get_name(vm),
@@ -737,9 +745,17 @@ static void reconcile_domain(LibvirtEvents *l, VM *vm, const char *xml)
 		end_wait_for_detach(l, vm, &dev, aliases[i].alias);
 		if (vm_lookup_device(vm, dev.name))
 			continue;
-		/* libvirt's own, unless vfiod gave it to another VM (device_attached() refuses it then) */
-		if (dev.libvirt_managed && manager_device_owned_elsewhere(l->manager, dev.name, vm) <= 0)
+		if (dev.libvirt_managed) {
+			VM *owner = manager_device_vm_owner(l->manager, dev.name, vm);
+
+			/* who had it first is not known here: said, not undone */
+			if (owner)
+				log_error("VM %s: libvirt's domain has %s (alias %s, managed='yes'), which vfiod "
+					  "gave to VM %s, attached while vfiod was not following libvirt; detach "
+					  "it from one of them.", vm_get_name(vm), dev.name, aliases[i].alias,
+					  vm_get_name(owner));
 			continue;
+		}
 		log_notice("VM %s: libvirt's domain has %s (alias %s), attached while vfiod was not "
 			   "following libvirt.", vm_get_name(vm), dev.name, aliases[i].alias);
 		device_attached(vm, &dev, aliases[i].alias, NULL);

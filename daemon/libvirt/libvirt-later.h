@@ -6,7 +6,8 @@
  * - LIBVIRT_LATER_CHANGE: the VM is in the middle of a device change (a
  *   give-back, a move of its charge to another process; vfiod changes
  *   one device of a VM at a time). Tried again every 500 ms, at most
- *   LIBVIRT_LATER_CHANGE_MAX times.
+ *   LIBVIRT_LATER_CHANGE_MAX times: 630 s, past the longest move of a
+ *   VM's charge (its deadline is at most 600 s, vm.h).
  * - LIBVIRT_LATER_LAST_CLOSE: libvirt detached a device that is still
  *   open. libvirt reports the detach once QEMU deleted the device, but
  *   the last close of its VFIO file can still be running in the kernel
@@ -30,7 +31,7 @@
 #include "vfiod/util.h"
 
 #define LIBVIRT_LATER_CHANGE_USEC (500 * UINT64_C(1000))
-#define LIBVIRT_LATER_CHANGE_MAX 120u
+#define LIBVIRT_LATER_CHANGE_MAX 1260u
 #define LIBVIRT_LATER_LAST_CLOSE_FIRST_USEC (200 * UINT64_C(1000))
 #define LIBVIRT_LATER_LAST_CLOSE_STEP_MAX_USEC (5 * UINT64_C(1000000))
 #define LIBVIRT_LATER_LAST_CLOSE_USEC (60 * UINT64_C(1000000))

@@ -12,7 +12,8 @@
 /* the device is not the VM's to have: detached again, whatever the VM does */
 static void test_refusals_detach(void)
 {
-	static const int refused[] = { -EADDRINUSE, -EDQUOT, -EPERM, -EACCES, -ENOTBLK, -ENODEV };
+	static const int refused[] = { -EADDRINUSE, -EALREADY, -ENOTSUP, -EDQUOT, -EPERM, -EACCES,
+				       -ENOTBLK, -ENODEV };
 
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		ASSERT_EQ(libvirt_claim_verdict(refused[i], false), LIBVIRT_CLAIM_REFUSED);
