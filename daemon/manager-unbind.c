@@ -12,6 +12,7 @@
 #include "device-proof.h"
 #include "log.h"
 #include "manager.h"
+#include "vm-identity.h"
 
 #define UNBIND_RETRY_FIRST_USEC (200 * UINT64_C(1000))
 #define UNBIND_RETRY_MAX_USEC (10 * UINT64_C(1000000))
@@ -132,4 +133,17 @@ void manager_unbind_pending_free(Manager *m)
 	free(m->unbind_pending);
 	m->unbind_pending = NULL;
 	m->n_unbind_pending = 0;
+}
+
+int manager_prove_unused(Manager *m, const VM *vm, int group, const char *name, vfd_op_error *error)
+{
+	_cleanup_(vfd_iommu_group_freep) vfd_iommu_group *g = NULL;
+
+	if (vm_get_owner_uid(vm) == 0)
+		return 0;
+	if (group >= 0 && vfd_iommu_group_load(m->ctx, (unsigned) group, &g) >= 0)
+		for (size_t i = 0; i < g->n_members; i++)
+			if (manager_device_owned_elsewhere(m, g->members[i].name, NULL) > 0)
+				return 0;
+	return device_prove_unused(m->ctx, m->mm, group, name, error);
 }

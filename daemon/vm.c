@@ -8,7 +8,6 @@
 #include <json-c/json.h>
 #include <unistd.h>
 
-#include "device-proof.h"
 #include "log.h"
 #include "manager.h"
 #include "vm-backend.h"
@@ -368,9 +367,8 @@ int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, boo
 	r = check_can_add(vm, d.name, error);
 	if (r < 0)
 		return r;
-	/* the VM's own files of its group would fail the proof: the group is the VM's already */
-	if (!in_use && !vm_has_group(vm, d.iommu_group, NULL)) {
-		r = device_prove_unused(ctx, vm->manager->mm, d.iommu_group, d.name, error);
+	if (!in_use) {
+		r = manager_prove_unused(vm->manager, vm, d.iommu_group, d.name, error);
 		if (r < 0)
 			return r;
 	}

@@ -250,11 +250,9 @@ static inline int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned 
 	return vm_add_pci_full(vm, addr, vgpu_type, false, error);
 }
 /*
- * vm_add_pci_full() with vgpu_type 0. A function that somebody outside
- * vfiod uses through VFIO already (the group open, an open file of it:
- * device_prove_unused()) is refused, -EBUSY, unless the VM already has a
- * device of its group (then the VM's own files are in the way of the
- * proof).
+ * vm_add_pci_full() with vgpu_type 0. For a user's VM, a function that
+ * somebody outside vfiod uses through VFIO already (the group open, an
+ * open file of it) is refused, -EBUSY (manager_prove_unused()).
  */
 static inline int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 {

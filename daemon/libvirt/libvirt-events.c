@@ -266,8 +266,9 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
 		/*
 		 * libvirt checks only its own domains: a device vfiod gave another
 		 * VM is refused as an unmanaged one is. That VM had it first: a
-		 * claim proves that nobody outside vfiod uses the function
-		 * (vm_add_pci()). libvirt leaves a device that was on vfio-pci
+		 * user's claim proves that nobody outside vfiod uses the function
+		 * (manager_prove_unused()), and root's claim is root's choice.
+		 * libvirt leaves a device that was on vfio-pci
 		 * before its attach there at the detach (it unbinds only what it
 		 * bound itself). An ad-hoc Bind (driverctl's "keep it on
 		 * vfio-pci") is no owner here: managed hostdevs on such devices

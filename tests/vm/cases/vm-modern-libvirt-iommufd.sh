@@ -27,7 +27,7 @@
 #   once closed; attached again meanwhile, it stays; open past 60 s, it
 #   stays claimed with an error and remove-device gives it back.
 # - another VM's device attached by virsh (unmanaged, managed='yes') is
-#   detached again; a managed hostdev QEMU uses is refused to AddDevice.
+#   detached again.
 # - (dbus 1.16 of this world) ChangeProcessToCaller over a connection
 #   whose opener exited is refused, though a process of the same uid has
 #   its pid now: the bus's pidfd of the opener decides, not the pid.
@@ -437,35 +437,6 @@ testcase_virsh_managed_attach_of_another_vms_device_is_undone() {
 	grep -q "VM $DOM3: libvirt attached $edu (alias [a-z0-9-]*) with managed='yes', but vfiod gave it to VM vfiod-other: refused" /tmp/j ||
 		fail "no refusal of the managed hostdev: $(cat /tmp/j)"
 	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after vfiod-other's release"
-	unbind_vfio "$edu"
-}
-
-# The other order: a function that QEMU of a libvirt domain uses (a
-# managed='yes' hostdev, which vfiod leaves to libvirt) is not vfiod's to
-# give. It is on vfio-pci already, so a claim changes no driver: the old
-# code let another VM claim it, and that VM then held a device QEMU used
-# (and the refusal above would take it from the domain that had it
-# first). AddDevice now refuses it as in use outside vfiod (the group's
-# open, vfiod_mm's count); the domain keeps it.
-testcase_add_device_of_a_domains_managed_hostdev_is_refused() {
-	dom3_running
-	edu=$(lab_device edu)
-	pid=$(qemu_pid "$DOM3")
-	bind_vfio "$edu"
-	cdev=$(cdev_of "$edu")
-	virsh attach-device "$DOM3" /tmp/edu-managed.xml --live || fail "virsh attach-device $edu managed='yes'"
-	wait_until 30 qemu_holds "$pid" "$cdev"
-	broker_vm_lacks "$DOM3" "$edu" || fail "vfiod claimed the managed hostdev $edu for $DOM3"
-	vfioctl vm prepare vfiod-other --backend iommufd --memory 32M || fail "vfioctl vm prepare vfiod-other"
-	out=$(vfioctl vm add-device vfiod-other "$edu" 2>&1) && fail "vfiod-other got $edu, which QEMU uses: $out"
-	echo "$out" | grep -q "in use outside vfiod" || fail "not refused as in use: $out"
-	broker_vm_lacks vfiod-other "$edu" || fail "vfiod-other holds $edu: $(vfiod_vm_prop vfiod-other Devices)"
-	vfioctl vm release vfiod-other || fail "vfioctl vm release vfiod-other"
-	wait_until 30 sh -c "! vfioctl vm list --json | jq -e '.[] | select(.name == \"vfiod-other\")' >/dev/null"
-	qemu_holds "$pid" "$cdev" || fail "QEMU lost $cdev"
-	virsh detach-device "$DOM3" /tmp/edu-managed.xml --live || fail "virsh detach-device $edu managed='yes'"
-	wait_until 30 qemu_lacks "$pid" "$cdev"
-	assert_eq vfio-pci "$(pci_driver "$edu")" "edu's driver after libvirt's managed detach (libvirt did not bind it)"
 	unbind_vfio "$edu"
 }
 

@@ -162,6 +162,39 @@ testcase_prepare_and_attach_follow_the_same_rule() {
 	teardown
 }
 
+# A user whom polkit lets manage VMs claims nothing that a process outside
+# vfiod uses through VFIO. A function already on vfio-pci changes no
+# driver at a claim, so the old code let uid A's VM take edu while another
+# process held its group (as QEMU of a root libvirt domain holds a
+# managed='yes' hostdev that vfiod leaves to libvirt). Refused as in use
+# outside vfiod (DeviceBusy); once the holder closed the group the same
+# AddDevice goes through. Root's claims are not asked (docs/security.md).
+testcase_a_user_claims_nothing_in_use_outside_vfiod() {
+	setup
+	proc_of $A
+	as_ok $A vm register a-vm --pid "$PROC" --backend type1 --memory 16M
+	bind_vfio "$EDU"
+	group=$(basename "$(readlink "/sys/bus/pci/devices/$EDU/iommu_group")")
+	sleep 600 <>"/dev/vfio/$group" &
+	holder=$!
+	wait_until 10 sh -c "ls -l /proc/$holder/fd | grep -q ' /dev/vfio/$group\$'"
+	as $A vm add-device a-vm "$EDU"
+	[ "$RC" -ne 0 ] || fail "uid A's VM got $EDU while another process held group $group"
+	grep -q "DeviceBusy" "$ERR" || fail "not DeviceBusy: $(cat "$ERR")"
+	grep -q "in use outside vfiod: IOMMU group $group is open" "$ERR" || fail "not in use outside vfiod: $(cat "$ERR")"
+	assert_eq "" "$(devices_of a-vm)" "A's VM after the refusal"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	as_ok $A vm add-device a-vm "$EDU"
+	assert_eq "$EDU" "$(devices_of a-vm)" "A's VM once the holder closed the group"
+	as_ok $A vm release a-vm
+	wait_until 30 vm_is_gone a-vm
+	assert_eq vfio-pci "$(pci_driver "$EDU")" "edu given back to vfio-pci, where it was before A's claim"
+	unbind_vfio "$EDU"
+	assert_eq "$BEFORE" "$(device_snapshot "$EDU")" "edu at the end"
+	teardown
+}
+
 testcase_sizes_beyond_the_host_are_refused() {
 	setup
 	host=$(awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo)
