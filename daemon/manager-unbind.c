@@ -12,7 +12,7 @@
 #include "device-proof.h"
 #include "log.h"
 #include "manager.h"
-#include "vm-identity.h"
+#include "vm.h"
 
 #define UNBIND_RETRY_FIRST_USEC (200 * UINT64_C(1000))
 #define UNBIND_RETRY_MAX_USEC (10 * UINT64_C(1000000))
@@ -139,11 +139,19 @@ int manager_prove_unused(Manager *m, const VM *vm, int group, const char *name, 
 {
 	_cleanup_(vfd_iommu_group_freep) vfd_iommu_group *g = NULL;
 
-	if (vm_get_owner_uid(vm) == 0)
-		return 0;
+	bool own_group = false;
+
 	if (group >= 0 && vfd_iommu_group_load(m->ctx, (unsigned) group, &g) >= 0)
-		for (size_t i = 0; i < g->n_members; i++)
-			if (manager_device_owned_elsewhere(m, g->members[i].name, NULL) > 0)
+		for (size_t i = 0; i < g->n_members; i++) {
+			/* another VM's or a Bind's: the claim refuses it (OwnedByOtherVM) */
+			if (manager_device_owned_elsewhere(m, g->members[i].name, vm) > 0)
 				return 0;
-	return device_prove_unused(m->ctx, m->mm, group, name, error);
+			own_group = own_group || vm_holds(vm, g->members[i].name);
+		}
+	/*
+	 * The VM's own files of the group fail the group's open: then only
+	 * vfiod_mm can tell (an iommufd VM holds unbound cdevs, and another
+	 * member can still be bound elsewhere)
+	 */
+	return device_prove_unused(m->ctx, m->mm, own_group ? -1 : group, name, error);
 }

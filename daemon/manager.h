@@ -203,15 +203,16 @@ void manager_adhoc_jobs_abandon(Manager *m);
 int manager_adhoc_prove_free(Manager *m, const vfd_bind_record *rec, vfd_op_error *error,
 			     int *ret_guard);
 /*
- * Before a claim of PCI function name (in IOMMU group group) for a user's
- * VM: nobody outside vfiod uses it through VFIO (device_prove_unused();
- * -EBUSY, held, "in use outside vfiod"). Otherwise a user whom polkit lets
- * manage VMs could claim a function that QEMU of a root domain uses (a
- * managed='yes' hostdev is on vfio-pci already, so a claim changes no
- * driver). A group of which vfiod holds a member (another VM, an ad-hoc
- * Bind, the VM itself) is left to the claim's own refusals. Root's VMs
- * are not asked: root may take what it likes, and the libvirt hook
- * re-adopts a running domain's devices that way.
+ * Before a claim of PCI function name (in IOMMU group group) for vm that
+ * a caller other than root asked for: nobody outside vfiod uses it
+ * through VFIO (device_prove_unused(); -EBUSY, held, "in use outside
+ * vfiod"). Otherwise a user whom polkit lets manage VMs could claim a
+ * function that QEMU of a root domain uses (a managed='yes' hostdev is on
+ * vfio-pci already, so a claim changes no driver). A group of which
+ * another VM or an ad-hoc Bind holds a member is left to the claim, which
+ * refuses it; where vm holds a member itself, only vfiod_mm's count of
+ * name's files is asked. Without vfiod_mm and without a group node
+ * (cdev-only kernels) nothing can be told, and nothing is refused.
  */
 int manager_prove_unused(Manager *m, const VM *vm, int group, const char *name, vfd_op_error *error);
 /* device_prove_free() for an mdev about to be removed */

@@ -39,6 +39,7 @@ typedef struct VMRequest {
 	VMMProcess vmm; /* AttachVMM; ChangeProcess: the process the VM moves to */
 	uint64_t timeout_usec; /* ChangeProcess */
 	unsigned vgpu_type; /* CreateVgpu (with parent) */
+	uid_t caller;       /* who asked (authorize_vm()) */
 } VMRequest;
 
 static void vm_request_free(void *p)
@@ -94,6 +95,7 @@ static int authorize_vm(sd_bus_message *message, const VM *vm, authorized_fn run
 		vm_request_free(q);
 		return sd_bus_error_set_errnof(error, r, "Cannot read the caller's credentials: %m");
 	}
+	q->caller = caller;
 	return polkit_authorize(message,
 				caller == vm_get_owner_uid(vm) ? POLKIT_ACTION_MANAGE_VMS :
 							  POLKIT_ACTION_MANAGE_OTHER_VMS,
@@ -339,8 +341,9 @@ static int run_add_device(sd_bus_message *message, void *request, sd_bus_error *
 		return -ENOMEDIUM;
 
 	vfd_op_error_clear(&op);
+	/* root may take what it likes (the libvirt hook re-adopts a running domain's devices) */
 	if (vfd_pci_address_parse(q->device, &addr) == 0)
-		r = vm_add_pci(vm, &addr, &op);
+		r = q->caller == 0 ? vm_add_pci(vm, &addr, &op) : vm_add_pci_checked(vm, &addr, &op);
 	else
 		r = vm_add_mdev(vm, q->device, &op);
 	if (r < 0)

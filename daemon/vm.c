@@ -345,7 +345,7 @@ static int owned_elsewhere(const char *name, void *userdata)
 	return manager_device_owned_elsewhere(vm->manager, name, vm);
 }
 
-int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, bool in_use,
+int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, bool prove_unused,
 		    vfd_op_error *error)
 {
 	_cleanup_(vfd_pci_device_freep) vfd_pci_device *dev = NULL;
@@ -367,7 +367,7 @@ int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, boo
 	r = check_can_add(vm, d.name, error);
 	if (r < 0)
 		return r;
-	if (!in_use) {
+	if (prove_unused) {
 		r = manager_prove_unused(vm->manager, vm, d.iommu_group, d.name, error);
 		if (r < 0)
 			return r;

@@ -242,28 +242,34 @@ VFD_DEFINE_CLEANUP(VM, vm_free)
  * sets it back to 0 and gives the claim back. The journal names the type
  * from before the claim on.
  */
-int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, bool in_use,
+int vm_add_pci_full(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type, bool prove_unused,
 		    vfd_op_error *error);
+/* proven unused first: a VF another process has open is not the vGPU's (vgpu.c takes the next) */
 static inline int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned vgpu_type,
 				  vfd_op_error *error)
 {
-	return vm_add_pci_full(vm, addr, vgpu_type, false, error);
+	return vm_add_pci_full(vm, addr, vgpu_type, true, error);
 }
 /*
- * vm_add_pci_full() with vgpu_type 0. For a user's VM, a function that
- * somebody outside vfiod uses through VFIO already (the group open, an
- * open file of it) is refused, -EBUSY (manager_prove_unused()).
+ * The caller is root (a root caller's AddDevice, the libvirt hook, the
+ * iommufd broker), or the VM's own VMM uses the function already: no
+ * proof that nobody outside vfiod uses it.
  */
 static inline int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 {
-	return vm_add_pci_vgpu(vm, addr, 0, error);
+	return vm_add_pci_full(vm, addr, 0, false, error);
+}
+/* libvirt attached the function to the VM's QEMU before vfiod heard of it: accounted after the fact */
+static inline int vm_add_pci_in_use(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
+{
+	return vm_add_pci_full(vm, addr, 0, false, error);
 }
 /*
- * The VM's VMM uses the function already (libvirt attached it to QEMU
- * before vfiod heard of it): claimed and accounted after the fact, with
- * no proof that nobody uses it.
+ * A caller that is not root: a function that somebody outside vfiod uses
+ * through VFIO (the group open, an open file of it) is refused, -EBUSY
+ * (manager_prove_unused()).
  */
-static inline int vm_add_pci_in_use(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
+static inline int vm_add_pci_checked(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 {
 	return vm_add_pci_full(vm, addr, 0, true, error);
 }
