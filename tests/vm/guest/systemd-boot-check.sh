@@ -121,6 +121,15 @@ variant_loaded_through_modprobe_at() {
 	poll_until 60 test -d /sys/bus/pci/drivers/vfiod_edu_vfio || { echo "vfiod_edu_vfio not loaded"; return 1; }
 	systemctl show -p Result -p ActiveState modprobe@vfiod_edu_vfio.service
 	vfioctl unbind "$EDU" || return 1
+	# The binding's udev rule (vfiod.json(5)) races vfiod's own claim at
+	# boot: when it put edu on vfio-pci first, the claim found it there and
+	# its unbind leaves it there. The next claim must start from no driver.
+	if [ "$(driver_of "$EDU")" = vfio-pci ]; then
+		echo "edu on vfio-pci before vfiod's claim (the udev rule came first): unbound by hand"
+		echo >"/sys/bus/pci/devices/$EDU/driver_override"
+		echo "$EDU" >"/sys/bus/pci/devices/$EDU/driver/unbind"
+	fi
+	[ -z "$(driver_of "$EDU")" ] || { echo "edu still on $(driver_of "$EDU")"; return 1; }
 	vfioctl bind "$EDU" || return 1
 	[ "$(driver_of "$EDU")" = vfiod_edu_vfio ] || { echo "edu driver: $(driver_of "$EDU")"; return 1; }
 	vfioctl unbind "$EDU"
