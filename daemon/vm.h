@@ -252,15 +252,11 @@ static inline int vm_add_pci_vgpu(VM *vm, const vfd_pci_address *addr, unsigned 
 }
 /*
  * The caller is root (a root caller's AddDevice, the libvirt hook, the
- * iommufd broker), or the VM's own VMM uses the function already: no
- * proof that nobody outside vfiod uses it.
+ * iommufd broker), or the VM's own VMM uses the function already (libvirt
+ * attached it to QEMU before vfiod heard of it: accounted after the
+ * fact): no proof that nobody outside vfiod uses it.
  */
 static inline int vm_add_pci(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
-{
-	return vm_add_pci_full(vm, addr, 0, false, error);
-}
-/* libvirt attached the function to the VM's QEMU before vfiod heard of it: accounted after the fact */
-static inline int vm_add_pci_in_use(VM *vm, const vfd_pci_address *addr, vfd_op_error *error)
 {
 	return vm_add_pci_full(vm, addr, 0, false, error);
 }

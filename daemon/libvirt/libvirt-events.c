@@ -268,11 +268,10 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
 		 * VM is refused as an unmanaged one is. That VM had it first: a
 		 * user's claim proves that nobody outside vfiod uses the function
 		 * (manager_prove_unused()), and root's claim is root's choice.
-		 * libvirt leaves a device that was on vfio-pci
-		 * before its attach there at the detach (it unbinds only what it
-		 * bound itself). An ad-hoc Bind (driverctl's "keep it on
-		 * vfio-pci") is no owner here: managed hostdevs on such devices
-		 * are the usual set-up.
+		 * libvirt leaves a device that was on vfio-pci before its attach
+		 * there at the detach (it unbinds only what it bound itself). An
+		 * ad-hoc Bind (driverctl's "keep it on vfio-pci") is no owner
+		 * here: managed hostdevs on such devices are the usual set-up.
 		 */
 		if (owner) {
 			log_error("VM %s: libvirt attached %s (alias %s) with managed='yes', but vfiod gave it "
@@ -303,7 +302,8 @@ static void device_attached(VM *vm, const LibvirtDevice *dev, const char *alias,
 		else {
 			r = vfd_pci_address_parse(dev->name, &addr);
 			if (r >= 0)
-				r = vm_add_pci_in_use(vm, &addr, &error);
+				/* QEMU has it already: no proof that nobody uses it (vm.h) */
+				r = vm_add_pci(vm, &addr, &error);
 		}
 		if (r < 0) {
 			log_error("VM %s: cannot take %s, attached by libvirt, into account: %s%s%s", vm_get_name(vm),
